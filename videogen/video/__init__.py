@@ -1,0 +1,1 @@
+"""The shared video core: registry, foundation, adapters, loader, worker."""

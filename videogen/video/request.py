@@ -1,0 +1,87 @@
+"""The one request shape every entry point speaks, and what came of it."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import io
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from videogen.errors import InvalidRequestError
+
+# An image is sent inline; this bounds the decoded bytes and the pixel count.
+MAX_IMAGE_BYTES = 12 * 1024 * 1024
+MAX_IMAGE_PIXELS = 4096 * 4096
+
+
+class VideoRequest(BaseModel):
+    """One generation request. ``None`` means "the family's default"."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    family: str = Field(description="a served family id, e.g. 'wan'")
+    task: Literal["text-to-video", "image-to-video"] = "text-to-video"
+    prompt: str = Field(min_length=1, max_length=4000)
+    negative_prompt: str | None = Field(default=None, max_length=4000)
+    image: str | None = Field(
+        default=None,
+        max_length=MAX_IMAGE_BYTES * 4 // 3 + 1024,
+        description="the first frame for image-to-video: base64 or a data: URL",
+    )
+    num_frames: int | None = Field(default=None, ge=1, le=1024)
+    height: int | None = Field(default=None, ge=16, le=4096)
+    width: int | None = Field(default=None, ge=16, le=4096)
+    num_inference_steps: int | None = Field(default=None, ge=1, le=200)
+    guidance_scale: float | None = Field(default=None, ge=0.0, le=50.0)
+    seed: int | None = Field(default=None, ge=0, le=2**32 - 1)
+    fps: int | None = Field(default=None, ge=1, le=120)
+
+    def summary(self) -> dict[str, Any]:
+        """The request without the (large) inline image, for job records and logs."""
+        data = self.model_dump()
+        if data.get("image"):
+            data["image"] = f"<{len(self.image)} base64 chars>"
+        return data
+
+
+class Adjustment(BaseModel):
+    """A value moved to the nearest one the family accepts."""
+
+    field: str
+    requested: Any
+    used: Any
+    reason: str
+
+
+def encode_image_file(path: str) -> str:
+    """Read an image file into the request's base64 form (CLI side: the operator's path)."""
+    with open(path, "rb") as fh:
+        return base64.b64encode(fh.read()).decode("ascii")
+
+
+def decode_image(value: str):
+    """base64 / data URL -> RGB PIL image, or InvalidRequestError naming ``image``."""
+    from PIL import Image, UnidentifiedImageError
+
+    payload = value.strip()
+    if payload.startswith("data:"):
+        header, _, payload = payload.partition(",")
+        if ";base64" not in header:
+            raise InvalidRequestError("image", "data URL must be base64-encoded", allowed="data:image/...;base64,...")
+    try:
+        raw = base64.b64decode(payload, validate=True)
+    except (binascii.Error, ValueError):
+        raise InvalidRequestError("image", "is not valid base64", allowed="base64 or a data: URL of a PNG/JPEG/WebP") from None
+    if len(raw) > MAX_IMAGE_BYTES:
+        raise InvalidRequestError("image", f"is {len(raw)} bytes; at most {MAX_IMAGE_BYTES} allowed", allowed=f"<= {MAX_IMAGE_BYTES} bytes")
+    try:
+        with Image.open(io.BytesIO(raw)) as img:
+            if img.width * img.height > MAX_IMAGE_PIXELS:
+                raise InvalidRequestError(
+                    "image", f"is {img.width}x{img.height}; at most {MAX_IMAGE_PIXELS} pixels allowed", allowed=f"<= {MAX_IMAGE_PIXELS} pixels"
+                )
+            return img.convert("RGB")
+    except (UnidentifiedImageError, OSError, Image.DecompressionBombError):
+        raise InvalidRequestError("image", "could not be decoded as an image", allowed="PNG, JPEG or WebP") from None
