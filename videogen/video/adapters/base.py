@@ -92,8 +92,10 @@ class VideoPipelineAdapter:
             return defaults[name] if value is None else value
 
         num_frames = self._check_frames(pick("num_frames"), adjustments)
-        height = self._check_size("height", pick("height"), adjustments)
-        width = self._check_size("width", pick("width"), adjustments)
+        # Tiny models generate far below a real model's minimum size: any positive multiple is fine.
+        min_size = spec.resolution_multiple if meta.get("tiny") else spec.min_size
+        height = self._check_size("height", pick("height"), adjustments, min_size)
+        width = self._check_size("width", pick("width"), adjustments, min_size)
         if task == IMAGE_TO_VIDEO:
             if not request.image:
                 raise InvalidRequestError("image", "is required for image-to-video", allowed="base64 or a data: URL")
@@ -157,16 +159,17 @@ class VideoPipelineAdapter:
             )
         return used
 
-    def _check_size(self, name: str, value: int, adjustments: list[Adjustment]) -> int:
+    def _check_size(self, name: str, value: int, adjustments: list[Adjustment], min_size: int | None = None) -> int:
         spec = self.spec
-        if not spec.min_size <= value <= spec.max_size:
+        min_size = spec.min_size if min_size is None else min_size
+        if not min_size <= value <= spec.max_size:
             raise InvalidRequestError(
                 name,
-                f"{value} is outside {self.family}'s range {spec.min_size}..{spec.max_size}",
-                allowed={"min": spec.min_size, "max": spec.max_size},
+                f"{value} is outside {self.family}'s range {min_size}..{spec.max_size}",
+                allowed={"min": min_size, "max": spec.max_size},
             )
         m = spec.resolution_multiple
-        used = max(spec.min_size, min(spec.max_size - spec.max_size % m, int(round(value / m)) * m))
+        used = max(min_size, min(spec.max_size - spec.max_size % m, int(round(value / m)) * m))
         if used != value:
             adjustments.append(Adjustment(field=name, requested=value, used=used, reason=f"{self.family} needs a multiple of {m}"))
         return used
