@@ -102,6 +102,8 @@ class VideoModelSpec(BaseModel):
     min_vram_gb: float
     # Output frames = requested frames - this (HunyuanVideo i2v drops the conditioning frames).
     frames_dropped: dict[str, int] = Field(default_factory=dict)
+    # Checkpoint classes besides the pipelines that a model directory may hold (AnimateDiff's motion adapter).
+    extra_checkpoint_classes: list[str] = Field(default_factory=list)
 
     @property
     def tasks(self) -> list[str]:
@@ -228,6 +230,7 @@ SPECS: dict[str, VideoModelSpec] = {
             support_level=SupportLevel.READY,
             default_model_ids={TEXT_TO_VIDEO: "guoyww/animatediff-motion-adapter-v1-5-2"},
             unsupported_task_reasons={IMAGE_TO_VIDEO: _T2V_ONLY.format(name="AnimateDiff")},
+            extra_checkpoint_classes=["MotionAdapter"],
             frame_rule=FrameRule(multiple=1, remainder=0, min_frames=1, max_frames=64),
             resolution_multiple=8,
             defaults=Defaults(num_inference_steps=25, guidance_scale=7.5, num_frames=16, height=512, width=512, fps=8),

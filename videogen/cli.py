@@ -1,0 +1,179 @@
+"""``videogen`` command line: models, runtime, generate.
+
+The ROCm environment is applied first, before anything imports torch; every
+other import happens inside the commands.
+"""
+
+from __future__ import annotations
+
+from videogen.rocm_env import apply_rocm_env
+
+apply_rocm_env()
+
+import argparse  # noqa: E402
+import json  # noqa: E402
+import sys  # noqa: E402
+
+from videogen.errors import VideoGenError  # noqa: E402
+from videogen.video.registry import FAMILY_IDS, TASKS  # noqa: E402
+
+EXIT_BAD_INPUT = 2
+# Request fields whose CLI flag has another name.
+_FLAG_FOR_FIELD = {"num_frames": "--frames", "num_inference_steps": "--steps", "guidance_scale": "--guidance"}
+
+
+def _flag(field: str) -> str:
+    return _FLAG_FOR_FIELD.get(field, "--" + field.replace("_", "-"))
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str):  # one clear line, no usage dump
+        print(f"videogen: error: {message}", file=sys.stderr)
+        raise SystemExit(EXIT_BAD_INPUT)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="videogen", description="Text/image-to-video with open diffusion models.")
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+
+    models = sub.add_parser("models", help="list the model families and what they can do here")
+    models.add_argument("--model", help="tiny | DIR | HF_ID (default: each family's real default model)")
+    models.add_argument("--json", action="store_true")
+
+    runtime = sub.add_parser("runtime", help="hardware profile, load policy and runtime facts")
+    runtime.add_argument("--json", action="store_true")
+
+    gen = sub.add_parser("generate", help="generate one video")
+    gen.add_argument("--family", required=True, choices=FAMILY_IDS)
+    gen.add_argument("--task", default="text-to-video", choices=TASKS)
+    gen.add_argument("--prompt", required=True)
+    gen.add_argument("--negative-prompt")
+    gen.add_argument("--image", help="first frame for image-to-video (PNG/JPEG path)")
+    gen.add_argument("--model", help="tiny | DIR | HF_ID (default: the family's real default model)")
+    gen.add_argument("--frames", type=int, dest="num_frames")
+    gen.add_argument("--height", type=int)
+    gen.add_argument("--width", type=int)
+    gen.add_argument("--steps", type=int, dest="num_inference_steps")
+    gen.add_argument("--guidance", type=float, dest="guidance_scale")
+    gen.add_argument("--seed", type=int)
+    gen.add_argument("--fps", type=int)
+    gen.add_argument("-o", "--output", required=True, help="output MP4 path")
+    gen.add_argument("--json", action="store_true", help="print the result as JSON")
+    return parser
+
+
+def cmd_models(args) -> int:
+    from videogen.video.foundation import VideoHardwareProfile
+    from videogen.video.model_source import ModelSource
+    from videogen.video.registry import SPECS, describe_model
+
+    profile = VideoHardwareProfile.detect()
+    models = [describe_model(spec, profile, ModelSource(family=fid, value=args.model)) for fid, spec in SPECS.items()]
+    if args.json:
+        print(json.dumps({"models": models}, indent=2))
+        return 0
+    for m in models:
+        tasks = ", ".join(f"{t}={lvl}" for t, lvl in m["task_support"].items())
+        print(f"{m['id']:18} {m['effective_support_level']:14} {tasks}")
+        for task, reasons in m["support_reasons"].items():
+            for reason in reasons:
+                print(f"{'':18} - {task}: {reason}")
+    return 0
+
+
+def cmd_runtime(args) -> int:
+    from videogen.video.worker import GenerationWorker
+
+    diag = GenerationWorker().diagnostics()
+    if args.json:
+        print(json.dumps(diag, indent=2))
+        return 0
+    hw, policy = diag["hardware_profile"], diag["load_policy"]
+    print(f"backend {hw['backend']}  device {hw['device_name']}  VRAM {hw['total_vram_gb']}  RAM {hw['system_ram_gb']} GB")
+    print(f"policy  tier {policy['tier']}  {policy['placement']}  {policy['dtype']}  tiling={policy['vae_tiling']}")
+    print(f"torch   {diag['runtime']['packages']['torch']}  diffusers {diag['runtime']['packages']['diffusers']}")
+    return 0
+
+
+def _progress_printer(enabled: bool):
+    """A tqdm bar over overall percent, labelled with the stage; None when not on a terminal."""
+    if not enabled:
+        return None, lambda: None
+    from tqdm import tqdm
+
+    bar = tqdm(total=100, unit="%", file=sys.stderr, bar_format="{desc:<22} {bar} {n:.0f}% [{elapsed}<{remaining}]")
+
+    def on_progress(event) -> None:
+        label = event.stage if event.step is None else f"{event.stage} {event.step}/{event.total_steps}"
+        bar.set_description_str(label)
+        bar.update(event.percent - bar.n)
+
+    return on_progress, bar.close
+
+
+def cmd_generate(args) -> int:
+    from videogen.video.request import VideoRequest, encode_image_file
+    from videogen.video.worker import GenerationWorker
+
+    image = None
+    if args.image:
+        try:
+            image = encode_image_file(args.image)
+        except OSError as exc:
+            raise VideoGenError(f"--image: cannot read {args.image}: {exc.strerror}") from None
+    fields = {k: getattr(args, k) for k in ("num_frames", "height", "width", "num_inference_steps", "guidance_scale", "seed", "fps")}
+    request = VideoRequest(
+        family=args.family,
+        task=args.task,
+        prompt=args.prompt,
+        negative_prompt=args.negative_prompt,
+        image=image,
+        **{k: v for k, v in fields.items() if v is not None},
+    )
+    worker = GenerationWorker(models={args.family: args.model})
+    on_progress, close = _progress_printer(sys.stderr.isatty())
+    try:
+        result = worker.generate(request, args.output, on_progress=on_progress)
+    finally:
+        close()
+    payload = {
+        "output": result.output_path,
+        "frames": result.num_frames,
+        "width": result.width,
+        "height": result.height,
+        "fps": result.fps,
+        "bytes": result.bytes,
+        "seed": result.params["seed"],
+        "adjustments": [a.model_dump() for a in result.adjustments],
+        "stages": {s.name: s.seconds for s in result.stages},
+        "model": result.model,
+    }
+    if args.json:
+        print(json.dumps(payload, indent=2))
+    else:
+        for adj in result.adjustments:
+            print(f"adjusted {adj.field}: {adj.requested} -> {adj.used} ({adj.reason})", file=sys.stderr)
+        print(f"wrote {result.output_path}: {result.num_frames} frames {result.width}x{result.height} @ {result.fps} fps")
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    from pydantic import ValidationError
+
+    args = build_parser().parse_args(argv)
+    handler = {"models": cmd_models, "runtime": cmd_runtime, "generate": cmd_generate}[args.command]
+    try:
+        return handler(args)
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        field = ".".join(str(p) for p in err["loc"])
+        print(f"videogen: error: {_flag(field)}: {err['msg']}", file=sys.stderr)
+    except VideoGenError as exc:
+        field = getattr(exc, "field", None)
+        message = f"{_flag(field)}{exc.message[len(field):]}" if field and exc.message.startswith(field) else exc.message
+        print(f"videogen: error: {message}", file=sys.stderr)
+    return EXIT_BAD_INPUT
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

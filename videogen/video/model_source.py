@@ -1,0 +1,124 @@
+"""Where a family's weights come from: ``tiny``, a local directory, or a Hugging
+Face id that is already in the local cache. Never the network.
+
+The operator chooses the source (CLI flag or serve config); clients never do.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+from pydantic import BaseModel, ConfigDict
+
+from videogen.errors import ModelUnavailableError
+from videogen.video.registry import get_spec
+
+TINY = "tiny"
+MODEL_META_FILE = "videogen.json"
+
+
+class ModelSource(BaseModel):
+    """The model a family is set to use. ``value`` None means the family's default real model."""
+
+    model_config = ConfigDict(frozen=True)
+    family: str
+    value: str | None = None
+
+    @property
+    def is_tiny(self) -> bool:
+        return self.value == TINY
+
+    @property
+    def kind(self) -> str:
+        if self.is_tiny:
+            return "tiny"
+        if self.value and _looks_like_path(self.value):
+            return "local_dir"
+        return "hf_cache"
+
+    def model_id_for(self, task: str) -> str:
+        if self.value:
+            return self.value
+        spec = get_spec(self.family)
+        return spec.default_model_ids.get(task) or next(iter(spec.default_model_ids.values()))
+
+    def is_available(self, task: str) -> bool:
+        if self.is_tiny:
+            return True
+        try:
+            self.local_dir(task, build_tiny=False)
+            return True
+        except ModelUnavailableError:
+            return False
+
+    def local_dir(self, task: str, build_tiny: bool = True) -> Path:
+        """The directory to load from; builds the tiny model on first use."""
+        if self.is_tiny:
+            from videogen.video.tiny import ensure_tiny_model, tiny_model_dir
+
+            return ensure_tiny_model(self.family, task) if build_tiny else tiny_model_dir(self.family, task)
+        model_id = self.model_id_for(task)
+        if self.kind == "local_dir":
+            path = Path(model_id).expanduser()
+            if not path.is_dir():
+                raise ModelUnavailableError(f"model directory {path} does not exist", model=model_id)
+        else:
+            path = _hf_cached_snapshot(model_id)
+            if path is None:
+                raise ModelUnavailableError(
+                    f"{model_id} is not in the local Hugging Face cache and nothing is downloaded at run time; "
+                    f"fetch it ahead of time (huggingface-cli download {model_id}) or use a local directory",
+                    model=model_id,
+                )
+        self._check_family(path, model_id)
+        return path
+
+    def _check_family(self, path: Path, model_id: str) -> None:
+        """Refuse a directory that holds another family's model."""
+        spec = get_spec(self.family)
+        for name in ("model_index.json", "config.json"):
+            if (path / name).is_file():
+                found = json.loads((path / name).read_text()).get("_class_name")
+                allowed = [*spec.pipeline_classes.values(), *spec.extra_checkpoint_classes]
+                if found not in allowed:
+                    raise ModelUnavailableError(
+                        f"{model_id} holds a {found}, not a {self.family} model (expected one of {allowed})",
+                        model=model_id,
+                    )
+                return
+        raise ModelUnavailableError(f"{model_id} has no model_index.json: not a diffusers model directory", model=model_id)
+
+    def model_meta(self, task: str) -> dict:
+        """The model directory's ``videogen.json`` (tiny models always have one)."""
+        if self.is_tiny:
+            from videogen.video.tiny import TINY_REQUEST_DEFAULTS, tiny_call_kwargs
+
+            return {"tiny": True, "request_defaults": dict(TINY_REQUEST_DEFAULTS), "call_kwargs": tiny_call_kwargs(self.family, task)}
+        try:
+            path = self.local_dir(task, build_tiny=False) / MODEL_META_FILE
+        except ModelUnavailableError:
+            return {}
+        return json.loads(path.read_text()) if path.is_file() else {}
+
+    def describe(self) -> dict:
+        return {
+            "source": self.kind,
+            "model_id": None if self.is_tiny else (self.value or None),
+            "default_model_ids": None if (self.is_tiny or self.value) else get_spec(self.family).default_model_ids,
+        }
+
+
+def _looks_like_path(value: str) -> bool:
+    return value.startswith(("/", ".", "~")) or os.sep in value.strip("/") and Path(value).expanduser().exists()
+
+
+def _hf_cached_snapshot(model_id: str) -> Path | None:
+    """The snapshot directory of a repo already in the HF cache, looked up offline."""
+    from huggingface_hub import try_to_load_from_cache
+
+    found = try_to_load_from_cache(model_id, "model_index.json")
+    if not isinstance(found, str):
+        found = try_to_load_from_cache(model_id, "config.json")  # a lone component, e.g. a motion adapter
+    return Path(found).parent if isinstance(found, str) else None
