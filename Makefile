@@ -1,0 +1,35 @@
+# Quick start: `make demo` (serves the tiny models through Ray Serve and writes two MP4s)
+# and `make test`. Both install what they need into .venv first.
+VENV ?= .venv
+PY := $(VENV)/bin/python
+OUT ?= out
+# The CPU build pip finds on this kind of machine; any torch already in .venv is kept.
+TORCH_SPEC ?= torch==2.13.0
+
+.PHONY: install demo demo-cli test test-fast clean
+
+install: $(VENV)/.installed
+
+$(VENV)/.installed: pyproject.toml
+	@test -x $(PY) || python3 -m venv $(VENV)
+	@$(PY) -c "import torch" 2>/dev/null || $(PY) -m pip install -q "$(TORCH_SPEC)" || $(PY) -m pip install -q torch
+	$(PY) -m pip install -q -e ".[test]"
+	@touch $@
+
+demo: install
+	$(PY) -m videogen.serve.demo --out $(OUT)
+
+# The same two requests without Ray: the shared core through the CLI.
+demo-cli: install
+	$(VENV)/bin/videogen generate --family wan --model tiny --prompt "a red fox running through snow" -o $(OUT)/cli-wan-t2v.mp4
+	$(PY) -c "from PIL import Image; Image.new('RGB', (64, 64), (200, 80, 40)).save('$(OUT)/first-frame.png')"
+	$(VENV)/bin/videogen generate --family ltx-video --task image-to-video --image $(OUT)/first-frame.png --model tiny --prompt "the sun sets over the sea" -o $(OUT)/cli-ltx-i2v.mp4
+
+test: install
+	$(PY) -m pytest -q -p no:cacheprovider
+
+test-fast: install
+	$(PY) -m pytest -q -p no:cacheprovider -m "not serve"
+
+clean:
+	rm -rf $(OUT) .pytest_cache
