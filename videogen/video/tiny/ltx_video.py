@@ -1,0 +1,89 @@
+"""Tiny LTX-Video pipelines (t2v: LTXPipeline, i2v: LTXImageToVideoPipeline).
+
+A T5 encoder (d_model 32, 1 layer), a 1-layer LTX transformer (4 heads x 8) and an
+8-channel LTX VAE (spatial /8 and temporal /8 compression like the real one, so
+frame and size rules behave as in the real model).
+"""
+
+from __future__ import annotations
+
+from videogen.video.registry import IMAGE_TO_VIDEO, TEXT_TO_VIDEO
+from videogen.video.tiny.tokenizers import t5_tokenizer
+
+_TEXT_DIM = 32
+_VOCAB = 128
+
+# Tiny-only: the T5 tokenizer's 128-token vocab makes long prompts pointless; keep sequences short.
+CALL_KWARGS = {
+    TEXT_TO_VIDEO: {"max_sequence_length": 16},
+    IMAGE_TO_VIDEO: {"max_sequence_length": 16},
+}
+
+
+def _components() -> dict:
+    from diffusers import AutoencoderKLLTXVideo, FlowMatchEulerDiscreteScheduler, LTXVideoTransformer3DModel
+    from transformers import T5Config, T5EncoderModel
+
+    transformer = LTXVideoTransformer3DModel(
+        in_channels=8,
+        out_channels=8,
+        patch_size=1,
+        patch_size_t=1,
+        num_attention_heads=4,
+        attention_head_dim=8,
+        cross_attention_dim=32,
+        num_layers=1,
+        caption_channels=_TEXT_DIM,
+    )
+    vae = AutoencoderKLLTXVideo(
+        in_channels=3,
+        out_channels=3,
+        latent_channels=8,
+        block_out_channels=(8, 8, 8, 8),
+        decoder_block_out_channels=(8, 8, 8, 8),
+        layers_per_block=(1, 1, 1, 1, 1),
+        decoder_layers_per_block=(1, 1, 1, 1, 1),
+        spatio_temporal_scaling=(True, True, False, False),
+        decoder_spatio_temporal_scaling=(True, True, False, False),
+        decoder_inject_noise=(False, False, False, False, False),
+        upsample_residual=(False, False, False, False),
+        upsample_factor=(1, 1, 1, 1),
+        timestep_conditioning=False,
+        patch_size=1,
+        patch_size_t=1,
+        encoder_causal=True,
+        decoder_causal=False,
+    )
+    vae.use_framewise_encoding = False
+    vae.use_framewise_decoding = False
+    text_encoder = T5EncoderModel(
+        T5Config(
+            vocab_size=_VOCAB,
+            d_model=_TEXT_DIM,
+            d_kv=8,
+            d_ff=32,
+            num_layers=1,
+            num_heads=4,
+            relative_attention_num_buckets=8,
+            relative_attention_max_distance=16,
+            pad_token_id=0,
+            eos_token_id=1,
+            decoder_start_token_id=0,
+        )
+    )
+    return {
+        "scheduler": FlowMatchEulerDiscreteScheduler(),
+        "vae": vae,
+        "text_encoder": text_encoder,
+        "tokenizer": t5_tokenizer(_VOCAB),
+        "transformer": transformer,
+    }
+
+
+def build_pipeline(task: str):
+    from diffusers import LTXImageToVideoPipeline, LTXPipeline
+
+    classes = {TEXT_TO_VIDEO: LTXPipeline, IMAGE_TO_VIDEO: LTXImageToVideoPipeline}
+    if task not in classes:
+        raise ValueError(f"ltx-video has no {task}")
+    return classes[task](**_components())
