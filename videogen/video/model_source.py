@@ -118,7 +118,8 @@ def _hf_cached_snapshot(model_id: str) -> Path | None:
     """The snapshot directory of a repo already in the HF cache, looked up offline."""
     from huggingface_hub import try_to_load_from_cache
 
-    found = try_to_load_from_cache(model_id, "model_index.json")
-    if not isinstance(found, str):
-        found = try_to_load_from_cache(model_id, "config.json")  # a lone component, e.g. a motion adapter
+    cache_dir = os.environ.get("HF_HUB_CACHE")  # read per call, so an operator's setting always applies
+    found = try_to_load_from_cache(model_id, "model_index.json", cache_dir=cache_dir)
+    if not isinstance(found, str):  # a lone component, e.g. a motion adapter
+        found = try_to_load_from_cache(model_id, "config.json", cache_dir=cache_dir)
     return Path(found).parent if isinstance(found, str) else None
