@@ -1,0 +1,75 @@
+"""Tiny CogVideoX: T5 text encoder, CogVideoX 3D VAE (8x spatial, 4x temporal), transformer.
+
+t2v uses sin-cos positional embeddings (CogVideoX-2b style), so the prompt must be padded
+to exactly ``max_text_seq_length`` tokens: the adapter passes ``max_sequence_length`` from
+the transformer config. i2v uses rotary embeddings (CogVideoX-5b-I2V style) but no learned
+positional embeddings, so any size that is a multiple of 16 works.
+"""
+
+from __future__ import annotations
+
+from videogen.video.registry import IMAGE_TO_VIDEO
+
+_TEXT_DIM = 32
+_LATENT = 4
+
+
+def _text_encoder():
+    from transformers import T5Config, T5EncoderModel
+
+    config = T5Config(
+        vocab_size=128, d_model=_TEXT_DIM, d_kv=8, d_ff=32, num_layers=1, num_heads=4,
+        relative_attention_num_buckets=8, relative_attention_max_distance=32,
+        decoder_start_token_id=0, pad_token_id=0, eos_token_id=1,
+    )
+    return T5EncoderModel(config).eval()
+
+
+def build_pipeline(task: str):
+    from diffusers import (
+        AutoencoderKLCogVideoX,
+        CogVideoXDDIMScheduler,
+        CogVideoXImageToVideoPipeline,
+        CogVideoXPipeline,
+        CogVideoXTransformer3DModel,
+    )
+
+    from videogen.video.tiny.tokenizers import t5_tokenizer
+
+    i2v = task == IMAGE_TO_VIDEO
+    vae = AutoencoderKLCogVideoX(
+        in_channels=3,
+        out_channels=3,
+        down_block_types=("CogVideoXDownBlock3D",) * 4,
+        up_block_types=("CogVideoXUpBlock3D",) * 4,
+        block_out_channels=(8, 8, 8, 8),
+        latent_channels=_LATENT,
+        layers_per_block=1,
+        norm_num_groups=2,
+        temporal_compression_ratio=4,
+    )
+    transformer = CogVideoXTransformer3DModel(
+        num_attention_heads=2,
+        attention_head_dim=16,  # rotary (i2v) splits it 4 + 6 + 6: needs 16
+        # i2v: noise latents + image latents
+        in_channels=2 * _LATENT if i2v else _LATENT,
+        out_channels=_LATENT,
+        time_embed_dim=4,
+        text_embed_dim=_TEXT_DIM,
+        num_layers=1,
+        sample_width=4,
+        sample_height=4,
+        sample_frames=9,
+        patch_size=2,
+        temporal_compression_ratio=4,
+        max_text_seq_length=16,
+        use_rotary_positional_embeddings=i2v,
+    )
+    cls = CogVideoXImageToVideoPipeline if i2v else CogVideoXPipeline
+    return cls(
+        tokenizer=t5_tokenizer(),
+        text_encoder=_text_encoder(),
+        vae=vae,
+        transformer=transformer,
+        scheduler=CogVideoXDDIMScheduler(),
+    )
