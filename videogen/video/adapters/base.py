@@ -68,7 +68,7 @@ class VideoPipelineAdapter:
         """Load from a local directory: safetensors only, no remote code, no network."""
         cls = self.pipeline_class(task)
         return cls.from_pretrained(
-            str(model_dir), torch_dtype=torch_dtype, use_safetensors=True, local_files_only=True
+            str(model_dir), dtype=torch_dtype, use_safetensors=True, local_files_only=True
         )
 
     # -- inputs ------------------------------------------------------------
@@ -169,7 +169,7 @@ class VideoPipelineAdapter:
                 allowed={"min": min_size, "max": spec.max_size},
             )
         m = spec.resolution_multiple
-        used = max(min_size, min(spec.max_size - spec.max_size % m, int(round(value / m)) * m))
+        used = max(min_size, min(spec.max_size - spec.max_size % m, int(value / m + 0.5) * m))  # ties round up, like frames
         if used != value:
             adjustments.append(Adjustment(field=name, requested=value, used=used, reason=f"{self.family} needs a multiple of {m}"))
         return used
