@@ -36,12 +36,12 @@ class Adapter(VideoPipelineAdapter):
                 model=str(model_dir),
             )
         adapter = MotionAdapter.from_pretrained(
-            str(model_dir), torch_dtype=torch_dtype, use_safetensors=True, local_files_only=True
+            str(model_dir), dtype=torch_dtype, use_safetensors=True, local_files_only=True
         )
         pipe = self.pipeline_class(task).from_pretrained(
             str(Path(base).expanduser()),
             motion_adapter=adapter,
-            torch_dtype=torch_dtype,
+            dtype=torch_dtype,
             use_safetensors=True,
             local_files_only=True,
         )
