@@ -98,9 +98,8 @@ def test_image_rules(loaded):
     assert err.value.field == "image"
 
 
+@pytest.mark.parametrize("loaded", ["image-to-video"], indirect=True)
 def test_image_to_video_follows_the_image(loaded):
-    if loaded[0] != "image-to-video":
-        pytest.skip("text-to-video has no image")
     _, first = generate(loaded, seed=1)
     _, other = generate(loaded, seed=1, image=png_b64((24, 40)))
     assert not np.array_equal(first, other)

@@ -231,7 +231,7 @@ SPECS: dict[str, VideoModelSpec] = {
             default_model_ids={TEXT_TO_VIDEO: "guoyww/animatediff-motion-adapter-v1-5-2"},
             unsupported_task_reasons={IMAGE_TO_VIDEO: _T2V_ONLY.format(name="AnimateDiff")},
             extra_checkpoint_classes=["MotionAdapter"],
-            frame_rule=FrameRule(multiple=1, remainder=0, min_frames=1, max_frames=64),
+            frame_rule=FrameRule(multiple=1, remainder=0, min_frames=1, max_frames=32),
             resolution_multiple=8,
             defaults=Defaults(num_inference_steps=25, guidance_scale=7.5, num_frames=16, height=512, width=512, fps=8),
             min_vram_gb=8,
