@@ -1,0 +1,163 @@
+"""The application config: what an operator chooses, validated once.
+
+``VideoGenAppConfig`` is the argument of ``build_app`` (``serve run
+serve_app:build_app k=v``, or a Serve config YAML's ``args``). It names the
+families to serve, the model source of each (``tiny``, a local directory or a
+Hugging Face id already in the cache), deployment overrides, the state
+directory and an optional API key. Clients never choose a model or a path:
+only what is configured here is served.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from videogen.video.registry import FAMILY_IDS
+
+# Deployment options an operator may override per family (``FamilyConfig.deployment``),
+# for all workers (``worker_defaults``) or for the ingress (``ingress``).
+DEPLOYMENT_OPTION_KEYS = frozenset(
+    {
+        "num_replicas",
+        "max_ongoing_requests",
+        "max_queued_requests",
+        "autoscaling_config",
+        "ray_actor_options",
+        "placement_group_bundles",
+        "placement_group_strategy",
+        "max_replicas_per_node",
+        "health_check_period_s",
+        "health_check_timeout_s",
+        "graceful_shutdown_wait_loop_s",
+        "graceful_shutdown_timeout_s",
+        "logging_config",
+    }
+)
+
+STATE_DIR_ENV = "VIDEOGEN_STATE_DIR"
+API_KEY_ENV = "VIDEOGEN_API_KEY"
+
+
+def default_state_dir() -> str:
+    """``$VIDEOGEN_STATE_DIR``, else ``~/.cache/videogen/state``."""
+    return os.environ.get(STATE_DIR_ENV) or os.path.join(os.path.expanduser("~"), ".cache", "videogen", "state")
+
+
+def _check_deployment_keys(where: str, value: dict[str, Any]) -> dict[str, Any]:
+    unknown = sorted(set(value) - DEPLOYMENT_OPTION_KEYS)
+    if unknown:
+        raise ValueError(f"{where}: unknown deployment option(s) {unknown}; allowed: {sorted(DEPLOYMENT_OPTION_KEYS)}")
+    return value
+
+
+class FamilyConfig(BaseModel):
+    """One served family."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    model: str | None = Field(
+        default="tiny",
+        description="'tiny' (built-in random weights), a local model directory, a Hugging Face id already in "
+        "the cache, or null for the family's default real model ids",
+    )
+    deployment: dict[str, Any] = Field(default_factory=dict, description="Serve deployment options for this family's worker")
+    warm: list[Literal["text-to-video", "image-to-video"]] | None = Field(
+        default=None,
+        description="tasks whose pipeline each replica loads at start (default: every task the family offers; [] = on first job)",
+    )
+
+    @field_validator("deployment")
+    @classmethod
+    def _known_keys(cls, value: dict[str, Any]) -> dict[str, Any]:
+        return _check_deployment_keys("deployment", value)
+
+
+class VideoGenAppConfig(BaseModel):
+    """Everything ``build_app`` needs. Every field has a default that runs on a CPU box."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    app_name: str = Field(default="videogen", description="informational; the Serve app name comes from serve run / the YAML")
+    families: dict[str, FamilyConfig] = Field(
+        default_factory=lambda: {f: FamilyConfig() for f in FAMILY_IDS},
+        description="family id -> FamilyConfig; also accepts a list of ids or 'a,b' (tiny models), or id -> model string",
+    )
+    state_dir: str = Field(default_factory=default_state_dir, description="SQLite job store and videos; shared by every node")
+    sqlite_journal_mode: Literal["WAL", "DELETE", "TRUNCATE"] = Field(
+        default="WAL", description="WAL on a local disk; DELETE when state_dir is on a network file system"
+    )
+    api_key: str | None = Field(default=None, description=f"Bearer token for /api/*; falls back to ${API_KEY_ENV} in the ingress")
+    num_gpus: float | Literal["auto"] = Field(
+        default="auto",
+        description="GPUs per worker replica; 'auto' = 1 if the cluster (or this machine) has a GPU, else 0",
+    )
+    worker_defaults: dict[str, Any] = Field(default_factory=dict, description="deployment options for every worker")
+    ingress: dict[str, Any] = Field(default_factory=dict, description="deployment options for the ingress")
+    env_vars: dict[str, str] = Field(default_factory=dict, description="extra env vars for every worker replica")
+    max_attempts: int = Field(default=2, ge=1, le=5, description="runs of a job whose worker died (2 = retried once)")
+    heartbeat_timeout_s: float = Field(default=20.0, ge=3.0, le=50.0, description="a running job without a heartbeat this long is retried or failed")
+    max_image_bytes: int | None = Field(default=None, ge=1024, description="per-request image limit (default: the core's limit)")
+
+    @field_validator("families", mode="before")
+    @classmethod
+    def _normalise_families(cls, value: Any) -> Any:
+        if value is None:
+            return {f: {} for f in FAMILY_IDS}
+        if isinstance(value, str):  # serve run ... families=wan,ltx-video
+            value = [v.strip() for v in value.split(",") if v.strip()]
+        if isinstance(value, (list, tuple)):
+            out: dict[str, Any] = {}
+            for item in value:
+                if isinstance(item, str):
+                    out[item] = {}
+                elif isinstance(item, dict) and "family" in item:
+                    item = dict(item)
+                    out[item.pop("family")] = item
+                else:
+                    raise ValueError(f"families: each item is a family id or a mapping with 'family'; got {item!r}")
+            value = out
+        if isinstance(value, dict):
+            out = {}
+            for family, cfg in value.items():
+                if cfg is None:
+                    cfg = {}
+                elif isinstance(cfg, str):
+                    cfg = {"model": cfg}
+                out[family] = cfg
+            unknown = [f for f in out if f not in FAMILY_IDS]
+            if unknown:
+                raise ValueError(f"families: unknown family {unknown}; known families: {list(FAMILY_IDS)}")
+            return out
+        return value
+
+    @field_validator("families")
+    @classmethod
+    def _at_least_one(cls, value: dict[str, FamilyConfig]) -> dict[str, FamilyConfig]:
+        if not value:
+            raise ValueError(f"families: serve at least one of {list(FAMILY_IDS)}")
+        return value
+
+    @field_validator("worker_defaults", "ingress")
+    @classmethod
+    def _known_keys(cls, value: dict[str, Any], info) -> dict[str, Any]:
+        return _check_deployment_keys(info.field_name, value)
+
+    @field_validator("state_dir")
+    @classmethod
+    def _absolute(cls, value: str) -> str:
+        # Resolved where the app is built, so every replica sees the same path.
+        return str(Path(os.path.expandvars(value)).expanduser().resolve())
+
+    @model_validator(mode="after")
+    def _num_gpus(self) -> "VideoGenAppConfig":
+        if self.num_gpus != "auto" and self.num_gpus < 0:
+            raise ValueError("num_gpus: must be >= 0 or 'auto'")
+        return self
+
+    @property
+    def served(self) -> list[str]:
+        return list(self.families)

@@ -1,0 +1,185 @@
+"""Deployment options, derived in one place.
+
+``worker_deployment_options`` is the only function that decides a worker
+replica's resources, ``runtime_env``, autoscaling, health checks and shutdown;
+``ingress_deployment_options`` does the same for the ingress. Operator
+overrides (``worker_defaults``, then ``families.<id>.deployment``) are deep
+merged on top, and ``runtime_env.env_vars`` is merged key by key on purpose:
+Serve replaces a whole ``ray_actor_options`` dict when a YAML sets one, which
+would silently drop the ROCm variables that must be in the replica before
+torch is imported.
+"""
+
+from __future__ import annotations
+
+import copy
+import os
+from typing import Any
+
+from videogen.rocm_env import RAY_OWNED_VARS, rocm_env_vars
+from videogen.serve.config import FamilyConfig, VideoGenAppConfig
+
+# Env vars forwarded from the process that builds the app to every worker replica
+# when set there (the tiny-model cache and the offline Hugging Face cache).
+FORWARDED_ENV = ("VIDEOGEN_CACHE_DIR", "HF_HOME", "HF_HUB_CACHE", "HF_HUB_OFFLINE", "VIDEOGEN_ANIMATEDIFF_BASE")
+
+WORKER_DEFAULTS: dict[str, Any] = {
+    # One generation at a time per replica (and per GPU).
+    "max_ongoing_requests": 1,
+    "autoscaling_config": {
+        "min_replicas": 1,  # 0 is allowed: the family then scales to zero when idle
+        "initial_replicas": None,  # = min_replicas unless set
+        "max_replicas": 1,
+        "target_ongoing_requests": 1,
+        "upscale_delay_s": 5,
+        # Loading a video model takes minutes: do not give a warm replica back too soon.
+        "downscale_delay_s": 600,
+        "metrics_interval_s": 2,
+        "look_back_period_s": 10,
+    },
+    "health_check_period_s": 10,
+    "health_check_timeout_s": 30,
+    # Scaling down waits for the running job: a real video can take minutes.
+    "graceful_shutdown_wait_loop_s": 2,
+    "graceful_shutdown_timeout_s": 900,
+}
+
+INGRESS_DEFAULTS: dict[str, Any] = {
+    "num_replicas": 1,
+    # SSE streams and handle.generate() calls each hold a request open.
+    "max_ongoing_requests": 256,
+    "ray_actor_options": {"num_cpus": 0.1},
+    "health_check_period_s": 10,
+    "health_check_timeout_s": 30,
+    "graceful_shutdown_timeout_s": 20,
+}
+
+
+def detect_gpu_count() -> int:
+    """GPUs the cluster has (when Ray is up), else GPUs this machine exposes; no torch import."""
+    try:
+        import ray
+
+        if ray.is_initialized():
+            return int(ray.cluster_resources().get("GPU", 0))
+    except Exception:  # pragma: no cover - Ray missing or half initialised
+        pass
+    if os.path.exists("/dev/kfd") and os.path.isdir("/dev/dri"):
+        return 1  # ROCm
+    if os.path.exists("/dev/nvidiactl") or os.path.exists("/proc/driver/nvidia/version"):
+        return 1
+    return 0
+
+
+def resolve_num_gpus(value: float | str) -> float:
+    if value == "auto":
+        return 1 if detect_gpu_count() > 0 else 0
+    return float(value) if not float(value).is_integer() else int(value)
+
+
+def deep_merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
+    """``override`` wins; nested dicts are merged; a None value removes the key."""
+    out = copy.deepcopy(base)
+    for key, value in override.items():
+        if value is None:
+            out.pop(key, None)
+        elif isinstance(value, dict) and isinstance(out.get(key), dict):
+            out[key] = deep_merge(out[key], value)
+        else:
+            out[key] = copy.deepcopy(value)
+    return out
+
+
+def worker_env_vars(cfg: VideoGenAppConfig, overrides: dict[str, str] | None = None) -> dict[str, str]:
+    """What goes into a worker's ``runtime_env.env_vars``: the ROCm mapping, forwarded caches, config, overrides."""
+    env = dict(rocm_env_vars())
+    for key in FORWARDED_ENV:
+        if os.environ.get(key):
+            env[key] = os.environ[key]
+    env.setdefault("HF_HUB_OFFLINE", "1")  # nothing is downloaded at run time
+    env.update(cfg.env_vars)
+    env.update(overrides or {})
+    clash = RAY_OWNED_VARS & env.keys()
+    if clash:
+        raise ValueError(f"env_vars: {sorted(clash)} are set by Ray for the GPUs it assigns; do not set them")
+    return {k: str(v) for k, v in env.items()}
+
+
+def worker_deployment_name(family: str) -> str:
+    return f"VideoWorker_{family}"
+
+
+def _finish_scaling(options: dict[str, Any]) -> dict[str, Any]:
+    """num_replicas and autoscaling_config are exclusive: a fixed count wins."""
+    if options.get("num_replicas") not in (None, "auto"):
+        options.pop("autoscaling_config", None)
+    else:
+        options.pop("num_replicas", None)
+        auto = options.get("autoscaling_config")
+        if auto is not None:
+            if auto.get("initial_replicas") is None:
+                auto.pop("initial_replicas", None)
+            auto["max_replicas"] = max(int(auto.get("max_replicas", 1)), int(auto.get("min_replicas", 0)), 1)
+    return options
+
+
+def worker_deployment_options(family: str, cfg: VideoGenAppConfig, num_gpus: float | None = None) -> dict[str, Any]:
+    """All Serve options of one family's worker deployment."""
+    fam: FamilyConfig = cfg.families[family]
+    gpus = resolve_num_gpus(cfg.num_gpus) if num_gpus is None else num_gpus
+    base = deep_merge(
+        WORKER_DEFAULTS,
+        {
+            "name": worker_deployment_name(family),
+            "ray_actor_options": {
+                "num_gpus": gpus,
+                # The GPU does the work; on a CPU-only box keep the reservation small
+                # so seven families fit beside each other.
+                "num_cpus": 1 if gpus else 0.1,
+            },
+        },
+    )
+    merged = deep_merge(deep_merge(base, cfg.worker_defaults), fam.deployment)
+    # runtime_env.env_vars: merged key by key (ours, then the operator's), never replaced.
+    user_env = {}
+    for layer in (cfg.worker_defaults, fam.deployment):
+        user_env.update(((layer.get("ray_actor_options") or {}).get("runtime_env") or {}).get("env_vars") or {})
+    actor = merged.setdefault("ray_actor_options", {})
+    runtime_env = dict(actor.get("runtime_env") or {})
+    runtime_env["env_vars"] = worker_env_vars(cfg, user_env)
+    actor["runtime_env"] = runtime_env
+    return _finish_scaling(merged)
+
+
+def ingress_deployment_options(cfg: VideoGenAppConfig) -> dict[str, Any]:
+    options = deep_merge(INGRESS_DEFAULTS, {"name": "VideoGenIngress"})
+    options = deep_merge(options, cfg.ingress)
+    return _finish_scaling(options)
+
+
+def worker_settings(family: str, cfg: VideoGenAppConfig) -> dict[str, Any]:
+    """The worker constructor's argument (plain JSON: it travels through Serve's config)."""
+    from videogen.video.registry import get_spec
+
+    fam = cfg.families[family]
+    return {
+        "family": family,
+        "model": fam.model,
+        "state_dir": cfg.state_dir,
+        "journal_mode": cfg.sqlite_journal_mode,
+        "warm": list(fam.warm) if fam.warm is not None else get_spec(family).tasks,
+        "heartbeat_s": max(1.0, min(5.0, cfg.heartbeat_timeout_s / 6)),
+    }
+
+
+def ingress_settings(cfg: VideoGenAppConfig) -> dict[str, Any]:
+    return {
+        "families": {f: {"model": c.model, "deployment": worker_deployment_name(f)} for f, c in cfg.families.items()},
+        "state_dir": cfg.state_dir,
+        "journal_mode": cfg.sqlite_journal_mode,
+        "api_key": cfg.api_key,
+        "max_attempts": cfg.max_attempts,
+        "heartbeat_timeout_s": cfg.heartbeat_timeout_s,
+        "max_image_bytes": cfg.max_image_bytes,
+        "app_name": cfg.app_name,
+    }

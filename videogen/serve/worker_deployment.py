@@ -1,0 +1,274 @@
+"""The worker deployment: one class, bound once per served family.
+
+Each replica holds one ``GenerationWorker`` whose pipelines load once and stay
+warm. ``run_job(job_id)`` claims the job in the store atomically, runs the
+generation on a dedicated thread (never on the replica's event loop, so health
+checks and other calls keep answering), writes progress, stage timings, the
+result or the error into the store, and refreshes the job's heartbeat while it
+runs. A cancel flag in the store is polled at every denoising step.
+
+The replica also reports itself (node, diagnostics, the models it resolved) to
+the store's ``replicas`` table, so the ingress answers runtime and model
+queries without calling, or waking, a worker.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+from videogen.rocm_env import apply_rocm_env
+
+logger = logging.getLogger("videogen.serve.worker")
+
+# Step events are written at most this often (stage changes always are).
+PROGRESS_WRITE_INTERVAL_S = 0.5
+
+
+def _replica_identity() -> dict[str, Any]:
+    import ray
+
+    info: dict[str, Any] = {"pid": os.getpid()}
+    try:
+        from ray import serve
+
+        ctx = serve.get_replica_context()
+        info["replica_id"] = f"{ctx.replica_id.deployment_id.app_name}#{ctx.replica_id.deployment_id.name}#{ctx.replica_id.unique_id}"
+        info["deployment"] = ctx.replica_id.deployment_id.name
+        info["app"] = ctx.replica_id.deployment_id.app_name
+    except Exception:  # outside Serve (unit tests)
+        info["replica_id"] = f"local#{os.getpid()}#{time.time_ns()}"
+    try:
+        rc = ray.get_runtime_context()
+        info["node_id"] = rc.get_node_id()
+        info["actor_id"] = rc.get_actor_id()
+        info["node_ip"] = ray.util.get_node_ip_address()
+        info["accelerator_ids"] = {k: list(v) for k, v in rc.get_accelerator_ids().items() if v}
+    except Exception:
+        pass
+    return info
+
+
+class VideoWorker:
+    """Serve deployment class for one family (see ``builder.build_app``)."""
+
+    def __init__(self, settings: dict[str, Any]):
+        # The builder put the ROCm mapping into runtime_env; if a YAML replaced
+        # ray_actor_options wholesale, it is applied here, still before torch.
+        apply_rocm_env()
+        from videogen.serve.jobs import JobStore
+        from videogen.video.worker import GenerationWorker
+
+        self.settings = settings
+        self.family: str = settings["family"]
+        self.model: str | None = settings.get("model")
+        self.heartbeat_s: float = float(settings.get("heartbeat_s", 3.0))
+        self.store = JobStore(settings["state_dir"], settings.get("journal_mode", "WAL"))
+        self.worker = GenerationWorker(models={self.family: self.model})
+        self.identity = _replica_identity()
+        self.replica_id: str = self.identity["replica_id"]
+        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"videogen-{self.family}")
+        self._current: dict[str, Any] | None = None
+        self._stop = threading.Event()
+        self._load_errors: dict[str, dict[str, Any]] = {}
+        self._jobs_done = 0
+        self._broken: str | None = None
+
+        for task in settings.get("warm", []):
+            self._warm(task)
+        self._report("running")
+        self._reporter = threading.Thread(target=self._report_loop, name="videogen-replica-report", daemon=True)
+        self._reporter.start()
+        logger.info("worker %s for %s ready (model %s)", self.replica_id, self.family, self.model)
+
+    # -- startup ------------------------------------------------------------------
+    def _warm(self, task: str) -> None:
+        from videogen.errors import VideoGenError
+
+        started = time.time()
+        try:
+            self.worker.warm(self.family, task)
+            logger.info("%s/%s loaded in %.2fs", self.family, task, time.time() - started)
+        except VideoGenError as exc:
+            # The replica stays up and says why; jobs for this task fail with the reason.
+            self._load_errors[task] = exc.to_dict()
+            logger.warning("%s/%s cannot load: %s", self.family, task, exc.message)
+        except Exception as exc:  # noqa: BLE001
+            self._load_errors[task] = {"code": "load_failed", "message": f"{type(exc).__name__}: {exc}"}
+            logger.exception("%s/%s failed to load", self.family, task)
+
+    def _models_report(self, diagnostics: dict[str, Any]) -> dict[str, Any]:
+        """The registry entry for this family, resolved here (this model, this hardware)."""
+        from videogen.video.foundation import VideoHardwareProfile
+        from videogen.video.registry import describe_model, get_spec
+
+        spec = get_spec(self.family)
+        described = describe_model(spec, VideoHardwareProfile(**diagnostics["hardware_profile"]), self.worker.source(self.family))
+        meta = {}
+        for task in spec.tasks:
+            try:
+                meta[task] = self.worker.model_meta(self.family, task)
+            except Exception as exc:  # noqa: BLE001
+                meta[task] = {"error": str(exc)}
+        described["load_errors"] = self._load_errors
+        return {"describe": described, "model_meta": meta}
+
+    def _report(self, state: str) -> None:
+        diagnostics = self.worker.diagnostics(self.family)
+        diagnostics["replica"] = {**self.identity, "jobs_done": self._jobs_done, "broken": self._broken}
+        self.store.upsert_replica(
+            {
+                **self.identity,
+                "family": self.family,
+                "state": state,
+                "diagnostics": diagnostics,
+                "models": self._models_report(diagnostics),
+            }
+        )
+
+    def _report_loop(self) -> None:
+        while not self._stop.wait(self.heartbeat_s):
+            try:
+                self.store.touch_replica(self.replica_id, "busy" if self._current else "idle")
+            except Exception:  # noqa: BLE001
+                logger.exception("replica report failed")
+
+    # -- Serve hooks -------------------------------------------------------------------
+    def check_health(self) -> None:
+        """Fails when this replica can no longer generate; Serve then replaces it."""
+        self.worker.check_health()  # a fatal device error (illegal memory access, ...)
+        if self._broken:
+            raise RuntimeError(f"worker broken: {self._broken}")
+        if not self._reporter.is_alive() and not self._stop.is_set():
+            raise RuntimeError("the replica's report thread died")
+        try:
+            self.store.touch_replica(self.replica_id)
+        except Exception as exc:
+            raise RuntimeError(f"state store unusable: {exc}") from exc
+
+    def __del__(self):
+        try:
+            self._stop.set()
+            self.store.touch_replica(self.replica_id, "stopped")
+        except Exception:  # noqa: BLE001
+            pass
+
+    # -- calls -------------------------------------------------------------------------
+    async def info(self) -> dict[str, Any]:
+        return {**self.identity, "family": self.family, "busy": self._current is not None}
+
+    async def run_job(self, job_id: str) -> dict[str, Any]:
+        """Claim and run one job; returns once it has ended (or was not ours to run)."""
+        if self._broken or self.worker.fatal_error:
+            return {"job_id": job_id, "outcome": "unhealthy"}
+        loop = asyncio.get_running_loop()
+        claimed = await loop.run_in_executor(None, self.store.claim, job_id, self._worker_info())
+        if claimed is None:
+            return {"job_id": job_id, "outcome": "not_claimed"}
+        # The job owns the generation thread until it ends, even if this call is cancelled.
+        future = loop.run_in_executor(self._executor, self._run_claimed, claimed)
+        try:
+            status = await asyncio.shield(future)
+        except asyncio.CancelledError:
+            logger.warning("run_job(%s) call cancelled; the job keeps running to its end", job_id)
+            raise
+        return {"job_id": job_id, "outcome": status}
+
+    def _worker_info(self) -> dict[str, Any]:
+        return {k: self.identity.get(k) for k in ("replica_id", "node_id", "node_ip", "pid", "actor_id", "accelerator_ids")}
+
+    # -- the generation thread ------------------------------------------------------------
+    def _run_claimed(self, rec: dict[str, Any]) -> str:
+        from videogen.errors import GenerationCancelled, InvalidRequestError, VideoGenError
+        from videogen.serve.jobs import CANCELLED, FAILED, SUCCEEDED
+        from videogen.video.request import VideoRequest
+
+        job_id, token = rec["id"], rec["claim_token"]
+        self._current = {"job_id": job_id, "token": token}
+        stop_beat = threading.Event()
+        beat = threading.Thread(target=self._heartbeat_loop, args=(job_id, token, stop_beat), daemon=True)
+        beat.start()
+        last = {"stage": None, "written": 0.0, "stages": None}
+
+        def on_progress(event) -> None:
+            now = time.time()
+            stage_changed = event.stage != last["stage"]
+            final_step = event.step is not None and event.step == event.total_steps
+            if not (stage_changed or final_step or now - last["written"] >= PROGRESS_WRITE_INTERVAL_S):
+                return
+            last.update(stage=event.stage, written=now)
+            progress = {"stage": event.stage, "step": event.step, "total_steps": event.total_steps,
+                        "percent": event.percent, "eta_s": event.eta_s}
+            stages = [s.model_dump() for s in event.stages]
+            last["stages"] = stages
+            self.store.update_progress(job_id, token, progress, stages if stage_changed else None)
+
+        def should_cancel() -> bool:
+            return self.store.should_stop(job_id, token)
+
+        try:
+            request_data = dict(rec["request"])
+            request_data["image"] = rec.get("image")
+            request = VideoRequest.model_validate(request_data)
+            output = self.store.video_path(job_id)
+            result = self.worker.generate(request, output, on_progress=on_progress, should_cancel=should_cancel)
+            self._jobs_done += 1
+            stages = [s.model_dump() for s in result.stages]
+            done = self.store.finish(
+                job_id, token, SUCCEEDED,
+                progress={"stage": "done", "step": result.params.get("num_inference_steps"),
+                          "total_steps": result.params.get("num_inference_steps"), "percent": 100.0, "eta_s": 0.0},
+                stages=stages,
+                result={"frames": result.num_frames, "width": result.width, "height": result.height,
+                        "fps": result.fps, "bytes": result.bytes},
+                adjustments=[a.model_dump() for a in result.adjustments],
+                model={"family": self.family, **result.model},
+                params=result.params,
+            )
+            return SUCCEEDED if done else "superseded"
+        except GenerationCancelled as exc:
+            self.store.finish(job_id, token, CANCELLED, stages=last["stages"],
+                              error={"code": exc.code, "message": exc.message},
+                              progress=self._progress_at_end(job_id, "cancelled"))
+            return CANCELLED
+        except VideoGenError as exc:
+            error = {"code": exc.code, "message": exc.message}
+            if isinstance(exc, InvalidRequestError):
+                error["field"] = exc.field
+            self.store.finish(job_id, token, FAILED, stages=last["stages"], error=error,
+                              progress=self._progress_at_end(job_id, "failed"))
+            return FAILED
+        except Exception as exc:  # noqa: BLE001 - a job ends with a reason, the replica lives on
+            logger.exception("job %s failed", job_id)
+            message = f"{type(exc).__name__}: {exc}"[:2000]
+            if self.worker.fatal_error:
+                message += " (the device is no longer usable; this replica will be replaced)"
+            self.store.finish(job_id, token, FAILED, stages=last["stages"],
+                              error={"code": "generation_failed", "message": message},
+                              progress=self._progress_at_end(job_id, "failed"))
+            return FAILED
+        finally:
+            stop_beat.set()
+            self._current = None
+
+    def _progress_at_end(self, job_id: str, stage: str) -> dict[str, Any]:
+        try:
+            progress = dict(self.store.get(job_id).get("progress") or {})
+        except Exception:  # noqa: BLE001
+            progress = {}
+        progress.update(stage=stage, eta_s=None)
+        progress.setdefault("percent", 0.0)
+        return progress
+
+    def _heartbeat_loop(self, job_id: str, token: str, stop: threading.Event) -> None:
+        while not stop.wait(self.heartbeat_s):
+            try:
+                if not self.store.heartbeat(job_id, token):
+                    return
+            except Exception:  # noqa: BLE001
+                logger.exception("heartbeat for %s failed", job_id)
