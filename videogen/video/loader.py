@@ -15,10 +15,20 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 
 
+def quiet_library_progress() -> None:
+    """diffusers/transformers draw their own load bars; ours is the job's progress."""
+    import diffusers.utils.logging
+    import transformers.utils.logging
+
+    diffusers.utils.logging.disable_progress_bar()
+    transformers.utils.logging.disable_progress_bar()
+
+
 def load_pipeline(source: ModelSource, task: str, policy: VideoLoadPolicy):
     """Returns the placed pipeline with ``_videogen_source`` and ``_videogen_model_meta`` set."""
     adapter = get_adapter(source.family)
     adapter.pipeline_class(task)  # unsupported family/task: a clear error before touching disk
+    quiet_library_progress()
     model_dir = source.local_dir(task)
     started = time.perf_counter()
     pipe = adapter.load(task, model_dir, policy.torch_dtype())
