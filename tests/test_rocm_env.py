@@ -68,3 +68,10 @@ def test_package_import_does_not_import_torch():
     code = "import sys, videogen, videogen.rocm_env, videogen.video.registry, videogen.video.request; print('torch' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert out.stdout.strip() == "False", out.stderr
+
+
+def test_serve_app_applies_rocm_env_before_torch_import():
+    seen = _env_when_torch_imported("serve_app")
+    assert seen["PYTORCH_HIP_ALLOC_CONF"] == rocm_env_vars({})["PYTORCH_HIP_ALLOC_CONF"]
+    assert seen["MIOPEN_FIND_MODE"] == "FAST"
+    assert seen["HIP_VISIBLE_DEVICES"] is None
