@@ -242,6 +242,11 @@ SPECS: dict[str, VideoModelSpec] = {
 FAMILY_IDS = tuple(SPECS)
 
 
+def family_module(family: str) -> str:
+    """The module name a family's adapter and tiny model live under (``ltx-video`` -> ``ltx_video``)."""
+    return get_spec(family).id.replace("-", "_")
+
+
 def get_spec(family: str) -> VideoModelSpec:
     try:
         return SPECS[family]

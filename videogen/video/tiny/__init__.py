@@ -17,7 +17,7 @@ import tempfile
 from importlib import import_module
 from pathlib import Path
 
-from videogen.video.registry import get_spec
+from videogen.video.registry import family_module, get_spec
 
 # Bump when a tiny architecture changes so stale caches are rebuilt.
 TINY_VERSION = "1"
@@ -25,17 +25,6 @@ SEED = 0
 
 # What a tiny model generates by default: small enough for well under a second on a CPU.
 TINY_REQUEST_DEFAULTS = {"num_frames": 9, "height": 32, "width": 32, "num_inference_steps": 2}
-
-_MODULES = {
-    "text-to-video-sd": "text_to_video_sd",
-    "wan": "wan",
-    "cogvideox": "cogvideox",
-    "ltx-video": "ltx_video",
-    "hunyuan-video": "hunyuan_video",
-    "sana-video": "sana_video",
-    "animatediff": "animatediff",
-}
-
 
 def tiny_root() -> Path:
     base = os.environ.get("VIDEOGEN_CACHE_DIR") or os.path.join(os.path.expanduser("~"), ".cache", "videogen")
@@ -53,13 +42,13 @@ def build_tiny_pipeline(family: str, task: str):
     spec = get_spec(family)
     if task not in spec.pipeline_classes:
         raise ValueError(f"{family} has no {task}")
-    module = import_module(f"videogen.video.tiny.{_MODULES[family]}")
+    module = import_module(f"videogen.video.tiny.{family_module(family)}")
     torch.manual_seed(SEED)
     return module.build_pipeline(task)
 
 
 def tiny_call_kwargs(family: str, task: str) -> dict:
-    module = import_module(f"videogen.video.tiny.{_MODULES[family]}")
+    module = import_module(f"videogen.video.tiny.{family_module(family)}")
     return dict(getattr(module, "CALL_KWARGS", {}).get(task, {}))
 
 
