@@ -34,7 +34,6 @@ WORKER_DEFAULTS: dict[str, Any] = {
         "upscale_delay_s": 5,
         # Loading a video model takes minutes: do not give a warm replica back too soon.
         "downscale_delay_s": 600,
-        "metrics_interval_s": 2,
         "look_back_period_s": 10,
     },
     "health_check_period_s": 10,
@@ -92,13 +91,16 @@ def deep_merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]
 
 def worker_env_vars(cfg: VideoGenAppConfig, overrides: dict[str, str] | None = None) -> dict[str, str]:
     """What goes into a worker's ``runtime_env.env_vars``: the ROCm mapping, forwarded caches, config, overrides."""
-    env = dict(rocm_env_vars())
+    configured = {**cfg.env_vars, **(overrides or {})}
+    env: dict[str, str] = {}
     for key in FORWARDED_ENV:
         if os.environ.get(key):
             env[key] = os.environ[key]
     env.setdefault("HF_HUB_OFFLINE", "1")  # nothing is downloaded at run time
-    env.update(cfg.env_vars)
-    env.update(overrides or {})
+    env.update(configured)
+    # The ROCm mapping as the replica will see it (MIOpen's db follows a configured
+    # VIDEOGEN_CACHE_DIR); any ROCm variable set explicitly above wins.
+    env = {**rocm_env_vars({**os.environ, **env}), **env}
     clash = RAY_OWNED_VARS & env.keys()
     if clash:
         raise ValueError(f"env_vars: {sorted(clash)} are set by Ray for the GPUs it assigns; do not set them")

@@ -1,0 +1,138 @@
+"""A real local Ray + the VideoGen app from deploy/cpu-tiny.yaml, shared by the serve tests.
+
+One Ray cluster per test session (``ray.init(address="local")``: never attaches to
+another cluster on the machine, never ``ray stop``), its own temp dir, Serve's
+HTTP proxy on a free port, and the app built from ``deploy/cpu-tiny.yaml``'s
+``args`` with a temporary state directory.
+"""
+
+from __future__ import annotations
+
+import base64
+import io
+import json
+import os
+import socket
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parents[2]
+TERMINAL = ("succeeded", "failed", "cancelled")
+# Families whose worker scales from zero in the shared app (proves waiting jobs wake it).
+SCALE_FROM_ZERO = "animatediff"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def cpu_tiny_args() -> dict[str, Any]:
+    config = yaml.safe_load((ROOT / "deploy" / "cpu-tiny.yaml").read_text())
+    return config["applications"][0]["args"]
+
+
+@dataclass
+class ServedApp:
+    base_url: str
+    state_dir: str
+    gcs_address: str
+    args: dict[str, Any]
+
+    def client(self, **kw):
+        import httpx
+
+        return httpx.Client(base_url=self.base_url, timeout=kw.pop("timeout", 60.0), **kw)
+
+
+def wait_job(client, job_id: str, timeout: float = 60.0, poll: float = 0.1) -> dict[str, Any]:
+    deadline = time.monotonic() + timeout
+    while True:
+        job = client.get(f"/api/video/jobs/{job_id}").json()
+        if job["status"] in TERMINAL or time.monotonic() > deadline:
+            return job
+        time.sleep(poll)
+
+
+def read_sse(response) -> list[dict[str, Any]]:
+    """Parse a whole SSE body into [{'id', 'event', 'data'}]."""
+    events, current = [], {}
+    for line in response.iter_lines():
+        if not line:
+            if current:
+                events.append(current)
+                current = {}
+            continue
+        if line.startswith(":"):
+            continue
+        key, _, value = line.partition(": ")
+        current[key] = json.loads(value) if key == "data" else value
+    if current:
+        events.append(current)
+    return events
+
+
+def png_data_url(size: int = 40) -> str:
+    import numpy as np
+    from PIL import Image
+
+    img = Image.fromarray(np.random.default_rng(1).integers(0, 255, (size, size, 3), dtype=np.uint8))
+    buf = io.BytesIO()
+    img.save(buf, format="PNG")
+    return "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode()
+
+
+@pytest.fixture(scope="session")
+def ray_session():
+    import ray
+    from ray import serve
+
+    os.environ.pop("RAY_ADDRESS", None)
+    temp_dir = tempfile.mkdtemp(prefix="vgray-")
+    # More logical CPUs than cores: replicas reserve 0.1 each and mostly wait.
+    ray.init(address="local", num_cpus=8, include_dashboard=False, _temp_dir=temp_dir, log_to_driver=False)
+    port = free_port()
+    serve.start(http_options={"host": "127.0.0.1", "port": port})
+    yield {"port": port, "gcs_address": ray.get_runtime_context().gcs_address, "temp_dir": temp_dir}
+    try:
+        serve.shutdown()
+    finally:
+        ray.shutdown()
+
+
+@pytest.fixture(scope="session")
+def served_app(ray_session, tmp_path_factory) -> ServedApp:
+    from ray import serve
+
+    from videogen.serve.builder import build_app
+
+    state_dir = str(tmp_path_factory.mktemp("videogen-state"))
+    args = cpu_tiny_args()
+    args["state_dir"] = state_dir
+    args["heartbeat_timeout_s"] = 6.0  # the kill tests wait for it
+    args["families"][SCALE_FROM_ZERO] = {
+        "model": "tiny",
+        "deployment": {"autoscaling_config": {"min_replicas": 0, "max_replicas": 1, "upscale_delay_s": 0}},
+    }
+    started = time.monotonic()
+    serve.run(build_app(args), name="videogen", route_prefix="/")
+    print(f"[serve] videogen app ready in {time.monotonic() - started:.1f}s")
+    return ServedApp(
+        base_url=f"http://127.0.0.1:{ray_session['port']}",
+        state_dir=state_dir,
+        gcs_address=ray_session["gcs_address"],
+        args=args,
+    )
+
+
+@pytest.fixture()
+def client(served_app):
+    with served_app.client() as c:
+        yield c
