@@ -136,3 +136,49 @@ def served_app(ray_session, tmp_path_factory) -> ServedApp:
 def client(served_app):
     with served_app.client() as c:
         yield c
+
+
+def wait_job_tolerant(client, job_id: str, timeout: float = 60.0, poll: float = 0.2) -> dict[str, Any]:
+    """Like wait_job, but rides out an ingress that is restarting (connection errors, 5xx)."""
+    import httpx
+
+    deadline = time.monotonic() + timeout
+    job: dict[str, Any] = {}
+    while time.monotonic() < deadline:
+        try:
+            r = client.get(f"/api/video/jobs/{job_id}")
+            if r.status_code == 200:
+                job = r.json()
+                if job["status"] in TERMINAL:
+                    return job
+        except httpx.HTTPError:
+            pass
+        time.sleep(poll)
+    return job
+
+
+def wait_until(predicate, timeout: float = 60.0, poll: float = 0.1):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            value = predicate()
+        except Exception:  # noqa: BLE001 - e.g. the ingress is restarting
+            value = None
+        if value:
+            return value
+        time.sleep(poll)
+    raise AssertionError(f"condition not met within {timeout}s")
+
+
+def replica_actor(replica_id: str):
+    """The Ray actor of a Serve replica, from the id VideoGen records (app#deployment#unique)."""
+    import ray
+
+    return ray.get_actor(f"SERVE_REPLICA::{replica_id}", namespace="serve")
+
+
+def ingress_replica_ids() -> list[str]:
+    import ray
+
+    names = [a["name"] for a in ray.util.list_named_actors(all_namespaces=True)]
+    return [n.removeprefix("SERVE_REPLICA::") for n in names if n.startswith("SERVE_REPLICA::videogen#VideoGenIngress#")]

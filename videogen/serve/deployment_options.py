@@ -34,7 +34,7 @@ WORKER_DEFAULTS: dict[str, Any] = {
         "upscale_delay_s": 5,
         # Loading a video model takes minutes: do not give a warm replica back too soon.
         "downscale_delay_s": 600,
-        "look_back_period_s": 10,
+        "look_back_period_s": 15,
     },
     "health_check_period_s": 10,
     "health_check_timeout_s": 30,

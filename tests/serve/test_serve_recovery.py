@@ -1,0 +1,99 @@
+"""Jobs are never lost: an ingress restart, a killed worker, both at once."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+import ray
+from conftest import ingress_replica_ids, replica_actor, wait_job, wait_job_tolerant, wait_until
+
+pytestmark = pytest.mark.serve
+
+# TextToVideoSD's tiny UNet3D is the slowest tiny model: ~60 ms a step at 32x32.
+SLOW = "text-to-video-sd"
+
+
+def _post(client, steps: int = 2, family: str = SLOW) -> dict:
+    r = client.post("/api/video/jobs", json={"family": family, "prompt": "a slow boat", "seed": 5, "num_inference_steps": steps})
+    assert r.status_code == 202, r.text
+    return r.json()
+
+
+def _running(client, job_id: str) -> dict | None:
+    job = client.get(f"/api/video/jobs/{job_id}").json()
+    return job if job["status"] == "running" and job["progress"]["stage"] == "denoising" else None
+
+
+def _kill_ingress(client) -> str:
+    old = client.get("/api/video/runtime").json()["ingress"]["dispatcher"]
+    for replica_id in ingress_replica_ids():
+        ray.kill(replica_actor(replica_id), no_restart=True)
+    return old
+
+
+def _new_ingress(client, old_dispatcher: str) -> dict:
+    return wait_until(
+        lambda: (rt := client.get("/api/video/runtime").json())["ingress"]["dispatcher"] != old_dispatcher and rt,
+        timeout=60, poll=0.5,
+    )
+
+
+def test_jobs_survive_an_ingress_restart(client):
+    done = wait_job(client, _post(client)["id"])
+    assert done["status"] == "succeeded"
+    long = _post(client, steps=80)
+    waiting = _post(client)  # queued behind it: only the dead ingress was dispatching it
+    wait_until(lambda: _running(client, long["id"]), timeout=30)
+
+    old = _kill_ingress(client)
+    started = time.monotonic()
+    _new_ingress(client, old)
+
+    again = client.get(f"/api/video/jobs/{done['id']}").json()
+    assert again["status"] == "succeeded" and again["stages"] == done["stages"]
+    assert client.get(done["result"]["video_url"]).content[4:8] == b"ftyp"
+    listed = [j["id"] for j in client.get("/api/video/jobs", params={"limit": 200}).json()["jobs"]]
+    assert {done["id"], long["id"], waiting["id"]} <= set(listed)
+
+    long_final = wait_job_tolerant(client, long["id"], timeout=60)
+    assert long_final["status"] == "succeeded" and long_final["attempts"] == 1  # its worker kept going
+    waiting_final = wait_job_tolerant(client, waiting["id"], timeout=60)
+    assert waiting_final["status"] == "succeeded", waiting_final
+    assert time.monotonic() - started < 60
+
+
+def test_a_killed_worker_job_is_retried_within_60s(client):
+    job = _post(client, steps=60)
+    running = wait_until(lambda: _running(client, job["id"]), timeout=30)
+    victim = running["worker"]["replica_id"]
+    ray.kill(replica_actor(victim), no_restart=True)
+    started = time.monotonic()
+    final = wait_job_tolerant(client, job["id"], timeout=60)
+    elapsed = time.monotonic() - started
+    assert final["status"] == "succeeded", final
+    assert final["attempts"] == 2 and elapsed < 60
+    assert final["history"][0]["worker"]["replica_id"] == victim and "died" in final["history"][0]["reason"]
+    assert final["worker"]["replica_id"] != victim
+    # The replacement replica serves the next job too.
+    assert wait_job(client, _post(client)["id"])["status"] == "succeeded"
+
+
+def test_worker_and_ingress_dying_together_the_heartbeat_reaper_recovers(client):
+    job = _post(client, steps=60)
+    running = wait_until(lambda: _running(client, job["id"]), timeout=30)
+    victim = running["worker"]["replica_id"]
+    old = _kill_ingress(client)
+    ray.kill(replica_actor(victim), no_restart=True)
+    started = time.monotonic()
+    _new_ingress(client, old)
+    final = wait_job_tolerant(client, job["id"], timeout=60)
+    elapsed = time.monotonic() - started
+    assert final["status"] in ("succeeded", "failed"), final
+    assert elapsed < 60
+    assert final["history"] and final["history"][0]["worker"]["replica_id"] == victim
+    assert "heartbeat" in final["history"][0]["reason"]  # nobody saw it die: the reaper found it
+    if final["status"] == "succeeded":
+        assert final["attempts"] == 2
+    else:
+        assert final["error"]["code"] == "worker_died"
