@@ -1,0 +1,43 @@
+"""The Python handle API from a second driver process joining the cluster."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from conftest import wait_job
+
+from videogen.video.encode import read_mp4
+
+pytestmark = pytest.mark.serve
+
+
+def test_generate_and_submit_from_another_driver(served_app, client, tmp_path):
+    # Token auth (Ray 2.60's default): the child inherits RAY_AUTH_MODE=token, which
+    # ray.init() put in this process's environment, and reads ~/.ray/auth_token.
+    env = dict(os.environ, RAY_ADDRESS=served_app.gcs_address)
+    proc = subprocess.run(
+        [sys.executable, str(Path(__file__).with_name("handle_client.py")), str(tmp_path)],
+        env=env, capture_output=True, text=True, timeout=180,
+    )
+    assert proc.returncode == 0, proc.stderr[-4000:]
+    report = json.loads((tmp_path / "report.json").read_text())
+
+    submitted = report["submitted"]
+    assert submitted["status"] in ("queued", "running", "succeeded") and submitted["family"] == "wan"
+    assert report["fetched"] == submitted["id"]
+    assert wait_job(client, submitted["id"])["status"] == "succeeded"  # the same job over HTTP
+
+    job = report["generated"]
+    assert job["status"] == "succeeded" and job["result"]["fps"] == 12
+    frames, fps = read_mp4(tmp_path / "handle.mp4")
+    assert frames.shape == (job["result"]["frames"], 32, 32, 3) and fps == 12
+    assert (tmp_path / "handle.mp4").stat().st_size == job["result"]["bytes"]
+
+    rejected = report["rejected"]
+    assert rejected["type"].endswith("JobRejectedError") or "JobRejectedError" in rejected["type"]
+    assert rejected["error"]["field"] == "family" and rejected["status"] == 422
