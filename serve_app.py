@@ -11,12 +11,10 @@ GPU when this machine (or the running Ray cluster) has one, none otherwise, so
 the default app never waits forever for a GPU that does not exist.
 """
 
-from videogen.rocm_env import apply_rocm_env
-
-apply_rocm_env()  # before anything can import torch in this process
-
-from videogen.serve.builder import build_app  # noqa: E402
-from videogen.serve.config import FamilyConfig, VideoGenAppConfig  # noqa: E402
+# Nothing here imports torch: the ROCm environment reaches each worker replica through
+# its runtime_env.env_vars (and the replica re-applies it before importing torch).
+from videogen.serve.builder import build_app
+from videogen.serve.config import FamilyConfig, VideoGenAppConfig
 
 app = build_app(VideoGenAppConfig())
 

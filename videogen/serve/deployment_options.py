@@ -16,7 +16,7 @@ import copy
 import os
 from typing import Any
 
-from videogen.rocm_env import RAY_OWNED_VARS, rocm_env_vars
+from videogen.rocm_env import RAY_OWNED_VARS, default_rocm_env, rocm_env_vars
 from videogen.serve.config import FamilyConfig, VideoGenAppConfig
 
 # Env vars forwarded from the process that builds the app to every worker replica
@@ -100,7 +100,12 @@ def worker_env_vars(cfg: VideoGenAppConfig, overrides: dict[str, str] | None = N
     env.update(configured)
     # The ROCm mapping as the replica will see it (MIOpen's db follows a configured
     # VIDEOGEN_CACHE_DIR); any ROCm variable set explicitly above wins.
-    env = {**rocm_env_vars({**os.environ, **env}), **env}
+    rocm = rocm_env_vars({**os.environ, **env})
+    if "VIDEOGEN_CACHE_DIR" in configured:  # configured for the workers: their MIOpen db lives there
+        derived = default_rocm_env({"VIDEOGEN_CACHE_DIR": configured["VIDEOGEN_CACHE_DIR"]})
+        for key in ("MIOPEN_USER_DB_PATH", "MIOPEN_CUSTOM_CACHE_DIR"):
+            rocm[key] = derived[key]
+    env = {**rocm, **env}
     clash = RAY_OWNED_VARS & env.keys()
     if clash:
         raise ValueError(f"env_vars: {sorted(clash)} are set by Ray for the GPUs it assigns; do not set them")
