@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 import yaml
-from conftest import ROOT
+from serve_helpers import ROOT
 from pydantic import ValidationError
 
 from videogen.rocm_env import default_rocm_env

@@ -17,7 +17,7 @@ from pathlib import Path
 import httpx
 import pytest
 import yaml
-from conftest import ROOT, free_port, wait_job
+from serve_helpers import ROOT, free_port, wait_job
 
 pytestmark = pytest.mark.serve
 

@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import wait_job
+from serve_helpers import wait_job
 
 from videogen.video.encode import read_mp4
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 
 import pytest
-from conftest import SCALE_FROM_ZERO, TERMINAL, png_data_url, read_sse, wait_job
+from serve_helpers import SCALE_FROM_ZERO, TERMINAL, png_data_url, read_sse, wait_job
 
 from videogen.video.encode import read_mp4
 from videogen.video.registry import SPECS

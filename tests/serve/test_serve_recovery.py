@@ -6,7 +6,7 @@ import time
 
 import pytest
 import ray
-from conftest import ingress_replica_ids, replica_actor, wait_job, wait_job_tolerant, wait_until
+from serve_helpers import ingress_replica_ids, replica_actor, wait_job, wait_job_tolerant, wait_until
 
 pytestmark = pytest.mark.serve
 
