@@ -164,3 +164,19 @@ def test_pydantic_errors_name_the_field_and_the_bound():
     assert status == 422
     assert body["error"] == {"code": "invalid_request", "message": "num_frames: Input should be less than or equal to 1024",
                              "field": "num_frames", "allowed": {"le": 1024}}
+
+
+def test_overdue_jobs_fail_and_images_are_dropped_at_the_end(store):
+    job = store.create(
+        family="wan", task="image-to-video", request={"prompt": "x"}, image="QUJD", model=None, params=None,
+        adjustments=[], progress={"stage": "queued", "percent": 0.0}, max_attempts=2, dispatcher="d", lease_s=15,
+    )
+    rec = store.claim(job["id"], {})
+    assert rec["image"] == "QUJD"
+    assert store.overdue_running(3600) == []
+    time.sleep(0.02)
+    assert store.overdue_running(0.01) == [(job["id"], rec["claim_token"])]
+    assert store.fail_claim(job["id"], rec["claim_token"], "timeout", "too long")
+    final = store.get_record(job["id"])
+    assert final["status"] == "failed" and final["error"]["code"] == "timeout" and final["image"] is None
+    assert not store.finish(job["id"], rec["claim_token"], "succeeded", result={})  # the hung worker cannot win

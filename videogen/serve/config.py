@@ -100,6 +100,9 @@ class VideoGenAppConfig(BaseModel):
     env_vars: dict[str, str] = Field(default_factory=dict, description="extra env vars for every worker replica")
     max_attempts: int = Field(default=2, ge=1, le=5, description="runs of a job whose worker died (2 = retried once)")
     heartbeat_timeout_s: float = Field(default=20.0, ge=3.0, le=50.0, description="a running job without a heartbeat this long is retried or failed")
+    job_timeout_s: float = Field(
+        default=3 * 3600, ge=10, description="a job running longer fails (its replica is then replaced: it is hung)"
+    )
     max_image_bytes: int | None = Field(default=None, ge=1024, description="per-request image limit (default: the core's limit)")
 
     @field_validator("families", mode="before")

@@ -176,6 +176,7 @@ def worker_settings(family: str, cfg: VideoGenAppConfig) -> dict[str, Any]:
         "journal_mode": cfg.sqlite_journal_mode,
         "warm": list(fam.warm) if fam.warm is not None else get_spec(family).tasks,
         "heartbeat_s": max(1.0, min(5.0, cfg.heartbeat_timeout_s / 6)),
+        "job_timeout_s": cfg.job_timeout_s,
     }
 
 
@@ -187,6 +188,7 @@ def ingress_settings(cfg: VideoGenAppConfig) -> dict[str, Any]:
         "api_key": cfg.api_key,
         "max_attempts": cfg.max_attempts,
         "heartbeat_timeout_s": cfg.heartbeat_timeout_s,
+        "job_timeout_s": cfg.job_timeout_s,
         "max_image_bytes": cfg.max_image_bytes,
         "app_name": cfg.app_name,
     }

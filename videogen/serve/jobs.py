@@ -366,7 +366,7 @@ class JobStore:
     ) -> bool:
         assert status in TERMINAL
         now = time.time()
-        sets = {"status": status, "finished_at": now, "updated_at": now, "heartbeat_at": now, "lease_until": None}
+        sets = {"status": status, "finished_at": now, "updated_at": now, "heartbeat_at": now, "lease_until": None, "image": None}
         json_sets = {"progress": progress, "stages": stages, "result": result, "error": error,
                      "adjustments": adjustments, "model": model, "params": params}
         cols = [f"{k}=?" for k in sets] + [f"{k}_json=?" for k, v in json_sets.items() if v is not None]
@@ -390,7 +390,7 @@ class JobStore:
             if rec["status"] == QUEUED:
                 conn.execute(
                     """UPDATE jobs SET status=?, cancel_requested=1, finished_at=?, updated_at=?, lease_until=NULL,
-                           error_json=? WHERE id=?""",
+                           image=NULL, error_json=? WHERE id=?""",
                     (CANCELLED, now, now, json.dumps({"code": "cancelled", "message": "cancelled before it started"}), job_id),
                 )
             elif rec["status"] == RUNNING and not rec["cancel_requested"]:
@@ -405,7 +405,7 @@ class JobStore:
         marks = ",".join("?" * len(only_status))
         with self._tx() as conn:
             cur = conn.execute(
-                f"""UPDATE jobs SET status=?, finished_at=?, updated_at=?, lease_until=NULL, error_json=?
+                f"""UPDATE jobs SET status=?, finished_at=?, updated_at=?, lease_until=NULL, image=NULL, error_json=?
                     WHERE id=? AND status IN ({marks})""",
                 (FAILED, now, now, json.dumps({"code": code, "message": message}), job_id, *only_status),
             )
@@ -448,6 +448,26 @@ class JobStore:
             (RUNNING, time.time() - heartbeat_timeout_s),
         ).fetchall()
         return [(r[0], r[1]) for r in rows]
+
+    def overdue_running(self, timeout_s: float) -> list[tuple[str, str]]:
+        rows = self._conn().execute(
+            "SELECT id, claim_token FROM jobs WHERE status=? AND started_at<?", (RUNNING, time.time() - timeout_s)
+        ).fetchall()
+        return [(r[0], r[1]) for r in rows]
+
+    def fail_claim(self, job_id: str, token: str, code: str, message: str) -> bool:
+        """Fail a running job from outside its worker (e.g. it ran past the timeout); the worker's writes stop counting."""
+        now = time.time()
+        with self._tx() as conn:
+            cur = conn.execute(
+                """UPDATE jobs SET status=?, claim_token=NULL, finished_at=?, updated_at=?, lease_until=NULL, image=NULL,
+                       error_json=? WHERE id=? AND claim_token=? AND status=?""",
+                (FAILED, now, now, json.dumps({"code": code, "message": message}), job_id, token, RUNNING),
+            )
+            if cur.rowcount != 1:
+                return False
+            self._event(conn, job_id)
+            return True
 
     def retry_or_fail(self, job_id: str, token: str, reason: str, *, dispatcher: str | None, lease_s: float) -> str | None:
         """The worker of this claim died: back to queued if attempts remain, else failed.

@@ -74,6 +74,7 @@ class VideoGenService:
         self.store = JobStore(settings["state_dir"], settings.get("journal_mode", "WAL"))
         self.max_attempts = int(settings.get("max_attempts", 2))
         self.heartbeat_timeout_s = float(settings.get("heartbeat_timeout_s", 20.0))
+        self.job_timeout_s = float(settings.get("job_timeout_s", 3 * 3600))
         self.max_image_bytes = settings.get("max_image_bytes")
         self.api_key = settings.get("api_key") or os.environ.get(API_KEY_ENV) or None
         self.dispatcher_id = f"{replica_label}:{uuid.uuid4().hex[:8]}"
@@ -322,6 +323,12 @@ class VideoGenService:
             await asyncio.sleep(LEASE_S / 3)
 
     async def reap_once(self) -> None:
+        for job_id, token in await asyncio.to_thread(self.store.overdue_running, self.job_timeout_s):
+            if await asyncio.to_thread(
+                self.store.fail_claim, job_id, token, "timeout",
+                f"ran longer than job_timeout_s={self.job_timeout_s:.0f}s; its worker replica is replaced",
+            ):
+                logger.warning("job %s: timed out", job_id)
         for job_id, token in await asyncio.to_thread(self.store.stale_running, self.heartbeat_timeout_s):
             status = await asyncio.to_thread(
                 self.store.retry_or_fail, job_id, token,

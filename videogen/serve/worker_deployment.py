@@ -68,6 +68,7 @@ class VideoWorker:
         self.family: str = settings["family"]
         self.model: str | None = settings.get("model")
         self.heartbeat_s: float = float(settings.get("heartbeat_s", 3.0))
+        self.job_timeout_s: float = float(settings.get("job_timeout_s", 3 * 3600))
         self.store = JobStore(settings["state_dir"], settings.get("journal_mode", "WAL"))
         self.worker = GenerationWorker(models={self.family: self.model})
         self.identity = _replica_identity()
@@ -144,6 +145,9 @@ class VideoWorker:
         self.worker.check_health()  # a fatal device error (illegal memory access, ...)
         if self._broken:
             raise RuntimeError(f"worker broken: {self._broken}")
+        current = self._current
+        if current and time.time() - current["started"] > self.job_timeout_s + 60:
+            raise RuntimeError(f"job {current['job_id']} has run past job_timeout_s: the generation thread is hung")
         if not self._reporter.is_alive() and not self._stop.is_set():
             raise RuntimeError("the replica's report thread died")
         try:
@@ -189,7 +193,7 @@ class VideoWorker:
         from videogen.video.request import VideoRequest
 
         job_id, token = rec["id"], rec["claim_token"]
-        self._current = {"job_id": job_id, "token": token}
+        self._current = {"job_id": job_id, "token": token, "started": time.time()}
         stop_beat = threading.Event()
         beat = threading.Thread(target=self._heartbeat_loop, args=(job_id, token, stop_beat), daemon=True)
         beat.start()
