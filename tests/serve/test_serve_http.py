@@ -222,3 +222,29 @@ def test_video_of_an_unfinished_job_is_409(client):
     assert r.status_code == 409 and r.json()["error"]["code"] == "job_state"
     client.delete(f"/api/video/jobs/{job['id']}")
     assert wait_job(client, job["id"])["status"] in TERMINAL
+
+
+def test_api_key_guards_the_api_routes(ray_session, tmp_path):
+    import httpx
+    from ray import serve
+
+    from videogen.serve.builder import build_app
+
+    # A second, small app on the same cluster: its worker stays at zero replicas.
+    app = build_app({
+        "families": {"wan": {"deployment": {"autoscaling_config": {"min_replicas": 0, "max_replicas": 1}}}},
+        "num_gpus": 0, "state_dir": str(tmp_path), "api_key": "s3cret",
+    })
+    serve.run(app, name="videogen-secured", route_prefix="/secured")
+    try:
+        with httpx.Client(base_url=f"http://127.0.0.1:{ray_session['port']}/secured", timeout=30) as c:
+            assert c.get("/healthz").status_code == 200
+            for headers in ({}, {"Authorization": "Bearer wrong"}, {"Authorization": "s3cret"}):
+                err = _error(c.get("/api/video/runtime", headers=headers), 401)
+                assert err["code"] == "unauthorized"
+            assert c.post("/api/video/jobs", json={"family": "wan", "prompt": "x"}).status_code == 401
+            ok = c.get("/api/video/runtime", headers={"Authorization": "Bearer s3cret"})
+            assert ok.status_code == 200 and ok.json()["served_families"] == ["wan"]
+            assert ok.json()["families"]["wan"]["replicas"] == []  # still at zero: nothing woke it
+    finally:
+        serve.delete("videogen-secured")
