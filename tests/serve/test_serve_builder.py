@@ -18,7 +18,8 @@ def _yaml(name: str) -> dict:
     return yaml.safe_load((ROOT / "deploy" / name).read_text())
 
 
-def test_default_app_serves_every_family_on_tiny_models():
+def test_default_app_serves_every_family_on_tiny_models(monkeypatch):
+    monkeypatch.syspath_prepend(str(ROOT))  # serve_app.py sits at the repo root
     import serve_app
 
     described = describe_app(serve_app.app)
