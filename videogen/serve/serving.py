@@ -26,7 +26,7 @@ import uuid
 from collections.abc import AsyncIterator, Mapping
 from typing import Any
 
-from videogen.errors import InvalidRequestError, JobNotFoundError, UnknownFamilyError, VideoGenError
+from videogen.errors import InvalidRequestError, UnknownFamilyError
 from videogen.serve.config import API_KEY_ENV
 from videogen.serve.errors import JobStateError, UnauthorizedError
 from videogen.serve.jobs import CANCELLED, QUEUED, RUNNING, SUCCEEDED, TERMINAL, JobStore
@@ -385,7 +385,8 @@ class VideoGenService:
             return {"_error": {"status": "UNKNOWN", "message": f"{type(exc).__name__}: {exc}"}}
 
     def _live(self, rep: dict[str, Any], now: float) -> bool:
-        return rep["state"] != "stopped" and now - rep["last_seen"] < max(3 * self.heartbeat_timeout_s / 6, 10.0) + 5.0
+        # Replicas touch their row every heartbeat_timeout_s / 6 (at most 5 s).
+        return rep["state"] != "stopped" and now - rep["last_seen"] < max(self.heartbeat_timeout_s, 15.0)
 
     def runtime(self) -> dict[str, Any]:
         from videogen.video.worker import runtime_snapshot
@@ -482,8 +483,4 @@ def format_sse(seq: int, data: str) -> str:
     return f"id: {seq}\nevent: job\ndata: {data}\n\n"
 
 
-def job_not_found(job_id: str) -> JobNotFoundError:
-    return JobNotFoundError(f"job {job_id!r} not found", job_id=job_id)
-
-
-__all__ = ["VideoGenService", "VideoGenError"]
+__all__ = ["VideoGenService", "format_sse"]

@@ -133,9 +133,15 @@ class VideoWorker:
         )
 
     def _report_loop(self) -> None:
+        last_full = time.monotonic()
         while not self._stop.wait(self.heartbeat_s):
+            state = "busy" if self._current else "idle"
             try:
-                self.store.touch_replica(self.replica_id, "busy" if self._current else "idle")
+                if time.monotonic() - last_full > 30:  # fresh diagnostics (free VRAM, loaded pipelines)
+                    self._report(state)
+                    last_full = time.monotonic()
+                else:
+                    self.store.touch_replica(self.replica_id, state)
             except Exception:  # noqa: BLE001
                 logger.exception("replica report failed")
 
