@@ -11,10 +11,14 @@ GPU when this machine (or the running Ray cluster) has one, none otherwise, so
 the default app never waits forever for a GPU that does not exist.
 """
 
-# Nothing here imports torch: the ROCm environment reaches each worker replica through
-# its runtime_env.env_vars (and the replica re-applies it before importing torch).
-from videogen.serve.builder import build_app
-from videogen.serve.config import FamilyConfig, VideoGenAppConfig
+# Like every entry point: the ROCm environment first, before anything can import torch.
+# Worker replicas get the same mapping through runtime_env.env_vars (and re-apply it).
+from videogen.rocm_env import apply_rocm_env
+
+apply_rocm_env()
+
+from videogen.serve.builder import build_app  # noqa: E402
+from videogen.serve.config import FamilyConfig, VideoGenAppConfig  # noqa: E402
 
 app = build_app(VideoGenAppConfig())
 
