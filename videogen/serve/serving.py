@@ -30,6 +30,7 @@ from videogen.errors import InvalidRequestError, UnknownFamilyError
 from videogen.serve.config import API_KEY_ENV
 from videogen.serve.errors import JobStateError, UnauthorizedError
 from videogen.serve.jobs import CANCELLED, QUEUED, RUNNING, SUCCEEDED, TERMINAL, JobStore
+from videogen.video.registry import static_model_facts
 from videogen.video.request import VideoRequest
 
 logger = logging.getLogger("videogen.serve")
@@ -38,24 +39,6 @@ LEASE_S = 15.0  # a dispatcher that stops renewing for this long has died
 REAPER_INTERVAL_S = 2.0
 SSE_POLL_S = 0.1
 SSE_KEEPALIVE_S = 15.0
-
-
-def _static_model(spec) -> dict[str, Any]:
-    """A registry entry from static facts only (no diffusers/torch import in the ingress)."""
-    return {
-        "id": spec.id,
-        "display_name": spec.display_name,
-        "task_kind": spec.task_kind,
-        "tasks": spec.tasks,
-        "pipeline_classes": spec.pipeline_classes,
-        "required_inputs": spec.required_inputs,
-        "recommended_dtype": spec.recommended_dtype,
-        "rocm_notes": spec.rocm_notes,
-        "support_level": spec.support_level.value,
-        "frame_rule": spec.frame_rule.describe(),
-        "resolution_multiple": spec.resolution_multiple,
-        "defaults": spec.defaults.model_dump(),
-    }
 
 
 def _is_replica_death(exc: BaseException) -> bool:
@@ -447,7 +430,7 @@ class VideoGenService:
         replicas = self.store.replicas()
         models = []
         for fid, spec in SPECS.items():
-            entry = _static_model(spec)
+            entry = static_model_facts(spec)
             if fid not in self.families:
                 entry.update(
                     served=False,

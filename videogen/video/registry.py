@@ -319,11 +319,8 @@ def resolve_task_support(
     return TaskSupport(level=level, reasons=reasons)
 
 
-def describe_model(spec: VideoModelSpec, profile: "VideoHardwareProfile", source: "ModelSource") -> dict:
-    """The public JSON view of one family: static facts plus effective support."""
-    task_support = {task: resolve_task_support(spec, task, profile, source) for task in TASKS}
-    offered = [task_support[t] for t in spec.tasks]
-    effective = max((s.level for s in offered), key=lambda lvl: lvl.rank) if offered else SupportLevel.NOT_SUPPORTED
+def static_model_facts(spec: VideoModelSpec) -> dict:
+    """A family's public facts that need no diffusers, torch or hardware to state."""
     return {
         "id": spec.id,
         "display_name": spec.display_name,
@@ -334,11 +331,21 @@ def describe_model(spec: VideoModelSpec, profile: "VideoHardwareProfile", source
         "recommended_dtype": spec.recommended_dtype,
         "rocm_notes": spec.rocm_notes,
         "support_level": spec.support_level.value,
+        "frame_rule": spec.frame_rule.describe(),
+        "resolution_multiple": spec.resolution_multiple,
+        "defaults": spec.defaults.model_dump(),
+    }
+
+
+def describe_model(spec: VideoModelSpec, profile: "VideoHardwareProfile", source: "ModelSource") -> dict:
+    """The public JSON view of one family: static facts plus effective support."""
+    task_support = {task: resolve_task_support(spec, task, profile, source) for task in TASKS}
+    offered = [task_support[t] for t in spec.tasks]
+    effective = max((s.level for s in offered), key=lambda lvl: lvl.rank) if offered else SupportLevel.NOT_SUPPORTED
+    return {
+        **static_model_facts(spec),
         "effective_support_level": effective.value,
         "task_support": {task: s.level.value for task, s in task_support.items()},
         "support_reasons": {task: s.reasons for task, s in task_support.items() if s.reasons},
         "model": source.describe(),
-        "frame_rule": spec.frame_rule.describe(),
-        "resolution_multiple": spec.resolution_multiple,
-        "defaults": spec.defaults.model_dump(),
     }
