@@ -170,3 +170,15 @@ def test_cli_runtime_json():
     assert data["hardware_profile"]["backend"] == "cpu"
     assert data["load_policy"]["placement"] == "cpu"
     assert data["runtime"]["rocm_env"]["MIOPEN_FIND_MODE"] == "FAST"
+
+
+def test_cancel_after_the_last_step_still_cancels(worker, tmp_path):
+    seen = []
+    with pytest.raises(GenerationCancelled, match="decoding"):
+        worker.generate(
+            VideoRequest(family="wan", prompt="x", num_inference_steps=2, seed=1),
+            tmp_path / "a.mp4",
+            on_progress=seen.append,
+            should_cancel=lambda: any(e.stage == "decoding" for e in seen),
+        )
+    assert not (tmp_path / "a.mp4").exists()

@@ -205,6 +205,12 @@ def test_bad_input_is_a_4xx_naming_the_field(client, case):
         assert err["allowed"] == {"min": 9, "max": 257}
 
 
+def test_broken_json_body_names_the_body(client):
+    r = client.post("/api/video/jobs", content=b"not json", headers={"content-type": "application/json"})
+    err = _error(r, 422, "body")
+    assert "not valid JSON" in err["message"]
+
+
 def test_oversized_image_and_unknown_jobs(client):
     huge = "A" * (17 * 1024 * 1024)
     r = client.post("/api/video/jobs", json={"family": "wan", "task": "image-to-video", "prompt": "x", "image": huge})

@@ -72,6 +72,9 @@ def validation_error(errors: list[dict[str, Any]]) -> tuple[int, dict[str, Any]]
     """FastAPI ``RequestValidationError.errors()`` -> (status, body) naming the field."""
     details = []
     for e in errors:
+        if e.get("type") == "json_invalid":  # loc is ("body", <offset>): the body itself is broken
+            details.append({"field": "body", "message": "body: is not valid JSON", "allowed": "a JSON object", "type": "json_invalid"})
+            continue
         loc = [str(p) for p in e.get("loc", ()) if p not in ("body", "query", "path", "header")]
         field = ".".join(loc) or "body"
         ctx = e.get("ctx") or {}

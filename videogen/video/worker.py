@@ -212,7 +212,7 @@ class GenerationWorker:
         cached = (family, task) in self._pipelines
         loading = clock.start("loading", detail={"cached": cached})
         pipe = self.warm(family, task)
-        loading.detail = {"cached": cached, **{k: v for k, v in pipe._videogen_source.items() if k != "policy"}}
+        loading.detail = {"cached": cached, **_public_source(pipe)}
         prepared = adapter.prepare_inputs(request, pipe, pipe._videogen_model_meta)
         total = prepared.params["num_inference_steps"]
 
@@ -226,20 +226,22 @@ class GenerationWorker:
             eta = elapsed / step * (total - step)
             lo, hi = _STAGE_END_PERCENT["loading"], _STAGE_END_PERCENT["denoising"]
             clock.emit("denoising", lo + (hi - lo) * min(step, total) / total, step=min(step, total), total=total, eta=round(eta, 3))
-            if step >= total:
-                clock.start("decoding")  # the pipeline decodes right after its last step
-            if should_cancel():
+            if step < total and should_cancel():
                 state["cancelled"] = True
                 if hasattr(type(pipe), "interrupt"):
                     pipe._interrupt = True  # the pipeline skips the remaining steps
                 else:
                     raise GenerationCancelled(f"cancelled at step {step} of {total}")
+            if step >= total:
+                clock.start("decoding")  # the pipeline decodes right after its last step
 
         kwargs = dict(prepared.kwargs)
         kwargs.update(_step_callback_kwargs(pipe, on_step))
         output = pipe(**kwargs)
         if state["cancelled"]:
             raise GenerationCancelled("cancelled during denoising")
+        if should_cancel():  # asked while the VAE was decoding: still no video is written
+            raise GenerationCancelled("cancelled during decoding")
         if clock.stages[-1].name != "decoding":
             clock.start("decoding")
         frames = adapter.extract_frames(output)
@@ -259,9 +261,14 @@ class GenerationWorker:
             adjustments=prepared.adjustments,
             stages=clock.stages,
             params=prepared.params,
-            model={k: v for k, v in pipe._videogen_source.items() if k != "policy"},
+            model=_public_source(pipe),
             frames=frames,
         )
+
+
+def _public_source(pipe) -> dict[str, Any]:
+    """Provenance fit for job records: no server paths (clients see jobs), no policy dump."""
+    return {k: v for k, v in pipe._videogen_source.items() if k not in ("policy", "path")}
 
 
 def _step_callback_kwargs(pipe, on_step: Callable[[int], None]) -> dict[str, Any]:
