@@ -20,7 +20,7 @@ from pathlib import Path
 from videogen.video.registry import family_module, get_spec
 
 # Bump when a tiny architecture changes so stale caches are rebuilt.
-TINY_VERSION = "1"
+TINY_VERSION = "2"
 SEED = 0
 
 # What a tiny model generates by default: small enough for well under a second on a CPU.

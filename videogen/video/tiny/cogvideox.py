@@ -9,20 +9,9 @@ positional embeddings, so any size that is a multiple of 16 works.
 from __future__ import annotations
 
 from videogen.video.registry import IMAGE_TO_VIDEO
+from videogen.video.tiny.text_encoders import T5_DIM, t5_encoder
 
-_TEXT_DIM = 32
 _LATENT = 4
-
-
-def _text_encoder():
-    from transformers import T5Config, T5EncoderModel
-
-    config = T5Config(
-        vocab_size=128, d_model=_TEXT_DIM, d_kv=8, d_ff=32, num_layers=1, num_heads=4,
-        relative_attention_num_buckets=8, relative_attention_max_distance=32,
-        decoder_start_token_id=0, pad_token_id=0, eos_token_id=1,
-    )
-    return T5EncoderModel(config).eval()
 
 
 def build_pipeline(task: str):
@@ -55,7 +44,7 @@ def build_pipeline(task: str):
         in_channels=2 * _LATENT if i2v else _LATENT,
         out_channels=_LATENT,
         time_embed_dim=4,
-        text_embed_dim=_TEXT_DIM,
+        text_embed_dim=T5_DIM,
         num_layers=1,
         sample_width=4,
         sample_height=4,
@@ -68,7 +57,7 @@ def build_pipeline(task: str):
     cls = CogVideoXImageToVideoPipeline if i2v else CogVideoXPipeline
     return cls(
         tokenizer=t5_tokenizer(),
-        text_encoder=_text_encoder(),
+        text_encoder=t5_encoder(umt5=False),
         vae=vae,
         transformer=transformer,
         scheduler=CogVideoXDDIMScheduler(),

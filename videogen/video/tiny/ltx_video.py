@@ -8,9 +8,9 @@ frame and size rules behave as in the real model).
 from __future__ import annotations
 
 from videogen.video.registry import IMAGE_TO_VIDEO, TEXT_TO_VIDEO
+from videogen.video.tiny.text_encoders import T5_DIM, t5_encoder
 from videogen.video.tiny.tokenizers import t5_tokenizer
 
-_TEXT_DIM = 32
 _VOCAB = 128
 
 # Tiny-only: the T5 tokenizer's 128-token vocab makes long prompts pointless; keep sequences short.
@@ -22,7 +22,6 @@ CALL_KWARGS = {
 
 def _components() -> dict:
     from diffusers import AutoencoderKLLTXVideo, FlowMatchEulerDiscreteScheduler, LTXVideoTransformer3DModel
-    from transformers import T5Config, T5EncoderModel
 
     transformer = LTXVideoTransformer3DModel(
         in_channels=8,
@@ -33,7 +32,7 @@ def _components() -> dict:
         attention_head_dim=8,
         cross_attention_dim=32,
         num_layers=1,
-        caption_channels=_TEXT_DIM,
+        caption_channels=T5_DIM,
     )
     vae = AutoencoderKLLTXVideo(
         in_channels=3,
@@ -56,21 +55,7 @@ def _components() -> dict:
     )
     vae.use_framewise_encoding = False
     vae.use_framewise_decoding = False
-    text_encoder = T5EncoderModel(
-        T5Config(
-            vocab_size=_VOCAB,
-            d_model=_TEXT_DIM,
-            d_kv=8,
-            d_ff=32,
-            num_layers=1,
-            num_heads=4,
-            relative_attention_num_buckets=8,
-            relative_attention_max_distance=16,
-            pad_token_id=0,
-            eos_token_id=1,
-            decoder_start_token_id=0,
-        )
-    )
+    text_encoder = t5_encoder(vocab_size=_VOCAB)
     return {
         "scheduler": FlowMatchEulerDiscreteScheduler(),
         "vae": vae,

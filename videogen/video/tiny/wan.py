@@ -4,20 +4,9 @@
 from __future__ import annotations
 
 from videogen.video.registry import IMAGE_TO_VIDEO
+from videogen.video.tiny.text_encoders import T5_DIM, t5_encoder
 
-_TEXT_DIM = 32
 _IMAGE_DIM = 8
-
-
-def _text_encoder():
-    from transformers import UMT5Config, UMT5EncoderModel
-
-    config = UMT5Config(
-        vocab_size=128, d_model=_TEXT_DIM, d_kv=8, d_ff=32, num_layers=1, num_heads=4,
-        relative_attention_num_buckets=8, relative_attention_max_distance=32,
-        decoder_start_token_id=0, pad_token_id=0, eos_token_id=1,
-    )
-    return UMT5EncoderModel(config).eval()
 
 
 def _image_encoder():
@@ -58,7 +47,7 @@ def build_pipeline(task: str):
         # i2v: noise latents + first-frame latents + 4 mask channels
         in_channels=36 if i2v else 16,
         out_channels=16,
-        text_dim=_TEXT_DIM,
+        text_dim=T5_DIM,
         freq_dim=32,
         ffn_dim=32,
         num_layers=1,
@@ -69,7 +58,7 @@ def build_pipeline(task: str):
     )
     common = dict(
         tokenizer=t5_tokenizer(),
-        text_encoder=_text_encoder(),
+        text_encoder=t5_encoder(umt5=True),
         vae=vae,
         scheduler=FlowMatchEulerDiscreteScheduler(shift=3.0),
         transformer=transformer,
