@@ -27,3 +27,10 @@ def test_image_to_video_drops_the_4_conditioning_frames(tiny):
 def test_frames_to_4k_plus_1_and_sizes_to_multiples_of_16(tiny):
     assert_moves(tiny, {"num_frames": 10}, {"num_frames": (10, 9)})
     assert_moves(tiny, {"height": 36, "width": 44}, {"height": (36, 32), "width": (44, 48)})
+
+
+@pytest.mark.parametrize("tiny", [T2V], indirect=True)
+def test_a_negative_prompt_is_reported_as_not_applied(tiny):
+    moved = {a.field: a for a in tiny.resolve(seed=0, negative_prompt="blurry").adjustments}
+    assert moved["negative_prompt"].requested == "blurry" and moved["negative_prompt"].used is None
+    assert "negative_prompt" not in {a.field for a in tiny.resolve(seed=0).adjustments}

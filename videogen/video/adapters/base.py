@@ -112,6 +112,7 @@ class VideoPipelineAdapter:
             "fps": int(pick("fps")),
             "expected_frames": num_frames - spec.frames_dropped.get(task, 0),
         }
+        adjustments.extend(self.family_adjustments(request))
         return PreparedInputs(kwargs={}, params=params, adjustments=adjustments)
 
     def prepare_inputs(self, request: VideoRequest, pipe, model_meta: dict | None = None) -> PreparedInputs:
@@ -139,6 +140,10 @@ class VideoPipelineAdapter:
         accepted = inspect.signature(pipe.__call__).parameters
         prepared.kwargs = {k: v for k, v in kwargs.items() if k in accepted}
         return prepared
+
+    def family_adjustments(self, request: VideoRequest) -> list[Adjustment]:
+        """Request values this family accepts but will not use as asked. Override in a family adapter."""
+        return []
 
     def family_call_kwargs(self, task: str, pipe, params: dict[str, Any]) -> dict[str, Any]:
         """Extra pipeline kwargs this family needs. Override in a family adapter."""
