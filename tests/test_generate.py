@@ -182,3 +182,14 @@ def test_cancel_after_the_last_step_still_cancels(worker, tmp_path):
             should_cancel=lambda: any(e.stage == "decoding" for e in seen),
         )
     assert not (tmp_path / "a.mp4").exists()
+
+
+def test_cpu_memory_cap_refuses_a_model_that_does_not_fit(tmp_path):
+    from videogen.errors import ModelUnavailableError
+
+    capped = GenerationWorker(default_model="tiny", policy_overrides={"cpu_memory_cap_gb": 1e-6})
+    with pytest.raises(ModelUnavailableError, match="cpu_memory_cap_gb"):
+        capped.generate(VideoRequest(family="wan", prompt="x", seed=1), tmp_path / "a.mp4")
+    roomy = GenerationWorker(default_model="tiny", policy_overrides={"cpu_memory_cap_gb": 1.0})
+    result = roomy.generate(VideoRequest(family="wan", prompt="x", seed=1), tmp_path / "b.mp4")
+    assert 0 < result.model["weights_gb"] < 0.01

@@ -6,6 +6,9 @@ from __future__ import annotations
 import os
 import time
 
+from pathlib import Path
+
+from videogen.errors import ModelUnavailableError
 from videogen.video.adapters import get_adapter
 from videogen.video.foundation import VideoLoadPolicy, apply_load_policy
 from videogen.video.model_source import ModelSource
@@ -24,12 +27,36 @@ def quiet_library_progress() -> None:
     transformers.utils.logging.disable_progress_bar()
 
 
+# Placements that keep every weight in CPU memory at some point of a generation.
+_CPU_RESIDENT = frozenset({"cpu", "model_cpu_offload", "group_offload", "sequential_offload"})
+
+
+def weights_gb(model_dir: Path) -> float:
+    """Size of the safetensors weights under a model directory (what loading puts in memory)."""
+    return sum(f.stat().st_size for f in Path(model_dir).rglob("*.safetensors")) / 2**30
+
+
+def check_cpu_memory_cap(model_dir: Path, policy: VideoLoadPolicy) -> float:
+    """Refuse, before loading, a model whose CPU-resident weights would exceed the policy's cap."""
+    size = weights_gb(model_dir)
+    cap = policy.cpu_memory_cap_gb
+    if cap is not None and policy.placement in _CPU_RESIDENT and size > cap:
+        raise ModelUnavailableError(
+            f"{model_dir.name}: its weights need {size:.1f} GB of CPU memory with placement {policy.placement}, "
+            f"over cpu_memory_cap_gb={cap:g}; raise VIDEOGEN_POLICY_CPU_MEMORY_CAP_GB or use a GPU-first placement",
+            weights_gb=round(size, 3),
+            cpu_memory_cap_gb=cap,
+        )
+    return size
+
+
 def load_pipeline(source: ModelSource, task: str, policy: VideoLoadPolicy):
     """Returns the placed pipeline with ``_videogen_source`` and ``_videogen_model_meta`` set."""
     adapter = get_adapter(source.family)
     adapter.pipeline_class(task)  # unsupported family/task: a clear error before touching disk
     quiet_library_progress()
     model_dir = source.local_dir(task)
+    size = check_cpu_memory_cap(model_dir, policy)
     started = time.perf_counter()
     pipe = adapter.load(task, model_dir, policy.torch_dtype())
     apply_load_policy(pipe, policy)
@@ -43,6 +70,7 @@ def load_pipeline(source: ModelSource, task: str, policy: VideoLoadPolicy):
         "path": str(model_dir),
         "pipeline_class": type(pipe).__name__,
         "dtype": policy.dtype,
+        "weights_gb": round(size, 4),
         "policy": policy.model_dump(),
         "load_seconds": round(time.perf_counter() - started, 3),
     }
