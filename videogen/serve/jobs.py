@@ -340,15 +340,7 @@ class JobStore:
         for key, value in (extra or {}).items():
             sets.append(f"{key}_json=?")
             args.append(json.dumps(value))
-        with self._tx() as conn:
-            cur = conn.execute(
-                f"UPDATE jobs SET {', '.join(sets)} WHERE id=? AND claim_token=? AND status=?",
-                [*args, job_id, token, RUNNING],
-            )
-            if cur.rowcount != 1:
-                return False
-            self._event(conn, job_id)
-            return True
+        return self._update_claimed(job_id, token, sets, args)
 
     def finish(
         self,
@@ -371,6 +363,10 @@ class JobStore:
                      "adjustments": adjustments, "model": model, "params": params}
         cols = [f"{k}=?" for k in sets] + [f"{k}_json=?" for k, v in json_sets.items() if v is not None]
         args = list(sets.values()) + [json.dumps(v) for v in json_sets.values() if v is not None]
+        return self._update_claimed(job_id, token, cols, args)
+
+    def _update_claimed(self, job_id: str, token: str, cols: list[str], args: list[Any]) -> bool:
+        """Update a running job only while this claim still owns it; records an event when it does."""
         with self._tx() as conn:
             cur = conn.execute(
                 f"UPDATE jobs SET {', '.join(cols)} WHERE id=? AND claim_token=? AND status=?",
