@@ -44,6 +44,7 @@ def served_app(ray_session, tmp_path_factory) -> ServedApp:
     args = cpu_tiny_args()
     args["state_dir"] = state_dir
     args["heartbeat_timeout_s"] = 6.0  # the kill tests wait for it
+    args["families"]["ltx-video"]["policy"] = {"vae_slicing": True}  # an operator override, reported by the replica
     args["families"][SCALE_FROM_ZERO] = {
         "model": "tiny",
         "deployment": {"autoscaling_config": {"min_replicas": 0, "max_replicas": 1, "upscale_delay_s": 0}},

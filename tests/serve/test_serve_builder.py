@@ -139,6 +139,8 @@ def test_kuberay_manifests_declare_gpu_worker_groups():
         ({"families": []}, "at least one"),
         ({"num_gpus": -1}, "num_gpus"),
         ({"families": {"wan": {"model": "tiny", "weights": "x"}}}, "weights"),
+        ({"families": {"wan": {"policy": {"placement": "everywhere"}}}}, "sequential_offload"),
+        ({"families": {"wan": {"policy": {"vram": 3}}}}, "cpu_memory_cap_gb"),
     ],
 )
 def test_config_errors_name_what_is_allowed(args, needle):
@@ -147,6 +149,12 @@ def test_config_errors_name_what_is_allowed(args, needle):
     assert needle in str(info.value)
     if needle == "sora":
         assert "ltx-video" in str(info.value)  # the known ids are listed
+
+
+def test_family_policy_overrides_reach_the_worker(tmp_path):
+    cfg = VideoGenAppConfig(families={"wan": {"policy": {"dtype": "fp16", "vae_tiling": "on"}}}, state_dir=str(tmp_path))
+    settings = describe_app(build_app(cfg))["VideoWorker_wan"]["init_args"][0]
+    assert settings["policy"] == {"dtype": "float16", "vae_tiling": True}
 
 
 def test_family_shorthands():

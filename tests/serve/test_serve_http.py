@@ -41,6 +41,8 @@ def test_runtime_reports_without_waking_a_scaled_to_zero_family(client, served_a
         if family != SCALE_FROM_ZERO:
             assert info["replica_states"].get("RUNNING") == 1
             assert info["replicas"] and info["replicas"][0]["diagnostics"]["hardware_profile"]["backend"] == "cpu"
+    ltx_policy = rt["families"]["ltx-video"]["replicas"][0]["diagnostics"]["load_policy"]
+    assert ltx_policy["vae_slicing"] is True and ltx_policy["overrides"] == {"vae_slicing": True}
     zero = rt["families"][SCALE_FROM_ZERO]
     if not zero["jobs"]:  # nothing has asked for it yet: it must still be at zero replicas
         assert zero["replica_states"].get("RUNNING", 0) == 0 and zero["replicas"] == []

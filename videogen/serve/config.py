@@ -70,10 +70,23 @@ class FamilyConfig(BaseModel):
         description="tasks whose pipeline each replica loads at start (default: every task the family offers; [] = on first job)",
     )
 
+    policy: dict[str, Any] = Field(
+        default_factory=dict,
+        description="load-policy overrides for this family's replicas (dtype, placement, vae_tiling, vae_slicing, "
+        "cpu_memory_cap_gb, concurrency, device); they beat VIDEOGEN_POLICY_* variables",
+    )
+
     @field_validator("deployment")
     @classmethod
     def _known_keys(cls, value: dict[str, Any]) -> dict[str, Any]:
         return _check_deployment_keys("deployment", value)
+
+    @field_validator("policy")
+    @classmethod
+    def _valid_policy(cls, value: dict[str, Any]) -> dict[str, Any]:
+        from videogen.video.foundation import validate_policy_overrides
+
+        return validate_policy_overrides(value)
 
 
 class VideoGenAppConfig(BaseModel):

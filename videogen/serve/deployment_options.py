@@ -172,6 +172,7 @@ def worker_settings(family: str, cfg: VideoGenAppConfig) -> dict[str, Any]:
     return {
         "family": family,
         "model": fam.model,
+        "policy": fam.policy,
         "state_dir": cfg.state_dir,
         "journal_mode": cfg.sqlite_journal_mode,
         "warm": list(fam.warm) if fam.warm is not None else get_spec(family).tasks,

@@ -70,7 +70,7 @@ class VideoWorker:
         self.heartbeat_s: float = float(settings.get("heartbeat_s", 3.0))
         self.job_timeout_s: float = float(settings.get("job_timeout_s", 3 * 3600))
         self.store = JobStore(settings["state_dir"], settings.get("journal_mode", "WAL"))
-        self.worker = GenerationWorker(models={self.family: self.model})
+        self.worker = GenerationWorker(models={self.family: self.model}, policy_overrides=settings.get("policy"))
         self.identity = _replica_identity()
         self.replica_id: str = self.identity["replica_id"]
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"videogen-{self.family}")

@@ -438,6 +438,11 @@ def _collect_overrides(
     return parsed, sources
 
 
+def validate_policy_overrides(overrides: Mapping[str, Any]) -> dict[str, Any]:
+    """Config-side overrides, parsed and checked (ValueError naming the field) without a profile."""
+    return _collect_overrides(overrides, environ={})[0]
+
+
 def _more_conservative(a: str, b: str) -> str:
     return a if _PLACEMENT_ORDER.index(a) >= _PLACEMENT_ORDER.index(b) else b
 
