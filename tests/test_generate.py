@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 
 from videogen.errors import GenerationCancelled, InvalidRequestError
-from videogen.video.encode import read_mp4
+from videogen.video.encode import mp4_info, read_mp4
 from videogen.video.registry import SPECS
 from videogen.video.request import VideoRequest
 from videogen.video.worker import STAGES, GenerationWorker
@@ -42,6 +42,8 @@ def test_every_family_and_task_writes_a_decodable_mp4(worker, family, task, png_
     assert frames.shape == (expected, 32, 32, 3)
     assert result.num_frames == expected and (result.width, result.height) == (32, 32)
     assert fps == 10 and result.bytes == out.stat().st_size
+    info = mp4_info(out)
+    assert info["codec"] == "h264" and info["pix_fmt"].startswith("yuv420p")
     assert [s.name for s in result.stages] == list(STAGES)
     assert all(s.seconds is not None and s.seconds >= 0 for s in result.stages)
     assert result.stages[0].detail["hardware_profile"]["backend"] == "cpu"

@@ -44,3 +44,14 @@ def read_mp4(path: str | Path) -> tuple[np.ndarray, float]:
     width, height = meta["size"]
     frames = [np.frombuffer(buf, dtype=np.uint8).reshape(height, width, 3) for buf in reader]
     return np.stack(frames) if frames else np.zeros((0, height, width, 3), np.uint8), float(meta["fps"])
+
+
+def mp4_info(path: str | Path) -> dict:
+    """What ffmpeg reports for a video: codec, pix_fmt, fps, size, duration."""
+    import imageio_ffmpeg
+
+    reader = imageio_ffmpeg.read_frames(str(path))
+    try:
+        return reader.__next__()
+    finally:
+        reader.close()
