@@ -7,6 +7,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict
 
 from videogen.video.request import VideoRequest
+from videogen.video.worker import StageTiming as CoreStageTiming
 
 JobStatus = Literal["queued", "running", "succeeded", "failed", "cancelled"]
 
@@ -37,12 +38,10 @@ class Progress(_Open):
     eta_s: float | None = None
 
 
-class StageTiming(_Open):
-    name: str
-    started_at: float
-    finished_at: float | None = None
-    seconds: float | None = None
-    detail: dict[str, Any] | None = None
+class StageTiming(CoreStageTiming):
+    """A stage as the worker records it (one definition of its fields), open to extra keys on the wire."""
+
+    model_config = ConfigDict(extra="allow")
 
 
 class JobError(_Open):
