@@ -1,63 +1,161 @@
-"""Typed errors shared by the CLI, the worker and the HTTP layer.
+"""The one error hierarchy: CLI, worker, store, HTTP and the Ray handle all raise these.
 
-Each error knows its stable ``code``; the HTTP status mapping lives in one place
-(``videogen.serve.errors``) and the CLI maps every ``VideoGenError`` to exit 2.
+Every error has a stable ``code`` (an ``ErrorCode``) and one ``to_dict()``:
+``{"code", "message", "field"?, "allowed"?, "details"?}``. HTTP answers
+``{"error": to_dict()}`` with the status chosen in one place
+(``videogen.serve.errors``); job records store ``to_dict()``; the CLI prints
+the message. Errors pickle (``__reduce__`` rebuilds them from their fields), so
+a handle caller on another Ray driver gets the same typed error.
 """
 
 from __future__ import annotations
 
+from enum import Enum
 from typing import Any
 
 
-class VideoGenError(Exception):
-    code = "internal_error"
+class ErrorCode(str, Enum):
+    INTERNAL_ERROR = "internal_error"
+    INVALID_REQUEST = "invalid_request"
+    UNKNOWN_FAMILY = "unknown_family"
+    UNSUPPORTED_TASK = "unsupported_task"
+    MODEL_UNAVAILABLE = "model_unavailable"
+    CANCELLED = "cancelled"
+    JOB_NOT_FOUND = "job_not_found"
+    JOB_STATE = "job_state"
+    JOB_FAILED = "job_failed"
+    UNAUTHORIZED = "unauthorized"
+    WORKER_UNAVAILABLE = "worker_unavailable"
+    WORKER_DIED = "worker_died"
+    FAMILY_NOT_SERVED = "family_not_served"
+    TIMEOUT = "timeout"
+    LOAD_FAILED = "load_failed"
+    GENERATION_FAILED = "generation_failed"
+    # HTTP-level refusals that come from the framework, not from VideoGen code.
+    NOT_FOUND = "not_found"
+    METHOD_NOT_ALLOWED = "method_not_allowed"
+    TOO_LARGE = "too_large"
+    HTTP_ERROR = "http_error"
 
-    def __init__(self, message: str, **details: Any):
+    def __str__(self) -> str:  # f-strings and json show the bare code
+        return self.value
+
+
+def error_dict(
+    code: ErrorCode | str,
+    message: str,
+    *,
+    field: str | None = None,
+    allowed: Any = None,
+    details: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """The one JSON shape of a failure (also for failures that are not exceptions, e.g. a reaped job)."""
+    out: dict[str, Any] = {"code": ErrorCode(code).value, "message": message}
+    if field:
+        out["field"] = field
+    if allowed is not None:
+        out["allowed"] = allowed
+    if details:
+        out["details"] = details
+    return out
+
+
+class VideoGenError(Exception):
+    code: ErrorCode = ErrorCode.INTERNAL_ERROR
+
+    def __init__(self, message: str, *, field: str | None = None, allowed: Any = None, **details: Any):
         super().__init__(message)
         self.message = message
+        self.field = field
+        self.allowed = allowed
         self.details = details
 
     def to_dict(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"code": self.code, "message": self.message}
-        if self.details:
-            out["details"] = self.details
-        return out
+        return error_dict(self.code, self.message, field=self.field, allowed=self.allowed, details=self.details)
+
+    def __reduce__(self):
+        return (_rebuild, (type(self), self.__dict__.copy()))
+
+    def __str__(self) -> str:
+        return self.message
+
+
+def _rebuild(cls: type[VideoGenError], state: dict[str, Any]) -> VideoGenError:
+    exc = cls.__new__(cls)
+    Exception.__init__(exc, state.get("message", ""))
+    exc.__dict__.update(state)
+    return exc
 
 
 class InvalidRequestError(VideoGenError):
-    """A request field is outside what is allowed; ``field`` names it."""
+    """A request field is outside what is allowed; ``field`` names it, ``allowed`` says what is."""
 
-    code = "invalid_request"
+    code = ErrorCode.INVALID_REQUEST
 
-    def __init__(self, field: str, message: str, allowed: Any = None):
-        super().__init__(f"{field}: {message}", field=field, allowed=allowed)
-        self.field = field
-        self.allowed = allowed
+    def __init__(self, field: str, message: str, allowed: Any = None, **details: Any):
+        super().__init__(f"{field}: {message}", field=field, allowed=allowed, **details)
 
 
 class UnknownFamilyError(InvalidRequestError):
-    code = "unknown_family"
+    code = ErrorCode.UNKNOWN_FAMILY
 
 
 class UnsupportedTaskError(VideoGenError):
     """The family (or the installed diffusers / hardware) cannot do this task."""
 
-    code = "unsupported_task"
+    code = ErrorCode.UNSUPPORTED_TASK
 
 
 class ModelUnavailableError(VideoGenError):
     """Weights cannot be found locally, or the source is not allowed."""
 
-    code = "model_unavailable"
+    code = ErrorCode.MODEL_UNAVAILABLE
 
 
 class GenerationCancelled(VideoGenError):
-    code = "cancelled"
+    code = ErrorCode.CANCELLED
 
 
 class JobNotFoundError(VideoGenError):
-    code = "job_not_found"
+    code = ErrorCode.JOB_NOT_FOUND
+
+
+class JobStateError(VideoGenError):
+    """The job is not in a state that allows this (e.g. its video before it succeeded)."""
+
+    code = ErrorCode.JOB_STATE
+
+
+class UnauthorizedError(VideoGenError):
+    code = ErrorCode.UNAUTHORIZED
 
 
 class WorkerUnavailableError(VideoGenError):
-    code = "worker_unavailable"
+    code = ErrorCode.WORKER_UNAVAILABLE
+
+
+class JobFailedError(VideoGenError):
+    """A job a caller waited for ended failed or cancelled; ``job`` holds the finished job."""
+
+    code = ErrorCode.JOB_FAILED
+
+    def __init__(self, message: str, job: dict[str, Any] | None = None, **details: Any):
+        super().__init__(message, **details)
+        self.job = job
+
+
+__all__ = [
+    "ErrorCode",
+    "GenerationCancelled",
+    "InvalidRequestError",
+    "JobFailedError",
+    "JobNotFoundError",
+    "JobStateError",
+    "ModelUnavailableError",
+    "UnauthorizedError",
+    "UnknownFamilyError",
+    "UnsupportedTaskError",
+    "VideoGenError",
+    "WorkerUnavailableError",
+    "error_dict",
+]

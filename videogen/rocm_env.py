@@ -14,19 +14,16 @@ import os
 import sys
 from collections.abc import Mapping, MutableMapping
 
+from videogen.paths import cache_root
+
 # Ray assigns GPUs by setting these itself; setting them here would fight it.
 RAY_OWNED_VARS = frozenset({"HIP_VISIBLE_DEVICES", "ROCR_VISIBLE_DEVICES", "CUDA_VISIBLE_DEVICES"})
-
-
-def _cache_root(environ: Mapping[str, str]) -> str:
-    root = environ.get("VIDEOGEN_CACHE_DIR") or os.path.join(os.path.expanduser("~"), ".cache", "videogen")
-    return root
 
 
 def default_rocm_env(environ: Mapping[str, str] | None = None) -> dict[str, str]:
     """The ROCm settings VideoGen wants, before operator overrides."""
     environ = os.environ if environ is None else environ
-    miopen_dir = os.path.join(_cache_root(environ), "miopen")
+    miopen_dir = os.path.join(cache_root(environ), "miopen")
     return {
         # Fewer OOMs from fragmentation with video-sized activations.
         "PYTORCH_HIP_ALLOC_CONF": "expandable_segments:True,garbage_collection_threshold:0.8",

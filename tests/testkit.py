@@ -1,0 +1,31 @@
+"""Helpers every test layer shares (unit, families, serve): one PNG maker.
+
+``tests/`` is on ``sys.path`` (pytest puts the root conftest's folder there),
+so any test imports this as ``import testkit``.
+"""
+
+from __future__ import annotations
+
+import base64
+import io
+
+
+def png_bytes(width: int = 48, height: int | None = None, seed: int = 0) -> bytes:
+    """A real PNG of random pixels (fixed seed: the same bytes every run)."""
+    import numpy as np
+    from PIL import Image
+
+    height = width if height is None else height
+    pixels = np.random.default_rng(seed).integers(0, 255, (height, width, 3), dtype=np.uint8)
+    buf = io.BytesIO()
+    Image.fromarray(pixels).save(buf, format="PNG")
+    return buf.getvalue()
+
+
+def png_b64(width: int = 48, height: int | None = None, seed: int = 0) -> str:
+    """``png_bytes`` as base64, the request's ``image`` form."""
+    return base64.b64encode(png_bytes(width, height, seed)).decode("ascii")
+
+
+def png_data_url(width: int = 48, height: int | None = None, seed: int = 0) -> str:
+    return "data:image/png;base64," + png_b64(width, height, seed)
