@@ -15,7 +15,8 @@ import json  # noqa: E402
 import sys  # noqa: E402
 
 from videogen.errors import VideoGenError  # noqa: E402
-from videogen.video.registry import FAMILY_IDS, TASKS  # noqa: E402
+from videogen.video.registry import FAMILY_IDS  # noqa: E402
+from videogen.video.spec import TASKS  # noqa: E402
 
 EXIT_BAD_INPUT = 2
 # Request fields whose CLI flag has another name.
@@ -63,9 +64,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def cmd_models(args) -> int:
-    from videogen.video.foundation import VideoHardwareProfile
+    from videogen.video.hardware import VideoHardwareProfile
     from videogen.video.model_source import ModelSource
-    from videogen.video.registry import SPECS, describe_model
+    from videogen.video.registry import SPECS
+    from videogen.video.support import describe_model
 
     profile = VideoHardwareProfile.detect()
     models = [describe_model(spec, profile, ModelSource(family=fid, value=args.model)) for fid, spec in SPECS.items()]

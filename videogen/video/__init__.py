@@ -1,1 +1,1 @@
-"""The shared video core: registry, foundation, adapters, loader, worker."""
+"""The shared video core: family specs and adapters, hardware and load policy, loader, worker."""

@@ -1,21 +1,41 @@
 """Load a family's pipeline for a task: class resolved at run time, safetensors only,
-no remote code, no network; the load policy applied; provenance attached."""
+no remote code, no network; the load policy applied; where it came from recorded."""
 
 from __future__ import annotations
 
 import os
 import time
-
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from videogen.errors import ModelUnavailableError
-from videogen.video.adapters import get_adapter
-from videogen.video.foundation import VideoLoadPolicy, apply_load_policy
+from videogen.video.families import get_adapter
+from videogen.video.model_meta import ModelMeta
 from videogen.video.model_source import ModelSource
+from videogen.video.placement import apply_load_policy
+from videogen.video.policy import VideoLoadPolicy
 
 # Weights come from local directories or an already-filled cache only.
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+
+# Provenance fields kept from clients: a server path, and the full policy dump (diagnostics show it).
+_PRIVATE_PROVENANCE = ("path", "policy")
+
+
+@dataclass
+class LoadedPipeline:
+    """A placed diffusers pipeline with what VideoGen knows about it."""
+
+    pipe: Any
+    # family, task, model, source, path, pipeline_class, dtype, weights_gb, policy, load_seconds
+    provenance: dict[str, Any]
+    meta: ModelMeta
+
+    def public_provenance(self) -> dict[str, Any]:
+        """Provenance fit for job records: no server paths (clients see jobs), no policy dump."""
+        return {k: v for k, v in self.provenance.items() if k not in _PRIVATE_PROVENANCE}
 
 
 def quiet_library_progress() -> None:
@@ -50,8 +70,8 @@ def check_cpu_memory_cap(model_dir: Path, policy: VideoLoadPolicy) -> float:
     return size
 
 
-def load_pipeline(source: ModelSource, task: str, policy: VideoLoadPolicy):
-    """Returns the placed pipeline with ``_videogen_source`` and ``_videogen_model_meta`` set."""
+def load_pipeline(source: ModelSource, task: str, policy: VideoLoadPolicy) -> LoadedPipeline:
+    """Load, place and describe the pipeline ``source`` names for ``task``."""
     adapter = get_adapter(source.family)
     adapter.pipeline_class(task)  # unsupported family/task: a clear error before touching disk
     quiet_library_progress()
@@ -61,8 +81,7 @@ def load_pipeline(source: ModelSource, task: str, policy: VideoLoadPolicy):
     pipe = adapter.load(task, model_dir, policy.torch_dtype())
     apply_load_policy(pipe, policy)
     pipe.set_progress_bar_config(disable=True)  # progress is reported through callbacks
-    pipe._videogen_model_meta = source.model_meta(task)
-    pipe._videogen_source = {
+    provenance = {
         "family": source.family,
         "task": task,
         "model": "tiny" if source.is_tiny else source.model_id_for(task),
@@ -74,4 +93,4 @@ def load_pipeline(source: ModelSource, task: str, policy: VideoLoadPolicy):
         "policy": policy.model_dump(),
         "load_seconds": round(time.perf_counter() - started, 3),
     }
-    return pipe
+    return LoadedPipeline(pipe=pipe, provenance=provenance, meta=source.model_meta(task))

@@ -13,10 +13,10 @@ from pathlib import Path
 from pydantic import BaseModel, ConfigDict
 
 from videogen.errors import ModelUnavailableError
+from videogen.video.model_meta import ModelMeta
 from videogen.video.registry import get_spec
 
 TINY = "tiny"
-MODEL_META_FILE = "videogen.json"
 
 
 class ModelSource(BaseModel):
@@ -56,7 +56,7 @@ class ModelSource(BaseModel):
     def local_dir(self, task: str, build_tiny: bool = True) -> Path:
         """The directory to load from; builds the tiny model on first use."""
         if self.is_tiny:
-            from videogen.video.tiny import ensure_tiny_model, tiny_model_dir
+            from videogen.video.tiny.cache import ensure_tiny_model, tiny_model_dir
 
             return ensure_tiny_model(self.family, task) if build_tiny else tiny_model_dir(self.family, task)
         model_id = self.model_id_for(task)
@@ -77,11 +77,10 @@ class ModelSource(BaseModel):
 
     def _check_family(self, path: Path, model_id: str) -> None:
         """Refuse a directory that holds another family's model."""
-        spec = get_spec(self.family)
+        allowed = get_spec(self.family).checkpoint_classes
         for name in ("model_index.json", "config.json"):
             if (path / name).is_file():
                 found = json.loads((path / name).read_text()).get("_class_name")
-                allowed = [*spec.pipeline_classes.values(), *spec.extra_checkpoint_classes]
                 if found not in allowed:
                     raise ModelUnavailableError(
                         f"{model_id} holds a {found}, not a {self.family} model (expected one of {allowed})",
@@ -90,17 +89,19 @@ class ModelSource(BaseModel):
                 return
         raise ModelUnavailableError(f"{model_id} has no model_index.json: not a diffusers model directory", model=model_id)
 
-    def model_meta(self, task: str) -> dict:
-        """The model directory's ``videogen.json`` (tiny models always have one)."""
-        if self.is_tiny:
-            from videogen.video.tiny import TINY_REQUEST_DEFAULTS, tiny_call_kwargs
+    def model_meta(self, task: str) -> ModelMeta:
+        """What the model directory says about itself (``videogen.json``); empty when it says nothing.
 
-            return {"tiny": True, "request_defaults": dict(TINY_REQUEST_DEFAULTS), "call_kwargs": tiny_call_kwargs(self.family, task)}
+        A tiny model's is known without building it: the same ``ModelMeta`` its directory gets.
+        """
+        if self.is_tiny:
+            from videogen.video.tiny.cache import tiny_meta
+
+            return tiny_meta(self.family, task)
         try:
-            path = self.local_dir(task, build_tiny=False) / MODEL_META_FILE
+            return ModelMeta.read(self.local_dir(task, build_tiny=False))
         except ModelUnavailableError:
-            return {}
-        return json.loads(path.read_text()) if path.is_file() else {}
+            return ModelMeta()
 
     def describe(self) -> dict:
         return {

@@ -1,4 +1,131 @@
-# TEMPORARY SHIM (helper A replaces this with the real spec types module)
-from videogen.video.registry import (  # noqa: F401
-    IMAGE_TO_VIDEO, TASKS, TEXT_TO_VIDEO, Defaults, FrameRule, SupportLevel, Task, VideoModelSpec,
-)
+"""The types a video family is described with: tasks, support levels, frame rules,
+defaults and ``VideoModelSpec``.
+
+Types only: each family sets its own ``SPEC`` in ``videogen/video/families/<family>/spec.py``;
+``videogen.video.registry`` is the view over all of them.
+"""
+
+from __future__ import annotations
+
+from enum import Enum
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from videogen.errors import InvalidRequestError
+
+TEXT_TO_VIDEO = "text-to-video"
+IMAGE_TO_VIDEO = "image-to-video"
+TASKS = (TEXT_TO_VIDEO, IMAGE_TO_VIDEO)
+Task = Literal["text-to-video", "image-to-video"]
+
+
+class SupportLevel(str, Enum):
+    READY = "ready"
+    LIMITED = "limited"
+    REQUIRES_PATCH = "requires_patch"
+    NOT_SUPPORTED = "not_supported"
+
+    @property
+    def rank(self) -> int:
+        return _RANK[self]
+
+
+_RANK = {
+    SupportLevel.READY: 3,
+    SupportLevel.LIMITED: 2,
+    SupportLevel.REQUIRES_PATCH: 1,
+    SupportLevel.NOT_SUPPORTED: 0,
+}
+
+
+class FrameRule(BaseModel):
+    """Valid frame counts are ``multiple * k + remainder`` within [min, max]."""
+
+    model_config = ConfigDict(frozen=True)
+    multiple: int = 1
+    remainder: int = 0
+    min_frames: int = 1
+    max_frames: int = 257
+
+    def describe(self) -> str:
+        if self.multiple == 1:
+            return f"{self.min_frames}..{self.max_frames}"
+        return f"{self.min_frames}..{self.max_frames}, of the form {self.multiple}k+{self.remainder}"
+
+    def nearest(self, frames: int) -> int:
+        """The valid count nearest to ``frames`` (ties round up)."""
+        k = round((frames - self.remainder) / self.multiple + 1e-9)
+        value = self.multiple * k + self.remainder
+        lo = self.min_frames + (self.remainder - self.min_frames) % self.multiple
+        hi = self.max_frames - (self.max_frames - self.remainder) % self.multiple
+        return max(lo, min(hi, value))
+
+
+class Defaults(BaseModel):
+    model_config = ConfigDict(frozen=True)
+    num_inference_steps: int
+    guidance_scale: float
+    num_frames: int
+    height: int
+    width: int
+    fps: int
+
+
+class VideoModelSpec(BaseModel):
+    """A family's identity, inputs, limits and defaults: what is true of it whatever the hardware."""
+
+    model_config = ConfigDict(frozen=True)
+
+    id: str
+    display_name: str
+    task_kind: Literal["t2v", "i2v", "hybrid"]
+    # diffusers pipeline class per task; a task absent here is not offered by the family.
+    pipeline_classes: dict[str, str]
+    required_inputs: dict[str, list[str]]
+    recommended_dtype: Literal["bfloat16", "float16", "float32"]
+    rocm_notes: str
+    support_level: SupportLevel
+    support_note: str = ""
+    default_model_ids: dict[str, str]
+    # Reason shown for tasks the family does not offer at all.
+    unsupported_task_reasons: dict[str, str] = Field(default_factory=dict)
+    frame_rule: FrameRule
+    resolution_multiple: int
+    min_size: int = 64
+    max_size: int = 1920
+    defaults: Defaults
+    # Rough VRAM (GB) the default real model needs with model CPU offload; below it: limited.
+    min_vram_gb: float
+    # Frames the pipeline keeps back from its output, per task (HunyuanVideo i2v drops the
+    # conditioning frames); read through ``output_frames``.
+    frames_dropped: dict[str, int] = Field(default_factory=dict)
+    # Checkpoint classes besides the pipelines that a model directory may hold (AnimateDiff's
+    # motion adapter); read through ``checkpoint_classes``.
+    extra_checkpoint_classes: list[str] = Field(default_factory=list)
+
+    @property
+    def tasks(self) -> list[str]:
+        return [t for t in TASKS if t in self.pipeline_classes]
+
+    @property
+    def checkpoint_classes(self) -> list[str]:
+        """The ``_class_name`` values a model directory of this family may carry."""
+        return [*self.pipeline_classes.values(), *self.extra_checkpoint_classes]
+
+    def output_frames(self, task: str, num_frames: int) -> int:
+        """How many frames the pipeline returns when asked for ``num_frames``."""
+        return num_frames - self.frames_dropped.get(task, 0)
+
+    def task_unsupported_reason(self, task: str) -> str | None:
+        """Why this family does not offer ``task``; None when it does."""
+        if task in self.pipeline_classes:
+            return None
+        return self.unsupported_task_reasons.get(task, f"{self.display_name} does not offer {task}.")
+
+    def check_task(self, task: str) -> None:
+        """Refuse a task the family does not offer, naming the field and the tasks it does."""
+        reason = self.task_unsupported_reason(task)
+        if reason is not None:
+            offered = ", ".join(self.tasks)
+            raise InvalidRequestError("task", f"{reason} ({self.id} offers: {offered})", allowed=self.tasks)

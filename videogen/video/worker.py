@@ -3,12 +3,13 @@
 A request runs through the stages ``runtime_diagnostics`` -> ``loading`` ->
 ``denoising`` (step i of N, from the pipeline's ``callback_on_step_end``) ->
 ``decoding`` -> ``encoding``; each is reported to a progress callback with
-timings. A cancel request stops denoising at the next step.
+timings. A cancel seen at a denoising step ends the pipeline call there: no
+VAE decode, no video written.
 """
 
 from __future__ import annotations
 
-import inspect
+import logging
 import os
 import platform
 import socket
@@ -24,34 +25,22 @@ from pydantic import BaseModel, ConfigDict, Field
 from videogen import __version__
 from videogen.errors import GenerationCancelled
 from videogen.rocm_env import rocm_env_snapshot
-from videogen.video.adapters import get_adapter
-from videogen.video.foundation import VideoHardwareProfile, VideoLoadPolicy
+from videogen.video.families import get_adapter, get_spec
+from videogen.video.hardware import VideoHardwareProfile
+from videogen.video.loader import LoadedPipeline, load_pipeline
+from videogen.video.model_meta import ModelMeta
 from videogen.video.model_source import ModelSource
-from videogen.video.registry import get_spec
+from videogen.video.policy import VideoLoadPolicy
+from videogen.video.progress import STAGES, ProgressEvent, StageTiming
 from videogen.video.request import Adjustment, VideoRequest
+from videogen.video.stage_clock import StageClock, step_callback_kwargs
 
-STAGES = ("runtime_diagnostics", "loading", "denoising", "decoding", "encoding")
-# Share of the overall progress bar each stage ends at.
-_STAGE_END_PERCENT = {"runtime_diagnostics": 1.0, "loading": 5.0, "denoising": 90.0, "decoding": 95.0, "encoding": 100.0}
+__all__ = ["STAGES", "GenerationResult", "GenerationWorker", "ProgressEvent", "StageTiming", "runtime_snapshot"]
+
+logger = logging.getLogger(__name__)
+
 # Errors after which the device cannot be trusted: the replica should be replaced.
 _FATAL_DEVICE_MARKERS = ("illegal memory access", "device-side assert", "hipErrorLaunchFailure", "unspecified launch failure", "ECC error")
-
-
-class StageTiming(BaseModel):
-    name: str
-    started_at: float
-    finished_at: float | None = None
-    seconds: float | None = None
-    detail: dict[str, Any] | None = None
-
-
-class ProgressEvent(BaseModel):
-    stage: str
-    step: int | None = None
-    total_steps: int | None = None
-    percent: float
-    eta_s: float | None = None
-    stages: list[StageTiming] = Field(default_factory=list)
 
 
 class GenerationResult(BaseModel):
@@ -91,36 +80,6 @@ def runtime_snapshot() -> dict[str, Any]:
     }
 
 
-class _StageClock:
-    """Records stage timings and turns them into progress events."""
-
-    def __init__(self, on_progress: Callable[[ProgressEvent], None] | None):
-        self.on_progress = on_progress
-        self.stages: list[StageTiming] = []
-
-    def start(self, name: str, detail: dict | None = None) -> StageTiming:
-        self.finish()
-        stage = StageTiming(name=name, started_at=time.time(), detail=detail)
-        self.stages.append(stage)
-        previous = STAGES[STAGES.index(name) - 1] if STAGES.index(name) else None
-        self.emit(name, percent=_STAGE_END_PERCENT[previous] if previous else 0.0)
-        return stage
-
-    def finish(self) -> None:
-        if self.stages and self.stages[-1].finished_at is None:
-            stage = self.stages[-1]
-            stage.finished_at = time.time()
-            stage.seconds = round(stage.finished_at - stage.started_at, 4)
-
-    def emit(self, stage: str, percent: float, step: int | None = None, total: int | None = None, eta: float | None = None):
-        if self.on_progress is not None:
-            event = ProgressEvent(
-                stage=stage, step=step, total_steps=total, percent=round(percent, 2), eta_s=eta,
-                stages=[s.model_copy() for s in self.stages],
-            )
-            self.on_progress(event)
-
-
 class GenerationWorker:
     """Holds warm pipelines and runs requests through them, one at a time."""
 
@@ -135,7 +94,7 @@ class GenerationWorker:
         self._default_model = default_model
         self._profile = profile
         self._policy_overrides = dict(policy_overrides or {})
-        self._pipelines: dict[tuple[str, str], Any] = {}
+        self._pipelines: dict[tuple[str, str], LoadedPipeline] = {}
         self._run_lock = threading.Lock()
         self.fatal_error: str | None = None
 
@@ -164,7 +123,7 @@ class GenerationWorker:
             "runtime": runtime,
         }
 
-    def model_meta(self, family: str, task: str) -> dict:
+    def model_meta(self, family: str, task: str) -> ModelMeta:
         return self.source(family).model_meta(task)
 
     def check_health(self) -> None:
@@ -172,12 +131,10 @@ class GenerationWorker:
             raise RuntimeError(f"this worker can no longer generate: {self.fatal_error}")
 
     # -- loading ---------------------------------------------------------------
-    def warm(self, family: str, task: str):
+    def warm(self, family: str, task: str) -> LoadedPipeline:
         """Load (once) and return the pipeline for family/task."""
         key = (family, task)
         if key not in self._pipelines:
-            from videogen.video.loader import load_pipeline
-
             self._pipelines[key] = load_pipeline(self.source(family), task, self.policy(family))
         return self._pipelines[key]
 
@@ -202,7 +159,7 @@ class GenerationWorker:
 
         family, task = request.family, request.task
         adapter = get_adapter(family)
-        clock = _StageClock(on_progress)
+        clock = StageClock(on_progress)
         clock.start("runtime_diagnostics", detail=self.diagnostics(family))
         # Refuse bad input before paying for a load.
         adapter.resolve_params(request, self.model_meta(family, task))
@@ -211,46 +168,40 @@ class GenerationWorker:
 
         cached = (family, task) in self._pipelines
         loading = clock.start("loading", detail={"cached": cached})
-        pipe = self.warm(family, task)
-        loading.detail = {"cached": cached, **_public_source(pipe)}
-        prepared = adapter.prepare_inputs(request, pipe, pipe._videogen_model_meta)
+        loaded = self.warm(family, task)
+        loading.detail = {"cached": cached, **loaded.public_provenance()}
+        prepared = adapter.prepare_inputs(request, loaded.pipe, loaded.meta)
         total = prepared.params["num_inference_steps"]
 
         clock.start("denoising", detail={"total_steps": total})
         denoise_started = time.time()
-        state = {"cancelled": False}
 
         def on_step(step_index: int) -> None:
             step = step_index + 1
-            elapsed = time.time() - denoise_started
-            eta = elapsed / step * (total - step)
-            lo, hi = _STAGE_END_PERCENT["loading"], _STAGE_END_PERCENT["denoising"]
-            clock.emit("denoising", lo + (hi - lo) * min(step, total) / total, step=min(step, total), total=total, eta=round(eta, 3))
-            if step < total and should_cancel():
-                state["cancelled"] = True
-                if hasattr(type(pipe), "interrupt"):
-                    pipe._interrupt = True  # the pipeline skips the remaining steps
-                else:
-                    raise GenerationCancelled(f"cancelled at step {step} of {total}")
+            clock.denoising_step(step, total, denoise_started)
+            if should_cancel():
+                # Raised inside the pipeline call, so it ends here: the VAE never decodes a cancelled video.
+                raise GenerationCancelled(f"cancelled at step {min(step, total)} of {total}")
             if step >= total:
                 clock.start("decoding")  # the pipeline decodes right after its last step
 
         kwargs = dict(prepared.kwargs)
-        kwargs.update(_step_callback_kwargs(pipe, on_step))
-        output = pipe(**kwargs)
-        if state["cancelled"]:
-            raise GenerationCancelled("cancelled during denoising")
+        kwargs.update(step_callback_kwargs(loaded.pipe, on_step))
+        try:
+            output = loaded.pipe(**kwargs)
+        except GenerationCancelled:
+            _settle_interrupted(loaded.pipe)
+            raise
         if should_cancel():  # asked while the VAE was decoding: still no video is written
             raise GenerationCancelled("cancelled during decoding")
-        if clock.stages[-1].name != "decoding":
+        if clock.current != "decoding":
             clock.start("decoding")
         frames = adapter.extract_frames(output)
 
         clock.start("encoding", detail={"codec": "h264", "pix_fmt": "yuv420p"})
         fps = prepared.params["fps"]
         size = write_mp4(frames, output_path, fps)
-        clock.finish()
-        clock.emit("done", 100.0)
+        clock.done()
         return GenerationResult(
             output_path=str(output_path),
             num_frames=int(frames.shape[0]),
@@ -261,26 +212,18 @@ class GenerationWorker:
             adjustments=prepared.adjustments,
             stages=clock.stages,
             params=prepared.params,
-            model=_public_source(pipe),
+            model=loaded.public_provenance(),
             frames=frames,
         )
 
 
-def _public_source(pipe) -> dict[str, Any]:
-    """Provenance fit for job records: no server paths (clients see jobs), no policy dump."""
-    return {k: v for k, v in pipe._videogen_source.items() if k not in ("policy", "path")}
-
-
-def _step_callback_kwargs(pipe, on_step: Callable[[int], None]) -> dict[str, Any]:
-    """Hook a per-step callback into whichever callback API this pipeline has."""
-    accepted = inspect.signature(pipe.__call__).parameters
-    if "callback_on_step_end" in accepted:
-
-        def callback_on_step_end(_pipe, step_index, _timestep, callback_kwargs):
-            on_step(step_index)
-            return callback_kwargs
-
-        return {"callback_on_step_end": callback_on_step_end}
-    if "callback" in accepted:  # older pipelines (TextToVideoSD)
-        return {"callback": lambda step, _t, _latents: on_step(step), "callback_steps": 1}
-    return {}
+def _settle_interrupted(pipe) -> None:
+    """Do what a pipeline does at the end of a call it did not reach: offload its models again
+    (model CPU offload would otherwise leave the denoiser on the GPU) and reset stateful hooks."""
+    free_hooks = getattr(pipe, "maybe_free_model_hooks", None)
+    if free_hooks is None:
+        return
+    try:
+        free_hooks()
+    except Exception:  # noqa: BLE001  (the cancel is what the caller must see)
+        logger.warning("could not offload %s after a cancel", type(pipe).__name__, exc_info=True)

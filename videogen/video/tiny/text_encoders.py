@@ -1,4 +1,5 @@
-"""Tiny T5-family text encoders shared by the families that use one (Wan: UMT5; CogVideoX, LTX: T5)."""
+"""Tiny text encoders shared by the families that use one (Wan: UMT5; CogVideoX, LTX: T5;
+TextToVideoSD, AnimateDiff: CLIP)."""
 
 from __future__ import annotations
 
@@ -19,3 +20,23 @@ def t5_encoder(umt5: bool = False, d_model: int = T5_DIM, vocab_size: int = T5_V
         decoder_start_token_id=0, pad_token_id=0, eos_token_id=1,
     )
     return Model(config).eval()
+
+
+def clip_text_encoder(hidden: int = 8):
+    """A 1-layer CLIP text encoder (vocab 1000 >= the offline CLIP tokenizer's 811 tokens)."""
+    from transformers import CLIPTextConfig, CLIPTextModel
+
+    config = CLIPTextConfig(
+        bos_token_id=0,
+        eos_token_id=2,
+        pad_token_id=1,
+        hidden_size=hidden,
+        intermediate_size=16,
+        num_attention_heads=2,
+        num_hidden_layers=1,
+        vocab_size=1000,
+        max_position_embeddings=77,
+        projection_dim=8,
+        hidden_act="gelu",
+    )
+    return CLIPTextModel(config).eval()

@@ -1,0 +1,85 @@
+"""Registry facts: the seven families, their specs, and the spec types' rules."""
+
+from __future__ import annotations
+
+import pytest
+
+from videogen.errors import InvalidRequestError, UnknownFamilyError
+from videogen.video.registry import FAMILY_IDS, SPECS, get_spec, static_model_facts
+from videogen.video.spec import IMAGE_TO_VIDEO, TASKS, TEXT_TO_VIDEO, FrameRule
+
+EXPECTED_IDS = ["text-to-video-sd", "wan", "cogvideox", "ltx-video", "hunyuan-video", "sana-video", "animatediff"]
+I2V_FAMILIES = {"wan", "cogvideox", "ltx-video", "hunyuan-video", "sana-video"}
+
+
+def test_seven_families_with_their_ids():
+    assert list(FAMILY_IDS) == EXPECTED_IDS == list(SPECS)
+
+
+@pytest.mark.parametrize("family", EXPECTED_IDS)
+def test_every_spec_is_complete(family):
+    spec = get_spec(family)
+    assert TEXT_TO_VIDEO in spec.pipeline_classes
+    assert (IMAGE_TO_VIDEO in spec.pipeline_classes) == (family in I2V_FAMILIES)
+    assert spec.task_kind == ("hybrid" if family in I2V_FAMILIES else "t2v")
+    for task in spec.tasks:
+        assert "prompt" in spec.required_inputs[task]
+        assert task in spec.default_model_ids
+    if IMAGE_TO_VIDEO in spec.tasks:
+        assert "image" in spec.required_inputs[IMAGE_TO_VIDEO]
+    d = spec.defaults
+    assert spec.frame_rule.nearest(d.num_frames) == d.num_frames, "default frames must satisfy the frame rule"
+    assert d.height % spec.resolution_multiple == 0 and d.width % spec.resolution_multiple == 0
+    assert spec.rocm_notes
+
+
+def test_unknown_family_names_the_field_and_lists_ids():
+    with pytest.raises(UnknownFamilyError) as info:
+        get_spec("sora")
+    assert info.value.field == "family"
+    assert info.value.allowed == EXPECTED_IDS
+
+
+@pytest.mark.parametrize(
+    ("rule", "requested", "expected"),
+    [
+        (FrameRule(multiple=4, remainder=1, min_frames=5, max_frames=161), 10, 9),
+        (FrameRule(multiple=4, remainder=1, min_frames=5, max_frames=161), 11, 13),
+        (FrameRule(multiple=8, remainder=1, min_frames=9, max_frames=257), 12, 9),
+        (FrameRule(multiple=8, remainder=1, min_frames=9, max_frames=257), 14, 17),
+        (FrameRule(multiple=4, remainder=1, min_frames=5, max_frames=161), 160, 161),
+        (FrameRule(multiple=1, remainder=0, min_frames=1, max_frames=64), 7, 7),
+    ],
+)
+def test_frame_rule_nearest(rule, requested, expected):
+    assert rule.nearest(requested) == expected
+
+
+@pytest.mark.parametrize("family", EXPECTED_IDS)
+def test_check_task_refuses_exactly_the_tasks_not_offered(family):
+    spec = get_spec(family)
+    for task in TASKS:
+        if task in spec.tasks:
+            assert spec.task_unsupported_reason(task) is None
+            spec.check_task(task)
+            continue
+        reason = spec.task_unsupported_reason(task)
+        assert reason and task in reason
+        with pytest.raises(InvalidRequestError) as info:
+            spec.check_task(task)
+        assert info.value.field == "task" and info.value.allowed == spec.tasks
+        assert reason in info.value.message and "offers: text-to-video" in info.value.message
+
+
+def test_output_frames_and_checkpoint_classes():
+    hunyuan, wan, animatediff = get_spec("hunyuan-video"), get_spec("wan"), get_spec("animatediff")
+    assert hunyuan.output_frames(IMAGE_TO_VIDEO, 13) == 9 and hunyuan.output_frames(TEXT_TO_VIDEO, 13) == 13
+    assert wan.output_frames(IMAGE_TO_VIDEO, 13) == 13
+    assert animatediff.checkpoint_classes == ["AnimateDiffPipeline", "MotionAdapter"]
+    assert wan.checkpoint_classes == ["WanPipeline", "WanImageToVideoPipeline"]
+
+
+def test_static_facts_need_no_hardware():
+    facts = static_model_facts(get_spec("ltx-video"))
+    assert facts["id"] == "ltx-video" and facts["tasks"] == [TEXT_TO_VIDEO, IMAGE_TO_VIDEO]
+    assert facts["frame_rule"] == "9..257, of the form 8k+1" and facts["defaults"]["fps"] == 24

@@ -1,0 +1,26 @@
+"""AnimateDiff (SD 1.5 + motion adapter): what the family is."""
+
+from __future__ import annotations
+
+from videogen.video.spec import IMAGE_TO_VIDEO, TEXT_TO_VIDEO, Defaults, FrameRule, SupportLevel, VideoModelSpec
+
+SPEC = VideoModelSpec(
+    id="animatediff",
+    display_name="AnimateDiff (SD 1.5 + motion adapter)",
+    task_kind="t2v",
+    pipeline_classes={TEXT_TO_VIDEO: "AnimateDiffPipeline"},
+    required_inputs={TEXT_TO_VIDEO: ["prompt"]},
+    recommended_dtype="float16",
+    rocm_notes="SD 1.5 UNet with a motion adapter; fp16 everywhere, small enough for 8 GB cards.",
+    support_level=SupportLevel.READY,
+    default_model_ids={TEXT_TO_VIDEO: "guoyww/animatediff-motion-adapter-v1-5-2"},
+    unsupported_task_reasons={
+        IMAGE_TO_VIDEO: "AnimateDiff is a text-to-video model; diffusers has no image-to-video pipeline for it."
+    },
+    # The default model is a lone motion adapter (combined with an SD 1.5 base at load time).
+    extra_checkpoint_classes=["MotionAdapter"],
+    frame_rule=FrameRule(multiple=1, remainder=0, min_frames=1, max_frames=32),
+    resolution_multiple=8,
+    defaults=Defaults(num_inference_steps=25, guidance_scale=7.5, num_frames=16, height=512, width=512, fps=8),
+    min_vram_gb=8,
+)

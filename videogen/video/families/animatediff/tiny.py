@@ -1,0 +1,69 @@
+"""Tiny AnimateDiff: an SD1.5-shaped UNet2D + a MotionAdapter of the same width, random weights."""
+
+from __future__ import annotations
+
+from videogen.video.adapter import diffusers_pipeline_class
+from videogen.video.families.animatediff.spec import SPEC
+
+TINY_CALL_KWARGS: dict[str, dict] = {}
+
+_WIDTHS = (8, 8)
+
+
+def tiny_motion_adapter():
+    from diffusers import MotionAdapter
+
+    return MotionAdapter(
+        block_out_channels=_WIDTHS,
+        motion_layers_per_block=1,
+        motion_num_attention_heads=2,
+        motion_norm_num_groups=2,
+        motion_max_seq_length=64,  # above the family's 32-frame maximum
+    )
+
+
+def tiny_scheduler():
+    from diffusers import DDIMScheduler
+
+    return DDIMScheduler(
+        beta_start=0.00085,
+        beta_end=0.012,
+        beta_schedule="linear",
+        clip_sample=False,
+        timestep_spacing="linspace",
+        steps_offset=1,
+    )
+
+
+def tiny_base_components() -> dict:
+    """The SD1.5-style parts (what an SD base directory holds), without the motion adapter."""
+    from diffusers import UNet2DConditionModel
+
+    from videogen.video.tiny.autoencoders import sd_vae
+    from videogen.video.tiny.text_encoders import clip_text_encoder
+    from videogen.video.tiny.tokenizers import clip_tokenizer
+
+    unet = UNet2DConditionModel(
+        sample_size=8,
+        in_channels=4,
+        out_channels=4,
+        down_block_types=("CrossAttnDownBlock2D", "DownBlock2D"),
+        up_block_types=("UpBlock2D", "CrossAttnUpBlock2D"),
+        block_out_channels=_WIDTHS,
+        layers_per_block=1,
+        cross_attention_dim=8,
+        attention_head_dim=4,
+        norm_num_groups=2,
+    )
+    return {
+        "vae": sd_vae(),
+        "text_encoder": clip_text_encoder(),
+        "tokenizer": clip_tokenizer(),
+        "unet": unet,
+        "scheduler": tiny_scheduler(),
+    }
+
+
+def build_pipeline(task: str):
+    pipeline_class = diffusers_pipeline_class(SPEC, task)
+    return pipeline_class(**tiny_base_components(), motion_adapter=tiny_motion_adapter())

@@ -1,0 +1,21 @@
+"""CogVideoX: what the family is."""
+
+from __future__ import annotations
+
+from videogen.video.spec import IMAGE_TO_VIDEO, TEXT_TO_VIDEO, Defaults, FrameRule, SupportLevel, VideoModelSpec
+
+SPEC = VideoModelSpec(
+    id="cogvideox",
+    display_name="CogVideoX",
+    task_kind="hybrid",
+    pipeline_classes={TEXT_TO_VIDEO: "CogVideoXPipeline", IMAGE_TO_VIDEO: "CogVideoXImageToVideoPipeline"},
+    required_inputs={TEXT_TO_VIDEO: ["prompt"], IMAGE_TO_VIDEO: ["prompt", "image"]},
+    recommended_dtype="bfloat16",
+    rocm_notes="bf16 for the 5B models, fp16 for 2B; VAE tiling avoids MIOpen 3D-conv OOMs.",
+    support_level=SupportLevel.READY,
+    default_model_ids={TEXT_TO_VIDEO: "THUDM/CogVideoX-2b", IMAGE_TO_VIDEO: "THUDM/CogVideoX-5b-I2V"},
+    frame_rule=FrameRule(multiple=4, remainder=1, min_frames=5, max_frames=49),
+    resolution_multiple=16,
+    defaults=Defaults(num_inference_steps=50, guidance_scale=6.0, num_frames=49, height=480, width=720, fps=8),
+    min_vram_gb=12,
+)

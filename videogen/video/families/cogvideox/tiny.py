@@ -1,0 +1,62 @@
+"""Tiny CogVideoX: T5 text encoder, CogVideoX 3D VAE (8x spatial, 4x temporal), transformer.
+
+t2v uses sin-cos positional embeddings (CogVideoX-2b style), so the prompt must be padded
+to exactly ``max_text_seq_length`` tokens: the adapter passes ``max_sequence_length`` from
+the transformer config. i2v uses rotary embeddings (CogVideoX-5b-I2V style) but no learned
+positional embeddings, so any size that is a multiple of 16 works.
+"""
+
+from __future__ import annotations
+
+from videogen.video.adapter import diffusers_pipeline_class
+from videogen.video.families.cogvideox.spec import SPEC
+from videogen.video.spec import IMAGE_TO_VIDEO
+from videogen.video.tiny.text_encoders import T5_DIM, t5_encoder
+
+TINY_CALL_KWARGS: dict[str, dict] = {}
+
+_LATENT = 4
+
+
+def build_pipeline(task: str):
+    from diffusers import AutoencoderKLCogVideoX, CogVideoXDDIMScheduler, CogVideoXTransformer3DModel
+
+    from videogen.video.tiny.tokenizers import t5_tokenizer
+
+    pipeline_class = diffusers_pipeline_class(SPEC, task)
+    i2v = task == IMAGE_TO_VIDEO
+    vae = AutoencoderKLCogVideoX(
+        in_channels=3,
+        out_channels=3,
+        down_block_types=("CogVideoXDownBlock3D",) * 4,
+        up_block_types=("CogVideoXUpBlock3D",) * 4,
+        block_out_channels=(8, 8, 8, 8),
+        latent_channels=_LATENT,
+        layers_per_block=1,
+        norm_num_groups=2,
+        temporal_compression_ratio=4,
+    )
+    transformer = CogVideoXTransformer3DModel(
+        num_attention_heads=2,
+        attention_head_dim=16,  # rotary (i2v) splits it 4 + 6 + 6: needs 16
+        # i2v: noise latents + image latents
+        in_channels=2 * _LATENT if i2v else _LATENT,
+        out_channels=_LATENT,
+        time_embed_dim=4,
+        text_embed_dim=T5_DIM,
+        num_layers=1,
+        sample_width=4,
+        sample_height=4,
+        sample_frames=9,
+        patch_size=2,
+        temporal_compression_ratio=4,
+        max_text_seq_length=16,
+        use_rotary_positional_embeddings=i2v,
+    )
+    return pipeline_class(
+        tokenizer=t5_tokenizer(),
+        text_encoder=t5_encoder(umt5=False),
+        vae=vae,
+        transformer=transformer,
+        scheduler=CogVideoXDDIMScheduler(),
+    )

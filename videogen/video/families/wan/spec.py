@@ -1,0 +1,24 @@
+"""Wan 2.1 / 2.2: what the family is."""
+
+from __future__ import annotations
+
+from videogen.video.spec import IMAGE_TO_VIDEO, TEXT_TO_VIDEO, Defaults, FrameRule, SupportLevel, VideoModelSpec
+
+SPEC = VideoModelSpec(
+    id="wan",
+    display_name="Wan 2.1 / 2.2",
+    task_kind="hybrid",
+    pipeline_classes={TEXT_TO_VIDEO: "WanPipeline", IMAGE_TO_VIDEO: "WanImageToVideoPipeline"},
+    required_inputs={TEXT_TO_VIDEO: ["prompt"], IMAGE_TO_VIDEO: ["prompt", "image"]},
+    recommended_dtype="bfloat16",
+    rocm_notes="bf16 on MI200/MI300 and RDNA3; keep the VAE in float32 for clean colours.",
+    support_level=SupportLevel.READY,
+    default_model_ids={
+        TEXT_TO_VIDEO: "Wan-AI/Wan2.1-T2V-1.3B-Diffusers",
+        IMAGE_TO_VIDEO: "Wan-AI/Wan2.1-I2V-14B-480P-Diffusers",
+    },
+    frame_rule=FrameRule(multiple=4, remainder=1, min_frames=5, max_frames=161),
+    resolution_multiple=16,
+    defaults=Defaults(num_inference_steps=30, guidance_scale=5.0, num_frames=81, height=480, width=832, fps=16),
+    min_vram_gb=12,
+)

@@ -1,0 +1,67 @@
+"""Tiny Wan: UMT5 text encoder, Wan 3D VAE, Wan transformer; i2v in the Wan 2.1 style
+(a CLIP vision image encoder + image processor, transformer with ``image_dim``)."""
+
+from __future__ import annotations
+
+from videogen.video.adapter import diffusers_pipeline_class
+from videogen.video.families.wan.spec import SPEC
+from videogen.video.spec import IMAGE_TO_VIDEO
+from videogen.video.tiny.text_encoders import T5_DIM, t5_encoder
+
+TINY_CALL_KWARGS: dict[str, dict] = {}
+
+_IMAGE_DIM = 8
+
+
+def _image_encoder():
+    from transformers import CLIPVisionConfig, CLIPVisionModel
+
+    config = CLIPVisionConfig(
+        hidden_size=_IMAGE_DIM, intermediate_size=16, num_hidden_layers=1, num_attention_heads=2,
+        image_size=32, patch_size=8, projection_dim=8,
+    )
+    return CLIPVisionModel(config).eval()
+
+
+def _image_processor():
+    from transformers import CLIPImageProcessor
+
+    return CLIPImageProcessor(size={"shortest_edge": 32}, crop_size={"height": 32, "width": 32})
+
+
+def build_pipeline(task: str):
+    from diffusers import AutoencoderKLWan, FlowMatchEulerDiscreteScheduler, WanTransformer3DModel
+
+    from videogen.video.tiny.tokenizers import t5_tokenizer
+
+    pipeline_class = diffusers_pipeline_class(SPEC, task)
+    i2v = task == IMAGE_TO_VIDEO
+    vae = AutoencoderKLWan(
+        base_dim=3, z_dim=16, dim_mult=[1, 1, 1, 1], num_res_blocks=1, temperal_downsample=[False, True, True]
+    )
+    transformer = WanTransformer3DModel(
+        patch_size=(1, 2, 2),
+        num_attention_heads=2,
+        attention_head_dim=12,
+        # i2v: noise latents + first-frame latents + 4 mask channels
+        in_channels=36 if i2v else 16,
+        out_channels=16,
+        text_dim=T5_DIM,
+        freq_dim=32,
+        ffn_dim=32,
+        num_layers=1,
+        cross_attn_norm=True,
+        qk_norm="rms_norm_across_heads",
+        rope_max_seq_len=32,
+        image_dim=_IMAGE_DIM if i2v else None,
+    )
+    components = dict(
+        tokenizer=t5_tokenizer(),
+        text_encoder=t5_encoder(umt5=True),
+        vae=vae,
+        scheduler=FlowMatchEulerDiscreteScheduler(shift=3.0),
+        transformer=transformer,
+    )
+    if i2v:
+        components.update(image_encoder=_image_encoder(), image_processor=_image_processor())
+    return pipeline_class(**components)

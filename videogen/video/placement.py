@@ -1,0 +1,86 @@
+"""Applying a ``VideoLoadPolicy`` to a loaded diffusers pipeline: placement and VAE memory savers.
+
+Torch and diffusers are imported inside the functions that need them, so importing
+this module does not initialise HIP before ``videogen.rocm_env`` has run.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from videogen.video.policy import VideoLoadPolicy
+from videogen.video.policy_overrides import PLACEMENTS
+
+logger = logging.getLogger(__name__)
+
+
+def set_vae_memory(vae: Any, *, tiling: bool, slicing: bool) -> None:
+    """Switch VAE tiling/slicing, tolerating VAEs that lack either."""
+    for enabled, on, off, what in (
+        (tiling, "enable_tiling", "disable_tiling", "tiling"),
+        (slicing, "enable_slicing", "disable_slicing", "slicing"),
+    ):
+        method = getattr(vae, on if enabled else off, None)
+        if method is None:
+            if enabled:
+                logger.info("VAE %s has no %s; skipped", type(vae).__name__, what)
+            continue
+        try:
+            method()
+        except NotImplementedError:
+            if enabled:
+                logger.info("VAE %s does not implement %s; skipped", type(vae).__name__, what)
+
+
+def apply_group_offload(pipe: Any, device: str) -> None:
+    """Block-level group offloading for every model component; the VAE stays on the GPU.
+
+    The VAE is small next to the transformer, and group offloading with streams on
+    an autoencoder whose first pass runs tiled is known not to work (diffusers warns).
+    """
+    import torch
+    from diffusers.hooks import apply_group_offloading
+
+    onload = torch.device(device)
+    components = {k: v for k, v in getattr(pipe, "components", {}).items() if isinstance(v, torch.nn.Module)}
+    unsupported = [k for k, v in components.items() if k != "vae" and getattr(v, "_supports_group_offloading", True) is False]
+    if unsupported:
+        logger.warning("group offload unsupported by %s; using model CPU offload instead", ", ".join(unsupported))
+        pipe.enable_model_cpu_offload(device=device)
+        return
+    kwargs = {
+        "onload_device": onload,
+        "offload_device": torch.device("cpu"),
+        "offload_type": "block_level",
+        "num_blocks_per_group": 1,
+        "use_stream": onload.type == "cuda",  # HIP streams on ROCm: overlap transfers with compute
+    }
+    for name, module in components.items():
+        if name == "vae":
+            module.to(onload)
+        elif hasattr(module, "enable_group_offload"):
+            module.enable_group_offload(**kwargs)
+        else:  # e.g. transformers text encoders
+            apply_group_offloading(module=module, **kwargs)
+
+
+def apply_load_policy(pipe: Any, policy: VideoLoadPolicy) -> None:
+    """Place a loaded diffusers pipeline per ``policy`` and set VAE tiling/slicing."""
+    vae = getattr(pipe, "vae", None)
+    if vae is not None:
+        # Before placement: group offloading checks tiling on the modules it hooks.
+        set_vae_memory(vae, tiling=policy.vae_tiling, slicing=policy.vae_slicing)
+    placement = policy.placement
+    if placement == "cpu":
+        pipe.to("cpu")
+    elif placement == "gpu":
+        pipe.to(policy.device)
+    elif placement == "model_cpu_offload":
+        pipe.enable_model_cpu_offload(device=policy.device)
+    elif placement == "sequential_offload":
+        pipe.enable_sequential_cpu_offload(device=policy.device)
+    elif placement == "group_offload":
+        apply_group_offload(pipe, policy.device)
+    else:  # pragma: no cover - pydantic guards the literal
+        raise ValueError(f"placement: unknown placement {placement!r}; allowed: {', '.join(PLACEMENTS)}")

@@ -1,0 +1,76 @@
+"""The clock of one generation: stage timings turned into ``ProgressEvent``s, and the
+hook that gives a diffusers pipeline a per-step callback."""
+
+from __future__ import annotations
+
+import inspect
+import time
+from collections.abc import Callable
+from typing import Any
+
+from videogen.video.progress import DONE_STAGE, STAGES, ProgressEvent, StageTiming
+
+# Share of the overall progress bar each stage ends at.
+STAGE_END_PERCENT = {"runtime_diagnostics": 1.0, "loading": 5.0, "denoising": 90.0, "decoding": 95.0, "encoding": 100.0}
+
+
+class StageClock:
+    """Records stage timings and reports them, with the overall percent, to a progress callback."""
+
+    def __init__(self, on_progress: Callable[[ProgressEvent], None] | None):
+        self.on_progress = on_progress
+        self.stages: list[StageTiming] = []
+
+    @property
+    def current(self) -> str | None:
+        return self.stages[-1].name if self.stages else None
+
+    def start(self, name: str, detail: dict | None = None) -> StageTiming:
+        """End the running stage and start ``name`` (at the percent the stage before it ends at)."""
+        self.finish()
+        stage = StageTiming(name=name, started_at=time.time(), detail=detail)
+        self.stages.append(stage)
+        index = STAGES.index(name)
+        self.emit(name, percent=STAGE_END_PERCENT[STAGES[index - 1]] if index else 0.0)
+        return stage
+
+    def finish(self) -> None:
+        if self.stages and self.stages[-1].finished_at is None:
+            stage = self.stages[-1]
+            stage.finished_at = time.time()
+            stage.seconds = round(stage.finished_at - stage.started_at, 4)
+
+    def denoising_step(self, step: int, total: int, started_at: float) -> None:
+        """Report step ``step`` of ``total`` (1-based), with an ETA from the pace so far."""
+        step = min(step, total)
+        eta = (time.time() - started_at) / step * (total - step)
+        lo, hi = STAGE_END_PERCENT["loading"], STAGE_END_PERCENT["denoising"]
+        self.emit("denoising", lo + (hi - lo) * step / total, step=step, total=total, eta=round(eta, 3))
+
+    def done(self) -> None:
+        self.finish()
+        self.emit(DONE_STAGE, 100.0)
+
+    def emit(self, stage: str, percent: float, step: int | None = None, total: int | None = None, eta: float | None = None):
+        if self.on_progress is not None:
+            event = ProgressEvent(
+                stage=stage, step=step, total_steps=total, percent=round(percent, 2), eta_s=eta,
+                stages=[s.model_copy() for s in self.stages],
+            )
+            self.on_progress(event)
+
+
+def step_callback_kwargs(pipe, on_step: Callable[[int], None]) -> dict[str, Any]:
+    """Pipeline kwargs that call ``on_step(step_index)`` after each denoising step, in whichever
+    callback API this pipeline has. An exception ``on_step`` raises leaves the pipeline call."""
+    accepted = inspect.signature(pipe.__call__).parameters
+    if "callback_on_step_end" in accepted:
+
+        def callback_on_step_end(_pipe, step_index, _timestep, callback_kwargs):
+            on_step(step_index)
+            return callback_kwargs
+
+        return {"callback_on_step_end": callback_on_step_end}
+    if "callback" in accepted:  # older pipelines (TextToVideoSD)
+        return {"callback": lambda step, _t, _latents: on_step(step), "callback_steps": 1}
+    return {}
