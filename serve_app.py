@@ -6,7 +6,7 @@
 
 ``app`` is built from the defaults of ``VideoGenAppConfig``: all seven families
 on the built-in tiny models, state under ``$VIDEOGEN_STATE_DIR`` (default
-``~/.cache/videogen/state``), and ``num_gpus="auto"``: each worker asks for one
+``<cache dir>/state``, see ``videogen.paths``), and ``num_gpus="auto"``: each worker asks for one
 GPU when this machine (or the running Ray cluster) has one, none otherwise, so
 the default app never waits forever for a GPU that does not exist.
 """

@@ -10,7 +10,6 @@ report of which node ran each job goes to OUT_DIR/report.json.
 
 import json
 import os
-import socket
 import sys
 import tempfile
 import time
@@ -29,16 +28,11 @@ ray._private.utils.write_ray_address = lambda *args, **kwargs: None
 
 from ray import serve  # noqa: E402
 from ray.cluster_utils import Cluster  # noqa: E402
+from serve_helpers import TERMINAL, free_port  # noqa: E402  (run as a script from tests/serve)
 
 from videogen.serve.builder import build_app  # noqa: E402
 
 FAMILY = "ltx-video"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def main(out: Path) -> None:
@@ -80,7 +74,7 @@ def main(out: Path) -> None:
             def one(i: int) -> dict:
                 body = {"family": FAMILY, "prompt": f"clip {i}", "seed": i, "num_inference_steps": 40}
                 job = client.post("/api/video/jobs", json=body).json()
-                while job["status"] not in ("succeeded", "failed", "cancelled"):
+                while job["status"] not in TERMINAL:
                     time.sleep(0.1)
                     job = client.get(f"/api/video/jobs/{job['id']}").json()
                 video = client.get(f"/api/video/jobs/{job['id']}/video")

@@ -10,8 +10,6 @@ HTTP proxy on a free port, and the app built from ``deploy/cpu-tiny.yaml``'s
 
 from __future__ import annotations
 
-import base64
-import io
 import json
 import socket
 import time
@@ -21,8 +19,10 @@ from typing import Any
 
 import yaml
 
+from videogen.serve.store.records import TERMINAL as _TERMINAL
+
 ROOT = Path(__file__).resolve().parents[2]
-TERMINAL = ("succeeded", "failed", "cancelled")
+TERMINAL = tuple(str(s) for s in _TERMINAL)
 # Families whose worker scales from zero in the shared app (proves waiting jobs wake it).
 SCALE_FROM_ZERO = "animatediff"
 
@@ -76,18 +76,6 @@ def read_sse(response) -> list[dict[str, Any]]:
     if current:
         events.append(current)
     return events
-
-
-def png_data_url(size: int = 40) -> str:
-    import numpy as np
-    from PIL import Image
-
-    img = Image.fromarray(np.random.default_rng(1).integers(0, 255, (size, size, 3), dtype=np.uint8))
-    buf = io.BytesIO()
-    img.save(buf, format="PNG")
-    return "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode()
-
-
 
 
 def wait_job_tolerant(client, job_id: str, timeout: float = 60.0, poll: float = 0.2) -> dict[str, Any]:

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import pytest
 import yaml
-from serve_helpers import ROOT
+from app_inspection import describe_app
 from pydantic import ValidationError
+from serve_helpers import ROOT
 
 from videogen.rocm_env import default_rocm_env
-from videogen.serve.builder import build_app, describe_app
-from videogen.serve.config import VideoGenAppConfig
+from videogen.serve.builder import build_app
+from videogen.serve.config import IngressSettings, VideoGenAppConfig, WorkerSettings
 from videogen.serve.deployment_options import worker_deployment_options
 from videogen.video.registry import FAMILY_IDS
 
@@ -25,7 +26,8 @@ def test_default_app_serves_every_family_on_tiny_models(monkeypatch):
     described = describe_app(serve_app.app)
     assert set(described) == {"VideoGenIngress", *(f"VideoWorker_{f}" for f in FAMILY_IDS)}
     settings = described["VideoGenIngress"]["init_args"][0]
-    assert {f: c["model"] for f, c in settings["families"].items()} == {f: "tiny" for f in FAMILY_IDS}
+    assert isinstance(settings, IngressSettings)  # bound typed, not as a dict
+    assert {f: c.model for f, c in settings.families.items()} == {f: "tiny" for f in FAMILY_IDS}
     assert serve_app.build_app is build_app
 
 
@@ -43,8 +45,11 @@ def test_worker_defaults_gpu_one_request_autoscaling_health_shutdown(tmp_path):
         assert key in env
     assert not {"HIP_VISIBLE_DEVICES", "CUDA_VISIBLE_DEVICES", "ROCR_VISIBLE_DEVICES"} & env.keys()
     worker_settings = opts["init_args"][0]
-    assert worker_settings["family"] == "wan" and worker_settings["state_dir"] == str(tmp_path)
-    assert worker_settings["warm"] == ["text-to-video", "image-to-video"]
+    assert isinstance(worker_settings, WorkerSettings)
+    assert worker_settings.family == "wan" and worker_settings.state_dir == str(tmp_path)
+    assert worker_settings.warm == ["text-to-video", "image-to-video"]
+    assert worker_settings.heartbeat_s == pytest.approx(cfg.heartbeat_timeout_s / 6)
+    assert worker_settings.job_timeout_s == cfg.job_timeout_s
 
 
 def test_overrides_merge_and_keep_rocm_env(tmp_path):
@@ -154,7 +159,7 @@ def test_config_errors_name_what_is_allowed(args, needle):
 def test_family_policy_overrides_reach_the_worker(tmp_path):
     cfg = VideoGenAppConfig(families={"wan": {"policy": {"dtype": "fp16", "vae_tiling": "on"}}}, state_dir=str(tmp_path))
     settings = describe_app(build_app(cfg))["VideoWorker_wan"]["init_args"][0]
-    assert settings["policy"] == {"dtype": "float16", "vae_tiling": True}
+    assert settings.policy == {"dtype": "float16", "vae_tiling": True}
 
 
 def test_family_shorthands():
@@ -172,3 +177,22 @@ def test_num_gpus_auto_follows_the_machine(monkeypatch, tmp_path):
     monkeypatch.setattr(opts, "detect_gpu_count", lambda: 8)
     gpu = describe_app(build_app({"families": ["wan"], "state_dir": str(tmp_path)}))
     assert gpu["VideoWorker_wan"]["ray_actor_options"]["num_gpus"] == 1
+
+
+def test_replica_settings_carry_the_app_config(tmp_path):
+    cfg = VideoGenAppConfig(
+        families={"wan": {"model": "/models/wan", "warm": []}}, state_dir=str(tmp_path), api_key="k", max_attempts=3,
+        heartbeat_timeout_s=9, job_timeout_s=60, max_image_bytes=2048, sqlite_journal_mode="DELETE",
+    )
+    described = describe_app(build_app(cfg))
+    ingress = described["VideoGenIngress"]["init_args"][0]
+    assert ingress.model_dump() == {
+        "state_dir": str(tmp_path), "journal_mode": "DELETE", "app_name": "videogen",
+        "families": {"wan": {"model": "/models/wan", "deployment": "VideoWorker_wan"}},
+        "api_key": "k", "max_attempts": 3, "heartbeat_timeout_s": 9.0, "job_timeout_s": 60.0, "max_image_bytes": 2048,
+    }
+    worker = described["VideoWorker_wan"]["init_args"][0]
+    assert worker.model == "/models/wan" and worker.warm == [] and worker.journal_mode == "DELETE"
+    assert worker.heartbeat_s == 1.5 and worker.job_timeout_s == 60.0
+    with pytest.raises(ValidationError):  # settings are the app's: never edited in a replica
+        worker.family = "ltx-video"

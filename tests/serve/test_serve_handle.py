@@ -38,6 +38,14 @@ def test_generate_and_submit_from_another_driver(served_app, client, tmp_path):
     assert frames.shape == (job["result"]["frames"], 32, 32, 3) and fps == 12
     assert (tmp_path / "handle.mp4").stat().st_size == job["result"]["bytes"]
 
+    # The core's typed errors crossed Ray (pickled), with the body HTTP would send.
     rejected = report["rejected"]
-    assert rejected["type"].endswith("JobRejectedError") or "JobRejectedError" in rejected["type"]
-    assert rejected["error"]["field"] == "family" and rejected["status"] == 422
+    assert "UnknownFamilyError" in rejected["type"] and rejected["is_invalid_request"]
+    assert rejected["error"]["code"] == "unknown_family" and rejected["error"]["field"] == "family"
+    assert "wan" in rejected["error"]["allowed"]
+    invalid = report["invalid"]
+    assert invalid["error"]["code"] == "invalid_request" and invalid["error"]["field"] == "num_frames"
+    assert invalid["error"]["message"].startswith("num_frames: ")
+    assert "JobNotFoundError" in report["not_found"]["type"] and report["not_found"]["error"]["code"] == "job_not_found"
+    listed = report["listed"]
+    assert listed["limit"] == 1 and len(listed["jobs"]) == 1 and listed["total"] >= 2

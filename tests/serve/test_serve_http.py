@@ -5,7 +5,8 @@ from __future__ import annotations
 import time
 
 import pytest
-from serve_helpers import SCALE_FROM_ZERO, TERMINAL, png_data_url, read_sse, wait_job
+from serve_helpers import SCALE_FROM_ZERO, TERMINAL, read_sse, wait_job
+from testkit import png_data_url
 
 from videogen.video.encode import read_mp4
 from videogen.video.registry import SPECS
@@ -19,7 +20,7 @@ CASES = [(family, task) for family, spec in SPECS.items() for task in spec.tasks
 def _body(family, task, **kw):
     body = {"family": family, "task": task, "prompt": "a cat running on the beach", "seed": 3}
     if task == "image-to-video":
-        body["image"] = png_data_url()
+        body["image"] = png_data_url(40)
     body.update(kw)
     return body
 

@@ -155,4 +155,5 @@ def test_foundation_reexports_the_public_names():
     assert foundation.VideoLoadPolicy is VideoLoadPolicy and foundation.OVERRIDABLE_FIELDS == OVERRIDABLE_FIELDS
     assert foundation.OVERRIDABLE_FIELDS == (
         "device", "dtype", "placement", "vae_tiling", "vae_slicing", "cpu_memory_cap_gb", "concurrency",
+        "attention_backend", "step_cache", "step_cache_allowed", "compile",
     )

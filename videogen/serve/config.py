@@ -6,6 +6,11 @@ families to serve, the model source of each (``tiny``, a local directory or a
 Hugging Face id already in the cache), deployment overrides, the state
 directory and an optional API key. Clients never choose a model or a path:
 only what is configured here is served.
+
+``IngressSettings`` and ``WorkerSettings`` are what the replicas are built
+with: derived from the app config by ``deployment_options`` and bound as they
+are (typed, no plain dicts), so a replica reads attributes and never picks a
+default of its own: every default lives on ``VideoGenAppConfig``.
 """
 
 from __future__ import annotations
@@ -16,7 +21,9 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from videogen.paths import default_state_dir
 from videogen.video.registry import FAMILY_IDS
+from videogen.video.spec import Task
 
 # Deployment options an operator may override per family (``FamilyConfig.deployment``),
 # for all workers (``worker_defaults``) or for the ingress (``ingress``).
@@ -38,13 +45,8 @@ DEPLOYMENT_OPTION_KEYS = frozenset(
     }
 )
 
-STATE_DIR_ENV = "VIDEOGEN_STATE_DIR"
 API_KEY_ENV = "VIDEOGEN_API_KEY"
-
-
-def default_state_dir() -> str:
-    """``$VIDEOGEN_STATE_DIR``, else ``~/.cache/videogen/state``."""
-    return os.environ.get(STATE_DIR_ENV) or os.path.join(os.path.expanduser("~"), ".cache", "videogen", "state")
+JournalMode = Literal["WAL", "DELETE", "TRUNCATE"]
 
 
 def _check_deployment_keys(where: str, value: dict[str, Any]) -> dict[str, Any]:
@@ -65,7 +67,7 @@ class FamilyConfig(BaseModel):
         "the cache, or null for the family's default real model ids",
     )
     deployment: dict[str, Any] = Field(default_factory=dict, description="Serve deployment options for this family's worker")
-    warm: list[Literal["text-to-video", "image-to-video"]] | None = Field(
+    warm: list[Task] | None = Field(
         default=None,
         description="tasks whose pipeline each replica loads at start (default: every task the family offers; [] = on first job)",
     )
@@ -100,7 +102,7 @@ class VideoGenAppConfig(BaseModel):
         description="family id -> FamilyConfig; also accepts a list of ids or 'a,b' (tiny models), or id -> model string",
     )
     state_dir: str = Field(default_factory=default_state_dir, description="SQLite job store and videos; shared by every node")
-    sqlite_journal_mode: Literal["WAL", "DELETE", "TRUNCATE"] = Field(
+    sqlite_journal_mode: JournalMode = Field(
         default="WAL", description="WAL on a local disk; DELETE when state_dir is on a network file system"
     )
     api_key: str | None = Field(default=None, description=f"Bearer token for /api/*; falls back to ${API_KEY_ENV} in the ingress")
@@ -177,3 +179,46 @@ class VideoGenAppConfig(BaseModel):
     @property
     def served(self) -> list[str]:
         return list(self.families)
+
+
+# -- what the replicas are built with ----------------------------------------------------------
+class _Settings(BaseModel):
+    # Frozen: a replica's settings are the app's, never edited in place.
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    state_dir: str
+    journal_mode: JournalMode
+
+
+class ServedFamily(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    model: str | None
+    deployment: str
+
+
+class IngressSettings(_Settings):
+    """The ingress replica's constructor argument."""
+
+    app_name: str
+    families: dict[str, ServedFamily]
+    api_key: str | None
+    max_attempts: int
+    heartbeat_timeout_s: float
+    job_timeout_s: float
+    max_image_bytes: int | None
+
+    @property
+    def served(self) -> list[str]:
+        return list(self.families)
+
+
+class WorkerSettings(_Settings):
+    """A worker replica's constructor argument (one per family)."""
+
+    family: str
+    model: str | None
+    policy: dict[str, Any]
+    warm: list[Task]
+    heartbeat_s: float
+    job_timeout_s: float

@@ -1,4 +1,4 @@
-"""Deployment options, derived in one place.
+"""Deployment options and replica settings, derived in one place.
 
 ``worker_deployment_options`` is the only function that decides a worker
 replica's resources, ``runtime_env``, autoscaling, health checks and shutdown;
@@ -7,7 +7,8 @@ overrides (``worker_defaults``, then ``families.<id>.deployment``) are deep
 merged on top, and ``runtime_env.env_vars`` is merged key by key on purpose:
 Serve replaces a whole ``ray_actor_options`` dict when a YAML sets one, which
 would silently drop the ROCm variables that must be in the replica before
-torch is imported.
+torch is imported. ``worker_settings`` / ``ingress_settings`` build the typed
+constructor arguments the builder binds.
 """
 
 from __future__ import annotations
@@ -16,12 +17,13 @@ import copy
 import os
 from typing import Any
 
+from videogen.paths import CACHE_DIR_ENV
 from videogen.rocm_env import RAY_OWNED_VARS, default_rocm_env, rocm_env_vars
-from videogen.serve.config import FamilyConfig, VideoGenAppConfig
+from videogen.serve.config import FamilyConfig, IngressSettings, ServedFamily, VideoGenAppConfig, WorkerSettings
 
 # Env vars forwarded from the process that builds the app to every worker replica
 # when set there (the tiny-model cache and the offline Hugging Face cache).
-FORWARDED_ENV = ("VIDEOGEN_CACHE_DIR", "HF_HOME", "HF_HUB_CACHE", "HF_HUB_OFFLINE", "VIDEOGEN_ANIMATEDIFF_BASE")
+FORWARDED_ENV = (CACHE_DIR_ENV, "HF_HOME", "HF_HUB_CACHE", "HF_HUB_OFFLINE", "VIDEOGEN_ANIMATEDIFF_BASE")
 
 WORKER_DEFAULTS: dict[str, Any] = {
     # One generation at a time per replica (and per GPU).
@@ -101,8 +103,8 @@ def worker_env_vars(cfg: VideoGenAppConfig, overrides: dict[str, str] | None = N
     # The ROCm mapping as the replica will see it (MIOpen's db follows a configured
     # VIDEOGEN_CACHE_DIR); any ROCm variable set explicitly above wins.
     rocm = rocm_env_vars({**os.environ, **env})
-    if "VIDEOGEN_CACHE_DIR" in configured:  # configured for the workers: their MIOpen db lives there
-        derived = default_rocm_env({"VIDEOGEN_CACHE_DIR": configured["VIDEOGEN_CACHE_DIR"]})
+    if CACHE_DIR_ENV in configured:  # configured for the workers: their MIOpen db lives there
+        derived = default_rocm_env({CACHE_DIR_ENV: configured[CACHE_DIR_ENV]})
         for key in ("MIOPEN_USER_DB_PATH", "MIOPEN_CUSTOM_CACHE_DIR"):
             rocm[key] = derived[key]
     env = {**rocm, **env}
@@ -164,32 +166,34 @@ def ingress_deployment_options(cfg: VideoGenAppConfig) -> dict[str, Any]:
     return _finish_scaling(options)
 
 
-def worker_settings(family: str, cfg: VideoGenAppConfig) -> dict[str, Any]:
-    """The worker constructor's argument (plain JSON: it travels through Serve's config)."""
+def worker_settings(family: str, cfg: VideoGenAppConfig) -> WorkerSettings:
+    """A worker replica's constructor argument."""
     from videogen.video.registry import get_spec
 
     fam = cfg.families[family]
-    return {
-        "family": family,
-        "model": fam.model,
-        "policy": fam.policy,
-        "state_dir": cfg.state_dir,
-        "journal_mode": cfg.sqlite_journal_mode,
-        "warm": list(fam.warm) if fam.warm is not None else get_spec(family).tasks,
-        "heartbeat_s": max(1.0, min(5.0, cfg.heartbeat_timeout_s / 6)),
-        "job_timeout_s": cfg.job_timeout_s,
-    }
+    return WorkerSettings(
+        family=family,
+        model=fam.model,
+        policy=fam.policy,
+        state_dir=cfg.state_dir,
+        journal_mode=cfg.sqlite_journal_mode,
+        warm=list(fam.warm) if fam.warm is not None else list(get_spec(family).tasks),
+        # Several beats fit in the ingress's timeout, so one slow write is not a death.
+        heartbeat_s=max(1.0, min(5.0, cfg.heartbeat_timeout_s / 6)),
+        job_timeout_s=cfg.job_timeout_s,
+    )
 
 
-def ingress_settings(cfg: VideoGenAppConfig) -> dict[str, Any]:
-    return {
-        "families": {f: {"model": c.model, "deployment": worker_deployment_name(f)} for f, c in cfg.families.items()},
-        "state_dir": cfg.state_dir,
-        "journal_mode": cfg.sqlite_journal_mode,
-        "api_key": cfg.api_key,
-        "max_attempts": cfg.max_attempts,
-        "heartbeat_timeout_s": cfg.heartbeat_timeout_s,
-        "job_timeout_s": cfg.job_timeout_s,
-        "max_image_bytes": cfg.max_image_bytes,
-        "app_name": cfg.app_name,
-    }
+def ingress_settings(cfg: VideoGenAppConfig) -> IngressSettings:
+    """The ingress replica's constructor argument."""
+    return IngressSettings(
+        app_name=cfg.app_name,
+        families={f: ServedFamily(model=c.model, deployment=worker_deployment_name(f)) for f, c in cfg.families.items()},
+        state_dir=cfg.state_dir,
+        journal_mode=cfg.sqlite_journal_mode,
+        api_key=cfg.api_key,
+        max_attempts=cfg.max_attempts,
+        heartbeat_timeout_s=cfg.heartbeat_timeout_s,
+        job_timeout_s=cfg.job_timeout_s,
+        max_image_bytes=cfg.max_image_bytes,
+    )

@@ -1,15 +1,28 @@
-"""HTTP request and response models of the VideoGen API (the public contract)."""
+"""The wire shapes of the VideoGen API: the one place they are built.
+
+HTTP responses, SSE events and the Python handle API all return the same
+``Job`` (built from a store record by ``Job.from_record``, which adds the
+video's URL), ``JobList`` and, for failures, ``ErrorResponse``. Progress and
+stage timings are the core's models (``videogen.video.progress``), so the
+worker's fields reach the client without a second definition.
+"""
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from enum import Enum
+from typing import Any
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
+from videogen.serve.store.records import JobRecord, JobStatus
+from videogen.video.progress import Progress, StageTiming
 from videogen.video.request import VideoRequest
-from videogen.video.worker import StageTiming as CoreStageTiming
 
-JobStatus = Literal["queued", "running", "succeeded", "failed", "cancelled"]
+JOBS_PATH = "/api/video/jobs"
+
+
+def video_url(job_id: str) -> str:
+    return f"{JOBS_PATH}/{job_id}/video"
 
 
 class CreateJobRequest(VideoRequest):
@@ -26,31 +39,27 @@ class CreateJobRequest(VideoRequest):
     )
 
 
-class _Open(BaseModel):
-    model_config = ConfigDict(extra="allow")
+def _unset(value: Any) -> bool:
+    return value is None
 
 
-class Progress(_Open):
-    stage: str
-    step: int | None = None
-    total_steps: int | None = None
-    percent: float
-    eta_s: float | None = None
+class ErrorBody(BaseModel):
+    """``VideoGenError.to_dict()``: optional keys are left out when unset, never sent as null."""
 
-
-class StageTiming(CoreStageTiming):
-    """A stage as the worker records it (one definition of its fields), open to extra keys on the wire."""
-
-    model_config = ConfigDict(extra="allow")
-
-
-class JobError(_Open):
     code: str
     message: str
-    field: str | None = None
+    field: str | None = Field(default=None, exclude_if=_unset, description="the request field at fault")
+    allowed: Any = Field(default=None, exclude_if=_unset, description="what that field accepts")
+    details: dict[str, Any] | None = Field(default=None, exclude_if=_unset)
 
 
-class JobResult(_Open):
+class ErrorResponse(BaseModel):
+    """Every error answer: ``{"error": {"code", "message", "field"?, "allowed"?, "details"?}}``."""
+
+    error: ErrorBody
+
+
+class JobResult(BaseModel):
     frames: int
     width: int
     height: int
@@ -59,37 +68,68 @@ class JobResult(_Open):
     video_url: str
 
 
-class Job(_Open):
+class Job(BaseModel):
     id: str
     status: JobStatus
     family: str
     task: str
-    model: dict[str, Any] | None = None
-    request: dict[str, Any] | None = None
-    adjustments: list[dict[str, Any]] = []
+    model: dict[str, Any] | None = Field(default=None, description="the model that ran (pipeline class, source)")
+    request: dict[str, Any] | None = Field(default=None, description="the request as submitted, image summarised")
+    params: dict[str, Any] | None = Field(default=None, description="every generation value, settled")
+    adjustments: list[dict[str, Any]] = Field(default_factory=list, description="values moved to valid ones, and why")
     progress: Progress | None = None
-    stages: list[StageTiming] = []
-    error: JobError | None = None
+    stages: list[StageTiming] = Field(default_factory=list)
+    error: ErrorBody | None = None
     result: JobResult | None = None
     created_at: float
     started_at: float | None = None
     finished_at: float | None = None
+    updated_at: float | None = None
+    attempts: int = 0
+    max_attempts: int | None = None
+    cancel_requested: bool = False
+    worker: dict[str, Any] | None = Field(default=None, description="the replica running (or that ran) the job")
+    history: list[dict[str, Any]] = Field(default_factory=list, description="earlier attempts and why they ended")
+
+    @classmethod
+    def from_record(cls, rec: JobRecord) -> Job:
+        data = rec.model_dump(include=set(cls.model_fields))
+        if rec.result is not None:
+            data["result"] = {**rec.result, "video_url": video_url(rec.id)}
+        return cls.model_validate(data)
+
+    def wire(self) -> dict[str, Any]:
+        """The JSON-ready dict (what SSE events and handle callers get)."""
+        return self.model_dump(mode="json")
 
 
-class JobList(_Open):
+class JobList(BaseModel):
     jobs: list[Job]
     total: int
     limit: int
     offset: int
     next_offset: int | None = None
 
+    @classmethod
+    def page(cls, records: list[JobRecord], total: int, limit: int, offset: int) -> JobList:
+        end = offset + len(records)
+        return cls(jobs=[Job.from_record(r) for r in records], total=total, limit=limit, offset=offset,
+                   next_offset=end if end < total else None)
 
-class ErrorBody(BaseModel):
-    code: str
-    message: str
-    field: str | None = None
-    allowed: Any = None
+
+# -- between the ingress and the workers ------------------------------------------------------
+class RunOutcome(str, Enum):
+    """What ``VideoWorker.run_job`` answers the dispatching ingress (besides a final ``JobStatus``)."""
+
+    UNHEALTHY = "unhealthy"  # this replica can no longer generate: try again (Serve replaces it)
+    NOT_CLAIMED = "not_claimed"  # another replica claimed it, or it was cancelled first
+    SUPERSEDED = "superseded"  # ran, but its claim was taken away meanwhile (timed out, retried)
+
+    def __str__(self) -> str:
+        return self.value
 
 
-class ErrorResponse(BaseModel):
-    error: ErrorBody
+__all__ = [
+    "JOBS_PATH", "CreateJobRequest", "ErrorBody", "ErrorResponse", "Job", "JobList", "JobResult", "Progress",
+    "RunOutcome", "StageTiming", "video_url",
+]

@@ -20,9 +20,20 @@ import os
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+# None of these imports torch: the replica applies the ROCm environment first (see __init__).
+from videogen.errors import ErrorCode, GenerationCancelled, VideoGenError, error_dict
 from videogen.rocm_env import apply_rocm_env
+from videogen.serve.config import WorkerSettings
+from videogen.serve.protocol import RunOutcome
+from videogen.serve.store.records import JobStatus
+from videogen.serve.store.replicas import ModelsReport, ReplicaState
+from videogen.video.progress import DONE_STAGE, STAGES, Progress
+
+if TYPE_CHECKING:
+    from videogen.serve.store.records import JobRecord
+    from videogen.video.progress import ProgressEvent
 
 logger = logging.getLogger("videogen.serve.worker")
 
@@ -57,20 +68,17 @@ def _replica_identity() -> dict[str, Any]:
 class VideoWorker:
     """Serve deployment class for one family (see ``builder.build_app``)."""
 
-    def __init__(self, settings: dict[str, Any]):
+    def __init__(self, settings: WorkerSettings):
         # The builder put the ROCm mapping into runtime_env; if a YAML replaced
         # ray_actor_options wholesale, it is applied here, still before torch.
         apply_rocm_env()
-        from videogen.serve.jobs import JobStore
+        from videogen.serve.store.job_store import JobStore
         from videogen.video.worker import GenerationWorker
 
         self.settings = settings
-        self.family: str = settings["family"]
-        self.model: str | None = settings.get("model")
-        self.heartbeat_s: float = float(settings.get("heartbeat_s", 3.0))
-        self.job_timeout_s: float = float(settings.get("job_timeout_s", 3 * 3600))
-        self.store = JobStore(settings["state_dir"], settings.get("journal_mode", "WAL"))
-        self.worker = GenerationWorker(models={self.family: self.model}, policy_overrides=settings.get("policy"))
+        self.family = settings.family
+        self.store = JobStore(settings.state_dir, settings.journal_mode)
+        self.worker = GenerationWorker(models={self.family: settings.model}, policy_overrides=settings.policy)
         self.identity = _replica_identity()
         self.replica_id: str = self.identity["replica_id"]
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"videogen-{self.family}")
@@ -80,17 +88,15 @@ class VideoWorker:
         self._jobs_done = 0
         self._broken: str | None = None
 
-        for task in settings.get("warm", []):
+        for task in settings.warm:
             self._warm(task)
-        self._report("running")
+        self._report(ReplicaState.RUNNING)
         self._reporter = threading.Thread(target=self._report_loop, name="videogen-replica-report", daemon=True)
         self._reporter.start()
-        logger.info("worker %s for %s ready (model %s)", self.replica_id, self.family, self.model)
+        logger.info("worker %s for %s ready (model %s)", self.replica_id, self.family, settings.model)
 
     # -- startup ------------------------------------------------------------------
     def _warm(self, task: str) -> None:
-        from videogen.errors import VideoGenError
-
         started = time.time()
         try:
             self.worker.warm(self.family, task)
@@ -100,48 +106,43 @@ class VideoWorker:
             self._load_errors[task] = exc.to_dict()
             logger.warning("%s/%s cannot load: %s", self.family, task, exc.message)
         except Exception as exc:  # noqa: BLE001
-            self._load_errors[task] = {"code": "load_failed", "message": f"{type(exc).__name__}: {exc}"}
+            self._load_errors[task] = error_dict(ErrorCode.LOAD_FAILED, f"{type(exc).__name__}: {exc}")
             logger.exception("%s/%s failed to load", self.family, task)
 
-    def _models_report(self, diagnostics: dict[str, Any]) -> dict[str, Any]:
+    def _models_report(self, diagnostics: dict[str, Any]) -> ModelsReport:
         """The registry entry for this family, resolved here (this model, this hardware)."""
         from videogen.video.foundation import VideoHardwareProfile
-        from videogen.video.registry import describe_model, get_spec
+        from videogen.video.registry import get_spec
+        from videogen.video.support import describe_model
 
         spec = get_spec(self.family)
-        described = describe_model(spec, VideoHardwareProfile(**diagnostics["hardware_profile"]), self.worker.source(self.family))
-        meta = {}
+        profile = VideoHardwareProfile(**diagnostics["hardware_profile"])
+        described = describe_model(spec, profile, self.worker.source(self.family))
+        described["load_errors"] = self._load_errors
+        meta: dict[str, dict[str, Any]] = {}
         for task in spec.tasks:
             try:
-                meta[task] = self.worker.model_meta(self.family, task)
-            except Exception as exc:  # noqa: BLE001
+                meta[task] = self.worker.model_meta(self.family, task).model_dump(mode="json")
+            except Exception as exc:  # noqa: BLE001 - reported; the ingress then validates with the family's defaults
                 meta[task] = {"error": str(exc)}
-        described["load_errors"] = self._load_errors
-        return {"describe": described, "model_meta": meta}
+        return ModelsReport(describe=described, model_meta=meta)
 
-    def _report(self, state: str) -> None:
+    def _report(self, state: ReplicaState) -> None:
         diagnostics = self.worker.diagnostics(self.family)
         diagnostics["replica"] = {**self.identity, "jobs_done": self._jobs_done, "broken": self._broken}
-        self.store.upsert_replica(
-            {
-                **self.identity,
-                "family": self.family,
-                "state": state,
-                "diagnostics": diagnostics,
-                "models": self._models_report(diagnostics),
-            }
-        )
+        self.store.replicas.report(self.identity, family=self.family, state=state, diagnostics=diagnostics,
+                                   models=self._models_report(diagnostics))
 
     def _report_loop(self) -> None:
         last_full = time.monotonic()
-        while not self._stop.wait(self.heartbeat_s):
-            state = "busy" if self._current else "idle"
+        while not self._stop.wait(self.settings.heartbeat_s):
+            state = ReplicaState.BUSY if self._current else ReplicaState.IDLE
             try:
                 if time.monotonic() - last_full > 30:  # fresh diagnostics (free VRAM, loaded pipelines)
                     self._report(state)
                     last_full = time.monotonic()
                 else:
-                    self.store.touch_replica(self.replica_id, state)
+                    self.store.replicas.touch(self.replica_id, state)
             except Exception:  # noqa: BLE001
                 logger.exception("replica report failed")
 
@@ -152,19 +153,19 @@ class VideoWorker:
         if self._broken:
             raise RuntimeError(f"worker broken: {self._broken}")
         current = self._current
-        if current and time.time() - current["started"] > self.job_timeout_s + 60:
+        if current and time.time() - current["started"] > self.settings.job_timeout_s + 60:
             raise RuntimeError(f"job {current['job_id']} has run past job_timeout_s: the generation thread is hung")
         if not self._reporter.is_alive() and not self._stop.is_set():
             raise RuntimeError("the replica's report thread died")
         try:
-            self.store.touch_replica(self.replica_id)
+            self.store.replicas.touch(self.replica_id)
         except Exception as exc:
             raise RuntimeError(f"state store unusable: {exc}") from exc
 
     def __del__(self):
         try:
             self._stop.set()
-            self.store.touch_replica(self.replica_id, "stopped")
+            self.store.replicas.touch(self.replica_id, ReplicaState.STOPPED)
         except Exception:  # noqa: BLE001
             pass
 
@@ -173,112 +174,94 @@ class VideoWorker:
         return {**self.identity, "family": self.family, "busy": self._current is not None}
 
     async def run_job(self, job_id: str) -> dict[str, Any]:
-        """Claim and run one job; returns once it has ended (or was not ours to run)."""
+        """Claim and run one job; returns once it has ended (or was not ours to run).
+
+        ``outcome`` is the job's final status or a ``RunOutcome``.
+        """
         if self._broken or self.worker.fatal_error:
-            return {"job_id": job_id, "outcome": "unhealthy"}
+            return {"job_id": job_id, "outcome": str(RunOutcome.UNHEALTHY)}
         loop = asyncio.get_running_loop()
-        claimed = await loop.run_in_executor(None, self.store.claim, job_id, self._worker_info())
+        claimed = await loop.run_in_executor(None, self.store.jobs.claim, job_id, self._worker_info())
         if claimed is None:
-            return {"job_id": job_id, "outcome": "not_claimed"}
+            return {"job_id": job_id, "outcome": str(RunOutcome.NOT_CLAIMED)}
         # The job owns the generation thread until it ends, even if this call is cancelled.
         future = loop.run_in_executor(self._executor, self._run_claimed, claimed)
         try:
-            status = await asyncio.shield(future)
+            outcome = await asyncio.shield(future)
         except asyncio.CancelledError:
             logger.warning("run_job(%s) call cancelled; the job keeps running to its end", job_id)
             raise
-        return {"job_id": job_id, "outcome": status}
+        return {"job_id": job_id, "outcome": str(outcome)}
 
     def _worker_info(self) -> dict[str, Any]:
         return {k: self.identity.get(k) for k in ("replica_id", "node_id", "node_ip", "pid", "actor_id", "accelerator_ids")}
 
     # -- the generation thread ------------------------------------------------------------
-    def _run_claimed(self, rec: dict[str, Any]) -> str:
-        from videogen.errors import GenerationCancelled, InvalidRequestError, VideoGenError
-        from videogen.serve.jobs import CANCELLED, FAILED, SUCCEEDED
+    def _run_claimed(self, rec: JobRecord) -> JobStatus | RunOutcome:
         from videogen.video.request import VideoRequest
 
-        job_id, token = rec["id"], rec["claim_token"]
+        jobs, job_id, token = self.store.jobs, rec.id, rec.claim_token
         self._current = {"job_id": job_id, "token": token, "started": time.time()}
         stop_beat = threading.Event()
         beat = threading.Thread(target=self._heartbeat_loop, args=(job_id, token, stop_beat), daemon=True)
         beat.start()
-        last = {"stage": None, "written": 0.0, "stages": None}
+        # What this thread last wrote: the job shows it, and a failed or cancelled job ends on it.
+        last: dict[str, Any] = {"stage": None, "at": 0.0, "progress": rec.progress or Progress(stage=STAGES[0]),
+                                "stages": None}
 
-        def on_progress(event) -> None:
+        def on_progress(event: ProgressEvent) -> None:
             now = time.time()
             stage_changed = event.stage != last["stage"]
             final_step = event.step is not None and event.step == event.total_steps
-            if not (stage_changed or final_step or now - last["written"] >= PROGRESS_WRITE_INTERVAL_S):
+            # Stage changes and the last step always; steps in between at most this often.
+            if not (stage_changed or final_step or now - last["at"] >= PROGRESS_WRITE_INTERVAL_S):
                 return
-            last.update(stage=event.stage, written=now)
-            progress = {"stage": event.stage, "step": event.step, "total_steps": event.total_steps,
-                        "percent": event.percent, "eta_s": event.eta_s}
-            stages = [s.model_dump() for s in event.stages]
-            last["stages"] = stages
-            self.store.update_progress(job_id, token, progress, stages if stage_changed else None)
+            progress = event.progress()
+            last.update(stage=event.stage, at=now, progress=progress, stages=event.stages)
+            jobs.update_progress(job_id, token, progress, event.stages if stage_changed else None)
 
-        def should_cancel() -> bool:
-            return self.store.should_stop(job_id, token)
+        def ended(stage: JobStatus) -> dict[str, Any]:
+            return {"progress": last["progress"].ended(str(stage)), "stages": last["stages"]}
 
         try:
-            request_data = dict(rec["request"])
-            request_data["image"] = rec.get("image")
-            request = VideoRequest.model_validate(request_data)
-            output = self.store.video_path(job_id)
-            result = self.worker.generate(request, output, on_progress=on_progress, should_cancel=should_cancel)
+            request = VideoRequest.model_validate({**rec.request, "image": rec.image})
+            result = self.worker.generate(request, self.store.video_path(job_id), on_progress=on_progress,
+                                          should_cancel=lambda: jobs.should_stop(job_id, token))
             self._jobs_done += 1
-            stages = [s.model_dump() for s in result.stages]
-            done = self.store.finish(
-                job_id, token, SUCCEEDED,
-                progress={"stage": "done", "step": result.params.get("num_inference_steps"),
-                          "total_steps": result.params.get("num_inference_steps"), "percent": 100.0, "eta_s": 0.0},
-                stages=stages,
+            steps = result.params.get("num_inference_steps")
+            done = jobs.finish(
+                job_id, token, JobStatus.SUCCEEDED,
+                progress=last["progress"].model_copy(update={"total_steps": steps}).ended(DONE_STAGE),
+                stages=result.stages,
                 result={"frames": result.num_frames, "width": result.width, "height": result.height,
                         "fps": result.fps, "bytes": result.bytes},
                 adjustments=[a.model_dump() for a in result.adjustments],
                 model={"family": self.family, **result.model},
                 params=result.params,
             )
-            return SUCCEEDED if done else "superseded"
+            return JobStatus.SUCCEEDED if done else RunOutcome.SUPERSEDED
         except GenerationCancelled as exc:
-            self.store.finish(job_id, token, CANCELLED, stages=last["stages"],
-                              error={"code": exc.code, "message": exc.message},
-                              progress=self._progress_at_end(job_id, "cancelled"))
-            return CANCELLED
+            jobs.finish(job_id, token, JobStatus.CANCELLED, error=exc.to_dict(), **ended(JobStatus.CANCELLED))
+            return JobStatus.CANCELLED
         except VideoGenError as exc:
-            error = {"code": exc.code, "message": exc.message}
-            if isinstance(exc, InvalidRequestError):
-                error["field"] = exc.field
-            self.store.finish(job_id, token, FAILED, stages=last["stages"], error=error,
-                              progress=self._progress_at_end(job_id, "failed"))
-            return FAILED
+            jobs.finish(job_id, token, JobStatus.FAILED, error=exc.to_dict(), **ended(JobStatus.FAILED))
+            return JobStatus.FAILED
         except Exception as exc:  # noqa: BLE001 - a job ends with a reason, the replica lives on
             logger.exception("job %s failed", job_id)
             message = f"{type(exc).__name__}: {exc}"[:2000]
             if self.worker.fatal_error:
                 message += " (the device is no longer usable; this replica will be replaced)"
-            self.store.finish(job_id, token, FAILED, stages=last["stages"],
-                              error={"code": "generation_failed", "message": message},
-                              progress=self._progress_at_end(job_id, "failed"))
-            return FAILED
+            jobs.finish(job_id, token, JobStatus.FAILED, error=error_dict(ErrorCode.GENERATION_FAILED, message),
+                        **ended(JobStatus.FAILED))
+            return JobStatus.FAILED
         finally:
             stop_beat.set()
             self._current = None
 
-    def _progress_at_end(self, job_id: str, stage: str) -> dict[str, Any]:
-        try:
-            progress = dict(self.store.get(job_id).get("progress") or {})
-        except Exception:  # noqa: BLE001
-            progress = {}
-        progress.update(stage=stage, eta_s=None)
-        progress.setdefault("percent", 0.0)
-        return progress
-
     def _heartbeat_loop(self, job_id: str, token: str, stop: threading.Event) -> None:
-        while not stop.wait(self.heartbeat_s):
+        while not stop.wait(self.settings.heartbeat_s):
             try:
-                if not self.store.heartbeat(job_id, token):
+                if not self.store.jobs.heartbeat(job_id, token):
                     return
             except Exception:  # noqa: BLE001
                 logger.exception("heartbeat for %s failed", job_id)

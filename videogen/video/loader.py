@@ -13,8 +13,10 @@ from videogen.errors import ModelUnavailableError
 from videogen.video.families import get_adapter
 from videogen.video.model_meta import ModelMeta
 from videogen.video.model_source import ModelSource
+from videogen.video.hardware import VideoHardwareProfile
 from videogen.video.placement import apply_load_policy
 from videogen.video.policy import VideoLoadPolicy
+from videogen.video.speed import apply_attention_backend, apply_compile
 
 # Weights come from local directories or an already-filled cache only.
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -70,8 +72,11 @@ def check_cpu_memory_cap(model_dir: Path, policy: VideoLoadPolicy) -> float:
     return size
 
 
-def load_pipeline(source: ModelSource, task: str, policy: VideoLoadPolicy) -> LoadedPipeline:
-    """Load, place and describe the pipeline ``source`` names for ``task``."""
+def load_pipeline(
+    source: ModelSource, task: str, policy: VideoLoadPolicy, profile: VideoHardwareProfile | None = None
+) -> LoadedPipeline:
+    """Load, place and describe the pipeline ``source`` names for ``task``; the policy's speed levers are
+    applied after placement (``profile`` tells the attention probe which device family this is)."""
     adapter = get_adapter(source.family)
     adapter.pipeline_class(task)  # unsupported family/task: a clear error before touching disk
     quiet_library_progress()
@@ -81,6 +86,7 @@ def load_pipeline(source: ModelSource, task: str, policy: VideoLoadPolicy) -> Lo
     pipe = adapter.load(task, model_dir, policy.torch_dtype())
     apply_load_policy(pipe, policy)
     pipe.set_progress_bar_config(disable=True)  # progress is reported through callbacks
+    levers = apply_load_levers(pipe, policy, profile)
     provenance = {
         "family": source.family,
         "task": task,
@@ -92,5 +98,20 @@ def load_pipeline(source: ModelSource, task: str, policy: VideoLoadPolicy) -> Lo
         "weights_gb": round(size, 4),
         "policy": policy.model_dump(),
         "load_seconds": round(time.perf_counter() - started, 3),
+        "levers": levers,
     }
     return LoadedPipeline(pipe=pipe, provenance=provenance, meta=source.model_meta(task))
+
+
+def apply_load_levers(pipe: Any, policy: VideoLoadPolicy, profile: VideoHardwareProfile | None) -> dict[str, Any]:
+    """The load-time speed levers (attention backend, regional compile), as applied, for the load report."""
+    import torch
+
+    backend = profile.backend if profile is not None else ("cpu" if policy.device == "cpu" else "cuda")
+    attention = apply_attention_backend(
+        pipe, policy.attention_backend, backend=backend, device=policy.device, dtype=policy.torch_dtype(),
+        compute_capability=profile.compute_capability if profile is not None else None,
+    )
+    compiled = apply_compile(pipe, policy.compile)
+    del torch  # imported above only to fail early, with a clear trace, if torch is missing
+    return {"attention_backend": attention.model_dump(exclude_none=True), "compile": compiled.model_dump(exclude_none=True)}

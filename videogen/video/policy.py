@@ -24,7 +24,15 @@ from typing import TYPE_CHECKING, Any
 from pydantic import BaseModel
 
 from videogen.video.hardware import TIER_SLACK, VideoHardwareProfile
-from videogen.video.policy_overrides import CollectedOverrides, DType, Placement, collect_overrides
+from videogen.video.policy_overrides import (
+    STEP_CACHE_KINDS,
+    CollectedOverrides,
+    CompileMode,
+    DType,
+    Placement,
+    StepCacheKind,
+    collect_overrides,
+)
 
 if TYPE_CHECKING:  # pragma: no cover
     from videogen.video.spec import VideoModelSpec
@@ -75,6 +83,13 @@ class _Draft:
     vae_slicing: bool
     cpu_memory_cap_gb: float | None = None
     concurrency: int = 1
+    # Speed levers (``videogen.video.speed``): the attention backend is probed at load ("auto": the
+    # fastest that works here); a step cache trades quality for time, so it is off unless asked for;
+    # regional compilation costs minutes at warm-up, so the operator turns it on.
+    attention_backend: str = "auto"
+    step_cache: str = "off"
+    step_cache_allowed: tuple[str, ...] = STEP_CACHE_KINDS
+    compile: str = "off"
     reasons: list[str] = field(default_factory=list)
 
     def values(self) -> dict[str, Any]:
@@ -86,6 +101,10 @@ class _Draft:
             "vae_slicing": self.vae_slicing,
             "cpu_memory_cap_gb": self.cpu_memory_cap_gb,
             "concurrency": self.concurrency,
+            "attention_backend": self.attention_backend,
+            "step_cache": self.step_cache,
+            "step_cache_allowed": self.step_cache_allowed,
+            "compile": self.compile,
         }
 
 
@@ -211,6 +230,8 @@ def _apply_overrides(draft: _Draft, profile: VideoHardwareProfile, overrides: Co
             f"invalid load-policy override: placement {draft.placement!r} needs a GPU device, "
             "but device is cpu; allowed placements on cpu: cpu"
         )
+    if draft.step_cache not in draft.step_cache_allowed:  # the operator's default is always allowed
+        draft.step_cache_allowed = (*draft.step_cache_allowed, draft.step_cache)
     for name, value in parsed.items():
         draft.reasons.append(f"{name}={value!r} set by {overrides.sources[name]}")
     if draft.concurrency > 1 and profile.is_gpu:
@@ -226,6 +247,10 @@ class VideoLoadPolicy(BaseModel):
     vae_slicing: bool
     cpu_memory_cap_gb: float | None
     concurrency: int  # generation concurrency; 1 on any GPU
+    attention_backend: str = "auto"  # "auto" or a diffusers backend name; what was applied is in the load report
+    step_cache: StepCacheKind = "off"  # the step cache a job gets when it asks for none
+    step_cache_allowed: tuple[StepCacheKind, ...] = STEP_CACHE_KINDS  # what a request may ask for
+    compile: CompileMode = "off"  # "regional": compile the denoiser's repeated blocks at warm-up
     overrides: dict[str, Any]  # fields the operator overrode, with their values
     reasons: list[str]  # short human notes on why
 

@@ -17,8 +17,22 @@ from typing import Any, Literal, NamedTuple, get_args
 DType = Literal["bfloat16", "float16", "float32"]
 Placement = Literal["gpu", "model_cpu_offload", "group_offload", "sequential_offload", "cpu"]
 
+CompileMode = Literal["off", "regional"]
+StepCacheKind = Literal["off", "first_block", "taylorseer", "pyramid_broadcast", "faster_cache"]
+
 DTYPES: tuple[str, ...] = get_args(DType)
 PLACEMENTS: tuple[str, ...] = get_args(Placement)
+COMPILE_MODES: tuple[str, ...] = get_args(CompileMode)
+STEP_CACHE_KINDS: tuple[str, ...] = get_args(StepCacheKind)
+# diffusers 0.42's AttentionBackendName values (a unit test keeps this in step with diffusers; kept here so
+# parsing an override never imports diffusers, and so torch, before the ROCm environment is set).
+ATTENTION_BACKENDS: tuple[str, ...] = (
+    "flash", "flash_hub", "flash_varlen", "flash_varlen_hub", "flash_4_hub", "_flash_3", "_flash_varlen_3",
+    "_flash_3_hub", "_flash_3_varlen_hub", "aiter_fa2_hub", "flex", "native", "_native_cudnn", "_native_efficient",
+    "_native_flash", "_native_math", "_native_npu", "_native_xla", "sage", "sage_hub", "sage_blackwell_hub",
+    "sage_varlen", "_sage_qk_int8_pv_fp8_cuda", "_sage_qk_int8_pv_fp8_cuda_sm90", "_sage_qk_int8_pv_fp16_cuda",
+    "_sage_qk_int8_pv_fp16_triton", "xformers",
+)
 
 ENV_PREFIX = "VIDEOGEN_POLICY_"
 
@@ -105,6 +119,24 @@ def _parse_concurrency(value: Any) -> int:
     return number
 
 
+def _one_of(choices: tuple[str, ...]) -> Callable[[Any], str]:
+    def parse(value: Any) -> str:
+        text = str(value).strip().lower()
+        if text not in choices:
+            raise _Rejected(", ".join(choices))
+        return text
+
+    return parse
+
+
+def _parse_step_cache_allowed(value: Any) -> tuple[str, ...]:
+    items = value.split(",") if isinstance(value, str) else list(value or [])
+    kinds = tuple(dict.fromkeys(str(v).strip().lower() for v in items if str(v).strip()))
+    if any(k not in STEP_CACHE_KINDS for k in kinds):
+        raise _Rejected("a comma-separated subset of " + ", ".join(STEP_CACHE_KINDS))
+    return tuple(dict.fromkeys(("off", *kinds)))  # a request may always ask for no cache
+
+
 # Field -> parser. The order is the order environment overrides are read (and reported in).
 _PARSERS: dict[str, Callable[[Any], Any]] = {
     "device": _parse_device,
@@ -114,6 +146,10 @@ _PARSERS: dict[str, Callable[[Any], Any]] = {
     "vae_slicing": _parse_flag,
     "cpu_memory_cap_gb": _parse_memory_cap,
     "concurrency": _parse_concurrency,
+    "attention_backend": _one_of(("auto", *ATTENTION_BACKENDS)),
+    "step_cache": _one_of(STEP_CACHE_KINDS),
+    "step_cache_allowed": _parse_step_cache_allowed,
+    "compile": _one_of(COMPILE_MODES),
 }
 OVERRIDABLE_FIELDS: tuple[str, ...] = tuple(_PARSERS)
 

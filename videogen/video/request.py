@@ -10,6 +10,8 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from videogen.errors import InvalidRequestError
+from videogen.video.spec import TEXT_TO_VIDEO, Task
+from videogen.video.speed import StepCacheSetting
 
 # An image is sent inline; this bounds the decoded bytes and the pixel count.
 MAX_IMAGE_BYTES = 12 * 1024 * 1024
@@ -22,7 +24,7 @@ class VideoRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     family: str = Field(description="a served family id, e.g. 'wan'")
-    task: Literal["text-to-video", "image-to-video"] = "text-to-video"
+    task: Task = TEXT_TO_VIDEO
     prompt: str = Field(min_length=1, max_length=4000)
     negative_prompt: str | None = Field(default=None, max_length=4000)
     image: str | None = Field(
@@ -37,6 +39,11 @@ class VideoRequest(BaseModel):
     guidance_scale: float | None = Field(default=None, ge=0.0, le=50.0)
     seed: int | None = Field(default=None, ge=0, le=2**32 - 1)
     fps: int | None = Field(default=None, ge=1, le=120)
+    step_cache: StepCacheSetting | None = Field(
+        default=None,
+        description="a step cache for this job (trades quality for time), within what the operator allows; "
+        "default: the operator's policy (off unless configured)",
+    )
 
     def summary(self) -> dict[str, Any]:
         """The request without the (large) inline image, for job records and logs."""

@@ -19,15 +19,13 @@ from __future__ import annotations
 
 import logging
 import time
-from typing import Any, Literal
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-logger = logging.getLogger(__name__)
+from videogen.video.policy_overrides import StepCacheKind
 
-StepCacheKind = Literal["off", "first_block", "taylorseer", "pyramid_broadcast", "faster_cache"]
-STEP_CACHE_KINDS: tuple[str, ...] = ("off", "first_block", "taylorseer", "pyramid_broadcast", "faster_cache")
-CompileMode = Literal["off", "regional"]
+logger = logging.getLogger(__name__)
 
 # Fastest first. Hopper has FA3; Ampere+ FA2, SageAttention; cuDNN and torch's own flash SDPA are always
 # there with CUDA torch. On ROCm: CK flash-attn (the `flash` package built for ROCm), then torch's

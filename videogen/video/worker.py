@@ -23,7 +23,7 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
 from videogen import __version__
-from videogen.errors import GenerationCancelled
+from videogen.errors import GenerationCancelled, InvalidRequestError
 from videogen.rocm_env import rocm_env_snapshot
 from videogen.video.families import get_adapter, get_spec
 from videogen.video.hardware import VideoHardwareProfile
@@ -33,6 +33,7 @@ from videogen.video.model_source import ModelSource
 from videogen.video.policy import VideoLoadPolicy
 from videogen.video.progress import STAGES, ProgressEvent, StageTiming
 from videogen.video.request import Adjustment, VideoRequest
+from videogen.video.speed import StepCacheSetting, set_step_cache
 from videogen.video.stage_clock import StageClock, step_callback_kwargs
 
 __all__ = ["STAGES", "GenerationResult", "GenerationWorker", "ProgressEvent", "StageTiming", "runtime_snapshot"]
@@ -135,8 +136,19 @@ class GenerationWorker:
         """Load (once) and return the pipeline for family/task."""
         key = (family, task)
         if key not in self._pipelines:
-            self._pipelines[key] = load_pipeline(self.source(family), task, self.policy(family))
+            self._pipelines[key] = load_pipeline(self.source(family), task, self.policy(family), self.profile)
         return self._pipelines[key]
+
+    def step_cache_for(self, request: VideoRequest) -> StepCacheSetting:
+        """The step cache this request runs with: its own, within what the operator allows, else the policy's."""
+        policy = self.policy(request.family)
+        setting = request.step_cache or StepCacheSetting(kind=policy.step_cache)
+        if setting.kind not in policy.step_cache_allowed:
+            raise InvalidRequestError(
+                "step_cache", f"{setting.kind!r} is not allowed by this server's policy",
+                allowed=list(policy.step_cache_allowed),
+            )
+        return setting
 
     # -- generation ------------------------------------------------------------
     def generate(
@@ -163,6 +175,7 @@ class GenerationWorker:
         clock.start("runtime_diagnostics", detail=self.diagnostics(family))
         # Refuse bad input before paying for a load.
         adapter.resolve_params(request, self.model_meta(family, task))
+        step_cache = self.step_cache_for(request)
         if should_cancel():
             raise GenerationCancelled("cancelled before loading")
 
@@ -172,6 +185,12 @@ class GenerationWorker:
         loading.detail = {"cached": cached, **loaded.public_provenance()}
         prepared = adapter.prepare_inputs(request, loaded.pipe, loaded.meta)
         total = prepared.params["num_inference_steps"]
+        cache = set_step_cache(loaded.pipe, step_cache)
+        prepared.params["step_cache"] = cache.applied
+        if cache.applied != step_cache.kind:
+            prepared.adjustments.append(
+                Adjustment(field="step_cache", requested=step_cache.kind, used=cache.applied, reason=cache.reason)
+            )
 
         clock.start("denoising", detail={"total_steps": total})
         denoise_started = time.time()
@@ -192,6 +211,9 @@ class GenerationWorker:
         except GenerationCancelled:
             _settle_interrupted(loaded.pipe)
             raise
+        finally:
+            if cache.applied != "off":  # the next job starts from a clean cache state, or none
+                set_step_cache(loaded.pipe, StepCacheSetting())
         if should_cancel():  # asked while the VAE was decoding: still no video is written
             raise GenerationCancelled("cancelled during decoding")
         if clock.current != "decoding":

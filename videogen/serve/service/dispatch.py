@@ -1,0 +1,174 @@
+"""Dispatching queued jobs to the family's worker deployment, and the reaper.
+
+Dispatching is a plain ``handle.run_job.remote(job_id)`` per job. With
+``max_ongoing_requests=1`` on the worker, waiting jobs queue in the handle,
+which is what Serve's autoscaler counts: waiting jobs scale a family up
+(from zero too).
+
+The asyncio tasks here are only a cache of "who is pushing this job": every
+dispatched job carries a lease in the store that this ingress renews. A
+queued job whose lease lapsed (its ingress died) is picked up by any ingress
+replica's reaper, and a running job whose worker stopped heart-beating is
+retried once or failed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Mapping
+from typing import Any
+
+from videogen.errors import ErrorCode, error_dict
+from videogen.serve.config import IngressSettings
+from videogen.serve.protocol import RunOutcome
+from videogen.serve.store.job_store import JobStore
+from videogen.serve.store.records import JobStatus
+
+logger = logging.getLogger("videogen.serve")
+
+LEASE_S = 15.0  # a dispatcher that stops renewing for this long has died
+REAPER_INTERVAL_S = 2.0
+
+
+def _is_replica_death(exc: BaseException) -> bool:
+    from ray.exceptions import ActorDiedError, ActorUnavailableError, RayActorError, WorkerCrashedError
+
+    if isinstance(exc, ActorUnavailableError):
+        return False  # transient: the replica may come back
+    return isinstance(exc, (ActorDiedError, RayActorError, WorkerCrashedError))
+
+
+class Dispatcher:
+    def __init__(self, settings: IngressSettings, store: JobStore, workers: Mapping[str, Any], dispatcher_id: str):
+        self.settings = settings
+        self.jobs = store.jobs
+        self.workers = dict(workers)
+        self.dispatcher_id = dispatcher_id
+        self._tasks: dict[str, asyncio.Task] = {}
+        self._responses: dict[str, Any] = {}
+        self._background: list[asyncio.Task] = []
+
+    # -- lifecycle -----------------------------------------------------------------
+    def start(self) -> None:
+        """Start the lease and reaper loops (needs a running event loop)."""
+        if self._background:
+            return
+        loop = asyncio.get_running_loop()
+        self._background = [loop.create_task(self._lease_loop()), loop.create_task(self._reaper_loop())]
+
+    @property
+    def started(self) -> bool:
+        return bool(self._background)
+
+    async def stop(self) -> None:
+        for task in self._background:
+            task.cancel()
+
+    # -- dispatch -------------------------------------------------------------------
+    def dispatch_soon(self, job_id: str, family: str) -> None:
+        if job_id in self._tasks and not self._tasks[job_id].done():
+            return
+        task = asyncio.get_running_loop().create_task(self._dispatch(job_id, family))
+        self._tasks[job_id] = task
+        task.add_done_callback(lambda _t, j=job_id: self._tasks.pop(j, None) if self._tasks.get(j) is _t else None)
+
+    def withdraw(self, job_id: str) -> None:
+        """A job cancelled while it waits in the handle's queue: take its request back."""
+        response = self._responses.get(job_id)
+        if response is not None:
+            response.cancel()
+
+    async def _dispatch(self, job_id: str, family: str) -> None:
+        handle = self.workers.get(family)
+        if handle is None:
+            error = error_dict(ErrorCode.FAMILY_NOT_SERVED,
+                               f"{family} is no longer served by this deployment; served: {', '.join(self.settings.served)}")
+            await asyncio.to_thread(self.jobs.fail, job_id, error)
+            return
+        backoff = 0.5
+        while True:
+            rec = await asyncio.to_thread(self.jobs.get, job_id)
+            if rec.status != JobStatus.QUEUED or rec.dispatcher != self.dispatcher_id:
+                return
+            response = handle.run_job.remote(job_id)
+            self._responses[job_id] = response
+            try:
+                outcome = (await response)["outcome"]
+            except asyncio.CancelledError:
+                response.cancel()
+                raise
+            except Exception as exc:  # noqa: BLE001
+                rec = await asyncio.to_thread(self.jobs.get, job_id)
+                if rec.status.terminal:
+                    return
+                if rec.status == JobStatus.RUNNING:
+                    if not _is_replica_death(exc):
+                        # Cannot tell: the reaper decides from the heartbeat.
+                        logger.warning("dispatch of %s: %s; leaving it to the heartbeat", job_id, exc)
+                        return
+                    status = await asyncio.to_thread(
+                        self.jobs.retry_or_fail, job_id, rec.claim_token,
+                        f"the {family} worker replica died while running it ({type(exc).__name__})",
+                        dispatcher=self.dispatcher_id, lease_s=LEASE_S,
+                    )
+                    logger.warning("job %s: worker died; now %s", job_id, status)
+                    continue
+                logger.warning("dispatch of %s failed (%s: %s); retrying", job_id, type(exc).__name__, exc)
+                await asyncio.sleep(backoff)
+                backoff = min(backoff * 2, 10.0)
+                continue
+            finally:
+                if self._responses.get(job_id) is response:
+                    self._responses.pop(job_id, None)
+            if outcome == RunOutcome.UNHEALTHY:
+                await asyncio.sleep(1.0)  # Serve is replacing that replica
+                continue
+            if outcome == RunOutcome.NOT_CLAIMED:
+                rec = await asyncio.to_thread(self.jobs.get, job_id)
+                if rec.status == JobStatus.QUEUED and not rec.cancel_requested:
+                    await asyncio.sleep(0.2)
+                    continue
+            return
+
+    # -- leases and the reaper ------------------------------------------------------------
+    async def _lease_loop(self) -> None:
+        while True:
+            try:
+                await asyncio.to_thread(self.jobs.renew_leases, self.dispatcher_id, LEASE_S)
+            except Exception:  # noqa: BLE001
+                logger.exception("lease renewal failed")
+            await asyncio.sleep(LEASE_S / 3)
+
+    async def reap_once(self) -> None:
+        timeout_s, heartbeat_s = self.settings.job_timeout_s, self.settings.heartbeat_timeout_s
+        for job_id, token in await asyncio.to_thread(self.jobs.overdue_running, timeout_s):
+            error = error_dict(ErrorCode.TIMEOUT, f"ran longer than job_timeout_s={timeout_s:.0f}s; its worker replica is replaced")
+            if await asyncio.to_thread(self.jobs.fail_claim, job_id, token, error):
+                logger.warning("job %s: timed out", job_id)
+        for job_id, token in await asyncio.to_thread(self.jobs.stale_running, heartbeat_s):
+            status = await asyncio.to_thread(
+                self.jobs.retry_or_fail, job_id, token,
+                f"its worker sent no heartbeat for {heartbeat_s:.0f}s (the replica or its node died)",
+                dispatcher=self.dispatcher_id, lease_s=LEASE_S,
+            )
+            if status == JobStatus.QUEUED:
+                self.dispatch_soon(job_id, (await asyncio.to_thread(self.jobs.get, job_id)).family)
+            if status:
+                logger.warning("job %s: stale heartbeat; now %s", job_id, status)
+        for job_id in await asyncio.to_thread(self.jobs.orphaned_queued, self.dispatcher_id):
+            if await asyncio.to_thread(self.jobs.acquire_lease, job_id, self.dispatcher_id, LEASE_S):
+                logger.info("job %s: its dispatcher is gone; dispatching it again", job_id)
+                self.dispatch_soon(job_id, (await asyncio.to_thread(self.jobs.get, job_id)).family)
+        # Our own queued jobs whose dispatch task ended unexpectedly.
+        for job_id, family in await asyncio.to_thread(self.jobs.queued_by, self.dispatcher_id):
+            if job_id not in self._tasks:
+                self.dispatch_soon(job_id, family)
+
+    async def _reaper_loop(self) -> None:
+        while True:
+            try:
+                await self.reap_once()
+            except Exception:  # noqa: BLE001
+                logger.exception("reaper pass failed")
+            await asyncio.sleep(REAPER_INTERVAL_S)

@@ -1,0 +1,187 @@
+"""Jobs as a client sees them: validate, submit, get, list, cancel, wait, and the SSE stream.
+
+A job is in the store before ``submit`` returns (the 202 goes out after the
+write), so an ingress that dies right after answering loses nothing.
+Validation runs here, before a job is queued, with the same core code the
+worker runs later, against the model the family's workers actually serve.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from collections.abc import AsyncIterator, Mapping
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from pydantic import ValidationError
+
+from videogen.errors import InvalidRequestError, JobStateError, UnknownFamilyError
+from videogen.serve.config import IngressSettings
+from videogen.serve.errors import request_validation_error
+from videogen.serve.protocol import Job, JobList
+from videogen.serve.service.dispatch import LEASE_S, Dispatcher
+from videogen.serve.service.status import StatusViews
+from videogen.serve.store.job_store import JobStore
+from videogen.serve.store.records import JobRecord, JobStatus
+from videogen.video.families import get_adapter
+from videogen.video.progress import Progress
+from videogen.video.registry import get_spec
+from videogen.video.request import VideoRequest
+
+if TYPE_CHECKING:
+    from videogen.video.adapter import PreparedInputs
+
+SSE_POLL_S = 0.1
+SSE_KEEPALIVE_S = 15.0
+# How long a stream waits without new events before it re-reads the job: its
+# terminal event may lie before the Last-Event-ID the client resumed from.
+SSE_RECHECK_S = 2.0
+
+
+class JobService:
+    def __init__(self, settings: IngressSettings, store: JobStore, dispatcher: Dispatcher, status: StatusViews):
+        self.settings = settings
+        self.store = store
+        self.jobs = store.jobs
+        self.dispatcher = dispatcher
+        self.status = status
+
+    # -- validation ----------------------------------------------------------------------
+    def validate(self, request: VideoRequest) -> PreparedInputs:
+        """Refuse what the served model cannot do; the settled params and adjustments otherwise."""
+        served = self.settings.served
+        if request.family not in self.settings.families:
+            raise UnknownFamilyError(
+                "family", f"{request.family!r} is not served here; served families: {', '.join(served)}", allowed=served
+            )
+        get_spec(request.family).check_task(request.task)  # the core's one "task not offered" check
+        limit = self.settings.max_image_bytes
+        size = len(request.image) * 3 // 4 if request.image else 0  # base64 -> bytes, near enough
+        if limit and size > limit:
+            raise InvalidRequestError(
+                "image", f"is about {size} bytes; this service accepts at most {limit}", allowed=f"<= {limit} bytes"
+            )
+        meta = self.status.model_meta(request.family, request.task)
+        return get_adapter(request.family).resolve_params(request, meta)
+
+    @staticmethod
+    def parse(request: VideoRequest | Mapping[str, Any]) -> VideoRequest:
+        """A handle caller's dict as a ``VideoRequest``; refused in the shape HTTP refuses it."""
+        if isinstance(request, VideoRequest):
+            return request
+        try:
+            return VideoRequest.model_validate(dict(request))
+        except ValidationError as exc:
+            raise request_validation_error(exc.errors()) from None
+
+    # -- jobs ------------------------------------------------------------------------------
+    async def submit(self, request: VideoRequest | Mapping[str, Any]) -> Job:
+        request = self.parse(request)
+        prepared = await asyncio.to_thread(self.validate, request)
+        params = dict(prepared.params)
+        summary = request.summary()
+        summary["seed"] = params["seed"]  # the seed used: a retried job makes the same video
+        rec = await asyncio.to_thread(
+            self.jobs.create,
+            family=request.family,
+            task=request.task,
+            request=summary,
+            image=request.image,
+            model={"family": request.family, "source": self.settings.families[request.family].model},
+            params=params,
+            adjustments=[a.model_dump() for a in prepared.adjustments],
+            progress=Progress.queued(total_steps=params["num_inference_steps"]),
+            max_attempts=self.settings.max_attempts,
+            dispatcher=self.dispatcher.dispatcher_id,
+            lease_s=LEASE_S,
+        )
+        self.dispatcher.dispatch_soon(rec.id, rec.family)
+        return Job.from_record(rec)
+
+    async def get(self, job_id: str) -> Job:
+        return Job.from_record(await asyncio.to_thread(self.jobs.get, job_id))
+
+    async def list(self, limit: int, offset: int, status: str | None, family: str | None) -> JobList:
+        records, total = await asyncio.to_thread(self.jobs.list, limit=limit, offset=offset, status=status, family=family)
+        return JobList.page(records, total, limit, offset)
+
+    async def cancel(self, job_id: str) -> Job:
+        rec = await asyncio.to_thread(self.jobs.request_cancel, job_id)
+        if rec.status == JobStatus.CANCELLED:
+            self.dispatcher.withdraw(job_id)  # still waiting in the handle's queue: take it back
+        return Job.from_record(rec)
+
+    async def video_path(self, job_id: str) -> Path:
+        rec = await asyncio.to_thread(self.jobs.get, job_id)
+        if rec.status != JobStatus.SUCCEEDED:
+            raise JobStateError(f"job {job_id} is {rec.status}; its video exists once it has succeeded", status=str(rec.status))
+        path = self.store.video_path(job_id)
+        if not path.is_file():
+            raise JobStateError(
+                f"the video of job {job_id} is missing from {self.store.videos_dir} (is the state directory shared by every node?)"
+            )
+        return path
+
+    async def wait(self, job_id: str, timeout_s: float | None = None, poll_s: float = 0.2) -> Job:
+        """The job once it has ended, or as it is when ``timeout_s`` runs out."""
+        deadline = None if timeout_s is None else time.monotonic() + timeout_s
+        while True:
+            rec = await asyncio.to_thread(self.jobs.get, job_id)
+            if rec.status.terminal or (deadline is not None and time.monotonic() > deadline):
+                return Job.from_record(rec)
+            await asyncio.sleep(poll_s)
+
+    # -- Server-Sent Events ---------------------------------------------------------------
+    async def _events(self, job_id: str, last_event_id: int | None) -> AsyncIterator[tuple[int, JobRecord | None]]:
+        """(event id, record) until the job ends; ``last_event_id`` replays what came after it (0 = all).
+
+        ``(-1, None)`` is a keep-alive.
+        """
+        if last_event_id is None:
+            rec, seq = await asyncio.to_thread(self.jobs.snapshot, job_id)
+            yield seq, rec
+            if rec.status.terminal:
+                return
+        else:
+            await asyncio.to_thread(self.jobs.get, job_id)  # 404 before the stream starts
+            seq = last_event_id
+        idle = 0.0
+        while True:
+            events = await asyncio.to_thread(self.store.events.since, job_id, seq)
+            for seq, rec in events:
+                yield seq, rec
+                if rec.status.terminal:
+                    return
+            if events:
+                idle = 0.0
+                continue
+            await asyncio.sleep(SSE_POLL_S)
+            idle += SSE_POLL_S
+            if idle >= SSE_RECHECK_S:
+                rec = await asyncio.to_thread(self.jobs.get, job_id)
+                if rec.status.terminal and not await asyncio.to_thread(self.store.events.since, job_id, seq):
+                    return
+                if idle >= SSE_KEEPALIVE_S:
+                    idle = 0.0
+                    yield -1, None
+
+    async def sse_stream(self, job_id: str, last_event_id: int | None = None) -> AsyncIterator[str]:
+        """Server-Sent Events text; the first event is read before returning (an unknown job fails early)."""
+        events = self._events(job_id, last_event_id)
+        first = await events.__anext__()
+
+        async def body() -> AsyncIterator[str]:
+            yield format_sse(*first)
+            async for seq, rec in events:
+                yield format_sse(seq, rec)
+
+        return body()
+
+
+def format_sse(seq: int, rec: JobRecord | None) -> str:
+    if rec is None:
+        return ": keep-alive\n\n"
+    # json.dumps' default separators, as the stream has always sent them (clients may match on them).
+    return f"id: {seq}\nevent: job\ndata: {json.dumps(Job.from_record(rec).wire())}\n\n"

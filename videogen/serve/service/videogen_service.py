@@ -1,0 +1,46 @@
+"""``VideoGenService``: everything one ingress replica does apart from HTTP, composed.
+
+It keeps no state that matters in memory: jobs are in the store, and the
+dispatcher's tasks only remember which jobs this replica is pushing.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import Mapping
+from typing import Any
+
+from videogen.serve.config import IngressSettings
+from videogen.serve.service.auth import BearerAuth
+from videogen.serve.service.dispatch import Dispatcher
+from videogen.serve.service.jobs import JobService
+from videogen.serve.service.status import StatusViews
+from videogen.serve.store.job_store import JobStore
+
+
+class VideoGenService:
+    def __init__(self, settings: IngressSettings, workers: Mapping[str, Any], replica_label: str = "ingress"):
+        self.settings = settings
+        self.store = JobStore(settings.state_dir, settings.journal_mode)
+        # Unique per replica start: a restarted ingress must not think it still holds its old leases.
+        dispatcher_id = f"{replica_label}:{uuid.uuid4().hex[:8]}"
+        self.auth = BearerAuth(settings.api_key)
+        self.dispatcher = Dispatcher(settings, self.store, workers, dispatcher_id)
+        self.status = StatusViews(settings, self.store, dispatcher_id)
+        self.jobs = JobService(settings, self.store, self.dispatcher, self.status)
+
+    @property
+    def started(self) -> bool:
+        return self.dispatcher.started
+
+    def start(self) -> None:
+        """Start the dispatcher's lease and reaper loops (needs the replica's running event loop)."""
+        self.dispatcher.start()
+
+    async def stop(self) -> None:
+        await self.dispatcher.stop()
+
+    async def check_store(self) -> None:
+        """The store answers (a health check)."""
+        await asyncio.to_thread(self.store.jobs.counts)

@@ -1,0 +1,349 @@
+"""The job state machine, in SQLite: every transition is one guarded UPDATE.
+
+    queued --claim--> running --finish--> succeeded | failed | cancelled
+    queued --cancel / fail--> cancelled | failed
+    running --retry_or_fail (its worker died)--> queued (attempts left) | failed | cancelled
+
+Concurrency rules:
+- a worker *claims* a job with one conditional UPDATE (``status='queued'``),
+  so a job dispatched twice runs once; the claim returns a token and every
+  later write of that worker is conditioned on it (a worker whose job was
+  taken away cannot overwrite the new attempt);
+- the running worker refreshes ``heartbeat_at``; the ingress reaper requeues
+  (once) or fails jobs whose heartbeat went stale;
+- the dispatching ingress holds a lease on each queued job it dispatched;
+  a queued job whose lease expired (its ingress died) is dispatched again.
+
+Every visible change appends the job's record to the event log in the same
+transaction. Methods return ``JobRecord``s (or plain facts), never the HTTP shape.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import time
+import uuid
+from typing import Any
+
+from videogen.errors import ErrorCode, JobNotFoundError, error_dict
+from videogen.serve.store.database import Database
+from videogen.serve.store.events import EventLog
+from videogen.serve.store.records import TERMINAL, JobRecord, JobStatus
+from videogen.video.progress import STAGES, Progress, StageTiming
+
+QUEUED, RUNNING, CANCELLED, FAILED = JobStatus.QUEUED, JobStatus.RUNNING, JobStatus.CANCELLED, JobStatus.FAILED
+
+
+def new_job_id() -> str:
+    return "job_" + uuid.uuid4().hex[:20]
+
+
+def _json(value: Any) -> str:
+    """JSON text of a column value (pydantic models dumped as JSON-ready data)."""
+    if isinstance(value, list):
+        value = [v.model_dump(mode="json") if hasattr(v, "model_dump") else v for v in value]
+    elif hasattr(value, "model_dump"):
+        value = value.model_dump(mode="json")
+    return json.dumps(value)
+
+
+class Jobs:
+    def __init__(self, db: Database, events: EventLog):
+        self.db = db
+        self.events = events
+
+    # -- reads ------------------------------------------------------------------------
+    @staticmethod
+    def _read(conn: sqlite3.Connection, job_id: str) -> JobRecord:
+        row = conn.execute("SELECT * FROM jobs WHERE id=?", (job_id,)).fetchone()
+        if row is None:
+            raise JobNotFoundError(f"job {job_id!r} not found", job_id=job_id)
+        return JobRecord.from_row(row)
+
+    def _changed(self, conn: sqlite3.Connection, job_id: str) -> JobRecord:
+        """The job after a change, logged as an event in the same transaction."""
+        record = self._read(conn, job_id)
+        self.events.append(conn, record)
+        return record
+
+    def get(self, job_id: str) -> JobRecord:
+        return self._read(self.db.conn(), job_id)
+
+    def snapshot(self, job_id: str) -> tuple[JobRecord, int]:
+        """The job now and its last event seq, read together (where an SSE stream starts)."""
+        with self.db.tx(immediate=False) as conn:
+            return self._read(conn, job_id), self.events.last_seq(conn, job_id)
+
+    def list(
+        self, *, limit: int = 20, offset: int = 0, status: str | None = None, family: str | None = None
+    ) -> tuple[list[JobRecord], int]:
+        """A page of jobs, newest first, and how many match in all."""
+        where, args = [], []
+        if status:
+            where.append("status=?")
+            args.append(str(status))
+        if family:
+            where.append("family=?")
+            args.append(family)
+        clause = ("WHERE " + " AND ".join(where)) if where else ""
+        conn = self.db.conn()
+        total = conn.execute(f"SELECT COUNT(*) FROM jobs {clause}", args).fetchone()[0]
+        rows = conn.execute(
+            f"SELECT * FROM jobs {clause} ORDER BY created_at DESC, seq DESC LIMIT ? OFFSET ?", [*args, limit, offset]
+        ).fetchall()
+        return [JobRecord.from_row(r) for r in rows], total
+
+    def counts(self) -> dict[str, dict[str, int]]:
+        """family -> status -> number of jobs."""
+        out: dict[str, dict[str, int]] = {}
+        for row in self.db.conn().execute("SELECT family, status, COUNT(*) FROM jobs GROUP BY family, status"):
+            out.setdefault(row[0], {})[row[1]] = row[2]
+        return out
+
+    # -- the ingress queues a job ------------------------------------------------------------
+    def create(
+        self,
+        *,
+        family: str,
+        task: str,
+        request: dict[str, Any],
+        image: str | None,
+        model: dict[str, Any] | None,
+        params: dict[str, Any] | None,
+        adjustments: list[dict[str, Any]],
+        progress: Progress,
+        max_attempts: int,
+        dispatcher: str | None,
+        lease_s: float,
+        job_id: str | None = None,
+    ) -> JobRecord:
+        job_id = job_id or new_job_id()
+        now = time.time()
+        with self.db.tx() as conn:
+            conn.execute(
+                """INSERT INTO jobs(id, status, family, task, request_json, image, model_json, params_json,
+                       adjustments_json, progress_json, created_at, updated_at, max_attempts, dispatcher, lease_until)
+                   VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)""",
+                (
+                    job_id, str(QUEUED), family, task, _json(request), image, _json(model), _json(params),
+                    _json(adjustments), _json(progress), now, now, max_attempts, dispatcher,
+                    now + lease_s if dispatcher else None,
+                ),
+            )
+            return self._changed(conn, job_id)
+
+    # -- the worker runs it -----------------------------------------------------------------
+    def claim(self, job_id: str, worker: dict[str, Any]) -> JobRecord | None:
+        """queued -> running for this worker, atomically; the record carries ``claim_token`` and ``image``."""
+        token = uuid.uuid4().hex
+        now = time.time()
+        with self.db.tx() as conn:
+            cur = conn.execute(
+                """UPDATE jobs SET status=?, claim_token=?, attempts=attempts+1, started_at=?, heartbeat_at=?,
+                       worker_json=?, stages_json='[]', error_json=NULL, updated_at=?, progress_json=?
+                   WHERE id=? AND status=? AND cancel_requested=0""",
+                (str(RUNNING), token, now, now, _json(worker), now, _json(Progress(stage=STAGES[0])), job_id, str(QUEUED)),
+            )
+            if cur.rowcount != 1:
+                return None
+            return self._changed(conn, job_id)
+
+    def heartbeat(self, job_id: str, token: str) -> bool:
+        """Refresh the heartbeat; False when this worker no longer owns the job."""
+        with self.db.tx() as conn:
+            cur = conn.execute(
+                "UPDATE jobs SET heartbeat_at=? WHERE id=? AND claim_token=? AND status=?",
+                (time.time(), job_id, token, str(RUNNING)),
+            )
+            return cur.rowcount == 1
+
+    def should_stop(self, job_id: str, token: str) -> bool:
+        """True when a cancel was requested or the job was taken away from this claim."""
+        row = self.db.conn().execute(
+            "SELECT cancel_requested, claim_token, status FROM jobs WHERE id=?", (job_id,)
+        ).fetchone()
+        return row is None or bool(row[0]) or row[1] != token or row[2] != RUNNING
+
+    def update_progress(
+        self, job_id: str, token: str, progress: Progress, stages: list[StageTiming] | None = None
+    ) -> bool:
+        now = time.time()
+        sets = {"progress_json": _json(progress), "heartbeat_at": now, "updated_at": now}
+        if stages is not None:
+            sets["stages_json"] = _json(stages)
+        return self._update_claimed(job_id, token, sets)
+
+    def finish(
+        self,
+        job_id: str,
+        token: str,
+        status: JobStatus,
+        *,
+        progress: Progress | None = None,
+        stages: list[StageTiming] | None = None,
+        result: dict[str, Any] | None = None,
+        error: dict[str, Any] | None = None,
+        adjustments: list[dict[str, Any]] | None = None,
+        model: dict[str, Any] | None = None,
+        params: dict[str, Any] | None = None,
+    ) -> bool:
+        """End this claim's job; the image is dropped (the job will not run again)."""
+        if status not in TERMINAL:
+            raise ValueError(f"finish() ends a job; {status} is not an end state")
+        now = time.time()
+        sets: dict[str, Any] = {"status": str(status), "finished_at": now, "updated_at": now, "heartbeat_at": now,
+                                "lease_until": None, "image": None}
+        given = {"progress": progress, "stages": stages, "result": result, "error": error,
+                 "adjustments": adjustments, "model": model, "params": params}
+        sets.update({f"{k}_json": _json(v) for k, v in given.items() if v is not None})
+        return self._update_claimed(job_id, token, sets)
+
+    def _update_claimed(self, job_id: str, token: str, sets: dict[str, Any]) -> bool:
+        """Update a running job only while this claim still owns it; records an event when it does."""
+        with self.db.tx() as conn:
+            cur = conn.execute(
+                f"UPDATE jobs SET {', '.join(f'{col}=?' for col in sets)} WHERE id=? AND claim_token=? AND status=?",
+                [*sets.values(), job_id, token, str(RUNNING)],
+            )
+            if cur.rowcount != 1:
+                return False
+            self._changed(conn, job_id)
+            return True
+
+    # -- the ingress ends or hands over a job ------------------------------------------------------
+    def request_cancel(self, job_id: str) -> JobRecord:
+        """A queued job ends now; a running one is flagged and stops at its next denoising step."""
+        now = time.time()
+        with self.db.tx() as conn:
+            rec = self._read(conn, job_id)
+            if rec.status == QUEUED:
+                conn.execute(
+                    """UPDATE jobs SET status=?, cancel_requested=1, finished_at=?, updated_at=?, lease_until=NULL,
+                           image=NULL, error_json=? WHERE id=?""",
+                    (str(CANCELLED), now, now, _json(error_dict(ErrorCode.CANCELLED, "cancelled before it started")), job_id),
+                )
+            elif rec.status == RUNNING and not rec.cancel_requested:
+                conn.execute("UPDATE jobs SET cancel_requested=1, updated_at=? WHERE id=?", (now, job_id))
+            else:
+                return rec
+            return self._changed(conn, job_id)
+
+    def fail(self, job_id: str, error: dict[str, Any], *, only_status: tuple[JobStatus, ...] = (QUEUED,)) -> bool:
+        """Fail a job from outside a worker (e.g. its family is no longer served)."""
+        now = time.time()
+        marks = ",".join("?" * len(only_status))
+        with self.db.tx() as conn:
+            cur = conn.execute(
+                f"""UPDATE jobs SET status=?, finished_at=?, updated_at=?, lease_until=NULL, image=NULL, error_json=?
+                    WHERE id=? AND status IN ({marks})""",
+                (str(FAILED), now, now, _json(error), job_id, *map(str, only_status)),
+            )
+            if cur.rowcount != 1:
+                return False
+            self._changed(conn, job_id)
+            return True
+
+    def fail_claim(self, job_id: str, token: str, error: dict[str, Any]) -> bool:
+        """Fail a running job from outside its worker (e.g. it ran past the timeout); the worker's writes stop counting."""
+        now = time.time()
+        with self.db.tx() as conn:
+            cur = conn.execute(
+                """UPDATE jobs SET status=?, claim_token=NULL, finished_at=?, updated_at=?, lease_until=NULL, image=NULL,
+                       error_json=? WHERE id=? AND claim_token=? AND status=?""",
+                (str(FAILED), now, now, _json(error), job_id, token, str(RUNNING)),
+            )
+            if cur.rowcount != 1:
+                return False
+            self._changed(conn, job_id)
+            return True
+
+    def retry_or_fail(
+        self, job_id: str, token: str, reason: str, *, dispatcher: str | None, lease_s: float
+    ) -> JobStatus | None:
+        """The worker of this claim died: back to queued if attempts remain, else failed.
+
+        Returns the new status, or None when the claim had already changed.
+        """
+        now = time.time()
+        with self.db.tx() as conn:
+            rec = self._read(conn, job_id)
+            if rec.status != RUNNING or rec.claim_token != token:
+                return None
+            history = [*rec.history, {"attempt": rec.attempts, "worker": rec.worker, "ended_at": now, "reason": reason}]
+            progress = rec.progress
+            if rec.cancel_requested:
+                status, error = CANCELLED, error_dict(ErrorCode.CANCELLED, f"cancelled; {reason}")
+            elif rec.attempts < rec.max_attempts:
+                status, error = QUEUED, None
+                progress = Progress.queued(note=f"retrying: {reason}")
+            else:
+                status = FAILED
+                error = error_dict(ErrorCode.WORKER_DIED, f"{reason}; gave up after {rec.attempts} attempt(s)")
+            requeued = status == QUEUED
+            conn.execute(
+                """UPDATE jobs SET status=?, claim_token=NULL, history_json=?, error_json=?, updated_at=?,
+                       finished_at=?, dispatcher=?, lease_until=?, progress_json=?
+                   WHERE id=?""",
+                (
+                    str(status), _json(history), _json(error) if error else None, now,
+                    None if requeued else now,
+                    dispatcher if requeued else None,
+                    now + lease_s if requeued and dispatcher else None,
+                    _json(progress),
+                    job_id,
+                ),
+            )
+            self._changed(conn, job_id)
+            return status
+
+    # -- dispatch leases and what the reaper looks for -----------------------------------------
+    def acquire_lease(self, job_id: str, dispatcher: str, lease_s: float) -> bool:
+        """Take over dispatching a queued job whose lease is free or expired (or already ours)."""
+        now = time.time()
+        with self.db.tx() as conn:
+            cur = conn.execute(
+                """UPDATE jobs SET dispatcher=?, lease_until=?
+                   WHERE id=? AND status=? AND (dispatcher IS NULL OR dispatcher=? OR lease_until IS NULL OR lease_until<?)""",
+                (dispatcher, now + lease_s, job_id, str(QUEUED), dispatcher, now),
+            )
+            return cur.rowcount == 1
+
+    def renew_leases(self, dispatcher: str, lease_s: float) -> int:
+        with self.db.tx() as conn:
+            cur = conn.execute(
+                "UPDATE jobs SET lease_until=? WHERE dispatcher=? AND status IN (?,?)",
+                (time.time() + lease_s, dispatcher, str(QUEUED), str(RUNNING)),
+            )
+            return cur.rowcount
+
+    def orphaned_queued(self, dispatcher: str) -> list[str]:
+        """Queued jobs nobody is dispatching (their ingress died)."""
+        rows = self.db.conn().execute(
+            """SELECT id FROM jobs WHERE status=? AND (dispatcher IS NULL OR lease_until IS NULL OR lease_until<?)
+                   AND (dispatcher IS NULL OR dispatcher<>?) ORDER BY seq""",
+            (str(QUEUED), time.time(), dispatcher),
+        ).fetchall()
+        return [r[0] for r in rows]
+
+    def queued_by(self, dispatcher: str) -> list[tuple[str, str]]:
+        """(id, family) of the queued jobs this dispatcher holds the lease of."""
+        rows = self.db.conn().execute(
+            "SELECT id, family FROM jobs WHERE status=? AND dispatcher=? ORDER BY seq", (str(QUEUED), dispatcher)
+        ).fetchall()
+        return [(r[0], r[1]) for r in rows]
+
+    def stale_running(self, heartbeat_timeout_s: float) -> list[tuple[str, str]]:
+        """(id, claim token) of running jobs without a heartbeat for this long."""
+        rows = self.db.conn().execute(
+            "SELECT id, claim_token FROM jobs WHERE status=? AND (heartbeat_at IS NULL OR heartbeat_at<?)",
+            (str(RUNNING), time.time() - heartbeat_timeout_s),
+        ).fetchall()
+        return [(r[0], r[1]) for r in rows]
+
+    def overdue_running(self, timeout_s: float) -> list[tuple[str, str]]:
+        """(id, claim token) of running jobs started more than ``timeout_s`` ago."""
+        rows = self.db.conn().execute(
+            "SELECT id, claim_token FROM jobs WHERE status=? AND started_at<?", (str(RUNNING), time.time() - timeout_s)
+        ).fetchall()
+        return [(r[0], r[1]) for r in rows]
