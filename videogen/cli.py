@@ -38,7 +38,10 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
     models = sub.add_parser("models", help="list the model families and what they can do here")
-    models.add_argument("--model", help="tiny | DIR | HF_ID (default: each family's real default model)")
+    models.add_argument(
+        "--model",
+        help="tiny | arch:PRESET (arch: alone lists every preset) | DIR | HF_ID (default: each family's real default model)",
+    )
     models.add_argument("--json", action="store_true")
 
     runtime = sub.add_parser("runtime", help="hardware profile, load policy and runtime facts")
@@ -50,7 +53,7 @@ def build_parser() -> argparse.ArgumentParser:
     gen.add_argument("--prompt", required=True)
     gen.add_argument("--negative-prompt")
     gen.add_argument("--image", help="first frame for image-to-video (PNG/JPEG path)")
-    gen.add_argument("--model", help="tiny | DIR | HF_ID (default: the family's real default model)")
+    gen.add_argument("--model", help="tiny | arch:PRESET | DIR | HF_ID (default: the family's real default model)")
     gen.add_argument("--frames", type=int, dest="num_frames")
     gen.add_argument("--height", type=int)
     gen.add_argument("--width", type=int)
@@ -70,6 +73,8 @@ def cmd_models(args) -> int:
     from videogen.video.support import describe_model
 
     profile = VideoHardwareProfile.detect()
+    if args.model and args.model.strip().lower().startswith("arch:"):
+        return _arch_models(args, profile)
     models = [describe_model(spec, profile, ModelSource(family=fid, value=args.model)) for fid, spec in SPECS.items()]
     if args.json:
         print(json.dumps({"models": models}, indent=2))
@@ -80,6 +85,29 @@ def cmd_models(args) -> int:
         for task, reasons in m["support_reasons"].items():
             for reason in reasons:
                 print(f"{'':18} - {task}: {reason}")
+    return 0
+
+
+def _arch_models(args, profile) -> int:
+    """``--model arch:`` lists every preset; ``arch:ID`` that preset and what its family can do with it here."""
+    from videogen.video.arch.catalog import describe_presets, get_preset
+    from videogen.video.model_source import ModelSource
+    from videogen.video.registry import get_spec
+    from videogen.video.support import describe_model
+
+    name = args.model.strip().lower()
+    if name in ("arch:", "arch:all"):
+        presets, models = describe_presets(), []
+    else:
+        preset = get_preset(name)
+        presets = [preset.describe()]
+        models = [describe_model(get_spec(preset.family), profile, ModelSource(family=preset.family, value=name))]
+    if args.json:
+        print(json.dumps({"presets": presets, "models": models}, indent=2))
+        return 0
+    for p in presets:
+        parts = ", ".join(f"{c['name']} {c['params'] / 1e9:.2f}B" for c in p["components"])
+        print(f"{p['model']:34} {p['family']:15} {p['total_params'] / 1e9:6.2f}B  ({parts})")
     return 0
 
 

@@ -61,15 +61,19 @@ def weights_gb(model_dir: Path) -> float:
 def check_cpu_memory_cap(model_dir: Path, policy: VideoLoadPolicy) -> float:
     """Refuse, before loading, a model whose CPU-resident weights would exceed the policy's cap."""
     size = weights_gb(model_dir)
+    _check_cap(model_dir.name, size, policy)
+    return size
+
+
+def _check_cap(name: str, size: float, policy: VideoLoadPolicy) -> None:
     cap = policy.cpu_memory_cap_gb
     if cap is not None and policy.placement in _CPU_RESIDENT and size > cap:
         raise ModelUnavailableError(
-            f"{model_dir.name}: its weights need {size:.1f} GB of CPU memory with placement {policy.placement}, "
+            f"{name}: its weights need {size:.1f} GB of CPU memory with placement {policy.placement}, "
             f"over cpu_memory_cap_gb={cap:g}; raise VIDEOGEN_POLICY_CPU_MEMORY_CAP_GB or use a GPU-first placement",
             weights_gb=round(size, 3),
             cpu_memory_cap_gb=cap,
         )
-    return size
 
 
 def load_pipeline(
@@ -80,10 +84,13 @@ def load_pipeline(
     adapter = get_adapter(source.family)
     adapter.pipeline_class(task)  # unsupported family/task: a clear error before touching disk
     quiet_library_progress()
-    model_dir = source.local_dir(task)
-    size = check_cpu_memory_cap(model_dir, policy)
     started = time.perf_counter()
-    pipe = adapter.load(task, model_dir, policy.torch_dtype())
+    if source.is_arch:
+        pipe, path, size = _build_arch(source, task, policy)
+    else:
+        model_dir = source.local_dir(task)
+        path, size = str(model_dir), check_cpu_memory_cap(model_dir, policy)
+        pipe = adapter.load(task, model_dir, policy.torch_dtype())
     apply_load_policy(pipe, policy)
     pipe.set_progress_bar_config(disable=True)  # progress is reported through callbacks
     levers = apply_load_levers(pipe, policy, profile)
@@ -92,7 +99,7 @@ def load_pipeline(
         "task": task,
         "model": "tiny" if source.is_tiny else source.model_id_for(task),
         "source": source.kind,
-        "path": str(model_dir),
+        "path": path,
         "pipeline_class": type(pipe).__name__,
         "dtype": policy.dtype,
         "weights_gb": round(size, 4),
@@ -101,6 +108,21 @@ def load_pipeline(
         "levers": levers,
     }
     return LoadedPipeline(pipe=pipe, provenance=provenance, meta=source.model_meta(task))
+
+
+def _build_arch(source: ModelSource, task: str, policy: VideoLoadPolicy) -> tuple[Any, str, float]:
+    """An ``arch:`` preset's pipeline with random weights, allocated where the placement wants it first:
+    on the device when everything stays there, in CPU memory (under the cap) when it is offloaded."""
+    from videogen.video.arch.pipeline import build_pipeline
+
+    preset = source.arch_preset()
+    dtype = policy.torch_dtype()
+    size = preset.total_params() * dtype.itemsize / 2**30
+    resident_on_device = policy.placement == "gpu"
+    if not resident_on_device:
+        _check_cap(source.value or preset.id, size, policy)
+    pipe = build_pipeline(preset, task, device=policy.device if resident_on_device else "cpu", dtype=dtype)
+    return pipe, f"arch:{preset.id}", size
 
 
 def apply_load_levers(pipe: Any, policy: VideoLoadPolicy, profile: VideoHardwareProfile | None) -> dict[str, Any]:

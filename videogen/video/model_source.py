@@ -1,5 +1,7 @@
-"""Where a family's weights come from: ``tiny``, a local directory, or a Hugging
-Face id that is already in the local cache. Never the network.
+"""Where a family's weights come from: ``tiny``, ``arch:<preset>`` (the real-size
+architecture of a published checkpoint with random weights, built on the device),
+a local directory, or a Hugging Face id that is already in the local cache.
+Never the network.
 
 The operator chooses the source (CLI flag or serve config); clients never do.
 """
@@ -17,6 +19,7 @@ from videogen.video.model_meta import ModelMeta
 from videogen.video.registry import get_spec
 
 TINY = "tiny"
+ARCH_PREFIX = "arch:"
 
 
 class ModelSource(BaseModel):
@@ -31,9 +34,27 @@ class ModelSource(BaseModel):
         return self.value == TINY
 
     @property
+    def is_arch(self) -> bool:
+        return bool(self.value) and self.value.strip().lower().startswith(ARCH_PREFIX)
+
+    def arch_preset(self):
+        """The ``ArchPreset`` an ``arch:`` source names; refused when it is another family's."""
+        from videogen.video.arch.catalog import get_preset, presets_for
+
+        preset = get_preset(self.value or "")
+        if preset.family != self.family:
+            allowed = [f"{ARCH_PREFIX}{p.id}" for p in presets_for(self.family)]
+            raise ModelUnavailableError(
+                f"{self.value} is a {preset.family} architecture, not a {self.family} one", field="model", allowed=allowed
+            )
+        return preset
+
+    @property
     def kind(self) -> str:
         if self.is_tiny:
             return "tiny"
+        if self.is_arch:
+            return "arch"
         if self.value and _looks_like_path(self.value):
             return "local_dir"
         return "hf_cache"
@@ -47,6 +68,8 @@ class ModelSource(BaseModel):
     def is_available(self, task: str) -> bool:
         if self.is_tiny:
             return True
+        if self.is_arch:  # nothing to find on disk: only the preset's tasks exist
+            return task in self.arch_preset().tasks
         try:
             self.local_dir(task, build_tiny=False)
             return True
@@ -55,6 +78,8 @@ class ModelSource(BaseModel):
 
     def local_dir(self, task: str, build_tiny: bool = True) -> Path:
         """The directory to load from; builds the tiny model on first use."""
+        if self.is_arch:
+            raise ModelUnavailableError(f"{self.value} is built in memory; it has no model directory", model=self.value)
         if self.is_tiny:
             from videogen.video.tiny.cache import ensure_tiny_model, tiny_model_dir
 
@@ -98,17 +123,24 @@ class ModelSource(BaseModel):
             from videogen.video.tiny.cache import tiny_meta
 
             return tiny_meta(self.family, task)
+        if self.is_arch:
+            return self.arch_preset().model_meta(task)
         try:
             return ModelMeta.read(self.local_dir(task, build_tiny=False))
         except ModelUnavailableError:
             return ModelMeta()
 
     def describe(self) -> dict:
-        return {
+        described = {
             "source": self.kind,
             "model_id": None if self.is_tiny else (self.value or None),
             "default_model_ids": None if (self.is_tiny or self.value) else get_spec(self.family).default_model_ids,
         }
+        if self.is_arch:
+            preset = self.arch_preset()
+            described["arch"] = {"checkpoint": preset.checkpoint, "tasks": list(preset.tasks),
+                                 "total_params": preset.total_params()}
+        return described
 
 
 def _looks_like_path(value: str) -> bool:

@@ -1,0 +1,363 @@
+"""Real-size architecture presets (``arch:<id>``): counts on the meta device, scaled-down builds on CPU.
+
+Nothing here materialises a full-size model: counts come from meta-device builds, and every
+pipeline that runs is a scaled-down copy of a preset (same classes and wiring, tiny widths).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from videogen.errors import ModelUnavailableError, UnsupportedTaskError
+from videogen.video.arch.catalog import PRESETS, describe_presets, get_preset, is_arch_model, presets_for
+from videogen.video.arch.pipeline import build_pipeline
+from videogen.video.arch.preset import ArchPreset, count_params
+from videogen.video.spec import IMAGE_TO_VIDEO
+
+REQUIRED = {
+    "wan2.1-t2v-1.3b",
+    "wan2.1-t2v-14b",
+    "wan2.1-i2v-14b-480p",
+    "wan2.2-ti2v-5b",
+    "cogvideox-2b",
+    "cogvideox-5b",
+    "cogvideox-5b-i2v",
+    "ltx-video-0.9.0",
+    "ltx-video-0.9.5",
+    "hunyuanvideo-t2v",
+    "hunyuanvideo-i2v",
+    "sana-video-2b-480p",
+    "animatediff-v1-5-2",
+    "modelscope-t2v-1.7b",
+}
+
+# Measured on the meta device with diffusers 0.42.1 / transformers 5.x; a change here means the
+# installed libraries build a different architecture from the same values.
+EXPECTED_COUNTS = {
+    "modelscope-t2v-1.7b": {"unet": 1_411_233_860, "vae": 83_653_863, "text_encoder": 340_387_840},
+    "wan2.1-t2v-1.3b": {"transformer": 1_418_996_800, "vae": 126_892_531, "text_encoder": 5_680_910_336},
+    "wan2.1-t2v-14b": {"transformer": 14_288_491_584, "vae": 126_892_531, "text_encoder": 5_680_910_336},
+    "wan2.1-i2v-14b-480p": {
+        "transformer": 16_394_878_784,
+        "vae": 126_892_531,
+        "text_encoder": 5_680_910_336,
+        "image_encoder": 632_076_800,
+    },
+    "wan2.2-ti2v-5b": {"transformer": 4_999_787_712, "vae": 704_688_668, "text_encoder": 5_680_910_336},
+    "cogvideox-2b": {"transformer": 1_693_783_872, "vae": 215_583_907, "text_encoder": 4_762_310_656},
+    "cogvideox-5b": {"transformer": 5_570_283_072, "vae": 215_583_907, "text_encoder": 4_762_310_656},
+    "cogvideox-5b-i2v": {"transformer": 5_570_479_680, "vae": 215_583_907, "text_encoder": 4_762_310_656},
+    "ltx-video-0.9.0": {"transformer": 1_923_385_472, "vae": 419_193_649, "text_encoder": 4_762_310_656},
+    "ltx-video-0.9.5": {"transformer": 1_923_385_472, "vae": 1_246_913_522, "text_encoder": 4_762_310_656},
+    "hunyuanvideo-t2v": {
+        "transformer": 12_821_012_544,
+        "vae": 246_478_803,
+        "text_encoder": 7_505_186_816,
+        "text_encoder_2": 123_060_480,
+    },
+    "hunyuanvideo-i2v": {
+        "transformer": 12_821_012_544,
+        "vae": 246_478_803,
+        "text_encoder": 8_355_272_704,
+        "text_encoder_2": 123_060_480,
+    },
+    "hunyuanvideo-i2v-33ch": {
+        "transformer": 12_810_991_680,
+        "vae": 246_478_803,
+        "text_encoder": 8_355_272_704,
+        "text_encoder_2": 123_060_480,
+    },
+    "sana-video-2b-480p": {"transformer": 2_056_862_144, "vae": 126_892_531, "text_encoder": 2_614_341_888},
+    "animatediff-v1-5-2": {
+        "unet": 1_312_730_244,
+        "motion_adapter": 453_209_280,
+        "vae": 83_653_863,
+        "text_encoder": 123_060_480,
+    },
+}
+
+# A published figure is a rounded size ("2B", "5.57 B"): within 3 % is the same architecture.
+PUBLISHED_TOLERANCE = 0.03
+
+
+# ---- scaled-down copies: same classes and wiring, tiny widths ---------------------------------
+
+_TEXT = 32  # every scaled text encoder's hidden size (what the scaled denoisers expect)
+_SMALL_LLAMA = {
+    "hidden_size": _TEXT,
+    "intermediate_size": 64,
+    "num_hidden_layers": 3,  # HunyuanVideo reads hidden_states[-3]
+    "num_attention_heads": 4,
+    "num_key_value_heads": 2,
+}
+_SMALL_2D = {"layers_per_block": 1, "norm_num_groups": 2}
+
+
+def _eights(config: dict) -> dict:
+    return {"block_out_channels": [8] * len(config["block_out_channels"])}
+
+
+def _shrink(class_name: str, config: dict) -> dict:
+    """Small config values for one component class (vocabularies and sample sizes stay real)."""
+    small: dict
+    if class_name in ("T5EncoderModel", "UMT5EncoderModel"):
+        small = {"vocab_size": 256, "d_model": _TEXT, "d_kv": 8, "d_ff": 64, "num_layers": 1, "num_heads": 4}
+    elif class_name == "CLIPTextModel":
+        small = {"hidden_size": _TEXT, "intermediate_size": 64, "num_hidden_layers": 1, "num_attention_heads": 2}
+        small["projection_dim"] = _TEXT
+    elif class_name == "CLIPVisionModelWithProjection":
+        small = {"hidden_size": _TEXT, "intermediate_size": 64, "num_hidden_layers": 2, "num_attention_heads": 2}
+        small.update(patch_size=32, projection_dim=_TEXT)
+    elif class_name == "LlamaModel":
+        small = dict(_SMALL_LLAMA)
+    elif class_name == "LlavaForConditionalGeneration":
+        vision = {"hidden_size": 16, "intermediate_size": 32, "num_hidden_layers": 2, "num_attention_heads": 2}
+        small = {"text_config": dict(_SMALL_LLAMA), "vision_config": {**vision, "projection_dim": 16}}
+    elif class_name == "Gemma2Model":
+        small = {"vocab_size": 256, "hidden_size": _TEXT, "intermediate_size": 64, "num_hidden_layers": 1}
+        small.update(num_attention_heads=2, num_key_value_heads=1, head_dim=16, query_pre_attn_scalar=16)
+    elif class_name == "WanTransformer3DModel":
+        small = {"num_attention_heads": 2, "attention_head_dim": 16, "ffn_dim": 64, "num_layers": 1}
+        small.update(text_dim=_TEXT, freq_dim=32, rope_max_seq_len=32)
+        if config.get("image_dim"):
+            small.update(image_dim=_TEXT, added_kv_proj_dim=32)
+    elif class_name == "AutoencoderKLWan":
+        small = {"base_dim": 8, "dim_mult": [1, 1, 1, 1], "num_res_blocks": 1}
+        if config.get("decoder_base_dim"):
+            small.update(base_dim=16, decoder_base_dim=16)
+    elif class_name == "CogVideoXTransformer3DModel":
+        small = {"num_attention_heads": 2, "attention_head_dim": 16, "num_layers": 1, "text_embed_dim": _TEXT}
+        # learned positions (5B-I2V) only fit the sample size: 32 x 32 px, 9 frames
+        small.update(time_embed_dim=8, sample_height=4, sample_width=4, sample_frames=9, max_text_seq_length=16)
+    elif class_name == "LTXVideoTransformer3DModel":
+        small = {"num_attention_heads": 2, "attention_head_dim": 8, "cross_attention_dim": 16, "num_layers": 1}
+        small["caption_channels"] = _TEXT
+    elif class_name == "AutoencoderKLLTXVideo":
+        # keep the widths' ratios: an up block whose width does not match its upsampler gets another layout
+        small = {k: [c // 32 for c in config[k]] for k in ("block_out_channels", "decoder_block_out_channels")}
+        small.update({k: [1] * len(config[k]) for k in ("layers_per_block", "decoder_layers_per_block")})
+    elif class_name == "HunyuanVideoTransformer3DModel":
+        small = {"num_attention_heads": 2, "attention_head_dim": 16, "num_layers": 1, "num_single_layers": 1}
+        small.update(num_refiner_layers=1, text_embed_dim=_TEXT, pooled_projection_dim=_TEXT, rope_axes_dim=[4, 6, 6])
+    elif class_name == "SanaVideoTransformer3DModel":
+        small = {"num_attention_heads": 2, "attention_head_dim": 12, "num_layers": 1, "num_cross_attention_heads": 2}
+        small.update(cross_attention_head_dim=12, cross_attention_dim=24, caption_channels=_TEXT, sample_size=8)
+        small["rope_max_seq_len"] = 32
+    elif class_name in ("AutoencoderKLCogVideoX", "AutoencoderKLHunyuanVideo", "AutoencoderKL"):
+        small = {**_eights(config), **_SMALL_2D}
+    elif class_name == "UNet3DConditionModel":
+        small = {**_eights(config), **_SMALL_2D, "cross_attention_dim": _TEXT, "attention_head_dim": 4}
+    elif class_name == "UNetMotionModel":
+        small = {**_eights(config), **_SMALL_2D, "cross_attention_dim": _TEXT}
+        small.update(num_attention_heads=2, motion_num_attention_heads=2)
+    elif class_name == "MotionAdapter":
+        small = {**_eights(config), "motion_layers_per_block": 1, "motion_norm_num_groups": 2}
+        small["motion_num_attention_heads"] = 2
+    else:
+        raise KeyError(f"no scaled-down values for {class_name}")
+    return small
+
+
+def scaled_down(preset: ArchPreset) -> ArchPreset:
+    return preset.scaled(**{c.name: _shrink(c.class_name, c.config) for c in preset.components})
+
+
+# Sizes each family's scaled pipeline can run at (its VAE's compression, patching and minimum sizes).
+_CALL = {
+    "text-to-video-sd": {"num_frames": 4, "height": 32, "width": 32},
+    "wan": {"num_frames": 5, "height": 32, "width": 32, "max_sequence_length": 16},
+    "cogvideox": {"num_frames": 9, "height": 32, "width": 32, "max_sequence_length": 16},
+    "ltx-video": {"num_frames": 9, "height": 32, "width": 32, "max_sequence_length": 16},
+    "hunyuan-video": {"num_frames": 9, "height": 32, "width": 32, "max_sequence_length": 16},
+    "sana-video": {"frames": 5, "height": 32, "width": 32, "max_sequence_length": 16, "use_resolution_binning": False},
+    "animatediff": {"num_frames": 4, "height": 32, "width": 32},
+}
+_SIZE_OVERRIDES = {("wan2.2-ti2v-5b", IMAGE_TO_VIDEO): {"height": 64, "width": 64}}  # /16 VAE, 2x2 patches
+
+_CASES = [(pid, task) for pid, preset in PRESETS.items() for task in preset.tasks]
+
+
+# ---- catalog -------------------------------------------------------------------------------
+
+
+def test_catalog_has_every_required_preset():
+    assert REQUIRED <= set(PRESETS)
+    assert set(EXPECTED_COUNTS) == set(PRESETS)
+
+
+def test_presets_belong_to_known_families_and_use_their_pipelines():
+    from videogen.video.families import FAMILY_IDS, get_spec
+
+    for preset in PRESETS.values():
+        assert preset.family in FAMILY_IDS
+        spec = get_spec(preset.family)
+        for task, class_name in preset.pipeline_classes.items():
+            # the same adapter runs them, so the same pipeline class as the family's
+            assert spec.pipeline_classes[task] == class_name, (preset.id, task)
+        assert preset in presets_for(preset.family)
+
+
+def test_every_class_named_exists():
+    import diffusers
+    import transformers
+
+    for preset in PRESETS.values():
+        for class_name in preset.pipeline_classes.values():
+            assert hasattr(diffusers, class_name), class_name
+        for comp in preset.components:
+            library = diffusers if comp.library == "diffusers" else transformers
+            assert hasattr(library, comp.class_name), comp.class_name
+            if comp.config_class:
+                assert hasattr(transformers, comp.config_class), comp.config_class
+        for scheduler in [preset.scheduler, *preset.task_schedulers.values()]:
+            assert hasattr(diffusers, scheduler.class_name), scheduler.class_name
+
+
+def test_get_preset_accepts_prefix_and_any_case():
+    assert get_preset("arch:Wan2.1-T2V-1.3B") is PRESETS["wan2.1-t2v-1.3b"]
+    assert get_preset("cogvideox-2b") is PRESETS["cogvideox-2b"]
+    assert is_arch_model("ARCH:cogvideox-2b") and not is_arch_model("THUDM/CogVideoX-2b")
+
+
+def test_get_preset_error_names_the_allowed_ids():
+    with pytest.raises(ModelUnavailableError) as err:
+        get_preset("arch:wan9-t2v-1b")
+    assert err.value.field == "model"
+    assert err.value.allowed == [f"arch:{pid}" for pid in PRESETS]
+    assert "arch:wan2.1-t2v-1.3b" in err.value.message
+
+
+def test_describe_presets_lists_counts_and_totals():
+    rows = describe_presets()
+    assert [row["id"] for row in rows] == list(PRESETS)
+    for row in rows:
+        counts = {c["name"]: c["params"] for c in row["components"]}
+        assert counts == EXPECTED_COUNTS[row["id"]]
+        assert row["total_params"] == sum(counts.values())
+        assert row["model"] == f"arch:{row['id']}"
+    assert {row["family"] for row in describe_presets("wan")} == {"wan"}
+
+
+# ---- parameter counts ----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("preset_id", list(PRESETS))
+def test_param_counts_are_the_meta_models(preset_id):
+    preset = PRESETS[preset_id]
+    counts = preset.param_counts()
+    for comp in preset.components:
+        module = comp.build("meta")
+        assert all(p.is_meta for p in module.parameters())
+        assert counts[comp.name] == sum(p.numel() for p in module.parameters())
+    assert counts == EXPECTED_COUNTS[preset_id]
+
+
+@pytest.mark.parametrize("preset_id", list(PRESETS))
+def test_counts_match_published_sizes(preset_id):
+    preset = PRESETS[preset_id]
+    assert preset.denoiser in preset.published_params, "every preset cites its denoiser's published size"
+    counts = preset.param_counts()
+    for name, published in preset.published_params.items():
+        assert abs(counts[name] / published - 1) < PUBLISHED_TOLERANCE, (name, counts[name], published)
+
+
+def test_animatediff_unet_is_what_the_pipeline_builds_from_sd15_and_the_adapter():
+    from accelerate import init_empty_weights
+    from diffusers import UNet2DConditionModel, UNetMotionModel
+
+    preset = PRESETS["animatediff-v1-5-2"]
+    adapter = preset.component("motion_adapter").build("meta")
+    with init_empty_weights(include_buffers=True):
+        sd15 = UNet2DConditionModel(sample_size=64, cross_attention_dim=768, attention_head_dim=8)  # SD 1.5's values
+        merged = UNetMotionModel.from_unet2d(sd15, adapter, load_weights=False)
+    assert count_params(sd15) == 859_520_964
+    def plain(value):
+        return list(value) if isinstance(value, (list, tuple)) else value
+
+    for key, value in preset.component("unet").config.items():
+        assert plain(merged.config[key]) == plain(value), key
+    assert count_params(merged) == preset.param_counts()["unet"] == count_params(sd15) + count_params(adapter)
+
+
+# ---- materialising --------------------------------------------------------------------------
+
+
+def test_materialise_keeps_the_buffers_computed_at_construction():
+    # RoPE tables (Wan), sin-cos positions (CogVideoX 2B), position ids (CLIP), inv_freq (Llama)
+    # exist in no checkpoint: a real load keeps them as constructed, and so must we.
+    cases = [
+        ("wan2.1-t2v-1.3b", "transformer"),
+        ("cogvideox-2b", "transformer"),
+        ("hunyuanvideo-t2v", "text_encoder"),
+        ("hunyuanvideo-t2v", "text_encoder_2"),
+    ]
+    for preset_id, name in cases:
+        comp = scaled_down(PRESETS[preset_id]).component(name)
+        built = dict(comp.build("cpu", torch.float32).named_buffers())
+        reference = dict(comp._construct().named_buffers())
+        assert built.keys() == reference.keys() and built, (preset_id, name)
+        for key, buffer in built.items():
+            assert torch.equal(buffer, reference[key]), (preset_id, name, key)
+
+
+def test_materialise_dtype_ties_and_values():
+    preset = scaled_down(PRESETS["wan2.1-t2v-1.3b"])
+    transformer = preset.component("transformer").build("cpu", torch.bfloat16)
+    dtypes = {name: p.dtype for name, p in transformer.named_parameters()}
+    # diffusers keeps Wan's timestep embedder, norms and modulation tables in float32, as from_pretrained does
+    assert dtypes["scale_shift_table"] == torch.float32
+    assert dtypes["condition_embedder.time_embedder.linear_1.weight"] == torch.float32
+    assert dtypes["blocks.0.attn1.to_q.weight"] == torch.bfloat16
+    assert all(torch.isfinite(p.float()).all() for p in transformer.parameters())
+    assert all(p.float().std() > 0 for p in transformer.parameters() if p.ndim >= 2)  # random, not left empty/zero
+
+    text_encoder = preset.component("text_encoder").build("cpu", torch.bfloat16)
+    assert text_encoder.shared.weight is text_encoder.encoder.embed_tokens.weight  # tied, allocated once
+    assert count_params(text_encoder) == preset.param_counts()["text_encoder"]
+
+
+def test_hunyuan_templates_crop_exactly_the_offline_tokenizers_prefix():
+    from videogen.video.arch.tokenizers import LLAMA3_SPECIAL_IDS, llama3_tokenizer
+
+    tokenizer = llama3_tokenizer()
+    for preset_id in ("hunyuanvideo-t2v", "hunyuanvideo-i2v"):
+        preset = PRESETS[preset_id]
+        (task,) = preset.tasks
+        template = preset.model_meta(task).call_kwargs["prompt_template"]
+        prefix = tokenizer(template["template"].split("{}")[0]).input_ids
+        assert len(prefix) == template["crop_start"]
+        if "image_emb_start" in template:
+            assert prefix[template["image_emb_start"]] == LLAMA3_SPECIAL_IDS["<image>"]
+            assert LLAMA3_SPECIAL_IDS["<image>"] == preset.component("text_encoder").config["image_token_index"]
+
+
+def test_build_pipeline_refuses_a_task_the_preset_lacks():
+    with pytest.raises(UnsupportedTaskError):
+        build_pipeline(PRESETS["cogvideox-2b"], IMAGE_TO_VIDEO, "cpu")
+
+
+@pytest.mark.parametrize(("preset_id", "task"), _CASES, ids=[f"{p}-{t}" for p, t in _CASES])
+def test_scaled_pipeline_generates_finite_frames(preset_id, task):
+    from PIL import Image
+
+    preset = PRESETS[preset_id]
+    pipe = build_pipeline(scaled_down(preset), task, "cpu", torch.float32)
+    assert type(pipe).__name__ == preset.pipeline_classes[task]
+    assert preset.scheduler_for(task).class_name == type(pipe.scheduler).__name__
+    kwargs = {**_CALL[preset.family], **_SIZE_OVERRIDES.get((preset_id, task), {})}
+    kwargs.update(preset.model_meta(task).call_kwargs)
+    if task == IMAGE_TO_VIDEO:
+        kwargs["image"] = Image.new("RGB", (kwargs["width"], kwargs["height"]), (200, 120, 40))
+    pipe.set_progress_bar_config(disable=True)
+    out = pipe(
+        prompt="a red fox running through snow",
+        num_inference_steps=2,
+        output_type="np",
+        generator=torch.Generator().manual_seed(0),
+        **kwargs,
+    )
+    frames = np.asarray(out.frames)
+    assert frames.ndim == 5 and frames.shape[2:] == (kwargs["height"], kwargs["width"], 3)
+    assert np.isfinite(frames).all()

@@ -1,0 +1,165 @@
+"""Real-size Wan presets (``arch:<id>``), from diffusers' ``scripts/convert_wan_to_diffusers.py``.
+
+All share the UMT5-XXL text encoder; Wan 2.1 uses its 16-channel VAE (/8, /4), Wan 2.2
+TI2V-5B the 48-channel residual VAE (/16 spatial after its 2x2 patchify, /4 temporal).
+"""
+
+from __future__ import annotations
+
+from videogen.video.arch.preset import ArchPreset, ComponentArch, ProcessorArch, SchedulerArch, TokenizerArch
+from videogen.video.arch.shared_components import (
+    clip_image_processor_config,
+    open_clip_vit_h14_vision,
+    umt5_xxl_encoder,
+    wan21_vae,
+)
+from videogen.video.spec import IMAGE_TO_VIDEO, TEXT_TO_VIDEO
+
+_FAMILY = "wan"
+
+
+def _transformer(*, heads: int, layers: int, ffn: int, in_channels: int = 16, out_channels: int = 16, image_dim=None):
+    # Every Wan DiT: 128-wide heads, (1, 2, 2) patches, UMT5 text (4096), 256-d timestep frequencies.
+    return ComponentArch(
+        name="transformer",
+        library="diffusers",
+        class_name="WanTransformer3DModel",
+        config={
+            "patch_size": [1, 2, 2],
+            "num_attention_heads": heads,
+            "attention_head_dim": 128,
+            "in_channels": in_channels,
+            "out_channels": out_channels,
+            "text_dim": 4096,
+            "freq_dim": 256,
+            "ffn_dim": ffn,
+            "num_layers": layers,
+            "cross_attn_norm": True,
+            "qk_norm": "rms_norm_across_heads",
+            "eps": 1e-6,
+            "image_dim": image_dim,
+            "added_kv_proj_dim": heads * 128 if image_dim else None,
+            "rope_max_seq_len": 1024,
+        },
+    )
+
+
+def _unipc(flow_shift: float) -> SchedulerArch:
+    return SchedulerArch(
+        class_name="UniPCMultistepScheduler",
+        config={
+            "prediction_type": "flow_prediction",
+            "use_flow_sigmas": True,
+            "num_train_timesteps": 1000,
+            "flow_shift": flow_shift,
+        },
+    )
+
+
+# Wan 2.2's VAE: per-channel latent statistics of its 48 channels (from the conversion script).
+_WAN22_LATENTS_MEAN = [
+    -0.2289, -0.0052, -0.1323, -0.2339, -0.2799, 0.0174, 0.1838, 0.1557, -0.1382, 0.0542, 0.2813, 0.0891,
+    0.1570, -0.0098, 0.0375, -0.1825, -0.2246, -0.1207, -0.0698, 0.5109, 0.2665, -0.2108, -0.2158, 0.2502,
+    -0.2055, -0.0322, 0.1109, 0.1567, -0.0729, 0.0899, -0.2799, -0.1230, -0.0313, -0.1649, 0.0117, 0.0723,
+    -0.2839, -0.2083, -0.0520, 0.3748, 0.0152, 0.1957, 0.1433, -0.2944, 0.3573, -0.0548, -0.1681, -0.0667,
+]
+_WAN22_LATENTS_STD = [
+    0.4765, 1.0364, 0.4514, 1.1677, 0.5313, 0.4990, 0.4818, 0.5013, 0.8158, 1.0344, 0.5894, 1.0901,
+    0.6885, 0.6165, 0.8454, 0.4978, 0.5759, 0.3523, 0.7135, 0.6804, 0.5833, 1.4146, 0.8986, 0.5659,
+    0.7069, 0.5338, 0.4889, 0.4917, 0.4069, 0.4999, 0.6866, 0.4093, 0.5709, 0.6065, 0.6415, 0.4944,
+    0.5726, 1.2042, 0.5458, 1.6887, 0.3971, 1.0600, 0.3943, 0.5537, 0.5444, 0.4089, 0.7468, 0.7744,
+]
+
+_WAN22_VAE = ComponentArch(
+    name="vae",
+    library="diffusers",
+    class_name="AutoencoderKLWan",
+    config={
+        "base_dim": 160,
+        "decoder_base_dim": 256,
+        "z_dim": 48,
+        "is_residual": True,
+        "in_channels": 12,
+        "out_channels": 12,
+        "patch_size": 2,
+        "scale_factor_temporal": 4,
+        "scale_factor_spatial": 16,
+        "latents_mean": _WAN22_LATENTS_MEAN,
+        "latents_std": _WAN22_LATENTS_STD,
+    },
+)
+
+_TOKENIZER = TokenizerArch(name="tokenizer", kind="t5")
+
+PRESETS: list[ArchPreset] = [
+    ArchPreset(
+        id="wan2.1-t2v-1.3b",
+        family=_FAMILY,
+        checkpoint="Wan-AI/Wan2.1-T2V-1.3B-Diffusers",
+        tasks=[TEXT_TO_VIDEO],
+        pipeline_classes={TEXT_TO_VIDEO: "WanPipeline"},
+        components=[
+            _transformer(heads=12, layers=30, ffn=8960),
+            wan21_vae(),
+            umt5_xxl_encoder(),
+        ],
+        denoiser="transformer",
+        tokenizers=[_TOKENIZER],
+        scheduler=_unipc(3.0),
+        published_params={"transformer": 1_420_000_000},  # "1.3B" model card; 1.42 B in the diffusers checkpoint
+    ),
+    ArchPreset(
+        id="wan2.1-t2v-14b",
+        family=_FAMILY,
+        checkpoint="Wan-AI/Wan2.1-T2V-14B-Diffusers",
+        tasks=[TEXT_TO_VIDEO],
+        pipeline_classes={TEXT_TO_VIDEO: "WanPipeline"},
+        components=[
+            _transformer(heads=40, layers=40, ffn=13824),
+            wan21_vae(),
+            umt5_xxl_encoder(),
+        ],
+        denoiser="transformer",
+        tokenizers=[_TOKENIZER],
+        scheduler=_unipc(3.0),
+        published_params={"transformer": 14_290_000_000},  # "14B" by name; 14.29 B in the released transformer
+    ),
+    ArchPreset(
+        id="wan2.1-i2v-14b-480p",
+        family=_FAMILY,
+        checkpoint="Wan-AI/Wan2.1-I2V-14B-480P-Diffusers",
+        tasks=[IMAGE_TO_VIDEO],
+        pipeline_classes={IMAGE_TO_VIDEO: "WanImageToVideoPipeline"},
+        components=[
+            # noise latents + first-frame latents + 4 mask channels; CLIP-H image tokens via extra K/V
+            _transformer(heads=40, layers=40, ffn=13824, in_channels=36, image_dim=1280),
+            wan21_vae(),
+            umt5_xxl_encoder(),
+            open_clip_vit_h14_vision(),
+        ],
+        denoiser="transformer",
+        tokenizers=[_TOKENIZER],
+        processors=[ProcessorArch(name="image_processor", config=clip_image_processor_config(224))],
+        scheduler=_unipc(3.0),
+        # "14B" by name; the image cross-attention adds ~2.1 B on top of the T2V 14B
+        published_params={"transformer": 16_400_000_000},
+    ),
+    ArchPreset(
+        id="wan2.2-ti2v-5b",
+        family=_FAMILY,
+        checkpoint="Wan-AI/Wan2.2-TI2V-5B-Diffusers",
+        tasks=[TEXT_TO_VIDEO, IMAGE_TO_VIDEO],
+        pipeline_classes={TEXT_TO_VIDEO: "WanPipeline", IMAGE_TO_VIDEO: "WanImageToVideoPipeline"},
+        components=[
+            _transformer(heads=24, layers=30, ffn=14336, in_channels=48, out_channels=48),
+            _WAN22_VAE,
+            umt5_xxl_encoder(),
+        ],
+        denoiser="transformer",
+        tokenizers=[_TOKENIZER],
+        scheduler=_unipc(5.0),
+        # one model for both tasks: the first frame is given as clean latents with per-token timesteps
+        pipeline_kwargs={"expand_timesteps": True},
+        published_params={"transformer": 5_000_000_000},  # "5B" (model card)
+    ),
+]
