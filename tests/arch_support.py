@@ -1,0 +1,89 @@
+"""Scaled-down copies of the real-size presets: the real layout, tiny widths, for CPU tests.
+
+Used by the preset tests and by the worker tests that run an ``arch:`` source end to end.
+"""
+
+from __future__ import annotations
+
+from videogen.video.arch.preset import ArchPreset
+
+_TEXT = 32  # every scaled text encoder's hidden size (what the scaled denoisers expect)
+_SMALL_LLAMA = {
+    "hidden_size": _TEXT,
+    "intermediate_size": 64,
+    "num_hidden_layers": 3,  # HunyuanVideo reads hidden_states[-3]
+    "num_attention_heads": 4,
+    "num_key_value_heads": 2,
+}
+_SMALL_2D = {"layers_per_block": 1, "norm_num_groups": 2}
+
+
+def _eights(config: dict) -> dict:
+    return {"block_out_channels": [8] * len(config["block_out_channels"])}
+
+
+def _shrink(class_name: str, config: dict) -> dict:
+    """Small config values for one component class (vocabularies and sample sizes stay real)."""
+    small: dict
+    if class_name in ("T5EncoderModel", "UMT5EncoderModel"):
+        small = {"vocab_size": 256, "d_model": _TEXT, "d_kv": 8, "d_ff": 64, "num_layers": 1, "num_heads": 4}
+    elif class_name == "CLIPTextModel":
+        small = {"hidden_size": _TEXT, "intermediate_size": 64, "num_hidden_layers": 1, "num_attention_heads": 2}
+        small["projection_dim"] = _TEXT
+    elif class_name == "CLIPVisionModelWithProjection":
+        small = {"hidden_size": _TEXT, "intermediate_size": 64, "num_hidden_layers": 2, "num_attention_heads": 2}
+        small.update(patch_size=32, projection_dim=_TEXT)
+    elif class_name == "LlamaModel":
+        small = dict(_SMALL_LLAMA)
+    elif class_name == "LlavaForConditionalGeneration":
+        vision = {"hidden_size": 16, "intermediate_size": 32, "num_hidden_layers": 2, "num_attention_heads": 2}
+        small = {"text_config": dict(_SMALL_LLAMA), "vision_config": {**vision, "projection_dim": 16}}
+    elif class_name == "Gemma2Model":
+        small = {"vocab_size": 256, "hidden_size": _TEXT, "intermediate_size": 64, "num_hidden_layers": 1}
+        small.update(num_attention_heads=2, num_key_value_heads=1, head_dim=16, query_pre_attn_scalar=16)
+    elif class_name == "WanTransformer3DModel":
+        small = {"num_attention_heads": 2, "attention_head_dim": 16, "ffn_dim": 64, "num_layers": 1}
+        small.update(text_dim=_TEXT, freq_dim=32, rope_max_seq_len=32)
+        if config.get("image_dim"):
+            small.update(image_dim=_TEXT, added_kv_proj_dim=32)
+    elif class_name == "AutoencoderKLWan":
+        small = {"base_dim": 8, "dim_mult": [1, 1, 1, 1], "num_res_blocks": 1}
+        if config.get("decoder_base_dim"):
+            small.update(base_dim=16, decoder_base_dim=16)
+    elif class_name == "CogVideoXTransformer3DModel":
+        small = {"num_attention_heads": 2, "attention_head_dim": 16, "num_layers": 1, "text_embed_dim": _TEXT}
+        # learned positions (5B-I2V) only fit the sample size: 32 x 32 px, 9 frames
+        small.update(time_embed_dim=8, sample_height=4, sample_width=4, sample_frames=9, max_text_seq_length=16)
+    elif class_name == "LTXVideoTransformer3DModel":
+        small = {"num_attention_heads": 2, "attention_head_dim": 8, "cross_attention_dim": 16, "num_layers": 1}
+        small["caption_channels"] = _TEXT
+    elif class_name == "AutoencoderKLLTXVideo":
+        # keep the widths' ratios: an up block whose width does not match its upsampler gets another layout
+        small = {k: [c // 32 for c in config[k]] for k in ("block_out_channels", "decoder_block_out_channels")}
+        small.update({k: [1] * len(config[k]) for k in ("layers_per_block", "decoder_layers_per_block")})
+    elif class_name == "HunyuanVideoTransformer3DModel":
+        small = {"num_attention_heads": 2, "attention_head_dim": 16, "num_layers": 1, "num_single_layers": 1}
+        small.update(num_refiner_layers=1, text_embed_dim=_TEXT, pooled_projection_dim=_TEXT, rope_axes_dim=[4, 6, 6])
+    elif class_name == "SanaVideoTransformer3DModel":
+        small = {"num_attention_heads": 2, "attention_head_dim": 12, "num_layers": 1, "num_cross_attention_heads": 2}
+        small.update(cross_attention_head_dim=12, cross_attention_dim=24, caption_channels=_TEXT, sample_size=8)
+        small["rope_max_seq_len"] = 32
+    elif class_name in ("AutoencoderKLCogVideoX", "AutoencoderKLHunyuanVideo", "AutoencoderKL"):
+        small = {**_eights(config), **_SMALL_2D}
+    elif class_name == "UNet3DConditionModel":
+        small = {**_eights(config), **_SMALL_2D, "cross_attention_dim": _TEXT, "attention_head_dim": 4}
+    elif class_name == "UNetMotionModel":
+        small = {**_eights(config), **_SMALL_2D, "cross_attention_dim": _TEXT}
+        small.update(num_attention_heads=2, motion_num_attention_heads=2)
+    elif class_name == "MotionAdapter":
+        small = {**_eights(config), "motion_layers_per_block": 1, "motion_norm_num_groups": 2}
+        small["motion_num_attention_heads"] = 2
+    else:
+        raise KeyError(f"no scaled-down values for {class_name}")
+    return small
+
+
+def scaled_down(preset: ArchPreset) -> ArchPreset:
+    return preset.scaled(**{c.name: _shrink(c.class_name, c.config) for c in preset.components})
+
+
