@@ -196,3 +196,12 @@ def test_replica_settings_carry_the_app_config(tmp_path):
     assert worker.heartbeat_s == 1.5 and worker.job_timeout_s == 60.0
     with pytest.raises(ValidationError):  # settings are the app's: never edited in a replica
         worker.family = "ltx-video"
+
+
+def test_arch_model_is_checked_when_the_config_is_built():
+    cfg = VideoGenAppConfig(families={"wan": "arch:wan2.1-t2v-14b"})
+    assert cfg.families["wan"].model == "arch:wan2.1-t2v-14b"
+    with pytest.raises(ValidationError, match="families.wan.model: arch:cogvideox-2b is a cogvideox architecture"):
+        VideoGenAppConfig(families={"wan": "arch:cogvideox-2b"})
+    with pytest.raises(ValidationError, match="unknown architecture preset"):
+        VideoGenAppConfig(families={"wan": "arch:wan9"})

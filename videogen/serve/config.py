@@ -171,6 +171,20 @@ class VideoGenAppConfig(BaseModel):
         return str(Path(os.path.expandvars(value)).expanduser().resolve())
 
     @model_validator(mode="after")
+    def _arch_presets(self) -> "VideoGenAppConfig":
+        """An ``arch:`` model must name a preset of its own family; said when the app is built, not at load."""
+        from videogen.video.model_source import ModelSource
+
+        for family, fam in self.families.items():
+            source = ModelSource(family=family, value=fam.model)
+            if source.is_arch:
+                try:
+                    source.arch_preset()
+                except Exception as exc:  # ModelUnavailableError: unknown preset or another family's
+                    raise ValueError(f"families.{family}.model: {getattr(exc, 'message', exc)}") from None
+        return self
+
+    @model_validator(mode="after")
     def _num_gpus(self) -> "VideoGenAppConfig":
         if self.num_gpus != "auto" and self.num_gpus < 0:
             raise ValueError("num_gpus: must be >= 0 or 'auto'")
