@@ -1,0 +1,283 @@
+"""The cost model (videogen.video.cost) against the meta-device models it is derived from.
+
+FLOPs per step are checked against ``FlopCounterMode`` run directly on each preset's
+meta-device denoiser at its family's default request size, a size the cost model was not
+calibrated at. Everything runs on the meta device: nothing is allocated.
+"""
+
+from __future__ import annotations
+
+import inspect
+
+import pytest
+import torch
+from torch.utils.flop_counter import FlopCounterMode
+
+from videogen.video.arch.catalog import PRESETS, get_preset
+from videogen.video.cost import calibrate, probes
+from videogen.video.cost.estimate import PLACEMENT_LADDER, _decode, denoise_step_flops, estimate_cost
+from videogen.video.cost.measure import measure, module_tensors
+from videogen.video.cost.memory import PLACEMENTS, weight_bytes
+from videogen.video.cost.meta_models import denoiser_module, meta_module
+from videogen.video.cost.shapes import LatentShape, cfg_passes, latent_shape, pipeline_facts
+from videogen.video.cost.vae_tiles import decode_tiles
+from videogen.video.registry import FAMILY_IDS, get_spec
+from videogen.video.spec import IMAGE_TO_VIDEO, TEXT_TO_VIDEO
+
+PRESET_TASKS = [(pid, task) for pid, preset in PRESETS.items() for task in preset.tasks]
+
+
+def _distinct_denoisers() -> list:
+    """One case per distinct denoiser cost (same module, text/image tokens, timestep layout), naming
+    every preset/task it covers: LTX 0.9.0 and 0.9.5 share a transformer, SANA-Video's two tasks too."""
+    groups: dict[tuple, list[tuple[str, str]]] = {}
+    for pid, task in PRESET_TASKS:
+        groups.setdefault(calibrate.denoiser_key(PRESETS[pid], task), []).append((pid, task))
+    return [
+        pytest.param(cases, id="+".join(f"{pid}[{task}]" for pid, task in cases)) for cases in groups.values()
+    ]
+
+
+def _defaults(preset):
+    return get_spec(preset.family).defaults
+
+
+def _direct_denoiser_flops(preset, task, num_frames, height, width, batch=1) -> int:
+    """FlopCounterMode on the meta denoiser, no cost-model code in the count (plain SDPA path)."""
+    lat = latent_shape(preset, num_frames, height, width)
+    facts = pipeline_facts(preset, task, num_frames)
+    per_token = calibrate._per_token_timestep(preset, task)
+    call, _ = probes.denoiser_call(
+        denoiser_module(preset), batch=batch, frames=lat.frames, height=lat.height, width=lat.width,
+        text_tokens=facts.text_tokens, image_tokens=facts.image_tokens, per_token_timestep=per_token,
+    )
+    with torch.no_grad(), FlopCounterMode(display=False) as counter:
+        call()
+    return counter.get_total_flops()
+
+
+def test_every_family_has_a_preset():
+    assert {p.family for p in PRESETS.values()} == set(FAMILY_IDS)
+
+
+@pytest.mark.parametrize("preset_id", list(PRESETS))
+def test_param_counts_and_weight_bytes_are_exact(preset_id):
+    preset = get_preset(preset_id)
+    counts = preset.param_counts()
+    bf16 = weight_bytes(preset, torch.bfloat16)
+    for comp in preset.components:
+        module = meta_module(comp)  # the module the cost model measures
+        params = list({id(p): p for p in module.parameters()}.values())
+        assert counts[comp.name] == sum(p.numel() for p in params)
+        buffers = sum(b.numel() * b.element_size() for b in module.buffers())
+        # bfloat16 halves every parameter except the modules the libraries keep in float32.
+        assert 2 * counts[comp.name] <= bf16[comp.name] - buffers <= 4 * counts[comp.name]
+
+
+def test_weight_bytes_in_float32_and_kept_modules():
+    preset = get_preset("wan2.1-t2v-1.3b")
+    fp32, bf16 = weight_bytes(preset, torch.float32), weight_bytes(preset, torch.bfloat16)
+    counts = preset.param_counts()
+    transformer = meta_module(preset.component("transformer"), torch.float32)
+    buffers = sum(b.numel() * b.element_size() for b in transformer.buffers())
+    assert fp32["transformer"] == 4 * counts["transformer"] + buffers
+    # Wan keeps its time embedding, norms and scale-shift tables in float32 (_keep_in_fp32_modules).
+    kept = sum(
+        p.numel() for name, p in transformer.named_parameters()
+        if set(name.split(".")) & set(transformer._keep_in_fp32_modules)
+    )
+    assert kept > 0
+    bf16_buffers = sum(b.numel() * b.element_size() for b in meta_module(preset.component("transformer")).buffers())
+    assert bf16["transformer"] == 2 * counts["transformer"] + 2 * kept + bf16_buffers
+
+
+def test_every_preset_task_has_a_flop_case():
+    covered = [case for param in _distinct_denoisers() for case in param.values[0]]
+    assert sorted(covered) == sorted(PRESET_TASKS)
+
+
+@pytest.mark.parametrize("cases", _distinct_denoisers())
+def test_flops_per_step_match_flop_counter_at_default_size(cases):
+    preset_id, task = cases[0]
+    preset = get_preset(preset_id)
+    d = _defaults(preset)
+    model = calibrate.denoiser_model(preset, task)
+    assert model.flops.max_rel_residual < 1e-6  # the scaling law fits its calibration points exactly
+    lat = latent_shape(preset, d.num_frames, d.height, d.width)
+    assert (lat.frames, lat.height, lat.width) not in model.points  # a size it was not calibrated at
+    direct = _direct_denoiser_flops(preset, task, d.num_frames, d.height, d.width)
+    passes = cfg_passes(preset, d.guidance_scale)
+    estimated = denoise_step_flops(preset, task, d.num_frames, d.height, d.width, d.guidance_scale)
+    assert estimated == pytest.approx(passes * direct, rel=0.10)
+    assert estimated == pytest.approx(passes * direct, rel=1e-6)  # in fact exact
+    assert passes == (1 if preset.family == "hunyuan-video" else 2)  # every default guidance is > 1
+    for other_id, other_task in cases[1:]:  # the presets sharing this denoiser get the same numbers
+        other = get_preset(other_id)
+        assert denoise_step_flops(other, other_task, d.num_frames, d.height, d.width, d.guidance_scale) == estimated
+
+
+def test_flops_at_another_aspect_ratio_and_cfg_passes():
+    wan = get_preset("wan2.1-t2v-1.3b")
+    # 720x1280, 33 frames: a different aspect ratio and length than any calibration point.
+    direct = _direct_denoiser_flops(wan, TEXT_TO_VIDEO, 33, 720, 1280)
+    assert denoise_step_flops(wan, TEXT_TO_VIDEO, 33, 720, 1280, 1.0) == pytest.approx(direct, rel=1e-6)
+    assert denoise_step_flops(wan, TEXT_TO_VIDEO, 33, 720, 1280, 5.0) == pytest.approx(2 * direct, rel=1e-6)
+    # FACTS.md: Wan2.1-1.3B at 480x832x81, one forward 2.83e14, a two-pass CFG step 5.66e14.
+    assert denoise_step_flops(wan, TEXT_TO_VIDEO, 81, 480, 832, 5.0) == pytest.approx(5.66e14, rel=0.005)
+    # LTX batches both CFG branches: one forward at batch 2 is the whole step.
+    ltx = get_preset("ltx-video-0.9.0")
+    batched = _direct_denoiser_flops(ltx, TEXT_TO_VIDEO, 121, 480, 704, batch=2)
+    assert denoise_step_flops(ltx, TEXT_TO_VIDEO, 121, 480, 704, 3.0) == pytest.approx(batched, rel=1e-6)
+    # HunyuanVideo's guidance is an input of the transformer: one pass whatever the scale.
+    hunyuan = get_preset("hunyuanvideo-t2v")
+    assert cfg_passes(hunyuan, 6.0) == cfg_passes(hunyuan, 1.0) == 1
+
+
+def _pipeline_latents(preset, num_frames, height, width):
+    """The latents the diffusers pipeline's own ``prepare_latents`` makes, on the meta device."""
+    import diffusers
+
+    cls = getattr(diffusers, preset.pipeline_classes[TEXT_TO_VIDEO])
+    kwargs = {}
+    for name in inspect.signature(cls.__init__).parameters:
+        if name in ("vae", preset.denoiser, "motion_adapter"):
+            kwargs[name] = meta_module(preset.component(name))
+        elif name == "scheduler":
+            kwargs[name] = preset.scheduler.build()
+        elif name not in ("self", "args", "kwargs"):
+            kwargs[name] = None
+    kwargs.update({k: v for k, v in preset.pipeline_kwargs.items() if k in kwargs})
+    pipe = cls(**kwargs)
+    channels = latent_shape(preset, num_frames, height, width).channels
+    call = {"batch_size": 1, "num_channels_latents": channels, "num_frames": num_frames, "height": height,
+            "width": width, "dtype": torch.float32, "device": torch.device("meta"), "generator": None}
+    accepted = inspect.signature(pipe.prepare_latents).parameters
+    return pipe.prepare_latents(**{k: v for k, v in call.items() if k in accepted})
+
+
+# One text-to-video preset per family, two sizes each (the second off the defaults).
+_LATENT_CASES = [
+    ("modelscope-t2v-1.7b", [(16, 256, 256), (24, 320, 512)]),
+    ("wan2.1-t2v-1.3b", [(81, 480, 832), (45, 720, 1280)]),
+    ("wan2.2-ti2v-5b", [(121, 704, 1280), (81, 480, 832)]),
+    ("cogvideox-5b", [(49, 480, 720), (33, 480, 720)]),
+    ("ltx-video-0.9.5", [(121, 480, 704), (65, 512, 768)]),
+    ("hunyuanvideo-t2v", [(61, 544, 960), (129, 720, 1280)]),
+    ("sana-video-2b-480p", [(81, 480, 832), (49, 480, 832)]),
+    ("animatediff-v1-5-2", [(16, 512, 512), (24, 512, 768)]),
+]
+
+
+@pytest.mark.parametrize("preset_id,sizes", _LATENT_CASES)
+def test_latent_shape_matches_the_pipelines_prepare_latents(preset_id, sizes):
+    preset = get_preset(preset_id)
+    for num_frames, height, width in sizes:
+        ours = latent_shape(preset, num_frames, height, width)
+        theirs = _pipeline_latents(preset, num_frames, height, width)
+        if preset.family == "ltx-video":  # LTX packs latents to [B, tokens, C]
+            assert tuple(theirs.shape) == (1, ours.frames * ours.height * ours.width, ours.channels)
+        elif preset.family == "cogvideox":  # CogVideoX keeps frames before channels
+            assert tuple(theirs.shape) == (1, ours.frames, ours.channels, ours.height, ours.width)
+        else:
+            assert tuple(theirs.shape) == (1, ours.channels, ours.frames, ours.height, ours.width)
+
+
+def _vae_decode_direct(vae, latent, tiling: bool):
+    """The VAE's own decode (tiled/framewise as configured), measured on the meta device."""
+    f, h, w = latent
+    channels = vae.config.z_dim if "z_dim" in vae.config else vae.config.latent_channels
+    if type(vae).__name__ == "AutoencoderKL":
+        z = torch.empty(f, channels, h, w, device="meta", dtype=torch.bfloat16)
+    else:
+        z = torch.empty(1, channels, f, h, w, device="meta", dtype=torch.bfloat16)
+    kwargs = {"temb": torch.empty(1, device="meta", dtype=torch.bfloat16)} if getattr(
+        vae.config, "timestep_conditioning", False) else {}
+    if tiling:
+        vae.enable_tiling()
+    try:
+        return measure(lambda: vae.decode(z, return_dict=False, **kwargs), exclude=[*module_tensors(vae), z])
+    finally:
+        vae.disable_tiling()
+
+
+# (preset, a plain-decode latent off the calibration points, a latent that tiles or None)
+_VAE_CASES = [
+    ("wan2.1-t2v-1.3b", (6, 40, 72), (2, 40, 72)),
+    ("cogvideox-2b", (9, 40, 60), None),
+    ("ltx-video-0.9.0", (9, 12, 20), (9, 12, 24)),
+    ("hunyuanvideo-t2v", (4, 40, 60), (8, 40, 60)),
+    ("animatediff-v1-5-2", (4, 48, 48), (2, 72, 72)),
+]
+
+
+@pytest.mark.parametrize("preset_id,plain,tiled", _VAE_CASES)
+def test_vae_decode_model_matches_the_vae(preset_id, plain, tiled):
+    preset = get_preset(preset_id)
+    vae = meta_module(preset.component("vae"))
+    model = calibrate.vae_decode_model(preset)
+    f, h, w = plain
+    call, inputs = probes.vae_decode_call(vae, frames=f, height=h, width=w)
+    direct = measure(call, exclude=[*module_tensors(vae), *inputs])
+    point = calibrate.vae_variables(f, h * w)
+    assert model.flops(**point) == pytest.approx(direct.flops, rel=1e-6)
+    assert model.peak(**point) == pytest.approx(direct.peak_bytes, rel=0.10)
+    if tiled is None:
+        return
+    # Tiled: the sum of plain decodes over the tile plan is the VAE's own tiled decode, and the
+    # peak model (largest tile + every decoded tile held + the output) errs on the safe side.
+    f, h, w = tiled
+    tiles = decode_tiles(vae, preset.family, f, h, w, tiling=True, slicing=False)
+    assert len(tiles) > 1
+    own = _vae_decode_direct(vae, tiled, tiling=True)
+    assert sum(model.flops(**calibrate.vae_variables(t.frames, t.height * t.width)) for t in tiles) == pytest.approx(
+        own.flops, rel=1e-6
+    )
+    lat = LatentShape(0, f, h, w)
+    _, peak = _decode(preset, torch.bfloat16, lat, True, False)
+    assert own.peak_bytes * 0.95 <= peak <= own.peak_bytes * 1.6
+
+
+def test_estimate_wan_default_request():
+    e = estimate_cost("wan2.1-t2v-1.3b", TEXT_TO_VIDEO, 81, 480, 832, 30, 5.0, device_name="NVIDIA H200")
+    assert (e.latent.frames, e.latent.height, e.latent.width, e.latent.channels) == (21, 60, 104, 16)
+    assert (e.video_tokens, e.text_tokens, e.cfg_passes) == (21 * 30 * 52, 512, 2)
+    assert e.flops.per_step == pytest.approx(5.66e14, rel=0.005)
+    assert e.flops.denoise_total == pytest.approx(30 * e.flops.per_step)
+    assert e.flops.vae_decode_tiled > e.flops.vae_decode > 0  # tiles overlap
+    assert e.flops.text_encode > 0 and e.flops.vae_encode == 0
+    assert e.seconds is not None and e.seconds.denoise == pytest.approx(30 * 5.66e14 / 790e12, rel=0.01)
+    assert {c.name: c.params for c in e.components} == get_preset("wan2.1-t2v-1.3b").param_counts()
+    assert {m.placement for m in e.memory} == set(PLACEMENTS)
+    # Fully resident needs the most, sequential offload the least; nothing on the device on the CPU.
+    # (Group offload keeps the VAE and a text encoder without block lists resident, so it can
+    # need more than model offload: the ladder is ordered by speed, not memory.)
+    ladder = [e.memory_for(p, t, s).required_bytes for p, t, s in PLACEMENT_LADDER]
+    assert ladder[0] == max(ladder) and ladder[-1] == min(ladder)
+    assert ladder[1] <= ladder[0] and ladder[3] < ladder[2]
+    assert e.memory_for("cpu").required_bytes == 0
+    gpu = e.memory_for("gpu")
+    assert gpu.peak_bytes >= e.total_weight_bytes
+    # Tiling lowers the VAE-decode peak (480x832 is larger than one 256x256 tile).
+    assert e.memory_for("gpu", True).stages["vae_decode"] < gpu.stages["vae_decode"]
+    assert e.first_fit(int(140 * 2**30)).placement == "gpu"
+    assert e.first_fit(int(4 * 2**30)) is None or e.first_fit(int(4 * 2**30)).placement == "sequential_offload"
+    unknown = estimate_cost("wan2.1-t2v-1.3b", TEXT_TO_VIDEO, 81, 480, 832, 30, 5.0, device_name="Unknown GPU")
+    assert unknown.seconds is None
+
+
+def test_memory_grows_with_frames_and_size():
+    small = estimate_cost("wan2.1-t2v-1.3b", TEXT_TO_VIDEO, 33, 480, 832, 30, 5.0)
+    longer = estimate_cost("wan2.1-t2v-1.3b", TEXT_TO_VIDEO, 81, 480, 832, 30, 5.0)
+    larger = estimate_cost("wan2.1-t2v-1.3b", TEXT_TO_VIDEO, 81, 720, 1280, 30, 5.0)
+    for a, b in ((small, longer), (longer, larger)):
+        assert b.flops.total > a.flops.total
+        for entry in a.memory:
+            bigger = b.memory_for(entry.placement, entry.vae_tiling, entry.vae_slicing)
+            assert bigger.peak_bytes >= entry.peak_bytes
+            assert bigger.stages.get("denoise", 0) >= entry.stages.get("denoise", 0)
+
+
+def test_i2v_estimates_count_the_conditioning():
+    e = estimate_cost("wan2.1-i2v-14b-480p", IMAGE_TO_VIDEO, 81, 480, 832, 30, 5.0)
+    assert e.flops.image_encode > 0 and e.flops.vae_encode > 0  # CLIP-H image tokens; the whole clip encoded
+    assert "vae_encode" in e.memory_for("gpu").stages

@@ -1,0 +1,80 @@
+"""An ``ArchPreset`` read from a diffusers model directory's config files (no weights are read).
+
+The cost model works on architectures; this lets it price any model VideoGen can load
+(a tiny model, a local directory, a snapshot in the Hugging Face cache), not only the
+built-in presets: each component's ``config.json`` gives its class and constructor
+values, from which the cost model builds it on the meta device.
+"""
+
+from __future__ import annotations
+
+import inspect
+import json
+from pathlib import Path
+from typing import Any
+
+from videogen.video.arch.preset import ArchPreset, ComponentArch, SchedulerArch
+
+# Keys a saved config carries that are bookkeeping, not architecture.
+_TRANSFORMERS_BOOKKEEPING = ("architectures", "transformers_version", "dtype", "torch_dtype", "_name_or_path")
+
+
+def _diffusers_component(name: str, class_name: str, config: dict[str, Any]) -> ComponentArch:
+    import diffusers
+
+    cls = getattr(diffusers, class_name)
+    accepted = set(inspect.signature(cls.__init__).parameters) - {"self"}
+    kwargs = {k: v for k, v in config.items() if not k.startswith("_") and k in accepted}
+    return ComponentArch(name=name, library="diffusers", class_name=class_name, config=kwargs)
+
+
+def _transformers_component(name: str, class_name: str, config: dict[str, Any]) -> ComponentArch:
+    import transformers
+
+    config_class = type(transformers.AutoConfig.for_model(config["model_type"])).__name__
+    kwargs = {k: v for k, v in config.items() if k not in _TRANSFORMERS_BOOKKEEPING and k != "model_type"}
+    return ComponentArch(name=name, library="transformers", class_name=class_name, config=kwargs,
+                         config_class=config_class)
+
+
+def _is_module(library: str, class_name: str) -> bool:
+    import torch
+
+    module = __import__(library)
+    cls = getattr(module, class_name, None)
+    return isinstance(cls, type) and issubclass(cls, torch.nn.Module)
+
+
+def preset_from_model_dir(model_dir: str | Path, family: str, task: str, preset_id: str) -> ArchPreset:
+    """The architecture saved in ``model_dir`` (a diffusers pipeline directory) as a one-task preset."""
+    root = Path(model_dir)
+    index = json.loads((root / "model_index.json").read_text())
+    components: list[ComponentArch] = []
+    scheduler: SchedulerArch | None = None
+    for name, entry in index.items():
+        if name.startswith("_") or not isinstance(entry, list) or len(entry) != 2 or None in entry:
+            continue
+        library, class_name = entry
+        if library not in ("diffusers", "transformers"):
+            continue
+        if name == "scheduler":
+            raw = json.loads((root / name / "scheduler_config.json").read_text())
+            scheduler = SchedulerArch(class_name=class_name,
+                                      config={k: v for k, v in raw.items() if not k.startswith("_")})
+        elif _is_module(library, class_name):
+            config = json.loads((root / name / "config.json").read_text())
+            build = _diffusers_component if library == "diffusers" else _transformers_component
+            components.append(build(name, class_name, config))
+    names = {c.name for c in components}
+    denoiser = "transformer" if "transformer" in names else "unet"
+    return ArchPreset(
+        id=preset_id,
+        family=family,
+        checkpoint=str(index.get("_name_or_path") or root.name),
+        tasks=[task],
+        pipeline_classes={task: index["_class_name"]},
+        components=components,
+        denoiser=denoiser,
+        scheduler=scheduler or SchedulerArch(class_name="FlowMatchEulerDiscreteScheduler", config={}),
+        notes=f"read from the model directory's config files ({root.name})",
+    )

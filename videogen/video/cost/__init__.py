@@ -1,0 +1,16 @@
+"""The cost of a request, from the architecture alone (issue 7): parameters and weight bytes,
+latent shape and tokens, FLOPs of each stage, and device memory per placement.
+
+Nothing here loads weights or needs a GPU: every number comes from the real-size
+architecture presets (``videogen.video.arch``) built on the meta device.
+
+- ``measure``: FLOPs and peak live bytes of one call on the meta device.
+- ``fit``: exact polynomial fits of those measurements in the request's shape variables.
+- ``shapes``: latent shape, video tokens and text tokens per family, as each pipeline computes them.
+- ``probes``: meta-device inputs for each denoiser, VAE and encoder class.
+- ``vae_tiles``: the decode calls a VAE makes with and without tiling/slicing.
+- ``calibrate``: the per-preset fitted models (first call measures, later calls evaluate).
+- ``memory``: weight bytes, device-resident weights per placement, peak device memory.
+- ``device_peaks``: dense bf16/fp16 FLOP/s per device.
+- ``estimate``: ``CostEstimate`` and ``estimate_cost``.
+"""

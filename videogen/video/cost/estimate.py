@@ -1,0 +1,295 @@
+"""``estimate_cost``: what one request costs on a preset's architecture, without weights or a GPU.
+
+The first call for a preset/task measures it on the meta device (seconds, see ``calibrate``);
+later calls only evaluate the fitted models. FLOPs are exact counts of matmuls, convolutions and attention (what
+``FlopCounterMode`` counts), not of elementwise ops. Memory is an approximation (``memory``).
+"""
+
+from __future__ import annotations
+
+import torch
+from pydantic import BaseModel, Field
+
+from videogen.video.arch.preset import ArchPreset
+from videogen.video.cost import calibrate, memory
+from videogen.video.cost.device_peaks import device_peak
+from videogen.video.cost.meta_models import meta_module
+from videogen.video.cost.shapes import (
+    cfg_passes,
+    compression,
+    denoiser_patch,
+    latent_shape,
+    pipeline_facts,
+    text_encoder_runs,
+    video_tokens,
+)
+from videogen.video.cost.vae_tiles import decode_tiles
+
+# Cheapest first: each rung trades speed for memory (the admission ladder).
+PLACEMENT_LADDER: tuple[tuple[str, bool, bool], ...] = (
+    ("gpu", False, False),
+    ("gpu", True, False),
+    ("gpu", True, True),
+    ("model_cpu_offload", True, True),
+    ("group_offload", True, True),
+    ("sequential_offload", True, True),
+)
+_DTYPES = {"bfloat16": torch.bfloat16, "float16": torch.float16, "float32": torch.float32}
+
+
+class ComponentCost(BaseModel):
+    name: str
+    class_name: str
+    params: int
+    weight_bytes: int
+
+
+class LatentInfo(BaseModel):
+    channels: int
+    frames: int
+    height: int
+    width: int
+
+
+class Flops(BaseModel):
+    """FLOPs of each stage of one request (multiply-add = 2 FLOPs)."""
+
+    text_encode: float = Field(description="all text encoders, prompt and (with CFG) negative prompt")
+    image_encode: float = Field(0.0, description="i2v image encoder (Wan 2.1 I2V's CLIP)")
+    vae_encode: float = Field(0.0, description="i2v: the VAE encoding the conditioning image/clip")
+    per_step: float = Field(description="one denoising step: every CFG pass")
+    denoise_total: float
+    vae_decode: float = Field(description="plain (untiled) decode; tiling adds the overlaps, see vae_decode_tiled")
+    vae_decode_tiled: float
+    total: float = Field(description="text + image + VAE encode + denoise + untiled decode")
+
+
+class PlacementMemory(BaseModel):
+    placement: str
+    vae_tiling: bool
+    vae_slicing: bool
+    stages: dict[str, int] = Field(description="device bytes per stage: resident weights + activation peak")
+    peak_bytes: int = Field(description="largest stage: live tensors, as torch's allocator statistics would count")
+    required_bytes: int = Field(description="peak plus allocator fragmentation and runtime overhead")
+    required_gb: float
+
+
+class Seconds(BaseModel):
+    """Lower bounds: FLOPs at the device's full dense throughput (a real run reaches 40-70% of it)."""
+
+    device: str
+    tflops: float
+    source: str
+    text_encode: float
+    denoise: float
+    vae_decode: float
+    total: float
+
+
+class CostEstimate(BaseModel):
+    preset: str
+    family: str
+    task: str
+    dtype: str
+    num_frames: int
+    height: int
+    width: int
+    num_inference_steps: int
+    guidance_scale: float
+    components: list[ComponentCost]
+    total_params: int
+    total_weight_bytes: int
+    latent: LatentInfo
+    video_tokens: int = Field(description="tokens the denoiser attends over (UNets: latent pixels)")
+    text_tokens: int
+    cfg_passes: int
+    cfg_mode: str
+    flops: Flops
+    memory: list[PlacementMemory]
+    seconds: Seconds | None = None
+    notes: list[str] = Field(default_factory=list)
+
+    def memory_for(self, placement: str, vae_tiling: bool = False, vae_slicing: bool = False) -> PlacementMemory:
+        for entry in self.memory:
+            if (entry.placement, entry.vae_tiling, entry.vae_slicing) == (placement, vae_tiling, vae_slicing):
+                return entry
+        raise KeyError(f"no memory estimate for {placement} tiling={vae_tiling} slicing={vae_slicing}")
+
+    def first_fit(self, device_bytes: int) -> PlacementMemory | None:
+        """The cheapest rung of ``PLACEMENT_LADDER`` whose required memory fits; None if none does."""
+        for placement, tiling, slicing in PLACEMENT_LADDER:
+            entry = self.memory_for(placement, tiling, slicing)
+            if entry.required_bytes <= device_bytes:
+                return entry
+        return None
+
+
+def _preset(preset_or_id: ArchPreset | str) -> ArchPreset:
+    if isinstance(preset_or_id, ArchPreset):
+        return preset_or_id
+    from videogen.video.arch.catalog import get_preset
+
+    return get_preset(preset_or_id)
+
+
+def _activation_scale(dtype: torch.dtype) -> float:
+    # Activations are measured in bfloat16; float32 doubles them (an upper bound: the parts a
+    # model already computes in float32 stay the same size).
+    return dtype.itemsize / 2
+
+
+def _decode(preset: ArchPreset, dtype: torch.dtype, lat, tiling: bool, slicing: bool) -> tuple[float, int]:
+    """(FLOPs, peak activation bytes) of decoding ``lat`` with the given VAE settings."""
+    scale = _activation_scale(dtype)
+    model = calibrate.vae_decode_model(preset)
+    vae = meta_module(preset.component("vae"))
+    tiles = decode_tiles(vae, preset.family, lat.frames, lat.height, lat.width, tiling=tiling, slicing=slicing)
+    flops = sum(model.flops(**calibrate.vae_variables(t.frames, t.height * t.width)) for t in tiles)
+    tile_peak = max(model.peak(**calibrate.vae_variables(t.frames, t.height * t.width)) for t in tiles) * scale
+    if len(tiles) == 1:
+        return flops, int(tile_peak)
+    spatial, temporal = compression(preset)
+    element = dtype.itemsize
+
+    def pixels(frames: int, h: int, w: int) -> int:
+        out_frames = (frames - 1) * temporal + 1 if temporal > 1 else frames
+        return 3 * out_frames * h * spatial * w * spatial * element
+
+    # Decoded tiles are all held until blended, then the blended video is assembled.
+    held = sum(pixels(t.frames, t.height, t.width) for t in tiles)
+    return flops, int(tile_peak + held + pixels(lat.frames, lat.height, lat.width))
+
+
+def denoise_step_flops(
+    preset_or_id: ArchPreset | str, task: str, num_frames: int, height: int, width: int, guidance_scale: float
+) -> float:
+    """FLOPs of one denoising step: one denoiser forward per CFG pass the family runs at ``guidance_scale``."""
+    preset = _preset(preset_or_id)
+    lat = latent_shape(preset, num_frames, height, width)
+    model = calibrate.denoiser_model(preset, task)
+    per_pass = model.flops(**model.variables(lat.frames, lat.height, lat.width, denoiser_patch(preset)))
+    return per_pass * cfg_passes(preset, guidance_scale)
+
+
+def estimate_cost(
+    preset_or_id: ArchPreset | str,
+    task: str,
+    num_frames: int,
+    height: int,
+    width: int,
+    num_inference_steps: int,
+    guidance_scale: float,
+    dtype: str = "bfloat16",
+    device_name: str | None = None,
+) -> CostEstimate:
+    """The cost of one request (one video) on ``preset`` at ``dtype``; seconds when ``device_name`` is known."""
+    preset = _preset(preset_or_id)
+    if task not in preset.tasks:
+        from videogen.errors import UnsupportedTaskError
+
+        raise UnsupportedTaskError(f"{preset.id} does not offer {task}", field="task", allowed=list(preset.tasks))
+    torch_dtype = _DTYPES[dtype]
+    request = _Request(preset, task, num_frames, height, width, num_inference_steps, guidance_scale, torch_dtype)
+    flops = _flops(request)
+    counts = preset.param_counts()
+    weights = memory.weight_bytes(preset, torch_dtype)
+    return CostEstimate(
+        preset=preset.id, family=preset.family, task=task, dtype=dtype, num_frames=num_frames, height=height,
+        width=width, num_inference_steps=num_inference_steps, guidance_scale=guidance_scale,
+        components=[
+            ComponentCost(name=c.name, class_name=c.class_name, params=counts[c.name], weight_bytes=weights[c.name])
+            for c in preset.components
+        ],
+        total_params=sum(counts.values()),
+        total_weight_bytes=sum(weights.values()),
+        latent=LatentInfo(**vars(request.latent)),
+        video_tokens=video_tokens(preset, request.latent),
+        text_tokens=request.facts.text_tokens,
+        cfg_passes=request.passes,
+        cfg_mode=request.facts.cfg,
+        flops=flops,
+        memory=_memory(request),
+        seconds=_seconds(flops, device_name),
+        notes=list(request.facts.notes),
+    )
+
+
+class _Request:
+    """One request's shapes and the calibrated models it needs."""
+
+    def __init__(self, preset, task, num_frames, height, width, steps, guidance_scale, dtype) -> None:
+        self.preset, self.task, self.steps, self.dtype = preset, task, steps, dtype
+        self.facts = pipeline_facts(preset, task, num_frames)
+        self.latent = latent_shape(preset, num_frames, height, width)
+        self.passes = cfg_passes(preset, guidance_scale)
+        self.text_runs = text_encoder_runs(preset, guidance_scale)
+        self.denoiser = calibrate.denoiser_model(preset, task)
+        self.denoiser_vars = self.denoiser.variables(
+            self.latent.frames, self.latent.height, self.latent.width, denoiser_patch(preset)
+        )
+        self.encoders = calibrate.encoder_measurements(preset, task)
+        self.encode = calibrate.vae_encode_model(preset, task, num_frames)
+        self.encode_vars = calibrate.vae_variables(self.facts.vae_encode_frames, height * width)
+        # (FLOPs, peak) of the decode for each (tiling, slicing)
+        self.decode = {
+            (t, sl): _decode(preset, dtype, self.latent, t, sl) for t in (False, True) for sl in (False, True)
+        }
+
+
+def _flops(r: _Request) -> Flops:
+    text = sum(r.encoders[n].flops for n in r.facts.encoder_tokens) * r.text_runs
+    image = r.encoders["image_encoder"].flops if "image_encoder" in r.encoders else 0.0
+    vae_encode = r.encode.flops(**r.encode_vars) if r.encode else 0.0
+    per_step = r.denoiser.flops(**r.denoiser_vars) * r.passes
+    denoise = per_step * r.steps
+    decode = r.decode[(False, False)][0]
+    return Flops(
+        text_encode=text, image_encode=image, vae_encode=vae_encode, per_step=per_step, denoise_total=denoise,
+        vae_decode=decode, vae_decode_tiled=r.decode[(True, False)][0],
+        total=text + image + vae_encode + denoise + decode,
+    )
+
+
+def _memory(r: _Request) -> list[PlacementMemory]:
+    scale = _activation_scale(r.dtype)
+    res = memory.component_residency(r.preset, r.dtype)
+    total_weights = sum(x.full for x in res.values())
+    stages = [
+        memory.Stage("text_encode", (name,), int(scale * r.encoders[name].peak_bytes))
+        for name in r.facts.encoder_tokens
+    ]
+    if "image_encoder" in r.encoders:
+        image_peak = int(scale * r.encoders["image_encoder"].peak_bytes)
+        stages.append(memory.Stage("image_encode", ("image_encoder",), image_peak))
+    if r.encode:
+        stages.append(memory.Stage("vae_encode", ("vae",), int(scale * r.encode.peak(**r.encode_vars))))
+    # Batched CFG runs both branches in one forward: twice the activations.
+    batch = 2 if r.facts.cfg == "batched" and r.passes == 2 else 1
+    parts = tuple(c.name for c in r.preset.components if c.name in (r.preset.denoiser, "motion_adapter"))
+    stages.append(memory.Stage("denoise", parts, int(scale * r.denoiser.peak(**r.denoiser_vars) * batch)))
+    entries = []
+    for placement in memory.PLACEMENTS:
+        for (tiling, slicing), (_, decode_peak) in r.decode.items():
+            per_stage: dict[str, int] = {}
+            for stage in [*stages, memory.Stage("vae_decode", ("vae",), decode_peak)]:
+                value = memory.stage_peak(stage, placement, res, total_weights)
+                per_stage[stage.name] = max(per_stage.get(stage.name, 0), value)
+            peak = max(per_stage.values())
+            required = memory.required_bytes(peak)
+            entries.append(PlacementMemory(
+                placement=placement, vae_tiling=tiling, vae_slicing=slicing, stages=per_stage, peak_bytes=peak,
+                required_bytes=required, required_gb=round(required / memory.GIB, 2),
+            ))
+    return entries
+
+
+def _seconds(flops: Flops, device_name: str | None) -> Seconds | None:
+    entry = device_peak(device_name)
+    if entry is None:
+        return None
+    rate = entry.tflops * 1e12
+    return Seconds(
+        device=device_name or "", tflops=entry.tflops, source=entry.source,
+        text_encode=(flops.text_encode + flops.image_encode + flops.vae_encode) / rate,
+        denoise=flops.denoise_total / rate, vae_decode=flops.vae_decode / rate, total=flops.total / rate,
+    )

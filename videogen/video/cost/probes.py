@@ -1,0 +1,220 @@
+"""Meta-device calls of each component class at a given shape, as the pipelines make them.
+
+Each ``*_call`` returns a zero-argument callable (the thing ``measure`` runs) and the input
+tensors (excluded from the activation count). Inputs are empty meta tensors of the shapes
+and dtypes the diffusers 0.42 pipelines pass.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import torch
+from torch import nn
+
+Call = tuple[Callable[[], Any], list[torch.Tensor]]
+
+_META = torch.device("meta")
+
+
+def _t(*shape: int, dtype: torch.dtype = torch.bfloat16) -> torch.Tensor:
+    return torch.empty(*shape, device=_META, dtype=dtype)
+
+
+def _dtype(module: nn.Module) -> torch.dtype:
+    for p in module.parameters():
+        if p.is_floating_point():
+            return p.dtype
+    return torch.float32
+
+
+def denoiser_call(
+    module: nn.Module,
+    *,
+    batch: int,
+    frames: int,
+    height: int,
+    width: int,
+    text_tokens: int,
+    image_tokens: int = 0,
+    per_token_timestep: bool = False,
+) -> Call:
+    """One denoiser forward on latents of ``frames x height x width`` (latent units), batch ``batch``."""
+    cls = type(module).__name__
+    cfg = module.config
+    dt = _dtype(module)
+    b, f, h, w = batch, frames, height, width
+    c = int(cfg.in_channels)
+    timestep = _t(b, dtype=torch.float32)
+    if cls == "WanTransformer3DModel":
+        x = _t(b, c, f, h, w, dtype=dt)
+        ph, pw = cfg.patch_size[1], cfg.patch_size[2]
+        if per_token_timestep:  # Wan 2.2 expand_timesteps: one timestep per token
+            timestep = _t(b, f * (h // ph) * (w // pw), dtype=torch.float32)
+        kwargs: dict[str, Any] = {
+            "hidden_states": x,
+            "timestep": timestep,
+            "encoder_hidden_states": _t(b, text_tokens, cfg.text_dim, dtype=dt),
+            "return_dict": False,
+        }
+        if image_tokens and cfg.image_dim:
+            kwargs["encoder_hidden_states_image"] = _t(b, image_tokens, cfg.image_dim, dtype=dt)
+    elif cls == "CogVideoXTransformer3DModel":
+        kwargs = {
+            "hidden_states": _t(b, f, c, h, w, dtype=dt),
+            "encoder_hidden_states": _t(b, text_tokens, cfg.text_embed_dim, dtype=dt),
+            "timestep": timestep,
+            "return_dict": False,
+        }
+        if cfg.use_rotary_positional_embeddings:
+            p, pt = cfg.patch_size, cfg.patch_size_t or 1
+            n = (f // pt) * (h // p) * (w // p)
+            kwargs["image_rotary_emb"] = (
+                _t(n, cfg.attention_head_dim, dtype=torch.float32),
+                _t(n, cfg.attention_head_dim, dtype=torch.float32),
+            )
+        if getattr(cfg, "ofs_embed_dim", None):
+            kwargs["ofs"] = _t(1, dtype=dt)
+    elif cls == "LTXVideoTransformer3DModel":
+        n = f * h * w  # patch 1x1x1: the pipeline packs latents to [B, N, C]
+        kwargs = {
+            "hidden_states": _t(b, n, c, dtype=dt),
+            "encoder_hidden_states": _t(b, text_tokens, cfg.caption_channels, dtype=dt),
+            "timestep": _t(b, n, dtype=torch.float32) if per_token_timestep else timestep,
+            "encoder_attention_mask": _t(b, text_tokens, dtype=dt),
+            "num_frames": f,
+            "height": h,
+            "width": w,
+            "rope_interpolation_scale": (8 / 25, 32.0, 32.0),
+            "return_dict": False,
+        }
+    elif cls == "HunyuanVideoTransformer3DModel":
+        kwargs = {
+            "hidden_states": _t(b, c, f, h, w, dtype=dt),
+            "timestep": timestep,
+            "encoder_hidden_states": _t(b, text_tokens, cfg.text_embed_dim, dtype=dt),
+            "encoder_attention_mask": _t(b, text_tokens, dtype=dt),
+            "pooled_projections": _t(b, cfg.pooled_projection_dim, dtype=dt),
+            "return_dict": False,
+        }
+        if cfg.guidance_embeds:
+            kwargs["guidance"] = _t(b, dtype=torch.float32)
+    elif cls == "SanaVideoTransformer3DModel":
+        kwargs = {
+            "hidden_states": _t(b, c, f, h, w, dtype=dt),
+            "encoder_hidden_states": _t(b, text_tokens, cfg.caption_channels, dtype=dt),
+            "timestep": timestep,
+            "encoder_attention_mask": _t(b, text_tokens, dtype=dt),
+            "return_dict": False,
+        }
+        if getattr(cfg, "guidance_embeds", False):
+            kwargs["guidance"] = _t(b, dtype=torch.float32)
+    elif cls in ("UNet3DConditionModel", "UNetMotionModel"):
+        # AnimateDiff's pipeline repeats the prompt embeddings per frame; UNet3D repeats them itself.
+        text_batch = b * f if cls == "UNetMotionModel" else b
+        kwargs = {
+            "sample": _t(b, c, f, h, w, dtype=dt),
+            "timestep": timestep,
+            "encoder_hidden_states": _t(text_batch, text_tokens, cfg.cross_attention_dim, dtype=dt),
+            "return_dict": False,
+        }
+    else:
+        raise NotImplementedError(f"no cost probe for denoiser class {cls}")
+    inputs = [v for v in kwargs.values() if isinstance(v, torch.Tensor)]
+    inputs += [t for v in kwargs.values() if isinstance(v, tuple) for t in v if isinstance(t, torch.Tensor)]
+    return (lambda: module(**kwargs)), inputs
+
+
+def _vae_flags(vae: nn.Module, **flags: bool) -> dict[str, bool]:
+    """Set the VAE's tiling/slicing/framewise flags that exist; returns the previous values."""
+    previous = {}
+    for name, value in flags.items():
+        if hasattr(vae, name):
+            previous[name] = getattr(vae, name)
+            setattr(vae, name, value)
+    return previous
+
+
+RAW_FLAGS = {
+    "use_tiling": False,
+    "use_slicing": False,
+    "use_framewise_decoding": False,
+    "use_framewise_encoding": False,
+}
+
+
+def vae_decode_call(vae: nn.Module, *, frames: int, height: int, width: int) -> Call:
+    """The VAE's plain decode (no tiling, no framewise split) of ``frames`` latent frames.
+
+    A 2D VAE (``AutoencoderKL``) decodes frames as a batch, as the SD-based video pipelines do.
+    """
+    dt = _dtype(vae)
+    channels = int(vae.config.latent_channels if "latent_channels" in vae.config else vae.config.z_dim)
+    if type(vae).__name__ == "AutoencoderKL":
+        z = _t(frames, channels, height, width, dtype=dt)
+        kwargs: dict[str, Any] = {}
+    else:
+        z = _t(1, channels, frames, height, width, dtype=dt)
+        kwargs = {"temb": _t(1, dtype=dt)} if getattr(vae.config, "timestep_conditioning", False) else {}
+
+    def run():
+        previous = _vae_flags(vae, **RAW_FLAGS)
+        try:
+            return vae.decode(z, return_dict=False, **kwargs)[0]
+        finally:
+            _vae_flags(vae, **previous)
+
+    return run, [z, *kwargs.values()]
+
+
+def vae_encode_call(vae: nn.Module, *, frames: int, height: int, width: int) -> Call:
+    """The VAE's plain encode of ``frames`` pixel frames of ``height x width``."""
+    dt = _dtype(vae)
+    if type(vae).__name__ == "AutoencoderKL":
+        x = _t(frames, 3, height, width, dtype=dt)
+    else:
+        x = _t(1, 3, frames, height, width, dtype=dt)
+
+    def run():
+        previous = _vae_flags(vae, **RAW_FLAGS)
+        try:
+            return vae.encode(x, return_dict=False)[0].mean
+        finally:
+            _vae_flags(vae, **previous)
+
+    return run, [x]
+
+
+def encoder_call(module: nn.Module, *, tokens: int) -> Call:
+    """A text encoder over ``tokens`` tokens (padded to max length, as the pipelines do), or an
+    image encoder on one image."""
+    cls = type(module).__name__
+    # No attention mask: transformers inspects a given mask's values (``.all()``), which the meta
+    # device cannot answer; a full mask costs the same FLOPs as the pipelines' padded one.
+    ids = torch.zeros(1, tokens, dtype=torch.long, device=_META)
+    if cls.startswith("CLIPVision"):
+        size = module.config.image_size
+        pixels = _t(1, 3, size, size, dtype=_dtype(module))
+        return (lambda: module(pixel_values=pixels, output_hidden_states=True)), [pixels]
+    if cls == "LlavaForConditionalGeneration":
+        # Run the parts the way the merged forward does, without its data-dependent checks
+        # (it counts image tokens with .item(), which the meta device cannot answer).
+        inner = module.model
+        size = inner.vision_tower.config.image_size
+        pixels = _t(1, 3, size, size, dtype=_dtype(module))
+
+        def run_llava():
+            vision = inner.vision_tower(pixels, output_hidden_states=True).hidden_states[-2][:, 1:]
+            image = inner.multi_modal_projector(vision)
+            embeds = inner.get_input_embeddings()(ids)
+            del image
+            return inner.language_model(inputs_embeds=embeds, output_hidden_states=True)
+
+        return run_llava, [ids, pixels]
+    if cls == "CLIPTextModel" or cls == "CLIPTextModelWithProjection":
+        return (lambda: module(input_ids=ids, output_hidden_states=True)), [ids]
+    if cls == "LlamaModel":
+        # HunyuanVideo reads hidden_states[-3], so every layer's output is kept.
+        return (lambda: module(input_ids=ids, output_hidden_states=True)), [ids]
+    return (lambda: module(input_ids=ids)), [ids]
