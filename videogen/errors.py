@@ -29,6 +29,7 @@ class ErrorCode(str, Enum):
     WORKER_DIED = "worker_died"
     FAMILY_NOT_SERVED = "family_not_served"
     TIMEOUT = "timeout"
+    EXCEEDS_CAPACITY = "exceeds_capacity"
     LOAD_FAILED = "load_failed"
     GENERATION_FAILED = "generation_failed"
     # HTTP-level refusals that come from the framework, not from VideoGen code.
@@ -100,6 +101,13 @@ class UnknownFamilyError(InvalidRequestError):
     code = ErrorCode.UNKNOWN_FAMILY
 
 
+class CapacityError(InvalidRequestError):
+    """The request is valid but too big for the hardware that would run it (memory or time);
+    ``allowed`` says what would fit (e.g. the largest frame count at the requested size)."""
+
+    code = ErrorCode.EXCEEDS_CAPACITY
+
+
 class UnsupportedTaskError(VideoGenError):
     """The family (or the installed diffusers / hardware) cannot do this task."""
 
@@ -145,6 +153,7 @@ class JobFailedError(VideoGenError):
 
 
 __all__ = [
+    "CapacityError",
     "ErrorCode",
     "GenerationCancelled",
     "InvalidRequestError",

@@ -27,6 +27,7 @@ HTTP_STATUS: dict[ErrorCode, int] = {
     ErrorCode.TOO_LARGE: 413,
     ErrorCode.INVALID_REQUEST: 422,
     ErrorCode.UNKNOWN_FAMILY: 422,
+    ErrorCode.EXCEEDS_CAPACITY: 422,
     ErrorCode.UNSUPPORTED_TASK: 422,
     ErrorCode.MODEL_UNAVAILABLE: 503,
     ErrorCode.WORKER_UNAVAILABLE: 503,

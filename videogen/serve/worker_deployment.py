@@ -3,9 +3,10 @@
 Each replica holds one ``GenerationWorker`` whose pipelines load once and stay
 warm. ``run_job(job_id)`` claims the job in the store atomically, runs the
 generation on a dedicated thread (never on the replica's event loop, so health
-checks and other calls keep answering), writes progress, stage timings, the
-result or the error into the store, and refreshes the job's heartbeat while it
-runs. A cancel flag in the store is polled at every denoising step.
+checks and other calls keep answering), writes progress and stage timings from a
+thread of its own (``ProgressWriter``: denoising never waits on SQLite), then the
+result or the error, and refreshes the job's heartbeat while it runs. A cancel
+flag in the store is polled at every denoising step.
 
 The replica also reports itself (node, diagnostics, the models it resolved) to
 the store's ``replicas`` table, so the ingress answers runtime and model
@@ -26,6 +27,7 @@ from typing import TYPE_CHECKING, Any
 from videogen.errors import ErrorCode, GenerationCancelled, VideoGenError, error_dict
 from videogen.rocm_env import apply_rocm_env
 from videogen.serve.config import WorkerSettings
+from videogen.serve.progress_writer import ProgressWriter
 from videogen.serve.protocol import RunOutcome
 from videogen.serve.store.records import JobStatus
 from videogen.serve.store.replicas import ModelsReport, ReplicaState
@@ -180,12 +182,10 @@ class VideoWorker:
         """
         if self._broken or self.worker.fatal_error:
             return {"job_id": job_id, "outcome": str(RunOutcome.UNHEALTHY)}
-        loop = asyncio.get_running_loop()
-        claimed = await loop.run_in_executor(None, self.store.jobs.claim, job_id, self._worker_info())
-        if claimed is None:
-            return {"job_id": job_id, "outcome": str(RunOutcome.NOT_CLAIMED)}
-        # The job owns the generation thread until it ends, even if this call is cancelled.
-        future = loop.run_in_executor(self._executor, self._run_claimed, claimed)
+        # Claimed on the generation thread, right before it runs (one thread hop, and
+        # a job is only marked running once the thread is free for it). The job owns
+        # that thread until it ends, even if this call is cancelled.
+        future = asyncio.get_running_loop().run_in_executor(self._executor, self._claim_and_run, job_id)
         try:
             outcome = await asyncio.shield(future)
         except asyncio.CancelledError:
@@ -197,6 +197,10 @@ class VideoWorker:
         return {k: self.identity.get(k) for k in ("replica_id", "node_id", "node_ip", "pid", "actor_id", "accelerator_ids")}
 
     # -- the generation thread ------------------------------------------------------------
+    def _claim_and_run(self, job_id: str) -> JobStatus | RunOutcome:
+        claimed = self.store.jobs.claim(job_id, self._worker_info())
+        return RunOutcome.NOT_CLAIMED if claimed is None else self._run_claimed(claimed)
+
     def _run_claimed(self, rec: JobRecord) -> JobStatus | RunOutcome:
         from videogen.video.request import VideoRequest
 
@@ -205,11 +209,16 @@ class VideoWorker:
         stop_beat = threading.Event()
         beat = threading.Thread(target=self._heartbeat_loop, args=(job_id, token, stop_beat), daemon=True)
         beat.start()
-        # What this thread last wrote: the job shows it, and a failed or cancelled job ends on it.
+        # Written on its own thread: the denoising loop never waits on SQLite.
+        writer = ProgressWriter(lambda progress, stages: jobs.update_progress(job_id, token, progress, stages),
+                                name=f"videogen-progress-{self.family}")
+        # What this thread last reported: the job shows it, and a failed or cancelled job ends on it.
         last: dict[str, Any] = {"stage": None, "at": 0.0, "progress": rec.progress or Progress(stage=STAGES[0]),
                                 "stages": None}
 
         def on_progress(event: ProgressEvent) -> None:
+            if event.stage == DONE_STAGE:
+                return  # the end is written once, together with the job's status, by finish()
             now = time.time()
             stage_changed = event.stage != last["stage"]
             final_step = event.step is not None and event.step == event.total_steps
@@ -218,7 +227,11 @@ class VideoWorker:
                 return
             progress = event.progress()
             last.update(stage=event.stage, at=now, progress=progress, stages=event.stages)
-            jobs.update_progress(job_id, token, progress, event.stages if stage_changed else None)
+            writer.put(progress, event.stages if stage_changed else None, keep=stage_changed or final_step)
+
+        def finish(status: JobStatus, **fields: Any) -> bool:
+            writer.close()  # every progress write lands before the final status
+            return jobs.finish(job_id, token, status, **fields)
 
         def ended(stage: JobStatus) -> dict[str, Any]:
             return {"progress": last["progress"].ended(str(stage)), "stages": last["stages"]}
@@ -229,8 +242,8 @@ class VideoWorker:
                                           should_cancel=lambda: jobs.should_stop(job_id, token))
             self._jobs_done += 1
             steps = result.params.get("num_inference_steps")
-            done = jobs.finish(
-                job_id, token, JobStatus.SUCCEEDED,
+            done = finish(
+                JobStatus.SUCCEEDED,
                 progress=last["progress"].model_copy(update={"total_steps": steps}).ended(DONE_STAGE),
                 stages=result.stages,
                 result={"frames": result.num_frames, "width": result.width, "height": result.height,
@@ -241,20 +254,20 @@ class VideoWorker:
             )
             return JobStatus.SUCCEEDED if done else RunOutcome.SUPERSEDED
         except GenerationCancelled as exc:
-            jobs.finish(job_id, token, JobStatus.CANCELLED, error=exc.to_dict(), **ended(JobStatus.CANCELLED))
+            finish(JobStatus.CANCELLED, error=exc.to_dict(), **ended(JobStatus.CANCELLED))
             return JobStatus.CANCELLED
         except VideoGenError as exc:
-            jobs.finish(job_id, token, JobStatus.FAILED, error=exc.to_dict(), **ended(JobStatus.FAILED))
+            finish(JobStatus.FAILED, error=exc.to_dict(), **ended(JobStatus.FAILED))
             return JobStatus.FAILED
         except Exception as exc:  # noqa: BLE001 - a job ends with a reason, the replica lives on
             logger.exception("job %s failed", job_id)
             message = f"{type(exc).__name__}: {exc}"[:2000]
             if self.worker.fatal_error:
                 message += " (the device is no longer usable; this replica will be replaced)"
-            jobs.finish(job_id, token, JobStatus.FAILED, error=error_dict(ErrorCode.GENERATION_FAILED, message),
-                        **ended(JobStatus.FAILED))
+            finish(JobStatus.FAILED, error=error_dict(ErrorCode.GENERATION_FAILED, message), **ended(JobStatus.FAILED))
             return JobStatus.FAILED
         finally:
+            writer.close()
             stop_beat.set()
             self._current = None
 

@@ -34,6 +34,8 @@ class LoadedPipeline:
     # family, task, model, source, path, pipeline_class, dtype, weights_gb, policy, load_seconds
     provenance: dict[str, Any]
     meta: ModelMeta
+    # Where it is now: (placement, vae_tiling, vae_slicing); a job may move it down the admission ladder.
+    rung: tuple[str, bool, bool] = ("cpu", False, False)
 
     def public_provenance(self) -> dict[str, Any]:
         """Provenance fit for job records: no server paths (clients see jobs), no policy dump."""
@@ -107,7 +109,8 @@ def load_pipeline(
         "load_seconds": round(time.perf_counter() - started, 3),
         "levers": levers,
     }
-    return LoadedPipeline(pipe=pipe, provenance=provenance, meta=source.model_meta(task))
+    rung = (policy.placement, policy.vae_tiling, policy.vae_slicing)
+    return LoadedPipeline(pipe=pipe, provenance=provenance, meta=source.model_meta(task), rung=rung)
 
 
 def _build_arch(source: ModelSource, task: str, policy: VideoLoadPolicy) -> tuple[Any, str, float]:

@@ -84,3 +84,33 @@ def apply_load_policy(pipe: Any, policy: VideoLoadPolicy) -> None:
         apply_group_offload(pipe, policy.device)
     else:  # pragma: no cover - pydantic guards the literal
         raise ValueError(f"placement: unknown placement {placement!r}; allowed: {', '.join(PLACEMENTS)}")
+
+
+def move_to_rung(pipe: Any, policy: VideoLoadPolicy, current: tuple[str, bool, bool], target: tuple[str, bool, bool]) -> None:
+    """Re-place a loaded pipeline from rung ``current`` to ``target`` ((placement, vae_tiling, vae_slicing)).
+
+    VAE tiling/slicing are switches; a placement change first removes the offload hooks the
+    old placement installed (diffusers' ``remove_all_hooks``), then places the pipeline again.
+    """
+    placement, tiling, slicing = target
+    if placement == current[0]:
+        vae = getattr(pipe, "vae", None)
+        if vae is not None:
+            set_vae_memory(vae, tiling=tiling, slicing=slicing)
+        return
+    remove_hooks = getattr(pipe, "remove_all_hooks", None)
+    if remove_hooks is not None:
+        remove_hooks()
+    apply_load_policy(pipe, policy.model_copy(update={"placement": placement, "vae_tiling": tiling,
+                                                       "vae_slicing": slicing}))
+
+
+def free_device_memory() -> None:
+    """Give back what a failed (out-of-memory) call left in the allocator's cache."""
+    import gc
+
+    import torch
+
+    gc.collect()
+    if torch.cuda.is_available():
+        torch.cuda.empty_cache()

@@ -18,7 +18,7 @@ DType = Literal["bfloat16", "float16", "float32"]
 Placement = Literal["gpu", "model_cpu_offload", "group_offload", "sequential_offload", "cpu"]
 
 CompileMode = Literal["off", "regional"]
-StepCacheKind = Literal["off", "first_block", "taylorseer", "pyramid_broadcast", "faster_cache"]
+StepCacheKind = Literal["off", "first_block", "taylorseer", "pyramid_broadcast", "faster_cache", "sea_cache"]
 
 DTYPES: tuple[str, ...] = get_args(DType)
 PLACEMENTS: tuple[str, ...] = get_args(Placement)

@@ -26,6 +26,7 @@ def static_model_facts(spec: VideoModelSpec) -> dict:
         "frame_rule": spec.frame_rule.describe(),
         "resolution_multiple": spec.resolution_multiple,
         "defaults": spec.defaults.model_dump(),
+        "step_caches": spec.step_caches.model_dump(),
     }
 
 

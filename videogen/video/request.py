@@ -68,6 +68,15 @@ def encode_image_file(path: str) -> str:
         return base64.b64encode(fh.read()).decode("ascii")
 
 
+def grey_png_b64(size: int = 64) -> str:
+    """A plain grey PNG in the request's base64 form (the image of a warm-up call)."""
+    from PIL import Image
+
+    buffer = io.BytesIO()
+    Image.new("RGB", (size, size), (128, 128, 128)).save(buffer, format="PNG")
+    return base64.b64encode(buffer.getvalue()).decode("ascii")
+
+
 def decode_image(value: str):
     """base64 / data URL -> RGB PIL image, or InvalidRequestError naming ``image``."""
     from PIL import Image, UnidentifiedImageError

@@ -72,6 +72,25 @@ class Defaults(BaseModel):
     fps: int
 
 
+class StepCacheSupport(BaseModel):
+    """Which of diffusers' step caches a family's pipelines take, per task, and why not the others.
+
+    Declared in each ``families/<family>/spec.py``; read in one place, ``speed.step_cache_unsupported``.
+    A kind works for the tasks listed in ``works``; for any other task ``why_not`` says why (key ``"*"``: every
+    kind not listed).
+    """
+
+    model_config = ConfigDict(frozen=True)
+    works: dict[str, tuple[str, ...]] = Field(default_factory=dict)
+    why_not: dict[str, str] = Field(default_factory=dict)
+
+    def unsupported_reason(self, kind: str, task: str) -> str | None:
+        """None when step cache ``kind`` works for ``task``; else why not."""
+        if kind == "off" or task in self.works.get(kind, ()):
+            return None
+        return self.why_not.get(kind) or self.why_not.get("*") or f"{kind} is not declared for this family"
+
+
 class VideoModelSpec(BaseModel):
     """A family's identity, inputs, limits and defaults: what is true of it whatever the hardware."""
 
@@ -103,6 +122,8 @@ class VideoModelSpec(BaseModel):
     # Checkpoint classes besides the pipelines that a model directory may hold (AnimateDiff's
     # motion adapter); read through ``checkpoint_classes``.
     extra_checkpoint_classes: list[str] = Field(default_factory=list)
+    # diffusers' step caches this family's pipelines take (none unless declared).
+    step_caches: StepCacheSupport = Field(default_factory=StepCacheSupport)
 
     @property
     def tasks(self) -> list[str]:

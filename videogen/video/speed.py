@@ -7,10 +7,16 @@ Three levers, each chosen per device and reported with a reason:
   ``native`` with the reason. ``*_hub`` backends are never chosen: they
   download kernels at run time, and nothing here downloads anything.
 - step cache (``CacheMixin.enable_cache``): First-Block Cache, TaylorSeer,
-  Pyramid Attention Broadcast, FasterCache — off by default; it trades quality
-  for time, so a request may turn it on only within what the operator allows.
+  Pyramid Attention Broadcast, FasterCache, SeaCache — off by default; it trades
+  quality for time, so a request may turn it on only within what the operator
+  allows. Which caches a family takes is declared in its ``spec.py``
+  (``step_caches``) and read only by ``step_cache_unsupported``; anything else
+  becomes an adjustment on the job, never a failure. MagCache is not offered: it
+  needs per-checkpoint ``mag_ratios`` (diffusers ships Flux's only), and its
+  ``calibrate=True`` mode skips nothing.
 - compile (``ModelMixin.compile_repeated_blocks``): regional compilation of the
-  denoiser's repeated blocks, done at warm-up so no job pays for it.
+  denoiser's repeated blocks; the graphs are built by one short call at replica
+  warm-up (its seconds reported), so no job pays for them.
 
 Nothing here writes kernels or patches diffusers: every lever is diffusers' own.
 """
@@ -19,6 +25,7 @@ from __future__ import annotations
 
 import logging
 import time
+from contextlib import contextmanager
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -37,6 +44,12 @@ _CANDIDATES: dict[str, tuple[str, ...]] = {
     "mps": ("native",),
     "cpu": ("native",),
 }
+
+
+# torch.compile arguments for regional compile (tests swap in the cheap "eager" backend). Not fullgraph: a step
+# cache's hooks run inside the blocks and break the graph by design (their skip decisions are data-dependent and
+# ``torch.compiler.disable``d), and a cached job must still run compiled. A block without a hook has no break.
+COMPILE_KWARGS: dict[str, Any] = {}
 
 
 class LeverReport(BaseModel):
@@ -133,27 +146,64 @@ def _quiet_set_backend(model: Any, name: str) -> None:
         mu.logger.setLevel(level)
 
 
+# Drift each step cache is held to: PSNR (dB) of the decoded uint8 frames against the same job with the cache
+# off (same seed), on every family's tiny model at 8 steps with the default knobs (First-Block Cache at
+# threshold 0.3: random tiny models move more per step than trained ones), checked by tests/unit/test_speed.py.
+# Lowest measured (diffusers 0.42.1, CPU): first_block 41.3, taylorseer 33.4, pyramid_broadcast 40.8,
+# faster_cache 34.4, sea_cache 59.3; each bound leaves about 5 dB of margin below it. On a real model the drift
+# depends on the model, the steps and the knob: these bounds are what the tests guarantee, not a quality claim.
+STEP_CACHE_MIN_PSNR_DB: dict[str, float] = {
+    "off": float("inf"), "first_block": 35.0, "taylorseer": 28.0, "pyramid_broadcast": 35.0, "faster_cache": 28.0,
+    "sea_cache": 50.0,
+}
+
+
+# A threshold's meaning is the cache's own; None in a request means this default.
+DEFAULT_THRESHOLDS: dict[str, float] = {"first_block": 0.05, "sea_cache": 0.25}
+
+
 class StepCacheSetting(BaseModel):
-    """A step cache and its knob. ``threshold`` is First-Block Cache's residual threshold; ``interval``
-    is how many steps TaylorSeer / Pyramid Attention Broadcast / FasterCache reuse a result."""
+    """A step cache and its knob. ``threshold``: First-Block Cache's relative change of the first block's residual,
+    or SeaCache's accumulated relative-L1 budget, under which the blocks are skipped (None: ``DEFAULT_THRESHOLDS``);
+    ``interval``: every how many steps (calls) TaylorSeer / Pyramid Attention Broadcast / FasterCache compute."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
     kind: StepCacheKind = "off"
-    threshold: float = Field(default=0.05, gt=0, le=1.0)
+    threshold: float | None = Field(default=None, gt=0, le=1.0)
     interval: int = Field(default=2, ge=2, le=10)
 
+    def threshold_for_kind(self) -> float | None:
+        return self.threshold if self.threshold is not None else DEFAULT_THRESHOLDS.get(self.kind)
 
-def step_cache_config(setting: StepCacheSetting, pipe: Any):
-    """diffusers' config object for a setting (None for off)."""
+
+def denoisers(pipe: Any) -> list[Any]:
+    """Every hot-loop model: Wan 2.2's low-noise ``transformer_2`` runs the late steps, so it is cached too."""
+    models = [denoiser(pipe), getattr(pipe, "transformer_2", None)]
+    return [m for m in models if m is not None]
+
+
+def step_cache_config(setting: StepCacheSetting, pipe: Any, model: Any, guidance_scale: float | None = None):
+    """diffusers' config object for a setting (None for off).
+
+    TaylorSeer runs in diffusers' lite mode: on a predicted step every block is skipped and only the final
+    projection is extrapolated. Its full mode keeps Taylor factors of every attention output of every block,
+    which for a video model is tens of GB. FasterCache approximates the unconditional half of a CFG batch, so
+    with guidance off (no unconditional half) it only skips attention.
+    """
     import diffusers
 
     kind = setting.kind
     if kind == "off":
         return None
     if kind == "first_block":
-        return diffusers.FirstBlockCacheConfig(threshold=setting.threshold)
+        return diffusers.FirstBlockCacheConfig(threshold=setting.threshold_for_kind())
+    if kind == "sea_cache":
+        return diffusers.SeaCacheConfig(threshold=setting.threshold_for_kind())
     if kind == "taylorseer":
-        return diffusers.TaylorSeerCacheConfig(cache_interval=setting.interval, disable_cache_before_step=1)
+        return diffusers.TaylorSeerCacheConfig(
+            cache_interval=setting.interval, disable_cache_before_step=2, use_lite_mode=True,
+            taylor_factors_dtype=model.dtype,
+        )
     # Both read the current timestep from the pipeline.
     current = lambda: pipe.current_timestep  # noqa: E731
     if kind == "pyramid_broadcast":
@@ -163,46 +213,100 @@ def step_cache_config(setting: StepCacheSetting, pipe: Any):
         )
     return diffusers.FasterCacheConfig(
         spatial_attention_block_skip_range=setting.interval, current_timestep_callback=current,
-        tensor_format="BFCHW" if type(denoiser(pipe)).__name__.startswith("CogVideoX") else "BCFHW",
-        is_guidance_distilled=False,
+        attention_weight_callback=lambda _module: 0.5,
+        tensor_format="BFCHW" if type(model).__name__.startswith("CogVideoX") else "BCFHW",
+        is_guidance_distilled=guidance_scale is not None and guidance_scale <= 1.0,
     )
 
 
-def step_cache_unsupported(pipe: Any, kind: str) -> str | None:
-    """Why this pipeline cannot take step cache ``kind`` (None when it can)."""
-    if kind == "off":
-        return None
-    model = denoiser(pipe)
-    if model is None or not hasattr(model, "enable_cache"):
-        return f"{type(model).__name__} does not support diffusers' step caches (no CacheMixin)"
-    if kind in ("pyramid_broadcast", "faster_cache") and not hasattr(pipe, "current_timestep"):
-        return f"{type(pipe).__name__} does not expose current_timestep, which {kind} needs"
+def step_cache_unsupported(support: Any, task: str, kind: str, pipe: Any = None) -> str | None:
+    """Why step cache ``kind`` does not work for ``task`` (None when it does).
+
+    ``support`` is the family's ``StepCacheSupport`` (its ``spec.step_caches``): the one place that says which
+    caches work. ``pipe``, when given, is checked too: a model directory may hold another denoiser class.
+    """
+    why_not = support.unsupported_reason(kind, task)
+    if why_not or kind == "off" or pipe is None:
+        return why_not
+    for model in denoisers(pipe) or [None]:
+        if model is None or not hasattr(model, "enable_cache"):
+            return f"{type(model).__name__} does not support diffusers' step caches (no CacheMixin)"
     return None
 
 
-def set_step_cache(pipe: Any, setting: StepCacheSetting) -> LeverReport:
-    """Turn the denoiser's step cache to ``setting`` (off first, so a request never inherits another's)."""
-    model = denoiser(pipe)
-    if model is not None and getattr(model, "is_cache_enabled", False):
-        model.disable_cache()
-    why_not = step_cache_unsupported(pipe, setting.kind)
-    if why_not:
-        return LeverReport(lever="step_cache", requested=setting.model_dump(), applied="off", reason=why_not)
-    if setting.kind == "off":
-        return LeverReport(lever="step_cache", requested=setting.model_dump(), applied="off")
+def psnr_db(frames: Any, reference: Any) -> float:
+    """PSNR (dB) of uint8 frames against reference frames of the same shape; inf when identical."""
+    import numpy as np
+
+    mse = float(np.mean((np.asarray(frames, dtype=np.float64) - np.asarray(reference, dtype=np.float64)) ** 2))
+    return float("inf") if mse == 0.0 else float(10.0 * np.log10(255.0**2 / mse))
+
+
+@contextmanager
+def projection_calls(pipe: Any):
+    """Count the denoisers' ``nn.Linear`` calls (attention and feed-forward projections: where a denoiser's
+    FLOPs are) inside the ``with``; yields a one-item list holding the count. A step cache skips blocks or
+    attention inside ``forward``, where a hook on the block itself would still fire; its projections do not run."""
+    import torch
+
+    count = [0]
+
+    def bump(*_args: Any) -> None:
+        count[0] += 1
+
+    handles = [m.register_forward_hook(bump) for model in denoisers(pipe) for m in model.modules()
+               if isinstance(m, torch.nn.Linear)]
     try:
-        model.enable_cache(step_cache_config(setting, pipe))
-    except Exception as exc:  # noqa: BLE001 - e.g. no registered block layout for this model
+        yield count
+    finally:
+        for handle in handles:
+            handle.remove()
+
+
+def set_step_cache(pipe: Any, setting: StepCacheSetting, *, support: Any, task: str,
+                   guidance_scale: float | None = None) -> LeverReport:
+    """Turn the denoisers' step cache to ``setting`` (off first, so a request never inherits another's)."""
+    models = denoisers(pipe)
+    for model in models:
         if getattr(model, "is_cache_enabled", False):
             model.disable_cache()
-        return LeverReport(lever="step_cache", requested=setting.model_dump(), applied="off",
+    requested = setting.model_dump()
+    why_not = step_cache_unsupported(support, task, setting.kind, pipe)
+    if why_not:
+        return LeverReport(lever="step_cache", requested=requested, applied="off", reason=why_not)
+    if setting.kind == "off":
+        return LeverReport(lever="step_cache", requested=requested, applied="off")
+    try:
+        for model in models:
+            _quiet(lambda m=model: m.enable_cache(step_cache_config(setting, pipe, m, guidance_scale)))
+    except Exception as exc:  # noqa: BLE001 - a lever never fails a job: report it and run without
+        for model in models:
+            if getattr(model, "is_cache_enabled", False):
+                model.disable_cache()
+        return LeverReport(lever="step_cache", requested=requested, applied="off",
                            reason=f"diffusers refused it: {type(exc).__name__}: {str(exc)[:200]}")
-    return LeverReport(lever="step_cache", requested=setting.model_dump(), applied=setting.kind,
-                       reason="trades quality for time")
+    return LeverReport(lever="step_cache", requested=requested, applied=setting.kind,
+                       reason=f"trades quality for time (drift bound on the tiny models: "
+                              f"PSNR >= {STEP_CACHE_MIN_PSNR_DB[setting.kind]:g} dB vs off)")
+
+
+def _quiet(call) -> None:
+    """FasterCache and friends log an 'experimental' warning on every enable; the lever report says it once."""
+    import diffusers.hooks as hooks_package
+    from diffusers.utils import logging as diffusers_logging
+
+    logger_ = diffusers_logging.get_logger(hooks_package.__name__)
+    level = logger_.level
+    logger_.setLevel(logging.ERROR)
+    try:
+        call()
+    finally:
+        logger_.setLevel(level)
 
 
 def apply_compile(pipe: Any, mode: str, **compile_kwargs: Any) -> LeverReport:
-    """Regional compilation of the denoiser's repeated blocks; the compile itself happens at the first call."""
+    """Regional compilation of the denoiser's repeated blocks. torch.compile builds the graphs at the first call:
+    ``warm_up_compiled`` makes that call at replica warm-up and reports its seconds."""
     model = denoiser(pipe)
     if mode == "off":
         return LeverReport(lever="compile", requested=mode, applied="off")
@@ -210,11 +314,40 @@ def apply_compile(pipe: Any, mode: str, **compile_kwargs: Any) -> LeverReport:
     if not blocks:
         return LeverReport(lever="compile", requested=mode, applied="off",
                            reason=f"{type(model).__name__} declares no repeated blocks for regional compilation")
-    started = time.perf_counter()
     try:
-        model.compile_repeated_blocks(**({"fullgraph": True} | compile_kwargs))
+        model.compile_repeated_blocks(**(COMPILE_KWARGS | compile_kwargs))
     except Exception as exc:  # noqa: BLE001
         return LeverReport(lever="compile", requested=mode, applied="off",
                            reason=f"torch.compile refused it: {type(exc).__name__}: {str(exc)[:200]}")
-    return LeverReport(lever="compile", requested=mode, applied="regional", seconds=round(time.perf_counter() - started, 3),
-                       reason=f"compiled {', '.join(blocks)} (graphs are built at warm-up)")
+    return LeverReport(lever="compile", requested=mode, applied="regional",
+                       reason=f"compiled {', '.join(blocks)}; the graphs are built by a warm-up call")
+
+
+def warm_up_compiled(pipe: Any, call_kwargs: dict[str, Any], report: dict[str, Any]) -> None:
+    """One short call (``call_kwargs``) so torch.compile builds the graphs now, during replica warm-up, not in a
+    job; its seconds become the compile report's ``seconds``. If it fails compiled, the compile is undone (jobs
+    run eager) and the report says why."""
+    if report.get("applied") != "regional":
+        return
+    started = time.perf_counter()
+    try:
+        pipe(**call_kwargs)
+    except Exception as exc:  # noqa: BLE001 - a lever never fails a job: run eager instead
+        uncompile(pipe)
+        report.update(applied="off", reason=f"the compiled warm-up call failed, so the denoiser runs eager: "
+                                            f"{type(exc).__name__}: {str(exc)[:200]}")
+        return
+    report["seconds"] = round(time.perf_counter() - started, 3)
+
+
+def compiled_modules(pipe: Any) -> list[Any]:
+    """The denoiser's modules compiled in place (``nn.Module.compile``)."""
+    model = denoiser(pipe)
+    return [m for m in model.modules() if getattr(m, "_compiled_call_impl", None) is not None] if model else []
+
+
+def uncompile(pipe: Any) -> None:
+    """Undo ``nn.Module.compile`` on the denoiser's blocks (torch has no public call for it: ``compile`` stores
+    the compiled ``__call__`` in ``_compiled_call_impl``, and None restores the eager one)."""
+    for module in compiled_modules(pipe):
+        module._compiled_call_impl = None

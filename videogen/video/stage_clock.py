@@ -20,6 +20,8 @@ class StageClock:
     def __init__(self, on_progress: Callable[[ProgressEvent], None] | None):
         self.on_progress = on_progress
         self.stages: list[StageTiming] = []
+        # Seconds the cost model expects the pipeline call to take: the ETA before step one ends.
+        self.expected_seconds: float | None = None
 
     @property
     def current(self) -> str | None:
@@ -52,6 +54,8 @@ class StageClock:
         self.emit(DONE_STAGE, 100.0)
 
     def emit(self, stage: str, percent: float, step: int | None = None, total: int | None = None, eta: float | None = None):
+        if eta is None and step is None and stage in ("loading", "denoising") and self.expected_seconds is not None:
+            eta = round(self.expected_seconds, 3)
         if self.on_progress is not None:
             event = ProgressEvent(
                 stage=stage, step=step, total_steps=total, percent=round(percent, 2), eta_s=eta,

@@ -9,6 +9,7 @@ VAE decode, no video written.
 
 from __future__ import annotations
 
+import functools
 import logging
 import os
 import platform
@@ -27,13 +28,15 @@ from videogen.errors import GenerationCancelled, InvalidRequestError
 from videogen.rocm_env import rocm_env_snapshot
 from videogen.video.families import get_adapter, get_spec
 from videogen.video.hardware import VideoHardwareProfile
+from videogen.video.job_plan import CapacityPlanner, JobPlan
 from videogen.video.loader import LoadedPipeline, load_pipeline
 from videogen.video.model_meta import ModelMeta
 from videogen.video.model_source import ModelSource
 from videogen.video.policy import VideoLoadPolicy
 from videogen.video.progress import STAGES, ProgressEvent, StageTiming
-from videogen.video.request import Adjustment, VideoRequest
-from videogen.video.speed import StepCacheSetting, set_step_cache
+from videogen.video.request import Adjustment, VideoRequest, grey_png_b64
+from videogen.video.spec import IMAGE_TO_VIDEO
+from videogen.video.speed import StepCacheSetting, set_step_cache, warm_up_compiled
 from videogen.video.stage_clock import StageClock, step_callback_kwargs
 
 __all__ = ["STAGES", "GenerationResult", "GenerationWorker", "ProgressEvent", "StageTiming", "runtime_snapshot"]
@@ -58,10 +61,14 @@ class GenerationResult(BaseModel):
     params: dict[str, Any]
     model: dict[str, Any]
     frames: np.ndarray | None = Field(default=None, exclude=True, repr=False)
+    estimate: dict[str, Any] | None = None  # the job's JobPlan (cost estimate + rung), when it could be priced
+    measured: dict[str, Any] = Field(default_factory=dict)  # measured figures beside the estimate
 
 
-def runtime_snapshot() -> dict[str, Any]:
-    """Versions and process facts, as this process sees them."""
+@functools.lru_cache(maxsize=1)
+def _package_versions() -> dict[str, str | None]:
+    """Installed versions, read once: they cannot change under a running process, and reading package metadata
+    costs milliseconds that every job would pay (each job's diagnostics carry them)."""
     import importlib.metadata as md
 
     def version(name: str) -> str | None:
@@ -70,13 +77,18 @@ def runtime_snapshot() -> dict[str, Any]:
         except md.PackageNotFoundError:
             return None
 
+    return {n: version(n) for n in ("torch", "diffusers", "transformers", "accelerate", "ray", "imageio-ffmpeg")}
+
+
+def runtime_snapshot() -> dict[str, Any]:
+    """Versions and process facts, as this process sees them."""
     return {
         "videogen": __version__,
         "python": platform.python_version(),
         "platform": platform.platform(),
         "hostname": socket.gethostname(),
         "pid": os.getpid(),
-        "packages": {n: version(n) for n in ("torch", "diffusers", "transformers", "accelerate", "ray", "imageio-ffmpeg")},
+        "packages": dict(_package_versions()),
         "rocm_env": rocm_env_snapshot(),
     }
 
@@ -90,6 +102,7 @@ class GenerationWorker:
         default_model: str | None = None,
         profile: VideoHardwareProfile | None = None,
         policy_overrides: Mapping[str, Any] | None = None,
+        job_timeout_s: float | None = None,
     ):
         self._models = dict(models or {})
         self._default_model = default_model
@@ -98,6 +111,7 @@ class GenerationWorker:
         self._pipelines: dict[tuple[str, str], LoadedPipeline] = {}
         self._run_lock = threading.Lock()
         self.fatal_error: str | None = None
+        self.planner = CapacityPlanner(job_timeout_s)
 
     # -- what this worker is ----------------------------------------------------
     @property
@@ -124,6 +138,12 @@ class GenerationWorker:
             "runtime": runtime,
         }
 
+    def estimate(self, request: VideoRequest) -> JobPlan | None:
+        """What ``request`` would cost here and where it would run; a ``CapacityError`` when it cannot fit."""
+        family, task = request.family, request.task
+        params = get_adapter(family).resolve_params(request, self.model_meta(family, task)).params
+        return self.planner.plan(self.source(family), task, params, get_spec(family), self.profile, self.policy(family))
+
     def model_meta(self, family: str, task: str) -> ModelMeta:
         return self.source(family).model_meta(task)
 
@@ -133,11 +153,24 @@ class GenerationWorker:
 
     # -- loading ---------------------------------------------------------------
     def warm(self, family: str, task: str) -> LoadedPipeline:
-        """Load (once) and return the pipeline for family/task."""
+        """Load (once) and return the pipeline for family/task. With regional compile on, a short call at the
+        model's default shape builds the compiled graphs here, at replica warm-up, so no job pays for them."""
         key = (family, task)
         if key not in self._pipelines:
-            self._pipelines[key] = load_pipeline(self.source(family), task, self.policy(family), self.profile)
+            loaded = load_pipeline(self.source(family), task, self.policy(family), self.profile)
+            compiled = loaded.provenance.get("levers", {}).get("compile", {})
+            if compiled.get("applied") == "regional":
+                warm_up_compiled(loaded.pipe, self._warm_up_kwargs(family, task, loaded), compiled)
+            self._pipelines[key] = loaded
         return self._pipelines[key]
+
+    @staticmethod
+    def _warm_up_kwargs(family: str, task: str, loaded: LoadedPipeline) -> dict[str, Any]:
+        """Pipeline kwargs of a 2-step job at the model's default shape, stopping at the latents (no decode)."""
+        image = grey_png_b64() if task == IMAGE_TO_VIDEO else None
+        request = VideoRequest(family=family, task=task, prompt="warm-up", image=image, seed=0, num_inference_steps=2)
+        kwargs = get_adapter(family).prepare_inputs(request, loaded.pipe, loaded.meta).kwargs
+        return kwargs | {"output_type": "latent"}
 
     def step_cache_for(self, request: VideoRequest) -> StepCacheSetting:
         """The step cache this request runs with: its own, within what the operator allows, else the policy's."""
@@ -173,9 +206,12 @@ class GenerationWorker:
         adapter = get_adapter(family)
         clock = StageClock(on_progress)
         clock.start("runtime_diagnostics", detail=self.diagnostics(family))
-        # Refuse bad input before paying for a load.
-        adapter.resolve_params(request, self.model_meta(family, task))
+        # Refuse bad input, and what cannot fit this hardware, before paying for a load.
+        settled = adapter.resolve_params(request, self.model_meta(family, task))
         step_cache = self.step_cache_for(request)
+        policy = self.policy(family)
+        plan = self.planner.plan(self.source(family), task, settled.params, get_spec(family), self.profile, policy)
+        clock.expected_seconds = plan.estimate.expected_seconds if plan else None
         if should_cancel():
             raise GenerationCancelled("cancelled before loading")
 
@@ -185,7 +221,11 @@ class GenerationWorker:
         loading.detail = {"cached": cached, **loaded.public_provenance()}
         prepared = adapter.prepare_inputs(request, loaded.pipe, loaded.meta)
         total = prepared.params["num_inference_steps"]
-        cache = set_step_cache(loaded.pipe, step_cache)
+        self.planner.settle_rung(loaded, plan, policy, prepared.adjustments)
+        cache = set_step_cache(
+            loaded.pipe, step_cache, support=get_spec(family).step_caches, task=task,
+            guidance_scale=prepared.params["guidance_scale"],
+        )
         prepared.params["step_cache"] = cache.applied
         if cache.applied != step_cache.kind:
             prepared.adjustments.append(
@@ -207,18 +247,19 @@ class GenerationWorker:
         kwargs = dict(prepared.kwargs)
         kwargs.update(step_callback_kwargs(loaded.pipe, on_step))
         try:
-            output = loaded.pipe(**kwargs)
+            output = self.planner.call(loaded, policy, lambda: loaded.pipe(**kwargs), prepared.adjustments)
         except GenerationCancelled:
             _settle_interrupted(loaded.pipe)
             raise
         finally:
             if cache.applied != "off":  # the next job starts from a clean cache state, or none
-                set_step_cache(loaded.pipe, StepCacheSetting())
+                set_step_cache(loaded.pipe, StepCacheSetting(), support=get_spec(family).step_caches, task=task)
         if should_cancel():  # asked while the VAE was decoding: still no video is written
             raise GenerationCancelled("cancelled during decoding")
         if clock.current != "decoding":
             clock.start("decoding")
         frames = adapter.extract_frames(output)
+        measured = self._measured(clock, plan, family, task)
 
         clock.start("encoding", detail={"codec": "h264", "pix_fmt": "yuv420p"})
         fps = prepared.params["fps"]
@@ -236,7 +277,25 @@ class GenerationWorker:
             params=prepared.params,
             model=loaded.public_provenance(),
             frames=frames,
+            estimate=plan.model_dump() if plan else None,
+            measured=measured,
         )
+
+    def _measured(self, clock: StageClock, plan: JobPlan | None, family: str, task: str) -> dict[str, Any]:
+        """The pipeline call's measured figures beside the estimate; the achieved FLOP/s is learned from them."""
+        seconds = sum(s.seconds or 0.0 for s in clock.stages if s.name in ("denoising", "decoding"))
+        learned = self.planner.learn(family, task, plan, seconds)
+        out: dict[str, Any] = {"pipeline_seconds": round(seconds, 4)}
+        if plan is not None:
+            out["achieved_flops_per_s"] = plan.estimate.total_flops / seconds if seconds > 0 else None
+            out["expected_seconds"] = plan.estimate.expected_seconds
+        if learned is not None:
+            out["throughput"] = learned.model_dump()
+        if self.profile.backend in ("cuda", "rocm"):
+            import torch
+
+            out["peak_memory_gb"] = round(torch.cuda.max_memory_allocated() / 2**30, 3)
+        return out
 
 
 def _settle_interrupted(pipe) -> None:

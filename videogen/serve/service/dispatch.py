@@ -87,10 +87,15 @@ class Dispatcher:
             await asyncio.to_thread(self.jobs.fail, job_id, error)
             return
         backoff = 0.5
+        first = True
         while True:
-            rec = await asyncio.to_thread(self.jobs.get, job_id)
-            if rec.status != JobStatus.QUEUED or rec.dispatcher != self.dispatcher_id:
-                return
+            # The first call goes out at once: the job was queued under our lease just
+            # now, and a worker only runs a job it can claim (queued, not cancelled).
+            if not first:
+                rec = await asyncio.to_thread(self.jobs.get, job_id)
+                if rec.status != JobStatus.QUEUED or rec.dispatcher != self.dispatcher_id:
+                    return
+            first = False
             response = handle.run_job.remote(job_id)
             self._responses[job_id] = response
             try:

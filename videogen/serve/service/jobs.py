@@ -22,6 +22,7 @@ from videogen.serve.config import IngressSettings
 from videogen.serve.errors import request_validation_error
 from videogen.serve.protocol import Job, JobList
 from videogen.serve.service.dispatch import LEASE_S, Dispatcher
+from videogen.serve.service.event_feed import EventFeed
 from videogen.serve.service.status import StatusViews
 from videogen.serve.store.job_store import JobStore
 from videogen.serve.store.records import JobRecord, JobStatus
@@ -33,11 +34,10 @@ from videogen.video.request import VideoRequest
 if TYPE_CHECKING:
     from videogen.video.adapter import PreparedInputs
 
-SSE_POLL_S = 0.1
 SSE_KEEPALIVE_S = 15.0
-# How long a stream waits without new events before it re-reads the job: its
-# terminal event may lie before the Last-Event-ID the client resumed from.
-SSE_RECHECK_S = 2.0
+# A stream is woken when its job has a new event (see event_feed); it also re-reads
+# the store this often on its own, so a lost wake-up costs at most this long.
+SSE_FALLBACK_S = 1.0
 
 
 class JobService:
@@ -47,6 +47,8 @@ class JobService:
         self.jobs = store.jobs
         self.dispatcher = dispatcher
         self.status = status
+        self.feed = EventFeed(store)
+        self.sse_fallback_s = SSE_FALLBACK_S
 
     # -- validation ----------------------------------------------------------------------
     def validate(self, request: VideoRequest) -> PreparedInputs:
@@ -109,6 +111,7 @@ class JobService:
 
     async def cancel(self, job_id: str) -> Job:
         rec = await asyncio.to_thread(self.jobs.request_cancel, job_id)
+        self.feed.notify(job_id)  # its streams show the cancel now
         if rec.status == JobStatus.CANCELLED:
             self.dispatcher.withdraw(job_id)  # still waiting in the handle's queue: take it back
         return Job.from_record(rec)
@@ -137,42 +140,52 @@ class JobService:
     async def _events(self, job_id: str, last_event_id: int | None) -> AsyncIterator[tuple[int, JobRecord | None]]:
         """(event id, record) until the job ends; ``last_event_id`` replays what came after it (0 = all).
 
-        ``(-1, None)`` is a keep-alive.
+        ``(-1, None)`` is a keep-alive. Subscribed before the first read and cleared
+        before every read: an event committed at any moment is in that read or wakes it.
         """
-        if last_event_id is None:
-            rec, seq = await asyncio.to_thread(self.jobs.snapshot, job_id)
-            yield seq, rec
-            if rec.status.terminal:
-                return
-        else:
-            await asyncio.to_thread(self.jobs.get, job_id)  # 404 before the stream starts
-            seq = last_event_id
-        idle = 0.0
-        while True:
-            events = await asyncio.to_thread(self.store.events.since, job_id, seq)
-            for seq, rec in events:
+        with self.feed.subscribe(job_id) as sub:
+            if last_event_id is None:
+                rec, seq = await asyncio.to_thread(self.jobs.snapshot, job_id)
                 yield seq, rec
                 if rec.status.terminal:
                     return
-            if events:
-                idle = 0.0
-                continue
-            await asyncio.sleep(SSE_POLL_S)
-            idle += SSE_POLL_S
-            if idle >= SSE_RECHECK_S:
-                rec = await asyncio.to_thread(self.jobs.get, job_id)
-                if rec.status.terminal and not await asyncio.to_thread(self.store.events.since, job_id, seq):
+                ended = False
+            else:
+                rec = await asyncio.to_thread(self.jobs.get, job_id)  # 404 before the stream starts
+                seq = last_event_id
+                # Already ended: every event it will have is logged, so nothing after the id means the end.
+                ended = rec.status.terminal
+            quiet_since = time.monotonic()
+            while True:
+                sub.clear()
+                events = await asyncio.to_thread(self.store.events.since, job_id, seq)
+                for seq, rec in events:
+                    yield seq, rec
+                    if rec.status.terminal:
+                        return
+                if events:
+                    quiet_since = time.monotonic()
+                    continue
+                if ended:
                     return
-                if idle >= SSE_KEEPALIVE_S:
-                    idle = 0.0
+                quiet = time.monotonic() - quiet_since
+                if quiet >= SSE_KEEPALIVE_S:
+                    quiet_since = time.monotonic()
                     yield -1, None
+                    continue
+                await sub.wait(min(self.sse_fallback_s, SSE_KEEPALIVE_S - quiet))
 
     async def sse_stream(self, job_id: str, last_event_id: int | None = None) -> AsyncIterator[str]:
         """Server-Sent Events text; the first event is read before returning (an unknown job fails early)."""
         events = self._events(job_id, last_event_id)
-        first = await events.__anext__()
+        try:
+            first = await events.__anext__()
+        except StopAsyncIteration:  # resumed after the last event of a job that has ended
+            first = None
 
         async def body() -> AsyncIterator[str]:
+            if first is None:
+                return
             yield format_sse(*first)
             async for seq, rec in events:
                 yield format_sse(seq, rec)

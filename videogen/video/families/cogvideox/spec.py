@@ -2,7 +2,15 @@
 
 from __future__ import annotations
 
-from videogen.video.spec import IMAGE_TO_VIDEO, TEXT_TO_VIDEO, Defaults, FrameRule, SupportLevel, VideoModelSpec
+from videogen.video.spec import (
+    IMAGE_TO_VIDEO,
+    TEXT_TO_VIDEO,
+    Defaults,
+    FrameRule,
+    StepCacheSupport,
+    SupportLevel,
+    VideoModelSpec,
+)
 
 SPEC = VideoModelSpec(
     id="cogvideox",
@@ -18,4 +26,13 @@ SPEC = VideoModelSpec(
     resolution_multiple=16,
     defaults=Defaults(num_inference_steps=50, guidance_scale=6.0, num_frames=49, height=480, width=720, fps=8),
     min_vram_gb=12,
+    step_caches=StepCacheSupport(
+        works={
+            kind: (TEXT_TO_VIDEO, IMAGE_TO_VIDEO)
+            for kind in ("first_block", "taylorseer", "pyramid_broadcast", "faster_cache")
+        },
+        why_not={
+            "sea_cache": "SeaCache has a built-in adapter only for Wan text-to-video (and Cosmos 3) in diffusers 0.42"
+        },
+    ),
 )

@@ -44,7 +44,7 @@ def build_pipeline(task: str):
         out_channels=_LATENT,
         time_embed_dim=4,
         text_embed_dim=T5_DIM,
-        num_layers=1,
+        num_layers=2,  # First-Block Cache needs a head and a tail block
         sample_width=4,
         sample_height=4,
         sample_frames=9,

@@ -2,7 +2,15 @@
 
 from __future__ import annotations
 
-from videogen.video.spec import IMAGE_TO_VIDEO, TEXT_TO_VIDEO, Defaults, FrameRule, SupportLevel, VideoModelSpec
+from videogen.video.spec import (
+    IMAGE_TO_VIDEO,
+    TEXT_TO_VIDEO,
+    Defaults,
+    FrameRule,
+    StepCacheSupport,
+    SupportLevel,
+    VideoModelSpec,
+)
 
 SPEC = VideoModelSpec(
     id="hunyuan-video",
@@ -26,4 +34,21 @@ SPEC = VideoModelSpec(
     min_vram_gb=24,
     # The image-to-video pipeline returns the video without its 4 conditioning frames.
     frames_dropped={IMAGE_TO_VIDEO: 4},
+    step_caches=StepCacheSupport(
+        works={
+            "first_block": (TEXT_TO_VIDEO,),
+            "taylorseer": (TEXT_TO_VIDEO,),
+            "pyramid_broadcast": (TEXT_TO_VIDEO, IMAGE_TO_VIDEO),
+        },
+        why_not={
+            "first_block": "HunyuanVideoImageToVideoPipeline calls its transformer outside any cache_context, "
+            "which this cache keeps its state under",
+            "taylorseer": "HunyuanVideoImageToVideoPipeline calls its transformer outside any cache_context, "
+            "which this cache keeps its state under",
+            "faster_cache": "HunyuanVideo's guidance is embedded (one pass a step) and its true CFG runs the "
+            "unconditional pass as a separate call; FasterCache approximates the unconditional half of one "
+            "batched CFG call",
+            "sea_cache": "SeaCache has a built-in adapter only for Wan text-to-video (and Cosmos 3) in diffusers 0.42",
+        },
+    ),
 )

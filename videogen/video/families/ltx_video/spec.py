@@ -2,7 +2,15 @@
 
 from __future__ import annotations
 
-from videogen.video.spec import IMAGE_TO_VIDEO, TEXT_TO_VIDEO, Defaults, FrameRule, SupportLevel, VideoModelSpec
+from videogen.video.spec import (
+    IMAGE_TO_VIDEO,
+    TEXT_TO_VIDEO,
+    Defaults,
+    FrameRule,
+    StepCacheSupport,
+    SupportLevel,
+    VideoModelSpec,
+)
 
 SPEC = VideoModelSpec(
     id="ltx-video",
@@ -18,4 +26,12 @@ SPEC = VideoModelSpec(
     resolution_multiple=32,
     defaults=Defaults(num_inference_steps=50, guidance_scale=3.0, num_frames=121, height=480, width=704, fps=24),
     min_vram_gb=12,
+    step_caches=StepCacheSupport(
+        works={kind: (TEXT_TO_VIDEO, IMAGE_TO_VIDEO) for kind in ("first_block", "taylorseer", "pyramid_broadcast")},
+        why_not={
+            "faster_cache": "LTX's transformer takes packed tokens [B, S, C]; FasterCache's frequency split needs a "
+            "video tensor (BCFHW or BFCHW)",
+            "sea_cache": "SeaCache has a built-in adapter only for Wan text-to-video (and Cosmos 3) in diffusers 0.42",
+        },
+    ),
 )

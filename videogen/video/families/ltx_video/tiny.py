@@ -33,7 +33,7 @@ def _components() -> dict:
         num_attention_heads=4,
         attention_head_dim=8,
         cross_attention_dim=32,
-        num_layers=1,
+        num_layers=2,  # First-Block Cache needs a head and a tail block
         caption_channels=T5_DIM,
     )
     vae = AutoencoderKLLTXVideo(

@@ -2,7 +2,15 @@
 
 from __future__ import annotations
 
-from videogen.video.spec import IMAGE_TO_VIDEO, TEXT_TO_VIDEO, Defaults, FrameRule, SupportLevel, VideoModelSpec
+from videogen.video.spec import (
+    IMAGE_TO_VIDEO,
+    TEXT_TO_VIDEO,
+    Defaults,
+    FrameRule,
+    StepCacheSupport,
+    SupportLevel,
+    VideoModelSpec,
+)
 
 SPEC = VideoModelSpec(
     id="sana-video",
@@ -21,4 +29,10 @@ SPEC = VideoModelSpec(
     resolution_multiple=32,
     defaults=Defaults(num_inference_steps=50, guidance_scale=6.0, num_frames=81, height=480, width=832, fps=16),
     min_vram_gb=12,
+    step_caches=StepCacheSupport(
+        why_not={
+            "*": "SanaVideoTransformer3DModel has no CacheMixin in diffusers 0.42, and the Sana-Video pipelines "
+            "enter no cache_context"
+        }
+    ),
 )

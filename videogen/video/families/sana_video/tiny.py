@@ -72,7 +72,7 @@ def _components(task: str) -> dict:
         norm_elementwise_affine=False,
         norm_eps=1e-6,
         qk_norm="rms_norm_across_heads",
-        rope_max_seq_len=32,
+        rope_max_seq_len=1024,  # positions per axis: enough for the family's largest request (Wan: 161 frames)
     )
     if task == IMAGE_TO_VIDEO:
         scheduler = FlowMatchEulerDiscreteScheduler(shift=8.0)

@@ -2,7 +2,15 @@
 
 from __future__ import annotations
 
-from videogen.video.spec import IMAGE_TO_VIDEO, TEXT_TO_VIDEO, Defaults, FrameRule, SupportLevel, VideoModelSpec
+from videogen.video.spec import (
+    IMAGE_TO_VIDEO,
+    TEXT_TO_VIDEO,
+    Defaults,
+    FrameRule,
+    StepCacheSupport,
+    SupportLevel,
+    VideoModelSpec,
+)
 
 SPEC = VideoModelSpec(
     id="text-to-video-sd",
@@ -21,4 +29,10 @@ SPEC = VideoModelSpec(
     resolution_multiple=8,
     defaults=Defaults(num_inference_steps=25, guidance_scale=9.0, num_frames=16, height=256, width=256, fps=8),
     min_vram_gb=8,
+    step_caches=StepCacheSupport(
+        why_not={
+            "*": "UNet3DConditionModel has no CacheMixin in diffusers 0.42 (its step caches hook transformer "
+            "denoisers), and TextToVideoSDPipeline exposes neither current_timestep nor cache_context"
+        }
+    ),
 )

@@ -2,7 +2,15 @@
 
 from __future__ import annotations
 
-from videogen.video.spec import IMAGE_TO_VIDEO, TEXT_TO_VIDEO, Defaults, FrameRule, SupportLevel, VideoModelSpec
+from videogen.video.spec import (
+    IMAGE_TO_VIDEO,
+    TEXT_TO_VIDEO,
+    Defaults,
+    FrameRule,
+    StepCacheSupport,
+    SupportLevel,
+    VideoModelSpec,
+)
 
 SPEC = VideoModelSpec(
     id="wan",
@@ -21,4 +29,18 @@ SPEC = VideoModelSpec(
     resolution_multiple=16,
     defaults=Defaults(num_inference_steps=30, guidance_scale=5.0, num_frames=81, height=480, width=832, fps=16),
     min_vram_gb=12,
+    step_caches=StepCacheSupport(
+        works={
+            "first_block": (TEXT_TO_VIDEO, IMAGE_TO_VIDEO),
+            "taylorseer": (TEXT_TO_VIDEO, IMAGE_TO_VIDEO),
+            "pyramid_broadcast": (TEXT_TO_VIDEO, IMAGE_TO_VIDEO),
+            "sea_cache": (TEXT_TO_VIDEO,),
+        },
+        why_not={
+            "faster_cache": "Wan runs the conditional and unconditional passes as two calls; FasterCache "
+            "approximates the unconditional half of one batched CFG call",
+            "sea_cache": "WanImageToVideoPipeline's cache_context carries no step index or sigma, which SeaCache "
+            "needs (it would run without skipping anything)",
+        },
+    ),
 )

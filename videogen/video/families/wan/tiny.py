@@ -49,10 +49,10 @@ def build_pipeline(task: str):
         text_dim=T5_DIM,
         freq_dim=32,
         ffn_dim=32,
-        num_layers=1,
+        num_layers=2,  # First-Block Cache needs a head and a tail block
         cross_attn_norm=True,
         qk_norm="rms_norm_across_heads",
-        rope_max_seq_len=32,
+        rope_max_seq_len=1024,  # positions per axis: enough for the family's largest request (Wan: 161 frames)
         image_dim=_IMAGE_DIM if i2v else None,
     )
     components = dict(

@@ -1,0 +1,160 @@
+"""SSE streams are woken by new events, not by a poll interval (no Ray).
+
+Every stream here runs with a fallback re-read of an hour: an event can only
+reach it through a wake-up (this replica's own ``notify`` or the store
+watcher). The waits below are safety limits for a broken build, not timings.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+
+from videogen.serve.config import VideoGenAppConfig
+from videogen.serve.deployment_options import ingress_settings
+from videogen.serve.service.event_feed import EventFeed
+from videogen.serve.service.videogen_service import VideoGenService
+from videogen.serve.store.events import _MAX_IN_LIST, ChangeWatch
+from videogen.serve.store.job_store import JobStore
+from videogen.serve.store.records import JobStatus
+from videogen.video.progress import STAGES, Progress, StageTiming
+
+NEVER = 3600.0  # the fallback re-read: never within a test
+SAFETY_S = 10.0
+
+
+def _service(tmp_path) -> VideoGenService:
+    cfg = VideoGenAppConfig(families=["wan"], state_dir=str(tmp_path))
+    svc = VideoGenService(ingress_settings(cfg), workers={})
+    svc.jobs.sse_fallback_s = NEVER
+    return svc
+
+
+def _create(store: JobStore):
+    return store.jobs.create(
+        family="wan", task="text-to-video", request={"prompt": "x"}, image=None, model=None,
+        params={"num_inference_steps": 3}, adjustments=[], progress=Progress.queued(total_steps=3),
+        max_attempts=2, dispatcher=None, lease_s=0,
+    )
+
+
+class Follower:
+    """Reads a stream in the background; ``next()`` is its next event (wire JSON)."""
+
+    def __init__(self, body):
+        self.queue: asyncio.Queue = asyncio.Queue()
+        self.task = asyncio.ensure_future(self._read(body))
+
+    async def _read(self, body):
+        async for chunk in body:
+            if chunk.startswith("id: "):
+                await self.queue.put(json.loads(chunk.split("data: ", 1)[1]))
+        await self.queue.put(None)
+
+    async def next(self):
+        return await asyncio.wait_for(self.queue.get(), SAFETY_S)
+
+
+def test_change_watch_tells_which_watched_jobs_got_events(tmp_path):
+    store = JobStore(tmp_path)
+    watch = ChangeWatch(store.db)
+    a, b = _create(store), _create(store)
+    assert watch.poll(lambda: [a.id]) == {a.id}
+    assert watch.poll(lambda: [a.id, b.id]) == set()  # nothing since the last look
+    claim = store.jobs.claim(b.id, {})
+    store.jobs.heartbeat(b.id, claim.claim_token)  # a commit without an event
+    assert watch.poll(lambda: [a.id]) == set()  # b's event: nobody here watches b
+    store.jobs.update_progress(b.id, claim.claim_token, Progress(stage="loading"))
+    many = [f"job_{i}" for i in range(_MAX_IN_LIST + 5)]
+    assert watch.poll(lambda: [*many, b.id]) == {b.id}  # the long-list path
+    store.jobs.heartbeat(b.id, claim.claim_token)
+    assert watch.poll(lambda: [b.id]) == set()
+    watch.close()
+
+
+def test_events_a_worker_writes_reach_the_stream_in_order(tmp_path):
+    async def main():
+        svc = _service(tmp_path)
+        worker = JobStore(tmp_path)  # another process's connection, as a worker replica has
+        job = _create(worker)
+        follow = Follower(await svc.jobs.sse_stream(job.id))
+        assert (await follow.next())["status"] == "queued"
+        claim = worker.jobs.claim(job.id, {"replica_id": "w"})
+        assert (await follow.next())["progress"]["stage"] == STAGES[0]
+        stages: list[StageTiming] = []
+        for stage in STAGES[1:]:
+            stages.append(StageTiming(name=stage, started_at=1.0))
+            worker.jobs.update_progress(job.id, claim.claim_token, Progress(stage=stage), stages)
+            event = await follow.next()
+            assert event["progress"]["stage"] == stage and [s["name"] for s in event["stages"]] == list(STAGES[1:len(stages) + 1])
+        worker.jobs.finish(job.id, claim.claim_token, JobStatus.SUCCEEDED, progress=Progress(stage="done", percent=100))
+        assert (await follow.next())["status"] == "succeeded"
+        assert await follow.next() is None  # the stream ends with the job
+        assert not svc.jobs.feed._active.is_set()  # no stream open: the watcher is parked
+
+    asyncio.run(main())
+
+
+def test_this_replicas_own_write_wakes_its_streams_without_the_watcher(tmp_path, monkeypatch):
+    monkeypatch.setattr(EventFeed, "_start_watcher", lambda self: None)
+
+    async def main():
+        svc = _service(tmp_path)
+        job = _create(svc.store)
+        follow = Follower(await svc.jobs.sse_stream(job.id))
+        assert (await follow.next())["status"] == "queued"
+        await svc.jobs.cancel(job.id)
+        event = await follow.next()
+        assert event["status"] == "cancelled" and event["error"]["code"] == "cancelled"
+        assert await follow.next() is None
+
+    asyncio.run(main())
+
+
+def test_a_stream_on_another_ingress_replica_sees_the_change(tmp_path):
+    async def main():
+        here, there = _service(tmp_path), _service(tmp_path)  # two ingress replicas, one state dir
+        job = _create(here.store)
+        follow = Follower(await there.jobs.sse_stream(job.id, 0))
+        assert (await follow.next())["status"] == "queued"
+        await here.jobs.cancel(job.id)
+        assert (await follow.next())["status"] == "cancelled"
+        assert await follow.next() is None
+
+    asyncio.run(main())
+
+
+def test_a_restarted_ingress_resumes_after_the_last_event_id(tmp_path):
+    async def main():
+        store = JobStore(tmp_path)
+        job = _create(store)
+        claim = store.jobs.claim(job.id, {})
+        store.jobs.update_progress(job.id, claim.claim_token, Progress(stage="denoising", step=1, total_steps=3))
+        seqs = [seq for seq, _ in store.events.since(job.id, 0)]
+        restarted = _service(tmp_path)  # nothing in memory: the store is the truth
+        follow = Follower(await restarted.jobs.sse_stream(job.id, seqs[1]))
+        resumed = await follow.next()
+        assert resumed["progress"]["step"] == 1
+        store.jobs.finish(job.id, claim.claim_token, JobStatus.FAILED, error={"code": "x", "message": "y"})
+        assert (await follow.next())["status"] == "failed"
+        assert await follow.next() is None
+        # Resuming after the job's last event: an empty stream, at once.
+        last = store.events.since(job.id, 0)[-1][0]
+        assert [chunk async for chunk in await restarted.jobs.sse_stream(job.id, last)] == []
+
+    asyncio.run(main())
+
+
+def test_without_any_wake_up_a_stream_still_reads_the_store(tmp_path, monkeypatch):
+    monkeypatch.setattr(EventFeed, "_start_watcher", lambda self: None)
+
+    async def main():
+        svc = _service(tmp_path)
+        svc.jobs.sse_fallback_s = 0.05  # the safety net when a wake-up is lost
+        job = _create(svc.store)
+        follow = Follower(await svc.jobs.sse_stream(job.id))
+        assert (await follow.next())["status"] == "queued"
+        svc.store.jobs.request_cancel(job.id)  # written without notify, and nobody watches the store
+        assert (await follow.next())["status"] == "cancelled"
+
+    asyncio.run(main())

@@ -1,0 +1,131 @@
+"""Wakes this ingress's SSE streams as soon as their job has a new event in the store.
+
+The store stays the one source of truth: a stream always reads its events from
+the log, and a wake-up only tells it to read now instead of at its fallback
+interval. Two paths wake a stream:
+
+- ``notify(job_id)``, called by this replica right after it wrote an event itself;
+- one watcher thread per replica (running only while streams are open) that asks
+  the store every ``WATCH_POLL_S`` which watched jobs got events
+  (``store.events.ChangeWatch``: one ``PRAGMA data_version`` read when nothing
+  changed). It sees every writer of the shared state directory, so events from
+  the workers and from the other ingress replicas wake streams here too, and a
+  restarted replica needs nothing but the store.
+
+A stream subscribes *before* its first read and clears its flag before every
+read, so an event committed at any time either is in that read or sets the flag.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from videogen.serve.store.events import ChangeWatch
+from videogen.serve.store.job_store import JobStore
+
+logger = logging.getLogger("videogen.serve")
+
+# How often the watcher asks the store while streams are open: a look costs a few
+# microseconds when nothing changed (about 1% of a core at this rate, per replica).
+WATCH_POLL_S = 0.002
+
+
+class Subscription:
+    """One stream's interest in one job: a flag set when the job may have new events."""
+
+    def __init__(self, job_id: str):
+        self.job_id = job_id
+        self.loop = asyncio.get_running_loop()
+        self._flag = asyncio.Event()
+
+    def clear(self) -> None:
+        self._flag.clear()
+
+    async def wait(self, timeout_s: float) -> bool:
+        """True when woken, False when ``timeout_s`` passed first."""
+        try:
+            await asyncio.wait_for(self._flag.wait(), timeout_s)
+            return True
+        except asyncio.TimeoutError:
+            return False
+
+    def wake(self) -> None:
+        """Set the flag; safe from any thread."""
+        try:
+            running = asyncio.get_running_loop()
+        except RuntimeError:
+            running = None
+        if running is self.loop:
+            self._flag.set()
+            return
+        try:
+            self.loop.call_soon_threadsafe(self._flag.set)
+        except RuntimeError:  # that loop is closed: its stream is gone
+            pass
+
+
+class EventFeed:
+    def __init__(self, store: JobStore, poll_s: float = WATCH_POLL_S):
+        self.store = store
+        self.poll_s = poll_s
+        self._subs: dict[str, set[Subscription]] = {}
+        self._lock = threading.Lock()
+        self._active = threading.Event()  # set while any stream is subscribed
+        self._thread: threading.Thread | None = None
+
+    @contextmanager
+    def subscribe(self, job_id: str) -> Iterator[Subscription]:
+        """Watch ``job_id`` for the duration of the block (needs the running event loop)."""
+        sub = Subscription(job_id)
+        with self._lock:
+            self._subs.setdefault(job_id, set()).add(sub)
+            self._active.set()
+            self._start_watcher()
+        try:
+            yield sub
+        finally:
+            with self._lock:
+                subs = self._subs.get(job_id)
+                if subs is not None:
+                    subs.discard(sub)
+                    if not subs:
+                        del self._subs[job_id]
+                if not self._subs:
+                    self._active.clear()
+
+    def notify(self, job_id: str) -> None:
+        """Wake the streams of ``job_id`` (this replica just wrote one of its events)."""
+        with self._lock:
+            subs = list(self._subs.get(job_id, ()))
+        for sub in subs:
+            sub.wake()
+
+    def watched(self) -> list[str]:
+        with self._lock:
+            return list(self._subs)
+
+    # -- the watcher thread ------------------------------------------------------------------
+    def _start_watcher(self) -> None:
+        if self._thread is None or not self._thread.is_alive():
+            self._thread = threading.Thread(target=self._watch, name="videogen-sse-watch", daemon=True)
+            self._thread.start()
+
+    def _watch(self) -> None:
+        watch = None
+        try:
+            watch = ChangeWatch(self.store.db)
+            while True:
+                self._active.wait()  # parked while no stream is open
+                for job_id in watch.poll(self.watched):
+                    self.notify(job_id)
+                time.sleep(self.poll_s)
+        except Exception:  # noqa: BLE001 - streams still read at their fallback interval
+            logger.exception("the SSE watcher stopped; streams fall back to polling the store")
+        finally:
+            if watch is not None:
+                watch.close()
