@@ -17,9 +17,11 @@ from ray import serve
 
 from videogen import __version__
 from videogen.errors import JobFailedError
+from videogen.rocm_env import apply_rocm_env
 from videogen.serve.config import IngressSettings
 from videogen.serve.errors import HTTP_STATUS, install_handlers
 from videogen.serve.protocol import JOBS_PATH, CreateJobRequest, ErrorResponse, Job, JobList
+from videogen.serve.service.estimates import EstimateResponse
 from videogen.serve.service.videogen_service import VideoGenService
 from videogen.serve.store.records import JobStatus
 
@@ -40,6 +42,9 @@ install_handlers(api)
 @serve.ingress(api)
 class VideoGenIngress:
     def __init__(self, settings: IngressSettings, workers: dict[str, Any]):
+        # The cost model behind admission builds models on the meta device: torch is imported in this
+        # replica too, so the ROCm environment goes first, as in every process that may import torch.
+        apply_rocm_env()
         try:
             ctx = serve.get_replica_context()
             label = f"{ctx.replica_id.deployment_id.name}#{ctx.replica_id.unique_id}"
@@ -79,6 +84,12 @@ class VideoGenIngress:
     @api.get("/api/video/models", responses=_ERRORS)
     async def http_models(self, authorization: str | None = Header(default=None)) -> dict[str, Any]:
         return await asyncio.to_thread(self._authorized(authorization).status.models)
+
+    @api.post("/api/video/estimate", response_model=EstimateResponse, responses=_ERRORS)
+    async def http_estimate(self, body: CreateJobRequest, authorization: str | None = Header(default=None)):
+        """A job's body priced on the family's hardware (FLOPs, memory per rung, time, verdict); nothing is queued."""
+        svc = self._authorized(authorization)
+        return await asyncio.to_thread(svc.jobs.estimate, body)
 
     @api.post(JOBS_PATH, status_code=202, response_model=Job, responses=_ERRORS)
     async def http_create_job(self, body: CreateJobRequest, authorization: str | None = Header(default=None)):
@@ -153,6 +164,11 @@ class VideoGenIngress:
 
     async def list_jobs(self, limit: int = 20, offset: int = 0, status: str | None = None, family: str | None = None):
         return (await self._ready().jobs.list(limit, offset, status, family)).model_dump(mode="json")
+
+    async def estimate(self, request: Any) -> dict[str, Any]:
+        """What a request would cost and whether it would be admitted; nothing is queued."""
+        jobs = self._ready().jobs
+        return (await asyncio.to_thread(jobs.estimate, jobs.parse(request))).model_dump(mode="json")
 
     async def runtime(self) -> dict[str, Any]:
         return await asyncio.to_thread(self._ready().status.runtime)

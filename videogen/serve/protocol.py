@@ -66,6 +66,9 @@ class JobResult(BaseModel):
     fps: int
     bytes: int
     video_url: str
+    measured: dict[str, Any] | None = Field(
+        default=None, description="measured beside the estimate: pipeline seconds, achieved FLOP/s, peak memory (GPU)"
+    )
 
 
 class Job(BaseModel):
@@ -90,6 +93,11 @@ class Job(BaseModel):
     cancel_requested: bool = False
     worker: dict[str, Any] | None = Field(default=None, description="the replica running (or that ran) the job")
     history: list[dict[str, Any]] = Field(default_factory=list, description="earlier attempts and why they ended")
+    estimate: dict[str, Any] | None = Field(
+        default=None,
+        description="the cost estimate at submission: FLOPs per stage, memory per placement rung, the rung the "
+        "worker will use, expected seconds (result.measured holds the measured figures beside it)",
+    )
 
     @classmethod
     def from_record(cls, rec: JobRecord) -> Job:

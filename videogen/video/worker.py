@@ -28,6 +28,7 @@ from videogen.errors import GenerationCancelled, InvalidRequestError
 from videogen.rocm_env import rocm_env_snapshot
 from videogen.video.families import get_adapter, get_spec
 from videogen.video.hardware import VideoHardwareProfile
+from videogen.video.job_cost import Throughput
 from videogen.video.job_plan import CapacityPlanner, JobPlan
 from videogen.video.loader import LoadedPipeline, load_pipeline
 from videogen.video.model_meta import ModelMeta
@@ -136,6 +137,7 @@ class GenerationWorker:
             "hardware_profile": self.profile.model_dump(),
             "load_policy": self.policy(family).model_dump(),
             "runtime": runtime,
+            "throughput": self.planner.throughputs(),  # FLOP/s achieved per family/task (admission and ETAs)
         }
 
     def estimate(self, request: VideoRequest) -> JobPlan | None:
@@ -171,6 +173,20 @@ class GenerationWorker:
         request = VideoRequest(family=family, task=task, prompt="warm-up", image=image, seed=0, num_inference_steps=2)
         kwargs = get_adapter(family).prepare_inputs(request, loaded.pipe, loaded.meta).kwargs
         return kwargs | {"output_type": "latent"}
+
+    def warm_up(self, family: str, task: str) -> Throughput | None:
+        """One short generation (2 steps at the model's default shape) to measure the FLOP/s this worker
+        achieves; failures are logged, never raised (a warm-up must not stop a replica)."""
+        import tempfile
+
+        image = grey_png_b64() if task == IMAGE_TO_VIDEO else None
+        request = VideoRequest(family=family, task=task, prompt="warm-up", image=image, seed=0, num_inference_steps=2)
+        with tempfile.TemporaryDirectory(prefix="videogen-warm-up-") as tmp:
+            try:
+                self.generate(request, Path(tmp) / "warm-up.mp4")
+            except Exception:  # noqa: BLE001
+                logger.warning("warm-up run of %s/%s failed", family, task, exc_info=True)
+        return self.planner.throughput(family, task)
 
     def step_cache_for(self, request: VideoRequest) -> StepCacheSetting:
         """The step cache this request runs with: its own, within what the operator allows, else the policy's."""

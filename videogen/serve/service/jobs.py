@@ -22,6 +22,7 @@ from videogen.serve.config import IngressSettings
 from videogen.serve.errors import request_validation_error
 from videogen.serve.protocol import Job, JobList
 from videogen.serve.service.dispatch import LEASE_S, Dispatcher
+from videogen.serve.service.estimates import EstimateService
 from videogen.serve.service.event_feed import EventFeed
 from videogen.serve.service.status import StatusViews
 from videogen.serve.store.job_store import JobStore
@@ -41,8 +42,10 @@ SSE_FALLBACK_S = 1.0
 
 
 class JobService:
-    def __init__(self, settings: IngressSettings, store: JobStore, dispatcher: Dispatcher, status: StatusViews):
+    def __init__(self, settings: IngressSettings, store: JobStore, dispatcher: Dispatcher, status: StatusViews,
+                 estimates: EstimateService | None = None):
         self.settings = settings
+        self.estimates = estimates or EstimateService(settings, store)
         self.store = store
         self.jobs = store.jobs
         self.dispatcher = dispatcher
@@ -68,6 +71,21 @@ class JobService:
         meta = self.status.model_meta(request.family, request.task)
         return get_adapter(request.family).resolve_params(request, meta)
 
+    def admit(self, request: VideoRequest) -> tuple[PreparedInputs, dict[str, Any] | None]:
+        """``validate``, then refuse what the family's hardware cannot run (memory or time): the settled
+        inputs and the job's estimate (None before the family's workers have reported their hardware)."""
+        prepared = self.validate(request)
+        planned = self.estimates.plan(request.family, request.task, prepared.params)
+        if planned is None:
+            return prepared, None
+        estimate, admission = planned
+        return prepared, {**estimate.model_dump(), "admission": admission.model_dump()}
+
+    def estimate(self, request: VideoRequest):
+        """``POST /api/video/estimate``: a job's body priced; nothing is queued."""
+        prepared = self.validate(request)
+        return self.estimates.estimate(request.family, request.task, prepared.params)
+
     @staticmethod
     def parse(request: VideoRequest | Mapping[str, Any]) -> VideoRequest:
         """A handle caller's dict as a ``VideoRequest``; refused in the shape HTTP refuses it."""
@@ -81,7 +99,7 @@ class JobService:
     # -- jobs ------------------------------------------------------------------------------
     async def submit(self, request: VideoRequest | Mapping[str, Any]) -> Job:
         request = self.parse(request)
-        prepared = await asyncio.to_thread(self.validate, request)
+        prepared, estimate = await asyncio.to_thread(self.admit, request)
         params = dict(prepared.params)
         summary = request.summary()
         summary["seed"] = params["seed"]  # the seed used: a retried job makes the same video
@@ -98,6 +116,7 @@ class JobService:
             max_attempts=self.settings.max_attempts,
             dispatcher=self.dispatcher.dispatcher_id,
             lease_s=LEASE_S,
+            estimate=estimate,
         )
         self.dispatcher.dispatch_soon(rec.id, rec.family)
         return Job.from_record(rec)

@@ -37,6 +37,7 @@ CREATE TABLE IF NOT EXISTS jobs (
     result_json TEXT,
     worker_json TEXT,
     history_json TEXT NOT NULL DEFAULT '[]',
+    estimate_json TEXT,
     created_at REAL NOT NULL,
     started_at REAL,
     finished_at REAL,
@@ -74,9 +75,24 @@ CREATE TABLE IF NOT EXISTS replicas (
 );
 """
 
+# Columns added after the first release: (table, column, type). A state directory written by an
+# older version gets them on open (SQLite has no "ADD COLUMN IF NOT EXISTS").
+_ADDED_COLUMNS = (("jobs", "estimate_json", "TEXT"),)
+
 # Replicas starting together race to create the schema or switch the journal mode;
 # SQLite answers "database is locked" to the losers, who retry this many times.
 _LOCK_RETRIES = 20
+
+
+def _add_missing_columns(conn: sqlite3.Connection) -> None:
+    for table, column, kind in _ADDED_COLUMNS:
+        present = {row[1] for row in conn.execute(f"PRAGMA table_info({table})")}
+        if column not in present:
+            try:
+                conn.execute(f"ALTER TABLE {table} ADD COLUMN {column} {kind}")
+            except sqlite3.OperationalError as exc:  # another replica added it first
+                if "duplicate column" not in str(exc):
+                    raise
 
 
 class Database:
@@ -91,6 +107,7 @@ class Database:
         for attempt in range(_LOCK_RETRIES):
             try:
                 conn.executescript(SCHEMA)
+                _add_missing_columns(conn)
                 break
             except sqlite3.OperationalError as exc:
                 if "locked" not in str(exc) or attempt == _LOCK_RETRIES - 1:

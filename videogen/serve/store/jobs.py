@@ -117,18 +117,20 @@ class Jobs:
         dispatcher: str | None,
         lease_s: float,
         job_id: str | None = None,
+        estimate: dict[str, Any] | None = None,
     ) -> JobRecord:
         job_id = job_id or new_job_id()
         now = time.time()
         with self.db.tx() as conn:
             conn.execute(
                 """INSERT INTO jobs(id, status, family, task, request_json, image, model_json, params_json,
-                       adjustments_json, progress_json, created_at, updated_at, max_attempts, dispatcher, lease_until)
-                   VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)""",
+                       adjustments_json, progress_json, estimate_json, created_at, updated_at, max_attempts,
+                       dispatcher, lease_until)
+                   VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)""",
                 (
                     job_id, str(QUEUED), family, task, _json(request), image, _json(model), _json(params),
-                    _json(adjustments), _json(progress), now, now, max_attempts, dispatcher,
-                    now + lease_s if dispatcher else None,
+                    _json(adjustments), _json(progress), _json(estimate) if estimate is not None else None, now, now,
+                    max_attempts, dispatcher, now + lease_s if dispatcher else None,
                 ),
             )
             return self._changed(conn, job_id)

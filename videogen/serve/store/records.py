@@ -37,7 +37,9 @@ class JobStatus(str, Enum):
 TERMINAL = frozenset({JobStatus.SUCCEEDED, JobStatus.FAILED, JobStatus.CANCELLED})
 
 # Columns stored as JSON text: ``<name>_json`` in the table, ``<name>`` on the record.
-JSON_COLUMNS = ("request", "model", "params", "adjustments", "progress", "stages", "error", "result", "worker", "history")
+JSON_COLUMNS = (
+    "request", "model", "params", "adjustments", "progress", "stages", "error", "result", "worker", "history", "estimate",
+)
 
 # Left out of event snapshots: the image is up to megabytes (once per job is enough)
 # and the claim token is what lets a worker write; neither is for watchers.
@@ -65,6 +67,9 @@ class JobRecord(BaseModel):
     result: dict[str, Any] | None = Field(default=None, description="frames, width, height, fps, bytes")
     worker: dict[str, Any] | None = Field(default=None, description="the replica running (or that ran) the job")
     history: list[dict[str, Any]] = Field(default_factory=list, description="earlier attempts and why they ended")
+    estimate: dict[str, Any] | None = Field(
+        default=None, description="the cost estimate at submission (FLOPs, memory, rung, expected seconds)"
+    )
     created_at: float
     started_at: float | None = None
     finished_at: float | None = None

@@ -1,0 +1,122 @@
+"""Estimates and admission at the ingress, on the hardware the family's workers reported.
+
+A request is priced with the same core cost model the worker uses (``videogen.video.job_cost``),
+against the newest replica report of its family: that replica's hardware profile, effective
+load policy and measured throughput. A request that cannot fit (memory under every rung the
+policy allows, or time over ``job_timeout_s``) is refused at submission with a ``CapacityError``
+naming the fields; before any replica has reported (a family scaled to zero), nothing is refused
+here and the worker checks again before it loads.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from pydantic import BaseModel
+
+from videogen.errors import CapacityError
+from videogen.serve.config import IngressSettings
+from videogen.serve.store.job_store import JobStore
+from videogen.video.hardware import VideoHardwareProfile
+from videogen.video.policy import VideoLoadPolicy
+
+logger = logging.getLogger("videogen.serve")
+
+
+class WorkerView(BaseModel):
+    """What the newest replica of a family said about itself."""
+
+    replica_id: str
+    profile: VideoHardwareProfile
+    policy: VideoLoadPolicy
+    throughput: dict[str, Any] | None = None
+
+
+class EstimateResponse(BaseModel):
+    """``POST /api/video/estimate``: the figures, where the worker would run it, or why it would be refused."""
+
+    estimate: dict[str, Any] | None
+    admission: dict[str, Any] | None
+    refused: dict[str, Any] | None
+    hardware: dict[str, Any] | None
+    reported_by: str | None
+    note: str | None = None
+
+
+class EstimateService:
+    def __init__(self, settings: IngressSettings, store: JobStore):
+        self.settings = settings
+        self.store = store
+
+    def worker_view(self, family: str) -> WorkerView | None:
+        for rep in self.store.replicas.list(family=family):  # newest first
+            diag = rep.diagnostics or {}
+            if diag.get("hardware_profile") and diag.get("load_policy"):
+                return WorkerView(
+                    replica_id=rep.replica_id,
+                    profile=VideoHardwareProfile.model_validate(diag["hardware_profile"]),
+                    policy=VideoLoadPolicy.model_validate(diag["load_policy"]),
+                    throughput=diag.get("throughput") or None,
+                )
+        return None
+
+    def _planner_args(self, family: str, task: str, view: WorkerView):
+        from videogen.video.job_cost import Throughput
+        from videogen.video.model_source import ModelSource
+
+        measured = (view.throughput or {}).get(f"{family}/{task}")
+        throughput = Throughput.model_validate(measured) if measured else None
+        return ModelSource(family=family, value=self.settings.families[family].model), throughput
+
+    def plan(self, family: str, task: str, params: dict[str, Any]):
+        """The job plan on the family's reported hardware; ``CapacityError`` when it cannot fit; None when unknown."""
+        from videogen.video.admission import admit
+        from videogen.video.job_cost import estimate_job
+        from videogen.video.registry import get_spec
+
+        view = self.worker_view(family)
+        if view is None:
+            return None
+        source, throughput = self._planner_args(family, task, view)
+
+        def estimate(p: dict[str, Any]):
+            return estimate_job(source, task, p, view.policy.dtype, view.profile, throughput)
+
+        try:
+            return admit(estimate, params, get_spec(family), view.profile, view.policy, self.settings.job_timeout_s)
+        except CapacityError:
+            raise
+        except Exception:  # noqa: BLE001 - no estimate must never refuse a job the worker can run
+            logger.warning("no estimate for %s/%s", family, task, exc_info=True)
+            return None
+
+    def estimate(self, family: str, task: str, params: dict[str, Any]) -> EstimateResponse:
+        """The figures whatever the verdict, and the verdict."""
+        from videogen.video.job_cost import estimate_job
+
+        view = self.worker_view(family)
+        response = EstimateResponse(estimate=None, admission=None, refused=None, hardware=None,
+                                    reported_by=view.replica_id if view else None)
+        if view is None:
+            from videogen.video.model_source import ModelSource
+
+            priced = estimate_job(ModelSource(family=family, value=self.settings.families[family].model), task, params,
+                                  "bfloat16")
+            response.note = ("no worker replica of this family has reported its hardware yet: figures at bfloat16, "
+                             "no placement or time")
+        else:
+            source, throughput = self._planner_args(family, task, view)
+            priced = estimate_job(source, task, params, view.policy.dtype, view.profile, throughput)
+            response.hardware = {k: getattr(view.profile, k) for k in ("backend", "device_name", "total_vram_gb",
+                                                                        "system_ram_gb")}
+            try:
+                admitted = self.plan(family, task, params)
+                response.admission = admitted[1].model_dump() if admitted else None
+            except CapacityError as exc:
+                response.refused = exc.to_dict()
+        if priced is None:
+            response.note = "this model's architecture cannot be read here, so it cannot be priced"
+        else:
+            response.estimate = priced[0].model_dump()
+        return response
