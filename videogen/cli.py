@@ -15,10 +15,8 @@ import json  # noqa: E402
 import sys  # noqa: E402
 
 from videogen.errors import VideoGenError  # noqa: E402
-from videogen.video.registry import FAMILY_IDS  # noqa: E402
-from videogen.video.spec import TASKS  # noqa: E402
 
-EXIT_BAD_INPUT = 2
+from videogen.cli_request import EXIT_BAD_INPUT, add_request_flags, request_from_args  # noqa: E402
 # Request fields whose CLI flag has another name.
 _FLAG_FOR_FIELD = {"num_frames": "--frames", "num_inference_steps": "--steps", "guidance_scale": "--guidance"}
 
@@ -48,57 +46,21 @@ def build_parser() -> argparse.ArgumentParser:
     runtime.add_argument("--json", action="store_true")
 
     gen = sub.add_parser("generate", help="generate one video")
-    _add_request_flags(gen)
+    add_request_flags(gen)
     gen.add_argument("-o", "--output", required=True, help="output MP4 path")
     gen.add_argument("--json", action="store_true", help="print the result as JSON")
 
     est = sub.add_parser("estimate", help="what a request would cost (FLOPs, memory, time) and where it would run")
-    _add_request_flags(est, prompt_required=False)
+    add_request_flags(est, prompt_required=False)
     est.add_argument("--gpu", help="estimate for this GPU instead of this machine, e.g. 'NVIDIA H200' or 'AMD Instinct MI300X'")
     est.add_argument("--vram", type=float, help="with --gpu: its memory in GB (default: the named card's)")
     est.add_argument("--job-timeout", type=float, dest="job_timeout_s", help="refuse what would run longer (seconds)")
     est.add_argument("--json", action="store_true")
+
+    from videogen.cli_client import add_client_parsers  # submit / status / wait / download --server URL
+
+    add_client_parsers(sub)
     return parser
-
-
-def _add_request_flags(parser: argparse.ArgumentParser, prompt_required: bool = True) -> None:
-    parser.add_argument("--family", required=True, choices=FAMILY_IDS)
-    parser.add_argument("--task", default="text-to-video", choices=TASKS)
-    parser.add_argument("--prompt", required=prompt_required, default="a video")
-    parser.add_argument("--negative-prompt")
-    parser.add_argument("--image", help="first frame for image-to-video (PNG/JPEG path)")
-    parser.add_argument("--model", help="tiny | arch:PRESET | DIR | HF_ID (default: the family's real default model)")
-    parser.add_argument("--frames", type=int, dest="num_frames")
-    parser.add_argument("--height", type=int)
-    parser.add_argument("--width", type=int)
-    parser.add_argument("--steps", type=int, dest="num_inference_steps")
-    parser.add_argument("--guidance", type=float, dest="guidance_scale")
-    parser.add_argument("--seed", type=int)
-    parser.add_argument("--fps", type=int)
-
-
-def _request_from_args(args, image_required: bool = True):
-    from videogen.video.request import VideoRequest, encode_image_file
-
-    image = None
-    if args.image:
-        try:
-            image = encode_image_file(args.image)
-        except OSError as exc:
-            raise VideoGenError(f"--image: cannot read {args.image}: {exc.strerror}") from None
-    elif not image_required and args.task == "image-to-video":
-        from videogen.video.request import grey_png_b64
-
-        image = grey_png_b64()  # the estimate does not depend on the image's content
-    fields = {k: getattr(args, k) for k in ("num_frames", "height", "width", "num_inference_steps", "guidance_scale", "seed", "fps")}
-    return VideoRequest(
-        family=args.family,
-        task=args.task,
-        prompt=args.prompt,
-        negative_prompt=args.negative_prompt,
-        image=image,
-        **{k: v for k, v in fields.items() if v is not None},
-    )
 
 
 def cmd_models(args) -> int:
@@ -179,7 +141,7 @@ def _progress_printer(enabled: bool):
 def cmd_generate(args) -> int:
     from videogen.video.worker import GenerationWorker
 
-    request = _request_from_args(args)
+    request = request_from_args(args)
     worker = GenerationWorker(models={args.family: args.model})
     on_progress, close = _progress_printer(sys.stderr.isatty())
     try:
@@ -211,6 +173,10 @@ def main(argv: list[str] | None = None) -> int:
     from pydantic import ValidationError
 
     args = build_parser().parse_args(argv)
+    if getattr(args, "handler", None):  # a client command (videogen.cli_client)
+        from videogen.cli_client import run
+
+        return run(args.handler, args)
     from videogen.cli_estimate import cmd_estimate
 
     handler = {"models": cmd_models, "runtime": cmd_runtime, "generate": cmd_generate, "estimate": cmd_estimate}[args.command]

@@ -9,10 +9,9 @@ the time at the device's FLOP peak and the expected time, and the admission verd
 from __future__ import annotations
 
 import json
-import sys
 from typing import Any
 
-from videogen.cli import EXIT_BAD_INPUT, _request_from_args
+from videogen.cli_request import EXIT_BAD_INPUT, request_from_args
 from videogen.errors import CapacityError, VideoGenError
 
 
@@ -40,7 +39,7 @@ def estimate_payload(args) -> dict[str, Any]:
     from videogen.video.job_cost import estimate_job
     from videogen.video.worker import GenerationWorker
 
-    request = _request_from_args(args, image_required=False)
+    request = request_from_args(args, image_required=False)
     worker = GenerationWorker(models={args.family: args.model}, profile=_profile(args), job_timeout_s=args.job_timeout_s)
     family, task = request.family, request.task
     get_spec(family).check_task(task)

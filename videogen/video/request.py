@@ -5,7 +5,7 @@ from __future__ import annotations
 import base64
 import binascii
 import io
-from typing import Any, Literal
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 

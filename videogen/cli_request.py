@@ -1,0 +1,55 @@
+"""The request flags ``videogen generate`` and ``videogen estimate`` share, and the request they make.
+
+Kept apart from ``videogen.cli`` so the command modules (``cli_estimate``) import it without
+importing the CLI that dispatches to them.
+"""
+
+from __future__ import annotations
+
+import argparse
+
+from videogen.errors import VideoGenError
+from videogen.video.registry import FAMILY_IDS
+from videogen.video.spec import TASKS
+
+EXIT_BAD_INPUT = 2
+
+
+def add_request_flags(parser: argparse.ArgumentParser, prompt_required: bool = True) -> None:
+    parser.add_argument("--family", required=True, choices=FAMILY_IDS)
+    parser.add_argument("--task", default="text-to-video", choices=TASKS)
+    parser.add_argument("--prompt", required=prompt_required, default="a video")
+    parser.add_argument("--negative-prompt")
+    parser.add_argument("--image", help="first frame for image-to-video (PNG/JPEG path)")
+    parser.add_argument("--model", help="tiny | arch:PRESET | DIR | HF_ID (default: the family's real default model)")
+    parser.add_argument("--frames", type=int, dest="num_frames")
+    parser.add_argument("--height", type=int)
+    parser.add_argument("--width", type=int)
+    parser.add_argument("--steps", type=int, dest="num_inference_steps")
+    parser.add_argument("--guidance", type=float, dest="guidance_scale")
+    parser.add_argument("--seed", type=int)
+    parser.add_argument("--fps", type=int)
+
+
+def request_from_args(args, image_required: bool = True):
+    from videogen.video.request import VideoRequest, encode_image_file
+
+    image = None
+    if args.image:
+        try:
+            image = encode_image_file(args.image)
+        except OSError as exc:
+            raise VideoGenError(f"--image: cannot read {args.image}: {exc.strerror}") from None
+    elif not image_required and args.task == "image-to-video":
+        from videogen.video.request import grey_png_b64
+
+        image = grey_png_b64()  # the estimate does not depend on the image's content
+    fields = {k: getattr(args, k) for k in ("num_frames", "height", "width", "num_inference_steps", "guidance_scale", "seed", "fps")}
+    return VideoRequest(
+        family=args.family,
+        task=args.task,
+        prompt=args.prompt,
+        negative_prompt=args.negative_prompt,
+        image=image,
+        **{k: v for k, v in fields.items() if v is not None},
+    )
