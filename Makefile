@@ -5,6 +5,7 @@ PY := $(VENV)/bin/python
 OUT ?= out
 # The CPU build pip finds on this kind of machine; any torch already in .venv is kept.
 TORCH_SPEC ?= torch==2.13.0
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 .PHONY: install demo demo-cli test test-fast clean
 
@@ -14,6 +15,10 @@ $(VENV)/.installed: pyproject.toml
 	@test -x $(PY) || python3 -m venv $(VENV)
 	@$(PY) -c "import torch" 2>/dev/null || $(PY) -m pip install -q "$(TORCH_SPEC)" || $(PY) -m pip install -q torch
 	$(PY) -m pip install -q -e ".[test]"
+	@# The web page's browser test drives Debian's chromium through Playwright (no Playwright browser download).
+	@command -v chromium >/dev/null || command -v chromium-browser >/dev/null || \
+		{ $(SUDO) apt-get update -q && $(SUDO) apt-get install -y -q chromium; } || \
+		echo "chromium not installed: the web page test will be skipped"
 	@touch $@
 
 demo: install

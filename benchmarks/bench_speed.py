@@ -2,7 +2,7 @@
 
     .venv/bin/python benchmarks/bench_speed.py --family wan --model tiny --out DIR \\
         [--task text-to-video] [--frames N] [--height H] [--width W] [--steps S] [--runs 3] \\
-        [--levers attention_backend step_cache compile vae_tiling vae_slicing] [--threshold T]
+        [--levers attention_backend step_cache compile vae_tiling vae_slicing] [--threshold T] [--threads N]
 
 Rows (each the fastest of ``--runs`` timed jobs after one untimed warm-up job; configs that share a pipeline take
 turns run by run, and a config on its own pipeline takes turns with a rerun of the VideoGen baseline, so a change
@@ -16,7 +16,8 @@ in the machine's load hits both alike; ``speedup`` is against that baseline):
 For each: seconds per denoising step; text-encode / denoise / decode / MP4-encode seconds; achieved TFLOP/s of
 the denoising loop (the uncached model's FLOPs over the time taken: for a step cache, the effective rate) and its
 ratio to the device's FLOP limit; peak memory; the denoisers' projection calls against the baseline's (the work
-a lever saves); and PSNR of the decoded frames against the baseline's (same seed).
+a lever saves; not counted through compiled blocks, whose hooks do not fire); and PSNR of the decoded frames
+against the baseline's (same seed).
 FLOPs per step come from the cost model (``videogen.video.cost``) for an ``arch:`` model, else from
 ``FlopCounterMode`` over one step of this pipeline. The FLOP limit is the cost model's device table on a GPU; on a
 CPU it is measured here (an fp32 matmul). Peak memory is ``torch.cuda.max_memory_allocated`` on a GPU; on a CPU it
@@ -75,6 +76,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                         help="default: all of them, but compile only on a GPU (inductor's C++ build is slow on a CPU)")
     parser.add_argument("--threshold", type=float, help="First-Block Cache / SeaCache threshold (default: theirs)")
     parser.add_argument("--compile-backend", default="inductor", help="torch.compile backend for the compile lever")
+    parser.add_argument("--threads", type=int, help="torch CPU threads (default: torch's); 1 steadies a shared CPU")
     parser.add_argument("--out", required=True, type=Path)
     return parser.parse_args(argv)
 
@@ -288,10 +290,12 @@ class Bench:
         if self.reference is None:
             self.reference = (frames, job.calls)
         row["psnr_db"] = speed.psnr_db(frames, self.reference[0])
-        row["work_fraction"] = job.calls / self.reference[1] if self.reference[1] else None
+        if speed.compiled_modules(job.loaded.pipe):  # hooks inside a compiled block do not fire: no count
+            row["projection_calls"] = None
+        row["work_fraction"] = row["projection_calls"] / self.reference[1] if row["projection_calls"] else None
         self.rows.append(row)
         print(f"{job.name:32} job {seconds:8.4f}s  step {per_step:8.5f}s  PSNR {row['psnr_db']:6.1f}  "
-              f"work {row['work_fraction']:.2f}", flush=True)
+              f"work {_fraction(row['work_fraction'])}", flush=True)
         return row
 
     def run(self) -> dict[str, Any]:
@@ -357,6 +361,7 @@ class Bench:
             "device": self.device,
             "versions": runtime_snapshot()["packages"],
             "request": {"family": self.family, "task": self.task, "model": a.model, "runs": a.runs,
+                        "torch_threads": torch.get_num_threads(),
                         **{k: kwargs.get(k) for k in ("num_frames", "height", "width", "num_inference_steps",
                                                       "guidance_scale")}},
             "policy": policy.model_dump(include={"device", "dtype", "placement", "vae_tiling", "vae_slicing",
@@ -380,14 +385,19 @@ def _json_safe(value: Any) -> Any:
     return value
 
 
+def _fraction(value: float | None) -> str:
+    return "n/a" if value is None else f"{value:.2f}"
+
+
 def markdown(report: dict[str, Any]) -> str:
     r, d = report["request"], report["device"]
     lines = [
         f"# bench_speed: {r['family']} {r['task']} ({r['model']}) on {d['name']} ({d['backend']})",
         "",
         f"{r['num_frames']} frames, {r['height']}x{r['width']}, {r['num_inference_steps']} steps, "
-        f"guidance {r['guidance_scale']}; fastest of {r['runs']} interleaved runs. FLOPs/step {report['flops']['per_step']:.4g} "
-        f"({report['flops']['source']}); device limit {d['peak_tflops']:.4g} TFLOP/s ({d['peak_source']}); "
+        f"guidance {r['guidance_scale']}; fastest of {r['runs']} interleaved runs, {r['torch_threads']} torch "
+        "thread(s). "
+        f"FLOPs/step {report['flops']['per_step']:.4g} ({report['flops']['source']}); device limit {d['peak_tflops']:.4g} TFLOP/s ({d['peak_source']}); "
         f"memory: {d['memory']}.",
         "",
         f"VideoGen vs raw diffusers (job without MP4 encode): {report['videogen_vs_raw_pct']:+.1f}%",
@@ -400,8 +410,9 @@ def markdown(report: dict[str, Any]) -> str:
         psnr = row["psnr_db"]
         lines.append(
             f"| {row['name']} | {row['job_s']:.4f} | {row['speedup']:.2f}x | {row['per_step_s']:.5f} | "
-            f"{row['text_encode_s']:.4f} | {row['denoise_s']:.4f} | {row['decode_s']:.4f} | {row['encode_s']:.4f} | {row['tflops_per_s']:.4g} | "
-            f"{row['peak_ratio']:.2%} | {row['peak_memory_mb']:.0f} | {row['work_fraction']:.2f} | "
+            f"{row['text_encode_s']:.4f} | {row['denoise_s']:.4f} | {row['decode_s']:.4f} | {row['encode_s']:.4f} | "
+            f"{row['tflops_per_s']:.4g} | "
+            f"{row['peak_ratio']:.2%} | {row['peak_memory_mb']:.0f} | {_fraction(row['work_fraction'])} | "
             f"{'inf' if psnr == 'inf' or psnr == math.inf else f'{psnr:.1f}'} |")
     if report["skipped"]:
         lines += ["", "Not run:", ""] + [f"- {s['lever']}: {s['reason']}" for s in report["skipped"]]
@@ -410,6 +421,8 @@ def markdown(report: dict[str, Any]) -> str:
 
 def main(argv: list[str] | None = None) -> dict[str, Any]:
     args = parse_args(argv)
+    if args.threads:
+        torch.set_num_threads(args.threads)
     compile_kwargs = speed.COMPILE_KWARGS
     speed.COMPILE_KWARGS = compile_kwargs | {"backend": args.compile_backend}
     try:

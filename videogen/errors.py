@@ -32,6 +32,11 @@ class ErrorCode(str, Enum):
     EXCEEDS_CAPACITY = "exceeds_capacity"
     LOAD_FAILED = "load_failed"
     GENERATION_FAILED = "generation_failed"
+    # The service is full for now: try again after ``details.retry_after_s``.
+    OVERLOADED = "overloaded"
+    STORE_BUSY = "store_busy"
+    STORAGE_FULL = "storage_full"
+    SHUTDOWN = "shutdown"
     # HTTP-level refusals that come from the framework, not from VideoGen code.
     NOT_FOUND = "not_found"
     METHOD_NOT_ALLOWED = "method_not_allowed"
@@ -142,6 +147,23 @@ class WorkerUnavailableError(VideoGenError):
     code = ErrorCode.WORKER_UNAVAILABLE
 
 
+class ServiceBusyError(VideoGenError):
+    """Refused for now, not for what was asked: the queue is full (``OVERLOADED``) or the job store
+    is locked beyond its timeout (``STORE_BUSY``). ``details.retry_after_s`` says when to try again."""
+
+    code = ErrorCode.OVERLOADED
+
+    def __init__(self, message: str, *, retry_after_s: float, code: ErrorCode = ErrorCode.OVERLOADED, **details: Any):
+        super().__init__(message, retry_after_s=max(1, int(round(retry_after_s))), **details)
+        self.code = code
+
+
+class StorageFullError(VideoGenError):
+    """The state directory is at its disk-usage cap (or its disk is nearly full): no new job is accepted."""
+
+    code = ErrorCode.STORAGE_FULL
+
+
 class JobFailedError(VideoGenError):
     """A job a caller waited for ended failed or cancelled; ``job`` holds the finished job."""
 
@@ -161,6 +183,8 @@ __all__ = [
     "JobNotFoundError",
     "JobStateError",
     "ModelUnavailableError",
+    "ServiceBusyError",
+    "StorageFullError",
     "UnauthorizedError",
     "UnknownFamilyError",
     "UnsupportedTaskError",

@@ -13,7 +13,7 @@ import tempfile
 import time
 
 import pytest
-from serve_helpers import SCALE_FROM_ZERO, ServedApp, cpu_tiny_args, free_port
+from serve_helpers import BOUNDED_FAMILY, BOUNDED_QUEUE, SCALE_FROM_ZERO, ServedApp, cpu_tiny_args, free_port
 
 
 @pytest.fixture(scope="session")
@@ -24,10 +24,14 @@ def ray_session():
     os.environ.pop("RAY_ADDRESS", None)
     temp_dir = tempfile.mkdtemp(prefix="vgray-")
     # More logical CPUs than cores: replicas reserve 0.1 each and mostly wait.
-    ray.init(address="local", num_cpus=8, include_dashboard=False, _temp_dir=temp_dir, log_to_driver=False)
+    # Ray's Prometheus endpoint on a port of our own (test_metrics scrapes it).
+    metrics_port = free_port()
+    ray.init(address="local", num_cpus=8, include_dashboard=False, _temp_dir=temp_dir, log_to_driver=False,
+             _metrics_export_port=metrics_port)
     port = free_port()
     serve.start(http_options={"host": "127.0.0.1", "port": port})
-    yield {"port": port, "gcs_address": ray.get_runtime_context().gcs_address, "temp_dir": temp_dir}
+    yield {"port": port, "gcs_address": ray.get_runtime_context().gcs_address, "temp_dir": temp_dir,
+           "metrics_port": metrics_port}
     try:
         serve.shutdown()
     finally:
@@ -44,7 +48,10 @@ def served_app(ray_session, tmp_path_factory) -> ServedApp:
     args = cpu_tiny_args()
     args["state_dir"] = state_dir
     args["heartbeat_timeout_s"] = 6.0  # the kill tests wait for it
+    args["model_aliases"] = {"wan2.1-t2v-1.3b": "wan"}  # a /v1/videos model name (test_openai_videos)
     args["families"]["ltx-video"]["policy"] = {"vae_slicing": True}  # an operator override, reported by the replica
+    # A small queue on one family: the burst test fills it (test_overload.py); no other test queues many there.
+    args["families"][BOUNDED_FAMILY] = {"model": "tiny", "max_queued_jobs": BOUNDED_QUEUE}
     args["families"][SCALE_FROM_ZERO] = {
         "model": "tiny",
         "deployment": {"autoscaling_config": {"min_replicas": 0, "max_replicas": 1, "upscale_delay_s": 0}},

@@ -25,6 +25,9 @@ ROOT = Path(__file__).resolve().parents[2]
 TERMINAL = tuple(str(s) for s in _TERMINAL)
 # Families whose worker scales from zero in the shared app (proves waiting jobs wake it).
 SCALE_FROM_ZERO = "animatediff"
+# The family whose queue the shared app bounds small (max_queued_jobs) for the burst test.
+BOUNDED_FAMILY = "sana-video"
+BOUNDED_QUEUE = 3
 
 
 def free_port() -> int:

@@ -110,7 +110,8 @@ class FakeCore:
         clock.start("encoding")
         clock.done()
         return SimpleNamespace(params={"num_inference_steps": self.steps}, stages=clock.stages, num_frames=9,
-                               width=32, height=32, fps=8, bytes=1, adjustments=[], model={"pipeline_class": "Fake"})
+                               width=32, height=32, fps=8, bytes=1, adjustments=[], model={"pipeline_class": "Fake"},
+                               measured=None)
 
 
 def _worker(tmp_path, core) -> VideoWorker:
@@ -123,6 +124,7 @@ def _worker(tmp_path, core) -> VideoWorker:
     worker.replica_id = "test#1"
     worker._current = None
     worker._jobs_done = 0
+    worker._report_soon = lambda: None  # replica reports are not what this tests
     return worker
 
 

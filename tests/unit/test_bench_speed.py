@@ -65,7 +65,7 @@ def test_the_figures_agree(report):
         parts = row["text_encode_s"] + row["denoise_s"] + row["decode_s"] + row["encode_s"] + row["other_s"]
         assert parts == pytest.approx(row["job_s"])
         assert row["speedup"] == pytest.approx(row["baseline_job_s"] / row["job_s"])
-        assert row["peak_memory_mb"] > 0 and row["projection_calls"] > 0
+        assert row["peak_memory_mb"] > 0 and row["projection_calls"] > 0  # no compiled row by default
         assert row["psnr_db"] == "inf" or row["psnr_db"] > 0
 
 

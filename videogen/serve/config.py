@@ -72,6 +72,7 @@ class FamilyConfig(BaseModel):
         description="tasks whose pipeline each replica loads at start (default: every task the family offers; [] = on first job)",
     )
 
+    max_queued_jobs: int | None = Field(default=None, ge=1, description="this family's queue bound (default: the app's)")
     policy: dict[str, Any] = Field(
         default_factory=dict,
         description="load-policy overrides for this family's replicas (dtype, placement, vae_tiling, vae_slicing, "
@@ -119,6 +120,35 @@ class VideoGenAppConfig(BaseModel):
         default=3 * 3600, ge=10, description="a job running longer fails (its replica is then replaced: it is hung)"
     )
     max_image_bytes: int | None = Field(default=None, ge=1024, description="per-request image limit (default: the core's limit)")
+    # -- limits (README "Limits and guarantees") --
+    max_queued_jobs: int = Field(
+        default=64, ge=1, description="queued jobs per family; beyond it POST answers 503 with Retry-After"
+    )
+    default_job_seconds: float = Field(
+        default=30.0, gt=0, description="a queued job's expected seconds when it has no estimate (for Retry-After)"
+    )
+    max_body_bytes: int = Field(
+        default=24 * 1024 * 1024, ge=4096, description="request bodies over this get 413 before they are read whole"
+    )
+    retention_days: float | None = Field(
+        default=7.0, gt=0, description="videos and records of ended jobs are deleted this long after they end (null = keep)"
+    )
+    max_state_dir_gb: float | None = Field(
+        default=None, gt=0, description="new jobs are refused (507) while state_dir uses more than this"
+    )
+    min_free_disk_gb: float = Field(
+        default=1.0, ge=0, description="new jobs are refused (507) while state_dir's disk has less free space than this"
+    )
+    cors_origins: list[str] = Field(default_factory=list, description="origins allowed by CORS (empty = CORS off)")
+    model_aliases: dict[str, str] = Field(
+        default_factory=dict,
+        description="/v1/videos 'model' names -> served family ids, e.g. {'wan2.1-t2v-1.3b': 'wan'} "
+        "(a family id is always accepted as it is)",
+    )
+    shutdown_timeout_s: float = Field(
+        default=60.0, ge=1, le=3600,
+        description="a worker replica stopping (shutdown, scale-down) waits this long for its job, then re-queues it",
+    )
 
     @field_validator("families", mode="before")
     @classmethod
@@ -185,6 +215,13 @@ class VideoGenAppConfig(BaseModel):
         return self
 
     @model_validator(mode="after")
+    def _aliases_name_served_families(self) -> "VideoGenAppConfig":
+        wrong = {a: f for a, f in self.model_aliases.items() if f not in self.families}
+        if wrong:
+            raise ValueError(f"model_aliases: {wrong} name families not served here; served: {list(self.families)}")
+        return self
+
+    @model_validator(mode="after")
     def _num_gpus(self) -> "VideoGenAppConfig":
         if self.num_gpus != "auto" and self.num_gpus < 0:
             raise ValueError("num_gpus: must be >= 0 or 'auto'")
@@ -209,6 +246,7 @@ class ServedFamily(BaseModel):
 
     model: str | None
     deployment: str
+    max_queued_jobs: int
 
 
 class IngressSettings(_Settings):
@@ -221,6 +259,14 @@ class IngressSettings(_Settings):
     heartbeat_timeout_s: float
     job_timeout_s: float
     max_image_bytes: int | None
+    max_queued_jobs: int
+    default_job_seconds: float
+    max_body_bytes: int
+    retention_days: float | None
+    max_state_dir_gb: float | None
+    min_free_disk_gb: float
+    cors_origins: list[str]
+    model_aliases: dict[str, str] = Field(default_factory=dict)
 
     @property
     def served(self) -> list[str]:

@@ -140,6 +140,9 @@ def worker_deployment_options(family: str, cfg: VideoGenAppConfig, num_gpus: flo
         WORKER_DEFAULTS,
         {
             "name": worker_deployment_name(family),
+            # A stuck job must not hold a shutdown or scale-down for long: past this the replica
+            # stops and its job is re-queued (or failed) with the reason (worker_deployment.__del__).
+            "graceful_shutdown_timeout_s": cfg.shutdown_timeout_s,
             "ray_actor_options": {
                 "num_gpus": gpus,
                 # The GPU does the work; on a CPU-only box keep the reservation small
@@ -188,7 +191,11 @@ def ingress_settings(cfg: VideoGenAppConfig) -> IngressSettings:
     """The ingress replica's constructor argument."""
     return IngressSettings(
         app_name=cfg.app_name,
-        families={f: ServedFamily(model=c.model, deployment=worker_deployment_name(f)) for f, c in cfg.families.items()},
+        families={
+            f: ServedFamily(model=c.model, deployment=worker_deployment_name(f),
+                            max_queued_jobs=c.max_queued_jobs or cfg.max_queued_jobs)
+            for f, c in cfg.families.items()
+        },
         state_dir=cfg.state_dir,
         journal_mode=cfg.sqlite_journal_mode,
         api_key=cfg.api_key,
@@ -196,4 +203,8 @@ def ingress_settings(cfg: VideoGenAppConfig) -> IngressSettings:
         heartbeat_timeout_s=cfg.heartbeat_timeout_s,
         job_timeout_s=cfg.job_timeout_s,
         max_image_bytes=cfg.max_image_bytes,
+        **cfg.model_dump(include={
+            "max_queued_jobs", "default_job_seconds", "max_body_bytes", "retention_days",
+            "max_state_dir_gb", "min_free_disk_gb", "cors_origins", "model_aliases",
+        }),
     )

@@ -13,7 +13,14 @@ import json
 import logging
 from typing import Any
 
-from videogen.errors import ErrorCode, InvalidRequestError, VideoGenError, error_dict
+from videogen.errors import (
+    ErrorCode,
+    InvalidRequestError,
+    ServiceBusyError,
+    StorageFullError,
+    VideoGenError,
+    error_dict,
+)
 
 logger = logging.getLogger("videogen.serve")
 
@@ -31,9 +38,34 @@ HTTP_STATUS: dict[ErrorCode, int] = {
     ErrorCode.UNSUPPORTED_TASK: 422,
     ErrorCode.MODEL_UNAVAILABLE: 503,
     ErrorCode.WORKER_UNAVAILABLE: 503,
+    ErrorCode.OVERLOADED: 503,
+    ErrorCode.STORE_BUSY: 503,
+    ErrorCode.SHUTDOWN: 503,
+    ErrorCode.STORAGE_FULL: 507,
 }
 # Refusals Starlette raises itself (unknown route, wrong method, ...) get the code of their status.
 _FRAMEWORK_CODES = (ErrorCode.NOT_FOUND, ErrorCode.METHOD_NOT_ALLOWED, ErrorCode.UNAUTHORIZED, ErrorCode.TOO_LARGE)
+
+
+# What each documented status means, for the OpenAPI document (``documented``).
+STATUS_MEANING = {
+    400: "malformed request framing (e.g. a Content-Length that is not a number)",
+    401: "missing or wrong API key (only when a key is configured)",
+    404: "no such job",
+    409: "the job is not in a state that allows this (e.g. its video before it succeeded)",
+    413: "the body (or its image) is larger than the service accepts",
+    422: "a field is invalid, names an unknown family or task, or the job would not fit the hardware",
+    500: "an unexpected error (a bug: the fuzz test holds every route to none)",
+    503: "overloaded (queue full), job store busy, or model/worker unavailable; see Retry-After",
+    507: "the state directory is at its disk-usage cap or its disk is nearly full",
+}
+
+
+def documented(*statuses: int) -> dict[int, dict[str, Any]]:
+    """``responses=`` for a route: each error status it can answer, with the error body and its meaning."""
+    from videogen.serve.protocol import ErrorResponse
+
+    return {s: {"model": ErrorResponse, "description": STATUS_MEANING[s]} for s in sorted(statuses)}
 
 
 def http_status(exc: VideoGenError) -> int:
@@ -42,6 +74,12 @@ def http_status(exc: VideoGenError) -> int:
 
 def error_body(exc: VideoGenError) -> dict[str, Any]:
     return {"error": exc.to_dict()}
+
+
+def error_headers(exc: VideoGenError) -> dict[str, str] | None:
+    """``Retry-After`` (whole seconds) when the error says when to try again."""
+    retry = exc.details.get("retry_after_s") if exc.details else None
+    return {"Retry-After": str(max(1, int(retry)))} if retry is not None else None
 
 
 # -- pydantic / FastAPI validation --------------------------------------------------
@@ -96,6 +134,26 @@ def _too_large(errors: list[dict[str, Any]]) -> bool:
     return first.get("field") == "image" and first.get("type") == "string_too_long"
 
 
+# How long a client is told to wait when the job store stayed locked past its busy timeout.
+STORE_RETRY_AFTER_S = 5
+
+
+def store_error(exc: BaseException) -> VideoGenError | None:
+    """SQLite's own refusals as typed errors: locked past the busy timeout -> 503 ``store_busy``
+    (with Retry-After), disk full -> 507 ``storage_full``; anything else is not a store condition."""
+    import sqlite3
+
+    if not isinstance(exc, sqlite3.OperationalError):
+        return None
+    text = str(exc).lower()
+    if "locked" in text or "busy" in text:
+        return ServiceBusyError(f"the job store is busy ({exc}); try again shortly",
+                                retry_after_s=STORE_RETRY_AFTER_S, code=ErrorCode.STORE_BUSY)
+    if "disk is full" in text or "disk full" in text:
+        return StorageFullError(f"the state directory's disk is full ({exc}); no new job can be recorded")
+    return None
+
+
 def _jsonable(value: Any) -> Any:
     # Pydantic's ctx may hold values json cannot encode (a Decimal, a pattern).
     return json.loads(json.dumps(value, default=str))
@@ -113,7 +171,7 @@ def install_handlers(app) -> None:
         status = http_status(exc)
         if status >= 500:
             logger.exception("request failed", exc_info=exc)
-        return JSONResponse(_jsonable(error_body(exc)), status_code=status)
+        return JSONResponse(_jsonable(error_body(exc)), status_code=status, headers=error_headers(exc))
 
     @app.exception_handler(RequestValidationError)
     async def _validation_error(_request: Request, exc: RequestValidationError):
@@ -129,7 +187,10 @@ def install_handlers(app) -> None:
                             headers=getattr(exc, "headers", None))
 
     @app.exception_handler(Exception)
-    async def _unexpected(_request: Request, exc: Exception):
+    async def _unexpected(request: Request, exc: Exception):
+        known = store_error(exc)
+        if known is not None:
+            return await _videogen_error(request, known)
         logger.exception("unexpected error", exc_info=exc)
         body = {"error": error_dict(ErrorCode.INTERNAL_ERROR, f"{type(exc).__name__}: {exc}")}
         return JSONResponse(body, status_code=500)

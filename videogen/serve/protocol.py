@@ -21,8 +21,16 @@ from videogen.video.request import VideoRequest
 JOBS_PATH = "/api/video/jobs"
 
 
-def video_url(job_id: str) -> str:
-    return f"{JOBS_PATH}/{job_id}/video"
+def video_url(job_id: str, variant: str = "video") -> str:
+    base = f"{JOBS_PATH}/{job_id}/video"
+    return base if variant == "video" else f"{base}?variant={variant}"
+
+
+# A real 32x32 PNG: the documented example must be one the server accepts (the fuzz test sends it).
+EXAMPLE_IMAGE = (
+    "data:image/png;base64,iVBORw0KGgoAAAANSUhEUgAAACAAAAAgCAIAAAD8GO2jAAAAK0lEQVR42u3NQQEAQAQAMC6NOGKLdSX4bQWW0xWXX"
+    "hwTCAQCgUAgEAgEWz63MAGA31WFIQAAAABJRU5ErkJggg=="
+)
 
 
 class CreateJobRequest(VideoRequest):
@@ -33,7 +41,7 @@ class CreateJobRequest(VideoRequest):
         json_schema_extra={
             "examples": [
                 {"family": "wan", "task": "text-to-video", "prompt": "a red fox running through snow", "seed": 7},
-                {"family": "ltx-video", "task": "image-to-video", "prompt": "waves", "image": "data:image/png;base64,..."},
+                {"family": "ltx-video", "task": "image-to-video", "prompt": "waves", "image": EXAMPLE_IMAGE},
             ]
         },
     )
@@ -69,6 +77,19 @@ class JobResult(BaseModel):
     measured: dict[str, Any] | None = Field(
         default=None, description="measured beside the estimate: pipeline seconds, achieved FLOP/s, peak memory (GPU)"
     )
+    outputs: dict[str, dict[str, Any]] = Field(
+        default_factory=dict,
+        description="pictures beside the video (thumbnail, spritesheet, animated preview): url, bytes, media_type",
+    )
+
+
+# The app's retention_days, set once per ingress replica (``set_retention``): every Job this process
+# builds says when its video expires, without each caller passing the setting along.
+_RETENTION: dict[str, float | None] = {"days": None}
+
+
+def set_retention(days: float | None) -> None:
+    _RETENTION["days"] = days
 
 
 class Job(BaseModel):
@@ -93,6 +114,11 @@ class Job(BaseModel):
     cancel_requested: bool = False
     worker: dict[str, Any] | None = Field(default=None, description="the replica running (or that ran) the job")
     history: list[dict[str, Any]] = Field(default_factory=list, description="earlier attempts and why they ended")
+    expires_at: float | None = Field(
+        default=None,
+        description="when the job's record and video are deleted (finished_at + retention_days); null while it "
+        "runs or when retention is off",
+    )
     estimate: dict[str, Any] | None = Field(
         default=None,
         description="the cost estimate at submission: FLOPs per stage, memory per placement rung, the rung the "
@@ -102,8 +128,11 @@ class Job(BaseModel):
     @classmethod
     def from_record(cls, rec: JobRecord) -> Job:
         data = rec.model_dump(include=set(cls.model_fields))
+        if rec.finished_at is not None and _RETENTION["days"] is not None:
+            data["expires_at"] = rec.finished_at + _RETENTION["days"] * 86400
         if rec.result is not None:
-            data["result"] = {**rec.result, "video_url": video_url(rec.id)}
+            outputs = {v: {**o, "url": video_url(rec.id, v)} for v, o in (rec.result.get("outputs") or {}).items()}
+            data["result"] = {**rec.result, "video_url": video_url(rec.id), "outputs": outputs}
         return cls.model_validate(data)
 
     def wire(self) -> dict[str, Any]:

@@ -16,6 +16,7 @@ queries without calling, or waking, a worker.
 from __future__ import annotations
 
 import asyncio
+import errno
 import logging
 import os
 import threading
@@ -26,6 +27,7 @@ from typing import TYPE_CHECKING, Any
 # None of these imports torch: the replica applies the ROCm environment first (see __init__).
 from videogen.errors import ErrorCode, GenerationCancelled, VideoGenError, error_dict
 from videogen.rocm_env import apply_rocm_env
+from videogen.serve import metrics
 from videogen.serve.config import WorkerSettings
 from videogen.serve.progress_writer import ProgressWriter
 from videogen.serve.protocol import RunOutcome
@@ -179,9 +181,25 @@ class VideoWorker:
     def __del__(self):
         try:
             self._stop.set()
+            self.release_current("its worker replica shut down (shutdown or scale-down) before the job ended")
             self.store.replicas.touch(self.replica_id, ReplicaState.STOPPED)
         except Exception:  # noqa: BLE001
             pass
+
+    def release_current(self, reason: str) -> JobStatus | None:
+        """Hand the running job back now (re-queued if attempts remain, else failed), with ``reason``.
+
+        Serve calls ``__del__`` once ``graceful_shutdown_timeout_s`` (the app's ``shutdown_timeout_s``)
+        has passed with the job still running: the job does not wait for a heartbeat timeout to move on,
+        and the generation thread's later writes no longer count (its claim is gone).
+        """
+        current = getattr(self, "_current", None)
+        if not current:
+            return None
+        status = self.store.jobs.retry_or_fail(current["job_id"], current["token"], reason, dispatcher=None, lease_s=0)
+        if status is not None:
+            logger.warning("job %s: %s; now %s", current["job_id"], reason, status)
+        return status
 
     # -- calls -------------------------------------------------------------------------
     async def info(self) -> dict[str, Any]:
@@ -211,7 +229,13 @@ class VideoWorker:
     # -- the generation thread ------------------------------------------------------------
     def _claim_and_run(self, job_id: str) -> JobStatus | RunOutcome:
         claimed = self.store.jobs.claim(job_id, self._worker_info())
-        return RunOutcome.NOT_CLAIMED if claimed is None else self._run_claimed(claimed)
+        if claimed is None:
+            return RunOutcome.NOT_CLAIMED
+        started = time.monotonic()
+        outcome = self._run_claimed(claimed)
+        if isinstance(outcome, JobStatus):
+            metrics.record_job_end(self.store, job_id, str(outcome), time.monotonic() - started)
+        return outcome
 
     def _run_claimed(self, rec: JobRecord) -> JobStatus | RunOutcome:
         from videogen.video.request import VideoRequest
@@ -249,7 +273,9 @@ class VideoWorker:
             return {"progress": last["progress"].ended(str(stage)), "stages": last["stages"]}
 
         try:
-            request = VideoRequest.model_validate({**rec.request, "image": rec.image})
+            # "client": what a /v1 caller asked in its own terms (model alias, seconds, size), kept for display only.
+            asked = {k: v for k, v in rec.request.items() if k != "client"}
+            request = VideoRequest.model_validate({**asked, "image": rec.image})
             result = self.worker.generate(request, self.store.video_path(job_id), on_progress=on_progress,
                                           should_cancel=lambda: jobs.should_stop(job_id, token))
             self._jobs_done += 1
@@ -260,7 +286,8 @@ class VideoWorker:
                 progress=last["progress"].model_copy(update={"total_steps": steps}).ended(DONE_STAGE),
                 stages=result.stages,
                 result={"frames": result.num_frames, "width": result.width, "height": result.height,
-                        "fps": result.fps, "bytes": result.bytes, "measured": result.measured},
+                        "fps": result.fps, "bytes": result.bytes, "measured": result.measured,
+                        "outputs": result.outputs},
                 adjustments=[a.model_dump() for a in result.adjustments],
                 model={"family": self.family, **result.model},
                 params=result.params,
@@ -274,6 +301,14 @@ class VideoWorker:
             return JobStatus.FAILED
         except Exception as exc:  # noqa: BLE001 - a job ends with a reason, the replica lives on
             logger.exception("job %s failed", job_id)
+            if isinstance(exc, OSError) and exc.errno == errno.ENOSPC:
+                # The state directory's disk filled while the video was written: no partial file stays.
+                for partial in self.store.videos_dir.glob(f"{job_id}*"):
+                    partial.unlink(missing_ok=True)
+                error = error_dict(ErrorCode.STORAGE_FULL, f"the state directory's disk is full; the video could not be "
+                                   f"written ({exc.strerror}); free space or lower retention_days")
+                finish(JobStatus.FAILED, error=error, **ended(JobStatus.FAILED))
+                return JobStatus.FAILED
             message = f"{type(exc).__name__}: {exc}"[:2000]
             if self.worker.fatal_error:
                 message += " (the device is no longer usable; this replica will be replaced)"

@@ -12,7 +12,7 @@ from pydantic import BaseModel, Field
 
 # The stages of a generation, in order; "queued", "done", "failed" and "cancelled"
 # are the stages a job shows before and after them.
-STAGES = ("runtime_diagnostics", "loading", "denoising", "decoding", "encoding")
+STAGES = ("runtime_diagnostics", "loading", "denoising", "decoding", "encoding", "outputs")
 QUEUED_STAGE = "queued"
 DONE_STAGE = "done"
 

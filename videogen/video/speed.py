@@ -149,12 +149,13 @@ def _quiet_set_backend(model: Any, name: str) -> None:
 # Drift each step cache is held to: PSNR (dB) of the decoded uint8 frames against the same job with the cache
 # off (same seed), on every family's tiny model at 8 steps with the default knobs (First-Block Cache at
 # threshold 0.3: random tiny models move more per step than trained ones), checked by tests/unit/test_speed.py.
-# Lowest measured (diffusers 0.42.1, CPU): first_block 41.3, taylorseer 33.4, pyramid_broadcast 40.8,
-# faster_cache 34.4, sea_cache 59.3; each bound leaves about 5 dB of margin below it. On a real model the drift
-# depends on the model, the steps and the knob: these bounds are what the tests guarantee, not a quality claim.
+# Lowest measured across 8 seeds and 3 prompts per family and task (diffusers 0.42.1, CPU): first_block 41.2,
+# taylorseer 29.6, pyramid_broadcast 37.9, faster_cache 29.3, sea_cache 45.9; each bound sits about 5 dB
+# below. On a real model the drift depends on the model, the steps and the knob: these bounds are what the
+# tests guarantee on the tiny models, not a quality claim for a real one.
 STEP_CACHE_MIN_PSNR_DB: dict[str, float] = {
-    "off": float("inf"), "first_block": 35.0, "taylorseer": 28.0, "pyramid_broadcast": 35.0, "faster_cache": 28.0,
-    "sea_cache": 50.0,
+    "off": float("inf"), "first_block": 36.0, "taylorseer": 25.0, "pyramid_broadcast": 33.0, "faster_cache": 24.0,
+    "sea_cache": 41.0,
 }
 
 
@@ -188,7 +189,9 @@ def step_cache_config(setting: StepCacheSetting, pipe: Any, model: Any, guidance
     TaylorSeer runs in diffusers' lite mode: on a predicted step every block is skipped and only the final
     projection is extrapolated. Its full mode keeps Taylor factors of every attention output of every block,
     which for a video model is tens of GB. FasterCache approximates the unconditional half of a CFG batch, so
-    with guidance off (no unconditional half) it only skips attention.
+    with guidance off (no unconditional half) it only skips attention. Pyramid Attention Broadcast counts calls,
+    not steps: where a pipeline runs the unconditional pass as its own call (Wan, HunyuanVideo), that pass
+    reuses the conditional pass's self-attention (diffusers' behaviour; the drift bound covers it).
     """
     import diffusers
 

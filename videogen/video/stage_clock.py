@@ -11,7 +11,8 @@ from typing import Any
 from videogen.video.progress import DONE_STAGE, STAGES, ProgressEvent, StageTiming
 
 # Share of the overall progress bar each stage ends at.
-STAGE_END_PERCENT = {"runtime_diagnostics": 1.0, "loading": 5.0, "denoising": 90.0, "decoding": 95.0, "encoding": 100.0}
+STAGE_END_PERCENT = {"runtime_diagnostics": 1.0, "loading": 5.0, "denoising": 90.0, "decoding": 95.0, "encoding": 98.0,
+                    "outputs": 100.0}
 
 
 class StageClock:

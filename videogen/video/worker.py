@@ -64,6 +64,7 @@ class GenerationResult(BaseModel):
     frames: np.ndarray | None = Field(default=None, exclude=True, repr=False)
     estimate: dict[str, Any] | None = None  # the job's JobPlan (cost estimate + rung), when it could be priced
     measured: dict[str, Any] = Field(default_factory=dict)  # measured figures beside the estimate
+    outputs: dict[str, dict] = Field(default_factory=dict)  # thumbnail/spritesheet/preview: bytes, media type, layout
 
 
 @functools.lru_cache(maxsize=1)
@@ -217,6 +218,7 @@ class GenerationWorker:
 
     def _generate(self, request, output_path, on_progress, should_cancel) -> GenerationResult:
         from videogen.video.encode import write_mp4
+        from videogen.video.outputs import PICTURE_VARIANTS, write_outputs
 
         family, task = request.family, request.task
         adapter = get_adapter(family)
@@ -280,6 +282,9 @@ class GenerationWorker:
         clock.start("encoding", detail={"codec": "h264", "pix_fmt": "yuv420p"})
         fps = prepared.params["fps"]
         size = write_mp4(frames, output_path, fps)
+        # The thumbnail, spritesheet and animated preview, timed as a stage of their own.
+        clock.start("outputs", detail={"variants": list(PICTURE_VARIANTS)})
+        outputs = write_outputs(frames, output_path, fps)
         clock.done()
         return GenerationResult(
             output_path=str(output_path),
@@ -293,6 +298,7 @@ class GenerationWorker:
             params=prepared.params,
             model=loaded.public_provenance(),
             frames=frames,
+            outputs=outputs,
             estimate=plan.model_dump() if plan else None,
             measured=measured,
         )

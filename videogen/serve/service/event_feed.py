@@ -77,6 +77,9 @@ class EventFeed:
         self._lock = threading.Lock()
         self._active = threading.Event()  # set while any stream is subscribed
         self._thread: threading.Thread | None = None
+        # Opened before any stream subscribes: every event it counts as already seen
+        # was committed before a stream's first read, so that read has it.
+        self._watch = ChangeWatch(store.db)
 
     @contextmanager
     def subscribe(self, job_id: str) -> Iterator[Subscription]:
@@ -112,20 +115,15 @@ class EventFeed:
     # -- the watcher thread ------------------------------------------------------------------
     def _start_watcher(self) -> None:
         if self._thread is None or not self._thread.is_alive():
-            self._thread = threading.Thread(target=self._watch, name="videogen-sse-watch", daemon=True)
+            self._thread = threading.Thread(target=self._run_watcher, name="videogen-sse-watch", daemon=True)
             self._thread.start()
 
-    def _watch(self) -> None:
-        watch = None
+    def _run_watcher(self) -> None:
         try:
-            watch = ChangeWatch(self.store.db)
             while True:
                 self._active.wait()  # parked while no stream is open
-                for job_id in watch.poll(self.watched):
+                for job_id in self._watch.poll(self.watched):
                     self.notify(job_id)
                 time.sleep(self.poll_s)
-        except Exception:  # noqa: BLE001 - streams still read at their fallback interval
-            logger.exception("the SSE watcher stopped; streams fall back to polling the store")
-        finally:
-            if watch is not None:
-                watch.close()
+        except Exception:  # noqa: BLE001 - streams still read at their fallback interval; the next one restarts it
+            logger.exception("the SSE watcher stopped; streams fall back to re-reading the store")

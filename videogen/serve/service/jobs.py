@@ -17,13 +17,15 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import ValidationError
 
-from videogen.errors import InvalidRequestError, JobStateError, UnknownFamilyError
+from videogen.errors import InvalidRequestError, JobStateError, UnknownFamilyError, VideoGenError
+from videogen.serve import metrics
 from videogen.serve.config import IngressSettings
 from videogen.serve.errors import request_validation_error
 from videogen.serve.protocol import Job, JobList
 from videogen.serve.service.dispatch import LEASE_S, Dispatcher
 from videogen.serve.service.estimates import EstimateService
 from videogen.serve.service.event_feed import EventFeed
+from videogen.serve.service.limits import Limits
 from videogen.serve.service.status import StatusViews
 from videogen.serve.store.job_store import JobStore
 from videogen.serve.store.records import JobRecord, JobStatus
@@ -43,9 +45,10 @@ SSE_FALLBACK_S = 1.0
 
 class JobService:
     def __init__(self, settings: IngressSettings, store: JobStore, dispatcher: Dispatcher, status: StatusViews,
-                 estimates: EstimateService | None = None):
+                 estimates: EstimateService | None = None, limits: Limits | None = None):
         self.settings = settings
         self.estimates = estimates or EstimateService(settings, store)
+        self.limits = limits or Limits(settings, store)
         self.store = store
         self.jobs = store.jobs
         self.dispatcher = dispatcher
@@ -97,12 +100,24 @@ class JobService:
             raise request_validation_error(exc.errors()) from None
 
     # -- jobs ------------------------------------------------------------------------------
-    async def submit(self, request: VideoRequest | Mapping[str, Any]) -> Job:
+    async def submit(self, request: VideoRequest | Mapping[str, Any], *, adjustments: list | None = None,
+                     client: dict[str, Any] | None = None) -> Job:
+        """Queue a job. ``adjustments`` made before the request (``/v1``: seconds and size mapped to
+        frames and resolution) are listed first; ``client`` is kept in the request summary as it was asked."""
         request = self.parse(request)
-        prepared, estimate = await asyncio.to_thread(self.admit, request)
+        try:
+            prepared, estimate = await asyncio.to_thread(self.admit, request)
+            # After validation (a bad request is a 422 even when the queue is full), before the write.
+            await asyncio.to_thread(self.limits.check_submit, request.family)
+        except VideoGenError as exc:
+            metrics.refused(request.family, str(exc.code))
+            raise
+        prepared.adjustments[:0] = adjustments or []
         params = dict(prepared.params)
         summary = request.summary()
         summary["seed"] = params["seed"]  # the seed used: a retried job makes the same video
+        if client:
+            summary["client"] = client
         rec = await asyncio.to_thread(
             self.jobs.create,
             family=request.family,
@@ -119,6 +134,8 @@ class JobService:
             estimate=estimate,
         )
         self.dispatcher.dispatch_soon(rec.id, rec.family)
+        metrics.job_submitted(rec.family, rec.task)
+        metrics.queue_depths(await asyncio.to_thread(metrics.queued_by_family, self.store))
         return Job.from_record(rec)
 
     async def get(self, job_id: str) -> Job:
@@ -135,11 +152,12 @@ class JobService:
             self.dispatcher.withdraw(job_id)  # still waiting in the handle's queue: take it back
         return Job.from_record(rec)
 
-    async def video_path(self, job_id: str) -> Path:
+    async def video_path(self, job_id: str, variant: str = "video") -> Path:
+        """The MP4 of a succeeded job, or (``variant``) its thumbnail, spritesheet or animated preview."""
         rec = await asyncio.to_thread(self.jobs.get, job_id)
         if rec.status != JobStatus.SUCCEEDED:
             raise JobStateError(f"job {job_id} is {rec.status}; its video exists once it has succeeded", status=str(rec.status))
-        path = self.store.video_path(job_id)
+        path = self.store.output_path(job_id, variant)
         if not path.is_file():
             raise JobStateError(
                 f"the video of job {job_id} is missing from {self.store.videos_dir} (is the state directory shared by every node?)"

@@ -14,7 +14,9 @@ from typing import Any
 from videogen.serve.config import IngressSettings
 from videogen.serve.service.auth import BearerAuth
 from videogen.serve.service.dispatch import Dispatcher
+from videogen.serve.protocol import set_retention
 from videogen.serve.service.jobs import JobService
+from videogen.serve.service.limits import Limits
 from videogen.serve.service.status import StatusViews
 from videogen.serve.store.job_store import JobStore
 
@@ -28,7 +30,10 @@ class VideoGenService:
         self.auth = BearerAuth(settings.api_key)
         self.dispatcher = Dispatcher(settings, self.store, workers, dispatcher_id)
         self.status = StatusViews(settings, self.store, dispatcher_id)
-        self.jobs = JobService(settings, self.store, self.dispatcher, self.status)
+        self.limits = Limits(settings, self.store)
+        set_retention(settings.retention_days)
+        self.jobs = JobService(settings, self.store, self.dispatcher, self.status, limits=self.limits)
+        self._sweeper: asyncio.Task | None = None
 
     @property
     def started(self) -> bool:
@@ -37,9 +42,13 @@ class VideoGenService:
     def start(self) -> None:
         """Start the dispatcher's lease and reaper loops (needs the replica's running event loop)."""
         self.dispatcher.start()
+        if self._sweeper is None:
+            self._sweeper = asyncio.get_running_loop().create_task(self.limits.sweep_loop())
 
     async def stop(self) -> None:
         await self.dispatcher.stop()
+        if self._sweeper is not None:
+            self._sweeper.cancel()
 
     async def check_store(self) -> None:
         """The store answers (a health check)."""

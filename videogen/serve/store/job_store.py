@@ -29,5 +29,17 @@ class JobStore:
     def video_path(self, job_id: str) -> Path:
         return self.videos_dir / f"{job_id}.mp4"
 
+    def output_path(self, job_id: str, variant: str = "video") -> Path:
+        """The MP4 (``video``) or a picture beside it (``thumbnail``, ``spritesheet``, ``preview``)."""
+        from videogen.video.outputs import output_paths
+
+        return output_paths(self.video_path(job_id))[variant]
+
+    def remove_outputs(self, job_id: str) -> int:
+        """Delete a job's video and pictures; returns how many files went."""
+        from videogen.video.outputs import remove_outputs
+
+        return len(remove_outputs(self.video_path(job_id)))
+
     def close(self) -> None:
         self.db.close()

@@ -17,7 +17,7 @@ from videogen.video.families import get_spec, tiny_builder, tiny_call_kwargs
 from videogen.video.model_meta import MODEL_META_FILE, ModelMeta
 
 # Bump when a tiny architecture changes so stale caches are rebuilt.
-TINY_VERSION = "3"
+TINY_VERSION = "4"
 SEED = 0
 
 

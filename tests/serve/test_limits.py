@@ -1,0 +1,232 @@
+"""Limits and faults without Ray (issue 9): queue bound, disk cap, retention, store busy, body size, 405, CORS,
+a full disk while a video is written, and a worker that stops with a job still running."""
+
+from __future__ import annotations
+
+import errno
+import sqlite3
+import threading
+import time
+
+import pytest
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+
+from videogen.errors import ErrorCode, ServiceBusyError, StorageFullError
+from videogen.serve.config import VideoGenAppConfig
+from videogen.serve.deployment_options import ingress_settings, worker_deployment_options, worker_settings
+from videogen.serve.errors import error_headers, http_status, install_handlers, store_error
+from videogen.serve.http_guards import configure, install_guards
+from videogen.serve.protocol import Job, set_retention
+from videogen.serve.service.limits import Limits
+from videogen.serve.store.job_store import JobStore
+from videogen.serve.store.records import JobStatus
+from videogen.video.progress import Progress
+
+
+def _settings(tmp_path, **config):
+    cfg = VideoGenAppConfig(families={"wan": {"model": "tiny", "max_queued_jobs": 2}, "animatediff": "tiny"},
+                            state_dir=str(tmp_path), **config)
+    return ingress_settings(cfg)
+
+
+def _queue(store: JobStore, family: str = "wan", estimate: dict | None = None) -> str:
+    return store.jobs.create(family=family, task="text-to-video", request={"family": family, "prompt": "x", "num_inference_steps": 2}, image=None, model=None,
+                             params={}, adjustments=[], progress=Progress.queued(), max_attempts=2, dispatcher=None,
+                             lease_s=1, estimate=estimate).id
+
+
+def test_a_full_queue_answers_503_with_retry_after_from_its_drain_time(tmp_path):
+    settings = _settings(tmp_path, default_job_seconds=30)
+    store = JobStore(settings.state_dir)
+    limits = Limits(settings, store)
+    _queue(store, estimate={"expected_seconds": 10.0})
+    limits.check_queue("wan")  # 1 of 2
+    _queue(store)
+    with pytest.raises(ServiceBusyError) as err:
+        limits.check_queue("wan")
+    assert err.value.code == ErrorCode.OVERLOADED and http_status(err.value) == 503
+    assert error_headers(err.value) == {"Retry-After": "40"}  # 10 s estimated + 30 s default
+    assert "max_queued_jobs=2" in err.value.message
+    limits.check_queue("animatediff")  # the app-wide bound (64) for the other family
+
+
+def test_the_disk_cap_and_the_free_space_floor_refuse_new_jobs_with_507(tmp_path):
+    store = JobStore(tmp_path)
+    (store.videos_dir / "big.mp4").write_bytes(b"x" * 4096)
+    with pytest.raises(StorageFullError) as err:
+        Limits(_settings(tmp_path, max_state_dir_gb=1e-6), store).check_disk()
+    assert http_status(err.value) == 507 and "max_state_dir_gb" in err.value.message
+    with pytest.raises(StorageFullError) as err:
+        Limits(_settings(tmp_path, min_free_disk_gb=10**9), store).check_disk()
+    assert "min_free_disk_gb" in err.value.message
+    Limits(_settings(tmp_path), store).check_disk()  # the defaults pass on this machine
+
+
+def test_retention_sweeps_ended_jobs_records_events_and_files_and_jobs_say_when(tmp_path):
+    settings = _settings(tmp_path, retention_days=1)
+    store = JobStore(settings.state_dir)
+    limits = Limits(settings, store)
+    old, recent, queued = _queue(store), _queue(store), _queue(store, family="animatediff")
+    for job_id in (old, recent):
+        store.jobs.fail(job_id, {"code": "timeout", "message": "x"})
+        store.video_path(job_id).write_bytes(b"mp4")
+    with store.db.tx() as conn:
+        conn.execute("UPDATE jobs SET finished_at=? WHERE id=?", (time.time() - 2 * 86400, old))
+    set_retention(settings.retention_days)
+    try:
+        rec = store.jobs.get(recent)
+        assert Job.from_record(rec).expires_at == pytest.approx(rec.finished_at + 86400)
+        assert Job.from_record(store.jobs.get(queued)).expires_at is None  # still going
+    finally:
+        set_retention(None)
+    assert limits.sweep() == [old]
+    assert not store.video_path(old).exists() and store.video_path(recent).exists()
+    assert store.db.conn().execute("SELECT COUNT(*) FROM events WHERE job_id=?", (old,)).fetchone()[0] == 0
+    assert {j.id for j in store.jobs.list(limit=10)[0]} == {recent, queued}
+    assert Limits(_settings(tmp_path, retention_days=None), store).sweep() == []
+
+
+def _app(max_body_bytes: int = 1000, cors_origins: list[str] | None = None, db_path=None) -> TestClient:
+    api = FastAPI()
+    install_handlers(api)
+    install_guards(api)
+    configure(max_body_bytes=max_body_bytes, cors_origins=cors_origins or [])
+
+    @api.get("/jobs/{job_id}")
+    async def get_job(job_id: str):
+        return {"id": job_id}
+
+    @api.delete("/jobs/{job_id}")
+    async def cancel_job(job_id: str):
+        return {"id": job_id}
+
+    @api.post("/jobs")
+    async def create(body: dict):
+        return {"n": len(body)}
+
+    @api.post("/write")
+    def write():
+        conn = sqlite3.connect(db_path, timeout=0.1, isolation_level=None)
+        conn.execute("BEGIN IMMEDIATE")  # another writer holds the lock past this timeout
+        return {}
+
+    return TestClient(api, raise_server_exceptions=False)
+
+
+def test_the_store_busy_past_its_timeout_is_503_with_retry_after_not_500(tmp_path):
+    db_path = tmp_path / "busy.sqlite3"
+    holder = sqlite3.connect(db_path, isolation_level=None)
+    holder.execute("CREATE TABLE t(x)")
+    holder.execute("BEGIN IMMEDIATE")
+    try:
+        r = _app(db_path=db_path).post("/write")
+    finally:
+        holder.execute("ROLLBACK")
+    assert r.status_code == 503, r.text
+    assert r.json()["error"]["code"] == "store_busy" and int(r.headers["Retry-After"]) >= 1
+    full = store_error(sqlite3.OperationalError("database or disk is full"))
+    assert http_status(full) == 507
+    assert store_error(sqlite3.OperationalError("no such table: x")) is None  # a bug stays a 500
+
+
+def test_bodies_over_the_limit_get_413_before_they_are_read_whole():
+    client = _app(max_body_bytes=1000)
+    assert client.post("/jobs", json={"a": "x" * 10}).status_code == 200
+    r = client.post("/jobs", content=b'{"a": "' + b"x" * 5000 + b'"}', headers={"content-type": "application/json"})
+    assert r.status_code == 413 and r.json()["error"]["code"] == "too_large"
+
+    def chunks():  # no Content-Length: counted as it streams
+        for _ in range(10):
+            yield b"x" * 500
+
+    r = client.post("/jobs", content=chunks(), headers={"content-type": "application/json"})
+    assert r.status_code == 413
+
+
+def test_a_wrong_method_is_405_naming_every_method_of_the_path():
+    client = _app()
+    for method in ("OPTIONS", "PATCH", "PUT", "POST"):
+        r = client.request(method, "/jobs/abc")
+        assert r.status_code == 405, method
+        assert set(r.headers["Allow"].split(", ")) == {"GET", "DELETE"}
+        assert r.json()["error"]["code"] == "method_not_allowed"
+    assert client.get("/nowhere").status_code == 404
+
+
+def test_cors_is_off_by_default_and_configurable():
+    preflight = {"Origin": "https://ui.example", "Access-Control-Request-Method": "GET"}
+    r = _app().options("/jobs/abc", headers=preflight)
+    assert "access-control-allow-origin" not in r.headers
+    r = _app(cors_origins=["https://ui.example"]).options("/jobs/abc", headers=preflight)
+    assert r.status_code == 200 and r.headers["access-control-allow-origin"] == "https://ui.example"
+    configure(max_body_bytes=24 * 1024 * 1024, cors_origins=[])
+
+
+# -- the worker replica ----------------------------------------------------------------------
+@pytest.fixture()
+def worker(tmp_path):
+    from videogen.serve.worker_deployment import VideoWorker
+
+    cfg = VideoGenAppConfig(families={"wan": {"model": "tiny", "warm": []}}, state_dir=str(tmp_path))
+    vw = VideoWorker(worker_settings("wan", cfg))
+    yield vw
+    vw._stop.set()
+
+
+def test_a_full_disk_while_the_video_is_written_fails_the_job_with_a_reason_and_the_replica_serves_on(worker, monkeypatch):
+    def disk_full(request, path, **kw):
+        path.write_bytes(b"partial")
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(worker.worker, "generate", disk_full)
+    job_id = _queue(worker.store)
+    assert worker._claim_and_run(job_id) == JobStatus.FAILED
+    job = worker.store.jobs.get(job_id)
+    assert job.error["code"] == "storage_full" and "disk is full" in job.error["message"]
+    assert not list(worker.store.videos_dir.glob(f"{job_id}*"))  # no partial video left behind
+    worker.check_health()  # the replica stays healthy and takes the next job
+    monkeypatch.undo()
+    assert worker._claim_and_run(_queue(worker.store)) == JobStatus.SUCCEEDED
+
+
+def test_a_worker_stopping_with_a_stuck_job_requeues_it_with_the_reason(worker, monkeypatch):
+    release = threading.Event()
+
+    def stuck(request, path, **kw):
+        release.wait(30)
+        raise RuntimeError("unstuck")
+
+    monkeypatch.setattr(worker.worker, "generate", stuck)
+    job_id = _queue(worker.store)
+    runner = threading.Thread(target=worker._claim_and_run, args=(job_id,))
+    runner.start()
+    deadline = time.monotonic() + 10
+    while worker.store.jobs.get(job_id).status != JobStatus.RUNNING and time.monotonic() < deadline:
+        time.sleep(0.02)
+    worker.__del__()  # what Serve calls once graceful_shutdown_timeout_s has passed
+    job = worker.store.jobs.get(job_id)
+    assert job.status == JobStatus.QUEUED and "shut down" in job.history[-1]["reason"]
+    release.set()
+    runner.join(10)
+    assert worker.store.jobs.get(job_id).status == JobStatus.QUEUED  # the old claim's end no longer counts
+
+
+def test_the_shutdown_bound_is_configurable_and_short_by_default():
+    cfg = VideoGenAppConfig(families=["wan"])
+    assert worker_deployment_options("wan", cfg)["graceful_shutdown_timeout_s"] == 60
+    cfg = VideoGenAppConfig(families=["wan"], shutdown_timeout_s=5)
+    assert worker_deployment_options("wan", cfg)["graceful_shutdown_timeout_s"] == 5
+
+
+def test_every_api_route_checks_the_api_key():
+    """Jobs, their video and their SSE stream included: each /api route goes through ``_authorized``."""
+    import inspect
+
+    from videogen.serve.ingress import VideoGenIngress
+
+    cls = next(c for c in VideoGenIngress.__mro__ if "http_create_job" in vars(c))  # the class under serve.ingress
+    routes = {name: fn for name, fn in vars(cls).items() if name.startswith("http_") and name != "http_healthz"}
+    assert {"http_create_job", "http_get_job", "http_video", "http_events", "http_cancel_job"} <= set(routes)
+    for name, fn in routes.items():
+        assert "self._authorized(authorization)" in inspect.getsource(fn), name

@@ -1,0 +1,127 @@
+"""/v1/videos through the real openai SDK (3.x), against the served tiny app; and every job's pictures."""
+
+from __future__ import annotations
+
+import io
+import warnings
+
+import pytest
+from PIL import Image
+from serve_helpers import wait_job
+from testkit import png_bytes
+
+from videogen.video.encode import read_mp4
+
+openai = pytest.importorskip("openai")
+pytestmark = [pytest.mark.serve, pytest.mark.filterwarnings("ignore::DeprecationWarning")]
+
+TINY = {"num_inference_steps": 2, "num_frames": 9, "seed": 5}
+
+
+@pytest.fixture(scope="module")
+def sdk(served_app):
+    warnings.simplefilter("ignore", DeprecationWarning)  # the SDK marks the Videos API deprecated
+    return openai.OpenAI(base_url=served_app.base_url + "/v1", api_key="unused", max_retries=0, timeout=60)
+
+
+def test_create_and_poll_then_download(sdk, tmp_path):
+    video = sdk.videos.create_and_poll(prompt="a red fox in snow", model="ltx-video", seconds="1", size="64x32",
+                                       poll_interval_ms=100, extra_body={"num_inference_steps": 2, "seed": 5})
+    assert video.status == "completed", video.error
+    assert video.progress == 100 and video.object == "video"
+    assert video.model == "ltx-video" and video.prompt == "a red fox in snow" and video.completed_at >= video.created_at
+    assert video.size == "64x32"
+    # 1 s at the tiny default fps, moved to LTX's 8k+1 frames: reported as an adjustment when it moved.
+    assert float(video.seconds) > 0
+    content = sdk.videos.download_content(video.id)
+    (tmp_path / "v.mp4").write_bytes(content.content)
+    frames, _fps = read_mp4(tmp_path / "v.mp4")
+    assert frames.shape[1:] == (32, 64, 3)
+    thumb = Image.open(io.BytesIO(sdk.videos.download_content(video.id, variant="thumbnail").content))
+    assert thumb.format == "JPEG" and thumb.size == (64, 32)
+    sheet = Image.open(io.BytesIO(sdk.videos.download_content(video.id, variant="spritesheet").content))
+    assert sheet.format == "JPEG" and sheet.size[0] >= 64
+
+
+def test_poll_header_and_seconds_mapping(sdk, served_app):
+    raw = sdk.videos.with_raw_response.create(prompt="waves", model="wan2.1-t2v-1.3b", seconds="1", size="50x40",
+                                              extra_body={"num_inference_steps": 2, "seed": 5})
+    video = raw.parse()
+    assert video.status in ("queued", "in_progress") and int(raw.headers["openai-poll-after-ms"]) > 0
+    assert video.model == "wan2.1-t2v-1.3b" and video.model_extra["family"] == "wan"  # the operator's alias
+    fields = {a["field"] for a in video.model_extra["adjustments"]}
+    assert "size" in fields  # 50x40 -> Wan's multiples of 16
+    done = sdk.videos.poll(video.id, poll_interval_ms=100)
+    assert done.status == "completed"
+    width, height = (int(v) for v in done.size.split("x"))
+    assert width % 16 == 0 and height % 16 == 0
+
+
+def test_image_to_video_upload_list_remix_delete(sdk, served_app):
+    video = sdk.videos.create_and_poll(prompt="the sun sets", model="ltx-video", poll_interval_ms=100,
+                                       input_reference=("first.png", png_bytes(48), "image/png"), extra_body=TINY)
+    assert video.status == "completed", video.error
+    assert video.model_extra["task"] == "image-to-video"
+
+    t2v = sdk.videos.create_and_poll(prompt="a dog", model="wan", poll_interval_ms=100, extra_body=TINY)
+    remix = sdk.videos.remix(t2v.id, prompt="a cat")
+    assert remix.remixed_from_video_id == t2v.id and remix.prompt == "a cat"
+    remix = sdk.videos.poll(remix.id, poll_interval_ms=100)
+    assert remix.status == "completed" and remix.size == t2v.size and remix.seconds == t2v.seconds
+
+    page = sdk.videos.list(limit=2)
+    assert page.object == "list" if hasattr(page, "object") else True
+    ids = [v.id for v in page.data]
+    assert ids == [remix.id, t2v.id] and page.has_more
+    older = sdk.videos.list(limit=1, after=t2v.id)
+    assert [v.id for v in older.data] == [video.id]
+    assert [v.id for v in sdk.videos.list(limit=100, order="asc").data][-1] == remix.id
+
+    deleted = sdk.videos.delete(video.id)
+    assert deleted.id == video.id and deleted.deleted and deleted.object == "video.deleted"
+    with pytest.raises(openai.NotFoundError):
+        sdk.videos.retrieve(video.id)
+    with pytest.raises(openai.NotFoundError):
+        sdk.videos.download_content(video.id)
+
+
+def test_delete_cancels_a_running_job(sdk, served_app):
+    video = sdk.videos.create(prompt="slow", model="cogvideox", extra_body={"num_inference_steps": 200, "seed": 1})
+    assert sdk.videos.delete(video.id).deleted
+    with pytest.raises(openai.NotFoundError):
+        sdk.videos.retrieve(video.id)
+
+
+def test_errors_arrive_as_the_sdk_exception_types(sdk, served_app):
+    with pytest.raises(openai.BadRequestError) as err:
+        sdk.videos.create(prompt="x", model="sora-2")
+    assert err.value.code == "unknown_family" and err.value.param == "model"
+    with pytest.raises(openai.BadRequestError) as err:
+        sdk.videos.create(prompt="x", model="wan", extra_body={"num_inference_steps": 9999})
+    assert err.value.param == "num_inference_steps"
+    with pytest.raises(openai.BadRequestError) as err:
+        sdk.videos.create(prompt="x", model="wan", size="big")
+    assert err.value.param == "size"
+    with pytest.raises(openai.NotFoundError):
+        sdk.videos.retrieve("job_doesnotexist")
+    running = sdk.videos.create(prompt="slow", model="cogvideox", extra_body={"num_inference_steps": 200, "seed": 1})
+    with pytest.raises(openai.ConflictError):
+        sdk.videos.download_content(running.id)
+    sdk.videos.delete(running.id)
+
+
+def test_json_body_and_alias(served_app):
+    with served_app.client() as c:
+        r = c.post("/v1/videos", json={"prompt": "rain", "model": "ltx-video", **TINY})
+        assert r.status_code == 200, r.text
+        job = wait_job(c, r.json()["id"])
+        assert job["status"] == "succeeded"
+        # The same job on both APIs, with its pictures.
+        outputs = job["result"]["outputs"]
+        assert set(outputs) == {"thumbnail", "spritesheet", "preview"}
+        preview = Image.open(io.BytesIO(c.get(outputs["preview"]["url"]).content))
+        assert preview.format == "WEBP" and preview.n_frames >= 2
+        assert c.get(f"/api/video/jobs/{job['id']}/video?variant=thumbnail").headers["content-type"] == "image/jpeg"
+        assert any(s["name"] == "outputs" and s["seconds"] is not None for s in job["stages"])
+        bad = c.get(f"/api/video/jobs/{job['id']}/video?variant=nope")
+        assert bad.status_code == 422 and bad.json()["error"]["field"] == "variant"

@@ -1,0 +1,148 @@
+"""ASGI guards in front of the routes: body size, wrong methods, CORS.
+
+- ``BodyLimit``: a body over ``max_body_bytes`` is refused with 413 before it
+  is read whole: at once from ``Content-Length``, or as soon as a streamed
+  (chunked) body has passed the limit.
+- ``MethodGuard``: a path that exists but not with this method answers 405 with
+  an ``Allow`` header naming *every* method the path has (Starlette would name
+  only those of the first route that matched the path).
+- CORS is off unless ``cors_origins`` is configured (``install_guards``).
+
+Every refusal has the API's error body: ``{"error": {"code", "message"}}``.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from videogen.errors import ErrorCode, error_dict
+
+_ASGI = Any
+
+
+async def _send_error(send, status: int, code: ErrorCode, message: str, headers: dict[str, str] | None = None) -> None:
+    body = json.dumps({"error": error_dict(code, message)}).encode()
+    raw = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
+    raw += [(k.lower().encode(), v.encode()) for k, v in (headers or {}).items()]
+    await send({"type": "http.response.start", "status": status, "headers": raw})
+    await send({"type": "http.response.body", "body": body})
+
+
+class BodyLimit:
+    def __init__(self, app: _ASGI, max_body_bytes: int):
+        self.app = app
+        self.max_body_bytes = max_body_bytes
+
+    def _message(self) -> str:
+        return f"the request body is larger than this service accepts ({self.max_body_bytes} bytes)"
+
+    async def __call__(self, scope, receive, send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        limit = self.max_body_bytes
+        length = dict(scope.get("headers") or ()).get(b"content-length")
+        if length is not None and (not length.isdigit() or int(length) > limit):
+            status = 413 if length.isdigit() else 400
+            code = ErrorCode.TOO_LARGE if length.isdigit() else ErrorCode.INVALID_REQUEST
+            await _send_error(send, status, code, self._message() if length.isdigit() else "Content-Length is not a number")
+            return
+        seen = 0
+        over = False
+
+        async def counted_receive():
+            # Past the limit the app is told the body ended (it reads no more of it) and its
+            # answer is replaced by the 413: an app that catches read errors cannot turn it into a 400.
+            nonlocal seen, over
+            if over:
+                return {"type": "http.request", "body": b"", "more_body": False}
+            message = await receive()
+            if message["type"] == "http.request":
+                seen += len(message.get("body", b""))
+                if seen > limit:
+                    over = True
+                    return {"type": "http.request", "body": b"", "more_body": False}
+            return message
+
+        async def guarded_send(message):
+            if not over:
+                await send(message)
+            elif message["type"] == "http.response.start":
+                await _send_error(send, 413, ErrorCode.TOO_LARGE, self._message())
+
+        await self.app(scope, counted_receive, guarded_send)
+
+
+class MethodGuard:
+    def __init__(self, app: _ASGI):
+        self.app = app
+
+    async def __call__(self, scope, receive, send) -> None:
+        if scope["type"] == "http":
+            allowed = self.allowed_methods(scope)
+            if allowed and scope["method"] not in allowed:
+                await _send_error(send, 405, ErrorCode.METHOD_NOT_ALLOWED,
+                                  f"{scope['method']} is not allowed here; allowed: {', '.join(allowed)}",
+                                  {"Allow": ", ".join(allowed)})
+                return
+        await self.app(scope, receive, send)
+
+    def allowed_methods(self, scope) -> list[str]:
+        """Every method some route offers for this path (HEAD beside GET); [] when no route has the path."""
+        from starlette.routing import Match
+
+        methods: set[str] = set()
+        app = scope.get("app")  # Starlette puts itself here before its middleware runs
+        for route in getattr(getattr(app, "router", None), "routes", ()):
+            route_methods = getattr(route, "methods", None)
+            if not route_methods:
+                continue
+            match, _ = route.matches(scope)
+            if match == Match.FULL:
+                return []  # this method is served here: nothing to guard
+            if match == Match.PARTIAL:
+                methods |= set(route_methods)
+        return sorted(methods)
+
+
+# What this replica's guards enforce; set by ``configure`` from the ingress's settings. Serve runs a
+# pickled copy of the module's FastAPI app, so the guards are installed on it at import
+# (``install_guards``) and read their limits from here when a request comes.
+_LIMITS: dict[str, Any] = {"max_body_bytes": None, "cors_origins": []}
+
+
+def configure(*, max_body_bytes: int, cors_origins: list[str]) -> None:
+    _LIMITS.update(max_body_bytes=max_body_bytes, cors_origins=list(cors_origins))
+
+
+class Guards:
+    """The guards as one middleware: CORS (when configured) -> body limit -> method guard -> the app."""
+
+    def __init__(self, app: _ASGI):
+        self.app = app
+        self._chain: _ASGI | None = None
+        self._built_for: tuple | None = None
+
+    def _build(self) -> _ASGI:
+        key = (_LIMITS["max_body_bytes"], tuple(_LIMITS["cors_origins"]))
+        if self._chain is None or key != self._built_for:
+            chain: _ASGI = MethodGuard(self.app)
+            if _LIMITS["max_body_bytes"]:
+                chain = BodyLimit(chain, _LIMITS["max_body_bytes"])
+            if _LIMITS["cors_origins"]:
+                from starlette.middleware.cors import CORSMiddleware
+
+                chain = CORSMiddleware(chain, allow_origins=_LIMITS["cors_origins"],
+                                       allow_methods=["GET", "POST", "DELETE"],
+                                       allow_headers=["Authorization", "Content-Type", "Last-Event-ID"])
+            self._chain, self._built_for = chain, key
+        return self._chain
+
+    async def __call__(self, scope, receive, send) -> None:
+        await self._build()(scope, receive, send)
+
+
+def install_guards(app) -> None:
+    """Put the guards in front of ``app`` (a FastAPI app), once, before it is frozen by ``serve.ingress``."""
+    app.add_middleware(Guards)

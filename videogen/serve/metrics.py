@@ -1,0 +1,105 @@
+"""VideoGen's metrics through Ray Serve's metrics API, so they appear on Ray's Prometheus endpoint.
+
+Ray exports them with a ``ray_`` prefix (``ray_videogen_jobs_submitted_total`` ...),
+tagged with the deployment and replica besides the tags below. The metric
+objects are made on first use, in the replica that records them (a Ray metric
+belongs to the process that created it). Recording never raises: a metrics
+failure must not fail a job.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+logger = logging.getLogger("videogen.serve.metrics")
+
+# Seconds: a tiny CPU job ends in well under a second, a real one in minutes.
+DURATION_BOUNDARIES = [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600, 1200, 3600]
+STEP_BOUNDARIES = [0.001, 0.005, 0.01, 0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30]
+
+# name -> (kind, description, tag keys, boundaries)
+METRICS: dict[str, tuple[str, str, tuple[str, ...], list[float] | None]] = {
+    "videogen_jobs_submitted": ("counter", "jobs queued", ("family", "task"), None),
+    "videogen_jobs_finished": ("counter", "jobs ended, by final status", ("family", "task", "status"), None),
+    "videogen_queue_depth": ("gauge", "jobs waiting for a worker", ("family",), None),
+    "videogen_job_duration_seconds": ("histogram", "a job's run on its worker, claim to end", ("family", "task", "status"),
+                                      DURATION_BOUNDARIES),
+    "videogen_stage_duration_seconds": ("histogram", "one generation stage", ("family", "stage"), DURATION_BOUNDARIES),
+    "videogen_denoising_step_seconds": ("histogram", "seconds per denoising step", ("family",), STEP_BOUNDARIES),
+    "videogen_refusals": ("counter", "requests refused at submission, by error code", ("family", "code"), None),
+    "videogen_oom_fallbacks": ("counter", "out-of-memory errors answered by moving one placement rung down",
+                               ("family",), None),
+}
+
+_made: dict[str, Any] = {}
+
+
+def _metric(name: str):
+    metric = _made.get(name)
+    if metric is None:
+        from ray.serve import metrics
+
+        kind, description, tags, boundaries = METRICS[name]
+        if kind == "counter":
+            metric = metrics.Counter(name, description=description, tag_keys=tags)
+        elif kind == "gauge":
+            metric = metrics.Gauge(name, description=description, tag_keys=tags)
+        else:
+            metric = metrics.Histogram(name, description=description, boundaries=boundaries, tag_keys=tags)
+        _made[name] = metric
+    return metric
+
+
+def _record(name: str, method: str, value: float, tags: dict[str, str]) -> None:
+    try:
+        getattr(_metric(name), method)(value, tags={k: str(v) for k, v in tags.items()})
+    except Exception:  # noqa: BLE001 - outside Ray, or a metrics backend hiccup: the job goes on
+        logger.debug("metric %s not recorded", name, exc_info=True)
+
+
+def job_submitted(family: str, task: str) -> None:
+    _record("videogen_jobs_submitted", "inc", 1, {"family": family, "task": task})
+
+
+def refused(family: str | None, code: str) -> None:
+    _record("videogen_refusals", "inc", 1, {"family": family or "", "code": code})
+
+
+def queue_depths(depths: dict[str, int]) -> None:
+    for family, depth in depths.items():
+        _record("videogen_queue_depth", "set", depth, {"family": family})
+
+
+def job_finished(family: str, task: str, status: str, seconds: float | None, stages: list | None = None,
+                 adjustments: list | None = None) -> None:
+    """A job's end on its worker: the counter, its duration, each stage's, the step pace and OOM fallbacks."""
+    _record("videogen_jobs_finished", "inc", 1, {"family": family, "task": task, "status": status})
+    if seconds is not None:
+        _record("videogen_job_duration_seconds", "observe", seconds, {"family": family, "task": task, "status": status})
+    for stage in stages or []:
+        name, took = getattr(stage, "name", None), getattr(stage, "seconds", None)
+        if name and took is not None:
+            _record("videogen_stage_duration_seconds", "observe", took, {"family": family, "stage": name})
+            steps = (getattr(stage, "detail", None) or {}).get("total_steps") if name == "denoising" else None
+            if steps:
+                _record("videogen_denoising_step_seconds", "observe", took / steps, {"family": family})
+    for adj in adjustments or []:
+        adj = adj if isinstance(adj, dict) else adj.model_dump()
+        if adj.get("field") == "placement" and "out of memory" in str(adj.get("reason", "")):
+            _record("videogen_oom_fallbacks", "inc", 1, {"family": family})
+
+
+def queued_by_family(store) -> dict[str, int]:
+    """Jobs waiting per family, from the store (``JobStore``)."""
+    return {family: statuses.get("queued", 0) for family, statuses in store.jobs.counts().items()}
+
+
+def record_job_end(store, job_id: str, status: str, seconds: float) -> None:
+    """A worker's job has ended: read what it recorded and report it (and the queue left behind)."""
+    try:
+        rec = store.jobs.get(job_id)
+        job_finished(rec.family, rec.task, status, seconds, rec.stages, rec.adjustments)
+        queue_depths(queued_by_family(store))
+    except Exception:  # noqa: BLE001
+        logger.debug("job-end metrics for %s not recorded", job_id, exc_info=True)

@@ -1,0 +1,101 @@
+"""The ``/v1/videos`` routes: a mixin of ``VideoGenIngress`` (Serve builds routes of base classes too).
+
+Thin, like the ``/api`` routes: the API key is checked the same way, and
+``OpenAIVideos`` does the work. ``POST /v1/videos`` takes multipart/form-data
+(what the openai SDK sends) or JSON. A job still running is answered with an
+``openai-poll-after-ms`` header.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from fastapi import APIRouter, Header, Query, Request, Response
+from fastapi.responses import FileResponse
+
+from videogen.errors import InvalidRequestError
+from videogen.serve.openai.protocol import OPENAI_PREFIX, POLL_AFTER_MS, POLL_HEADER, Video, VideoDeleted, VideoList
+from videogen.serve.openai.serving import OpenAIVideos
+from videogen.video.outputs import media_type
+
+router = APIRouter(prefix=OPENAI_PREFIX, tags=["OpenAI Videos API"])
+
+
+async def read_create_body(request: Request) -> dict[str, Any]:
+    """The fields of a create call, multipart or JSON; an uploaded ``input_reference`` as bytes."""
+    kind = request.headers.get("content-type", "")
+    if kind.startswith("multipart/form-data") or kind.startswith("application/x-www-form-urlencoded"):
+        form = await request.form()
+        fields: dict[str, Any] = {}
+        for key, value in form.multi_items():
+            if key.startswith("input_reference[") and key.endswith("]"):  # {"image_url": ...} sent as a form
+                fields.setdefault("input_reference", {})[key[len("input_reference["):-1]] = value
+            elif hasattr(value, "read"):
+                fields[key] = await value.read()
+            else:
+                fields[key] = value
+        return fields
+    try:
+        body = await request.json()
+    except ValueError:
+        raise InvalidRequestError("body", "is not valid JSON or multipart/form-data", allowed="a JSON object") from None
+    if not isinstance(body, dict):
+        raise InvalidRequestError("body", "must be an object", allowed="a JSON object")
+    return body
+
+
+def _poll_hint(response: Response, video: Video) -> Video:
+    if video.status in ("queued", "in_progress"):
+        response.headers[POLL_HEADER] = str(POLL_AFTER_MS)
+    return video
+
+
+class OpenAIVideoRoutes:
+    """Needs ``self._authorized(authorization) -> VideoGenService`` from the class it is mixed into."""
+
+    def _openai(self, authorization: str | None) -> OpenAIVideos:
+        service = self._authorized(authorization)  # type: ignore[attr-defined]
+        if getattr(self, "_openai_videos", None) is None or self._openai_videos.service is not service:
+            self._openai_videos = OpenAIVideos(service)
+        return self._openai_videos
+
+    @router.post("/videos", response_model=Video)
+    async def v1_create_video(self, request: Request, response: Response,
+                              authorization: str | None = Header(default=None)):
+        """OpenAI ``videos.create``: prompt, model, seconds, size, input_reference (+ VideoGen's own fields)."""
+        videos = self._openai(authorization)
+        return _poll_hint(response, await videos.create(await read_create_body(request)))
+
+    @router.get("/videos", response_model=VideoList)
+    async def v1_list_videos(
+        self,
+        after: str | None = Query(default=None),
+        limit: int = Query(default=20, ge=1, le=100),
+        order: Literal["asc", "desc"] = Query(default="desc"),
+        authorization: str | None = Header(default=None),
+    ):
+        return await self._openai(authorization).list(after, limit, order)
+
+    @router.get("/videos/{video_id}", response_model=Video)
+    async def v1_retrieve_video(self, video_id: str, response: Response,
+                                authorization: str | None = Header(default=None)):
+        return _poll_hint(response, await self._openai(authorization).retrieve(video_id))
+
+    @router.delete("/videos/{video_id}", response_model=VideoDeleted)
+    async def v1_delete_video(self, video_id: str, authorization: str | None = Header(default=None)):
+        return await self._openai(authorization).delete(video_id)
+
+    @router.get("/videos/{video_id}/content")
+    async def v1_video_content(self, video_id: str, variant: str = Query(default="video"),
+                               authorization: str | None = Header(default=None)):
+        path = await self._openai(authorization).content(video_id, variant)
+        return FileResponse(path, media_type=media_type(variant), filename=path.name)
+
+    @router.post("/videos/{video_id}/remix", response_model=Video)
+    async def v1_remix_video(self, video_id: str, request: Request, response: Response,
+                             authorization: str | None = Header(default=None)):
+        body = await read_create_body(request)
+        prompt = body.get("prompt")
+        if not isinstance(prompt, str) or not prompt:
+            raise InvalidRequestError("prompt", "is required", allowed="a non-empty string")
+        return _poll_hint(response, await self._openai(authorization).remix(video_id, prompt))

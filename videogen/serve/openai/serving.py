@@ -1,0 +1,183 @@
+"""``/v1/videos`` onto VideoGen's jobs: one implementation (``JobService``), a second wire shape.
+
+``model`` names a served family or an operator's alias of one; ``seconds`` and
+``size`` become frames (at the family's fps) and a resolution, moved to the
+nearest the family accepts and listed as adjustments; ``input_reference``
+makes the job image-to-video; VideoGen's own request fields ride along as
+extra fields.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+from typing import TYPE_CHECKING, Any, Literal
+
+from videogen.errors import InvalidRequestError, JobStateError, UnknownFamilyError
+from videogen.serve.openai.protocol import Video, VideoDeleted, VideoList, seconds_text, video_from_job
+from videogen.serve.store.job_pages import delete_job, page_after
+from videogen.video.registry import get_spec
+from videogen.video.request import Adjustment
+from videogen.video.spec import IMAGE_TO_VIDEO, TEXT_TO_VIDEO
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+    from videogen.serve.service.videogen_service import VideoGenService
+
+# VideoGen's own request fields a /v1 caller may send beside OpenAI's.
+EXTRA_FIELDS = ("num_frames", "fps", "seed", "negative_prompt", "guidance_scale", "num_inference_steps", "height",
+                "width", "task", "step_cache")
+OPENAI_FIELDS = ("prompt", "model", "seconds", "size", "input_reference")
+VARIANTS = ("video", "thumbnail", "spritesheet", "preview")
+# A running job asked to be deleted gets this long to stop before its files go.
+DELETE_WAIT_S = 10.0
+
+
+def _seconds(value: Any) -> float:
+    try:
+        seconds = float(value)
+    except (TypeError, ValueError):
+        seconds = -1.0
+    if not 0 < seconds <= 600:
+        raise InvalidRequestError("seconds", f"{value!r} is not a clip length in seconds", allowed="a number in (0, 600]")
+    return seconds
+
+
+def _size(value: Any) -> tuple[int, int]:
+    width, _, height = str(value).lower().partition("x")
+    if not (width.strip().isdigit() and height.strip().isdigit()):
+        raise InvalidRequestError("size", f"{value!r} is not WIDTHxHEIGHT", allowed="e.g. '832x480'")
+    return int(width), int(height)
+
+
+def image_b64(reference: Any) -> str:
+    """``input_reference`` as the request's base64 image: uploaded bytes, ``{"image_url": data URL}`` or a string."""
+    if isinstance(reference, (bytes, bytearray)):
+        return base64.b64encode(reference).decode("ascii")
+    if isinstance(reference, dict):
+        if reference.get("file_id"):
+            raise InvalidRequestError("input_reference", "file_id references are not supported here",
+                                      allowed="an image upload or {'image_url': 'data:image/...;base64,...'}")
+        reference = reference.get("image_url")
+    if isinstance(reference, str) and reference:
+        if reference.startswith(("http://", "https://")):
+            raise InvalidRequestError("input_reference", "remote URLs are not fetched", allowed="a data: URL or an upload")
+        return reference
+    raise InvalidRequestError("input_reference", "is empty", allowed="an image file")
+
+
+class OpenAIVideos:
+    def __init__(self, service: VideoGenService):
+        self.service = service
+        self.settings = service.settings
+        self.jobs = service.jobs
+
+    # -- model names ----------------------------------------------------------------------
+    def family_of(self, model: str | None) -> str:
+        served = self.settings.served
+        if not model:
+            return served[0]
+        if model in self.settings.families:
+            return model
+        family = self.settings.model_aliases.get(model)
+        if family is None:
+            names = [*self.settings.model_aliases, *served]
+            raise UnknownFamilyError("model", f"{model!r} is not served here; models: {', '.join(names)}", allowed=names)
+        return family
+
+    # -- create ------------------------------------------------------------------------------
+    def _request(self, fields: dict[str, Any], family: str) -> tuple[dict[str, Any], dict[str, Any]]:
+        """The ``VideoRequest`` fields of a /v1 body, and what to keep of OpenAI's own."""
+        unknown = sorted(set(fields) - set(EXTRA_FIELDS) - set(OPENAI_FIELDS))
+        if unknown:
+            raise InvalidRequestError(unknown[0], "is not a known field", allowed=[*OPENAI_FIELDS, *EXTRA_FIELDS])
+        body: dict[str, Any] = {k: fields[k] for k in EXTRA_FIELDS if fields.get(k) not in (None, "")}
+        body.update(family=family, prompt=fields.get("prompt") or "")
+        if fields.get("input_reference") is not None:
+            body["image"] = image_b64(fields["input_reference"])
+            body.setdefault("task", IMAGE_TO_VIDEO)
+        body.setdefault("task", TEXT_TO_VIDEO)
+        spec = get_spec(family)
+        meta = self.service.status.model_meta(family, body["task"])
+        defaults = {**spec.defaults.model_dump(), **meta.request_defaults}
+        asked = {k: fields.get(k) for k in ("seconds", "size") if fields.get(k) not in (None, "")}
+        if "size" in asked and "width" not in body and "height" not in body:
+            width, height = _size(asked["size"])
+            low = spec.resolution_multiple if meta.tiny else spec.min_size
+            body["width"], body["height"] = (min(max(v, low), spec.max_size) for v in (width, height))
+        if "seconds" in asked and "num_frames" not in body:
+            fps = int(body.get("fps") or defaults["fps"])
+            rule = spec.frame_rule
+            body["num_frames"] = min(max(round(_seconds(asked["seconds"]) * fps), rule.min_frames), rule.max_frames)
+        return body, asked
+
+    @staticmethod
+    def _mapping_adjustments(family: str, asked: dict[str, Any], params: dict[str, Any]) -> list[Adjustment]:
+        out = []
+        if "seconds" in asked:
+            used = seconds_text(params["expected_frames"], params["fps"])
+            if used != str(asked["seconds"]):
+                out.append(Adjustment(field="seconds", requested=str(asked["seconds"]), used=used,
+                                      reason=f"{family} makes {params['expected_frames']} frames at {params['fps']} fps"))
+        if "size" in asked:
+            used = f"{params['width']}x{params['height']}"
+            if used != str(asked["size"]).lower():
+                out.append(Adjustment(field="size", requested=str(asked["size"]), used=used,
+                                      reason=f"{family}'s nearest valid resolution"))
+        return out
+
+    async def create(self, fields: dict[str, Any], *, client: dict[str, Any] | None = None) -> Video:
+        model = fields.get("model") or None
+        family = self.family_of(model)
+        body, asked = await asyncio.to_thread(self._request, fields, family)
+        request = self.jobs.parse(body)
+        prepared = await asyncio.to_thread(self.jobs.validate, request)
+        adjustments = self._mapping_adjustments(family, asked, prepared.params)
+        keep = {"api": "openai", "model": model or family, **asked, **(client or {})}
+        job = await self.jobs.submit(request, adjustments=adjustments, client=keep)
+        return video_from_job(job.wire())
+
+    async def remix(self, video_id: str, prompt: str) -> Video:
+        """The same settings (seed included) as ``video_id``, a new prompt."""
+        rec = await asyncio.to_thread(self.jobs.jobs.get, video_id)
+        if rec.task == IMAGE_TO_VIDEO:
+            raise JobStateError(f"video {video_id} is image-to-video; its input image is not kept, so it cannot be remixed")
+        params = rec.params or {}
+        fields = {k: params[k] for k in ("num_frames", "height", "width", "num_inference_steps", "guidance_scale",
+                                         "seed", "fps") if params.get(k) is not None}
+        request = rec.request or {}
+        fields.update({k: request[k] for k in ("negative_prompt", "step_cache") if request.get(k) is not None})
+        client = request.get("client") or {}
+        fields.update(prompt=prompt, model=client.get("model") or rec.family, task=rec.task)
+        return await self.create(fields, client={"remixed_from_video_id": video_id})
+
+    # -- read ----------------------------------------------------------------------------------
+    async def retrieve(self, video_id: str) -> Video:
+        return video_from_job((await self.jobs.get(video_id)).wire())
+
+    async def list(self, after: str | None, limit: int, order: Literal["asc", "desc"]) -> VideoList:
+        from videogen.serve.protocol import Job
+
+        records, more = await asyncio.to_thread(page_after, self.service.store.db, after, limit, order)
+        data = [video_from_job(Job.from_record(r).wire()) for r in records]
+        return VideoList(data=data, first_id=data[0].id if data else None, last_id=data[-1].id if data else None,
+                         has_more=more)
+
+    async def content(self, video_id: str, variant: str) -> Path:
+        if variant not in VARIANTS:
+            raise InvalidRequestError("variant", f"{variant!r} is not a variant", allowed=list(VARIANTS))
+        return await self.jobs.video_path(video_id, variant)
+
+    # -- delete -----------------------------------------------------------------------------------
+    async def delete(self, video_id: str) -> VideoDeleted:
+        """Cancel it if it runs, then remove the job and its files; the id is unknown afterwards."""
+        job = await self.jobs.get(video_id)  # 404 for an unknown id
+        if not job.status.terminal:
+            await self.jobs.cancel(video_id)
+            await self.jobs.wait(video_id, timeout_s=DELETE_WAIT_S)
+        store = self.service.store
+        await asyncio.to_thread(delete_job, store.db, video_id)
+        await asyncio.to_thread(store.remove_outputs, video_id)
+        self.jobs.feed.notify(video_id)
+        return VideoDeleted(id=video_id)

@@ -1,0 +1,126 @@
+"""What keeps the service from being overrun or filling its disk.
+
+- ``check_submit(family)`` before a job is queued: the family's queue is
+  bounded (``max_queued_jobs``; beyond it 503 with ``Retry-After`` = the
+  queue's expected drain time), and new jobs are refused (507) while
+  ``state_dir`` is over ``max_state_dir_gb`` or its disk has less than
+  ``min_free_disk_gb`` free: the disk is never filled by accepted work.
+- ``sweep()``: ended jobs older than ``retention_days`` are deleted, records,
+  events and files; run by each ingress replica every ``SWEEP_INTERVAL_S``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import shutil
+import time
+from pathlib import Path
+
+from videogen.errors import ServiceBusyError, StorageFullError
+from videogen.serve.config import IngressSettings
+from videogen.serve.store.housekeeping import Housekeeping
+from videogen.serve.store.job_store import JobStore
+
+logger = logging.getLogger("videogen.serve")
+
+GB = 1024**3
+SWEEP_INTERVAL_S = 300.0
+# Walking state_dir for its size is not free: the figure is reused this long.
+USAGE_CACHE_S = 10.0
+
+
+def _dir_bytes(path: Path) -> int:
+    total = 0
+    for item in path.rglob("*"):
+        try:
+            if item.is_file():
+                total += item.stat().st_size
+        except OSError:  # deleted while walking
+            pass
+    return total
+
+
+class Limits:
+    def __init__(self, settings: IngressSettings, store: JobStore):
+        self.settings = settings
+        self.store = store
+        self.housekeeping = Housekeeping(store.db)
+        self._usage: tuple[float, int] | None = None  # (when measured, bytes)
+
+    # -- at submission --------------------------------------------------------------------
+    def check_submit(self, family: str) -> None:
+        self.check_disk()
+        self.check_queue(family)
+
+    def check_queue(self, family: str) -> None:
+        queued, expected = self.housekeeping.queue_load(family)
+        served = self.settings.families.get(family)
+        bound = served.max_queued_jobs if served is not None else self.settings.max_queued_jobs
+        if queued < bound:
+            return
+        default = self.settings.default_job_seconds
+        drain_s = sum(s if s is not None else default for s in expected)
+        raise ServiceBusyError(
+            f"the {family} queue is full ({queued} queued, max_queued_jobs={bound}); try again in about {drain_s:.0f}s",
+            retry_after_s=drain_s, queued=queued, max_queued_jobs=bound,
+        )
+
+    def state_dir_bytes(self) -> int:
+        now = time.monotonic()
+        if self._usage is None or now - self._usage[0] > USAGE_CACHE_S:
+            self._usage = (now, _dir_bytes(self.store.state_dir))
+        return self._usage[1]
+
+    def check_disk(self) -> None:
+        cap = self.settings.max_state_dir_gb
+        if cap is not None:
+            used = self.state_dir_bytes()
+            if used > cap * GB:
+                raise StorageFullError(
+                    f"the state directory holds {used / GB:.2f} GB, over max_state_dir_gb={cap}; no new job is accepted "
+                    f"until old ones expire (retention_days={self.settings.retention_days}) or an operator frees space",
+                    used_bytes=used, max_state_dir_gb=cap,
+                )
+        floor = self.settings.min_free_disk_gb
+        if floor:
+            free = shutil.disk_usage(self.store.state_dir).free
+            if free < floor * GB:
+                raise StorageFullError(
+                    f"the state directory's disk has {free / GB:.2f} GB free, under min_free_disk_gb={floor}; "
+                    "no new job is accepted until space is freed",
+                    free_bytes=free, min_free_disk_gb=floor,
+                )
+
+    # -- retention ----------------------------------------------------------------------------
+    def expires_at(self, finished_at: float | None) -> float | None:
+        days = self.settings.retention_days
+        return None if finished_at is None or days is None else finished_at + days * 86400
+
+    def sweep(self, now: float | None = None) -> list[str]:
+        """Delete the ended jobs past retention (records, events, videos and pictures); their ids."""
+        days = self.settings.retention_days
+        if days is None:
+            return []
+        cutoff = (time.time() if now is None else now) - days * 86400
+        removed: list[str] = []
+        while True:
+            ids = self.housekeeping.purge_ended(cutoff)
+            for job_id in ids:
+                for path in self.store.videos_dir.glob(f"{job_id}*"):
+                    path.unlink(missing_ok=True)
+            removed += ids
+            if len(ids) < 500:
+                break
+        if removed:
+            self._usage = None
+            logger.info("retention: deleted %d job(s) ended before %s", len(removed), time.ctime(cutoff))
+        return removed
+
+    async def sweep_loop(self, interval_s: float = SWEEP_INTERVAL_S) -> None:
+        while True:
+            try:
+                await asyncio.to_thread(self.sweep)
+            except Exception:  # noqa: BLE001 - the next pass tries again
+                logger.exception("retention sweep failed")
+            await asyncio.sleep(interval_s)

@@ -1,0 +1,37 @@
+"""Cursor pages of jobs and a job's removal: what the OpenAI-shaped ``/v1/videos`` routes need.
+
+``/api/video/jobs`` pages by offset (``Jobs.list``); ``/v1/videos`` pages after
+a job id, in either order, the way OpenAI's list endpoints do. The table's
+``seq`` is the order jobs were created in, so it is the cursor.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from videogen.errors import JobNotFoundError
+from videogen.serve.store.database import Database
+from videogen.serve.store.records import JobRecord
+
+
+def page_after(db: Database, after: str | None, limit: int,
+               order: Literal["asc", "desc"] = "desc") -> tuple[list[JobRecord], bool]:
+    """Up to ``limit`` jobs after the job ``after`` (exclusive) in creation order; and whether more follow."""
+    conn = db.conn()
+    where, args = "", []
+    if after:
+        row = conn.execute("SELECT seq FROM jobs WHERE id=?", (after,)).fetchone()
+        if row is None:
+            raise JobNotFoundError(f"job {after!r} not found (the 'after' cursor)", job_id=after)
+        where, args = ("WHERE seq < ?" if order == "desc" else "WHERE seq > ?"), [row[0]]
+    direction = "DESC" if order == "desc" else "ASC"
+    rows = conn.execute(f"SELECT * FROM jobs {where} ORDER BY seq {direction} LIMIT ?", [*args, limit + 1]).fetchall()
+    return [JobRecord.from_row(r) for r in rows[:limit]], len(rows) > limit
+
+
+def delete_job(db: Database, job_id: str) -> bool:
+    """Remove a job and its event log; a worker still running it then finds no row and stops."""
+    with db.tx() as conn:
+        gone = conn.execute("DELETE FROM jobs WHERE id=?", (job_id,)).rowcount == 1
+        conn.execute("DELETE FROM events WHERE job_id=?", (job_id,))
+    return gone
