@@ -108,10 +108,11 @@ class FakeCore:
                 raise GenerationCancelled(f"cancelled at step {step}")
         clock.start("decoding")
         clock.start("encoding")
+        clock.start("outputs")
         clock.done()
         return SimpleNamespace(params={"num_inference_steps": self.steps}, stages=clock.stages, num_frames=9,
                                width=32, height=32, fps=8, bytes=1, adjustments=[], model={"pipeline_class": "Fake"},
-                               measured=None)
+                               measured=None, outputs={})
 
 
 def _worker(tmp_path, core) -> VideoWorker:

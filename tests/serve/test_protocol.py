@@ -39,8 +39,8 @@ def _record(**kw) -> JobRecord:
 
 def test_job_from_record_adds_the_video_url_and_keeps_private_fields_out():
     job = Job.from_record(_record()).wire()
-    assert job["result"] == {"frames": 9, "width": 32, "height": 32, "fps": 8, "bytes": 1234,
-                             "video_url": "/api/video/jobs/job_1/video"}
+    assert job["result"] == {"frames": 9, "width": 32, "height": 32, "fps": 8, "bytes": 1234, "measured": None,
+                             "video_url": "/api/video/jobs/job_1/video", "outputs": {}}
     assert video_url("job_1") == job["result"]["video_url"]
     assert job["status"] == "succeeded" and job["progress"]["percent"] == 100.0
     assert job["stages"][0] == {"name": "loading", "started_at": 2.0, "finished_at": 2.5, "seconds": 0.5, "detail": None}
@@ -128,3 +128,11 @@ def test_errors_pickle_with_their_fields():
         again = pickle.loads(pickle.dumps(exc))
         assert type(again) is type(exc) and again.to_dict() == exc.to_dict() and str(again) == str(exc)
     assert pickle.loads(pickle.dumps(JobFailedError("x", job=job))).job == job
+
+
+def test_job_result_lists_each_picture_with_its_url():
+    outputs = {"thumbnail": {"bytes": 10, "media_type": "image/jpeg", "frame": 4}}
+    job = Job.from_record(_record(result={"frames": 9, "width": 32, "height": 32, "fps": 8, "bytes": 1,
+                                          "outputs": outputs})).wire()
+    assert job["result"]["outputs"]["thumbnail"] == {**outputs["thumbnail"],
+                                                     "url": "/api/video/jobs/job_1/video?variant=thumbnail"}

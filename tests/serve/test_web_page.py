@@ -7,6 +7,7 @@ the <video> plays (readyState >= 2), cancel a long job. Skipped where Playwright
 
 from __future__ import annotations
 
+import os
 import shutil
 
 import pytest
@@ -54,12 +55,21 @@ def test_estimate_submit_progress_and_the_video_plays(page):
     assert page.eval_on_selector("#job-progress", "p => p.value") == 100
     page.wait_for_function("() => document.querySelector('#job-video').readyState >= 2", timeout=30_000)
     sync_api.expect(page.locator("#gallery .tile img").first).to_be_visible(timeout=15_000)
+    if os.environ.get("VIDEOGEN_SCREENSHOT"):  # the README's picture: VIDEOGEN_SCREENSHOT=docs/web-page.png
+        page.wait_for_timeout(1000)
+        page.screenshot(path=os.environ["VIDEOGEN_SCREENSHOT"], full_page=True)
     assert "RUNNING" in page.inner_text("#runtime") or "HEALTHY" in page.inner_text("#runtime")
 
 
 def test_cancel(page):
-    _fill(page, "cogvideox", num_inference_steps=200, seed=1)
+    before = page.inner_text("#job-id")
+    _fill(page, "cogvideox", num_inference_steps=200, num_frames=49, seed=1)
     page.click("#submit-btn")
-    sync_api.expect(page.locator("#job-stage")).to_contain_text("denoising", timeout=60_000)
+    page.wait_for_function(
+        "prev => { const id = document.querySelector('#job-id').textContent;"
+        " const s = document.querySelector('#job-stage').dataset.status;"
+        " return id && id !== prev && (s === 'queued' || s === 'running'); }",
+        arg=before, timeout=30_000,
+    )
     page.click("#cancel-btn")
     sync_api.expect(page.locator("#job-stage")).to_have_attribute("data-status", "cancelled", timeout=60_000)

@@ -77,7 +77,8 @@ async function estimate() {
     const e = await api("/api/video/estimate", { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(await body()) });
     const secs = e.expected_seconds ?? e.estimate?.expected_seconds;
     $("estimate").textContent = `estimate: ${secs != null ? secs.toFixed(1) + " s" : "?"}` +
-      (e.admission ? `, ${e.admission.verdict || (e.admission.admitted ? "admitted" : "refused")}` : "");
+      (e.refused ? `, would be refused: ${e.refused.message || JSON.stringify(e.refused)}` : e.admission ? ", admitted" : "") +
+      (e.note ? ` (${e.note})` : "");
   } catch (err) { showError(err); }
 }
 async function submit(ev) {
