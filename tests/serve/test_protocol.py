@@ -46,10 +46,11 @@ def test_job_from_record_adds_the_video_url_and_keeps_private_fields_out():
     assert job["stages"][0] == {"name": "loading", "started_at": 2.0, "finished_at": 2.5, "seconds": 0.5, "detail": None}
     for private in ("image", "claim_token", "dispatcher", "lease_until", "heartbeat_at"):
         assert private not in job
-    # Every key the HTTP API has always sent.
+    # Every key the HTTP API has always sent, and the ones added since: the estimate at submission
+    # (issue 7) and when the video expires (retention, issue 9).
     assert set(job) == {"id", "status", "family", "task", "model", "request", "params", "adjustments", "progress",
                         "stages", "error", "result", "created_at", "started_at", "finished_at", "updated_at",
-                        "attempts", "max_attempts", "cancel_requested", "worker", "history"}
+                        "attempts", "max_attempts", "cancel_requested", "worker", "history", "estimate", "expires_at"}
     json.dumps(job)  # JSON-ready as it is
 
 
