@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import warnings
 
+import openai
 import pytest
 from PIL import Image
 from serve_helpers import wait_job
@@ -12,7 +13,6 @@ from testkit import png_bytes
 
 from videogen.video.encode import read_mp4
 
-openai = pytest.importorskip("openai")
 pytestmark = [pytest.mark.serve, pytest.mark.filterwarnings("ignore::DeprecationWarning")]
 
 TINY = {"num_inference_steps": 2, "num_frames": 9, "seed": 5}
