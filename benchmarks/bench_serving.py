@@ -363,8 +363,10 @@ def markdown(result: dict[str, Any], label: str) -> str:
         f"# Serving benchmark ({label})",
         "",
         f"{result['created']} · {result['machine']['platform']} · {result['machine']['cpu_count']} CPUs · "
-        f"torch threads {result['config']['threads']} · family {result['config']['family']} (tiny)",
+        f"torch threads {result['config']['threads']} · family {result['config']['family']} (tiny) · "
+        f"Ray worker nice {result['config'].get('worker_niceness', 'as Ray sets it')}",
         "",
+        *([f"Code: {result['code']}", ""] if result.get("code") else []),
         f"Short job {json.dumps({k: v for k, v in result['short']['request'].items() if k not in ('prompt', 'seed')})}, "
         f"{result['config']['jobs']} jobs:",
         "",

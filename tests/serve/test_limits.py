@@ -17,6 +17,7 @@ from videogen.serve.config import VideoGenAppConfig
 from videogen.serve.deployment_options import ingress_settings, worker_deployment_options, worker_settings
 from videogen.serve.errors import error_headers, http_status, install_handlers, store_error
 from videogen.serve.http_guards import configure, install_guards
+from videogen.serve.openai.protocol import video_from_job
 from videogen.serve.protocol import Job, set_retention
 from videogen.serve.service.limits import Limits
 from videogen.serve.store.job_store import JobStore
@@ -78,6 +79,9 @@ def test_retention_sweeps_ended_jobs_records_events_and_files_and_jobs_say_when(
         rec = store.jobs.get(recent)
         assert Job.from_record(rec).expires_at == pytest.approx(rec.finished_at + 86400)
         assert Job.from_record(store.jobs.get(queued)).expires_at is None  # still going
+        # /v1/videos says the same (whole seconds, as OpenAI's Video does).
+        assert video_from_job(Job.from_record(rec).wire()).expires_at == int(rec.finished_at + 86400)
+        assert video_from_job(Job.from_record(store.jobs.get(queued)).wire()).expires_at is None
     finally:
         set_retention(None)
     assert limits.sweep() == [old]

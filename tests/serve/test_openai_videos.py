@@ -125,3 +125,15 @@ def test_json_body_and_alias(served_app):
         assert any(s["name"] == "outputs" and s["seconds"] is not None for s in job["stages"])
         bad = c.get(f"/api/video/jobs/{job['id']}/video?variant=nope")
         assert bad.status_code == 422 and bad.json()["error"]["field"] == "variant"
+
+
+def test_malformed_json_fields_are_400_naming_the_field_never_500(served_app):
+    """A non-string model or task, a non-numeric fps beside seconds: refused values, not crashes."""
+    cases = [({"model": ["wan"]}, "model"), ({"model": {"a": 1}}, "model"), ({"model": "wan", "task": ["x"]}, "task"),
+             ({"model": "wan", "task": "upscale"}, "task"), ({"model": "wan", "seconds": "1", "fps": "fast"}, "fps"),
+             ({"model": "wan", "seconds": "1", "fps": [8]}, "fps")]
+    with served_app.client() as c:
+        for fields, param in cases:
+            r = c.post("/v1/videos", json={"prompt": "x", **fields})
+            assert r.status_code == 400, (fields, r.text)
+            assert r.json()["error"]["param"] == param, (fields, r.text)

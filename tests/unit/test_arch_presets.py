@@ -283,3 +283,22 @@ def test_scaled_pipeline_generates_finite_frames(preset_id, task):
     frames = np.asarray(out.frames)
     assert frames.ndim == 5 and frames.shape[2:] == (kwargs["height"], kwargs["width"], 3)
     assert np.isfinite(frames).all()
+
+
+def test_reading_a_model_dir_from_threads_on_a_fresh_interpreter_keeps_every_component():
+    """The ingress prices concurrent requests in threads: transformers' lazy import raced there and a
+    component (the text encoder) was silently dropped from the preset, so the estimate answered 500."""
+    import subprocess
+    import sys
+
+    code = (
+        "from concurrent.futures import ThreadPoolExecutor\n"
+        "from videogen.video.arch.from_dir import _is_module\n"
+        "names = [('transformers', 'T5EncoderModel'), ('transformers', 'CLIPTextModel'),\n"
+        "         ('diffusers', 'AutoencoderKLWan'), ('transformers', 'CLIPVisionModel')] * 2\n"
+        "with ThreadPoolExecutor(len(names)) as pool:\n"
+        "    print(list(pool.map(lambda n: _is_module(*n), names)))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert out.stdout.strip().splitlines()[-1] == str([True] * 8)

@@ -61,11 +61,16 @@ STATUS_MEANING = {
 }
 
 
-def documented(*statuses: int) -> dict[int, dict[str, Any]]:
-    """``responses=`` for a route: each error status it can answer, with the error body and its meaning."""
+def documented(*statuses: int, model: Any = None, meaning: dict[int, str] | None = None) -> dict[int, dict[str, Any]]:
+    """``responses=`` for a route: each error status it can answer, with the error body and its meaning.
+
+    ``model`` is the error body (``ErrorResponse`` unless given: the ``/v1`` routes answer OpenAI's
+    shape); ``meaning`` overrides ``STATUS_MEANING`` where a status means more there.
+    """
     from videogen.serve.protocol import ErrorResponse
 
-    return {s: {"model": ErrorResponse, "description": STATUS_MEANING[s]} for s in sorted(statuses)}
+    meanings = {**STATUS_MEANING, **(meaning or {})}
+    return {s: {"model": model or ErrorResponse, "description": meanings[s]} for s in sorted(statuses)}
 
 
 def http_status(exc: VideoGenError) -> int:

@@ -23,7 +23,7 @@ from videogen.serve.errors import HTTP_STATUS, documented, install_handlers
 from videogen.serve.http_guards import configure as configure_guards
 from videogen.serve.http_guards import install_guards
 from videogen.serve.openai.errors import OpenAIErrorShape
-from videogen.serve.openai.routes import OpenAIVideoRoutes
+from videogen.serve.openai.routes import OpenAIVideoRoutes, document_v1_errors
 from videogen.serve.openai.routes import router as openai_router
 from videogen.serve.web import install_page
 from videogen.serve.protocol import JOBS_PATH, CreateJobRequest, ErrorResponse, Job, JobList
@@ -54,6 +54,7 @@ install_handlers(api)
 install_guards(api)
 # /v1/videos: the OpenAI Videos API shape over the same jobs (routes of the OpenAIVideoRoutes mixin).
 api.include_router(openai_router)
+document_v1_errors(api)
 api.add_middleware(OpenAIErrorShape)
 install_page(api)  # the web page at /
 

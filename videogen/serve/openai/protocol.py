@@ -25,6 +25,20 @@ _ERROR_TYPES = {400: "invalid_request_error", 401: "authentication_error", 403: 
                 429: "rate_limit_error"}
 
 
+class OpenAIErrorBody(BaseModel):
+    message: str
+    type: str
+    param: str | None = None
+    code: str | None = None
+    allowed: Any = Field(default=None, description="what ``param`` accepts (VideoGen's own; absent when unknown)")
+
+
+class OpenAIErrorResponse(BaseModel):
+    """Every error answer on ``/v1``: ``{"error": {"message", "type", "param", "code", "allowed"?}}``."""
+
+    error: OpenAIErrorBody
+
+
 class VideoError(BaseModel):
     code: str
     message: str
@@ -40,7 +54,8 @@ class Video(BaseModel):
     progress: int = 0
     created_at: int
     completed_at: int | None = None
-    expires_at: int | None = None
+    expires_at: int | None = Field(default=None, description="when the video and its record are deleted "
+                                   "(completed_at + retention_days); null while it runs or when retention is off")
     seconds: str
     size: str
     prompt: str | None = None
@@ -92,6 +107,7 @@ def video_from_job(job: dict[str, Any]) -> Video:
         progress=100 if status == "completed" else int(progress.get("percent") or 0),
         created_at=int(job["created_at"]),
         completed_at=int(job["finished_at"]) if ended and job.get("finished_at") else None,
+        expires_at=int(job["expires_at"]) if job.get("expires_at") is not None else None,
         seconds=seconds_text(frames, fps),
         size=f"{width}x{height}" if width and height else "",
         prompt=request.get("prompt"),

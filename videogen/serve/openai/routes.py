@@ -3,7 +3,8 @@
 Thin, like the ``/api`` routes: the API key is checked the same way, and
 ``OpenAIVideos`` does the work. ``POST /v1/videos`` takes multipart/form-data
 (what the openai SDK sends) or JSON. A job still running is answered with an
-``openai-poll-after-ms`` header.
+``openai-poll-after-ms`` header. Each route documents every error status it answers (OpenAI's error
+body; a refused value is 400 here, never FastAPI's 422) and the content route its media types.
 """
 
 from __future__ import annotations
@@ -14,11 +15,42 @@ from fastapi import APIRouter, Header, Query, Request, Response
 from fastapi.responses import FileResponse
 
 from videogen.errors import InvalidRequestError
-from videogen.serve.openai.protocol import OPENAI_PREFIX, POLL_AFTER_MS, POLL_HEADER, Video, VideoDeleted, VideoList
-from videogen.serve.openai.serving import OpenAIVideos
-from videogen.video.outputs import media_type
+from videogen.serve.errors import documented
+from videogen.serve.openai.protocol import (
+    OPENAI_PREFIX,
+    POLL_AFTER_MS,
+    POLL_HEADER,
+    OpenAIErrorResponse,
+    Video,
+    VideoDeleted,
+    VideoList,
+)
+from videogen.serve.openai.serving import VARIANTS, OpenAIVideos
+from videogen.video.outputs import VARIANTS as MEDIA, media_type
 
 router = APIRouter(prefix=OPENAI_PREFIX, tags=["OpenAI Videos API"])
+
+# What a status means on /v1 where it differs from /api: a refused value is 400 here (422 there).
+_V1_MEANING = {
+    400: "a field is invalid, names an unknown model, or the job would not fit the hardware (OpenAI answers "
+         "these with 400; /api with 422); or malformed request framing",
+    404: "no such video",
+    409: "the video is not in a state that allows this (its content before it completed; remixing an "
+         "image-to-video)",
+}
+
+
+def _v1(*statuses: int) -> dict[int, dict[str, Any]]:
+    """``responses=`` of a /v1 route: its error statuses, with OpenAI's error body."""
+    return documented(*statuses, model=OpenAIErrorResponse, meaning=_V1_MEANING)
+
+
+_CREATE = _v1(400, 401, 413, 500, 503, 507)
+_ONE_VIDEO = _v1(400, 401, 404, 500, 503)
+_LIST = _v1(400, 401, 404, 500, 503)  # 404: an unknown ``after`` cursor
+_VARIANT_PATTERN = "^(" + "|".join(VARIANTS) + ")$"
+# The content route answers the file itself: the MP4, or a picture (JPEG thumbnail/spritesheet, WebP preview).
+_CONTENT_TYPES = {MEDIA[v][1]: {} for v in VARIANTS}
 
 
 async def read_create_body(request: Request) -> dict[str, Any]:
@@ -44,6 +76,22 @@ async def read_create_body(request: Request) -> dict[str, Any]:
     return body
 
 
+def document_v1_errors(app) -> None:
+    """Drop FastAPI's own 422 from the ``/v1`` operations: ``OpenAIErrorShape`` answers a refused value there
+    with 400 (documented per route), so the 422 FastAPI adds to every route with parameters never comes."""
+    build = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            for path, operations in build()["paths"].items():
+                if path.startswith(OPENAI_PREFIX + "/"):
+                    for operation in operations.values():
+                        operation.get("responses", {}).pop("422", None)
+        return app.openapi_schema
+
+    app.openapi = openapi
+
+
 def _poll_hint(response: Response, video: Video) -> Video:
     if video.status in ("queued", "in_progress"):
         response.headers[POLL_HEADER] = str(POLL_AFTER_MS)
@@ -59,14 +107,14 @@ class OpenAIVideoRoutes:
             self._openai_videos = OpenAIVideos(service)
         return self._openai_videos
 
-    @router.post("/videos", response_model=Video)
+    @router.post("/videos", response_model=Video, responses=_CREATE)
     async def v1_create_video(self, request: Request, response: Response,
                               authorization: str | None = Header(default=None)):
         """OpenAI ``videos.create``: prompt, model, seconds, size, input_reference (+ VideoGen's own fields)."""
         videos = self._openai(authorization)
         return _poll_hint(response, await videos.create(await read_create_body(request)))
 
-    @router.get("/videos", response_model=VideoList)
+    @router.get("/videos", response_model=VideoList, responses=_LIST)
     async def v1_list_videos(
         self,
         after: str | None = Query(default=None),
@@ -76,22 +124,27 @@ class OpenAIVideoRoutes:
     ):
         return await self._openai(authorization).list(after, limit, order)
 
-    @router.get("/videos/{video_id}", response_model=Video)
+    @router.get("/videos/{video_id}", response_model=Video, responses=_ONE_VIDEO)
     async def v1_retrieve_video(self, video_id: str, response: Response,
                                 authorization: str | None = Header(default=None)):
         return _poll_hint(response, await self._openai(authorization).retrieve(video_id))
 
-    @router.delete("/videos/{video_id}", response_model=VideoDeleted)
+    @router.delete("/videos/{video_id}", response_model=VideoDeleted,
+                   responses=_v1(400, 401, 404, 409, 500, 503))
     async def v1_delete_video(self, video_id: str, authorization: str | None = Header(default=None)):
         return await self._openai(authorization).delete(video_id)
 
-    @router.get("/videos/{video_id}/content")
-    async def v1_video_content(self, video_id: str, variant: str = Query(default="video"),
+    @router.get("/videos/{video_id}/content",
+                responses={200: {"content": _CONTENT_TYPES}, **_v1(400, 401, 404, 409, 500, 503)})
+    async def v1_video_content(self, video_id: str,
+                               variant: str = Query(default="video", pattern=_VARIANT_PATTERN,
+                                                    description=" | ".join(VARIANTS)),
                                authorization: str | None = Header(default=None)):
         path = await self._openai(authorization).content(video_id, variant)
         return FileResponse(path, media_type=media_type(variant), filename=path.name)
 
-    @router.post("/videos/{video_id}/remix", response_model=Video)
+    @router.post("/videos/{video_id}/remix", response_model=Video,
+                 responses=_v1(400, 401, 404, 409, 413, 500, 503, 507))
     async def v1_remix_video(self, video_id: str, request: Request, response: Response,
                              authorization: str | None = Header(default=None)):
         body = await read_create_body(request)

@@ -44,6 +44,13 @@ def _seconds(value: Any) -> float:
     return seconds
 
 
+def _whole(field: str, value: Any) -> int:
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        raise InvalidRequestError(field, f"{value!r} is not a whole number", allowed="an integer") from None
+
+
 def _size(value: Any) -> tuple[int, int]:
     width, _, height = str(value).lower().partition("x")
     if not (width.strip().isdigit() and height.strip().isdigit()):
@@ -78,6 +85,8 @@ class OpenAIVideos:
         served = self.settings.served
         if not model:
             return served[0]
+        if not isinstance(model, str):
+            raise InvalidRequestError("model", f"{model!r} is not a model name", allowed=[*self.settings.model_aliases, *served])
         if model in self.settings.families:
             return model
         family = self.settings.model_aliases.get(model)
@@ -99,6 +108,9 @@ class OpenAIVideos:
             body.setdefault("task", IMAGE_TO_VIDEO)
         body.setdefault("task", TEXT_TO_VIDEO)
         spec = get_spec(family)
+        if not isinstance(body["task"], str):
+            raise InvalidRequestError("task", f"{body['task']!r} is not a task name", allowed=spec.tasks)
+        spec.check_task(body["task"])  # before the task names a model below: a refusal, never a KeyError
         meta = self.service.status.model_meta(family, body["task"])
         defaults = {**spec.defaults.model_dump(), **meta.request_defaults}
         asked = {k: fields.get(k) for k in ("seconds", "size") if fields.get(k) not in (None, "")}
@@ -107,7 +119,7 @@ class OpenAIVideos:
             low = spec.resolution_multiple if meta.tiny else spec.min_size
             body["width"], body["height"] = (min(max(v, low), spec.max_size) for v in (width, height))
         if "seconds" in asked and "num_frames" not in body:
-            fps = int(body.get("fps") or defaults["fps"])
+            fps = _whole("fps", body.get("fps") or defaults["fps"])
             rule = spec.frame_rule
             body["num_frames"] = min(max(round(_seconds(asked["seconds"]) * fps), rule.min_frames), rule.max_frames)
         return body, asked

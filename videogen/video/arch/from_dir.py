@@ -8,8 +8,10 @@ values, from which the cost model builds it on the meta device.
 
 from __future__ import annotations
 
+import importlib
 import inspect
 import json
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -37,11 +39,18 @@ def _transformers_component(name: str, class_name: str, config: dict[str, Any]) 
                          config_class=config_class)
 
 
+# diffusers and transformers import their classes lazily; two threads importing the same one at once
+# (the ingress prices concurrent requests in threads) can see it missing, and a component would be
+# silently dropped from the preset: one thread at a time.
+_IMPORT_LOCK = threading.Lock()
+
+
 def _is_module(library: str, class_name: str) -> bool:
     import torch
 
-    module = __import__(library)
-    cls = getattr(module, class_name, None)
+    with _IMPORT_LOCK:
+        module = importlib.import_module(library)
+        cls = getattr(module, class_name, None)
     return isinstance(cls, type) and issubclass(cls, torch.nn.Module)
 
 
