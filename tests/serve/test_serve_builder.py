@@ -38,7 +38,8 @@ def test_worker_defaults_gpu_one_request_autoscaling_health_shutdown(tmp_path):
     assert opts["max_ongoing_requests"] == 1
     auto = opts["autoscaling_config"]
     assert auto["min_replicas"] == 1 and auto["target_ongoing_requests"] == 1 and auto["downscale_delay_s"] >= 300
-    assert opts["graceful_shutdown_timeout_s"] >= 600
+    # Bounded (issue 9): a stuck job no longer holds a scale-down or a shutdown for 900 s; the job is re-queued.
+    assert opts["graceful_shutdown_timeout_s"] == cfg.shutdown_timeout_s == 60
     assert opts["health_check_period_s"] <= 30
     env = opts["ray_actor_options"]["runtime_env"]["env_vars"]
     for key in default_rocm_env():
@@ -188,8 +189,11 @@ def test_replica_settings_carry_the_app_config(tmp_path):
     ingress = described["VideoGenIngress"]["init_args"][0]
     assert ingress.model_dump() == {
         "state_dir": str(tmp_path), "journal_mode": "DELETE", "app_name": "videogen",
-        "families": {"wan": {"model": "/models/wan", "deployment": "VideoWorker_wan"}},
+        "families": {"wan": {"model": "/models/wan", "deployment": "VideoWorker_wan", "max_queued_jobs": 64}},
         "api_key": "k", "max_attempts": 3, "heartbeat_timeout_s": 9.0, "job_timeout_s": 60.0, "max_image_bytes": 2048,
+        # issue 9's limits and issue 10's aliases, at their defaults
+        "max_queued_jobs": 64, "default_job_seconds": 30.0, "max_body_bytes": 24 * 1024 * 1024, "retention_days": 7.0,
+        "max_state_dir_gb": None, "min_free_disk_gb": 1.0, "cors_origins": [], "model_aliases": {},
     }
     worker = described["VideoWorker_wan"]["init_args"][0]
     assert worker.model == "/models/wan" and worker.warm == [] and worker.journal_mode == "DELETE"

@@ -279,7 +279,6 @@ class VideoWorker:
             result = self.worker.generate(request, self.store.video_path(job_id), on_progress=on_progress,
                                           should_cancel=lambda: jobs.should_stop(job_id, token))
             self._jobs_done += 1
-            self._report_soon()  # the refined throughput reaches the ingress's admission now, not in 30 s
             steps = result.params.get("num_inference_steps")
             done = finish(
                 JobStatus.SUCCEEDED,
@@ -292,6 +291,7 @@ class VideoWorker:
                 model={"family": self.family, **result.model},
                 params=result.params,
             )
+            self._report_soon()  # after the job's end: the refined throughput reaches admission now, not in 30 s
             return JobStatus.SUCCEEDED if done else RunOutcome.SUPERSEDED
         except GenerationCancelled as exc:
             finish(JobStatus.CANCELLED, error=exc.to_dict(), **ended(JobStatus.CANCELLED))
