@@ -164,6 +164,12 @@ class StorageFullError(VideoGenError):
     code = ErrorCode.STORAGE_FULL
 
 
+class PipelineFailedError(VideoGenError):
+    """The pipeline raised on a request the validator accepted; ``details.params`` holds the values it ran with."""
+
+    code = ErrorCode.GENERATION_FAILED
+
+
 class JobFailedError(VideoGenError):
     """A job a caller waited for ended failed or cancelled; ``job`` holds the finished job."""
 
@@ -182,6 +188,7 @@ __all__ = [
     "JobFailedError",
     "JobNotFoundError",
     "JobStateError",
+    "PipelineFailedError",
     "ModelUnavailableError",
     "ServiceBusyError",
     "StorageFullError",

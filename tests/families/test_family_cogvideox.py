@@ -13,6 +13,6 @@ def test_prompt_length_follows_the_transformer(tiny):
 
 
 def test_frames_and_size_moved_to_valid_values(tiny):
-    """Same rules as Wan: 4k+1 frames, multiples of 16 (ties round up)."""
+    """8k+1 frames (the VAE turns an even latent count into 4n frames), multiples of 16 (ties round up)."""
     requested = {"num_frames": 10, "height": 40, "width": 64}
     assert_moves(tiny, requested, {"num_frames": (10, 9), "height": (40, 48)}, generate=True)

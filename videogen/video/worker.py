@@ -24,7 +24,7 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
 from videogen import __version__
-from videogen.errors import GenerationCancelled, InvalidRequestError
+from videogen.errors import GenerationCancelled, InvalidRequestError, PipelineFailedError, VideoGenError
 from videogen.rocm_env import rocm_env_snapshot
 from videogen.video.families import get_adapter, get_spec
 from videogen.video.hardware import VideoHardwareProfile
@@ -269,6 +269,8 @@ class GenerationWorker:
         except GenerationCancelled:
             _settle_interrupted(loaded.pipe)
             raise
+        except (RuntimeError, ValueError, IndexError) as exc:
+            raise _pipeline_failure(exc, loaded, prepared.params) from exc
         finally:
             if cache.applied != "off":  # the next job starts from a clean cache state, or none
                 set_step_cache(loaded.pipe, StepCacheSetting(), support=get_spec(family).step_caches, task=task)
@@ -318,6 +320,26 @@ class GenerationWorker:
 
             out["peak_memory_gb"] = round(torch.cuda.max_memory_allocated() / 2**30, 3)
         return out
+
+
+_SHAPE_FIELDS = ("num_frames", "height", "width", "num_inference_steps", "guidance_scale")
+
+
+def _pipeline_failure(exc: Exception, loaded: LoadedPipeline, params: dict[str, Any]) -> Exception:
+    """A raw pipeline error as one a user can act on: which values it ran with. Device faults stay as they
+    are (``generate`` marks the worker broken on them)."""
+    text = str(exc)
+    if any(marker in text for marker in _FATAL_DEVICE_MARKERS) or isinstance(exc, VideoGenError):
+        return exc
+    values = {k: params[k] for k in _SHAPE_FIELDS if k in params}
+    shown = ", ".join(f"{k}={v}" for k, v in values.items())
+    first_line = text.splitlines()[0][:300] if text else ""
+    return PipelineFailedError(
+        f"{loaded.provenance.get('pipeline_class')} failed at {shown} ({type(exc).__name__}: {first_line}); "
+        "the request was inside the family's limits, so this model cannot take these values: lower "
+        "num_frames, height or width",
+        field="num_frames", params=values, exception=type(exc).__name__,
+    )
 
 
 def _settle_interrupted(pipe) -> None:

@@ -22,7 +22,9 @@ SPEC = VideoModelSpec(
     rocm_notes="bf16 for the 5B models, fp16 for 2B; VAE tiling avoids MIOpen 3D-conv OOMs.",
     support_level=SupportLevel.READY,
     default_model_ids={TEXT_TO_VIDEO: "THUDM/CogVideoX-2b", IMAGE_TO_VIDEO: "THUDM/CogVideoX-5b-I2V"},
-    frame_rule=FrameRule(multiple=4, remainder=1, min_frames=5, max_frames=49),
+    # 8k+1, not 4k+1: the VAE decodes an odd number of latent frames ((F-1)/4+1) to F frames, an even number n
+    # to 4n (5 frames would come back as 8). Found by tests/families/test_accepted_means_runs.py.
+    frame_rule=FrameRule(multiple=8, remainder=1, min_frames=9, max_frames=49),
     resolution_multiple=16,
     defaults=Defaults(num_inference_steps=50, guidance_scale=6.0, num_frames=49, height=480, width=720, fps=8),
     min_vram_gb=12,

@@ -1,0 +1,68 @@
+"""Accepted means runs: every request the validator accepts either completes on the tiny model or is refused
+before it runs with a 4xx-class error naming a field (never a raw pipeline error, never a hang).
+
+Hypothesis draws requests across each family's *declared* ranges (frames, height, width) on its tiny model.
+The worker has measured its own throughput first (its warm-up run), so admission refuses what would outlast
+``JOB_TIMEOUT_S`` on this CPU; everything it admits must produce a video of the promised shape.
+Bounded: a few derandomized examples per family and task.
+"""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from videogen.errors import InvalidRequestError, VideoGenError
+from videogen.video.encode import read_mp4
+from videogen.video.registry import FAMILY_IDS, SPECS
+from videogen.video.request import VideoRequest
+from videogen.video.worker import GenerationWorker
+
+JOB_TIMEOUT_S = 3.0
+PAIRS = [(f, t) for f in FAMILY_IDS for t in SPECS[f].tasks]
+
+
+@pytest.fixture(scope="module")
+def worker():
+    return GenerationWorker(models={f: "tiny" for f in FAMILY_IDS}, job_timeout_s=JOB_TIMEOUT_S)
+
+
+def _requests(family: str):
+    spec = SPECS[family]
+    rule, m = spec.frame_rule, spec.resolution_multiple
+    sizes = st.integers(min_value=max(m, 16), max_value=spec.max_size)  # the request model takes >= 16
+    return st.fixed_dictionaries({
+        "num_frames": st.integers(min_value=rule.min_frames, max_value=rule.max_frames),
+        "height": sizes,
+        "width": sizes,
+        "seed": st.integers(min_value=0, max_value=2**16),
+    })
+
+
+@pytest.mark.parametrize(("family", "task"), PAIRS)
+def test_every_accepted_request_runs_or_is_refused_naming_a_field(worker, family, task, png_b64, tmp_path_factory):
+    assert worker.warm_up(family, task) is not None  # throughput measured: admission can judge time here
+    spec = SPECS[family]
+
+    @settings(max_examples=2, deadline=None, derandomize=True, database=None,
+              suppress_health_check=[HealthCheck.too_slow])
+    @given(values=_requests(family))
+    def check(values):
+        image = png_b64 if task == "image-to-video" else None
+        request = VideoRequest(family=family, task=task, prompt="a fox", image=image, num_inference_steps=1, **values)
+        out = tmp_path_factory.mktemp("accepted") / "v.mp4"
+        try:
+            result = worker.generate(request, out)
+        except InvalidRequestError as exc:  # refused before running: names the field, says what fits
+            assert exc.field in ("num_frames", "height", "width"), exc.to_dict()
+            assert exc.allowed, exc.to_dict()
+            assert not out.exists()
+            return
+        except VideoGenError as exc:  # anything else is a bug this test exists to find
+            raise AssertionError(f"{family}/{task} {values}: {exc.to_dict()}") from exc
+        frames, _ = read_mp4(out)
+        assert frames.shape[0] == result.num_frames == spec.output_frames(task, result.params["num_frames"])
+        assert frames.shape[1:3] == (result.params["height"], result.params["width"])
+
+    check()
