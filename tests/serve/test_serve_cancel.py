@@ -26,7 +26,7 @@ _SLOW_STEPS = {"animatediff", "ltx-video", "text-to-video-sd"}
 
 def _long_body(family: str) -> dict:
     rule = SPECS[family].frame_rule
-    frames, size = (17, 64) if family in _SLOW_STEPS else (33, 96)
+    frames, size = (9, 32) if family in _SLOW_STEPS else (33, 96)
     return {"family": family, "prompt": "a long one", "seed": 1, "num_inference_steps": STEPS,
             "num_frames": rule.nearest(min(rule.max_frames, frames)), "height": size, "width": size}
 

@@ -27,14 +27,15 @@ def test_estimate_prices_a_job_body_on_the_reported_hardware_and_queues_nothing(
     assert _total(client) == before
 
 
-def test_a_request_that_would_outlast_the_job_timeout_is_refused_at_submission(client):
+def test_a_request_that_would_outlast_the_job_timeout_is_refused_at_submission(client, served_app):
     before = _total(client)
     body = {"family": "ltx-video", "prompt": "waves", "num_frames": 161, "height": 224, "width": 864}
     r = client.post("/api/video/jobs", json=body)
     assert r.status_code == 422, r.text
     err = r.json()["error"]
     assert err["code"] == "exceeds_capacity" and err["field"] == "num_frames"
-    assert err["allowed"]["job_timeout_s"] == 300 and err["allowed"]["expected_seconds"] > 300
+    timeout = served_app.args["job_timeout_s"]
+    assert err["allowed"]["job_timeout_s"] == timeout and err["allowed"]["expected_seconds"] > timeout
     assert _total(client) == before  # refused, never admitted
     refused = client.post("/api/video/estimate", json=body).json()["refused"]
     assert refused["code"] == "exceeds_capacity"
