@@ -170,9 +170,7 @@ class GenerationWorker:
     @staticmethod
     def _warm_up_kwargs(family: str, task: str, loaded: LoadedPipeline) -> dict[str, Any]:
         """Pipeline kwargs of a 2-step job at the model's default shape, stopping at the latents (no decode)."""
-        image = grey_png_b64() if task == IMAGE_TO_VIDEO else None
-        request = VideoRequest(family=family, task=task, prompt="warm-up", image=image, seed=0, num_inference_steps=2)
-        kwargs = get_adapter(family).prepare_inputs(request, loaded.pipe, loaded.meta).kwargs
+        kwargs = get_adapter(family).prepare_inputs(_warm_up_request(family, task), loaded.pipe, loaded.meta).kwargs
         return kwargs | {"output_type": "latent"}
 
     def warm_up(self, family: str, task: str) -> Throughput | None:
@@ -180,11 +178,9 @@ class GenerationWorker:
         achieves; failures are logged, never raised (a warm-up must not stop a replica)."""
         import tempfile
 
-        image = grey_png_b64() if task == IMAGE_TO_VIDEO else None
-        request = VideoRequest(family=family, task=task, prompt="warm-up", image=image, seed=0, num_inference_steps=2)
         with tempfile.TemporaryDirectory(prefix="videogen-warm-up-") as tmp:
             try:
-                self.generate(request, Path(tmp) / "warm-up.mp4")
+                self.generate(_warm_up_request(family, task), Path(tmp) / "warm-up.mp4")
             except Exception:  # noqa: BLE001
                 logger.warning("warm-up run of %s/%s failed", family, task, exc_info=True)
         return self.planner.throughput(family, task)
@@ -320,6 +316,12 @@ class GenerationWorker:
 
             out["peak_memory_gb"] = round(torch.cuda.max_memory_allocated() / 2**30, 3)
         return out
+
+
+def _warm_up_request(family: str, task: str) -> VideoRequest:
+    """The one warm-up job (compile at warm-up and the throughput measurement): 2 steps at the model's default shape."""
+    image = grey_png_b64() if task == IMAGE_TO_VIDEO else None
+    return VideoRequest(family=family, task=task, prompt="warm-up", image=image, seed=0, num_inference_steps=2)
 
 
 _SHAPE_FIELDS = ("num_frames", "height", "width", "num_inference_steps", "guidance_scale")
