@@ -101,7 +101,6 @@ class VideoModelSpec(BaseModel):
     task_kind: Literal["t2v", "i2v", "hybrid"]
     # diffusers pipeline class per task; a task absent here is not offered by the family.
     pipeline_classes: dict[str, str]
-    required_inputs: dict[str, list[str]]
     recommended_dtype: Literal["bfloat16", "float16", "float32"]
     rocm_notes: str
     support_level: SupportLevel
@@ -128,6 +127,12 @@ class VideoModelSpec(BaseModel):
     @property
     def tasks(self) -> list[str]:
         return [t for t in TASKS if t in self.pipeline_classes]
+
+    @property
+    def required_inputs(self) -> dict[str, list[str]]:
+        """What each offered task needs from a request: a prompt, and the first frame for image-to-video
+        (derived from the tasks: every family's pipelines take the same inputs per task)."""
+        return {t: ["prompt", "image"] if t == IMAGE_TO_VIDEO else ["prompt"] for t in self.tasks}
 
     @property
     def checkpoint_classes(self) -> list[str]:

@@ -17,7 +17,6 @@ SPEC = VideoModelSpec(
     display_name="AnimateDiff (SD 1.5 + motion adapter)",
     task_kind="t2v",
     pipeline_classes={TEXT_TO_VIDEO: "AnimateDiffPipeline"},
-    required_inputs={TEXT_TO_VIDEO: ["prompt"]},
     recommended_dtype="float16",
     rocm_notes="SD 1.5 UNet with a motion adapter; fp16 everywhere, small enough for 8 GB cards.",
     support_level=SupportLevel.READY,

@@ -17,7 +17,6 @@ SPEC = VideoModelSpec(
     display_name="CogVideoX",
     task_kind="hybrid",
     pipeline_classes={TEXT_TO_VIDEO: "CogVideoXPipeline", IMAGE_TO_VIDEO: "CogVideoXImageToVideoPipeline"},
-    required_inputs={TEXT_TO_VIDEO: ["prompt"], IMAGE_TO_VIDEO: ["prompt", "image"]},
     recommended_dtype="bfloat16",
     rocm_notes="bf16 for the 5B models, fp16 for 2B; VAE tiling avoids MIOpen 3D-conv OOMs.",
     support_level=SupportLevel.READY,

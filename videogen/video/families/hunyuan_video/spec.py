@@ -20,7 +20,6 @@ SPEC = VideoModelSpec(
         TEXT_TO_VIDEO: "HunyuanVideoPipeline",
         IMAGE_TO_VIDEO: "HunyuanVideoImageToVideoPipeline",
     },
-    required_inputs={TEXT_TO_VIDEO: ["prompt"], IMAGE_TO_VIDEO: ["prompt", "image"]},
     recommended_dtype="bfloat16",
     rocm_notes="13B transformer: needs ≥ 48 GB or offload; bf16 on MI300X runs it fully on GPU.",
     support_level=SupportLevel.READY,

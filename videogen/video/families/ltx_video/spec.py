@@ -17,7 +17,6 @@ SPEC = VideoModelSpec(
     display_name="LTX-Video",
     task_kind="hybrid",
     pipeline_classes={TEXT_TO_VIDEO: "LTXPipeline", IMAGE_TO_VIDEO: "LTXImageToVideoPipeline"},
-    required_inputs={TEXT_TO_VIDEO: ["prompt"], IMAGE_TO_VIDEO: ["prompt", "image"]},
     recommended_dtype="bfloat16",
     rocm_notes="Fast on MI300 in bf16; the 2B model fits 24 GB cards without offload.",
     support_level=SupportLevel.READY,

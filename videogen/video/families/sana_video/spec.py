@@ -17,7 +17,6 @@ SPEC = VideoModelSpec(
     display_name="SANA-Video",
     task_kind="hybrid",
     pipeline_classes={TEXT_TO_VIDEO: "SanaVideoPipeline", IMAGE_TO_VIDEO: "SanaImageToVideoPipeline"},
-    required_inputs={TEXT_TO_VIDEO: ["prompt"], IMAGE_TO_VIDEO: ["prompt", "image"]},
     recommended_dtype="bfloat16",
     rocm_notes="Linear-attention transformer; bf16 on MI300/RDNA3. Gemma-2 text encoder stays in bf16.",
     support_level=SupportLevel.READY,

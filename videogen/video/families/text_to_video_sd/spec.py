@@ -17,7 +17,6 @@ SPEC = VideoModelSpec(
     display_name="ModelScope Text-to-Video (TextToVideoSD)",
     task_kind="t2v",
     pipeline_classes={TEXT_TO_VIDEO: "TextToVideoSDPipeline"},
-    required_inputs={TEXT_TO_VIDEO: ["prompt"]},
     recommended_dtype="float16",
     rocm_notes="UNet3D runs on all ROCm GPUs; fp16 is fine on gfx90a/gfx94x/gfx11xx.",
     support_level=SupportLevel.READY,

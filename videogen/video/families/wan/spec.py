@@ -17,7 +17,6 @@ SPEC = VideoModelSpec(
     display_name="Wan 2.1 / 2.2",
     task_kind="hybrid",
     pipeline_classes={TEXT_TO_VIDEO: "WanPipeline", IMAGE_TO_VIDEO: "WanImageToVideoPipeline"},
-    required_inputs={TEXT_TO_VIDEO: ["prompt"], IMAGE_TO_VIDEO: ["prompt", "image"]},
     recommended_dtype="bfloat16",
     rocm_notes="bf16 on MI200/MI300 and RDNA3; keep the VAE in float32 for clean colours.",
     support_level=SupportLevel.READY,
