@@ -126,7 +126,6 @@ def fit_attention_monomials(
     base = points[0]
     attention: dict[Term, float] = {}
     for per_pass in zip(*calls):  # type: ignore[misc]
-        w0 = 1.0
         powers: dict[str, int] = {}
         for dim in range(3):
             values = [float(call[dim]) for call in per_pass]
