@@ -17,11 +17,13 @@ import sys
 import time
 from typing import Any
 
+from videogen.video.outputs import VARIANTS as MEDIA_VARIANTS
+
 SERVER_ENV = "VIDEOGEN_SERVER"
 API_KEY_ENV = "VIDEOGEN_API_KEY"
 EXIT_FAILED, EXIT_BAD_INPUT = 1, 2
 TERMINAL = ("succeeded", "failed", "cancelled")
-VARIANTS = ("video", "thumbnail", "spritesheet", "preview")
+VARIANTS = tuple(MEDIA_VARIANTS)
 
 
 class ClientError(Exception):

@@ -35,6 +35,8 @@ class ErrorCode(str, Enum):
     # The service is full for now: try again after ``details.retry_after_s``.
     OVERLOADED = "overloaded"
     STORE_BUSY = "store_busy"
+    # One API key is over its own limits (queued jobs, submissions per minute, open streams).
+    RATE_LIMITED = "rate_limited"
     STORAGE_FULL = "storage_full"
     SHUTDOWN = "shutdown"
     # HTTP-level refusals that come from the framework, not from VideoGen code.
@@ -156,6 +158,15 @@ class ServiceBusyError(VideoGenError):
     def __init__(self, message: str, *, retry_after_s: float, code: ErrorCode = ErrorCode.OVERLOADED, **details: Any):
         super().__init__(message, retry_after_s=max(1, int(round(retry_after_s))), **details)
         self.code = code
+
+
+class RateLimitedError(ServiceBusyError):
+    """One caller is over its own limits; ``details.retry_after_s`` says when to try again (HTTP 429)."""
+
+    code = ErrorCode.RATE_LIMITED
+
+    def __init__(self, message: str, *, retry_after_s: float, **details: Any):
+        super().__init__(message, retry_after_s=retry_after_s, code=ErrorCode.RATE_LIMITED, **details)
 
 
 class StorageFullError(VideoGenError):

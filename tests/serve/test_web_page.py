@@ -1,21 +1,36 @@
 """The web page at / in headless Chromium (Debian's chromium driven by Playwright), against the served app.
 
-Load the page, a bad value shown beside its field, submit a tiny job, watch its progress reach done,
-the <video> plays (readyState >= 2), cancel a long job. ``make install`` sets up Playwright and
-Debian's chromium; without them this test fails (it is never skipped).
+Load the page, the served (tiny) model's defaults as placeholders and an estimate that admits them, a bad
+value shown beside its field, submit a tiny job, watch its progress reach done, the <video> player plays it
+(readyState >= 2) at a visible size, cancel a long job. Hostile data (prompts, a family name echoed in an
+error) is rendered as text, never as markup, and the page's Content-Security-Policy blocks inline script.
+``make install`` sets up Playwright and Debian's chromium; without them this test fails (it is never skipped).
 """
 
 from __future__ import annotations
 
 import os
 import shutil
+from html.parser import HTMLParser
 
 import pytest
-
 from playwright import sync_api
+from serve_helpers import wait_job
+
+from videogen.serve.web import CONTENT_SECURITY_POLICY, WEB_DIR
+
 pytestmark = pytest.mark.serve
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+HOSTILE_PROMPTS = (
+    '<img src=x onerror="window.__pwned=1">',
+    "<script>window.__pwned=2</script>",
+    '"><svg onload=window.__pwned=3>',
+)
+HOSTILE_MODEL = "<img src=x onerror=window.__pwned=4>"
+HOSTILE_FAMILY = "<img src=x onerror=window.__pwned=5>"
+# Elements only hostile data could have put in the page (it has no svg, iframe or <img src="x"> of its own).
+INJECTED = "img[src='x'], svg, iframe, object, embed"
 
 
 @pytest.fixture(scope="module")
@@ -30,6 +45,11 @@ def page(served_app):
         browser.close()
 
 
+def _reload(page):
+    page.reload()
+    page.wait_for_selector("body[data-ready='1']", timeout=30_000)
+
+
 def _fill(page, family, **fields):
     page.select_option("#family", family)
     page.select_option("#task", "text-to-video")
@@ -37,27 +57,174 @@ def _fill(page, family, **fields):
         page.fill(f"#{name}", str(fields.get(name, "")))
 
 
+def _pwned(page) -> str:
+    return page.evaluate("() => typeof window.__pwned")
+
+
+class _Markup(HTMLParser):
+    def __init__(self):
+        super().__init__()
+        self.problems: list[str] = []
+        self._in_script = False
+
+    def handle_starttag(self, tag, attrs):
+        names = {name for name, _ in attrs}
+        self.problems += [f"<{tag} {n}=...>" for n in names if n.startswith("on") or n == "style"]
+        if tag == "style":
+            self.problems.append("<style> element")
+        if tag == "script":
+            self._in_script = True
+            if "src" not in names:
+                self.problems.append("<script> without src")
+
+    def handle_endtag(self, tag):
+        self._in_script = self._in_script and tag != "script"
+
+    def handle_data(self, data):
+        if self._in_script and data.strip():
+            self.problems.append("inline script text")
+
+
+def test_the_page_and_its_files_carry_a_strict_policy(served_app):
+    with served_app.client() as c:
+        for path in ("/", "/ui/app.js", "/ui/style.css"):
+            r = c.get(path)
+            assert r.status_code == 200, path
+            csp = r.headers["content-security-policy"]
+            assert csp == CONTENT_SECURITY_POLICY, path
+            assert "script-src 'self'" in csp and "default-src 'none'" in csp and "unsafe" not in csp
+            assert r.headers["x-content-type-options"] == "nosniff" and r.headers["referrer-policy"] == "no-referrer"
+        assert c.get("/ui/__init__.py").status_code == 404  # /ui serves the page's files, not the package's
+    markup = _Markup()
+    markup.feed((WEB_DIR / "index.html").read_text())
+    assert markup.problems == []
+    script = (WEB_DIR / "app.js").read_text()
+    for sink in ("innerHTML", "outerHTML", "insertAdjacentHTML", "document.write", "eval(", "new Function"):
+        assert sink not in script, sink
+
+
+def test_placeholders_and_estimate_use_the_served_models_defaults(page, served_app):
+    with served_app.client() as c:
+        wan = next(m for m in c.get("/api/video/models").json()["models"] if m["id"] == "wan")
+    served = wan["request_defaults"]["text-to-video"]
+    # the tiny model's defaults, not the real family's (81 frames at 832x480)
+    assert (served["num_frames"], served["width"], served["height"]) != tuple(wan["defaults"][k] for k in ("num_frames", "width", "height"))
+    _fill(page, "wan")
+    for name in ("num_frames", "width", "height", "num_inference_steps"):
+        assert page.get_attribute(f"#{name}", "placeholder") == str(served[name]), name
+    limits = page.inner_text("#limits")
+    size = wan["request_limits"]["text-to-video"]["size"]
+    assert f"{size['min']} to {size['max']} in multiples of {size['multiple']}" in limits
+    assert f"defaults {served['num_frames']} frames at {served['width']}×{served['height']}" in limits
+    assert page.get_attribute("#num_frames", "step") == "4" and page.get_attribute("#width", "min") == str(size["min"])
+    page.click("#estimate-btn")
+    sync_api.expect(page.locator("#estimate")).to_have_attribute("data-verdict", "admitted", timeout=15_000)
+    assert "refused" not in page.inner_text("#estimate") and "Estimate: about" in page.inner_text("#estimate")
+
+
 def test_bad_value_is_shown_beside_its_field(page):
     _fill(page, "wan", num_inference_steps=500)
     page.click("#submit-btn")
     error = page.locator(".field-error[data-for='num_inference_steps']")
     sync_api.expect(error).to_contain_text("num_inference_steps", timeout=15_000)
+    assert "(allowed: at most 200)" in error.inner_text()  # the error's `allowed`, as words
     assert "invalid" in (page.get_attribute("#num_inference_steps", "class") or "")
 
 
 def test_estimate_submit_progress_and_the_video_plays(page):
     _fill(page, "ltx-video", num_inference_steps=2, seed=4)
     page.click("#estimate-btn")
-    sync_api.expect(page.locator("#estimate")).to_contain_text("estimate", timeout=15_000)
+    sync_api.expect(page.locator("#estimate")).to_contain_text("Estimate", timeout=15_000)
     page.click("#submit-btn")
     sync_api.expect(page.locator("#job-stage")).to_have_attribute("data-status", "succeeded", timeout=60_000)
     assert page.eval_on_selector("#job-progress", "p => p.value") == 100
     page.wait_for_function("() => document.querySelector('#job-video').readyState >= 2", timeout=30_000)
+    video = page.eval_on_selector("#job-video", "v => ({w: v.videoWidth, shown: v.getBoundingClientRect().width, controls: v.controls})")
+    # a real player: controls, and a 32-pixel tiny video scaled up by a whole factor to be seen
+    assert video["controls"] and video["w"] > 0 and video["shown"] >= 320 and video["shown"] % video["w"] == 0, video
+    assert "download MP4" in page.inner_text("#job-facts")
     sync_api.expect(page.locator("#gallery .tile img").first).to_be_visible(timeout=15_000)
     if os.environ.get("VIDEOGEN_SCREENSHOT"):  # the README's picture: VIDEOGEN_SCREENSHOT=docs/web-page.png
         page.wait_for_timeout(1000)
         page.screenshot(path=os.environ["VIDEOGEN_SCREENSHOT"], full_page=True)
-    assert "RUNNING" in page.inner_text("#runtime") or "HEALTHY" in page.inner_text("#runtime")
+    runtime = page.inner_text("#runtime")
+    assert "RUNNING" in runtime or "HEALTHY" in runtime
+    assert "Device" in runtime and "cpu" in runtime and "Load policy" in runtime and "ltx-video" in runtime
+    assert "{" not in runtime  # words, not JSON
+
+
+def test_hostile_data_is_rendered_as_text(page, served_app):
+    with served_app.client() as c:
+        jobs = [c.post("/api/video/jobs", json={"family": family, "prompt": prompt, "num_inference_steps": 2}).json()
+                for family, prompt in zip(("wan", "text-to-video-sd"), HOSTILE_PROMPTS[:2])]
+        v1 = c.post("/v1/videos", json={"prompt": HOSTILE_PROMPTS[2], "model": "wan2.1-t2v-1.3b", "num_inference_steps": 2})
+        assert v1.status_code == 200, v1.text
+        jobs.append(v1.json())
+        refused = c.post("/v1/videos", json={"prompt": "x", "model": HOSTILE_MODEL})
+        assert refused.status_code == 400 and HOSTILE_MODEL in refused.json()["error"]["message"]
+        for job in jobs:
+            assert wait_job(c, job["id"])["status"] == "succeeded", job
+    _reload(page)
+    prompts = page.eval_on_selector_all("#gallery .tile-prompt", "els => els.map(e => e.textContent)")
+    assert set(HOSTILE_PROMPTS) <= set(prompts), prompts  # literally, as text
+    # the family <select> sends a name the server echoes in its error: shown beside the field, as text
+    page.evaluate("name => { const o = document.createElement('option'); o.value = o.textContent = name;"
+                  " o.id = 'hostile-family'; document.querySelector('#family').append(o); }", HOSTILE_FAMILY)
+    page.select_option("#family", HOSTILE_FAMILY)
+    page.click("#submit-btn")
+    family_error = page.locator(".field-error[data-for='family']")
+    sync_api.expect(family_error).to_contain_text(HOSTILE_FAMILY, timeout=15_000)
+    assert "not served here" in family_error.inner_text()
+    page.evaluate("() => document.querySelector('#hostile-family').remove()")
+    _fill(page, "wan")
+    # a hostile job opened from its gallery tile plays in the player, its prompt shown as text
+    page.click(f"#gallery .tile[data-job='{jobs[0]['id']}']")
+    sync_api.expect(page.locator("#job-id")).to_have_text(jobs[0]["id"], timeout=15_000)
+    assert page.text_content("#job-prompt") == HOSTILE_PROMPTS[0]
+    page.wait_for_function("() => document.querySelector('#job-video').readyState >= 2", timeout=30_000)
+    page.wait_for_timeout(300)  # any handler the markup would have set off has had its chance
+    assert _pwned(page) == "undefined"
+    assert page.eval_on_selector_all(INJECTED, "els => els.length") == 0
+    assert page.evaluate("() => [...document.scripts].map(s => new URL(s.src).pathname)") == ["/ui/app.js"]
+
+
+def test_the_policy_blocks_inline_script(page):
+    seen = page.evaluate("""() => new Promise((resolve) => {
+        const seen = [];
+        document.addEventListener('securitypolicyviolation', (e) => seen.push(e.effectiveDirective));
+        const s = document.createElement('script');
+        s.textContent = 'window.__inline = 1';
+        document.body.append(s);
+        const img = document.createElement('img');
+        img.id = 'csp-probe';
+        img.setAttribute('onerror', 'window.__handler = 1');
+        img.setAttribute('src', '/no-such-picture');
+        document.body.append(img);
+        setTimeout(() => resolve(seen), 1000);
+    })""")
+    ran = page.evaluate("() => [typeof window.__inline, typeof window.__handler]")
+    page.evaluate("() => document.querySelector('#csp-probe').remove()")
+    assert ran == ["undefined", "undefined"]
+    assert "script-src-elem" in seen and "script-src-attr" in seen, seen
+
+
+def test_the_key_stays_in_this_tab_unless_remembered(page):
+    storage = "() => [sessionStorage.getItem('videogen-key'), localStorage.getItem('videogen-key')]"
+
+    def set_key(value):
+        page.evaluate("() => { document.body.dataset.ready = '0'; }")
+        page.fill("#api-key", value)
+        page.dispatch_event("#api-key", "change")
+        page.wait_for_selector("body[data-ready='1']", timeout=30_000)
+
+    set_key("k-test")
+    assert page.evaluate(storage) == ["k-test", None]
+    page.check("#remember-key")
+    assert page.evaluate(storage) == ["k-test", "k-test"]
+    page.uncheck("#remember-key")
+    assert page.evaluate(storage) == ["k-test", None]
+    set_key("")
+    assert page.evaluate(storage) == [None, None]
 
 
 def test_cancel(page):

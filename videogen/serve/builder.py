@@ -19,7 +19,6 @@ from ray.serve import Application
 from videogen.serve.config import VideoGenAppConfig
 from videogen.serve.deployment_options import (
     ingress_deployment_options,
-    ingress_settings,
     resolve_num_gpus,
     worker_deployment_options,
     worker_settings,
@@ -40,4 +39,5 @@ def build_app(args: VideoGenAppConfig) -> Application:
         options = worker_deployment_options(family, cfg, num_gpus=gpus)
         workers[family] = serve.deployment(VideoWorker).options(**options).bind(worker_settings(family, cfg))
     ingress = serve.deployment(VideoGenIngress).options(**ingress_deployment_options(cfg))
-    return ingress.bind(ingress_settings(cfg), workers)
+    # The ingress is bound with the validated config itself: one source of truth, typed.
+    return ingress.bind(cfg, workers)

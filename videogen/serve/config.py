@@ -7,10 +7,11 @@ Hugging Face id already in the cache), deployment overrides, the state
 directory and an optional API key. Clients never choose a model or a path:
 only what is configured here is served.
 
-``IngressSettings`` and ``WorkerSettings`` are what the replicas are built
-with: derived from the app config by ``deployment_options`` and bound as they
-are (typed, no plain dicts), so a replica reads attributes and never picks a
-default of its own: every default lives on ``VideoGenAppConfig``.
+The ingress is bound with the validated ``VideoGenAppConfig`` itself (as Ray
+Serve LLM binds its ``LLMConfig``); a worker gets ``WorkerSettings``, the slice
+of it one family's replicas need, derived by ``deployment_options``. Either
+way a replica reads typed attributes and never picks a default of its own:
+every default lives on ``VideoGenAppConfig``.
 """
 
 from __future__ import annotations
@@ -46,6 +47,8 @@ DEPLOYMENT_OPTION_KEYS = frozenset(
 )
 
 API_KEY_ENV = "VIDEOGEN_API_KEY"
+API_KEYS_ENV = "VIDEOGEN_API_KEYS"
+Role = Literal["admin", "user"]
 JournalMode = Literal["WAL", "DELETE", "TRUNCATE"]
 
 
@@ -92,6 +95,24 @@ class FamilyConfig(BaseModel):
         return validate_policy_overrides(value)
 
 
+class ApiKeyConfig(BaseModel):
+    """Who a key is: its owner name (jobs are theirs), its role and, optionally, its own limits."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    name: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.@-]+$")
+    role: Role = "user"
+    max_queued_jobs: int | None = Field(default=None, ge=1)
+    submissions_per_minute: int | None = Field(default=None, ge=1)
+
+
+def _check_api_keys(keys: dict[str, ApiKeyConfig], where: str) -> dict[str, ApiKeyConfig]:
+    for key in keys:
+        if len(key) < 16:
+            raise ValueError(f"{where}: a key must be at least 16 characters (keys are bearer secrets)")
+    return keys
+
+
 class VideoGenAppConfig(BaseModel):
     """Everything ``build_app`` needs. Every field has a default that runs on a CPU box."""
 
@@ -106,7 +127,26 @@ class VideoGenAppConfig(BaseModel):
     sqlite_journal_mode: JournalMode = Field(
         default="WAL", description="WAL on a local disk; DELETE when state_dir is on a network file system"
     )
-    api_key: str | None = Field(default=None, description=f"Bearer token for /api/*; falls back to ${API_KEY_ENV} in the ingress")
+    api_key: str | None = Field(
+        default=None, description=f"one admin key (named 'admin'); also read from ${API_KEY_ENV} in the ingress replica"
+    )
+    api_keys: dict[str, ApiKeyConfig] = Field(
+        default_factory=dict,
+        description=f"key -> {{name, role: admin|user, limits}}; merged with api_keys_file and ${API_KEYS_ENV} "
+        "(a JSON/YAML mapping of the same shape), both read in the ingress replica so a secret never enters the config",
+    )
+    api_keys_file: str | None = Field(
+        default=None, description="a YAML/JSON file (e.g. a mounted Kubernetes secret) mapping key -> {name, role}"
+    )
+    allow_unauthenticated: bool = Field(
+        default=False,
+        description="serve without any API key although Serve's HTTP proxy listens beyond loopback (logged as a "
+        "warning and shown in /api/video/runtime); without it such an ingress refuses to start",
+    )
+    key_max_queued_jobs: int = Field(default=16, ge=1, description="queued jobs one key may have (a key's own limit wins)")
+    key_submissions_per_minute: int = Field(
+        default=60, ge=1, description="jobs one key may submit per minute (a key's own limit wins); beyond: 429"
+    )
     num_gpus: float | Literal["auto"] = Field(
         default="auto",
         description="GPUs per worker replica; 'auto' = 1 if the cluster (or this machine) has a GPU, else 0",
@@ -145,6 +185,11 @@ class VideoGenAppConfig(BaseModel):
         description="/v1/videos 'model' names -> served family ids, e.g. {'wan2.1-t2v-1.3b': 'wan'} "
         "(a family id is always accepted as it is)",
     )
+    queue_timeout_s: float | None = Field(
+        default=24 * 3600, gt=0, description="a job still queued this long after submission fails with a reason (null = never)"
+    )
+    max_sse_streams: int = Field(default=256, ge=1, description="open event streams per ingress replica; beyond: 429")
+    max_sse_streams_per_key: int = Field(default=16, ge=1, description="open event streams per API key per ingress; beyond: 429")
     shutdown_timeout_s: float = Field(
         default=60.0, ge=1, le=3600,
         description="a worker replica stopping (shutdown, scale-down) waits this long for its job, then re-queues it",
@@ -189,6 +234,11 @@ class VideoGenAppConfig(BaseModel):
             raise ValueError(f"families: serve at least one of {list(FAMILY_IDS)}")
         return value
 
+    @field_validator("api_keys")
+    @classmethod
+    def _strong_keys(cls, value: dict[str, ApiKeyConfig]) -> dict[str, ApiKeyConfig]:
+        return _check_api_keys(value, "api_keys")
+
     @field_validator("worker_defaults", "ingress")
     @classmethod
     def _known_keys(cls, value: dict[str, Any], info) -> dict[str, Any]:
@@ -231,46 +281,19 @@ class VideoGenAppConfig(BaseModel):
     def served(self) -> list[str]:
         return list(self.families)
 
+    def queue_bound(self, family: str) -> int:
+        """The family's queue bound: its own ``max_queued_jobs``, else the app's."""
+        fam = self.families.get(family)
+        return (fam.max_queued_jobs if fam is not None else None) or self.max_queued_jobs
 
-# -- what the replicas are built with ----------------------------------------------------------
+
+# -- what a worker replica is built with ---------------------------------------------------------
 class _Settings(BaseModel):
     # Frozen: a replica's settings are the app's, never edited in place.
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     state_dir: str
     journal_mode: JournalMode
-
-
-class ServedFamily(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    model: str | None
-    deployment: str
-    max_queued_jobs: int
-
-
-class IngressSettings(_Settings):
-    """The ingress replica's constructor argument."""
-
-    app_name: str
-    families: dict[str, ServedFamily]
-    api_key: str | None
-    max_attempts: int
-    heartbeat_timeout_s: float
-    job_timeout_s: float
-    max_image_bytes: int | None
-    max_queued_jobs: int
-    default_job_seconds: float
-    max_body_bytes: int
-    retention_days: float | None
-    max_state_dir_gb: float | None
-    min_free_disk_gb: float
-    cors_origins: list[str]
-    model_aliases: dict[str, str] = Field(default_factory=dict)
-
-    @property
-    def served(self) -> list[str]:
-        return list(self.families)
 
 
 class WorkerSettings(_Settings):

@@ -7,8 +7,8 @@ overrides (``worker_defaults``, then ``families.<id>.deployment``) are deep
 merged on top, and ``runtime_env.env_vars`` is merged key by key on purpose:
 Serve replaces a whole ``ray_actor_options`` dict when a YAML sets one, which
 would silently drop the ROCm variables that must be in the replica before
-torch is imported. ``worker_settings`` / ``ingress_settings`` build the typed
-constructor arguments the builder binds.
+torch is imported. ``worker_settings`` builds a worker's typed constructor
+argument; the ingress is bound with the ``VideoGenAppConfig`` itself.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from typing import Any
 
 from videogen.paths import CACHE_DIR_ENV
 from videogen.rocm_env import RAY_OWNED_VARS, default_rocm_env, rocm_env_vars
-from videogen.serve.config import FamilyConfig, IngressSettings, ServedFamily, VideoGenAppConfig, WorkerSettings
+from videogen.serve.config import FamilyConfig, VideoGenAppConfig, WorkerSettings
 
 # Env vars forwarded from the process that builds the app to every worker replica
 # when set there (the tiny-model cache and the offline Hugging Face cache).
@@ -184,27 +184,4 @@ def worker_settings(family: str, cfg: VideoGenAppConfig) -> WorkerSettings:
         # Several beats fit in the ingress's timeout, so one slow write is not a death.
         heartbeat_s=max(1.0, min(5.0, cfg.heartbeat_timeout_s / 6)),
         job_timeout_s=cfg.job_timeout_s,
-    )
-
-
-def ingress_settings(cfg: VideoGenAppConfig) -> IngressSettings:
-    """The ingress replica's constructor argument."""
-    return IngressSettings(
-        app_name=cfg.app_name,
-        families={
-            f: ServedFamily(model=c.model, deployment=worker_deployment_name(f),
-                            max_queued_jobs=c.max_queued_jobs or cfg.max_queued_jobs)
-            for f, c in cfg.families.items()
-        },
-        state_dir=cfg.state_dir,
-        journal_mode=cfg.sqlite_journal_mode,
-        api_key=cfg.api_key,
-        max_attempts=cfg.max_attempts,
-        heartbeat_timeout_s=cfg.heartbeat_timeout_s,
-        job_timeout_s=cfg.job_timeout_s,
-        max_image_bytes=cfg.max_image_bytes,
-        **cfg.model_dump(include={
-            "max_queued_jobs", "default_job_seconds", "max_body_bytes", "retention_days",
-            "max_state_dir_gb", "min_free_disk_gb", "cors_origins", "model_aliases",
-        }),
     )

@@ -32,6 +32,7 @@ HTTP_STATUS: dict[ErrorCode, int] = {
     ErrorCode.CANCELLED: 409,
     ErrorCode.JOB_STATE: 409,
     ErrorCode.TOO_LARGE: 413,
+    ErrorCode.RATE_LIMITED: 429,
     ErrorCode.INVALID_REQUEST: 422,
     ErrorCode.UNKNOWN_FAMILY: 422,
     ErrorCode.EXCEEDS_CAPACITY: 422,
@@ -50,10 +51,11 @@ _FRAMEWORK_CODES = (ErrorCode.NOT_FOUND, ErrorCode.METHOD_NOT_ALLOWED, ErrorCode
 # What each documented status means, for the OpenAPI document (``documented``).
 STATUS_MEANING = {
     400: "malformed request framing (e.g. a Content-Length that is not a number)",
-    401: "missing or wrong API key (only when a key is configured)",
+    401: "missing or wrong API key",
     404: "no such job",
     409: "the job is not in a state that allows this (e.g. its video before it succeeded)",
     413: "the body (or its image) is larger than the service accepts",
+    429: "this API key is over its own limits (queued jobs, submissions per minute, open event streams); see Retry-After",
     422: "a field is invalid, names an unknown family or task, or the job would not fit the hardware",
     500: "an unexpected error (a bug: the fuzz test holds every route to none)",
     503: "overloaded (queue full), job store busy, or model/worker unavailable; see Retry-After",

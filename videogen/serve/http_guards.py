@@ -6,7 +6,7 @@
 - ``MethodGuard``: a path that exists but not with this method answers 405 with
   an ``Allow`` header naming *every* method the path has (Starlette would name
   only those of the first route that matched the path).
-- CORS is off unless ``cors_origins`` is configured (``install_guards``).
+- CORS is off unless ``cors_origins`` is configured (``add_cors``).
 
 Every refusal has the API's error body: ``{"error": {"code", "message"}}``.
 """
@@ -106,43 +106,24 @@ class MethodGuard:
         return sorted(methods)
 
 
-# What this replica's guards enforce; set by ``configure`` from the ingress's settings. Serve runs a
-# pickled copy of the module's FastAPI app, so the guards are installed on it at import
-# (``install_guards``) and read their limits from here when a request comes.
-_LIMITS: dict[str, Any] = {"max_body_bytes": None, "cors_origins": []}
+class RequestGuards:
+    """Body limit -> method guard -> the app, as one middleware (``app.add_middleware(RequestGuards, max_body_bytes=...)``).
 
+    Built with the replica's own settings: the app is made per replica, so no limit lives in a module global.
+    """
 
-def configure(*, max_body_bytes: int, cors_origins: list[str]) -> None:
-    _LIMITS.update(max_body_bytes=max_body_bytes, cors_origins=list(cors_origins))
-
-
-class Guards:
-    """The guards as one middleware: CORS (when configured) -> body limit -> method guard -> the app."""
-
-    def __init__(self, app: _ASGI):
-        self.app = app
-        self._chain: _ASGI | None = None
-        self._built_for: tuple | None = None
-
-    def _build(self) -> _ASGI:
-        key = (_LIMITS["max_body_bytes"], tuple(_LIMITS["cors_origins"]))
-        if self._chain is None or key != self._built_for:
-            chain: _ASGI = MethodGuard(self.app)
-            if _LIMITS["max_body_bytes"]:
-                chain = BodyLimit(chain, _LIMITS["max_body_bytes"])
-            if _LIMITS["cors_origins"]:
-                from starlette.middleware.cors import CORSMiddleware
-
-                chain = CORSMiddleware(chain, allow_origins=_LIMITS["cors_origins"],
-                                       allow_methods=["GET", "POST", "DELETE"],
-                                       allow_headers=["Authorization", "Content-Type", "Last-Event-ID"])
-            self._chain, self._built_for = chain, key
-        return self._chain
+    def __init__(self, app: _ASGI, max_body_bytes: int | None):
+        chain: _ASGI = MethodGuard(app)
+        self._chain = BodyLimit(chain, max_body_bytes) if max_body_bytes else chain
 
     async def __call__(self, scope, receive, send) -> None:
-        await self._build()(scope, receive, send)
+        await self._chain(scope, receive, send)
 
 
-def install_guards(app) -> None:
-    """Put the guards in front of ``app`` (a FastAPI app), once, before it is frozen by ``serve.ingress``."""
-    app.add_middleware(Guards)
+def add_cors(app, origins: list[str]) -> None:
+    """CORS for the configured origins (off when none): outermost, so a preflight is answered without a key."""
+    if origins:
+        from starlette.middleware.cors import CORSMiddleware
+
+        app.add_middleware(CORSMiddleware, allow_origins=list(origins), allow_methods=["GET", "POST", "DELETE"],
+                           allow_headers=["Authorization", "Content-Type", "Last-Event-ID"])

@@ -83,15 +83,6 @@ class JobResult(BaseModel):
     )
 
 
-# The app's retention_days, set once per ingress replica (``set_retention``): every Job this process
-# builds says when its video expires, without each caller passing the setting along.
-_RETENTION: dict[str, float | None] = {"days": None}
-
-
-def set_retention(days: float | None) -> None:
-    _RETENTION["days"] = days
-
-
 class Job(BaseModel):
     id: str
     status: JobStatus
@@ -126,10 +117,11 @@ class Job(BaseModel):
     )
 
     @classmethod
-    def from_record(cls, rec: JobRecord) -> Job:
+    def from_record(cls, rec: JobRecord, retention_days: float | None = None) -> Job:
+        """The wire job; ``retention_days`` (the app's) says when an ended job's record and video go."""
         data = rec.model_dump(include=set(cls.model_fields))
-        if rec.finished_at is not None and _RETENTION["days"] is not None:
-            data["expires_at"] = rec.finished_at + _RETENTION["days"] * 86400
+        if rec.finished_at is not None and retention_days is not None:
+            data["expires_at"] = rec.finished_at + retention_days * 86400
         if rec.result is not None:
             outputs = {v: {**o, "url": video_url(rec.id, v)} for v, o in (rec.result.get("outputs") or {}).items()}
             data["result"] = {**rec.result, "video_url": video_url(rec.id), "outputs": outputs}
@@ -148,9 +140,10 @@ class JobList(BaseModel):
     next_offset: int | None = None
 
     @classmethod
-    def page(cls, records: list[JobRecord], total: int, limit: int, offset: int) -> JobList:
+    def page(cls, records: list[JobRecord], total: int, limit: int, offset: int,
+             retention_days: float | None = None) -> JobList:
         end = offset + len(records)
-        return cls(jobs=[Job.from_record(r) for r in records], total=total, limit=limit, offset=offset,
+        return cls(jobs=[Job.from_record(r, retention_days) for r in records], total=total, limit=limit, offset=offset,
                    next_offset=end if end < total else None)
 
 

@@ -16,7 +16,6 @@ queries without calling, or waking, a worker.
 from __future__ import annotations
 
 import asyncio
-import errno
 import logging
 import os
 import threading
@@ -33,6 +32,7 @@ from videogen.serve.progress_writer import ProgressWriter
 from videogen.serve.protocol import RunOutcome
 from videogen.serve.store.records import JobStatus
 from videogen.serve.store.replicas import ModelsReport, ReplicaState
+from videogen.video.encode import is_storage_error
 from videogen.video.progress import DONE_STAGE, STAGES, Progress
 
 if TYPE_CHECKING:
@@ -297,14 +297,18 @@ class VideoWorker:
             finish(JobStatus.CANCELLED, error=exc.to_dict(), **ended(JobStatus.CANCELLED))
             return JobStatus.CANCELLED
         except VideoGenError as exc:
-            finish(JobStatus.FAILED, error=exc.to_dict(), **ended(JobStatus.FAILED))
+            error = exc.to_dict()
+            if exc.code == ErrorCode.STORAGE_FULL:
+                # The state directory's disk filled while the video was written (the encoder's and the
+                # pictures' writes map it): no file of the job stays, and the replica serves on.
+                self._drop_job_files(job_id)
+                error["message"] = f"the state directory's disk is full: {exc.message} (or lower retention_days)"
+            finish(JobStatus.FAILED, error=error, **ended(JobStatus.FAILED))
             return JobStatus.FAILED
         except Exception as exc:  # noqa: BLE001 - a job ends with a reason, the replica lives on
             logger.exception("job %s failed", job_id)
-            if isinstance(exc, OSError) and exc.errno == errno.ENOSPC:
-                # The state directory's disk filled while the video was written: no partial file stays.
-                for partial in self.store.videos_dir.glob(f"{job_id}*"):
-                    partial.unlink(missing_ok=True)
+            if is_storage_error(exc):  # a write outside the encoder (a directory, a rename) on a full disk
+                self._drop_job_files(job_id)
                 error = error_dict(ErrorCode.STORAGE_FULL, f"the state directory's disk is full; the video could not be "
                                    f"written ({exc.strerror}); free space or lower retention_days")
                 finish(JobStatus.FAILED, error=error, **ended(JobStatus.FAILED))
@@ -318,6 +322,10 @@ class VideoWorker:
             writer.close()
             stop_beat.set()
             self._current = None
+
+    def _drop_job_files(self, job_id: str) -> None:
+        for path in self.store.videos_dir.glob(f"{job_id}.*"):  # the MP4, its pictures, their .partial files
+            path.unlink(missing_ok=True)
 
     def _heartbeat_loop(self, job_id: str, token: str, stop: threading.Event) -> None:
         while not stop.wait(self.settings.heartbeat_s):

@@ -1,6 +1,6 @@
 """Admission before OOM: which placement rung a request needs, and refusing what cannot fit.
 
-The rungs, cheapest first (``cost.estimate.PLACEMENT_LADDER``): everything on the GPU →
+The rungs, cheapest first (``placement.PLACEMENT_LADDER``): everything on the GPU →
 + VAE tiling → + VAE slicing → model CPU offload → group offload → sequential offload.
 The operator's policy bounds the ladder: the policy's own placement is the cheapest rung
 allowed, a placement or VAE setting the operator pinned is kept, and a CPU replica only
@@ -12,14 +12,16 @@ memory and its expected time fits ``job_timeout_s``; otherwise it is refused wit
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any, NamedTuple
+from typing import Any
 
 from pydantic import BaseModel
 
 from videogen.errors import CapacityError
 from videogen.video.hardware import VideoHardwareProfile
-from videogen.video.job_cost import JobEstimate, rung_name
+from videogen.video.job_cost import JobEstimate
+from videogen.video.placement import PLACEMENT_LADDER, Rung
 from videogen.video.policy import VideoLoadPolicy
+from videogen.video.policy_overrides import Placement
 from videogen.video.spec import VideoModelSpec
 
 _GIB = float(1 << 30)
@@ -27,28 +29,16 @@ _GIB = float(1 << 30)
 CPU_RAM_SHARE = 0.8
 
 
-class Rung(NamedTuple):
-    placement: str
-    vae_tiling: bool
-    vae_slicing: bool
-
-    @property
-    def name(self) -> str:
-        return rung_name(*self)
-
-
 def allowed_rungs(policy: VideoLoadPolicy) -> list[Rung]:
     """The ladder as far as the operator's policy allows, cheapest first."""
-    from videogen.video.cost.estimate import PLACEMENT_LADDER
-
     if policy.device == "cpu":
         rungs = [Rung("cpu", tiling, slicing) for tiling, slicing in ((False, False), (True, False), (True, True))]
     else:
-        order = [p for p, _, _ in PLACEMENT_LADDER]
+        order = [r.placement for r in PLACEMENT_LADDER]
         start = order.index(policy.placement) if policy.placement in order else 0
         pinned = "placement" in policy.overrides
-        rungs = [Rung(*r) for r in PLACEMENT_LADDER
-                 if (r[0] == policy.placement if pinned else order.index(r[0]) >= start)]
+        rungs = [r for r in PLACEMENT_LADDER
+                 if (r.placement == policy.placement if pinned else order.index(r.placement) >= start)]
     for name in ("vae_tiling", "vae_slicing"):
         if name in policy.overrides:
             rungs = [r for r in rungs if getattr(r, name) == getattr(policy, name)]
@@ -81,7 +71,7 @@ class Admission(BaseModel):
     """What the worker would do with a request, as the estimate shows it."""
 
     rung: str | None
-    placement: str | None
+    placement: Placement | None
     vae_tiling: bool | None
     vae_slicing: bool | None
     required_gb: float | None

@@ -101,10 +101,6 @@ class JobEstimate(BaseModel):
         return self.flops["total"]
 
 
-def rung_name(placement: str, vae_tiling: bool, vae_slicing: bool) -> str:
-    return placement + ("+tiling" if vae_tiling else "") + ("+slicing" if vae_slicing else "")
-
-
 def estimate_job(
     source: ModelSource,
     task: str,
@@ -114,7 +110,8 @@ def estimate_job(
     throughput: Throughput | None = None,
 ):
     """(JobEstimate, CostEstimate) for settled ``params``; None when the model's architecture is unknown."""
-    from videogen.video.cost.estimate import PLACEMENT_LADDER, estimate_cost
+    from videogen.video.cost.estimate import estimate_cost
+    from videogen.video.placement import PLACEMENT_LADDER
 
     preset = preset_for_source(source, task)
     if preset is None:
@@ -140,7 +137,7 @@ def estimate_job(
                                      "vae_decode", "vae_decode_tiled", "total")},
         latent=cost.latent.model_dump(),
         video_tokens=cost.video_tokens,
-        memory_gb={rung_name(*rung): cost.memory_for(*rung).required_gb for rung in PLACEMENT_LADDER},
+        memory_gb={rung.name: cost.memory_for(*rung).required_gb for rung in PLACEMENT_LADDER},
         seconds_at_device_peak=cost.seconds.total if cost.seconds is not None else None,
         expected_seconds=cost.flops.total / throughput.flops_per_s if throughput is not None else None,
         throughput=throughput,

@@ -19,12 +19,12 @@ from typing import Any
 from pydantic import BaseModel
 
 from videogen.errors import ErrorCode, VideoGenError
-from videogen.video.admission import Admission, Rung, admit, allowed_rungs
+from videogen.video.admission import Admission, admit, allowed_rungs
 from videogen.video.hardware import VideoHardwareProfile
 from videogen.video.job_cost import JobEstimate, Throughput, estimate_job
 from videogen.video.loader import LoadedPipeline
 from videogen.video.model_source import ModelSource
-from videogen.video.placement import free_device_memory, move_to_rung
+from videogen.video.placement import Rung, free_device_memory, move_to_rung
 from videogen.video.policy import VideoLoadPolicy
 from videogen.video.request import Adjustment
 from videogen.video.spec import VideoModelSpec
@@ -88,10 +88,10 @@ class CapacityPlanner:
         if plan is None or plan.admission.placement is None:
             return
         adm = plan.admission
-        target = (adm.placement, bool(adm.vae_tiling), bool(adm.vae_slicing))
+        target = Rung(adm.placement, bool(adm.vae_tiling), bool(adm.vae_slicing))
         if target == loaded.rung:
             return
-        before = Rung(*loaded.rung).name
+        before = loaded.rung.name
         move_to_rung(loaded.pipe, policy, loaded.rung, target)
         loaded.rung = target
         adjustments.append(Adjustment(
@@ -111,14 +111,14 @@ class CapacityPlanner:
             first = str(exc).splitlines()[0][:200]
         free_device_memory()
         rungs = allowed_rungs(policy)
-        here = Rung(*loaded.rung)
+        here = loaded.rung
         lower = [r for r in rungs[rungs.index(here) + 1:]] if here in rungs else rungs[1:]
         if not lower:
             raise OutOfMemoryError(f"out of device memory at {here.name}, the last rung the policy allows: {first}",
                                    rung=here.name)
         target = lower[0]
-        move_to_rung(loaded.pipe, policy, loaded.rung, tuple(target))
-        loaded.rung = tuple(target)
+        move_to_rung(loaded.pipe, policy, loaded.rung, target)
+        loaded.rung = target
         adjustments.append(Adjustment(field="placement", requested=here.name, used=target.name,
                                       reason=f"out of memory at {here.name} ({first}); retried at {target.name}"))
         logger.warning("out of memory at %s; retrying at %s", here.name, target.name)

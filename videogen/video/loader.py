@@ -14,8 +14,9 @@ from videogen.video.families import get_adapter
 from videogen.video.model_meta import ModelMeta
 from videogen.video.model_source import ModelSource
 from videogen.video.hardware import VideoHardwareProfile
-from videogen.video.placement import apply_load_policy
+from videogen.video.placement import Rung, apply_load_policy
 from videogen.video.policy import VideoLoadPolicy
+from videogen.video.policy_overrides import PLACEMENTS
 from videogen.video.speed import apply_attention_backend, apply_compile
 
 # Weights come from local directories or an already-filled cache only.
@@ -35,7 +36,7 @@ class LoadedPipeline:
     provenance: dict[str, Any]
     meta: ModelMeta
     # Where it is now: (placement, vae_tiling, vae_slicing); a job may move it down the admission ladder.
-    rung: tuple[str, bool, bool] = ("cpu", False, False)
+    rung: Rung = Rung("cpu", False, False)
 
     def public_provenance(self) -> dict[str, Any]:
         """Provenance fit for job records: no server paths (clients see jobs), no policy dump."""
@@ -52,7 +53,7 @@ def quiet_library_progress() -> None:
 
 
 # Placements that keep every weight in CPU memory at some point of a generation.
-_CPU_RESIDENT = frozenset({"cpu", "model_cpu_offload", "group_offload", "sequential_offload"})
+_CPU_RESIDENT = frozenset(PLACEMENTS) - {"gpu"}
 
 
 def weights_gb(model_dir: Path) -> float:
@@ -109,7 +110,7 @@ def load_pipeline(
         "load_seconds": round(time.perf_counter() - started, 3),
         "levers": levers,
     }
-    rung = (policy.placement, policy.vae_tiling, policy.vae_slicing)
+    rung = Rung(policy.placement, policy.vae_tiling, policy.vae_slicing)
     return LoadedPipeline(pipe=pipe, provenance=provenance, meta=source.model_meta(task), rung=rung)
 
 

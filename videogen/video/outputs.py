@@ -4,7 +4,9 @@ Each is derived from the decoded frames already in memory (no second decode of
 the MP4) with Pillow, and lands next to the MP4 under a name derived from it
 (``<stem>.thumbnail.jpg`` ...), so whoever knows the video's path knows theirs.
 Each file is written under a temporary name and renamed: a reader never sees a
-half-written picture.
+half-written picture. A write that fails removes its temporary file and the
+pictures this call already wrote (no video is left with half its pictures); a
+full disk (ENOSPC, a quota, a file-size limit) is a ``StorageFullError``.
 """
 
 from __future__ import annotations
@@ -12,6 +14,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
+
+from videogen.video.encode import is_storage_error, storage_full_error
 
 # variant -> (file suffix after the video's stem, media type). "video" is the MP4 itself.
 VARIANTS: dict[str, tuple[str, str]] = {
@@ -46,9 +50,15 @@ def thumbnail_index(num_frames: int) -> int:
 
 def _atomic_save(image, path: Path, **save_kwargs) -> int:
     tmp = path.with_name(path.name + ".partial")
-    image.save(tmp, **save_kwargs)
-    tmp.replace(path)
-    return path.stat().st_size
+    try:
+        image.save(tmp, **save_kwargs)
+        tmp.replace(path)
+        return path.stat().st_size
+    except BaseException as exc:
+        tmp.unlink(missing_ok=True)
+        if is_storage_error(exc):
+            raise storage_full_error(path, exc.strerror or str(exc)) from exc
+        raise
 
 
 def _spritesheet(frames: np.ndarray):
@@ -82,12 +92,23 @@ def write_outputs(frames: np.ndarray, video_path: str | Path, fps: int) -> dict[
 
     Returns ``{variant: {"bytes", "media_type", ...}}`` for the three pictures.
     """
-    from PIL import Image
-
     if frames.dtype != np.uint8 or frames.ndim != 4 or frames.shape[-1] != 3 or len(frames) == 0:
         raise ValueError(f"expected uint8 [F, H, W, 3] frames, got {frames.dtype} {frames.shape}")
     paths = output_paths(video_path)
-    paths["thumbnail"].parent.mkdir(parents=True, exist_ok=True)
+    try:
+        paths["thumbnail"].parent.mkdir(parents=True, exist_ok=True)
+        return _write_pictures(frames, paths, fps)
+    except BaseException as exc:
+        for variant in PICTURE_VARIANTS:  # no picture stays without the others
+            paths[variant].unlink(missing_ok=True)
+        if is_storage_error(exc):
+            raise storage_full_error(paths["thumbnail"], exc.strerror or str(exc)) from exc
+        raise
+
+
+def _write_pictures(frames: np.ndarray, paths: dict[str, Path], fps: int) -> dict[str, dict]:
+    from PIL import Image
+
     out: dict[str, dict] = {}
 
     index = thumbnail_index(len(frames))

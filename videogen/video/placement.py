@@ -7,12 +7,34 @@ this module does not initialise HIP before ``videogen.rocm_env`` has run.
 from __future__ import annotations
 
 import logging
-from typing import Any
+from typing import Any, NamedTuple
 
 from videogen.video.policy import VideoLoadPolicy
-from videogen.video.policy_overrides import PLACEMENTS
+from videogen.video.policy_overrides import GPU_PLACEMENTS, PLACEMENTS, Placement
 
 logger = logging.getLogger(__name__)
+
+
+class Rung(NamedTuple):
+    """A placement rung: where the weights live and which VAE memory savers are on (the one rung type)."""
+
+    placement: Placement
+    vae_tiling: bool
+    vae_slicing: bool
+
+    @property
+    def name(self) -> str:
+        return self.placement + ("+tiling" if self.vae_tiling else "") + ("+slicing" if self.vae_slicing else "")
+
+
+# The admission ladder, cheapest first: each rung trades speed for memory. All on the GPU, + VAE tiling,
+# + VAE slicing, then each offload placement in ``GPU_PLACEMENTS`` order with both VAE savers on.
+PLACEMENT_LADDER: tuple[Rung, ...] = (
+    Rung("gpu", False, False),
+    Rung("gpu", True, False),
+    Rung("gpu", True, True),
+    *(Rung(placement, True, True) for placement in GPU_PLACEMENTS if placement != "gpu"),
+)
 
 
 def set_vae_memory(vae: Any, *, tiling: bool, slicing: bool) -> None:
@@ -86,14 +108,14 @@ def apply_load_policy(pipe: Any, policy: VideoLoadPolicy) -> None:
         raise ValueError(f"placement: unknown placement {placement!r}; allowed: {', '.join(PLACEMENTS)}")
 
 
-def move_to_rung(pipe: Any, policy: VideoLoadPolicy, current: tuple[str, bool, bool], target: tuple[str, bool, bool]) -> None:
-    """Re-place a loaded pipeline from rung ``current`` to ``target`` ((placement, vae_tiling, vae_slicing)).
+def move_to_rung(pipe: Any, policy: VideoLoadPolicy, current: Rung, target: Rung) -> None:
+    """Re-place a loaded pipeline from rung ``current`` to ``target``.
 
     VAE tiling/slicing are switches; a placement change first removes the offload hooks the
     old placement installed (diffusers' ``remove_all_hooks``), then places the pipeline again.
     """
     placement, tiling, slicing = target
-    if placement == current[0]:
+    if placement == current.placement:
         vae = getattr(pipe, "vae", None)
         if vae is not None:
             set_vae_memory(vae, tiling=tiling, slicing=slicing)

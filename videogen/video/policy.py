@@ -25,6 +25,7 @@ from pydantic import BaseModel
 
 from videogen.video.hardware import TIER_SLACK, VideoHardwareProfile
 from videogen.video.policy_overrides import (
+    GPU_PLACEMENTS,
     STEP_CACHE_KINDS,
     CollectedOverrides,
     CompileMode,
@@ -38,7 +39,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from videogen.video.spec import VideoModelSpec
 
 # tier: (placement, vae_tiling, vae_slicing)
-TIER_TABLE: dict[str, tuple[str, bool, bool]] = {
+TIER_TABLE: dict[str, tuple[Placement, bool, bool]] = {
     "lt12": ("sequential_offload", True, True),
     "12-24": ("model_cpu_offload", True, True),  # group_offload when the model is tight for the card
     "24-48": ("model_cpu_offload", True, False),
@@ -46,8 +47,6 @@ TIER_TABLE: dict[str, tuple[str, bool, bool]] = {
     "80-96": ("gpu", False, False),
     "ge96": ("gpu", False, False),
 }
-# Conservativeness order, most GPU-resident first.
-_PLACEMENT_ORDER = ("gpu", "model_cpu_offload", "group_offload", "sequential_offload")
 
 # CPU-memory cap: the share of system RAM the process may fill with CPU-resident
 # weights (offloaded modules, pinned staging buffers), by VRAM tier. Small cards
@@ -56,7 +55,7 @@ _PLACEMENT_ORDER = ("gpu", "model_cpu_offload", "group_offload", "sequential_off
 # The cap never falls below the share the chosen placement needs (a model that
 # is too big for its tier and gets offloaded anyway gets the offload share).
 _TIER_CPU_SHARE = {"lt12": 0.75, "12-24": 0.6, "24-48": 0.5, "48-80": 0.3, "80-96": 0.2, "ge96": 0.1}
-_PLACEMENT_CPU_SHARE = {"sequential_offload": 0.75, "group_offload": 0.6, "model_cpu_offload": 0.5, "gpu": 0.0}
+_PLACEMENT_CPU_SHARE: dict[Placement, float] = {"sequential_offload": 0.75, "group_offload": 0.6, "model_cpu_offload": 0.5, "gpu": 0.0}
 # APUs: weights sit in the shared pool as "GPU" memory; keep the CPU side as small as ge96.
 _APU_CPU_SHARE = 0.1
 
@@ -68,8 +67,9 @@ _RESIDENT_FACTOR = 2.0
 _GROUP_OFFLOAD_HEADROOM = 1.5
 
 
-def _more_conservative(a: str, b: str) -> str:
-    return a if _PLACEMENT_ORDER.index(a) >= _PLACEMENT_ORDER.index(b) else b
+def _more_conservative(a: Placement, b: Placement) -> Placement:
+    """The placement further down ``GPU_PLACEMENTS`` (most GPU-resident first)."""
+    return a if GPU_PLACEMENTS.index(a) >= GPU_PLACEMENTS.index(b) else b
 
 
 @dataclass
@@ -78,7 +78,7 @@ class _Draft:
 
     device: str
     dtype: str
-    placement: str
+    placement: Placement
     vae_tiling: bool
     vae_slicing: bool
     cpu_memory_cap_gb: float | None = None
@@ -87,8 +87,8 @@ class _Draft:
     # fastest that works here); a step cache trades quality for time, so it is off unless asked for;
     # regional compilation costs minutes at warm-up, so the operator turns it on.
     attention_backend: str = "auto"
-    step_cache: str = "off"
-    step_cache_allowed: tuple[str, ...] = STEP_CACHE_KINDS
+    step_cache: StepCacheKind = "off"
+    step_cache_allowed: tuple[StepCacheKind, ...] = STEP_CACHE_KINDS
     compile: str = "off"
     reasons: list[str] = field(default_factory=list)
 

@@ -15,15 +15,17 @@ from collections.abc import Callable, Mapping
 from typing import Any, Literal, NamedTuple, get_args
 
 DType = Literal["bfloat16", "float16", "float32"]
+# The one definition of the placements, most GPU-resident first (the admission ladder's order), then cpu.
 Placement = Literal["gpu", "model_cpu_offload", "group_offload", "sequential_offload", "cpu"]
 
 CompileMode = Literal["off", "regional"]
 StepCacheKind = Literal["off", "first_block", "taylorseer", "pyramid_broadcast", "faster_cache", "sea_cache"]
 
 DTYPES: tuple[str, ...] = get_args(DType)
-PLACEMENTS: tuple[str, ...] = get_args(Placement)
+PLACEMENTS: tuple[Placement, ...] = get_args(Placement)
+GPU_PLACEMENTS: tuple[Placement, ...] = tuple(p for p in PLACEMENTS if p != "cpu")
 COMPILE_MODES: tuple[str, ...] = get_args(CompileMode)
-STEP_CACHE_KINDS: tuple[str, ...] = get_args(StepCacheKind)
+STEP_CACHE_KINDS: tuple[StepCacheKind, ...] = get_args(StepCacheKind)
 # diffusers 0.42's AttentionBackendName values (a unit test keeps this in step with diffusers; kept here so
 # parsing an override never imports diffusers, and so torch, before the ROCm environment is set).
 ATTENTION_BACKENDS: tuple[str, ...] = (

@@ -13,6 +13,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from videogen.errors import InvalidRequestError
+from videogen.video.policy_overrides import StepCacheKind
 
 TEXT_TO_VIDEO = "text-to-video"
 IMAGE_TO_VIDEO = "image-to-video"
@@ -81,10 +82,10 @@ class StepCacheSupport(BaseModel):
     """
 
     model_config = ConfigDict(frozen=True)
-    works: dict[str, tuple[str, ...]] = Field(default_factory=dict)
-    why_not: dict[str, str] = Field(default_factory=dict)
+    works: dict[StepCacheKind, tuple[Task, ...]] = Field(default_factory=dict)
+    why_not: dict[StepCacheKind | Literal["*"], str] = Field(default_factory=dict)
 
-    def unsupported_reason(self, kind: str, task: str) -> str | None:
+    def unsupported_reason(self, kind: StepCacheKind, task: str) -> str | None:
         """None when step cache ``kind`` works for ``task``; else why not."""
         if kind == "off" or task in self.works.get(kind, ()):
             return None

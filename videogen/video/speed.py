@@ -153,14 +153,14 @@ def _quiet_set_backend(model: Any, name: str) -> None:
 # taylorseer 29.6, pyramid_broadcast 37.9, faster_cache 29.3, sea_cache 45.9; each bound sits about 5 dB
 # below. On a real model the drift depends on the model, the steps and the knob: these bounds are what the
 # tests guarantee on the tiny models, not a quality claim for a real one.
-STEP_CACHE_MIN_PSNR_DB: dict[str, float] = {
+STEP_CACHE_MIN_PSNR_DB: dict[StepCacheKind, float] = {
     "off": float("inf"), "first_block": 36.0, "taylorseer": 25.0, "pyramid_broadcast": 33.0, "faster_cache": 24.0,
     "sea_cache": 41.0,
 }
 
 
 # A threshold's meaning is the cache's own; None in a request means this default.
-DEFAULT_THRESHOLDS: dict[str, float] = {"first_block": 0.05, "sea_cache": 0.25}
+DEFAULT_THRESHOLDS: dict[StepCacheKind, float] = {"first_block": 0.05, "sea_cache": 0.25}
 
 
 class StepCacheSetting(BaseModel):
@@ -222,7 +222,7 @@ def step_cache_config(setting: StepCacheSetting, pipe: Any, model: Any, guidance
     )
 
 
-def step_cache_unsupported(support: Any, task: str, kind: str, pipe: Any = None) -> str | None:
+def step_cache_unsupported(support: Any, task: str, kind: StepCacheKind, pipe: Any = None) -> str | None:
     """Why step cache ``kind`` does not work for ``task`` (None when it does).
 
     ``support`` is the family's ``StepCacheSupport`` (its ``spec.step_caches``): the one place that says which

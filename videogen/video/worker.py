@@ -214,7 +214,7 @@ class GenerationWorker:
 
     def _generate(self, request, output_path, on_progress, should_cancel) -> GenerationResult:
         from videogen.video.encode import write_mp4
-        from videogen.video.outputs import PICTURE_VARIANTS, write_outputs
+        from videogen.video.outputs import PICTURE_VARIANTS, remove_outputs, write_outputs
 
         family, task = request.family, request.task
         adapter = get_adapter(family)
@@ -279,10 +279,16 @@ class GenerationWorker:
 
         clock.start("encoding", detail={"codec": "h264", "pix_fmt": "yuv420p"})
         fps = prepared.params["fps"]
-        size = write_mp4(frames, output_path, fps)
-        # The thumbnail, spritesheet and animated preview, timed as a stage of their own.
-        clock.start("outputs", detail={"variants": list(PICTURE_VARIANTS)})
-        outputs = write_outputs(frames, output_path, fps)
+        try:
+            size = write_mp4(frames, output_path, fps)
+            # The thumbnail, spritesheet and animated preview, timed as a stage of their own.
+            clock.start("outputs", detail={"variants": list(PICTURE_VARIANTS)})
+            outputs = write_outputs(frames, output_path, fps)
+        except BaseException:
+            # A job that fails here leaves no file: no temporary, no MP4 without its pictures.
+            # (A full disk is already a StorageFullError: write_mp4 and write_outputs map it.)
+            remove_outputs(output_path)
+            raise
         clock.done()
         return GenerationResult(
             output_path=str(output_path),

@@ -1,7 +1,7 @@
-"""The ``/v1/videos`` routes: a mixin of ``VideoGenIngress`` (Serve builds routes of base classes too).
+"""The ``/v1/videos`` routes: a router of the per-replica app, thin like the ``/api`` routes.
 
-Thin, like the ``/api`` routes: the API key is checked the same way, and
-``OpenAIVideos`` does the work. ``POST /v1/videos`` takes multipart/form-data
+The caller was identified by ``AuthGate`` before the body was read (the same
+keys, owners and roles as ``/api``), and ``OpenAIVideos`` does the work. ``POST /v1/videos`` takes multipart/form-data
 (what the openai SDK sends) or JSON. A job still running is answered with an
 ``openai-poll-after-ms`` header. Each route documents every error status it answers (OpenAI's error
 body; a refused value is 400 here, never FastAPI's 422) and the content route its media types.
@@ -11,10 +11,11 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from fastapi import APIRouter, Header, Query, Request, Response
+from fastapi import APIRouter, Depends, Query, Request, Response
 from fastapi.responses import FileResponse
 
 from videogen.errors import InvalidRequestError
+from videogen.serve.dependencies import Principal, principal, videogen
 from videogen.serve.errors import documented
 from videogen.serve.openai.protocol import (
     OPENAI_PREFIX,
@@ -26,6 +27,7 @@ from videogen.serve.openai.protocol import (
     VideoList,
 )
 from videogen.serve.openai.serving import VARIANTS, OpenAIVideos
+from videogen.serve.service.videogen_service import VideoGenService
 from videogen.video.outputs import VARIANTS as MEDIA, media_type
 
 router = APIRouter(prefix=OPENAI_PREFIX, tags=["OpenAI Videos API"])
@@ -45,7 +47,7 @@ def _v1(*statuses: int) -> dict[int, dict[str, Any]]:
     return documented(*statuses, model=OpenAIErrorResponse, meaning=_V1_MEANING)
 
 
-_CREATE = _v1(400, 401, 413, 500, 503, 507)
+_CREATE = _v1(400, 401, 413, 429, 500, 503, 507)
 _ONE_VIDEO = _v1(400, 401, 404, 500, 503)
 _LIST = _v1(400, 401, 404, 500, 503)  # 404: an unknown ``after`` cursor
 _VARIANT_PATTERN = "^(" + "|".join(VARIANTS) + ")$"
@@ -98,57 +100,60 @@ def _poll_hint(response: Response, video: Video) -> Video:
     return video
 
 
-class OpenAIVideoRoutes:
-    """Needs ``self._authorized(authorization) -> VideoGenService`` from the class it is mixed into."""
+async def openai_videos(svc: VideoGenService = Depends(videogen)) -> OpenAIVideos:
+    """The /v1 serving logic over this replica's service (one per replica, made on first use)."""
+    videos = getattr(svc, "openai_videos", None)
+    if videos is None:
+        videos = svc.openai_videos = OpenAIVideos(svc)
+    return videos
 
-    def _openai(self, authorization: str | None) -> OpenAIVideos:
-        service = self._authorized(authorization)  # type: ignore[attr-defined]
-        if getattr(self, "_openai_videos", None) is None or self._openai_videos.service is not service:
-            self._openai_videos = OpenAIVideos(service)
-        return self._openai_videos
 
-    @router.post("/videos", response_model=Video, responses=_CREATE)
-    async def v1_create_video(self, request: Request, response: Response,
-                              authorization: str | None = Header(default=None)):
-        """OpenAI ``videos.create``: prompt, model, seconds, size, input_reference (+ VideoGen's own fields)."""
-        videos = self._openai(authorization)
-        return _poll_hint(response, await videos.create(await read_create_body(request)))
+Videos = Depends(openai_videos)
+Caller = Depends(principal)
 
-    @router.get("/videos", response_model=VideoList, responses=_LIST)
-    async def v1_list_videos(
-        self,
-        after: str | None = Query(default=None),
-        limit: int = Query(default=20, ge=1, le=100),
-        order: Literal["asc", "desc"] = Query(default="desc"),
-        authorization: str | None = Header(default=None),
-    ):
-        return await self._openai(authorization).list(after, limit, order)
 
-    @router.get("/videos/{video_id}", response_model=Video, responses=_ONE_VIDEO)
-    async def v1_retrieve_video(self, video_id: str, response: Response,
-                                authorization: str | None = Header(default=None)):
-        return _poll_hint(response, await self._openai(authorization).retrieve(video_id))
+@router.post("/videos", response_model=Video, responses=_CREATE)
+async def v1_create_video(request: Request, response: Response, videos: OpenAIVideos = Videos,
+                          who: Principal = Caller):
+    """OpenAI ``videos.create``: prompt, model, seconds, size, input_reference (+ VideoGen's own fields)."""
+    return _poll_hint(response, await videos.create(await read_create_body(request), who))
 
-    @router.delete("/videos/{video_id}", response_model=VideoDeleted,
-                   responses=_v1(400, 401, 404, 409, 500, 503))
-    async def v1_delete_video(self, video_id: str, authorization: str | None = Header(default=None)):
-        return await self._openai(authorization).delete(video_id)
 
-    @router.get("/videos/{video_id}/content",
-                responses={200: {"content": _CONTENT_TYPES}, **_v1(400, 401, 404, 409, 500, 503)})
-    async def v1_video_content(self, video_id: str,
-                               variant: str = Query(default="video", pattern=_VARIANT_PATTERN,
-                                                    description=" | ".join(VARIANTS)),
-                               authorization: str | None = Header(default=None)):
-        path = await self._openai(authorization).content(video_id, variant)
-        return FileResponse(path, media_type=media_type(variant), filename=path.name)
+@router.get("/videos", response_model=VideoList, responses=_LIST)
+async def v1_list_videos(
+    after: str | None = Query(default=None),
+    limit: int = Query(default=20, ge=1, le=100),
+    order: Literal["asc", "desc"] = Query(default="desc"),
+    videos: OpenAIVideos = Videos,
+    who: Principal = Caller,
+):
+    return await videos.list(after, limit, order, who)
 
-    @router.post("/videos/{video_id}/remix", response_model=Video,
-                 responses=_v1(400, 401, 404, 409, 413, 500, 503, 507))
-    async def v1_remix_video(self, video_id: str, request: Request, response: Response,
-                             authorization: str | None = Header(default=None)):
-        body = await read_create_body(request)
-        prompt = body.get("prompt")
-        if not isinstance(prompt, str) or not prompt:
-            raise InvalidRequestError("prompt", "is required", allowed="a non-empty string")
-        return _poll_hint(response, await self._openai(authorization).remix(video_id, prompt))
+
+@router.get("/videos/{video_id}", response_model=Video, responses=_ONE_VIDEO)
+async def v1_retrieve_video(video_id: str, response: Response, videos: OpenAIVideos = Videos, who: Principal = Caller):
+    return _poll_hint(response, await videos.retrieve(video_id, who))
+
+
+@router.delete("/videos/{video_id}", response_model=VideoDeleted, responses=_v1(400, 401, 404, 409, 500, 503))
+async def v1_delete_video(video_id: str, videos: OpenAIVideos = Videos, who: Principal = Caller):
+    return await videos.delete(video_id, who)
+
+
+@router.get("/videos/{video_id}/content",
+            responses={200: {"content": _CONTENT_TYPES}, **_v1(400, 401, 404, 409, 500, 503)})
+async def v1_video_content(video_id: str,
+                           variant: str = Query(default="video", pattern=_VARIANT_PATTERN, description=" | ".join(VARIANTS)),
+                           videos: OpenAIVideos = Videos, who: Principal = Caller):
+    path = await videos.content(video_id, variant, who)
+    return FileResponse(path, media_type=media_type(variant), filename=path.name)
+
+
+@router.post("/videos/{video_id}/remix", response_model=Video, responses=_v1(400, 401, 404, 409, 413, 429, 500, 503, 507))
+async def v1_remix_video(video_id: str, request: Request, response: Response, videos: OpenAIVideos = Videos,
+                         who: Principal = Caller):
+    body = await read_create_body(request)
+    prompt = body.get("prompt")
+    if not isinstance(prompt, str) or not prompt:
+        raise InvalidRequestError("prompt", "is required", allowed="a non-empty string")
+    return _poll_hint(response, await videos.remix(video_id, prompt, who))

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from videogen.errors import InvalidRequestError, JobStateError, UnknownFamilyError
 from videogen.serve.openai.protocol import Video, VideoDeleted, VideoList, seconds_text, video_from_job
 from videogen.serve.store.job_pages import delete_job, page_after
+from videogen.video.outputs import VARIANTS as MEDIA_VARIANTS
 from videogen.video.registry import get_spec
 from videogen.video.request import Adjustment
 from videogen.video.spec import IMAGE_TO_VIDEO, TEXT_TO_VIDEO
@@ -23,13 +24,15 @@ from videogen.video.spec import IMAGE_TO_VIDEO, TEXT_TO_VIDEO
 if TYPE_CHECKING:
     from pathlib import Path
 
+    from videogen.serve.service.auth import Principal
+
     from videogen.serve.service.videogen_service import VideoGenService
 
 # VideoGen's own request fields a /v1 caller may send beside OpenAI's.
 EXTRA_FIELDS = ("num_frames", "fps", "seed", "negative_prompt", "guidance_scale", "num_inference_steps", "height",
                 "width", "task", "step_cache")
 OPENAI_FIELDS = ("prompt", "model", "seconds", "size", "input_reference")
-VARIANTS = ("video", "thumbnail", "spritesheet", "preview")
+VARIANTS = tuple(MEDIA_VARIANTS)  # the files a finished job has (``videogen.video.outputs``), in order
 # A running job asked to be deleted gets this long to stop before its files go.
 DELETE_WAIT_S = 10.0
 
@@ -139,7 +142,7 @@ class OpenAIVideos:
                                       reason=f"{family}'s nearest valid resolution"))
         return out
 
-    async def create(self, fields: dict[str, Any], *, client: dict[str, Any] | None = None) -> Video:
+    async def create(self, fields: dict[str, Any], who: Principal, *, client: dict[str, Any] | None = None) -> Video:
         model = fields.get("model") or None
         family = self.family_of(model)
         body, asked = await asyncio.to_thread(self._request, fields, family)
@@ -147,12 +150,12 @@ class OpenAIVideos:
         prepared = await asyncio.to_thread(self.jobs.validate, request)
         adjustments = self._mapping_adjustments(family, asked, prepared.params)
         keep = {"api": "openai", "model": model or family, **asked, **(client or {})}
-        job = await self.jobs.submit(request, adjustments=adjustments, client=keep)
+        job = await self.jobs.submit(request, who, adjustments=adjustments, client=keep)
         return video_from_job(job.wire())
 
-    async def remix(self, video_id: str, prompt: str) -> Video:
+    async def remix(self, video_id: str, prompt: str, who: Principal) -> Video:
         """The same settings (seed included) as ``video_id``, a new prompt."""
-        rec = await asyncio.to_thread(self.jobs.jobs.get, video_id)
+        rec = await asyncio.to_thread(self.jobs.jobs.get, video_id, who.owner_filter)
         if rec.task == IMAGE_TO_VIDEO:
             raise JobStateError(f"video {video_id} is image-to-video; its input image is not kept, so it cannot be remixed")
         params = rec.params or {}
@@ -162,31 +165,30 @@ class OpenAIVideos:
         fields.update({k: request[k] for k in ("negative_prompt", "step_cache") if request.get(k) is not None})
         client = request.get("client") or {}
         fields.update(prompt=prompt, model=client.get("model") or rec.family, task=rec.task)
-        return await self.create(fields, client={"remixed_from_video_id": video_id})
+        return await self.create(fields, who, client={"remixed_from_video_id": video_id})
 
     # -- read ----------------------------------------------------------------------------------
-    async def retrieve(self, video_id: str) -> Video:
-        return video_from_job((await self.jobs.get(video_id)).wire())
+    async def retrieve(self, video_id: str, who: Principal) -> Video:
+        return video_from_job((await self.jobs.get(video_id, who)).wire())
 
-    async def list(self, after: str | None, limit: int, order: Literal["asc", "desc"]) -> VideoList:
-        from videogen.serve.protocol import Job
-
-        records, more = await asyncio.to_thread(page_after, self.service.store.db, after, limit, order)
-        data = [video_from_job(Job.from_record(r).wire()) for r in records]
+    async def list(self, after: str | None, limit: int, order: Literal["asc", "desc"], who: Principal) -> VideoList:
+        records, more = await asyncio.to_thread(page_after, self.service.store.db, after, limit, order,
+                                                who.owner_filter)
+        data = [video_from_job(self.jobs.job(r).wire()) for r in records]
         return VideoList(data=data, first_id=data[0].id if data else None, last_id=data[-1].id if data else None,
                          has_more=more)
 
-    async def content(self, video_id: str, variant: str) -> Path:
+    async def content(self, video_id: str, variant: str, who: Principal) -> Path:
         if variant not in VARIANTS:
             raise InvalidRequestError("variant", f"{variant!r} is not a variant", allowed=list(VARIANTS))
-        return await self.jobs.video_path(video_id, variant)
+        return await self.jobs.video_path(video_id, variant, who)
 
     # -- delete -----------------------------------------------------------------------------------
-    async def delete(self, video_id: str) -> VideoDeleted:
+    async def delete(self, video_id: str, who: Principal) -> VideoDeleted:
         """Cancel it if it runs, then remove the job and its files; the id is unknown afterwards."""
-        job = await self.jobs.get(video_id)  # 404 for an unknown id
+        job = await self.jobs.get(video_id, who)  # 404 for an unknown id (or another owner's)
         if not job.status.terminal:
-            await self.jobs.cancel(video_id)
+            await self.jobs.cancel(video_id, who)
             await self.jobs.wait(video_id, timeout_s=DELETE_WAIT_S)
         store = self.service.store
         await asyncio.to_thread(delete_job, store.db, video_id)

@@ -20,7 +20,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from videogen.errors import ErrorCode, error_dict
-from videogen.serve.config import IngressSettings
+from videogen.serve.config import VideoGenAppConfig
 from videogen.serve.protocol import RunOutcome
 from videogen.serve.store.job_store import JobStore
 from videogen.serve.store.records import JobStatus
@@ -40,7 +40,7 @@ def _is_replica_death(exc: BaseException) -> bool:
 
 
 class Dispatcher:
-    def __init__(self, settings: IngressSettings, store: JobStore, workers: Mapping[str, Any], dispatcher_id: str):
+    def __init__(self, settings: VideoGenAppConfig, store: JobStore, workers: Mapping[str, Any], dispatcher_id: str):
         self.settings = settings
         self.jobs = store.jobs
         self.workers = dict(workers)

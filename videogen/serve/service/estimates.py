@@ -16,7 +16,7 @@ from typing import Any
 from pydantic import BaseModel
 
 from videogen.errors import CapacityError
-from videogen.serve.config import IngressSettings
+from videogen.serve.config import VideoGenAppConfig
 from videogen.serve.store.job_store import JobStore
 from videogen.video.hardware import VideoHardwareProfile
 from videogen.video.policy import VideoLoadPolicy
@@ -45,7 +45,7 @@ class EstimateResponse(BaseModel):
 
 
 class EstimateService:
-    def __init__(self, settings: IngressSettings, store: JobStore):
+    def __init__(self, settings: VideoGenAppConfig, store: JobStore):
         self.settings = settings
         self.store = store
 

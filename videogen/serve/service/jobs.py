@@ -9,6 +9,7 @@ worker runs later, against the model the family's workers actually serve.
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
 import time
 from collections.abc import AsyncIterator, Mapping
@@ -19,15 +20,17 @@ from pydantic import ValidationError
 
 from videogen.errors import InvalidRequestError, JobStateError, UnknownFamilyError, VideoGenError
 from videogen.serve import metrics
-from videogen.serve.config import IngressSettings
+from videogen.serve.config import VideoGenAppConfig
 from videogen.serve.errors import request_validation_error
 from videogen.serve.protocol import Job, JobList
+from videogen.serve.service.auth import HANDLE, Principal
 from videogen.serve.service.dispatch import LEASE_S, Dispatcher
 from videogen.serve.service.estimates import EstimateService
 from videogen.serve.service.event_feed import EventFeed
 from videogen.serve.service.limits import Limits
 from videogen.serve.service.status import StatusViews
 from videogen.serve.store.job_store import JobStore
+from videogen.serve.store.bounds import QueueBounds
 from videogen.serve.store.records import JobRecord, JobStatus
 from videogen.video.families import get_adapter
 from videogen.video.progress import Progress
@@ -44,7 +47,7 @@ SSE_FALLBACK_S = 1.0
 
 
 class JobService:
-    def __init__(self, settings: IngressSettings, store: JobStore, dispatcher: Dispatcher, status: StatusViews,
+    def __init__(self, settings: VideoGenAppConfig, store: JobStore, dispatcher: Dispatcher, status: StatusViews,
                  estimates: EstimateService | None = None, limits: Limits | None = None):
         self.settings = settings
         self.estimates = estimates or EstimateService(settings, store)
@@ -100,17 +103,29 @@ class JobService:
             raise request_validation_error(exc.errors()) from None
 
     # -- jobs ------------------------------------------------------------------------------
-    async def submit(self, request: VideoRequest | Mapping[str, Any], *, adjustments: list | None = None,
-                     client: dict[str, Any] | None = None) -> Job:
-        """Queue a job. ``adjustments`` made before the request (``/v1``: seconds and size mapped to
-        frames and resolution) are listed first; ``client`` is kept in the request summary as it was asked."""
+    def job(self, rec: JobRecord) -> Job:
+        """The wire job of a record (with when it expires under this app's retention)."""
+        return Job.from_record(rec, self.settings.retention_days)
+
+    def bounds(self, family: str, who: Principal) -> QueueBounds:
+        return QueueBounds(family_max_queued=self.settings.queue_bound(family),
+                           default_job_seconds=self.settings.default_job_seconds,
+                           owner_max_queued=who.max_queued_jobs, owner_per_minute=who.submissions_per_minute)
+
+    async def submit(self, request: VideoRequest | Mapping[str, Any], who: Principal = HANDLE, *,
+                     adjustments: list | None = None, client: dict[str, Any] | None = None) -> Job:
+        """Queue a job owned by ``who``. ``adjustments`` made before the request (``/v1``: seconds and size
+        mapped to frames and resolution) are listed first; ``client`` is kept in the request summary as asked.
+        The queue bounds (the family's, the caller's) are checked in the transaction that inserts the job."""
         request = self.parse(request)
+        # Metrics labels only ever name a served family: a client's string never becomes a series.
+        label = request.family if request.family in self.settings.families else "unknown"
         try:
             prepared, estimate = await asyncio.to_thread(self.admit, request)
-            # After validation (a bad request is a 422 even when the queue is full), before the write.
-            await asyncio.to_thread(self.limits.check_submit, request.family)
+            # After validation (a bad request is a 422 even when the disk is full), before the write.
+            await asyncio.to_thread(self.limits.check_disk)
         except VideoGenError as exc:
-            metrics.refused(request.family, str(exc.code))
+            metrics.refused(label, str(exc.code))
             raise
         prepared.adjustments[:0] = adjustments or []
         params = dict(prepared.params)
@@ -118,7 +133,7 @@ class JobService:
         summary["seed"] = params["seed"]  # the seed used: a retried job makes the same video
         if client:
             summary["client"] = client
-        rec = await asyncio.to_thread(
+        create = functools.partial(
             self.jobs.create,
             family=request.family,
             task=request.task,
@@ -132,29 +147,38 @@ class JobService:
             dispatcher=self.dispatcher.dispatcher_id,
             lease_s=LEASE_S,
             estimate=estimate,
+            owner=who.name,
+            bounds=self.bounds(request.family, who),
         )
+        try:
+            rec = await asyncio.to_thread(create)
+        except VideoGenError as exc:
+            metrics.refused(label, str(exc.code))
+            raise
         self.dispatcher.dispatch_soon(rec.id, rec.family)
         metrics.job_submitted(rec.family, rec.task)
         metrics.queue_depths(await asyncio.to_thread(metrics.queued_by_family, self.store))
-        return Job.from_record(rec)
+        return self.job(rec)
 
-    async def get(self, job_id: str) -> Job:
-        return Job.from_record(await asyncio.to_thread(self.jobs.get, job_id))
+    async def get(self, job_id: str, who: Principal = HANDLE) -> Job:
+        return self.job(await asyncio.to_thread(self.jobs.get, job_id, who.owner_filter))
 
-    async def list(self, limit: int, offset: int, status: str | None, family: str | None) -> JobList:
-        records, total = await asyncio.to_thread(self.jobs.list, limit=limit, offset=offset, status=status, family=family)
-        return JobList.page(records, total, limit, offset)
+    async def list(self, limit: int, offset: int, status: str | None, family: str | None,
+                   who: Principal = HANDLE) -> JobList:
+        records, total = await asyncio.to_thread(self.jobs.list, limit=limit, offset=offset, status=status,
+                                                 family=family, owner=who.owner_filter)
+        return JobList.page(records, total, limit, offset, self.settings.retention_days)
 
-    async def cancel(self, job_id: str) -> Job:
-        rec = await asyncio.to_thread(self.jobs.request_cancel, job_id)
+    async def cancel(self, job_id: str, who: Principal = HANDLE) -> Job:
+        rec = await asyncio.to_thread(self.jobs.request_cancel, job_id, who.owner_filter)
         self.feed.notify(job_id)  # its streams show the cancel now
         if rec.status == JobStatus.CANCELLED:
             self.dispatcher.withdraw(job_id)  # still waiting in the handle's queue: take it back
-        return Job.from_record(rec)
+        return self.job(rec)
 
-    async def video_path(self, job_id: str, variant: str = "video") -> Path:
+    async def video_path(self, job_id: str, variant: str = "video", who: Principal = HANDLE) -> Path:
         """The MP4 of a succeeded job, or (``variant``) its thumbnail, spritesheet or animated preview."""
-        rec = await asyncio.to_thread(self.jobs.get, job_id)
+        rec = await asyncio.to_thread(self.jobs.get, job_id, who.owner_filter)
         if rec.status != JobStatus.SUCCEEDED:
             raise JobStateError(f"job {job_id} is {rec.status}; its video exists once it has succeeded", status=str(rec.status))
         path = self.store.output_path(job_id, variant)
@@ -170,11 +194,12 @@ class JobService:
         while True:
             rec = await asyncio.to_thread(self.jobs.get, job_id)
             if rec.status.terminal or (deadline is not None and time.monotonic() > deadline):
-                return Job.from_record(rec)
+                return self.job(rec)
             await asyncio.sleep(poll_s)
 
     # -- Server-Sent Events ---------------------------------------------------------------
-    async def _events(self, job_id: str, last_event_id: int | None) -> AsyncIterator[tuple[int, JobRecord | None]]:
+    async def _events(self, job_id: str, last_event_id: int | None,
+                      owner: str | None) -> AsyncIterator[tuple[int, JobRecord | None]]:
         """(event id, record) until the job ends; ``last_event_id`` replays what came after it (0 = all).
 
         ``(-1, None)`` is a keep-alive. Subscribed before the first read and cleared
@@ -182,13 +207,13 @@ class JobService:
         """
         with self.feed.subscribe(job_id) as sub:
             if last_event_id is None:
-                rec, seq = await asyncio.to_thread(self.jobs.snapshot, job_id)
+                rec, seq = await asyncio.to_thread(self.jobs.snapshot, job_id, owner)
                 yield seq, rec
                 if rec.status.terminal:
                     return
                 ended = False
             else:
-                rec = await asyncio.to_thread(self.jobs.get, job_id)  # 404 before the stream starts
+                rec = await asyncio.to_thread(self.jobs.get, job_id, owner)  # 404 before the stream starts
                 seq = last_event_id
                 # Already ended: every event it will have is logged, so nothing after the id means the end.
                 ended = rec.status.terminal
@@ -212,9 +237,11 @@ class JobService:
                     continue
                 await sub.wait(min(self.sse_fallback_s, SSE_KEEPALIVE_S - quiet))
 
-    async def sse_stream(self, job_id: str, last_event_id: int | None = None) -> AsyncIterator[str]:
+    async def sse_stream(self, job_id: str, last_event_id: int | None = None,
+                         who: Principal = HANDLE) -> AsyncIterator[str]:
         """Server-Sent Events text; the first event is read before returning (an unknown job fails early)."""
-        events = self._events(job_id, last_event_id)
+        events = self._events(job_id, last_event_id, who.owner_filter)
+        days = self.settings.retention_days
         try:
             first = await events.__anext__()
         except StopAsyncIteration:  # resumed after the last event of a job that has ended
@@ -223,15 +250,15 @@ class JobService:
         async def body() -> AsyncIterator[str]:
             if first is None:
                 return
-            yield format_sse(*first)
+            yield format_sse(*first, days)
             async for seq, rec in events:
-                yield format_sse(seq, rec)
+                yield format_sse(seq, rec, days)
 
         return body()
 
 
-def format_sse(seq: int, rec: JobRecord | None) -> str:
+def format_sse(seq: int, rec: JobRecord | None, retention_days: float | None = None) -> str:
     if rec is None:
         return ": keep-alive\n\n"
     # json.dumps' default separators, as the stream has always sent them (clients may match on them).
-    return f"id: {seq}\nevent: job\ndata: {json.dumps(Job.from_record(rec).wire())}\n\n"
+    return f"id: {seq}\nevent: job\ndata: {json.dumps(Job.from_record(rec, retention_days).wire())}\n\n"

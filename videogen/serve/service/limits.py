@@ -1,10 +1,10 @@
 """What keeps the service from being overrun or filling its disk.
 
-- ``check_submit(family)`` before a job is queued: the family's queue is
-  bounded (``max_queued_jobs``; beyond it 503 with ``Retry-After`` = the
-  queue's expected drain time), and new jobs are refused (507) while
+- ``check_disk()`` before a job is queued: new jobs are refused (507) while
   ``state_dir`` is over ``max_state_dir_gb`` or its disk has less than
-  ``min_free_disk_gb`` free: the disk is never filled by accepted work.
+  ``min_free_disk_gb`` free: the disk is never filled by accepted work. (The
+  queue bounds, per family and per key, are checked in the transaction that
+  inserts the job: ``videogen.serve.store.bounds``.)
 - ``sweep()``: ended jobs older than ``retention_days`` are deleted, records,
   events and files; run by each ingress replica every ``SWEEP_INTERVAL_S``.
 """
@@ -17,8 +17,8 @@ import shutil
 import time
 from pathlib import Path
 
-from videogen.errors import ServiceBusyError, StorageFullError
-from videogen.serve.config import IngressSettings
+from videogen.errors import StorageFullError
+from videogen.serve.config import VideoGenAppConfig
 from videogen.serve.store.housekeeping import Housekeeping
 from videogen.serve.store.job_store import JobStore
 
@@ -42,30 +42,13 @@ def _dir_bytes(path: Path) -> int:
 
 
 class Limits:
-    def __init__(self, settings: IngressSettings, store: JobStore):
+    def __init__(self, settings: VideoGenAppConfig, store: JobStore):
         self.settings = settings
         self.store = store
         self.housekeeping = Housekeeping(store.db)
         self._usage: tuple[float, int] | None = None  # (when measured, bytes)
 
-    # -- at submission --------------------------------------------------------------------
-    def check_submit(self, family: str) -> None:
-        self.check_disk()
-        self.check_queue(family)
-
-    def check_queue(self, family: str) -> None:
-        queued, expected = self.housekeeping.queue_load(family)
-        served = self.settings.families.get(family)
-        bound = served.max_queued_jobs if served is not None else self.settings.max_queued_jobs
-        if queued < bound:
-            return
-        default = self.settings.default_job_seconds
-        drain_s = sum(s if s is not None else default for s in expected)
-        raise ServiceBusyError(
-            f"the {family} queue is full ({queued} queued, max_queued_jobs={bound}); try again in about {drain_s:.0f}s",
-            retry_after_s=drain_s, queued=queued, max_queued_jobs=bound,
-        )
-
+    # -- at submission (the queue bounds are checked atomically with the insert: store/bounds.py) ----------
     def state_dir_bytes(self) -> int:
         now = time.monotonic()
         if self._usage is None or now - self._usage[0] > USAGE_CACHE_S:

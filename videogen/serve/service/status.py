@@ -10,7 +10,8 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from videogen.serve.config import IngressSettings
+from videogen.serve.config import VideoGenAppConfig
+from videogen.serve.deployment_options import worker_deployment_name
 from videogen.serve.store.job_store import JobStore
 from videogen.serve.store.replicas import ReplicaRecord, ReplicaState
 from videogen.video.model_meta import ModelMeta
@@ -19,8 +20,9 @@ from videogen.video.spec import TASKS
 
 
 class StatusViews:
-    def __init__(self, settings: IngressSettings, store: JobStore, dispatcher_id: str):
+    def __init__(self, settings: VideoGenAppConfig, store: JobStore, dispatcher_id: str, auth: Any = None):
         self.settings = settings
+        self.auth = auth  # the replica's KeyRing: runtime says whether the service is open
         self.store = store
         self.dispatcher_id = dispatcher_id
         self.started_at = time.time()
@@ -43,8 +45,11 @@ class StatusViews:
     def _serve_status() -> dict[str, Any]:
         """Deployment statuses from the controller (never calls a replica)."""
         try:
+            import ray
             from ray import serve
 
+            if not ray.is_initialized():  # built outside Ray (tests): never start a local cluster to ask
+                return {}
             app = serve.status().applications.get(serve.get_replica_context().app_name)
             if app is None:
                 return {}
@@ -59,7 +64,9 @@ class StatusViews:
         except Exception as exc:  # noqa: BLE001
             return {"_error": {"status": "UNKNOWN", "message": f"{type(exc).__name__}: {exc}"}}
 
-    def runtime(self) -> dict[str, Any]:
+    def runtime(self, details: bool = True) -> dict[str, Any]:
+        """Hardware, policy, versions and every family's replicas; without ``details`` (a non-admin caller)
+        no host names, addresses, pids, file paths or environment."""
         from videogen.video.worker import runtime_snapshot  # the core's versions and env; no torch import
 
         now = time.time()
@@ -71,9 +78,10 @@ class StatusViews:
         for family, served in self.settings.families.items():
             live = [r for r in replicas if r.family == family and self._live(r, now)]
             unknown = {"status": "UNKNOWN", "replica_states": {}, "message": ""}
-            dep = statuses.get(served.deployment) or statuses.get("_error") or unknown
+            deployment = worker_deployment_name(family)
+            dep = statuses.get(deployment) or statuses.get("_error") or unknown
             families[family] = {
-                "deployment": served.deployment,
+                "deployment": deployment,
                 "model": served.model,
                 "status": dep.get("status"),
                 "replica_states": dep.get("replica_states", {}),
@@ -91,9 +99,10 @@ class StatusViews:
             base = replicas[0]  # the most recent report, even from a stopped replica
         diag = (base.diagnostics if base else None) or {}
         ingress_runtime = runtime_snapshot()
-        return {
+        view = {
             "hardware_profile": diag.get("hardware_profile"),
             "load_policy": diag.get("load_policy"),
+            "auth": self.auth.describe() if self.auth is not None else None,
             "runtime": diag.get("runtime") or ingress_runtime,
             "reported_by": base.replica_id if base else None,
             "note": None if base else "no worker replica has reported yet: hardware is known once a worker starts",
@@ -102,6 +111,7 @@ class StatusViews:
             "families": families,
             "state_dir": str(self.store.state_dir),
         }
+        return view if details else public_runtime(view)
 
     def models(self) -> dict[str, Any]:
         now = time.time()
@@ -134,6 +144,50 @@ class StatusViews:
                     model={"source": self.settings.families[fid].model},
                 )
             entry["served"] = True
-            entry["deployment"] = self.settings.families[fid].deployment
+            entry["deployment"] = worker_deployment_name(fid)
+            entry.update(self._request_facts(spec))
             models.append(entry)
         return {"models": models, "served_families": served}
+
+    def _request_facts(self, spec) -> dict[str, Any]:
+        """Per offered task, the defaults a request gets on the model served (a tiny model's beat the family's)
+        and the frames and sizes it accepts: what the ingress validates with (``model_meta``)."""
+        defaults, limits = {}, {}
+        rule = spec.frame_rule
+        for task in spec.tasks:
+            meta = self.model_meta(spec.id, task)
+            defaults[task] = {**spec.defaults.model_dump(), **meta.request_defaults}
+            limits[task] = {
+                "num_frames": {"min": rule.min_frames, "max": rule.max_frames, "multiple": rule.multiple,
+                               "remainder": rule.remainder, "rule": rule.describe()},
+                "size": {"min": spec.resolution_multiple if meta.tiny else spec.min_size, "max": spec.max_size,
+                         "multiple": spec.resolution_multiple},
+            }
+        return {"request_defaults": defaults, "request_limits": limits}
+
+
+# What a non-admin caller may see of a replica's runtime: versions, not where or how it runs.
+_PUBLIC_RUNTIME_KEYS = ("videogen", "python", "packages")
+
+
+def _public_model(source: str | None) -> str | None:
+    """A model source without a local path: tiny, arch:..., a Hugging Face id, or just 'local directory'."""
+    if source and (source.startswith(("/", "~", ".")) or "\\" in source):
+        return "local directory"
+    return source
+
+
+def public_runtime(view: dict[str, Any]) -> dict[str, Any]:
+    """``runtime`` for a non-admin key: no host names, addresses, pids, paths or environment."""
+    runtime = {k: v for k, v in (view.get("runtime") or {}).items() if k in _PUBLIC_RUNTIME_KEYS}
+    families = {}
+    for family, info in view["families"].items():
+        replicas = [{"state": r.get("state"),
+                     "device_name": ((r.get("diagnostics") or {}).get("hardware_profile") or {}).get("device_name")}
+                    for r in info.get("replicas", [])]
+        families[family] = {"model": _public_model(info.get("model")), "status": info.get("status"),
+                            "replica_states": info.get("replica_states", {}), "replicas": replicas,
+                            "jobs": info.get("jobs", {})}
+    return {"hardware_profile": view.get("hardware_profile"), "load_policy": view.get("load_policy"),
+            "auth": view.get("auth"), "runtime": runtime, "served_families": view["served_families"],
+            "families": families, "details": "hosts, pids, paths and environment are shown to admin keys only"}

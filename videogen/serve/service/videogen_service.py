@@ -11,10 +11,9 @@ import uuid
 from collections.abc import Mapping
 from typing import Any
 
-from videogen.serve.config import IngressSettings
-from videogen.serve.service.auth import BearerAuth
+from videogen.serve.config import VideoGenAppConfig
+from videogen.serve.service.auth import KeyRing
 from videogen.serve.service.dispatch import Dispatcher
-from videogen.serve.protocol import set_retention
 from videogen.serve.service.jobs import JobService
 from videogen.serve.service.limits import Limits
 from videogen.serve.service.status import StatusViews
@@ -22,16 +21,15 @@ from videogen.serve.store.job_store import JobStore
 
 
 class VideoGenService:
-    def __init__(self, settings: IngressSettings, workers: Mapping[str, Any], replica_label: str = "ingress"):
+    def __init__(self, settings: VideoGenAppConfig, workers: Mapping[str, Any], replica_label: str = "ingress"):
         self.settings = settings
-        self.store = JobStore(settings.state_dir, settings.journal_mode)
+        self.store = JobStore(settings.state_dir, settings.sqlite_journal_mode)
         # Unique per replica start: a restarted ingress must not think it still holds its old leases.
         dispatcher_id = f"{replica_label}:{uuid.uuid4().hex[:8]}"
-        self.auth = BearerAuth(settings.api_key)
+        self.keys = KeyRing(settings)
         self.dispatcher = Dispatcher(settings, self.store, workers, dispatcher_id)
-        self.status = StatusViews(settings, self.store, dispatcher_id)
+        self.status = StatusViews(settings, self.store, dispatcher_id, auth=self.keys)
         self.limits = Limits(settings, self.store)
-        set_retention(settings.retention_days)
         self.jobs = JobService(settings, self.store, self.dispatcher, self.status, limits=self.limits)
         self._sweeper: asyncio.Task | None = None
 

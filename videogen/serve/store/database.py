@@ -48,7 +48,8 @@ CREATE TABLE IF NOT EXISTS jobs (
     heartbeat_at REAL,
     dispatcher TEXT,
     lease_until REAL,
-    cancel_requested INTEGER NOT NULL DEFAULT 0
+    cancel_requested INTEGER NOT NULL DEFAULT 0,
+    owner TEXT
 );
 CREATE INDEX IF NOT EXISTS jobs_status ON jobs(status);
 CREATE INDEX IF NOT EXISTS jobs_created ON jobs(created_at);
@@ -77,7 +78,9 @@ CREATE TABLE IF NOT EXISTS replicas (
 
 # Columns added after the first release: (table, column, type). A state directory written by an
 # older version gets them on open (SQLite has no "ADD COLUMN IF NOT EXISTS").
-_ADDED_COLUMNS = (("jobs", "estimate_json", "TEXT"),)
+_ADDED_COLUMNS = (("jobs", "estimate_json", "TEXT"), ("jobs", "owner", "TEXT"))
+# Indexes on added columns: created after the columns exist.
+_ADDED_INDEXES = ("CREATE INDEX IF NOT EXISTS jobs_owner ON jobs(owner, status, created_at)",)
 
 # Replicas starting together race to create the schema or switch the journal mode;
 # SQLite answers "database is locked" to the losers, who retry this many times.
@@ -93,6 +96,8 @@ def _add_missing_columns(conn: sqlite3.Connection) -> None:
             except sqlite3.OperationalError as exc:  # another replica added it first
                 if "duplicate column" not in str(exc):
                     raise
+    for statement in _ADDED_INDEXES:
+        conn.execute(statement)
 
 
 class Database:

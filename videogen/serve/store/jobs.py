@@ -27,6 +27,7 @@ import uuid
 from typing import Any
 
 from videogen.errors import ErrorCode, JobNotFoundError, error_dict
+from videogen.serve.store import bounds as queue_bounds
 from videogen.serve.store.database import Database
 from videogen.serve.store.events import EventLog
 from videogen.serve.store.records import TERMINAL, JobRecord, JobStatus
@@ -55,9 +56,10 @@ class Jobs:
 
     # -- reads ------------------------------------------------------------------------
     @staticmethod
-    def _read(conn: sqlite3.Connection, job_id: str) -> JobRecord:
+    def _read(conn: sqlite3.Connection, job_id: str, owner: str | None = None) -> JobRecord:
+        """The job; another owner's job is "not found" too (``owner`` None: any owner)."""
         row = conn.execute("SELECT * FROM jobs WHERE id=?", (job_id,)).fetchone()
-        if row is None:
+        if row is None or (owner is not None and row["owner"] != owner):
             raise JobNotFoundError(f"job {job_id!r} not found", job_id=job_id)
         return JobRecord.from_row(row)
 
@@ -67,19 +69,23 @@ class Jobs:
         self.events.append(conn, record)
         return record
 
-    def get(self, job_id: str) -> JobRecord:
-        return self._read(self.db.conn(), job_id)
+    def get(self, job_id: str, owner: str | None = None) -> JobRecord:
+        return self._read(self.db.conn(), job_id, owner)
 
-    def snapshot(self, job_id: str) -> tuple[JobRecord, int]:
+    def snapshot(self, job_id: str, owner: str | None = None) -> tuple[JobRecord, int]:
         """The job now and its last event seq, read together (where an SSE stream starts)."""
         with self.db.tx(immediate=False) as conn:
-            return self._read(conn, job_id), self.events.last_seq(conn, job_id)
+            return self._read(conn, job_id, owner), self.events.last_seq(conn, job_id)
 
     def list(
-        self, *, limit: int = 20, offset: int = 0, status: str | None = None, family: str | None = None
+        self, *, limit: int = 20, offset: int = 0, status: str | None = None, family: str | None = None,
+        owner: str | None = None,
     ) -> tuple[list[JobRecord], int]:
-        """A page of jobs, newest first, and how many match in all."""
+        """A page of jobs (``owner``'s only, when given), newest first, and how many match in all."""
         where, args = [], []
+        if owner is not None:
+            where.append("owner=?")
+            args.append(owner)
         if status:
             where.append("status=?")
             args.append(str(status))
@@ -118,19 +124,24 @@ class Jobs:
         lease_s: float,
         job_id: str | None = None,
         estimate: dict[str, Any] | None = None,
+        owner: str | None = None,
+        bounds: queue_bounds.QueueBounds | None = None,
     ) -> JobRecord:
+        """Insert a queued job; with ``bounds``, refused (nothing written) unless it fits them, atomically."""
         job_id = job_id or new_job_id()
         now = time.time()
         with self.db.tx() as conn:
+            if bounds is not None:
+                queue_bounds.check(conn, bounds, family, owner, now)
             conn.execute(
                 """INSERT INTO jobs(id, status, family, task, request_json, image, model_json, params_json,
                        adjustments_json, progress_json, estimate_json, created_at, updated_at, max_attempts,
-                       dispatcher, lease_until)
-                   VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)""",
+                       dispatcher, lease_until, owner)
+                   VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)""",
                 (
                     job_id, str(QUEUED), family, task, _json(request), image, _json(model), _json(params),
                     _json(adjustments), _json(progress), _json(estimate) if estimate is not None else None, now, now,
-                    max_attempts, dispatcher, now + lease_s if dispatcher else None,
+                    max_attempts, dispatcher, now + lease_s if dispatcher else None, owner,
                 ),
             )
             return self._changed(conn, job_id)
@@ -214,11 +225,11 @@ class Jobs:
             return True
 
     # -- the ingress ends or hands over a job ------------------------------------------------------
-    def request_cancel(self, job_id: str) -> JobRecord:
+    def request_cancel(self, job_id: str, owner: str | None = None) -> JobRecord:
         """A queued job ends now; a running one is flagged and stops at its next denoising step."""
         now = time.time()
         with self.db.tx() as conn:
-            rec = self._read(conn, job_id)
+            rec = self._read(conn, job_id, owner)
             if rec.status == QUEUED:
                 conn.execute(
                     """UPDATE jobs SET status=?, cancel_requested=1, finished_at=?, updated_at=?, lease_until=NULL,

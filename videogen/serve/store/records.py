@@ -77,6 +77,7 @@ class JobRecord(BaseModel):
     attempts: int = 0
     max_attempts: int
     cancel_requested: bool = False
+    owner: str | None = Field(default=None, description="the API key name that submitted it (None: before owners)")
     claim_token: str | None = None
     heartbeat_at: float | None = None
     dispatcher: str | None = None

@@ -24,16 +24,9 @@ from videogen.video.cost.shapes import (
     video_tokens,
 )
 from videogen.video.cost.vae_tiles import decode_tiles
+from videogen.video.placement import PLACEMENT_LADDER
+from videogen.video.policy_overrides import Placement
 
-# Cheapest first: each rung trades speed for memory (the admission ladder).
-PLACEMENT_LADDER: tuple[tuple[str, bool, bool], ...] = (
-    ("gpu", False, False),
-    ("gpu", True, False),
-    ("gpu", True, True),
-    ("model_cpu_offload", True, True),
-    ("group_offload", True, True),
-    ("sequential_offload", True, True),
-)
 _DTYPES = {"bfloat16": torch.bfloat16, "float16": torch.float16, "float32": torch.float32}
 
 
@@ -65,7 +58,7 @@ class Flops(BaseModel):
 
 
 class PlacementMemory(BaseModel):
-    placement: str
+    placement: Placement
     vae_tiling: bool
     vae_slicing: bool
     stages: dict[str, int] = Field(description="device bytes per stage: resident weights + activation peak")
@@ -109,7 +102,7 @@ class CostEstimate(BaseModel):
     seconds: Seconds | None = None
     notes: list[str] = Field(default_factory=list)
 
-    def memory_for(self, placement: str, vae_tiling: bool = False, vae_slicing: bool = False) -> PlacementMemory:
+    def memory_for(self, placement: Placement, vae_tiling: bool = False, vae_slicing: bool = False) -> PlacementMemory:
         for entry in self.memory:
             if (entry.placement, entry.vae_tiling, entry.vae_slicing) == (placement, vae_tiling, vae_slicing):
                 return entry

@@ -34,7 +34,7 @@ from torch import nn
 from videogen.video.arch.materialise import keep_fp32_names
 from videogen.video.arch.preset import ArchPreset
 from videogen.video.cost.meta_models import component_key, meta_module
-from videogen.video.foundation import PLACEMENTS
+from videogen.video.policy_overrides import PLACEMENTS, Placement
 
 GIB = float(1 << 30)
 # Device memory the runtime takes beyond torch's allocations (context, BLAS workspaces, kernels).
@@ -112,7 +112,7 @@ class Stage:
     activation_bytes: int
 
 
-def stage_peak(stage: Stage, placement: str, res: dict[str, Residency], total_weights: int) -> int:
+def stage_peak(stage: Stage, placement: Placement, res: dict[str, Residency], total_weights: int) -> int:
     """Device bytes during ``stage`` under ``placement`` (weights resident + activations)."""
     if placement == "cpu":
         return 0

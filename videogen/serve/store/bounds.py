@@ -1,0 +1,83 @@
+"""The queue bounds a new job must fit, checked inside the transaction that inserts it.
+
+``Jobs.create`` runs ``check`` and its INSERT in one ``BEGIN IMMEDIATE``
+transaction: SQLite's write lock is held from the count to the insert, so two
+ingress replicas (or two requests of one) can never both see room for one more
+job and both insert it. The bounds:
+
+- the family's queue (``max_queued_jobs``): 503 ``overloaded`` with Retry-After =
+  the expected drain time of what is queued and running;
+- the owner's queued jobs (a key's ``max_queued_jobs``): 429 ``rate_limited``;
+- the owner's submissions in the last minute (``submissions_per_minute``): 429
+  with Retry-After = when the oldest of them leaves the window. Counted from
+  the table, so the limit holds across ingress replicas.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from dataclasses import dataclass
+
+from videogen.errors import RateLimitedError, ServiceBusyError
+from videogen.serve.store.records import JobStatus
+
+RATE_WINDOW_S = 60.0
+
+
+@dataclass(frozen=True)
+class QueueBounds:
+    family_max_queued: int
+    default_job_seconds: float
+    owner_max_queued: int | None = None
+    owner_per_minute: int | None = None
+
+
+def _drain_seconds(conn: sqlite3.Connection, family: str, default: float) -> float:
+    rows = conn.execute(
+        "SELECT estimate_json FROM jobs WHERE family=? AND status IN (?,?)",
+        (family, str(JobStatus.QUEUED), str(JobStatus.RUNNING)),
+    ).fetchall()
+    total = 0.0
+    for (raw,) in rows:
+        expected = (json.loads(raw) or {}).get("expected_seconds") if raw else None
+        total += expected if expected is not None else default
+    return total
+
+
+def check(conn: sqlite3.Connection, bounds: QueueBounds, family: str, owner: str | None, now: float) -> None:
+    """Raise when one more job of ``family`` by ``owner`` would break a bound (inside the caller's transaction)."""
+    queued = conn.execute(
+        "SELECT COUNT(*) FROM jobs WHERE family=? AND status=?", (family, str(JobStatus.QUEUED))
+    ).fetchone()[0]
+    if queued >= bounds.family_max_queued:
+        drain_s = _drain_seconds(conn, family, bounds.default_job_seconds)
+        raise ServiceBusyError(
+            f"the {family} queue is full ({queued} queued, max_queued_jobs={bounds.family_max_queued}); "
+            f"try again in about {drain_s:.0f}s",
+            retry_after_s=drain_s, queued=queued, max_queued_jobs=bounds.family_max_queued,
+        )
+    if owner is None:
+        return
+    if bounds.owner_max_queued is not None:
+        mine = conn.execute(
+            "SELECT COUNT(*) FROM jobs WHERE owner=? AND status=?", (owner, str(JobStatus.QUEUED))
+        ).fetchone()[0]
+        if mine >= bounds.owner_max_queued:
+            raise RateLimitedError(
+                f"{owner} has {mine} jobs queued, its limit (max_queued_jobs={bounds.owner_max_queued}); "
+                "wait for one to start or cancel one",
+                retry_after_s=bounds.default_job_seconds, queued=mine, max_queued_jobs=bounds.owner_max_queued,
+            )
+    if bounds.owner_per_minute is not None:
+        recent = [r[0] for r in conn.execute(
+            "SELECT created_at FROM jobs WHERE owner=? AND created_at>? ORDER BY created_at",
+            (owner, now - RATE_WINDOW_S),
+        )]
+        if len(recent) >= bounds.owner_per_minute:
+            wait = recent[len(recent) - bounds.owner_per_minute] + RATE_WINDOW_S - now
+            raise RateLimitedError(
+                f"{owner} submitted {len(recent)} jobs in the last minute, its limit "
+                f"(submissions_per_minute={bounds.owner_per_minute}); try again in {max(1, round(wait))}s",
+                retry_after_s=max(1.0, wait), submissions_per_minute=bounds.owner_per_minute,
+            )
