@@ -10,7 +10,7 @@ from serve_helpers import ROOT
 
 from videogen.rocm_env import default_rocm_env
 from videogen.serve.builder import build_app
-from videogen.serve.config import IngressSettings, VideoGenAppConfig, WorkerSettings
+from videogen.serve.config import VideoGenAppConfig, WorkerSettings
 from videogen.serve.deployment_options import worker_deployment_options
 from videogen.video.registry import FAMILY_IDS
 
@@ -26,7 +26,7 @@ def test_default_app_serves_every_family_on_tiny_models(monkeypatch):
     described = describe_app(serve_app.app)
     assert set(described) == {"VideoGenIngress", *(f"VideoWorker_{f}" for f in FAMILY_IDS)}
     settings = described["VideoGenIngress"]["init_args"][0]
-    assert isinstance(settings, IngressSettings)  # bound typed, not as a dict
+    assert isinstance(settings, VideoGenAppConfig)  # the validated config itself, bound typed
     assert {f: c.model for f, c in settings.families.items()} == {f: "tiny" for f in FAMILY_IDS}
     assert serve_app.build_app is build_app
 
@@ -187,14 +187,11 @@ def test_replica_settings_carry_the_app_config(tmp_path):
     )
     described = describe_app(build_app(cfg))
     ingress = described["VideoGenIngress"]["init_args"][0]
-    assert ingress.model_dump() == {
-        "state_dir": str(tmp_path), "journal_mode": "DELETE", "app_name": "videogen",
-        "families": {"wan": {"model": "/models/wan", "deployment": "VideoWorker_wan", "max_queued_jobs": 64}},
-        "api_key": "k", "max_attempts": 3, "heartbeat_timeout_s": 9.0, "job_timeout_s": 60.0, "max_image_bytes": 2048,
-        # issue 9's limits and issue 10's aliases, at their defaults
-        "max_queued_jobs": 64, "default_job_seconds": 30.0, "max_body_bytes": 24 * 1024 * 1024, "retention_days": 7.0,
-        "max_state_dir_gb": None, "min_free_disk_gb": 1.0, "cors_origins": [], "model_aliases": {},
-    }
+    # The ingress is bound with the validated config itself: nothing restated, nothing lost.
+    assert isinstance(ingress, VideoGenAppConfig) and ingress == cfg
+    assert ingress.queue_bound("wan") == 64 and ingress.sqlite_journal_mode == "DELETE"
+    with pytest.raises(ValidationError):  # the app's config: never edited in a replica
+        ingress.max_attempts = 1
     worker = described["VideoWorker_wan"]["init_args"][0]
     assert worker.model == "/models/wan" and worker.warm == [] and worker.journal_mode == "DELETE"
     assert worker.heartbeat_s == 1.5 and worker.job_timeout_s == 60.0

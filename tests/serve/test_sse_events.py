@@ -11,7 +11,6 @@ import asyncio
 import json
 
 from videogen.serve.config import VideoGenAppConfig
-from videogen.serve.deployment_options import ingress_settings
 from videogen.serve.service.event_feed import EventFeed
 from videogen.serve.service.videogen_service import VideoGenService
 from videogen.serve.store.events import _MAX_IN_LIST, ChangeWatch
@@ -25,7 +24,7 @@ SAFETY_S = 10.0
 
 def _service(tmp_path) -> VideoGenService:
     cfg = VideoGenAppConfig(families=["wan"], state_dir=str(tmp_path))
-    svc = VideoGenService(ingress_settings(cfg), workers={})
+    svc = VideoGenService(cfg, workers={})
     svc.jobs.sse_fallback_s = NEVER
     return svc
 

@@ -123,12 +123,13 @@ def test_events_replay_every_change_in_order(store):
     rec = store.jobs.claim(job.id, {})
     for stage in ("loading", "denoising", "decoding"):
         store.jobs.update_progress(job.id, rec.claim_token, Progress(stage=stage, percent=10))
-    store.jobs.finish(job.id, rec.claim_token, JobStatus.SUCCEEDED,
-                      result={"frames": 1, "width": 8, "height": 8, "fps": 8, "bytes": 1})
-    events = store.events.since(job.id, 0)
+    events = store.events.since(job.id, 0)  # while it runs: every change
     assert all(isinstance(r, JobRecord) for _, r in events)  # records, not the wire shape
     stages = [r.progress.stage for _, r in events]
     assert stages[0] == "queued" and stages[2:5] == ["loading", "denoising", "decoding"]
+    store.jobs.finish(job.id, rec.claim_token, JobStatus.SUCCEEDED,
+                      result={"frames": 1, "width": 8, "height": 8, "fps": 8, "bytes": 1})
+    events = store.events.since(job.id, 0)  # once it ended: its final state (the log is compacted)
     assert events[-1][1].status == JobStatus.SUCCEEDED and events[-1][1].result["frames"] == 1
     snap, seq = store.jobs.snapshot(job.id)
     assert seq == events[-1][0] and snap.status == JobStatus.SUCCEEDED

@@ -114,9 +114,11 @@ def _check_api_keys(keys: dict[str, ApiKeyConfig], where: str) -> dict[str, ApiK
 
 
 class VideoGenAppConfig(BaseModel):
-    """Everything ``build_app`` needs. Every field has a default that runs on a CPU box."""
+    """Everything ``build_app`` needs. Every field has a default that runs on a CPU box.
 
-    model_config = ConfigDict(extra="forbid")
+    Frozen: the ingress replicas are bound with it as it is, and never edit it."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
 
     app_name: str = Field(default="videogen", description="informational; the Serve app name comes from serve run / the YAML")
     families: dict[str, FamilyConfig] = Field(

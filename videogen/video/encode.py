@@ -22,6 +22,7 @@ the temporary file is removed and a typed error is raised:
 from __future__ import annotations
 
 import errno
+import logging
 import os
 import shutil
 import signal
@@ -38,6 +39,8 @@ STORAGE_ERRNOS = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EFBIG})
 _STORAGE_TEXTS = ("No space left on device", "Disk quota exceeded", "File too large")
 _CRF = 25  # what imageio-ffmpeg's default quality (5) gave: the same videos as before
 _STDERR_KEPT = 4000
+
+logger = logging.getLogger(__name__)
 
 
 class EncodeFailedError(VideoGenError):
@@ -62,6 +65,14 @@ def is_storage_error(exc: BaseException) -> bool:
     return isinstance(exc, OSError) and exc.errno in STORAGE_ERRNOS
 
 
+def discard(path: Path) -> None:
+    """Remove a file of a failed write; a failure to remove it is logged, never raised over the write's error."""
+    try:
+        path.unlink(missing_ok=True)
+    except OSError as exc:
+        logger.warning("could not remove %s after a failed write: %s", path, exc)
+
+
 def write_mp4(frames: np.ndarray, path: str | Path, fps: int) -> int:
     """Write uint8 ``[F, H, W, 3]`` frames; returns the file size in bytes."""
     if frames.dtype != np.uint8 or frames.ndim != 4 or frames.shape[-1] != 3:
@@ -75,7 +86,7 @@ def write_mp4(frames: np.ndarray, path: str | Path, fps: int) -> int:
         tmp.replace(path)  # readers never see a half-written video
         return path.stat().st_size
     except BaseException as exc:
-        tmp.unlink(missing_ok=True)
+        discard(tmp)
         if is_storage_error(exc):  # our own mkdir / rename / stat on a full disk
             raise storage_full_error(path, exc.strerror or str(exc)) from exc
         raise

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-from videogen.video.encode import is_storage_error, storage_full_error
+from videogen.video.encode import discard, is_storage_error, storage_full_error
 
 # variant -> (file suffix after the video's stem, media type). "video" is the MP4 itself.
 VARIANTS: dict[str, tuple[str, str]] = {
@@ -55,7 +55,7 @@ def _atomic_save(image, path: Path, **save_kwargs) -> int:
         tmp.replace(path)
         return path.stat().st_size
     except BaseException as exc:
-        tmp.unlink(missing_ok=True)
+        discard(tmp)
         if is_storage_error(exc):
             raise storage_full_error(path, exc.strerror or str(exc)) from exc
         raise
@@ -100,7 +100,7 @@ def write_outputs(frames: np.ndarray, video_path: str | Path, fps: int) -> dict[
         return _write_pictures(frames, paths, fps)
     except BaseException as exc:
         for variant in PICTURE_VARIANTS:  # no picture stays without the others
-            paths[variant].unlink(missing_ok=True)
+            discard(paths[variant])
         if is_storage_error(exc):
             raise storage_full_error(paths["thumbnail"], exc.strerror or str(exc)) from exc
         raise

@@ -8,14 +8,16 @@ which is what Serve's autoscaler counts: waiting jobs scale a family up
 The asyncio tasks here are only a cache of "who is pushing this job": every
 dispatched job carries a lease in the store that this ingress renews. A
 queued job whose lease lapsed (its ingress died) is picked up by any ingress
-replica's reaper, and a running job whose worker stopped heart-beating is
-retried once or failed.
+replica's reaper, a running job whose worker stopped heart-beating is
+retried once or failed, and a job still queued ``queue_timeout_s`` after it was
+submitted fails with that reason (code ``timeout``).
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Mapping
 from typing import Any
 
@@ -145,8 +147,22 @@ class Dispatcher:
                 logger.exception("lease renewal failed")
             await asyncio.sleep(LEASE_S / 3)
 
+    async def expire_queued(self) -> list[str]:
+        """Fail the jobs queued longer than ``queue_timeout_s`` (any dispatcher's) and take back their requests."""
+        limit = self.settings.queue_timeout_s
+        if limit is None:
+            return []
+        error = error_dict(ErrorCode.TIMEOUT, f"waited in the queue longer than queue_timeout_s={limit:g}s without a "
+                           "worker starting it (the family's workers were busy, scaling up or unavailable)")
+        expired = await asyncio.to_thread(self.jobs.expire_queued, time.time() - limit, error)
+        for job_id in expired:
+            self.withdraw(job_id)
+            logger.warning("job %s: queued longer than queue_timeout_s=%gs; failed", job_id, limit)
+        return expired
+
     async def reap_once(self) -> None:
         timeout_s, heartbeat_s = self.settings.job_timeout_s, self.settings.heartbeat_timeout_s
+        await self.expire_queued()
         for job_id, token in await asyncio.to_thread(self.jobs.overdue_running, timeout_s):
             error = error_dict(ErrorCode.TIMEOUT, f"ran longer than job_timeout_s={timeout_s:.0f}s; its worker replica is replaced")
             if await asyncio.to_thread(self.jobs.fail_claim, job_id, token, error):

@@ -14,6 +14,10 @@ interval. Two paths wake a stream:
 
 A stream subscribes *before* its first read and clears its flag before every
 read, so an event committed at any time either is in that read or sets the flag.
+
+``StreamSlots`` bounds the streams open on this replica, per API key and in all
+(``max_sse_streams_per_key``, ``max_sse_streams``): beyond either, a new one is
+refused with 429; a stream that ends, is closed, or is dropped frees its slot.
 """
 
 from __future__ import annotations
@@ -25,6 +29,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 
+from videogen.errors import RateLimitedError
 from videogen.serve.store.events import ChangeWatch
 from videogen.serve.store.job_store import JobStore
 
@@ -33,6 +38,8 @@ logger = logging.getLogger("videogen.serve")
 # How often the watcher asks the store while streams are open: a look costs a few
 # microseconds when nothing changed (about 1% of a core at this rate, per replica).
 WATCH_POLL_S = 0.002
+# A stream refused for want of a slot is told to try again after this long.
+STREAM_RETRY_AFTER_S = 5.0
 
 
 class Subscription:
@@ -67,6 +74,56 @@ class Subscription:
             self.loop.call_soon_threadsafe(self._flag.set)
         except RuntimeError:  # that loop is closed: its stream is gone
             pass
+
+
+class StreamSlot:
+    """One open stream's place; ``release`` is idempotent and safe from any thread (a finaliser calls it too)."""
+
+    def __init__(self, slots: StreamSlots, key: str):
+        self._slots, self.key, self._held = slots, key, True
+
+    def release(self) -> None:
+        with self._slots.lock:
+            if self._held:
+                self._held = False
+                self._slots.release(self.key)
+
+
+class StreamSlots:
+    """The SSE streams open on this ingress replica, per key and in all."""
+
+    def __init__(self, max_streams: int, max_per_key: int):
+        self.max_streams, self.max_per_key = max_streams, max_per_key
+        self.lock = threading.Lock()
+        self.total = 0
+        self.per_key: dict[str, int] = {}
+
+    def take(self, key: str) -> StreamSlot:
+        """A slot for one more stream of ``key``; ``RateLimitedError`` (429) naming the limit when none is free."""
+        with self.lock:
+            mine = self.per_key.get(key, 0)
+            if mine >= self.max_per_key:
+                raise RateLimitedError(
+                    f"key {key!r} has {mine} event streams open on this ingress replica, its limit "
+                    f"(max_sse_streams_per_key={self.max_per_key}); close one, or poll the job instead",
+                    retry_after_s=STREAM_RETRY_AFTER_S, limit="max_sse_streams_per_key", open_streams=mine)
+            if self.total >= self.max_streams:
+                raise RateLimitedError(
+                    f"this ingress replica has {self.total} event streams open, its limit "
+                    f"(max_sse_streams={self.max_streams}); retry later, or poll the job instead",
+                    retry_after_s=STREAM_RETRY_AFTER_S, limit="max_sse_streams", open_streams=self.total)
+            self.total += 1
+            self.per_key[key] = mine + 1
+        return StreamSlot(self, key)
+
+    def release(self, key: str) -> None:
+        """Called by ``StreamSlot.release`` with ``lock`` held."""
+        self.total -= 1
+        left = self.per_key.get(key, 1) - 1
+        if left > 0:
+            self.per_key[key] = left
+        else:
+            self.per_key.pop(key, None)
 
 
 class EventFeed:

@@ -12,6 +12,7 @@ import asyncio
 import functools
 import json
 import time
+import weakref
 from collections.abc import AsyncIterator, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -26,7 +27,7 @@ from videogen.serve.protocol import Job, JobList
 from videogen.serve.service.auth import HANDLE, Principal
 from videogen.serve.service.dispatch import LEASE_S, Dispatcher
 from videogen.serve.service.estimates import EstimateService
-from videogen.serve.service.event_feed import EventFeed
+from videogen.serve.service.event_feed import EventFeed, StreamSlots
 from videogen.serve.service.limits import Limits
 from videogen.serve.service.status import StatusViews
 from videogen.serve.store.job_store import JobStore
@@ -57,6 +58,7 @@ class JobService:
         self.dispatcher = dispatcher
         self.status = status
         self.feed = EventFeed(store)
+        self.streams = StreamSlots(settings.max_sse_streams, settings.max_sse_streams_per_key)
         self.sse_fallback_s = SSE_FALLBACK_S
 
     # -- validation ----------------------------------------------------------------------
@@ -239,22 +241,36 @@ class JobService:
 
     async def sse_stream(self, job_id: str, last_event_id: int | None = None,
                          who: Principal = HANDLE) -> AsyncIterator[str]:
-        """Server-Sent Events text; the first event is read before returning (an unknown job fails early)."""
+        """Server-Sent Events text; the first event is read before returning (an unknown job fails early).
+
+        The stream holds one of ``who``'s slots (429 beyond ``max_sse_streams_per_key`` or ``max_sse_streams``)
+        until it ends, is closed (a client that left: its task is cancelled) or is dropped unread.
+        """
+        slot = self.streams.take(who.name)
         events = self._events(job_id, last_event_id, who.owner_filter)
         days = self.settings.retention_days
         try:
             first = await events.__anext__()
         except StopAsyncIteration:  # resumed after the last event of a job that has ended
             first = None
+        except BaseException:
+            slot.release()
+            raise
 
         async def body() -> AsyncIterator[str]:
-            if first is None:
-                return
-            yield format_sse(*first, days)
-            async for seq, rec in events:
-                yield format_sse(seq, rec, days)
+            try:
+                if first is None:
+                    return
+                yield format_sse(*first, days)
+                async for seq, rec in events:
+                    yield format_sse(seq, rec, days)
+            finally:
+                slot.release()
+                await events.aclose()  # its subscription ends now, not when it is collected
 
-        return body()
+        stream = body()
+        weakref.finalize(stream, slot.release)  # a body never started (the client left first) frees it too
+        return stream
 
 
 def format_sse(seq: int, rec: JobRecord | None, retention_days: float | None = None) -> str:

@@ -1,10 +1,25 @@
 """The per-job change log that Server-Sent Events replay.
 
-Every visible change of a job appends a snapshot of its record, in the same
-transaction as the change, so the log never misses or reorders one. The
-event's ``seq`` is the SSE event id: a client that reconnects with
-``Last-Event-ID`` gets exactly what came after it. The log keeps records, not
-the HTTP shape; the SSE route builds the wire ``Job`` from each.
+Every visible change of a job appends an event, in the same transaction as the
+change, so the log never misses or reorders one. The event's ``seq`` is the SSE
+event id: a client that reconnects with ``Last-Event-ID`` gets exactly what came
+after it. The log keeps records, not the HTTP shape; the SSE route builds the
+wire ``Job`` from each.
+
+What a row holds (a progress write per step must not copy the whole record):
+
+- a *full* row: the record's snapshot (the first event of a job, then every
+  ``FULL_EVERY``-th, and the last);
+- a *delta* row: ``{"delta": {the fields that changed since the job's previous
+  event}, "base": the seq of the full row it builds on}``.
+
+The state at any event is its base row with the deltas from there up to it
+applied, so a resume from any seq reads at most ``FULL_EVERY`` rows for its
+starting state, and so does a writer for the state it diffs against (the log,
+not the job row, is what a delta is relative to: heartbeats and lease renewals
+change the row without an event). When a job ends, its log is compacted to that
+last full row, keeping its seq: a client resuming from any older id gets the
+final state at once.
 
 ``ChangeWatch`` tells, cheaply enough to ask every few milliseconds, which jobs
 got events since it last looked, whoever wrote them (a worker, this or another
@@ -18,12 +33,24 @@ import json
 import sqlite3
 import time
 from collections.abc import Callable, Collection
+from typing import Any
 
 from videogen.serve.store.database import Database
 from videogen.serve.store.records import JobRecord
 
 # Above this many watched jobs, one query over all recent events beats a long IN list.
 _MAX_IN_LIST = 256
+# A full row at least every this many events of a job: what rebuilding one state reads at most.
+FULL_EVERY = 32
+_DELTA = "delta"  # the key of a delta row (a record has no such field)
+
+
+def _decode(data: str) -> tuple[dict[str, Any], int | None]:
+    """(fields, base seq) of a row: a full row is its own base (None); rows of older versions are all full."""
+    value = json.loads(data)
+    if _DELTA in value:
+        return value[_DELTA], value["base"]
+    return value, None
 
 
 class EventLog:
@@ -32,22 +59,68 @@ class EventLog:
 
     @staticmethod
     def append(conn: sqlite3.Connection, record: JobRecord) -> None:
-        """Log ``record`` inside the caller's transaction."""
-        conn.execute(
-            "INSERT INTO events(job_id, created_at, data) VALUES (?,?,?)",
-            (record.id, time.time(), json.dumps(record.snapshot())),
-        )
+        """Log ``record`` inside the caller's transaction: a delta, a full row, or (the job ended) the one row left."""
+        snapshot = record.snapshot()
+        data: dict[str, Any] = snapshot
+        last = conn.execute("SELECT seq FROM events WHERE job_id=? ORDER BY seq DESC LIMIT 1", (record.id,)).fetchone()
+        if last is not None and not record.status.terminal:
+            rows = EventLog._chain(conn, record.id, last[0] + 1)
+            if len(rows) < FULL_EVERY:
+                previous = EventLog._replay(rows)
+                data = {_DELTA: {k: v for k, v in snapshot.items() if k not in previous or previous[k] != v},
+                        "base": rows[0][0]}
+        seq = conn.execute(
+            "INSERT INTO events(job_id, created_at, data) VALUES (?,?,?)", (record.id, time.time(), json.dumps(data))
+        ).lastrowid
+        if record.status.terminal:  # nothing changes an ended job: its final state is all a resume needs
+            conn.execute("DELETE FROM events WHERE job_id=? AND seq<?", (record.id, seq))
+
+    @staticmethod
+    def _chain(conn: sqlite3.Connection, job_id: str, before_seq: int) -> list[tuple[int, str]]:
+        """The rows that rebuild the job's state as of its last event before ``before_seq``: (seq, data),
+        from that event's base full row on; empty when the job has no event before it."""
+        last = conn.execute(
+            "SELECT seq, data FROM events WHERE job_id=? AND seq<? ORDER BY seq DESC LIMIT 1", (job_id, before_seq)
+        ).fetchone()
+        if last is None:
+            return []
+        base = _decode(last[1])[1]
+        if base is None:
+            return [(last[0], last[1])]
+        return [tuple(r) for r in conn.execute(
+            "SELECT seq, data FROM events WHERE job_id=? AND seq>=? AND seq<=? ORDER BY seq", (job_id, base, last[0])
+        )]
+
+    @staticmethod
+    def _replay(rows: list[tuple[int, str]], state: dict[str, Any] | None = None) -> dict[str, Any]:
+        state = dict(state or {})
+        for _, data in rows:
+            fields, base = _decode(data)
+            state = {**state, **fields} if base is not None else fields
+        return state
 
     @staticmethod
     def last_seq(conn: sqlite3.Connection, job_id: str) -> int:
         return conn.execute("SELECT COALESCE(MAX(seq), 0) FROM events WHERE job_id=?", (job_id,)).fetchone()[0]
 
     def since(self, job_id: str, after_seq: int, limit: int = 200) -> list[tuple[int, JobRecord]]:
-        """(seq, record) of the job's events after ``after_seq``, oldest first."""
-        rows = self.db.conn().execute(
-            "SELECT seq, data FROM events WHERE job_id=? AND seq>? ORDER BY seq LIMIT ?", (job_id, after_seq, limit)
-        ).fetchall()
-        return [(seq, JobRecord.model_validate_json(data)) for seq, data in rows]
+        """(seq, whole record) of the job's events after ``after_seq``, oldest first.
+
+        A delta is applied onto the state at the event before it (rebuilt from that event's base row), all in
+        one read transaction: a compaction committing meanwhile is seen entirely or not at all.
+        """
+        with self.db.tx(immediate=False) as conn:
+            rows = [tuple(r) for r in conn.execute(
+                "SELECT seq, data FROM events WHERE job_id=? AND seq>? ORDER BY seq LIMIT ?", (job_id, after_seq, limit)
+            )]
+            if not rows:
+                return []
+            state = self._replay(self._chain(conn, job_id, rows[0][0])) if _decode(rows[0][1])[1] is not None else {}
+        out = []
+        for seq, data in rows:
+            state = self._replay([(seq, data)], state)
+            out.append((seq, JobRecord.model_validate(state)))
+        return out
 
 
 class ChangeWatch:

@@ -72,6 +72,10 @@ class Jobs:
     def get(self, job_id: str, owner: str | None = None) -> JobRecord:
         return self._read(self.db.conn(), job_id, owner)
 
+    def exists(self, job_id: str) -> bool:
+        """The job's row is still there (a deleted job's worker then leaves no file behind)."""
+        return self.db.conn().execute("SELECT 1 FROM jobs WHERE id=?", (job_id,)).fetchone() is not None
+
     def snapshot(self, job_id: str, owner: str | None = None) -> tuple[JobRecord, int]:
         """The job now and its last event seq, read together (where an SSE stream starts)."""
         with self.db.tx(immediate=False) as conn:
@@ -256,6 +260,18 @@ class Jobs:
                 return False
             self._changed(conn, job_id)
             return True
+
+    def expire_queued(self, created_before: float, error: dict[str, Any]) -> list[str]:
+        """Fail every job still queued that was submitted before ``created_before`` (``queue_timeout_s``); their ids."""
+        now = time.time()
+        with self.db.tx() as conn:
+            ids = [r[0] for r in conn.execute(
+                "SELECT id FROM jobs WHERE status=? AND created_at<? ORDER BY seq", (str(QUEUED), created_before))]
+            for job_id in ids:
+                conn.execute("""UPDATE jobs SET status=?, finished_at=?, updated_at=?, lease_until=NULL, image=NULL,
+                                    error_json=? WHERE id=?""", (str(FAILED), now, now, _json(error), job_id))
+                self._changed(conn, job_id)
+        return ids
 
     def fail_claim(self, job_id: str, token: str, error: dict[str, Any]) -> bool:
         """Fail a running job from outside its worker (e.g. it ran past the timeout); the worker's writes stop counting."""

@@ -87,9 +87,10 @@ async function loadModels() {
 }
 function onFamily() {
   const m = models[$("family").value];
+  if (!m) { onTask(); return; }  // a family the page does not know: the server says why when asked
   const task = $("task"), previous = task.value;
-  const support = (m && m.task_support) || {};
-  const tasks = m ? (m.tasks || Object.keys(support)).filter((t) => support[t] !== "not_supported") : [];
+  const support = m.task_support || {};
+  const tasks = (m.tasks || Object.keys(support)).filter((t) => support[t] !== "not_supported");
   task.replaceChildren(...tasks.map((t) => el("option", { value: t, textContent: t })));
   if (tasks.includes(previous)) task.value = previous;
   onTask();
@@ -291,6 +292,7 @@ function tile(j) {
   const picture = el("div", { className: "tile-picture" });
   if (j.status === "succeeded" && thumb) {
     const img = el("img", { alt: "" });
+    img.addEventListener("load", () => img.classList.toggle("small", img.naturalWidth < 128));
     picture.append(img);
     blobUrl(thumb.url).then((u) => { thumbUrls.push(u); img.src = u; }).catch(() => {});
   } else picture.append(el("span", { className: "tile-placeholder", textContent: j.status }));
