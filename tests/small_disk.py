@@ -125,7 +125,7 @@ def _mount(path: Path) -> str | None:
                               capture_output=True, text=True, timeout=30)
     except (OSError, subprocess.TimeoutExpired) as exc:
         return f"mount: {exc}"
-    return None if done.returncode == 0 else f"mount refused: {(done.stderr or done.stdout).strip()}"
+    return None if done.returncode == 0 else "mount refused: " + " ".join((done.stderr or done.stdout).split())
 
 
 @contextlib.contextmanager

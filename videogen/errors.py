@@ -25,7 +25,6 @@ class ErrorCode(str, Enum):
     JOB_STATE = "job_state"
     JOB_FAILED = "job_failed"
     UNAUTHORIZED = "unauthorized"
-    WORKER_UNAVAILABLE = "worker_unavailable"
     WORKER_DIED = "worker_died"
     FAMILY_NOT_SERVED = "family_not_served"
     TIMEOUT = "timeout"
@@ -38,7 +37,6 @@ class ErrorCode(str, Enum):
     # One API key is over its own limits (queued jobs, submissions per minute, open streams).
     RATE_LIMITED = "rate_limited"
     STORAGE_FULL = "storage_full"
-    SHUTDOWN = "shutdown"
     # HTTP-level refusals that come from the framework, not from VideoGen code.
     NOT_FOUND = "not_found"
     METHOD_NOT_ALLOWED = "method_not_allowed"
@@ -145,10 +143,6 @@ class UnauthorizedError(VideoGenError):
     code = ErrorCode.UNAUTHORIZED
 
 
-class WorkerUnavailableError(VideoGenError):
-    code = ErrorCode.WORKER_UNAVAILABLE
-
-
 class ServiceBusyError(VideoGenError):
     """Refused for now, not for what was asked: the queue is full (``OVERLOADED``) or the job store
     is locked beyond its timeout (``STORE_BUSY``). ``details.retry_after_s`` says when to try again."""
@@ -207,6 +201,5 @@ __all__ = [
     "UnknownFamilyError",
     "UnsupportedTaskError",
     "VideoGenError",
-    "WorkerUnavailableError",
     "error_dict",
 ]

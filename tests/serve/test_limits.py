@@ -191,7 +191,11 @@ def test_a_full_disk_while_the_video_is_written_fails_the_job_with_a_reason_and_
         assert worker._claim_and_run(job_id) == JobStatus.FAILED
         job = worker.store.jobs.get(job_id)
         assert job.error["code"] == "storage_full" and "disk is full" in job.error["message"]
-        assert job.error["details"]["ffmpeg_exit"] != 0
+        assert f"{job_id}.mp4 could not be written" in job.error["message"]
+        assert job.error["details"]["ffmpeg_exit"] != 0 and job.error["details"]["file"] == f"{job_id}.mp4"
+        # The job (which its caller reads) names neither the server's paths nor ffmpeg's log.
+        assert str(worker.store.state_dir) not in str(job.error)
+        assert "path" not in job.error["details"] and "ffmpeg_stderr" not in job.error["details"]
         assert disk.files() == []  # no partial video, no empty MP4, no pictures
         worker.check_health()  # the replica stays healthy and takes the next job
         disk.free()

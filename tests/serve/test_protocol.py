@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import ast
 import json
 import pickle
+from pathlib import Path
 
 import pytest
+
+import videogen
 
 from videogen.errors import (
     ErrorCode,
@@ -19,7 +23,6 @@ from videogen.errors import (
     UnknownFamilyError,
     UnsupportedTaskError,
     VideoGenError,
-    WorkerUnavailableError,
 )
 from videogen.serve.errors import HTTP_STATUS, error_body, http_status, request_validation_error
 from videogen.serve.protocol import ErrorBody, Job, JobList, video_url
@@ -86,7 +89,6 @@ def test_error_body_leaves_unset_optionals_out():
         (UnknownFamilyError("family", "no"), 422),
         (UnsupportedTaskError("no"), 422),
         (ModelUnavailableError("no"), 503),
-        (WorkerUnavailableError("no"), 503),
         (VideoGenError("no"), 500),
         (JobFailedError("no"), 500),
     ],
@@ -98,6 +100,64 @@ def test_every_error_code_has_one_status(exc, status):
 
 def test_the_status_map_is_keyed_by_code():
     assert all(isinstance(code, ErrorCode) for code in HTTP_STATUS)
+
+
+def _names_used(tree: ast.AST, skip: str | None = None) -> tuple[set[str], set[str]]:
+    """(names and attributes, string constants) in ``tree``, except under an assignment to ``skip``."""
+    found: set[str] = set()
+    strings: set[str] = set()
+
+    def visit(node: ast.AST) -> None:
+        if isinstance(node, (ast.Assign, ast.AnnAssign)):
+            targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+            if any(isinstance(t, ast.Name) and t.id == skip for t in targets):
+                return
+        if isinstance(node, ast.Name):
+            found.add(node.id)
+        elif isinstance(node, ast.Attribute):
+            found.add(node.attr)
+        elif isinstance(node, ast.alias):
+            found.add(node.name)
+        elif isinstance(node, ast.Constant) and isinstance(node.value, str):
+            strings.add(node.value)
+        for child in ast.iter_child_nodes(node):
+            visit(child)
+
+    visit(tree)
+    return found, strings
+
+
+def dead_error_codes(package: Path) -> set[ErrorCode]:
+    """Codes nothing can produce: named nowhere outside ``videogen/errors.py`` (a status in ``HTTP_STATUS`` is no
+    use), and not the code of an error class used outside it."""
+    used: set[str] = set()
+    strings: set[str] = set()
+    for path in package.rglob("*.py"):
+        if path != package / "errors.py":
+            names, texts = _names_used(ast.parse(path.read_text()), "HTTP_STATUS" if path.name == "errors.py" else None)
+            used |= names
+            strings |= texts
+    classes, todo = set(), [VideoGenError]
+    while todo:
+        cls = todo.pop()
+        classes.add(cls)
+        todo += cls.__subclasses__()
+    live = {cls.code for cls in classes if cls.__name__ in used and cls.__module__ == "videogen.errors"}
+    return {code for code in ErrorCode if code not in live and code.name not in used and code.value not in strings}
+
+
+def test_every_error_code_can_be_produced():
+    assert dead_error_codes(Path(videogen.__file__).parent) == set()
+
+
+def test_a_code_only_in_the_status_map_is_dead(tmp_path):
+    (tmp_path / "serve").mkdir()
+    (tmp_path / "serve" / "errors.py").write_text("HTTP_STATUS = {ErrorCode.OVERLOADED: 503}\n")
+    (tmp_path / "a.py").write_text("raise JobNotFoundError('x')\nERRORS = (ErrorCode.STORE_BUSY, 'invalid_request')\n"
+                                   "serve.timeout()\n")
+    dead = dead_error_codes(tmp_path)
+    assert {ErrorCode.OVERLOADED, ErrorCode.JOB_STATE, ErrorCode.TIMEOUT} <= dead
+    assert not {ErrorCode.JOB_NOT_FOUND, ErrorCode.STORE_BUSY, ErrorCode.INVALID_REQUEST} & dead
 
 
 def test_pydantic_errors_name_the_field_and_the_bound():

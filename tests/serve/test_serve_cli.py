@@ -22,6 +22,7 @@ from serve_helpers import ROOT, free_port, wait_job
 pytestmark = pytest.mark.serve
 
 SERVE = str(Path(sys.executable).with_name("serve"))
+KEY = "cli-test-admin-key-0123456789"
 
 
 def _env(tmp_path) -> dict:
@@ -30,11 +31,11 @@ def _env(tmp_path) -> dict:
     return env
 
 
-def _serve(cmd, env, cwd, base_url, log):
+def _serve(cmd, env, cwd, base_url, log, headers=None):
     proc = subprocess.Popen(cmd, env=env, cwd=cwd, stdout=log, stderr=subprocess.STDOUT)
     try:
         deadline = time.monotonic() + 150
-        with httpx.Client(base_url=base_url, timeout=10) as client:
+        with httpx.Client(base_url=base_url, timeout=10, headers=headers) as client:
             while time.monotonic() < deadline:
                 assert proc.poll() is None, "serve run exited early"
                 try:
@@ -60,18 +61,55 @@ def _serve(cmd, env, cwd, base_url, log):
             proc.wait(timeout=20)
 
 
-def test_serve_run_the_cpu_tiny_yaml(tmp_path):
+def _cpu_tiny(tmp_path, host: str) -> tuple[Path, int]:
     config = yaml.safe_load((ROOT / "deploy" / "cpu-tiny.yaml").read_text())
     port = free_port()
-    config["http_options"] = {"host": "127.0.0.1", "port": port}
+    config["http_options"] = {"host": host, "port": port}
     families = config["applications"][0]["args"]["families"]
     config["applications"][0]["args"]["families"] = {k: families[k] for k in ("wan", "ltx-video")}  # keep it quick
     path = tmp_path / "cpu-tiny.yaml"
     path.write_text(yaml.safe_dump(config))
+    return path, port
+
+
+def test_serve_run_the_cpu_tiny_yaml_beyond_loopback_with_a_key_from_the_environment(tmp_path):
+    """The way a cluster is deployed: the proxy on every interface, the key in the nodes' environment."""
+    path, port = _cpu_tiny(tmp_path, "0.0.0.0")
+    env = {**_env(tmp_path), "VIDEOGEN_API_KEY": KEY}
     with open(tmp_path / "serve.log", "wb") as log:
-        rt = _serve([SERVE, "run", "--address", "local", str(path)], _env(tmp_path), tmp_path, f"http://127.0.0.1:{port}", log)
+        rt = _serve([SERVE, "run", "--address", "local", str(path)], env, tmp_path, f"http://127.0.0.1:{port}", log,
+                    headers={"Authorization": f"Bearer {KEY}"})
     assert sorted(rt["served_families"]) == ["ltx-video", "wan"]
-    assert rt["state_dir"] == str(tmp_path / "state")
+    assert rt["state_dir"] == str(tmp_path / "state")  # the env key is an admin: it sees the details
+    assert rt["auth"]["enabled"] is True
+
+
+def test_serve_run_beyond_loopback_without_a_key_refuses_to_start(tmp_path):
+    path, port = _cpu_tiny(tmp_path, "0.0.0.0")
+    env = {k: v for k, v in _env(tmp_path).items() if k not in ("VIDEOGEN_API_KEY", "VIDEOGEN_API_KEYS")}
+    log_path = tmp_path / "serve.log"
+    with open(log_path, "wb") as log:
+        proc = subprocess.Popen([SERVE, "run", "--address", "local", str(path)], env=env, cwd=tmp_path, stdout=log,
+                                stderr=subprocess.STDOUT)
+    try:
+        deadline = time.monotonic() + 120
+        while "will not serve without an API key" not in log_path.read_text(errors="replace"):
+            assert time.monotonic() < deadline, log_path.read_text(errors="replace")[-3000:]
+            time.sleep(1)
+        # Nothing of the app answers: the build was refused before any deployment started.
+        with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=5) as client:
+            try:
+                status = client.get("/api/video/jobs").status_code
+            except httpx.HTTPError:
+                status = None
+        assert status in (None, 404, 503), status
+    finally:
+        proc.send_signal(signal.SIGINT)
+        try:
+            proc.wait(timeout=40)
+        except subprocess.TimeoutExpired:
+            proc.terminate()
+            proc.wait(timeout=20)
 
 
 def _port_free(port: int) -> bool:

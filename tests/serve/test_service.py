@@ -134,7 +134,6 @@ def test_submit_dispatch_wait_and_the_sse_stream(tmp_path):
         assert page.total == 1 and page.jobs[0].id == job.id
         with pytest.raises(JobStateError):  # succeeded, but the fake wrote no MP4
             await svc.jobs.video_path(job.id)
-        await svc.stop()
 
     asyncio.run(main())
 

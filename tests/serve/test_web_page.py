@@ -15,7 +15,7 @@ from html.parser import HTMLParser
 
 import pytest
 from playwright import sync_api
-from serve_helpers import wait_job
+from serve_helpers import wait_job, wait_until
 
 from videogen.serve.web import CONTENT_SECURITY_POLICY, WEB_DIR
 
@@ -105,6 +105,8 @@ def test_the_page_and_its_files_carry_a_strict_policy(served_app):
 
 def test_placeholders_and_estimate_use_the_served_models_defaults(page, served_app):
     with served_app.client() as c:
+        # the estimate judges on the hardware a replica reported: wait for wan's report
+        wait_until(lambda: c.post("/api/video/estimate", json={"family": "wan", "prompt": "x"}).json()["reported_by"])
         wan = next(m for m in c.get("/api/video/models").json()["models"] if m["id"] == "wan")
     served = wan["request_defaults"]["text-to-video"]
     # the tiny model's defaults, not the real family's (81 frames at 832x480)

@@ -147,7 +147,7 @@ def test_an_out_of_memory_steps_down_one_rung_retries_and_succeeds(tiny_worker, 
         loaded.rung = before
     (adjustment,) = [a for a in result.adjustments if a.field == "placement"]
     assert adjustment.requested == "cpu" and adjustment.used == "cpu+tiling"
-    assert "out of memory" in adjustment.reason
+    assert "out of memory" in adjustment.reason and adjustment.cause == "out_of_memory"
     assert result.num_frames == 9 and tiny_worker.fatal_error is None
 
 
@@ -163,5 +163,6 @@ def test_out_of_memory_twice_fails_the_job_but_not_the_worker(tiny_worker, tmp_p
         loaded.rung = before
     assert getattr(info.value, "code", None) == ErrorCode.GENERATION_FAILED
     assert "again at cpu+tiling" in str(info.value)
+    assert info.value.details == {"rung": "cpu+tiling", "retried_from": "cpu"}  # the OOM-fallback metric reads it
     tiny_worker.check_health()  # still healthy: the next job runs
     assert tiny_worker.generate(_request(seed=6), tmp_path / "after.mp4").num_frames == 9

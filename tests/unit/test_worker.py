@@ -179,3 +179,25 @@ def test_progress_types_are_the_shared_ones():
 
     assert worker.STAGES is progress.STAGES and worker.StageTiming is progress.StageTiming
     assert worker.ProgressEvent is progress.ProgressEvent
+
+
+def test_a_job_resolves_its_request_once_and_decodes_its_image_once(worker, png_b64, tmp_path, monkeypatch):
+    from videogen.video import adapter as adapter_module
+
+    calls = {"resolve": 0, "decode": 0, "policy": 0}
+    resolve, decode, derive = (adapter_module.VideoPipelineAdapter.resolve_params, adapter_module.decode_image,
+                               GenerationWorker.policy)
+
+    def counting(name, real):
+        def call(*args, **kwargs):
+            calls[name] += 1
+            return real(*args, **kwargs)
+        return call
+
+    monkeypatch.setattr(adapter_module.VideoPipelineAdapter, "resolve_params", counting("resolve", resolve))
+    monkeypatch.setattr(adapter_module, "decode_image", counting("decode", decode))
+    worker.warm("ltx-video", "image-to-video")  # a warm-up's own request is not this job's
+    monkeypatch.setattr(GenerationWorker, "policy", counting("policy", derive))
+    result = worker.generate(_request("ltx-video", "image-to-video", png_b64, height=40), tmp_path / "once.mp4")
+    assert calls == {"resolve": 1, "decode": 1, "policy": 1}
+    assert (result.width, result.height) == (32, 40) and result.adjustments == []

@@ -10,10 +10,11 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-from fastapi import APIRouter, Depends, Header, Query
-from fastapi.responses import FileResponse, StreamingResponse
+from fastapi import APIRouter, Depends, Header, Query, Request
+from fastapi.responses import StreamingResponse
 
 from videogen.serve.dependencies import Principal, principal, videogen
+from videogen.serve.downloads import file_response
 from videogen.serve.errors import HTTP_STATUS, documented
 from videogen.serve.protocol import JOBS_PATH, CreateJobRequest, ErrorResponse, Job, JobList
 from videogen.serve.service.estimates import EstimateResponse
@@ -87,12 +88,15 @@ async def http_cancel_job(job_id: str, svc: VideoGenService = Service, who: Prin
             responses={200: {"content": {"video/mp4": {}, "image/*": {}}}, **documented(401, 404, 409, 422, 500, 503)})
 async def http_video(
     job_id: str,
+    request: Request,
     variant: str = Query(default="video", pattern=_VARIANT_PATTERN, description="video | " + " | ".join(PICTURE_VARIANTS)),
     svc: VideoGenService = Service,
     who: Principal = Caller,
 ):
-    path = await svc.jobs.video_path(job_id, variant, who)
-    return FileResponse(path, media_type=media_type(variant), filename=f"{job_id}{path.name.removeprefix(job_id)}")
+    # Opened before the answer starts: a retention sweep removing it meanwhile cannot make it a 500.
+    file, path = await svc.jobs.open_video(job_id, variant, who)
+    return file_response(file, media_type=media_type(variant), filename=f"{job_id}{path.name.removeprefix(job_id)}",
+                         range_header=request.headers.get("range"))
 
 
 @router.get(JOBS_PATH + "/{job_id}/events",

@@ -32,7 +32,11 @@ def build_app(args: VideoGenAppConfig) -> Application:
     from videogen.serve.ingress import VideoGenIngress
     from videogen.serve.worker_deployment import VideoWorker
 
+    from videogen.serve.service.auth import refuse_keyless_exposure, serve_http_host
+
     cfg = args if isinstance(args, VideoGenAppConfig) else VideoGenAppConfig.model_validate(dict(args or {}))
+    # Closed by default: no key anywhere and a proxy beyond loopback is refused here, before anything deploys.
+    refuse_keyless_exposure(cfg, serve_http_host())
     gpus = resolve_num_gpus(cfg.num_gpus)
     workers: dict[str, Any] = {}
     for family in cfg.families:

@@ -5,6 +5,12 @@ them, handle callers receive them (they pickle across Ray), and here they
 become ``{"error": exc.to_dict()}`` with a status chosen by code. FastAPI's
 request validation is turned into an ``InvalidRequestError`` naming the field
 and what is allowed, so it answers in the same shape.
+
+On ``/v1`` paths every error is rendered straight into OpenAI's shape instead
+(``{"error": {"message", "type", "param", "code"}}``, a refused value 400; see
+``videogen.serve.openai.protocol``): by these handlers, and by the ASGI guards
+that answer before any route (``AuthGate``'s 401, the body limit's 413, the 405)
+through ``send_error``. One place picks the shape: ``render_error``.
 """
 
 from __future__ import annotations
@@ -12,6 +18,8 @@ from __future__ import annotations
 import json
 import logging
 from typing import Any
+
+from starlette.responses import JSONResponse
 
 from videogen.errors import (
     ErrorCode,
@@ -21,6 +29,8 @@ from videogen.errors import (
     VideoGenError,
     error_dict,
 )
+
+from videogen.serve.openai.protocol import OPENAI_PREFIX, openai_error, openai_status
 
 logger = logging.getLogger("videogen.serve")
 
@@ -38,10 +48,8 @@ HTTP_STATUS: dict[ErrorCode, int] = {
     ErrorCode.EXCEEDS_CAPACITY: 422,
     ErrorCode.UNSUPPORTED_TASK: 422,
     ErrorCode.MODEL_UNAVAILABLE: 503,
-    ErrorCode.WORKER_UNAVAILABLE: 503,
     ErrorCode.OVERLOADED: 503,
     ErrorCode.STORE_BUSY: 503,
-    ErrorCode.SHUTDOWN: 503,
     ErrorCode.STORAGE_FULL: 507,
 }
 # Refusals Starlette raises itself (unknown route, wrong method, ...) get the code of their status.
@@ -161,37 +169,78 @@ def store_error(exc: BaseException) -> VideoGenError | None:
     return None
 
 
-def _jsonable(value: Any) -> Any:
-    # Pydantic's ctx may hold values json cannot encode (a Decimal, a pattern).
-    return json.loads(json.dumps(value, default=str))
+# -- rendering: one shape per API, chosen by path ------------------------------------------------
+def route_path(scope: dict[str, Any]) -> str:
+    """The path inside the app: Serve keeps its route prefix in ``root_path`` and in ``path`` too."""
+    path, root = scope.get("path", ""), scope.get("root_path", "")
+    return path[len(root):] if root and path.startswith(root + "/") else path
+
+
+def is_openai_path(scope: dict[str, Any]) -> bool:
+    path = route_path(scope)
+    return path == OPENAI_PREFIX or path.startswith(OPENAI_PREFIX + "/")
+
+
+def render_error(scope: dict[str, Any], error: dict[str, Any], status: int) -> tuple[dict[str, Any], int]:
+    """An error (``VideoGenError.to_dict()``) as the body and status its path's API answers: OpenAI's shape
+    on /v1 (a refused value 400), ``{"error": error}`` everywhere else."""
+    if is_openai_path(scope):
+        return openai_error(error, status), openai_status(status)
+    return {"error": error}, status
+
+
+def _dumps(body: dict[str, Any]) -> bytes:
+    # Pydantic's ctx may hold values json cannot encode (a Decimal, a pattern): written as text.
+    return json.dumps(body, default=str, ensure_ascii=False, separators=(",", ":")).encode()
+
+
+class ErrorJSONResponse(JSONResponse):
+    def render(self, content: Any) -> bytes:
+        return _dumps(content)
+
+
+def error_response(scope: dict[str, Any], error: dict[str, Any], status: int,
+                   headers: dict[str, str] | None = None) -> ErrorJSONResponse:
+    body, status = render_error(scope, error, status)
+    return ErrorJSONResponse(body, status_code=status, headers=headers)
+
+
+async def send_error(scope: dict[str, Any], send: Any, error: dict[str, Any], status: int,
+                     headers: dict[str, str] | None = None) -> None:
+    """Answer an error from ASGI middleware (before any route ran), in the shape of the path's API."""
+    body, status = render_error(scope, error, status)
+    data = _dumps(body)
+    raw = [(b"content-type", b"application/json"), (b"content-length", str(len(data)).encode())]
+    raw += [(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in (headers or {}).items()]
+    await send({"type": "http.response.start", "status": status, "headers": raw})
+    await send({"type": "http.response.body", "body": data})
 
 
 def install_handlers(app) -> None:
-    """Register the handlers on a FastAPI app: every error answers ``{"error": {...}}``."""
+    """Register the handlers on a FastAPI app: every error answers ``{"error": {...}}`` (OpenAI's shape on /v1)."""
     from fastapi import Request
     from fastapi.exceptions import RequestValidationError
-    from fastapi.responses import JSONResponse
     from starlette.exceptions import HTTPException as StarletteHTTPException
 
     @app.exception_handler(VideoGenError)
-    async def _videogen_error(_request: Request, exc: VideoGenError):
+    async def _videogen_error(request: Request, exc: VideoGenError):
         status = http_status(exc)
         if status >= 500:
             logger.exception("request failed", exc_info=exc)
-        return JSONResponse(_jsonable(error_body(exc)), status_code=status, headers=error_headers(exc))
+        return error_response(request.scope, exc.to_dict(), status, error_headers(exc))
 
     @app.exception_handler(RequestValidationError)
-    async def _validation_error(_request: Request, exc: RequestValidationError):
+    async def _validation_error(request: Request, exc: RequestValidationError):
         errors = list(exc.errors())
         invalid = request_validation_error(errors)
         status = 413 if _too_large(errors) else http_status(invalid)
-        return JSONResponse(_jsonable(error_body(invalid)), status_code=status)
+        return error_response(request.scope, invalid.to_dict(), status)
 
     @app.exception_handler(StarletteHTTPException)
-    async def _http_error(_request: Request, exc: StarletteHTTPException):
+    async def _http_error(request: Request, exc: StarletteHTTPException):
         code = next((c for c in _FRAMEWORK_CODES if HTTP_STATUS[c] == exc.status_code), ErrorCode.HTTP_ERROR)
-        return JSONResponse({"error": error_dict(code, str(exc.detail))}, status_code=exc.status_code,
-                            headers=getattr(exc, "headers", None))
+        return error_response(request.scope, error_dict(code, str(exc.detail)), exc.status_code,
+                              getattr(exc, "headers", None))
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception):
@@ -199,5 +248,4 @@ def install_handlers(app) -> None:
         if known is not None:
             return await _videogen_error(request, known)
         logger.exception("unexpected error", exc_info=exc)
-        body = {"error": error_dict(ErrorCode.INTERNAL_ERROR, f"{type(exc).__name__}: {exc}")}
-        return JSONResponse(body, status_code=500)
+        return error_response(request.scope, error_dict(ErrorCode.INTERNAL_ERROR, f"{type(exc).__name__}: {exc}"), 500)

@@ -5,8 +5,11 @@ replica starts (Ray Serve's late-bound ingress), so every limit, key and
 setting reaches the routes through ``app.state`` and dependencies, never
 through module globals. The middleware, outermost first:
 
-    CORS (when configured) -> OpenAIErrorShape (/v1 bodies) -> AuthGate (401 before any body is read)
+    CORS (when configured) -> AuthGate (401 before any body is read)
     -> RequestGuards (413 body limit, 405 with Allow) -> the routers and the page
+
+Every error, raised in a route or answered by a guard, is rendered once in the
+shape of its path's API: OpenAI's on /v1, VideoGen's elsewhere (``videogen.serve.errors``).
 """
 
 from __future__ import annotations
@@ -17,10 +20,9 @@ from videogen import __version__
 from videogen.serve.api_routes import router as api_router
 from videogen.serve.errors import install_handlers
 from videogen.serve.http_guards import RequestGuards, add_cors
-from videogen.serve.openai.errors import OpenAIErrorShape
-from videogen.serve.openai.routes import document_v1_errors
+from videogen.serve.openai.routes import document_v1
 from videogen.serve.openai.routes import router as openai_router
-from videogen.serve.service.auth import AuthGate
+from videogen.serve.service.auth import AuthGate, document_auth
 from videogen.serve.service.videogen_service import VideoGenService
 from videogen.serve.web import install_page
 
@@ -43,11 +45,11 @@ def build_http_app(service: VideoGenService) -> FastAPI:
 
     app.include_router(api_router)
     app.include_router(openai_router)  # /v1/videos: the OpenAI Videos API shape over the same jobs
-    document_v1_errors(app)
+    document_v1(app)  # the /v1 bodies (JSON and multipart) and statuses in the OpenAPI document
+    document_auth(app, service.keys)  # no bearer scheme in the document when no key is configured
     install_page(app)  # the web page at /
     # add_middleware puts each one outside the ones added before it.
     app.add_middleware(RequestGuards, max_body_bytes=settings.max_body_bytes)
     app.add_middleware(AuthGate, keys=service.keys)
-    app.add_middleware(OpenAIErrorShape)
     add_cors(app, settings.cors_origins)
     return app

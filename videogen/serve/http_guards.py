@@ -8,25 +8,23 @@
   only those of the first route that matched the path).
 - CORS is off unless ``cors_origins`` is configured (``add_cors``).
 
-Every refusal has the API's error body: ``{"error": {"code", "message"}}``.
+Every refusal has the API's error body: ``{"error": {"code", "message"}}``, or
+OpenAI's on /v1 paths (``videogen.serve.errors.send_error`` picks the shape).
 """
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from videogen.errors import ErrorCode, error_dict
+from videogen.serve.errors import send_error
 
 _ASGI = Any
 
 
-async def _send_error(send, status: int, code: ErrorCode, message: str, headers: dict[str, str] | None = None) -> None:
-    body = json.dumps({"error": error_dict(code, message)}).encode()
-    raw = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
-    raw += [(k.lower().encode(), v.encode()) for k, v in (headers or {}).items()]
-    await send({"type": "http.response.start", "status": status, "headers": raw})
-    await send({"type": "http.response.body", "body": body})
+async def _send_error(scope, send, status: int, code: ErrorCode, message: str,
+                      headers: dict[str, str] | None = None) -> None:
+    await send_error(scope, send, error_dict(code, message), status, headers)
 
 
 class BodyLimit:
@@ -46,7 +44,8 @@ class BodyLimit:
         if length is not None and (not length.isdigit() or int(length) > limit):
             status = 413 if length.isdigit() else 400
             code = ErrorCode.TOO_LARGE if length.isdigit() else ErrorCode.INVALID_REQUEST
-            await _send_error(send, status, code, self._message() if length.isdigit() else "Content-Length is not a number")
+            await _send_error(scope, send, status, code,
+                              self._message() if length.isdigit() else "Content-Length is not a number")
             return
         seen = 0
         over = False
@@ -69,7 +68,7 @@ class BodyLimit:
             if not over:
                 await send(message)
             elif message["type"] == "http.response.start":
-                await _send_error(send, 413, ErrorCode.TOO_LARGE, self._message())
+                await _send_error(scope, send, 413, ErrorCode.TOO_LARGE, self._message())
 
         await self.app(scope, counted_receive, guarded_send)
 
@@ -82,7 +81,7 @@ class MethodGuard:
         if scope["type"] == "http":
             allowed = self.allowed_methods(scope)
             if allowed and scope["method"] not in allowed:
-                await _send_error(send, 405, ErrorCode.METHOD_NOT_ALLOWED,
+                await _send_error(scope, send, 405, ErrorCode.METHOD_NOT_ALLOWED,
                                   f"{scope['method']} is not allowed here; allowed: {', '.join(allowed)}",
                                   {"Allow": ", ".join(allowed)})
                 return

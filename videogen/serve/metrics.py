@@ -72,8 +72,11 @@ def queue_depths(depths: dict[str, int]) -> None:
 
 
 def job_finished(family: str, task: str, status: str, seconds: float | None, stages: list | None = None,
-                 adjustments: list | None = None) -> None:
-    """A job's end on its worker: the counter, its duration, each stage's, the step pace and OOM fallbacks."""
+                 adjustments: list | None = None, error: dict | None = None) -> None:
+    """A job's end on its worker: the counter, its duration, each stage's, the step pace and OOM fallbacks.
+
+    An OOM fallback is an adjustment with ``cause="out_of_memory"`` (the job went on one rung down), or, for a job
+    that ran out of memory again after one, its error's ``details.retried_from`` (``job_plan.OutOfMemoryError``)."""
     _record("videogen_jobs_finished", "inc", 1, {"family": family, "task": task, "status": status})
     if seconds is not None:
         _record("videogen_job_duration_seconds", "observe", seconds, {"family": family, "task": task, "status": status})
@@ -84,10 +87,11 @@ def job_finished(family: str, task: str, status: str, seconds: float | None, sta
             steps = (getattr(stage, "detail", None) or {}).get("total_steps") if name == "denoising" else None
             if steps:
                 _record("videogen_denoising_step_seconds", "observe", took / steps, {"family": family})
-    for adj in adjustments or []:
-        adj = adj if isinstance(adj, dict) else adj.model_dump()
-        if adj.get("field") == "placement" and "out of memory" in str(adj.get("reason", "")):
-            _record("videogen_oom_fallbacks", "inc", 1, {"family": family})
+    fallbacks = sum((a if isinstance(a, dict) else a.model_dump()).get("cause") == "out_of_memory"
+                    for a in adjustments or [])
+    fallbacks += bool(((error or {}).get("details") or {}).get("retried_from"))
+    if fallbacks:
+        _record("videogen_oom_fallbacks", "inc", fallbacks, {"family": family})
 
 
 def queued_by_family(store) -> dict[str, int]:
@@ -99,7 +103,7 @@ def record_job_end(store, job_id: str, status: str, seconds: float) -> None:
     """A worker's job has ended: read what it recorded and report it (and the queue left behind)."""
     try:
         rec = store.jobs.get(job_id)
-        job_finished(rec.family, rec.task, status, seconds, rec.stages, rec.adjustments)
+        job_finished(rec.family, rec.task, status, seconds, rec.stages, rec.adjustments, rec.error)
         queue_depths(queued_by_family(store))
     except Exception:  # noqa: BLE001
         logger.debug("job-end metrics for %s not recorded", job_id, exc_info=True)

@@ -267,7 +267,12 @@ class VideoWorker:
 
         def finish(status: JobStatus, **fields: Any) -> bool:
             writer.close()  # every progress write lands before the final status
-            return jobs.finish(job_id, token, status, **fields)
+            done = jobs.finish(job_id, token, status, **fields)
+            if not done and not jobs.exists(job_id):
+                # Deleted while it ran (/v1 delete): its files were removed before these were written, or are
+                # removed now; either way none stays (a job taken over by another claim keeps them).
+                self._drop_job_files(job_id)
+            return done
 
         def ended(stage: JobStatus) -> dict[str, Any]:
             return {"progress": last["progress"].ended(str(stage)), "stages": last["stages"]}
@@ -298,11 +303,15 @@ class VideoWorker:
             return JobStatus.CANCELLED
         except VideoGenError as exc:
             error = exc.to_dict()
-            if exc.code == ErrorCode.STORAGE_FULL:
+            if exc.code == ErrorCode.STORAGE_FULL and "reason" in exc.details:
                 # The state directory's disk filled while the video was written (the encoder's and the
-                # pictures' writes map it): no file of the job stays, and the replica serves on.
+                # pictures' writes map it): no file of the job stays, and the replica serves on. The job
+                # says why without the server's paths or ffmpeg's log; the replica's log has both.
+                logger.warning("job %s: %s %s", job_id, exc.message, exc.details.get("ffmpeg_stderr", ""))
                 self._drop_job_files(job_id)
-                error["message"] = f"the state directory's disk is full: {exc.message} (or lower retention_days)"
+                kept = {k: v for k, v in exc.details.items() if k not in ("path", "ffmpeg_stderr")}
+                error = error_dict(ErrorCode.STORAGE_FULL, f"the state directory's disk is full; {kept['file']} could not "
+                                   f"be written ({kept['reason']}); free space or lower retention_days", details=kept)
             finish(JobStatus.FAILED, error=error, **ended(JobStatus.FAILED))
             return JobStatus.FAILED
         except Exception as exc:  # noqa: BLE001 - a job ends with a reason, the replica lives on

@@ -45,6 +45,7 @@ class PreparedInputs:
     kwargs: dict[str, Any]
     params: dict[str, Any]
     adjustments: list[Adjustment] = field(default_factory=list)
+    image: Any = None  # image-to-video: the first frame, decoded (once) by ``resolve_params``
 
     @property
     def expected_frames(self) -> int:
@@ -74,8 +75,8 @@ class VideoPipelineAdapter:
     def resolve_params(self, request: VideoRequest, meta: ModelMeta | None = None) -> PreparedInputs:
         """Validate a request and settle every value, without a pipeline or torch.
 
-        The ingress calls this to refuse bad input before a job is queued; the
-        worker calls it again through ``prepare_inputs``.
+        The ingress calls this to refuse bad input before a job is queued; the worker calls it
+        once per job, before loading, and hands the result to ``prepare_inputs``.
         """
         spec = self.spec
         meta = meta or ModelMeta()
@@ -93,10 +94,11 @@ class VideoPipelineAdapter:
         min_size = spec.resolution_multiple if meta.tiny else spec.min_size
         height = self._check_size("height", pick("height"), adjustments, min_size)
         width = self._check_size("width", pick("width"), adjustments, min_size)
+        image = None
         if task == IMAGE_TO_VIDEO:
             if not request.image:
                 raise InvalidRequestError("image", "is required for image-to-video", allowed="base64 or a data: URL")
-            decode_image(request.image)
+            image = decode_image(request.image)
         elif request.image:
             raise InvalidRequestError("image", "is only used by image-to-video; send task=image-to-video", allowed=None)
         params = {
@@ -110,14 +112,16 @@ class VideoPipelineAdapter:
             "expected_frames": spec.output_frames(task, num_frames),
         }
         adjustments.extend(self.family_adjustments(request))
-        return PreparedInputs(kwargs={}, params=params, adjustments=adjustments)
+        return PreparedInputs(kwargs={}, params=params, adjustments=adjustments, image=image)
 
-    def prepare_inputs(self, request: VideoRequest, pipe, meta: ModelMeta | None = None) -> PreparedInputs:
-        """Turn one request into pipeline kwargs, moving values to valid ones."""
+    def prepare_inputs(self, request: VideoRequest, pipe, meta: ModelMeta | None = None,
+                       settled: PreparedInputs | None = None) -> PreparedInputs:
+        """Turn one request into pipeline kwargs, moving values to valid ones. ``settled``: what
+        ``resolve_params`` already made of this request with ``meta`` (it is not resolved again)."""
         import torch
 
         meta = meta or ModelMeta()
-        prepared = self.resolve_params(request, meta)
+        prepared = settled if settled is not None else self.resolve_params(request, meta)
         params = prepared.params
         kwargs: dict[str, Any] = {
             "prompt": request.prompt,
@@ -132,7 +136,7 @@ class VideoPipelineAdapter:
         if request.negative_prompt:
             kwargs["negative_prompt"] = request.negative_prompt
         if request.task == IMAGE_TO_VIDEO:
-            kwargs["image"] = decode_image(request.image).resize((params["width"], params["height"]))
+            kwargs["image"] = prepared.image.resize((params["width"], params["height"]))
         kwargs.update(self.family_call_kwargs(request.task, pipe, params))
         kwargs.update(meta.call_kwargs)
         accepted = inspect.signature(pipe.__call__).parameters

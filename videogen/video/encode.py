@@ -57,7 +57,7 @@ def storage_full_error(path: Path, reason: str, **details) -> StorageFullError:
         pass
     return StorageFullError(
         f"no room to write {path.name} in {path.parent} ({reason}); free space on that disk and run the job again",
-        path=str(path), **details,
+        path=str(path), file=path.name, reason=reason, **details,
     )
 
 

@@ -33,7 +33,8 @@ logger = logging.getLogger(__name__)
 
 
 class OutOfMemoryError(VideoGenError):
-    """Out of device memory even one rung down the ladder."""
+    """Out of device memory even one rung down the ladder. ``details.rung``: where it ran out last;
+    ``details.retried_from``: set when it first ran out one rung up and was retried (an OOM fallback)."""
 
     code = ErrorCode.GENERATION_FAILED
 
@@ -119,7 +120,7 @@ class CapacityPlanner:
         target = lower[0]
         move_to_rung(loaded.pipe, policy, loaded.rung, target)
         loaded.rung = target
-        adjustments.append(Adjustment(field="placement", requested=here.name, used=target.name,
+        adjustments.append(Adjustment(field="placement", requested=here.name, used=target.name, cause="out_of_memory",
                                       reason=f"out of memory at {here.name} ({first}); retried at {target.name}"))
         logger.warning("out of memory at %s; retrying at %s", here.name, target.name)
         try:
@@ -127,7 +128,7 @@ class CapacityPlanner:
         except torch.OutOfMemoryError as exc:
             free_device_memory()
             raise OutOfMemoryError(f"out of device memory at {here.name} and again at {target.name}: "
-                                   f"{str(exc).splitlines()[0][:200]}", rung=target.name) from None
+                                   f"{str(exc).splitlines()[0][:200]}", rung=target.name, retried_from=here.name) from None
 
     def learn(self, family: str, task: str, plan: JobPlan | None, seconds: float) -> Throughput | None:
         """Refine the achieved FLOP/s with a finished pipeline call of ``seconds``."""

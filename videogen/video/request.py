@@ -5,7 +5,7 @@ from __future__ import annotations
 import base64
 import binascii
 import io
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -16,6 +16,10 @@ from videogen.video.speed import StepCacheSetting
 # An image is sent inline; this bounds the decoded bytes and the pixel count.
 MAX_IMAGE_BYTES = 12 * 1024 * 1024
 MAX_IMAGE_PIXELS = 4096 * 4096
+# The only formats an input image is decoded as (Pillow's names), decided from its bytes: no other decoder
+# ever sees a client's bytes (EPS/PS would reach Ghostscript where it is installed).
+IMAGE_FORMATS = ("PNG", "JPEG", "WEBP")
+IMAGE_FORMATS_TEXT = "PNG, JPEG or WebP"
 
 
 class VideoRequest(BaseModel):
@@ -53,13 +57,18 @@ class VideoRequest(BaseModel):
         return data
 
 
+# Why a value was moved when the request itself was fine (absent: the request asked for a value not accepted).
+AdjustmentCause = Literal["out_of_memory"]
+
+
 class Adjustment(BaseModel):
-    """A value moved to the nearest one the family accepts."""
+    """A value moved to the nearest one the family accepts (or, with ``cause``, forced on the job by the device)."""
 
     field: str
     requested: Any
     used: Any
     reason: str
+    cause: AdjustmentCause | None = Field(default=None, exclude_if=lambda cause: cause is None)
 
 
 def encode_image_file(path: str) -> str:
@@ -93,11 +102,20 @@ def decode_image(value: str):
     if len(raw) > MAX_IMAGE_BYTES:
         raise InvalidRequestError("image", f"is {len(raw)} bytes; at most {MAX_IMAGE_BYTES} allowed", allowed=f"<= {MAX_IMAGE_BYTES} bytes")
     try:
-        with Image.open(io.BytesIO(raw)) as img:
+        opened = Image.open(io.BytesIO(raw), formats=list(IMAGE_FORMATS))
+    except UnidentifiedImageError:
+        raise InvalidRequestError(
+            "image", f"is not a {IMAGE_FORMATS_TEXT} image (told from its bytes; no other format is decoded)",
+            allowed=IMAGE_FORMATS_TEXT,
+        ) from None
+    except (OSError, Image.DecompressionBombError):
+        raise InvalidRequestError("image", "could not be decoded as an image", allowed=IMAGE_FORMATS_TEXT) from None
+    try:
+        with opened as img:
             if img.width * img.height > MAX_IMAGE_PIXELS:
                 raise InvalidRequestError(
                     "image", f"is {img.width}x{img.height}; at most {MAX_IMAGE_PIXELS} pixels allowed", allowed=f"<= {MAX_IMAGE_PIXELS} pixels"
                 )
             return img.convert("RGB")
-    except (UnidentifiedImageError, OSError, Image.DecompressionBombError):
-        raise InvalidRequestError("image", "could not be decoded as an image", allowed="PNG, JPEG or WebP") from None
+    except (OSError, Image.DecompressionBombError):
+        raise InvalidRequestError("image", "could not be decoded as an image", allowed=IMAGE_FORMATS_TEXT) from None

@@ -7,9 +7,13 @@ typed exceptions (``BadRequestError``, ``NotFoundError``, ...).
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from copy import copy
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field, PlainValidator, WithJsonSchema, create_model
+from pydantic_core import PydanticCustomError
+
+from videogen.video.request import VideoRequest
 
 OPENAI_PREFIX = "/v1"
 # How often a client polling a running job should look again (the SDK's poll helper reads it).
@@ -82,6 +86,117 @@ class VideoDeleted(BaseModel):
     deleted: bool = True
 
 
+# -- request bodies: JSON (validated strictly) or multipart/form-data (its text read as these types) ------------
+# VideoGen's own request fields a /v1 caller may send beside OpenAI's (typed and bounded as ``VideoRequest``'s).
+EXTRA_FIELDS = ("num_frames", "fps", "seed", "negative_prompt", "guidance_scale", "num_inference_steps", "height",
+                "width", "task", "step_cache")
+OPENAI_FIELDS = ("prompt", "model", "seconds", "size", "input_reference")
+_IMAGE_URL = {"type": "string", "description": "a data: URL (or bare base64) of the image; remote URLs are not fetched"}
+_REFERENCE_KEYS = {"image_url", "file_id"}
+
+
+def _seconds(value: Any) -> Any:
+    if value is None or isinstance(value, str) or (isinstance(value, (int, float)) and not isinstance(value, bool)):
+        return value
+    raise PydanticCustomError("seconds_type", "must be a string or a number of seconds")
+
+
+def _reference(value: Any) -> Any:
+    """A data URL / base64 string, ``{"image_url": ...}`` (``file_id``: refused later, by name) or uploaded bytes."""
+    if value is None or isinstance(value, (str, bytes)):  # bytes only from a multipart upload
+        return value
+    if isinstance(value, dict) and set(value) <= _REFERENCE_KEYS and all(isinstance(v, str) for v in value.values()):
+        return value
+    raise PydanticCustomError("input_reference_type", "must be an image: a data URL or base64 string, "
+                              "{'image_url': 'data:image/...;base64,...'}, or an uploaded file")
+
+
+Seconds = Annotated[Any, PlainValidator(_seconds), WithJsonSchema({
+    "anyOf": [{"type": "string"}, {"type": "number"}, {"type": "null"}], "default": None,
+    "description": "the clip's length, e.g. '4' (moved to the nearest frame count the family makes)"})]
+InputReference = Annotated[Any, PlainValidator(_reference), WithJsonSchema({
+    "anyOf": [{"type": "string", "description": "a data: URL or base64"},
+              {"type": "object", "properties": {"image_url": _IMAGE_URL,
+                                                "file_id": {"type": "string", "description": "not supported here"}},
+               "additionalProperties": False},
+              {"type": "null"}], "default": None,
+    "description": "the first frame: makes the job image-to-video"})]
+
+
+class _CreateVideoBase(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    prompt: str = Field(min_length=1, max_length=4000)
+    model: str | None = Field(default=None, description="a served family or an operator's alias of one "
+                              "(default: the first served family)")
+    seconds: Seconds = None
+    size: str | None = Field(default=None, description="WIDTHxHEIGHT, e.g. '832x480' (moved to the nearest the "
+                             "family accepts)")
+    input_reference: InputReference = None
+
+
+def _extra_field(name: str) -> tuple[Any, Any]:
+    info = VideoRequest.model_fields[name]
+    if name == "task":  # none: image-to-video with an input_reference, else text-to-video
+        return info.annotation | None, Field(default=None, description="default: image-to-video when "
+                                             "input_reference is given, else text-to-video")
+    return info.annotation, copy(info)
+
+
+CreateVideoRequest = create_model(
+    "CreateVideoRequest", __base__=_CreateVideoBase, __doc__="The body of ``POST /v1/videos`` (OpenAI's fields and "
+    "VideoGen's own): JSON, or the same fields as multipart/form-data (``CreateVideoForm``).",
+    **{name: _extra_field(name) for name in EXTRA_FIELDS})
+
+
+class RemixVideoRequest(BaseModel):
+    """The body of ``POST /v1/videos/{video_id}/remix`` (JSON or multipart/form-data)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    prompt: str = Field(min_length=1, max_length=4000)
+
+
+def _as_form(schema: dict[str, Any], defs: dict[str, Any]) -> dict[str, Any]:
+    """A body schema as multipart/form-data: no nulls (a part is left out instead), a nested object as
+    ``name[key]`` parts (as the openai SDK sends it), ``input_reference`` as a file (or ``[image_url]``)."""
+    props: dict[str, Any] = {}
+    for name, prop in schema["properties"].items():
+        options = [p for p in prop.get("anyOf", [prop]) if p.get("type") != "null"]
+        one = {k: v for k, v in prop.items() if k not in ("anyOf", "default")}
+        one.update(options[0] if len(options) == 1 else {"anyOf": options})
+        if name == "input_reference":
+            props[name] = {"type": "string", "format": "binary", "description": "the first frame, an image file "
+                           "(makes the job image-to-video); or send input_reference[image_url]"}
+            props[f"{name}[image_url]"] = _IMAGE_URL
+        elif "$ref" in one:
+            nested = defs[one["$ref"].rsplit("/", 1)[-1]]
+            props.update({f"{name}[{key}]": _as_form({"properties": {key: sub}}, defs)["properties"][key]
+                          for key, sub in nested["properties"].items()})
+        else:
+            props[name] = one
+    return {"title": f"{schema.get('title', '')}Form", "type": "object", "properties": props,
+            "required": schema.get("required", []), "additionalProperties": False}
+
+
+def body_schemas(ref_prefix: str) -> tuple[dict[str, dict[str, Any]], dict[str, Any]]:
+    """The OpenAPI components of the /v1 bodies (the models, their form versions, what they refer to) and
+    the ``requestBody`` of create and of remix, keyed by operation."""
+    components: dict[str, dict[str, Any]] = {}
+    bodies: dict[str, Any] = {}
+    for operation, model in (("create", CreateVideoRequest), ("remix", RemixVideoRequest)):
+        schema = model.model_json_schema(ref_template=ref_prefix + "{model}")
+        defs = schema.pop("$defs", {})
+        components.update(defs)
+        components[model.__name__] = schema
+        components[f"{model.__name__}Form"] = _as_form(schema, defs)
+        bodies[operation] = {"required": True, "content": {
+            "application/json": {"schema": {"$ref": ref_prefix + model.__name__}},
+            "multipart/form-data": {"schema": {"$ref": ref_prefix + model.__name__ + "Form"}},
+        }}
+    return components, bodies
+
+
 def seconds_text(num_frames: int, fps: int) -> str:
     """A clip's length as OpenAI writes it (a string): "4", or "1.12" when it is not whole."""
     seconds = round(num_frames / max(fps, 1), 2)
@@ -125,9 +240,8 @@ def openai_status(status: int) -> int:
     return 400 if status == 422 else status
 
 
-def openai_error(body: dict[str, Any], status: int) -> dict[str, Any]:
-    """VideoGen's ``{"error": {code, message, field?, allowed?}}`` in OpenAI's shape."""
-    err = body.get("error") or {}
+def openai_error(err: dict[str, Any], status: int) -> dict[str, Any]:
+    """A VideoGen error (``{code, message, field?, allowed?}``, ``VideoGenError.to_dict()``) as OpenAI's body."""
     message = err.get("message") or "error"
     if err.get("field") and not message.startswith(err["field"]):
         message = f"{err['field']}: {message}"

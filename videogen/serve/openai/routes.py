@@ -1,10 +1,12 @@
 """The ``/v1/videos`` routes: a router of the per-replica app, thin like the ``/api`` routes.
 
 The caller was identified by ``AuthGate`` before the body was read (the same
-keys, owners and roles as ``/api``), and ``OpenAIVideos`` does the work. ``POST /v1/videos`` takes multipart/form-data
-(what the openai SDK sends) or JSON. A job still running is answered with an
+keys, owners and roles as ``/api``), and ``OpenAIVideos`` does the work. ``POST /v1/videos`` and its remix take
+multipart/form-data (what the openai SDK sends) or JSON, read by ``read_body`` against the protocol models
+(declared in the OpenAPI document as both media types: ``document_v1``). A job still running is answered with an
 ``openai-poll-after-ms`` header. Each route documents every error status it answers (OpenAI's error
-body; a refused value is 400 here, never FastAPI's 422) and the content route its media types.
+body, rendered by the app's handlers for /v1 paths; a refused value is 400 here, never FastAPI's 422) and the
+content route its media types.
 """
 
 from __future__ import annotations
@@ -12,19 +14,23 @@ from __future__ import annotations
 from typing import Any, Literal
 
 from fastapi import APIRouter, Depends, Query, Request, Response
-from fastapi.responses import FileResponse
+from pydantic import BaseModel, ValidationError
 
 from videogen.errors import InvalidRequestError
 from videogen.serve.dependencies import Principal, principal, videogen
-from videogen.serve.errors import documented
+from videogen.serve.downloads import file_response
+from videogen.serve.errors import documented, request_validation_error
 from videogen.serve.openai.protocol import (
     OPENAI_PREFIX,
     POLL_AFTER_MS,
     POLL_HEADER,
+    CreateVideoRequest,
     OpenAIErrorResponse,
+    RemixVideoRequest,
     Video,
     VideoDeleted,
     VideoList,
+    body_schemas,
 )
 from videogen.serve.openai.serving import VARIANTS, OpenAIVideos
 from videogen.serve.service.videogen_service import VideoGenService
@@ -55,40 +61,70 @@ _VARIANT_PATTERN = "^(" + "|".join(VARIANTS) + ")$"
 _CONTENT_TYPES = {MEDIA[v][1]: {} for v in VARIANTS}
 
 
-async def read_create_body(request: Request) -> dict[str, Any]:
-    """The fields of a create call, multipart or JSON; an uploaded ``input_reference`` as bytes."""
-    kind = request.headers.get("content-type", "")
-    if kind.startswith("multipart/form-data") or kind.startswith("application/x-www-form-urlencoded"):
-        form = await request.form()
-        fields: dict[str, Any] = {}
-        for key, value in form.multi_items():
-            if key.startswith("input_reference[") and key.endswith("]"):  # {"image_url": ...} sent as a form
-                fields.setdefault("input_reference", {})[key[len("input_reference["):-1]] = value
-            elif hasattr(value, "read"):
-                fields[key] = await value.read()
-            else:
-                fields[key] = value
-        return fields
+# The bodies of create and remix in the OpenAPI document (JSON and multipart), and the schemas they refer to.
+_COMPONENTS, _BODIES = body_schemas("#/components/schemas/")
+_FORMS = ("multipart/form-data", "application/x-www-form-urlencoded")
+
+
+def _sent_twice(name: str) -> InvalidRequestError:
+    return InvalidRequestError(name, "is sent more than once (or both as a value and as name[key] parts)",
+                               allowed=f"one {name} part" if name != "input_reference" else
+                               "one of: an image file, input_reference[image_url], a data: URL")
+
+
+async def _form_fields(request: Request) -> dict[str, Any]:
+    """A form's fields, each sent once: ``name[key]`` parts as ``{key: ...}`` (the openai SDK sends
+    ``input_reference={"image_url": ...}`` as ``input_reference[image_url]``); an uploaded file as its bytes."""
+    fields: dict[str, Any] = {}
+    for key, value in (await request.form()).multi_items():
+        value = await value.read() if hasattr(value, "read") else value
+        name, bracket, rest = key.partition("[")
+        if name and bracket and rest.endswith("]"):
+            parts = fields.setdefault(name, {})
+            if not isinstance(parts, dict) or rest[:-1] in parts:
+                raise _sent_twice(name)
+            parts[rest[:-1]] = value
+        elif key in fields:
+            raise _sent_twice(key)
+        else:
+            fields[key] = value
+    return fields
+
+
+async def read_body(request: Request, model: type[BaseModel]) -> dict[str, Any]:
+    """The fields of a create or remix call as ``model`` reads them: a form's text as the declared types, JSON
+    strictly (a number is not a string); refused as 400 naming the field. What was not sent stays out."""
     try:
-        body = await request.json()
-    except ValueError:
-        raise InvalidRequestError("body", "is not valid JSON or multipart/form-data", allowed="a JSON object") from None
-    if not isinstance(body, dict):
-        raise InvalidRequestError("body", "must be an object", allowed="a JSON object")
-    return body
+        if request.headers.get("content-type", "").startswith(_FORMS):
+            parsed = model.model_validate(await _form_fields(request))
+        else:
+            parsed = model.model_validate_json(await request.body(), strict=True)
+    except ValidationError as exc:
+        errors = exc.errors()
+        invalid = request_validation_error(errors)
+        if errors[0]["type"] == "extra_forbidden" and len(errors[0]["loc"]) == 1:
+            invalid.allowed = list(model.model_fields)
+        raise invalid from None
+    return parsed.model_dump(exclude_unset=True)
 
 
-def document_v1_errors(app) -> None:
-    """Drop FastAPI's own 422 from the ``/v1`` operations: ``OpenAIErrorShape`` answers a refused value there
-    with 400 (documented per route), so the 422 FastAPI adds to every route with parameters never comes."""
+def document_v1(app) -> None:
+    """The ``/v1`` operations in the OpenAPI document: the create and remix bodies (declared with
+    ``openapi_extra``; their schemas added here), and no FastAPI 422: the app's handlers answer a refused
+    value on /v1 with 400 (documented per route), so the 422 FastAPI adds to every route with parameters
+    never comes."""
     build = app.openapi
 
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is None:
-            for path, operations in build()["paths"].items():
+            schema = build()
+            for path, operations in schema["paths"].items():
                 if path.startswith(OPENAI_PREFIX + "/"):
                     for operation in operations.values():
                         operation.get("responses", {}).pop("422", None)
+            known = schema.setdefault("components", {}).setdefault("schemas", {})
+            for name, component in _COMPONENTS.items():
+                known.setdefault(name, component)
         return app.openapi_schema
 
     app.openapi = openapi
@@ -112,11 +148,11 @@ Videos = Depends(openai_videos)
 Caller = Depends(principal)
 
 
-@router.post("/videos", response_model=Video, responses=_CREATE)
+@router.post("/videos", response_model=Video, responses=_CREATE, openapi_extra={"requestBody": _BODIES["create"]})
 async def v1_create_video(request: Request, response: Response, videos: OpenAIVideos = Videos,
                           who: Principal = Caller):
     """OpenAI ``videos.create``: prompt, model, seconds, size, input_reference (+ VideoGen's own fields)."""
-    return _poll_hint(response, await videos.create(await read_create_body(request), who))
+    return _poll_hint(response, await videos.create(await read_body(request, CreateVideoRequest), who))
 
 
 @router.get("/videos", response_model=VideoList, responses=_LIST)
@@ -142,18 +178,17 @@ async def v1_delete_video(video_id: str, videos: OpenAIVideos = Videos, who: Pri
 
 @router.get("/videos/{video_id}/content",
             responses={200: {"content": _CONTENT_TYPES}, **_v1(400, 401, 404, 409, 500, 503)})
-async def v1_video_content(video_id: str,
+async def v1_video_content(video_id: str, request: Request,
                            variant: str = Query(default="video", pattern=_VARIANT_PATTERN, description=" | ".join(VARIANTS)),
                            videos: OpenAIVideos = Videos, who: Principal = Caller):
     path = await videos.content(video_id, variant, who)
-    return FileResponse(path, media_type=media_type(variant), filename=path.name)
+    file = await videos.jobs.open_output(video_id, path, variant, who)  # opened now: see videogen.serve.downloads
+    return file_response(file, media_type=media_type(variant), filename=path.name, range_header=request.headers.get("range"))
 
 
-@router.post("/videos/{video_id}/remix", response_model=Video, responses=_v1(400, 401, 404, 409, 413, 429, 500, 503, 507))
+@router.post("/videos/{video_id}/remix", response_model=Video, responses=_v1(400, 401, 404, 409, 413, 429, 500, 503, 507),
+             openapi_extra={"requestBody": _BODIES["remix"]})
 async def v1_remix_video(video_id: str, request: Request, response: Response, videos: OpenAIVideos = Videos,
                          who: Principal = Caller):
-    body = await read_create_body(request)
-    prompt = body.get("prompt")
-    if not isinstance(prompt, str) or not prompt:
-        raise InvalidRequestError("prompt", "is required", allowed="a non-empty string")
-    return _poll_hint(response, await videos.remix(video_id, prompt, who))
+    body = await read_body(request, RemixVideoRequest)
+    return _poll_hint(response, await videos.remix(video_id, body["prompt"], who))

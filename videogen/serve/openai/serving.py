@@ -14,7 +14,15 @@ import base64
 from typing import TYPE_CHECKING, Any, Literal
 
 from videogen.errors import InvalidRequestError, JobStateError, UnknownFamilyError
-from videogen.serve.openai.protocol import Video, VideoDeleted, VideoList, seconds_text, video_from_job
+from videogen.serve.openai.protocol import (  # EXTRA_FIELDS: VideoGen's own fields a /v1 caller may send
+    EXTRA_FIELDS,
+    OPENAI_FIELDS,
+    Video,
+    VideoDeleted,
+    VideoList,
+    seconds_text,
+    video_from_job,
+)
 from videogen.serve.store.job_pages import delete_job, page_after
 from videogen.video.outputs import VARIANTS as MEDIA_VARIANTS
 from videogen.video.registry import get_spec
@@ -27,11 +35,8 @@ if TYPE_CHECKING:
     from videogen.serve.service.auth import Principal
 
     from videogen.serve.service.videogen_service import VideoGenService
+    from videogen.video.model_meta import ModelMeta
 
-# VideoGen's own request fields a /v1 caller may send beside OpenAI's.
-EXTRA_FIELDS = ("num_frames", "fps", "seed", "negative_prompt", "guidance_scale", "num_inference_steps", "height",
-                "width", "task", "step_cache")
-OPENAI_FIELDS = ("prompt", "model", "seconds", "size", "input_reference")
 VARIANTS = tuple(MEDIA_VARIANTS)  # the files a finished job has (``videogen.video.outputs``), in order
 # A running job asked to be deleted gets this long to stop before its files go.
 DELETE_WAIT_S = 10.0
@@ -99,8 +104,8 @@ class OpenAIVideos:
         return family
 
     # -- create ------------------------------------------------------------------------------
-    def _request(self, fields: dict[str, Any], family: str) -> tuple[dict[str, Any], dict[str, Any]]:
-        """The ``VideoRequest`` fields of a /v1 body, and what to keep of OpenAI's own."""
+    def _request(self, fields: dict[str, Any], family: str) -> tuple[dict[str, Any], dict[str, Any], ModelMeta]:
+        """The ``VideoRequest`` fields of a /v1 body, what to keep of OpenAI's own, and the served model's meta."""
         unknown = sorted(set(fields) - set(EXTRA_FIELDS) - set(OPENAI_FIELDS))
         if unknown:
             raise InvalidRequestError(unknown[0], "is not a known field", allowed=[*OPENAI_FIELDS, *EXTRA_FIELDS])
@@ -125,7 +130,7 @@ class OpenAIVideos:
             fps = _whole("fps", body.get("fps") or defaults["fps"])
             rule = spec.frame_rule
             body["num_frames"] = min(max(round(_seconds(asked["seconds"]) * fps), rule.min_frames), rule.max_frames)
-        return body, asked
+        return body, asked, meta
 
     @staticmethod
     def _mapping_adjustments(family: str, asked: dict[str, Any], params: dict[str, Any]) -> list[Adjustment]:
@@ -145,12 +150,13 @@ class OpenAIVideos:
     async def create(self, fields: dict[str, Any], who: Principal, *, client: dict[str, Any] | None = None) -> Video:
         model = fields.get("model") or None
         family = self.family_of(model)
-        body, asked = await asyncio.to_thread(self._request, fields, family)
+        body, asked, meta = await asyncio.to_thread(self._request, fields, family)
         request = self.jobs.parse(body)
-        prepared = await asyncio.to_thread(self.jobs.validate, request)
+        # Resolved once here (the model's meta looked up once): submit admits these very inputs.
+        prepared = await asyncio.to_thread(self.jobs.validate, request, meta)
         adjustments = self._mapping_adjustments(family, asked, prepared.params)
         keep = {"api": "openai", "model": model or family, **asked, **(client or {})}
-        job = await self.jobs.submit(request, who, adjustments=adjustments, client=keep)
+        job = await self.jobs.submit(request, who, adjustments=adjustments, client=keep, prepared=prepared)
         return video_from_job(job.wire())
 
     async def remix(self, video_id: str, prompt: str, who: Principal) -> Video:

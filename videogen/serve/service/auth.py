@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import hashlib
 import ipaddress
-import json
 import logging
 import os
 from dataclasses import dataclass
@@ -29,8 +28,9 @@ from typing import Any
 from fastapi import Depends, Request
 from fastapi.security import HTTPBearer
 
-from videogen.errors import ErrorCode, UnauthorizedError, error_dict
+from videogen.errors import UnauthorizedError
 from videogen.serve.config import API_KEY_ENV, API_KEYS_ENV, ApiKeyConfig, Role, VideoGenAppConfig
+from videogen.serve.errors import route_path, send_error
 
 logger = logging.getLogger("videogen.serve")
 
@@ -165,6 +165,18 @@ def serve_http_host() -> str | None:
         return None
 
 
+def refuse_keyless_exposure(cfg: VideoGenAppConfig, host: str | None, environ: dict[str, str] | None = None) -> None:
+    """The build-time half of ``check_exposure``: when no key can come from anywhere (config, file, environment)
+    and the proxy listens beyond loopback, the app is not even built. A key file or a variable that only the
+    ingress's node has is checked again by the replica itself."""
+    env = os.environ if environ is None else environ
+    if cfg.allow_unauthenticated or cfg.api_key or cfg.api_keys or cfg.api_keys_file:
+        return
+    if env.get(API_KEY_ENV) or env.get(API_KEYS_ENV):
+        return
+    KeyRing(cfg, environ={}).check_exposure(host)
+
+
 def _is_public(path: str) -> bool:
     return path in PUBLIC_PATHS or path.startswith(PUBLIC_PREFIXES)
 
@@ -177,21 +189,40 @@ class AuthGate:
         self.keys = keys
 
     async def __call__(self, scope, receive, send) -> None:
-        if scope["type"] != "http" or _is_public(scope["path"]):
+        if scope["type"] != "http" or _is_public(route_path(scope)):  # without Serve's route prefix
             await self.app(scope, receive, send)
             return
         header = dict(scope.get("headers") or ()).get(b"authorization")
         try:
             who = self.keys.identify(header.decode("latin-1") if header is not None else None)
-        except UnauthorizedError as exc:
-            body = json.dumps({"error": error_dict(ErrorCode.UNAUTHORIZED, exc.message)}).encode()
-            await send({"type": "http.response.start", "status": 401, "headers": [
-                (b"content-type", b"application/json"), (b"content-length", str(len(body)).encode()),
-                (b"www-authenticate", b'Bearer realm="videogen"')]})
-            await send({"type": "http.response.body", "body": body})
+        except UnauthorizedError as exc:  # in the shape of the path's API (OpenAI's on /v1)
+            await send_error(scope, send, exc.to_dict(), 401, {"WWW-Authenticate": 'Bearer realm="videogen"'})
             return
         scope.setdefault("state", {})["principal"] = who
         await self.app(scope, receive, send)
+
+
+def document_auth(app, keys: KeyRing) -> None:
+    """The OpenAPI document says what this replica asks for: with no key configured no route takes the
+    bearer token ``principal`` declares, so no operation lists it (a client or a schema fuzzer would wait
+    for a 401 that never comes)."""
+    if keys.enabled:
+        return
+    build = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            schema = build()
+            for operations in schema.get("paths", {}).values():
+                for operation in operations.values():
+                    operation.pop("security", None)
+            schemes = schema.get("components", {}).get("securitySchemes", {})
+            schemes.pop(_BEARER.scheme_name, None)
+            if not schemes:
+                schema.get("components", {}).pop("securitySchemes", None)
+        return app.openapi_schema
+
+    app.openapi = openapi
 
 
 async def principal(request: Request, _credentials: Any = Depends(_BEARER)) -> Principal:

@@ -63,10 +63,6 @@ class Dispatcher:
     def started(self) -> bool:
         return bool(self._background)
 
-    async def stop(self) -> None:
-        for task in self._background:
-            task.cancel()
-
     # -- dispatch -------------------------------------------------------------------
     def dispatch_soon(self, job_id: str, family: str) -> None:
         if job_id in self._tasks and not self._tasks[job_id].done():

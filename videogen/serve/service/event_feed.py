@@ -26,7 +26,8 @@ import asyncio
 import logging
 import threading
 import time
-from collections.abc import Iterator
+import weakref
+from collections.abc import AsyncGenerator, Iterator
 from contextlib import contextmanager
 
 from videogen.errors import RateLimitedError
@@ -87,6 +88,25 @@ class StreamSlot:
             if self._held:
                 self._held = False
                 self._slots.release(self.key)
+
+
+class SlotStream:
+    """A stream's chunks holding its slot, freed when the chunks end (``chunks`` releases it itself), when it is
+    closed, started or not, or when it is dropped unread (the client left before the answer started)."""
+
+    def __init__(self, chunks: AsyncGenerator[str, None], slot: StreamSlot):
+        self._chunks, self._slot = chunks, slot
+        weakref.finalize(self, slot.release)
+
+    def __aiter__(self) -> SlotStream:
+        return self
+
+    async def __anext__(self) -> str:
+        return await self._chunks.__anext__()
+
+    async def aclose(self) -> None:
+        self._slot.release()
+        await self._chunks.aclose()
 
 
 class StreamSlots:

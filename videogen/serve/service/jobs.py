@@ -12,10 +12,9 @@ import asyncio
 import functools
 import json
 import time
-import weakref
 from collections.abc import AsyncIterator, Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, BinaryIO
 
 from pydantic import ValidationError
 
@@ -27,7 +26,7 @@ from videogen.serve.protocol import Job, JobList
 from videogen.serve.service.auth import HANDLE, Principal
 from videogen.serve.service.dispatch import LEASE_S, Dispatcher
 from videogen.serve.service.estimates import EstimateService
-from videogen.serve.service.event_feed import EventFeed, StreamSlots
+from videogen.serve.service.event_feed import EventFeed, SlotStream, StreamSlots
 from videogen.serve.service.limits import Limits
 from videogen.serve.service.status import StatusViews
 from videogen.serve.store.job_store import JobStore
@@ -40,6 +39,7 @@ from videogen.video.request import VideoRequest
 
 if TYPE_CHECKING:
     from videogen.video.adapter import PreparedInputs
+    from videogen.video.model_meta import ModelMeta
 
 SSE_KEEPALIVE_S = 15.0
 # A stream is woken when its job has a new event (see event_feed); it also re-reads
@@ -62,8 +62,9 @@ class JobService:
         self.sse_fallback_s = SSE_FALLBACK_S
 
     # -- validation ----------------------------------------------------------------------
-    def validate(self, request: VideoRequest) -> PreparedInputs:
-        """Refuse what the served model cannot do; the settled params and adjustments otherwise."""
+    def validate(self, request: VideoRequest, meta: ModelMeta | None = None) -> PreparedInputs:
+        """Refuse what the served model cannot do; the settled params and adjustments otherwise.
+        ``meta``: the served model's (``status.model_meta``), when the caller has already looked it up."""
         served = self.settings.served
         if request.family not in self.settings.families:
             raise UnknownFamilyError(
@@ -76,13 +77,17 @@ class JobService:
             raise InvalidRequestError(
                 "image", f"is about {size} bytes; this service accepts at most {limit}", allowed=f"<= {limit} bytes"
             )
-        meta = self.status.model_meta(request.family, request.task)
-        return get_adapter(request.family).resolve_params(request, meta)
+        meta = meta or self.status.model_meta(request.family, request.task)
+        prepared = get_adapter(request.family).resolve_params(request, meta)
+        prepared.image = None  # decoded to check it; the worker decodes its own copy, the ingress keeps none
+        return prepared
 
-    def admit(self, request: VideoRequest) -> tuple[PreparedInputs, dict[str, Any] | None]:
-        """``validate``, then refuse what the family's hardware cannot run (memory or time): the settled
-        inputs and the job's estimate (None before the family's workers have reported their hardware)."""
-        prepared = self.validate(request)
+    def admit(self, request: VideoRequest,
+              prepared: PreparedInputs | None = None) -> tuple[PreparedInputs, dict[str, Any] | None]:
+        """``validate`` (unless ``prepared`` is its answer already), then refuse what the family's hardware
+        cannot run (memory or time): the settled inputs and the job's estimate (None before the family's
+        workers have reported their hardware)."""
+        prepared = prepared or self.validate(request)
         planned = self.estimates.plan(request.family, request.task, prepared.params)
         if planned is None:
             return prepared, None
@@ -115,15 +120,17 @@ class JobService:
                            owner_max_queued=who.max_queued_jobs, owner_per_minute=who.submissions_per_minute)
 
     async def submit(self, request: VideoRequest | Mapping[str, Any], who: Principal = HANDLE, *,
-                     adjustments: list | None = None, client: dict[str, Any] | None = None) -> Job:
+                     adjustments: list | None = None, client: dict[str, Any] | None = None,
+                     prepared: PreparedInputs | None = None) -> Job:
         """Queue a job owned by ``who``. ``adjustments`` made before the request (``/v1``: seconds and size
-        mapped to frames and resolution) are listed first; ``client`` is kept in the request summary as asked.
+        mapped to frames and resolution) are listed first; ``client`` is kept in the request summary as asked;
+        ``prepared``: ``validate``'s answer for this request, when the caller has it (not resolved again).
         The queue bounds (the family's, the caller's) are checked in the transaction that inserts the job."""
         request = self.parse(request)
         # Metrics labels only ever name a served family: a client's string never becomes a series.
         label = request.family if request.family in self.settings.families else "unknown"
         try:
-            prepared, estimate = await asyncio.to_thread(self.admit, request)
+            prepared, estimate = await asyncio.to_thread(self.admit, request, prepared)
             # After validation (a bad request is a 422 even when the disk is full), before the write.
             await asyncio.to_thread(self.limits.check_disk)
         except VideoGenError as exc:
@@ -189,6 +196,21 @@ class JobService:
                 f"the video of job {job_id} is missing from {self.store.videos_dir} (is the state directory shared by every node?)"
             )
         return path
+
+    async def open_output(self, job_id: str, path: Path, variant: str = "video", who: Principal = HANDLE) -> BinaryIO:
+        """``path`` (``video_path``'s answer) opened now, for a download to stream from: a retention sweep or a
+        delete that removes it later no longer matters (an open file stays readable). Removed before this
+        opened it: the job is gone with it (404), or the file alone went missing (409), never a 500."""
+        try:
+            return await asyncio.to_thread(open, path, "rb")
+        except FileNotFoundError:
+            await self.video_path(job_id, variant, who)  # raises: the job's 404, or the missing file's 409
+            raise JobStateError(f"the {variant} of job {job_id} was removed while it was being opened") from None
+
+    async def open_video(self, job_id: str, variant: str = "video", who: Principal = HANDLE) -> tuple[BinaryIO, Path]:
+        """``video_path``'s file, opened (``open_output``): the handle and the path."""
+        path = await self.video_path(job_id, variant, who)
+        return await self.open_output(job_id, path, variant, who), path
 
     async def wait(self, job_id: str, timeout_s: float | None = None, poll_s: float = 0.2) -> Job:
         """The job once it has ended, or as it is when ``timeout_s`` runs out."""
@@ -268,9 +290,7 @@ class JobService:
                 slot.release()
                 await events.aclose()  # its subscription ends now, not when it is collected
 
-        stream = body()
-        weakref.finalize(stream, slot.release)  # a body never started (the client left first) frees it too
-        return stream
+        return SlotStream(body(), slot)
 
 
 def format_sse(seq: int, rec: JobRecord | None, retention_days: float | None = None) -> str:

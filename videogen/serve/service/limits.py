@@ -76,10 +76,6 @@ class Limits:
                 )
 
     # -- retention ----------------------------------------------------------------------------
-    def expires_at(self, finished_at: float | None) -> float | None:
-        days = self.settings.retention_days
-        return None if finished_at is None or days is None else finished_at + days * 86400
-
     def sweep(self, now: float | None = None) -> list[str]:
         """Delete the ended jobs past retention (records, events, videos and pictures); their ids."""
         days = self.settings.retention_days

@@ -43,11 +43,6 @@ class VideoGenService:
         if self._sweeper is None:
             self._sweeper = asyncio.get_running_loop().create_task(self.limits.sweep_loop())
 
-    async def stop(self) -> None:
-        await self.dispatcher.stop()
-        if self._sweeper is not None:
-            self._sweeper.cancel()
-
     async def check_store(self) -> None:
         """The store answers (a health check)."""
         await asyncio.to_thread(self.store.jobs.counts)

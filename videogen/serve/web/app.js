@@ -198,7 +198,11 @@ async function submit(ev) {
 }
 
 // -- the player: one job's progress (its Server-Sent Events, read with fetch: EventSource cannot send the key) ---
+let shown = null;  // the newest state shown: a late answer (a DELETE's, a poll's) never rolls it back
 function showJob(job) {
+  if (shown && shown.id === job.id && (TERMINAL.includes(shown.status) && !TERMINAL.includes(job.status)
+      || (job.updated_at != null && shown.updated_at != null && job.updated_at < shown.updated_at))) return;
+  shown = job;
   const p = job.progress || {};
   $("job-id").textContent = job.id;
   $("job-prompt").textContent = (job.request && job.request.prompt) || "";
