@@ -233,27 +233,40 @@ def test_video_of_an_unfinished_job_is_409(client):
     assert wait_job(client, job["id"])["status"] in TERMINAL
 
 
-def test_api_key_guards_the_api_routes(ray_session, tmp_path):
+def test_keys_with_owners_through_the_real_proxy(ray_session, tmp_path):
+    """A second app on the same cluster with keys: 401 without one, a user sees only its own jobs."""
     import httpx
     from ray import serve
 
     from videogen.serve.builder import build_app
 
-    # A second, small app on the same cluster: its worker stays at zero replicas.
+    alice, bob, ops = "alice-0123456789abcdef", "bob-0123456789abcdefgh", "ops-0123456789abcdefghi"
+    # Its worker stays at zero replicas: the jobs stay queued, which is all this test needs.
     app = build_app({
         "families": {"wan": {"deployment": {"autoscaling_config": {"min_replicas": 0, "max_replicas": 1}}}},
-        "num_gpus": 0, "state_dir": str(tmp_path), "api_key": "s3cret",
+        "num_gpus": 0, "state_dir": str(tmp_path),
+        "api_keys": {alice: {"name": "alice"}, bob: {"name": "bob"}, ops: {"name": "ops", "role": "admin"}},
     })
     serve.run(app, name="videogen-secured", route_prefix="/secured")
+
+    def auth(key):
+        return {"Authorization": f"Bearer {key}"}
+
     try:
         with httpx.Client(base_url=f"http://127.0.0.1:{ray_session['port']}/secured", timeout=30) as c:
             assert c.get("/healthz").status_code == 200
-            for headers in ({}, {"Authorization": "Bearer wrong"}, {"Authorization": "s3cret"}):
+            for headers in ({}, {"Authorization": "Bearer wrong-0123456789abcdef"}, {"Authorization": alice}):
                 err = _error(c.get("/api/video/runtime", headers=headers), 401)
                 assert err["code"] == "unauthorized"
             assert c.post("/api/video/jobs", json={"family": "wan", "prompt": "x"}).status_code == 401
-            ok = c.get("/api/video/runtime", headers={"Authorization": "Bearer s3cret"})
+            job = c.post("/api/video/jobs", json={"family": "wan", "prompt": "x"}, headers=auth(alice)).json()
+            assert c.get(f"/api/video/jobs/{job['id']}", headers=auth(alice)).status_code == 200
+            assert _error(c.get(f"/api/video/jobs/{job['id']}", headers=auth(bob)), 404)["code"] == "job_not_found"
+            assert c.get("/api/video/jobs", headers=auth(bob)).json()["total"] == 0
+            assert c.get("/api/video/jobs", headers=auth(ops)).json()["total"] == 1
+            ok = c.get("/api/video/runtime", headers=auth(ops))
             assert ok.status_code == 200 and ok.json()["served_families"] == ["wan"]
             assert ok.json()["families"]["wan"]["replicas"] == []  # still at zero: nothing woke it
+            assert "state_dir" not in c.get("/api/video/runtime", headers=auth(alice)).json()
     finally:
         serve.delete("videogen-secured")

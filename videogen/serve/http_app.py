@@ -41,7 +41,7 @@ def build_http_app(service: VideoGenService) -> FastAPI:
     @app.get("/healthz", responses={503: {"description": "the job store does not answer"}})
     async def healthz() -> dict:
         await service.check_store()
-        return {"status": "ok", "version": __version__}
+        return {"status": "ok", "served_families": settings.served, "version": __version__}
 
     app.include_router(api_router)
     app.include_router(openai_router)  # /v1/videos: the OpenAI Videos API shape over the same jobs

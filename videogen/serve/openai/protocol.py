@@ -91,6 +91,7 @@ class VideoDeleted(BaseModel):
 EXTRA_FIELDS = ("num_frames", "fps", "seed", "negative_prompt", "guidance_scale", "num_inference_steps", "height",
                 "width", "task", "step_cache")
 OPENAI_FIELDS = ("prompt", "model", "seconds", "size", "input_reference")
+SIZE_PATTERN = r"^([0-9]+)[xX]([0-9]+)$"  # WIDTHxHEIGHT (the same in Python and in the schema's ECMA regex)
 _IMAGE_URL = {"type": "string", "description": "a data: URL (or bare base64) of the image; remote URLs are not fetched"}
 _REFERENCE_KEYS = {"image_url", "file_id"}
 
@@ -130,8 +131,8 @@ class _CreateVideoBase(BaseModel):
     model: str | None = Field(default=None, description="a served family or an operator's alias of one "
                               "(default: the first served family)")
     seconds: Seconds = None
-    size: str | None = Field(default=None, description="WIDTHxHEIGHT, e.g. '832x480' (moved to the nearest the "
-                             "family accepts)")
+    size: str | None = Field(default=None, pattern=SIZE_PATTERN, description="WIDTHxHEIGHT, e.g. '832x480' (moved "
+                             "to the nearest the family accepts)")
     input_reference: InputReference = None
 
 

@@ -11,12 +11,14 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import re
 from typing import TYPE_CHECKING, Any, Literal
 
 from videogen.errors import InvalidRequestError, JobStateError, UnknownFamilyError
 from videogen.serve.openai.protocol import (  # EXTRA_FIELDS: VideoGen's own fields a /v1 caller may send
     EXTRA_FIELDS,
     OPENAI_FIELDS,
+    SIZE_PATTERN,
     Video,
     VideoDeleted,
     VideoList,
@@ -60,10 +62,11 @@ def _whole(field: str, value: Any) -> int:
 
 
 def _size(value: Any) -> tuple[int, int]:
-    width, _, height = str(value).lower().partition("x")
-    if not (width.strip().isdigit() and height.strip().isdigit()):
+    # ASCII digits only (str.isdigit() also takes '²', which int() refuses); the schema's pattern is this one.
+    match = re.fullmatch(SIZE_PATTERN, str(value))
+    if match is None:
         raise InvalidRequestError("size", f"{value!r} is not WIDTHxHEIGHT", allowed="e.g. '832x480'")
-    return int(width), int(height)
+    return int(match[1]), int(match[2])
 
 
 def image_b64(reference: Any) -> str:
