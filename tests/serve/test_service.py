@@ -196,3 +196,31 @@ def test_views_before_any_worker_reported(tmp_path):
     runtime = svc.status.runtime()
     assert runtime["served_families"] == ["wan", "animatediff"] and runtime["reported_by"] is None
     assert runtime["families"]["wan"]["deployment"] == "VideoWorker_wan"
+
+
+def test_a_v1_request_is_resolved_once_at_the_ingress(tmp_path, monkeypatch):
+    from videogen.serve.openai.serving import OpenAIVideos
+    from videogen.serve.service.auth import HANDLE
+    from videogen.video.adapter import VideoPipelineAdapter
+
+    calls = {"model_meta": 0, "resolve": 0}
+
+    def counting(name, real):
+        def call(*args, **kwargs):
+            calls[name] += 1
+            return real(*args, **kwargs)
+        return call
+
+    async def main():
+        svc = _service(tmp_path)
+        svc.dispatcher.workers["wan"] = FakeWorker(svc.store)
+        monkeypatch.setattr(svc.status, "model_meta", counting("model_meta", svc.status.model_meta))
+        monkeypatch.setattr(VideoPipelineAdapter, "resolve_params", counting("resolve", VideoPipelineAdapter.resolve_params))
+        video = await OpenAIVideos(svc).create({"model": "wan", "prompt": "a fox", "seconds": "1", "size": "50x40"},
+                                               HANDLE)
+        assert calls == {"model_meta": 1, "resolve": 1}  # before: the served model's meta 3 times, resolved twice
+        rec = svc.store.jobs.get(video.id)
+        assert [a["field"] for a in rec.adjustments][:2] == ["seconds", "size"]  # /v1's own, listed first
+        assert (rec.params["width"], rec.params["height"]) == (48, 48) and rec.request["seed"] == rec.params["seed"]
+
+    asyncio.run(main())

@@ -231,3 +231,32 @@ def test_replica_reports(store):
     assert rep.state == ReplicaState.BUSY and rep.node_id == "n1" and rep.pid == 7 and rep.models == models
     assert rep.diagnostics == {"d": 1} and rep.last_seen >= rep.started_at
     assert [r.replica_id for r in store.replicas.list()] == ["app#VideoWorker_wan#1", "other"]  # last seen first
+
+
+def test_finish_adds_the_workers_adjustments_to_those_stored_at_submission(store):
+    asked = [{"field": "seconds", "requested": "1", "used": "1.06", "reason": "wan makes 17 frames at 16 fps"},
+             {"field": "num_frames", "requested": 16, "used": 17, "reason": "wan needs 4k+1 frames"}]
+    job = store.jobs.create(
+        family="wan", task="text-to-video", request={"prompt": "x"}, image=None, model={}, params={},
+        adjustments=asked, progress=Progress.queued(), max_attempts=1, dispatcher=None, lease_s=0,
+    )
+    rec = store.jobs.claim(job.id, {})
+    placement = {"field": "placement", "requested": "gpu", "used": "gpu+tiling", "reason": "out of memory",
+                 "cause": "out_of_memory"}
+    # The worker resolves the request again: it repeats num_frames, and adds its own placement move.
+    assert store.jobs.finish(job.id, rec.claim_token, JobStatus.SUCCEEDED, result={},
+                             adjustments=[asked[1], placement])
+    assert store.jobs.get(job.id).adjustments == [*asked, placement]
+
+
+def test_a_job_that_ends_in_retry_or_fail_drops_its_image(store):
+    ended = {}
+    for name, attempts, cancel in (("failed", 1, False), ("cancelled", 2, True), ("queued", 2, False)):
+        job = _create(store, image="QUJD", max_attempts=attempts)
+        rec = store.jobs.claim(job.id, {})
+        if cancel:
+            store.jobs.request_cancel(job.id)
+        status = store.jobs.retry_or_fail(job.id, rec.claim_token, "worker died", dispatcher="d1", lease_s=15)
+        ended[name] = (str(status), store.jobs.get(job.id).image)
+    assert ended == {"failed": ("failed", None), "cancelled": ("cancelled", None),
+                     "queued": ("queued", "QUJD")}  # it runs again: it still needs its image

@@ -198,6 +198,6 @@ def test_a_job_resolves_its_request_once_and_decodes_its_image_once(worker, png_
     monkeypatch.setattr(adapter_module, "decode_image", counting("decode", decode))
     worker.warm("ltx-video", "image-to-video")  # a warm-up's own request is not this job's
     monkeypatch.setattr(GenerationWorker, "policy", counting("policy", derive))
-    result = worker.generate(_request("ltx-video", "image-to-video", png_b64, height=40), tmp_path / "once.mp4")
-    assert calls == {"resolve": 1, "decode": 1, "policy": 1}
-    assert (result.width, result.height) == (32, 40) and result.adjustments == []
+    result = worker.generate(_request("ltx-video", "image-to-video", png_b64, height=64), tmp_path / "once.mp4")
+    assert calls == {"resolve": 1, "decode": 1, "policy": 1}  # before: 2 resolves, 3 decodes, 3 policies
+    assert (result.width, result.height) == (32, 64) and result.params["seed"] == 7

@@ -47,7 +47,7 @@ async def http_runtime(svc: VideoGenService = Service, who: Principal = Caller) 
 
 @router.get("/api/video/models", responses=_READ)
 async def http_models(svc: VideoGenService = Service, who: Principal = Caller) -> dict[str, Any]:
-    return await asyncio.to_thread(svc.status.models)
+    return await asyncio.to_thread(svc.status.models, who.is_admin)
 
 
 @router.post("/api/video/estimate", response_model=EstimateResponse, responses=documented(400, 401, 413, 422, 500, 503))

@@ -130,13 +130,13 @@ class GenerationWorker:
         spec = get_spec(family) if family else None
         return VideoLoadPolicy.derive(self.profile, spec, overrides=self._policy_overrides)
 
-    def diagnostics(self, family: str | None = None) -> dict[str, Any]:
+    def diagnostics(self, family: str | None = None, policy: VideoLoadPolicy | None = None) -> dict[str, Any]:
         runtime = runtime_snapshot()
         runtime["loaded_pipelines"] = [f"{f}/{t}" for f, t in self._pipelines]
         runtime["fatal_error"] = self.fatal_error
         return {
             "hardware_profile": self.profile.model_dump(),
-            "load_policy": self.policy(family).model_dump(),
+            "load_policy": (policy or self.policy(family)).model_dump(),
             "runtime": runtime,
             "throughput": self.planner.throughputs(),  # FLOP/s achieved per family/task (admission and ETAs)
         }
@@ -185,9 +185,9 @@ class GenerationWorker:
                 logger.warning("warm-up run of %s/%s failed", family, task, exc_info=True)
         return self.planner.throughput(family, task)
 
-    def step_cache_for(self, request: VideoRequest) -> StepCacheSetting:
+    def step_cache_for(self, request: VideoRequest, policy: VideoLoadPolicy | None = None) -> StepCacheSetting:
         """The step cache this request runs with: its own, within what the operator allows, else the policy's."""
-        policy = self.policy(request.family)
+        policy = policy or self.policy(request.family)
         setting = request.step_cache or StepCacheSetting(kind=policy.step_cache)
         if setting.kind not in policy.step_cache_allowed:
             raise InvalidRequestError(
@@ -219,11 +219,12 @@ class GenerationWorker:
         family, task = request.family, request.task
         adapter = get_adapter(family)
         clock = StageClock(on_progress)
-        clock.start("runtime_diagnostics", detail=self.diagnostics(family))
-        # Refuse bad input, and what cannot fit this hardware, before paying for a load.
+        policy = self.policy(family)  # derived once per job
+        clock.start("runtime_diagnostics", detail=self.diagnostics(family, policy))
+        # Refuse bad input, and what cannot fit this hardware, before paying for a load. The request is
+        # resolved here once (its image decoded once); the pipeline's kwargs are built from this.
         settled = adapter.resolve_params(request, self.model_meta(family, task))
-        step_cache = self.step_cache_for(request)
-        policy = self.policy(family)
+        step_cache = self.step_cache_for(request, policy)
         plan = self.planner.plan(self.source(family), task, settled.params, get_spec(family), self.profile, policy)
         clock.expected_seconds = plan.estimate.expected_seconds if plan else None
         if should_cancel():
@@ -233,7 +234,7 @@ class GenerationWorker:
         loading = clock.start("loading", detail={"cached": cached})
         loaded = self.warm(family, task)
         loading.detail = {"cached": cached, **loaded.public_provenance()}
-        prepared = adapter.prepare_inputs(request, loaded.pipe, loaded.meta)
+        prepared = adapter.prepare_inputs(request, loaded.pipe, loaded.meta, settled)
         total = prepared.params["num_inference_steps"]
         self.planner.settle_rung(loaded, plan, policy, prepared.adjustments)
         cache = set_step_cache(

@@ -113,7 +113,9 @@ class StatusViews:
         }
         return view if details else public_runtime(view)
 
-    def models(self) -> dict[str, Any]:
+    def models(self, details: bool = True) -> dict[str, Any]:
+        """Every family, served or not, with its effective support; without ``details`` (a non-admin caller)
+        a model in a local directory is named only as such."""
         now = time.time()
         replicas = self.store.replicas.list()
         served = self.settings.served
@@ -141,7 +143,8 @@ class StatusViews:
                     task_support={t: ("unknown" if t in spec.tasks else "not_supported") for t in TASKS},
                     support_reasons={"*": ["no worker replica of this family has started yet (it may be scaled to zero); "
                                            "support is resolved by the worker on its own hardware when it starts"]},
-                    model={"source": self.settings.families[fid].model},
+                    model={"source": self.settings.families[fid].model if details
+                           else _public_model(self.settings.families[fid].model)},
                 )
             entry["served"] = True
             entry["deployment"] = worker_deployment_name(fid)

@@ -205,20 +205,29 @@ class Jobs:
         model: dict[str, Any] | None = None,
         params: dict[str, Any] | None = None,
     ) -> bool:
-        """End this claim's job; the image is dropped (the job will not run again)."""
+        """End this claim's job; the image is dropped (the job will not run again). ``adjustments``: the
+        worker's, listed after those stored at submission (``/v1``'s seconds and size, the ingress's own), less
+        any it repeats; the stored ones are never replaced."""
         if status not in TERMINAL:
             raise ValueError(f"finish() ends a job; {status} is not an end state")
         now = time.time()
         sets: dict[str, Any] = {"status": str(status), "finished_at": now, "updated_at": now, "heartbeat_at": now,
                                 "lease_until": None, "image": None}
         given = {"progress": progress, "stages": stages, "result": result, "error": error,
-                 "adjustments": adjustments, "model": model, "params": params}
+                 "model": model, "params": params}
         sets.update({f"{k}_json": _json(v) for k, v in given.items() if v is not None})
-        return self._update_claimed(job_id, token, sets)
+        return self._update_claimed(job_id, token, sets, adjustments)
 
-    def _update_claimed(self, job_id: str, token: str, sets: dict[str, Any]) -> bool:
-        """Update a running job only while this claim still owns it; records an event when it does."""
+    def _update_claimed(self, job_id: str, token: str, sets: dict[str, Any],
+                        adjustments: list[dict[str, Any]] | None = None) -> bool:
+        """Update a running job only while this claim still owns it; records an event when it does.
+        ``adjustments`` are added to the stored ones (those not already there), in the same transaction."""
         with self.db.tx() as conn:
+            if adjustments:
+                row = conn.execute("SELECT adjustments_json FROM jobs WHERE id=?", (job_id,)).fetchone()
+                stored = json.loads(row[0]) if row and row[0] else []
+                added = [a for a in json.loads(_json(adjustments)) if a not in stored]
+                sets = {**sets, "adjustments_json": json.dumps([*stored, *added])}
             cur = conn.execute(
                 f"UPDATE jobs SET {', '.join(f'{col}=?' for col in sets)} WHERE id=? AND claim_token=? AND status=?",
                 [*sets.values(), job_id, token, str(RUNNING)],
@@ -292,7 +301,8 @@ class Jobs:
     ) -> JobStatus | None:
         """The worker of this claim died: back to queued if attempts remain, else failed.
 
-        Returns the new status, or None when the claim had already changed.
+        Returns the new status, or None when the claim had already changed. A job that ends here
+        (failed or cancelled) drops its input image, as every end does; a re-queued one keeps it.
         """
         now = time.time()
         with self.db.tx() as conn:
@@ -312,7 +322,8 @@ class Jobs:
             requeued = status == QUEUED
             conn.execute(
                 """UPDATE jobs SET status=?, claim_token=NULL, history_json=?, error_json=?, updated_at=?,
-                       finished_at=?, dispatcher=?, lease_until=?, progress_json=?
+                       finished_at=?, dispatcher=?, lease_until=?, progress_json=?,
+                       image=CASE WHEN ? THEN image END
                    WHERE id=?""",
                 (
                     str(status), _json(history), _json(error) if error else None, now,
@@ -320,6 +331,7 @@ class Jobs:
                     dispatcher if requeued else None,
                     now + lease_s if requeued and dispatcher else None,
                     _json(progress),
+                    requeued,
                     job_id,
                 ),
             )
