@@ -194,3 +194,16 @@ def test_no_key_beyond_loopback_refuses_to_start_unless_allowed(tmp_path, caplog
     who = keys.identify(None)  # open on a network: everyone is the same plain user, never an admin
     assert who.name == "anonymous" and not who.is_admin
     assert is_loopback("127.0.0.2") and not is_loopback("0.0.0.0")
+
+
+def test_a_clients_family_string_never_becomes_a_metrics_label(tmp_path, monkeypatch):
+    from videogen.serve import metrics
+
+    labels = []
+    monkeypatch.setattr(metrics, "refused", lambda family, code: labels.append((family, code)))
+    client, _ = _app(tmp_path)
+    for family in ("x" * 5000, "wan\nfake_metric 1", "ltx-video"):  # unbounded, hostile, known but not served
+        assert _submit(client, ALICE, family=family).status_code == 422
+    # A served family's refusal keeps its label.
+    assert _submit(client, ALICE, family="animatediff", task="image-to-video").status_code == 422
+    assert labels[:3] == [("unknown", "unknown_family")] * 3 and labels[3][0] == "animatediff"
