@@ -1,0 +1,54 @@
+"""The queue bounds are atomic: counted and inserted in one transaction, so concurrent submitters
+(threads of one ingress, or two ingress replicas on the same store) never push a queue past its bound."""
+
+from __future__ import annotations
+
+import threading
+
+from videogen.errors import RateLimitedError, ServiceBusyError
+from videogen.serve.store.bounds import QueueBounds
+from videogen.serve.store.job_store import JobStore
+from videogen.video.progress import Progress
+
+
+def _create(store: JobStore, bounds: QueueBounds, owner: str | None = None):
+    return store.jobs.create(family="wan", task="text-to-video", request={"prompt": "x"}, image=None, model=None,
+                             params={}, adjustments=[], progress=Progress.queued(), max_attempts=2, dispatcher=None,
+                             lease_s=1, owner=owner, bounds=bounds)
+
+
+def _race(stores: list[JobStore], bounds: QueueBounds, threads: int, each: int, owner: str | None = None):
+    accepted, refused, barrier = [], [], threading.Barrier(threads)
+
+    def submit(store: JobStore):
+        barrier.wait()
+        for _ in range(each):
+            try:
+                accepted.append(_create(store, bounds, owner).id)
+            except (ServiceBusyError, RateLimitedError) as exc:
+                refused.append(exc)
+
+    workers = [threading.Thread(target=submit, args=(stores[i % len(stores)],)) for i in range(threads)]
+    for t in workers:
+        t.start()
+    for t in workers:
+        t.join()
+    return accepted, refused
+
+
+def test_concurrent_submitters_never_pass_the_family_bound(tmp_path):
+    # Two JobStores on one directory stand for two ingress replicas; each thread has its own connection.
+    stores = [JobStore(tmp_path), JobStore(tmp_path)]
+    accepted, refused = _race(stores, QueueBounds(family_max_queued=10, default_job_seconds=5), threads=12, each=4)
+    queued = stores[0].jobs.counts()["wan"]["queued"]
+    assert queued == len(accepted) == 10  # exactly the bound: never over it, and no room left unused
+    assert len(refused) == 12 * 4 - 10 and all(e.details["max_queued_jobs"] == 10 for e in refused)
+
+
+def test_concurrent_submissions_of_one_key_never_pass_its_limits(tmp_path):
+    stores = [JobStore(tmp_path), JobStore(tmp_path)]
+    bounds = QueueBounds(family_max_queued=1000, default_job_seconds=5, owner_max_queued=1000, owner_per_minute=7)
+    accepted, refused = _race(stores, bounds, threads=8, each=3, owner="alice")
+    assert len(accepted) == 7 and len(refused) == 17
+    assert all(isinstance(e, RateLimitedError) and e.details["retry_after_s"] >= 1 for e in refused)
+    assert stores[0].jobs.list(owner="alice")[1] == 7
