@@ -29,3 +29,13 @@ def png_b64(width: int = 48, height: int | None = None, seed: int = 0) -> str:
 
 def png_data_url(width: int = 48, height: int | None = None, seed: int = 0) -> str:
     return "data:image/png;base64," + png_b64(width, height, seed)
+
+
+def blank_png_b64(width: int, height: int) -> str:
+    """A real PNG of ``width`` x ``height`` pixels that stays small on the wire (one bit a pixel, all black):
+    for sizes near the pixel cap."""
+    from PIL import Image
+
+    buf = io.BytesIO()
+    Image.new("1", (width, height)).save(buf, format="PNG")
+    return base64.b64encode(buf.getvalue()).decode("ascii")

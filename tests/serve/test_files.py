@@ -156,6 +156,10 @@ def _queue(store) -> str:
                              progress=Progress.queued(), max_attempts=2, dispatcher=None, lease_s=0).id
 
 
+def _rows(svc, job_id: str) -> int:
+    return svc.store.db.conn().execute("SELECT COUNT(*) FROM jobs WHERE id=?", (job_id,)).fetchone()[0]
+
+
 def _writes_late(vw, monkeypatch) -> tuple[threading.Event, threading.Event, list[list[str]]]:
     """The worker's generation waits (past its last cancel check) until ``go``, then writes every file."""
     started, go, written = threading.Event(), threading.Event(), []
@@ -180,11 +184,13 @@ def test_a_v1_delete_while_the_worker_runs_leaves_no_file_once_it_writes(worker,
     outcome: list = []
     runner = threading.Thread(target=lambda: outcome.append(vw._claim_and_run(job_id)))
     runner.start()
-    assert started.wait(60)
-    assert asyncio.run(OpenAIVideos(svc).delete(job_id, HANDLE)).id == job_id
-    assert not svc.store.jobs.exists(job_id)
-    go.set()
-    runner.join(120)
+    try:
+        assert started.wait(60)
+        assert asyncio.run(OpenAIVideos(svc).delete(job_id, HANDLE)).id == job_id
+        assert _rows(svc, job_id) == 0
+    finally:
+        go.set()
+        runner.join(120)
     assert written == [[f"{job_id}.mp4", f"{job_id}.preview.webp", f"{job_id}.spritesheet.jpg",
                         f"{job_id}.thumbnail.jpg"]]  # it did write them, after the delete ...
     assert outcome == [RunOutcome.SUPERSEDED]
@@ -197,11 +203,13 @@ def test_a_worker_whose_job_was_handed_over_keeps_the_files_it_shares(worker, mo
     job_id = _queue(svc.store)
     runner = threading.Thread(target=vw._claim_and_run, args=(job_id,))
     runner.start()
-    assert started.wait(60)
-    token = svc.store.jobs.get(job_id).claim_token
-    assert svc.store.jobs.retry_or_fail(job_id, token, "stale heartbeat", dispatcher=None, lease_s=0) == JobStatus.QUEUED
-    go.set()
-    runner.join(120)
-    assert written and svc.store.jobs.exists(job_id)
+    try:
+        assert started.wait(60)
+        token = svc.store.jobs.get(job_id).claim_token
+        assert svc.store.jobs.retry_or_fail(job_id, token, "stale heartbeat", dispatcher=None, lease_s=0) == JobStatus.QUEUED
+    finally:
+        go.set()
+        runner.join(120)
+    assert written and _rows(svc, job_id) == 1
     # Not deleted, only taken over: its next attempt writes the same paths, so nothing is removed.
     assert sorted(p.name for p in svc.store.videos_dir.glob(f"{job_id}*")) == written[0]

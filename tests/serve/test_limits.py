@@ -3,9 +3,11 @@ a full disk while a video is written, and a worker that stops with a job still r
 
 from __future__ import annotations
 
+import re
 import sqlite3
 import threading
 import time
+from pathlib import Path
 
 import pytest
 from fastapi import FastAPI
@@ -231,5 +233,10 @@ def test_a_worker_stopping_with_a_stuck_job_requeues_it_with_the_reason(worker, 
 def test_the_shutdown_bound_is_configurable_and_short_by_default():
     cfg = VideoGenAppConfig(families=["wan"])
     assert worker_deployment_options("wan", cfg)["graceful_shutdown_timeout_s"] == 60
+    # deploy/README states the default the code has (it once said 900).
+    doc = (Path(__file__).resolve().parents[2] / "deploy" / "README.md").read_text()
+    stated = re.search(r"`graceful_shutdown_timeout_s` = `shutdown_timeout_s` \((\d+) s\)", doc)
+    assert stated and int(stated.group(1)) == cfg.shutdown_timeout_s
+    assert "graceful_shutdown_timeout_s=900" not in doc
     cfg = VideoGenAppConfig(families=["wan"], shutdown_timeout_s=5)
     assert worker_deployment_options("wan", cfg)["graceful_shutdown_timeout_s"] == 5

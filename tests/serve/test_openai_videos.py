@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import io
 import warnings
 
@@ -140,3 +141,130 @@ def test_malformed_json_fields_are_400_naming_the_field_never_500(served_app):
             r = c.post("/v1/videos", json={"prompt": "x", **fields})
             assert r.status_code == 400, (fields, r.text)
             assert r.json()["error"]["param"] == param, (fields, r.text)
+
+
+def test_input_reference_sent_twice_in_a_form_is_400_naming_it_never_500(served_app):
+    """input_reference as a value and as input_reference[image_url] parts (either order), or twice: a refusal
+    naming the field (it used to be a TypeError: a 500)."""
+    image = ("first.png", png_bytes(48), "image/png")
+    url = "data:image/png;base64," + base64.b64encode(png_bytes(48)).decode()
+    forms = [
+        {"data": {"prompt": "x", "input_reference": "a", "input_reference[image_url]": "b"}},  # urlencoded
+        {"data": {"prompt": "x", "input_reference[image_url]": "b", "input_reference": "a"}},
+        {"files": [("prompt", (None, "x")), ("input_reference", (None, url)), ("input_reference[image_url]", (None, url))]},
+        {"files": [("prompt", (None, "x")), ("input_reference[image_url]", (None, url)), ("input_reference", image)]},
+        {"files": [("prompt", (None, "x")), ("input_reference", image), ("input_reference[image_url]", (None, url))]},
+        {"files": [("prompt", (None, "x")), ("input_reference", image), ("input_reference", image)]},
+        {"files": [("prompt", (None, "x")), ("input_reference[image_url]", (None, url)),
+                   ("input_reference[image_url]", (None, url))]},
+    ]
+    with served_app.client() as c:
+        for form in forms:
+            for path in ("/v1/videos", "/v1/videos/job_missing/remix"):  # the form is read before the lookup
+                r = c.post(path, **form)
+                assert r.status_code == 400, (path, form, r.text)
+                error = r.json()["error"]
+                assert error["param"] == "input_reference" and error["type"] == "invalid_request_error", r.text
+                assert "more than once" in error["message"], r.text
+
+
+def test_the_sdk_sends_input_reference_as_an_image_url_form_part(sdk):
+    """``{"image_url": ...}`` goes out as an ``input_reference[image_url]`` form part (this SDK refuses a dict
+    in ``input_reference=`` itself, so it rides in ``extra_body``, flattened the same way)."""
+    url = "data:image/png;base64," + base64.b64encode(png_bytes(48)).decode()
+    video = sdk.videos.create_and_poll(prompt="a tide", model="wan", poll_interval_ms=100,
+                                       extra_body={"input_reference": {"image_url": url}, **TINY})
+    assert video.status == "completed", video.error
+    assert video.model_extra["task"] == "image-to-video"
+    with pytest.raises(openai.BadRequestError) as err:  # an unknown extra field, sent the same way
+        sdk.videos.create(prompt="x", model="wan", extra_body={"nope": {"a": "1"}})
+    assert err.value.param == "nope"
+
+
+def test_json_bodies_are_read_strictly_by_their_schema(served_app):
+    """The declared JSON body is the validator: a number for a string, a string for a number, an unknown
+    key or a malformed size is 400 naming it; the declared shapes are accepted."""
+    cases = [({"prompt": 5}, "prompt"), ({"seconds": True}, "seconds"), ({"num_frames": "9"}, "num_frames"),
+             ({"size": "²x2"}, "size"), ({"size": "64 x 32"}, "size"), ({"input_reference": {"url": "x"}}, "input_reference"),
+             ({"input_reference": 7}, "input_reference"), ({"step_cache": {"kind": "nope"}}, "step_cache.kind"),
+             ({"extra": 1}, "extra"), ({"model": 0}, "model")]
+    with served_app.client() as c:
+        for fields, param in cases:
+            r = c.post("/v1/videos", json={"prompt": "x", "model": "wan", **fields})
+            assert r.status_code == 400, (fields, r.text)
+            assert r.json()["error"]["param"] == param, (fields, r.text)
+        for body in ([1], "x", None):  # not an object; None: no body at all
+            r = c.post("/v1/videos", json=body)
+            assert r.status_code == 400 and r.json()["error"]["param"] == "body", (body, r.text)
+        r = c.post("/v1/videos/job_missing/remix", json={"prompt": "x", "seed": 1})
+        assert r.status_code == 400 and r.json()["error"]["param"] == "seed", r.text
+        ok = c.post("/v1/videos", json={"prompt": "rain", "model": "wan", "seconds": 1, "size": "64X32", **TINY})
+        assert ok.status_code == 200, ok.text
+        assert wait_job(c, ok.json()["id"])["status"] == "succeeded"
+
+
+# -- /v1 errors answered before any route runs, in OpenAI's shape (the real app and SDK, no Ray) --------------
+KEY = "v1-errors-key-0123456789"
+
+
+def _keyed_app(tmp_path):
+    from videogen.serve.config import VideoGenAppConfig
+    from videogen.serve.http_app import build_http_app
+    from videogen.serve.service.videogen_service import VideoGenService
+
+    cfg = VideoGenAppConfig(families=["wan"], state_dir=str(tmp_path), max_body_bytes=4096,
+                            api_keys={KEY: {"name": "alice", "role": "user"}})
+    return build_http_app(VideoGenService(cfg, {}))
+
+
+def test_v1_errors_from_the_guards_and_the_framework_arrive_as_sdk_exceptions(tmp_path):
+    from fastapi.testclient import TestClient
+
+    client = TestClient(_keyed_app(tmp_path), raise_server_exceptions=False)
+
+    def sdk(key: str) -> openai.OpenAI:
+        return openai.OpenAI(base_url="http://testserver/v1", api_key=key, max_retries=0, http_client=client)
+
+    with pytest.raises(openai.AuthenticationError) as err:  # AuthGate, before any body is read
+        sdk("wrong-key-0123456789").videos.list()
+    assert err.value.code == "unauthorized" and err.value.type == "authentication_error"
+    with pytest.raises(openai.BadRequestError) as err:  # FastAPI's own validation: 400 on /v1, never 422
+        sdk(KEY).videos.list(limit=0)
+    assert err.value.param == "limit" and err.value.code == "invalid_request"
+    with pytest.raises(openai.APIStatusError) as err:  # the body limit (4096 bytes here)
+        sdk(KEY).videos.create(prompt="x" * 8000, model="wan")
+    assert err.value.status_code == 413 and err.value.code == "too_large"
+    with pytest.raises(openai.NotFoundError) as err:
+        sdk(KEY).videos.retrieve("job_missing")
+    assert err.value.code == "job_not_found"
+    auth = {"Authorization": f"Bearer {KEY}"}
+    for method, path, headers, status, code in (
+            ("PUT", "/v1/videos", auth, 405, "method_not_allowed"),
+            ("POST", "/v1/videos", {**auth, "content-length": "many"}, 400, "invalid_request"),
+            ("GET", "/v1/nowhere", auth, 404, "not_found"),
+            ("GET", "/v1/videos", {}, 401, "unauthorized")):
+        r = client.request(method, path, headers=headers)
+        assert r.status_code == status, (method, path, r.text)
+        assert set(r.json()["error"]) >= {"message", "type", "param", "code"} and r.json()["error"]["code"] == code
+        # The same refusal on /api keeps VideoGen's shape.
+        api = client.request(method, path.replace("/v1/videos", "/api/video/jobs").replace("/v1/", "/api/"),
+                             headers=headers)
+        assert api.status_code == status and "type" not in api.json()["error"], api.text
+
+
+def test_v1_errors_keep_openai_shape_under_a_serve_route_prefix(tmp_path):
+    """Serve keeps its route prefix in ``root_path`` and in ``path``: /prefix/v1 is still /v1, and the public
+    paths stay public."""
+    import asyncio
+
+    import httpx
+
+    async def calls():
+        transport = httpx.ASGITransport(app=_keyed_app(tmp_path), root_path="/secured")
+        async with httpx.AsyncClient(transport=transport, base_url="http://serve/secured") as c:
+            return [await c.get(p) for p in ("/healthz", "/openapi.json", "/v1/videos", "/api/video/jobs")]
+
+    health, schema, v1, api = asyncio.run(calls())
+    assert health.status_code == 200 and schema.status_code == 200
+    assert v1.status_code == 401 and v1.json()["error"]["type"] == "authentication_error"
+    assert api.status_code == 401 and api.json()["error"]["code"] == "unauthorized" and "type" not in api.json()["error"]

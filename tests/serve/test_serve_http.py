@@ -6,7 +6,7 @@ import time
 
 import pytest
 from serve_helpers import SCALE_FROM_ZERO, TERMINAL, read_sse, wait_job
-from testkit import png_data_url
+from testkit import blank_png_b64, png_data_url
 
 from videogen.video.encode import read_mp4
 from videogen.video.registry import SPECS
@@ -192,6 +192,9 @@ BAD = {
     "width-too-small": ({"family": "wan", "prompt": "x", "width": 4}, 422, "width"),
     "steps-beyond-limit": ({"family": "wan", "prompt": "x", "num_inference_steps": 1000}, 422, "num_inference_steps"),
     "empty-prompt": ({"family": "wan", "prompt": ""}, 422, "prompt"),
+    "prompt-over-4000-characters": ({"family": "wan", "prompt": "x" * 4001}, 422, "prompt"),
+    "image-over-the-pixel-cap": ({"family": "wan", "task": "image-to-video", "prompt": "x",
+                                  "image": blank_png_b64(4097, 4096)}, 422, "image"),
     "missing-prompt": ({"family": "wan"}, 422, "prompt"),
     "unknown-field": ({"family": "wan", "prompt": "x", "model": "/etc/passwd"}, 422, "model"),
     "bad-task": ({"family": "wan", "prompt": "x", "task": "video-to-video"}, 422, "task"),
@@ -206,6 +209,10 @@ def test_bad_input_is_a_4xx_naming_the_field(client, case):
         assert "wan" in err["message"] and set(err["allowed"]) == set(SPECS)
     if case == "frames-beyond-family-limit":
         assert err["allowed"] == {"min": 9, "max": 257}
+    if case == "prompt-over-4000-characters":
+        assert err["allowed"] == {"max_length": 4000}
+    if case == "image-over-the-pixel-cap":
+        assert err["allowed"] == f"<= {4096 * 4096} pixels" and "4097x4096" in err["message"]
 
 
 def test_broken_json_body_names_the_body(client):

@@ -97,3 +97,57 @@ def test_worker_and_ingress_dying_together_the_heartbeat_reaper_recovers(client)
         assert final["attempts"] == 2
     else:
         assert final["error"]["code"] == "worker_died"
+
+
+def _alive(replica_id: str) -> bool:
+    try:
+        replica_actor(replica_id)
+    except ValueError:
+        return False
+    return True
+
+
+def test_a_worker_replica_stopped_by_serve_mid_job_loses_nothing(ray_session, tmp_path):
+    """Serve's own shutdown path, not a kill: the worker deployment scaled to zero while its replica runs a job.
+
+    Ray 2.60 stops a replica with ``perform_graceful_shutdown``: it waits for the replica's ongoing requests (the
+    job's ``run_job`` call) and force-kills the replica once ``graceful_shutdown_timeout_s`` (our
+    ``shutdown_timeout_s``) has passed; ``__del__`` only runs after that wait, so a job still running never
+    reaches it. The job is re-queued with the reason all the same, and runs again once a replica is back.
+    """
+    import httpx
+    from ray import serve
+
+    from videogen.serve.builder import build_app
+
+    name, prefix = "videogen-shutdown", "/shutdown"
+    family = {"model": "tiny"}
+    args = {"families": {SLOW: family}, "num_gpus": 0, "state_dir": str(tmp_path), "shutdown_timeout_s": 2,
+            "heartbeat_timeout_s": 4, "worker_defaults": {"ray_actor_options": {"num_cpus": 0.1}}}
+
+    def scaled(replicas: int):
+        return build_app({**args, "families": {SLOW: {**family, "deployment": {"num_replicas": replicas}}}})
+
+    serve.run(scaled(1), name=name, route_prefix=prefix)
+    try:
+        with httpx.Client(base_url=f"http://127.0.0.1:{ray_session['port']}{prefix}", timeout=30) as c:
+            job = _post(c, steps=400)  # minutes of denoising: it is still running when the grace period ends
+            victim = wait_until(lambda: _running(c, job["id"]), timeout=30)["worker"]["replica_id"]
+            started = time.monotonic()
+            serve.run(scaled(0), name=name, route_prefix=prefix)  # Serve stops the replica gracefully
+            wait_until(lambda: not _alive(victim), timeout=30, poll=0.2)
+            assert time.monotonic() - started < 2 + 20  # the grace period, plus the controller's own pace
+
+            requeued = wait_until(lambda: (j := c.get(f"/api/video/jobs/{job['id']}").json())["status"] == "queued"
+                                  and j["history"] and j, timeout=30, poll=0.2)
+            (ended,) = requeued["history"]
+            assert ended["worker"]["replica_id"] == victim and requeued["attempts"] == 1
+            assert ended["reason"].startswith("the text-to-video-sd worker replica died") or "heartbeat" in ended["reason"], ended
+
+            serve.run(scaled(1), name=name, route_prefix=prefix)  # a replica again: the job runs again
+            again = wait_until(lambda: _running(c, job["id"]), timeout=60)
+            assert again["attempts"] == 2 and again["worker"]["replica_id"] != victim
+            c.delete(f"/api/video/jobs/{job['id']}")  # a second 400-step run proves nothing more
+            assert wait_job(c, job["id"], timeout=30)["status"] == "cancelled"
+    finally:
+        serve.delete(name)

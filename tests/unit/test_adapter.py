@@ -84,3 +84,27 @@ def test_the_family_comes_from_the_spec():
 def test_extract_frames_gives_uint8_frames_channels_last(frames):
     out = get_adapter("wan").extract_frames(frames)
     assert out.shape == (4, 8, 8, 3) and out.dtype == np.uint8
+
+
+def test_a_prompt_over_4000_characters_is_refused_naming_the_field_and_the_bound():
+    from pydantic import ValidationError
+
+    assert len(VideoRequest(family="wan", prompt="x" * 4000, negative_prompt="y" * 4000).prompt) == 4000
+    for field in ("prompt", "negative_prompt"):
+        with pytest.raises(ValidationError) as info:
+            VideoRequest(**{"family": "wan", "prompt": "x", field: "x" * 4001})
+        (error,) = info.value.errors()
+        assert error["loc"] == (field,) and error["ctx"] == {"max_length": 4000}
+
+
+def test_an_image_over_the_pixel_cap_is_refused_naming_the_field_and_the_cap():
+    from videogen.video.request import MAX_IMAGE_PIXELS
+
+    assert MAX_IMAGE_PIXELS == 4096 * 4096
+    adapter = get_adapter("wan")
+    at_cap = adapter.resolve_params(_request(task="image-to-video", image=testkit.blank_png_b64(4096, 4096)), None)
+    assert at_cap.image.size == (4096, 4096)
+    with pytest.raises(InvalidRequestError) as info:
+        adapter.resolve_params(_request(task="image-to-video", image=testkit.blank_png_b64(4097, 4096)), None)
+    assert info.value.field == "image" and info.value.allowed == f"<= {MAX_IMAGE_PIXELS} pixels"
+    assert "4097x4096" in info.value.message

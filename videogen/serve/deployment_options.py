@@ -40,9 +40,9 @@ WORKER_DEFAULTS: dict[str, Any] = {
     },
     "health_check_period_s": 10,
     "health_check_timeout_s": 30,
-    # Scaling down waits for the running job: a real video can take minutes.
+    # Scaling down waits for the running job (graceful_shutdown_timeout_s: the config's shutdown_timeout_s,
+    # set in worker_deployment_options).
     "graceful_shutdown_wait_loop_s": 2,
-    "graceful_shutdown_timeout_s": 900,
 }
 
 INGRESS_DEFAULTS: dict[str, Any] = {

@@ -43,6 +43,7 @@ _MAX_IN_LIST = 256
 # A full row at least every this many events of a job: what rebuilding one state reads at most.
 FULL_EVERY = 32
 _DELTA = "delta"  # the key of a delta row (a record has no such field)
+_END = 2**63 - 1  # past every seq
 
 
 def _decode(data: str) -> tuple[dict[str, Any], int | None]:
@@ -62,13 +63,11 @@ class EventLog:
         """Log ``record`` inside the caller's transaction: a delta, a full row, or (the job ended) the one row left."""
         snapshot = record.snapshot()
         data: dict[str, Any] = snapshot
-        last = conn.execute("SELECT seq FROM events WHERE job_id=? ORDER BY seq DESC LIMIT 1", (record.id,)).fetchone()
-        if last is not None and not record.status.terminal:
-            rows = EventLog._chain(conn, record.id, last[0] + 1)
-            if len(rows) < FULL_EVERY:
-                previous = EventLog._replay(rows)
-                data = {_DELTA: {k: v for k, v in snapshot.items() if k not in previous or previous[k] != v},
-                        "base": rows[0][0]}
+        rows = [] if record.status.terminal else EventLog._chain(conn, record.id)
+        if 0 < len(rows) < FULL_EVERY:  # else: the job's first event, its last, or time for a full row
+            previous = EventLog._replay(rows)
+            data = {_DELTA: {k: v for k, v in snapshot.items() if k not in previous or previous[k] != v},
+                    "base": rows[0][0]}
         seq = conn.execute(
             "INSERT INTO events(job_id, created_at, data) VALUES (?,?,?)", (record.id, time.time(), json.dumps(data))
         ).lastrowid
@@ -76,7 +75,7 @@ class EventLog:
             conn.execute("DELETE FROM events WHERE job_id=? AND seq<?", (record.id, seq))
 
     @staticmethod
-    def _chain(conn: sqlite3.Connection, job_id: str, before_seq: int) -> list[tuple[int, str]]:
+    def _chain(conn: sqlite3.Connection, job_id: str, before_seq: int = _END) -> list[tuple[int, str]]:
         """The rows that rebuild the job's state as of its last event before ``before_seq``: (seq, data),
         from that event's base full row on; empty when the job has no event before it."""
         last = conn.execute(

@@ -328,15 +328,17 @@ function loadRuntimeFacts(rt) {
       pol.device && `on ${pol.device}`], ", ")],
     ["Why", join(pol.reasons || [], "; ")],
     ["Versions", join([run.videogen && `videogen ${run.videogen}`, ...Object.entries(pkgs).map(([k, v]) => v && `${k} ${v}`)], ", ")],
+    ["Access", rt.auth && (rt.auth.enabled ? "API key required" : "open: no API key required")],
     ["Reported by", rt.reported_by],
-    ["Note", rt.note],
+    ["Note", join([rt.note, rt.details], "; ")],
   ].filter(([, v]) => v);
   return el("dl", {}, ...facts.flatMap(([k, v]) => [el("dt", { textContent: k }), el("dd", { textContent: readable(v) })]));
 }
 function familyRow(family, info) {
   const states = readable(info.replica_states || {}) || "none";
   const devices = (info.replicas || []).map((r) =>
-    join([r.diagnostics && r.diagnostics.hardware_profile && r.diagnostics.hardware_profile.device_name, r.node_ip && `(${r.node_ip})`, r.state]))
+    join([r.device_name || (r.diagnostics && r.diagnostics.hardware_profile && r.diagnostics.hardware_profile.device_name),
+      r.node_ip && `(${r.node_ip})`, r.state]))
     .filter(Boolean).join("; ");
   const status = el("td", { textContent: info.status || "?", title: info.message || "", dataset: { status: info.status || "" } });
   return el("tr", {},
