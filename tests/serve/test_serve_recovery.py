@@ -131,7 +131,11 @@ def test_a_worker_replica_stopped_by_serve_mid_job_loses_nothing(ray_session, tm
     serve.run(scaled(1), name=name, route_prefix=prefix)
     try:
         with httpx.Client(base_url=f"http://127.0.0.1:{ray_session['port']}{prefix}", timeout=30) as c:
-            job = _post(c, steps=400)  # minutes of denoising: it is still running when the grace period ends
+            # Long enough (the most steps allowed, 4x the pixels) to be running still when the grace period ends.
+            r = c.post("/api/video/jobs", json={"family": SLOW, "prompt": "a slow boat", "seed": 5, "height": 64,
+                                                "width": 64, "num_inference_steps": 200})
+            assert r.status_code == 202, r.text
+            job = r.json()
             victim = wait_until(lambda: _running(c, job["id"]), timeout=30)["worker"]["replica_id"]
             started = time.monotonic()
             serve.run(scaled(0), name=name, route_prefix=prefix)  # Serve stops the replica gracefully
@@ -147,7 +151,7 @@ def test_a_worker_replica_stopped_by_serve_mid_job_loses_nothing(ray_session, tm
             serve.run(scaled(1), name=name, route_prefix=prefix)  # a replica again: the job runs again
             again = wait_until(lambda: _running(c, job["id"]), timeout=60)
             assert again["attempts"] == 2 and again["worker"]["replica_id"] != victim
-            c.delete(f"/api/video/jobs/{job['id']}")  # a second 400-step run proves nothing more
+            c.delete(f"/api/video/jobs/{job['id']}")  # a second long run proves nothing more
             assert wait_job(c, job["id"], timeout=30)["status"] == "cancelled"
     finally:
         serve.delete(name)
