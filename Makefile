@@ -30,6 +30,7 @@ demo-cli: install
 	$(VENV)/bin/videogen generate --family ltx-video --task image-to-video --image $(OUT)/first-frame.png --model tiny --prompt "the sun sets over the sea" -o $(OUT)/cli-ltx-i2v.mp4
 
 test: install
+	$(VENV)/bin/ruff check .
 	$(PY) -m pytest -q -p no:cacheprovider
 
 test-fast: install

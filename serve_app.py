@@ -17,8 +17,8 @@ from videogen.rocm_env import apply_rocm_env
 
 apply_rocm_env()
 
-from videogen.serve.builder import build_app  # noqa: E402
-from videogen.serve.config import FamilyConfig, VideoGenAppConfig  # noqa: E402
+from videogen.serve.builder import build_app
+from videogen.serve.config import FamilyConfig, VideoGenAppConfig
 
 app = build_app(VideoGenAppConfig())
 

@@ -12,15 +12,15 @@ from videogen.rocm_env import apply_rocm_env
 
 apply_rocm_env()
 
-import argparse  # noqa: E402
-import statistics  # noqa: E402
-import tempfile  # noqa: E402
-import time  # noqa: E402
-from pathlib import Path  # noqa: E402
+import argparse
+import statistics
+import tempfile
+import time
+from pathlib import Path
 
-from videogen.video.registry import SPECS  # noqa: E402
-from videogen.video.request import VideoRequest  # noqa: E402
-from videogen.video.worker import GenerationWorker  # noqa: E402
+from videogen.video.registry import SPECS
+from videogen.video.request import VideoRequest
+from videogen.video.worker import GenerationWorker
 
 
 def main() -> None:
@@ -33,9 +33,10 @@ def main() -> None:
     parser.add_argument("--families", nargs="*", default=list(SPECS))
     args = parser.parse_args()
 
-    from PIL import Image
     import base64
     import io
+
+    from PIL import Image
 
     buf = io.BytesIO()
     Image.new("RGB", (args.size, args.size), (120, 60, 30)).save(buf, format="PNG")
@@ -61,7 +62,8 @@ def main() -> None:
                 runs.append((time.perf_counter() - t0, {s.name: s.seconds for s in result.stages}))
             med = statistics.median(r[0] for r in runs)
             stage = {k: statistics.median(r[1][k] for r in runs) for k in ("denoising", "decoding", "encoding")}
-            print(f"{family:16} {task:15} {load_s:8.3f} {med:8.3f} {stage['denoising']:8.3f} {stage['decoding']:8.3f} {stage['encoding']:8.3f}")
+            print(f"{family:16} {task:15} {load_s:8.3f} {med:8.3f} {stage['denoising']:8.3f} "
+                  f"{stage['decoding']:8.3f} {stage['encoding']:8.3f}")
 
 
 if __name__ == "__main__":

@@ -32,27 +32,27 @@ from videogen.rocm_env import apply_rocm_env
 
 apply_rocm_env()
 
-import argparse  # noqa: E402
-import gc  # noqa: E402
-import json  # noqa: E402
-import math  # noqa: E402
-import resource  # noqa: E402
-import statistics  # noqa: E402
-import sys  # noqa: E402
-import tempfile  # noqa: E402
-import time  # noqa: E402
-from pathlib import Path  # noqa: E402
-from typing import Any  # noqa: E402
+import argparse
+import gc
+import json
+import math
+import resource
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
 
-import torch  # noqa: E402
+import torch
 
-from videogen.video import speed  # noqa: E402
-from videogen.video.families import get_adapter, get_spec  # noqa: E402
-from videogen.video.model_source import ModelSource  # noqa: E402
-from videogen.video.policy_overrides import STEP_CACHE_KINDS  # noqa: E402
-from videogen.video.request import VideoRequest, grey_png_b64  # noqa: E402
-from videogen.video.speed import StepCacheSetting  # noqa: E402
-from videogen.video.worker import GenerationWorker, runtime_snapshot  # noqa: E402
+from videogen.video import speed
+from videogen.video.families import get_adapter, get_spec
+from videogen.video.model_source import ModelSource
+from videogen.video.policy_overrides import STEP_CACHE_KINDS
+from videogen.video.request import VideoRequest, grey_png_b64
+from videogen.video.speed import StepCacheSetting
+from videogen.video.worker import GenerationWorker, runtime_snapshot
 
 LEVERS = ("attention_backend", "step_cache", "compile", "vae_tiling", "vae_slicing")
 # A lever joins the best combination only if it is this much faster than its paired baseline (less is noise)
@@ -410,7 +410,8 @@ def markdown(report: dict[str, Any]) -> str:
         f"{r['num_frames']} frames, {r['height']}x{r['width']}, {r['num_inference_steps']} steps, "
         f"guidance {r['guidance_scale']}; fastest of {r['runs']} interleaved runs, {r['torch_threads']} torch "
         "thread(s). "
-        f"FLOPs/step {report['flops']['per_step']:.4g} ({report['flops']['source']}); device limit {d['peak_tflops']:.4g} TFLOP/s ({d['peak_source']}); "
+        f"FLOPs/step {report['flops']['per_step']:.4g} ({report['flops']['source']}); "
+        f"device limit {d['peak_tflops']:.4g} TFLOP/s ({d['peak_source']}); "
         f"memory: {d['memory']}.",
         "",
         f"VideoGen vs raw diffusers (job without MP4 encode): {report['videogen_vs_raw_pct']:+.1f}%",

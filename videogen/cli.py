@@ -10,13 +10,13 @@ from videogen.rocm_env import apply_rocm_env
 
 apply_rocm_env()
 
-import argparse  # noqa: E402
-import json  # noqa: E402
-import sys  # noqa: E402
+import argparse
+import json
+import sys
 
-from videogen.errors import VideoGenError  # noqa: E402
+from videogen.cli_request import EXIT_BAD_INPUT, add_request_flags, request_from_args
+from videogen.errors import VideoGenError
 
-from videogen.cli_request import EXIT_BAD_INPUT, add_request_flags, request_from_args  # noqa: E402
 # Request fields whose CLI flag has another name.
 _FLAG_FOR_FIELD = {"num_frames": "--frames", "num_inference_steps": "--steps", "guidance_scale": "--guidance"}
 

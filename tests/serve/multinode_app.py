@@ -18,19 +18,19 @@ from pathlib import Path
 
 os.environ.pop("RAY_ADDRESS", None)
 
-import httpx  # noqa: E402
-import ray  # noqa: E402
-import ray._private.utils  # noqa: E402
+import httpx
+import ray
+import ray._private.utils
 
 # Do not advertise this throwaway cluster in /tmp/ray: other drivers on the machine
 # calling a bare ray.init() must not attach to it.
 ray._private.utils.write_ray_address = lambda *args, **kwargs: None
 
-from ray import serve  # noqa: E402
-from ray.cluster_utils import Cluster  # noqa: E402
-from serve_helpers import TERMINAL, free_port  # noqa: E402  (run as a script from tests/serve)
+from ray import serve
+from ray.cluster_utils import Cluster
+from serve_helpers import TERMINAL, free_port  # (run as a script from tests/serve)
 
-from videogen.serve.builder import build_app  # noqa: E402
+from videogen.serve.builder import build_app
 
 FAMILY = "ltx-video"
 

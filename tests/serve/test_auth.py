@@ -91,11 +91,11 @@ def test_a_refused_request_has_no_byte_of_its_body_read(tmp_path):
     for path in ("/api/video/jobs", "/v1/videos", "/v1/videos/job_x/remix", "/api/video/estimate"):
         reads, sent = [], []
 
-        async def receive():
+        async def receive(reads=reads):
             reads.append(1)
             return {"type": "http.request", "body": b"{" * 1024, "more_body": True}
 
-        async def send(message):
+        async def send(message, sent=sent):
             sent.append(message)
 
         scope = {"type": "http", "method": "POST", "path": path, "raw_path": path.encode(), "query_string": b"",

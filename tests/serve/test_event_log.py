@@ -75,7 +75,7 @@ def test_a_live_jobs_replay_gives_every_whole_record_in_order_from_any_event(tmp
     assert len(fulls) == 3  # the first row, then one every FULL_EVERY events
     for i, seq in enumerate(seqs):  # a client resuming after any event gets exactly the rest
         assert [(s, r.snapshot()) for s, r in store.events.since(job.id, seq, limit=10_000)] == \
-            list(zip(seqs[i + 1:], expected[i + 1:]))
+            list(zip(seqs[i + 1:], expected[i + 1:], strict=True))
     # Read in small pages (the SSE loop asks for at most 200 at a time): the same records.
     paged, after = [], 0
     while page := store.events.since(job.id, after, limit=5):

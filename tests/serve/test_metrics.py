@@ -42,7 +42,7 @@ def test_metrics_on_rays_prometheus_endpoint(client, ray_session):
         if not missing:
             break
         time.sleep(2)
-    assert not missing, f"not exported: {missing}\n" + "\n".join(l for l in text.splitlines() if "videogen" in l)[:3000]
+    assert not missing, f"not exported: {missing}\n" + "\n".join(line for line in text.splitlines() if "videogen" in line)[:3000]
 
 
 def test_grafana_dashboard_uses_the_exported_names():

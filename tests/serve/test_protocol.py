@@ -10,7 +10,6 @@ from pathlib import Path
 import pytest
 
 import videogen
-
 from videogen.errors import (
     ErrorCode,
     GenerationCancelled,

@@ -158,7 +158,7 @@ def test_estimate_submit_progress_and_the_video_plays(page):
 def test_hostile_data_is_rendered_as_text(page, served_app):
     with served_app.client() as c:
         jobs = [c.post("/api/video/jobs", json={"family": family, "prompt": prompt, "num_inference_steps": 2}).json()
-                for family, prompt in zip(("wan", "text-to-video-sd"), HOSTILE_PROMPTS[:2])]
+                for family, prompt in zip(("wan", "text-to-video-sd"), HOSTILE_PROMPTS[:2], strict=True)]
         v1 = c.post("/v1/videos", json={"prompt": HOSTILE_PROMPTS[2], "model": "wan2.1-t2v-1.3b", "num_inference_steps": 2})
         assert v1.status_code == 200, v1.text
         jobs.append(v1.json())

@@ -9,14 +9,13 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
+from arch_support import scaled_down  # (tests/ is on sys.path)
 
 from videogen.errors import ModelUnavailableError, UnsupportedTaskError
 from videogen.video.arch.catalog import PRESETS, describe_presets, get_preset, is_arch_model, presets_for
 from videogen.video.arch.pipeline import build_pipeline
-from videogen.video.arch.preset import ArchPreset, count_params
+from videogen.video.arch.preset import count_params
 from videogen.video.spec import IMAGE_TO_VIDEO
-
-from arch_support import scaled_down  # noqa: E402  (tests/ is on sys.path)
 
 REQUIRED = {
     "wan2.1-t2v-1.3b",

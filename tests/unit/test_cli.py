@@ -59,7 +59,8 @@ def test_cli_models_tiny_all_ready():
     for m in models:
         for task in SPECS[m["id"]].tasks:
             assert m["task_support"][task] == "ready"
-        for key in ("display_name", "task_kind", "required_inputs", "recommended_dtype", "rocm_notes", "support_level", "effective_support_level"):
+        for key in ("display_name", "task_kind", "required_inputs", "recommended_dtype", "rocm_notes", "support_level",
+                    "effective_support_level"):
             assert key in m
 
 

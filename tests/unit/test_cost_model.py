@@ -281,3 +281,13 @@ def test_i2v_estimates_count_the_conditioning():
     e = estimate_cost("wan2.1-i2v-14b-480p", IMAGE_TO_VIDEO, 81, 480, 832, 30, 5.0)
     assert e.flops.image_encode > 0 and e.flops.vae_encode > 0  # CLIP-H image tokens; the whole clip encoded
     assert "vae_encode" in e.memory_for("gpu").stages
+
+
+def test_group_offload_counts_each_component_by_its_own_name_when_one_is_absent():
+    from videogen.video.cost.memory import Residency, Stage, stage_peak
+
+    res = {"vae": Residency(full=100, group=40, leaf=10), "transformer": Residency(full=1000, group=300, leaf=50)}
+    # A stage naming a component the preset lacks (no image encoder) before the ones it has.
+    stage = Stage("encode", ("image_encoder", "transformer", "vae"), activation_bytes=7)
+    # The VAE stays whole on the GPU; the transformer brings its group; the missing encoder brings nothing.
+    assert stage_peak(stage, "group_offload", res, total_weights=1100) == 100 + 300 + 7

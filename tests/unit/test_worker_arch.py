@@ -7,13 +7,13 @@ the catalog for the test: a full-size build needs a GPU.
 from __future__ import annotations
 
 import pytest
-
 from arch_support import scaled_down
+
 from videogen.errors import ModelUnavailableError
 from videogen.video.arch import catalog
+from videogen.video.encode import read_mp4
 from videogen.video.model_source import ModelSource
 from videogen.video.request import VideoRequest
-from videogen.video.encode import read_mp4
 from videogen.video.worker import GenerationWorker
 
 SCALED_ID = "wan2.1-t2v-1.3b~scaled"

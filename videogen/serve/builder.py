@@ -30,9 +30,8 @@ def build_app(args: VideoGenAppConfig) -> Application:
     # Imported here: the deployment classes pull in FastAPI and the core, which a
     # process that only validates a config (or inspects the options) does not need.
     from videogen.serve.ingress import VideoGenIngress
-    from videogen.serve.worker_deployment import VideoWorker
-
     from videogen.serve.service.auth import refuse_keyless_exposure, serve_http_host
+    from videogen.serve.worker_deployment import VideoWorker
 
     cfg = args if isinstance(args, VideoGenAppConfig) else VideoGenAppConfig.model_validate(dict(args or {}))
     # Closed by default: no key anywhere and a proxy beyond loopback is refused here, before anything deploys.

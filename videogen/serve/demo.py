@@ -151,7 +151,8 @@ def main(argv: list[str] | None = None) -> int:
                 path.write_bytes(client.get(job["result"]["video_url"]).content)
                 frames, fps = read_mp4(path)
                 timings = ", ".join(f"{s['name']} {s['seconds']:.3f}s" for s in job["stages"])
-                say(f"wrote {path} ({path.stat().st_size} bytes, {frames.shape[0]} frames {frames.shape[2]}x{frames.shape[1]} @ {fps:g} fps)")
+                say(f"wrote {path} ({path.stat().st_size} bytes, {frames.shape[0]} frames "
+                    f"{frames.shape[2]}x{frames.shape[1]} @ {fps:g} fps)")
                 say(f"  stages: {timings}")
                 if job["adjustments"]:
                     say(f"  adjustments: {[(a['field'], a['requested'], a['used']) for a in job['adjustments']]}")

@@ -63,7 +63,7 @@ def detect_gpu_count() -> int:
 
         if ray.is_initialized():
             return int(ray.cluster_resources().get("GPU", 0))
-    except Exception:  # pragma: no cover - Ray missing or half initialised
+    except Exception:  # noqa: BLE001 - Ray missing or half initialised: ask the machine  # pragma: no cover
         pass
     if os.path.exists("/dev/kfd") and os.path.isdir("/dev/dri"):
         return 1  # ROCm
@@ -140,8 +140,9 @@ def worker_deployment_options(family: str, cfg: VideoGenAppConfig, num_gpus: flo
         WORKER_DEFAULTS,
         {
             "name": worker_deployment_name(family),
-            # A stuck job must not hold a shutdown or scale-down for long: past this the replica
-            # stops and its job is re-queued (or failed) with the reason (worker_deployment.__del__).
+            # A stuck job must not hold a shutdown or scale-down for long: past this Serve force-kills
+            # the replica, and the ingress re-queues (or fails) its job with the reason (the handle call
+            # failed, or its heartbeat stopped).
             "graceful_shutdown_timeout_s": cfg.shutdown_timeout_s,
             "ray_actor_options": {
                 "num_gpus": gpus,

@@ -29,7 +29,6 @@ from videogen.errors import (
     VideoGenError,
     error_dict,
 )
-
 from videogen.serve.openai.protocol import OPENAI_PREFIX, openai_error, openai_status
 
 logger = logging.getLogger("videogen.serve")

@@ -54,7 +54,7 @@ def _metric(name: str):
 def _record(name: str, method: str, value: float, tags: dict[str, str]) -> None:
     try:
         getattr(_metric(name), method)(value, tags={k: str(v) for k, v in tags.items()})
-    except Exception:  # noqa: BLE001 - outside Ray, or a metrics backend hiccup: the job goes on
+    except Exception:  # outside Ray, or a metrics backend hiccup: the job goes on
         logger.debug("metric %s not recorded", name, exc_info=True)
 
 
@@ -105,5 +105,5 @@ def record_job_end(store, job_id: str, status: str, seconds: float) -> None:
         rec = store.jobs.get(job_id)
         job_finished(rec.family, rec.task, status, seconds, rec.stages, rec.adjustments, rec.error)
         queue_depths(queued_by_family(store))
-    except Exception:  # noqa: BLE001
+    except Exception:
         logger.debug("job-end metrics for %s not recorded", job_id, exc_info=True)

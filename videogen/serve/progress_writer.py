@@ -82,6 +82,6 @@ class ProgressWriter:
             try:
                 self._write(update.progress, update.stages)
                 self.written += 1
-            except Exception:  # noqa: BLE001 - progress is shown, not needed: the job goes on
+            except Exception:  # progress is shown, not needed: the job goes on
                 self.failed += 1
                 logger.exception("progress write failed")

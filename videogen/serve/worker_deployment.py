@@ -56,7 +56,7 @@ def _replica_identity() -> dict[str, Any]:
         info["replica_id"] = f"{ctx.replica_id.deployment_id.app_name}#{ctx.replica_id.deployment_id.name}#{ctx.replica_id.unique_id}"
         info["deployment"] = ctx.replica_id.deployment_id.name
         info["app"] = ctx.replica_id.deployment_id.app_name
-    except Exception:  # outside Serve (unit tests)
+    except Exception:  # noqa: BLE001 - outside Serve (unit tests)
         info["replica_id"] = f"local#{os.getpid()}#{time.time_ns()}"
     try:
         rc = ray.get_runtime_context()
@@ -64,7 +64,7 @@ def _replica_identity() -> dict[str, Any]:
         info["actor_id"] = rc.get_actor_id()
         info["node_ip"] = ray.util.get_node_ip_address()
         info["accelerator_ids"] = {k: list(v) for k, v in rc.get_accelerator_ids().items() if v}
-    except Exception:
+    except Exception:  # noqa: BLE001 - outside Ray: the identity has no node or actor
         pass
     return info
 
@@ -112,7 +112,7 @@ class VideoWorker:
             # The replica stays up and says why; jobs for this task fail with the reason.
             self._load_errors[task] = exc.to_dict()
             logger.warning("%s/%s cannot load: %s", self.family, task, exc.message)
-        except Exception as exc:  # noqa: BLE001
+        except Exception as exc:
             self._load_errors[task] = error_dict(ErrorCode.LOAD_FAILED, f"{type(exc).__name__}: {exc}")
             logger.exception("%s/%s failed to load", self.family, task)
 
@@ -122,7 +122,7 @@ class VideoWorker:
     def _safe_report(self) -> None:
         try:
             self._report(ReplicaState.BUSY if self._current else ReplicaState.IDLE)
-        except Exception:  # noqa: BLE001 - the periodic report tries again
+        except Exception:  # the periodic report tries again
             logger.warning("replica report after a job failed", exc_info=True)
 
     def _models_report(self, diagnostics: dict[str, Any]) -> ModelsReport:
@@ -159,7 +159,7 @@ class VideoWorker:
                     last_full = time.monotonic()
                 else:
                     self.store.replicas.touch(self.replica_id, state)
-            except Exception:  # noqa: BLE001
+            except Exception:
                 logger.exception("replica report failed")
 
     # -- Serve hooks -------------------------------------------------------------------
@@ -189,9 +189,13 @@ class VideoWorker:
     def release_current(self, reason: str) -> JobStatus | None:
         """Hand the running job back now (re-queued if attempts remain, else failed), with ``reason``.
 
-        Serve calls ``__del__`` once ``graceful_shutdown_timeout_s`` (the app's ``shutdown_timeout_s``)
-        has passed with the job still running: the job does not wait for a heartbeat timeout to move on,
-        and the generation thread's later writes no longer count (its claim is gone).
+        Serve (Ray 2.60) calls ``__del__`` only after its graceful shutdown has waited out the replica's
+        ongoing requests: a job whose ``run_job`` call is still open holds the replica until
+        ``graceful_shutdown_timeout_s`` (the app's ``shutdown_timeout_s``), and then the replica is
+        force-killed without ``__del__``; the ingress re-queues that job (the handle call fails, or its
+        heartbeat stops: ``test_serve_recovery.py``). A job is still here at ``__del__`` only when its
+        call was cancelled while the generation thread went on; it is handed back now, and the thread's
+        later writes no longer count (its claim is gone).
         """
         current = getattr(self, "_current", None)
         if not current:
@@ -314,7 +318,7 @@ class VideoWorker:
                                    f"be written ({kept['reason']}); free space or lower retention_days", details=kept)
             finish(JobStatus.FAILED, error=error, **ended(JobStatus.FAILED))
             return JobStatus.FAILED
-        except Exception as exc:  # noqa: BLE001 - a job ends with a reason, the replica lives on
+        except Exception as exc:  # a job ends with a reason, the replica lives on
             logger.exception("job %s failed", job_id)
             if is_storage_error(exc):  # a write outside the encoder (a directory, a rename) on a full disk
                 self._drop_job_files(job_id)
@@ -341,5 +345,5 @@ class VideoWorker:
             try:
                 if not self.store.jobs.heartbeat(job_id, token):
                     return
-            except Exception:  # noqa: BLE001
+            except Exception:
                 logger.exception("heartbeat for %s failed", job_id)

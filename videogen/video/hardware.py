@@ -66,7 +66,7 @@ def system_ram_gb() -> float:
             import psutil  # type: ignore[import-not-found]
 
             total = psutil.virtual_memory().total / GIB
-        except Exception:
+        except Exception:  # noqa: BLE001 - RAM unknown (no /proc, no psutil): reported as 0
             total = 0.0
     # cgroup v2 first, then v1; only the first file that exists counts.
     for path in ("/sys/fs/cgroup/memory.max", "/sys/fs/cgroup/memory/memory.limit_in_bytes"):
@@ -144,7 +144,7 @@ class VideoHardwareProfile(BaseModel):
     compute_capability: str | None = None  # CUDA "major.minor", e.g. "8.9"
 
     @classmethod
-    def detect(cls) -> "VideoHardwareProfile":
+    def detect(cls) -> VideoHardwareProfile:
         """Describe the accelerator this process sees (device 0 of what Ray made visible)."""
         import torch
 
@@ -153,7 +153,7 @@ class VideoHardwareProfile(BaseModel):
         cuda = getattr(torch.version, "cuda", None)
         try:
             has_gpu = bool(torch.cuda.is_available())
-        except Exception:  # a broken driver must not break startup
+        except Exception:  # noqa: BLE001 - a broken driver must not break startup
             has_gpu = False
         if has_gpu:
             props = torch.cuda.get_device_properties(0)
@@ -161,7 +161,7 @@ class VideoHardwareProfile(BaseModel):
             free: float | None
             try:
                 free = torch.cuda.mem_get_info(0)[0] / GIB
-            except Exception:
+            except Exception:  # noqa: BLE001 - free memory is a hint: unknown rather than a failed detect
                 free = None
             integrated = bool(getattr(props, "is_integrated", False))
             if hip:
@@ -195,13 +195,13 @@ class VideoHardwareProfile(BaseModel):
         mps = getattr(torch.backends, "mps", None)
         try:
             has_mps = bool(mps is not None and mps.is_available())
-        except Exception:
+        except Exception:  # noqa: BLE001 - a broken MPS backend must not break startup
             has_mps = False
         if has_mps:
             total = ram
             try:
                 total = torch.mps.recommended_max_memory() / GIB
-            except Exception:
+            except Exception:  # noqa: BLE001 - older torch: the whole RAM stands in
                 pass
             return cls(
                 backend="mps",
@@ -224,7 +224,7 @@ class VideoHardwareProfile(BaseModel):
         )
 
     @classmethod
-    def synthetic(cls, backend: str, total_vram_gb: float | None = None, **kw: Any) -> "VideoHardwareProfile":
+    def synthetic(cls, backend: str, total_vram_gb: float | None = None, **kw: Any) -> VideoHardwareProfile:
         """A plausible profile without hardware, for tests and tools; ``kw`` overrides any field."""
         values: dict[str, Any] = {"backend": backend, "system_ram_gb": 128.0, "device_count": 1}
         if backend == "rocm":

@@ -31,7 +31,7 @@ class Throughput(BaseModel):
     source: str = Field(description="measured (warm-up / finished jobs) or device_peak")
     samples: int = 0
 
-    def updated(self, flops: float, seconds: float, weight: float = 0.3) -> "Throughput":
+    def updated(self, flops: float, seconds: float, weight: float = 0.3) -> Throughput:
         """This throughput refined by one finished run (an exponential average once measured)."""
         observed = flops / max(seconds, 1e-6)
         if self.source != "measured" or self.samples == 0:

@@ -78,7 +78,7 @@ class CapacityPlanner:
             admitted = admit(estimate, params, spec, profile, policy, self.job_timeout_s)
         except VideoGenError:
             raise
-        except Exception:  # noqa: BLE001 - an estimate must never stop a job the model can run
+        except Exception:  # an estimate must never stop a job the model can run
             logger.warning("no cost estimate for %s/%s", source.family, task, exc_info=True)
             return None
         return None if admitted is None else JobPlan(estimate=admitted[0], admission=admitted[1])

@@ -11,9 +11,9 @@ from typing import Any
 
 from videogen.errors import ModelUnavailableError
 from videogen.video.families import get_adapter
+from videogen.video.hardware import VideoHardwareProfile
 from videogen.video.model_meta import ModelMeta
 from videogen.video.model_source import ModelSource
-from videogen.video.hardware import VideoHardwareProfile
 from videogen.video.placement import Rung, apply_load_policy
 from videogen.video.policy import VideoLoadPolicy
 from videogen.video.policy_overrides import PLACEMENTS

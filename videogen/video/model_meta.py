@@ -30,11 +30,11 @@ class ModelMeta(BaseModel):
     request_defaults: dict[str, Any] = Field(default_factory=dict, description="defaults that beat the family's")
 
     @classmethod
-    def for_tiny(cls, family: str | None = None, task: str | None = None, **kw: Any) -> "ModelMeta":
+    def for_tiny(cls, family: str | None = None, task: str | None = None, **kw: Any) -> ModelMeta:
         return cls(family=family, task=task, tiny=True, request_defaults=dict(TINY_REQUEST_DEFAULTS), **kw)
 
     @classmethod
-    def read(cls, model_dir: Path) -> "ModelMeta":
+    def read(cls, model_dir: Path) -> ModelMeta:
         """The directory's ``videogen.json``; an empty meta when it has none."""
         path = Path(model_dir) / MODEL_META_FILE
         return cls.model_validate(json.loads(path.read_text())) if path.is_file() else cls()

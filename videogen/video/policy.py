@@ -129,7 +129,7 @@ def _tier_draft(profile: VideoHardwareProfile, tier: str) -> _Draft:
     return draft
 
 
-def _keep_in_shared_memory(draft: _Draft, profile: VideoHardwareProfile, spec: "VideoModelSpec | None") -> None:
+def _keep_in_shared_memory(draft: _Draft, profile: VideoHardwareProfile, spec: VideoModelSpec | None) -> None:
     # The "VRAM" is system RAM: offloading would copy weights within the same memory.
     draft.placement = "gpu"
     draft.vae_tiling = draft.vae_slicing = True  # activation peaks (VAE decode) compete with the OS for one pool
@@ -145,7 +145,7 @@ def _keep_in_shared_memory(draft: _Draft, profile: VideoHardwareProfile, spec: "
         )
 
 
-def _fit_model_size(draft: _Draft, tier: str, vram: float, spec: "VideoModelSpec") -> None:
+def _fit_model_size(draft: _Draft, tier: str, vram: float, spec: VideoModelSpec) -> None:
     """Move to a more conservative placement when the model is big for this (dedicated-memory) card."""
     if vram < spec.min_vram_gb * TIER_SLACK:
         if draft.placement != "sequential_offload":
@@ -178,7 +178,7 @@ def _cpu_memory_cap(profile: VideoHardwareProfile, tier: str, placement: str) ->
     return round(ram * share, 1) if ram > 0 else None
 
 
-def _choose_dtype(profile: VideoHardwareProfile, spec: "VideoModelSpec | None") -> tuple[str, str]:
+def _choose_dtype(profile: VideoHardwareProfile, spec: VideoModelSpec | None) -> tuple[str, str]:
     """The dtype and the reason: the model's recommendation, unless the GPU lacks bf16."""
     dtype = spec.recommended_dtype if spec is not None else "bfloat16"
     bf16 = profile.bf16_supported()
@@ -195,7 +195,7 @@ def _choose_dtype(profile: VideoHardwareProfile, spec: "VideoModelSpec | None") 
     return dtype, f"dtype {dtype}" + (" (model recommendation)" if spec is not None else "")
 
 
-def _gpu_draft(profile: VideoHardwareProfile, tier: str, spec: "VideoModelSpec | None") -> _Draft:
+def _gpu_draft(profile: VideoHardwareProfile, tier: str, spec: VideoModelSpec | None) -> _Draft:
     draft = _tier_draft(profile, tier)
     vram = profile.total_vram_gb
     if profile.shared_memory:
@@ -258,10 +258,10 @@ class VideoLoadPolicy(BaseModel):
     def derive(
         cls,
         profile: VideoHardwareProfile,
-        spec: "VideoModelSpec | None" = None,
+        spec: VideoModelSpec | None = None,
         overrides: Mapping[str, Any] | None = None,
         environ: Mapping[str, str] | None = None,
-    ) -> "VideoLoadPolicy":
+    ) -> VideoLoadPolicy:
         """The policy for ``profile`` (and ``spec``), with config ``overrides`` and ``VIDEOGEN_POLICY_*`` from
         ``environ`` (None: the process environment) on top."""
         collected = collect_overrides(overrides, environ)

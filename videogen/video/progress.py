@@ -26,10 +26,10 @@ class Progress(BaseModel):
     note: str | None = Field(default=None, description="why the job is where it is, e.g. 'retrying: ...'")
 
     @classmethod
-    def queued(cls, total_steps: int | None = None, note: str | None = None) -> "Progress":
+    def queued(cls, total_steps: int | None = None, note: str | None = None) -> Progress:
         return cls(stage=QUEUED_STAGE, total_steps=total_steps, note=note)
 
-    def ended(self, stage: str) -> "Progress":
+    def ended(self, stage: str) -> Progress:
         """This progress, frozen at the end of a job (``done``, ``failed``, ``cancelled``)."""
         percent = 100.0 if stage == DONE_STAGE else self.percent
         step = self.total_steps if stage == DONE_STAGE else self.step

@@ -114,7 +114,8 @@ def decode_image(value: str):
         with opened as img:
             if img.width * img.height > MAX_IMAGE_PIXELS:
                 raise InvalidRequestError(
-                    "image", f"is {img.width}x{img.height}; at most {MAX_IMAGE_PIXELS} pixels allowed", allowed=f"<= {MAX_IMAGE_PIXELS} pixels"
+                    "image", f"is {img.width}x{img.height}; at most {MAX_IMAGE_PIXELS} pixels allowed",
+                    allowed=f"<= {MAX_IMAGE_PIXELS} pixels",
                 )
             return img.convert("RGB")
     except (OSError, Image.DecompressionBombError):

@@ -26,7 +26,7 @@ def _diffusers_has(class_name: str) -> bool:
         return False
     try:
         return getattr(diffusers, class_name, None) is not None
-    except Exception:  # diffusers' lazy import can fail on a missing optional dep
+    except Exception:  # noqa: BLE001 - diffusers' lazy import can fail on a missing optional dep
         return False
 
 

@@ -181,7 +181,7 @@ class GenerationWorker:
         with tempfile.TemporaryDirectory(prefix="videogen-warm-up-") as tmp:
             try:
                 self.generate(_warm_up_request(family, task), Path(tmp) / "warm-up.mp4")
-            except Exception:  # noqa: BLE001
+            except Exception:
                 logger.warning("warm-up run of %s/%s failed", family, task, exc_info=True)
         return self.planner.throughput(family, task)
 
@@ -359,5 +359,5 @@ def _settle_interrupted(pipe) -> None:
         return
     try:
         free_hooks()
-    except Exception:  # noqa: BLE001  (the cancel is what the caller must see)
+    except Exception:  # (the cancel is what the caller must see)
         logger.warning("could not offload %s after a cancel", type(pipe).__name__, exc_info=True)

@@ -34,7 +34,8 @@ from videogen.serve.openai.protocol import (
 )
 from videogen.serve.openai.serving import VARIANTS, OpenAIVideos
 from videogen.serve.service.videogen_service import VideoGenService
-from videogen.video.outputs import VARIANTS as MEDIA, media_type
+from videogen.video.outputs import VARIANTS as MEDIA
+from videogen.video.outputs import media_type
 
 router = APIRouter(prefix=OPENAI_PREFIX, tags=["OpenAI Videos API"])
 

@@ -35,7 +35,6 @@ if TYPE_CHECKING:
     from pathlib import Path
 
     from videogen.serve.service.auth import Principal
-
     from videogen.serve.service.videogen_service import VideoGenService
     from videogen.video.model_meta import ModelMeta
 

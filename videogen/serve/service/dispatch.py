@@ -139,7 +139,7 @@ class Dispatcher:
         while True:
             try:
                 await asyncio.to_thread(self.jobs.renew_leases, self.dispatcher_id, LEASE_S)
-            except Exception:  # noqa: BLE001
+            except Exception:
                 logger.exception("lease renewal failed")
             await asyncio.sleep(LEASE_S / 3)
 
@@ -186,6 +186,6 @@ class Dispatcher:
         while True:
             try:
                 await self.reap_once()
-            except Exception:  # noqa: BLE001
+            except Exception:
                 logger.exception("reaper pass failed")
             await asyncio.sleep(REAPER_INTERVAL_S)

@@ -87,7 +87,7 @@ class EstimateService:
             return admit(estimate, params, get_spec(family), view.profile, view.policy, self.settings.job_timeout_s)
         except CapacityError:
             raise
-        except Exception:  # noqa: BLE001 - no estimate must never refuse a job the worker can run
+        except Exception:  # no estimate must never refuse a job the worker can run
             logger.warning("no estimate for %s/%s", family, task, exc_info=True)
             return None
 

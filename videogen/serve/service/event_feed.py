@@ -202,5 +202,5 @@ class EventFeed:
                 for job_id in self._watch.poll(self.watched):
                     self.notify(job_id)
                 time.sleep(self.poll_s)
-        except Exception:  # noqa: BLE001 - streams still read at their fallback interval; the next one restarts it
+        except Exception:  # streams still read at their fallback interval; the next one restarts it
             logger.exception("the SSE watcher stopped; streams fall back to re-reading the store")

@@ -29,8 +29,8 @@ from videogen.serve.service.estimates import EstimateService
 from videogen.serve.service.event_feed import EventFeed, SlotStream, StreamSlots
 from videogen.serve.service.limits import Limits
 from videogen.serve.service.status import StatusViews
-from videogen.serve.store.job_store import JobStore
 from videogen.serve.store.bounds import QueueBounds
+from videogen.serve.store.job_store import JobStore
 from videogen.serve.store.records import JobRecord, JobStatus
 from videogen.video.families import get_adapter
 from videogen.video.progress import Progress

@@ -100,6 +100,6 @@ class Limits:
         while True:
             try:
                 await asyncio.to_thread(self.sweep)
-            except Exception:  # noqa: BLE001 - the next pass tries again
+            except Exception:  # the next pass tries again
                 logger.exception("retention sweep failed")
             await asyncio.sleep(interval_s)

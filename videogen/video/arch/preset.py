@@ -54,7 +54,7 @@ class ComponentArch(BaseModel):
             return module.to(dtype) if dtype is not None else module
         return materialise(module, device, dtype, seed=seed)
 
-    def with_config(self, **overrides: Any) -> "ComponentArch":
+    def with_config(self, **overrides: Any) -> ComponentArch:
         """A copy with config values replaced; a dict value is merged into a nested config dict."""
         config = copy.deepcopy(self.config)
         for key, value in overrides.items():
@@ -123,7 +123,7 @@ class ArchPreset(BaseModel):
     notes: str = ""
 
     @model_validator(mode="after")
-    def _consistent(self) -> "ArchPreset":
+    def _consistent(self) -> ArchPreset:
         names = [c.name for c in self.components]
         problems = []
         if len(set(names)) != len(names):
@@ -162,7 +162,7 @@ class ArchPreset(BaseModel):
     def total_params(self) -> int:
         return sum(self.param_counts().values())
 
-    def scaled(self, **component_overrides: dict[str, Any]) -> "ArchPreset":
+    def scaled(self, **component_overrides: dict[str, Any]) -> ArchPreset:
         """A copy with some components' config values replaced (tests build scaled-down copies).
 
         """

@@ -48,10 +48,10 @@ class PolyFit:
     max_rel_residual: float
 
     def __call__(self, **point: float) -> float:
-        return sum(c * _value(t, point) for t, c in zip(self.terms, self.coefs))
+        return sum(c * _value(t, point) for t, c in zip(self.terms, self.coefs, strict=True))
 
     def describe(self) -> dict[str, float]:
-        return {term_name(t): c for t, c in zip(self.terms, self.coefs)}
+        return {term_name(t): c for t, c in zip(self.terms, self.coefs, strict=True)}
 
 
 def fit(terms: Sequence[Term], points: Sequence[Mapping[str, float]], values: Sequence[float]) -> PolyFit:
@@ -88,7 +88,7 @@ def fit_attention_split(
     if first is None or second is None or len(first) != len(second) or n1 == n2:
         return None
     c0 = c1 = c2 = 0.0
-    for (w1, q1, k1), (w2, q2, k2) in zip(first, second):
+    for (w1, q1, k1), (w2, q2, k2) in zip(first, second, strict=True):
         if w1 != w2:
             return None
         dq, dk = (q2 - q1) / (n2 - n1), (k2 - k1) / (n2 - n1)
@@ -125,7 +125,7 @@ def fit_attention_monomials(
         return None
     base = points[0]
     attention: dict[Term, float] = {}
-    for per_pass in zip(*calls):  # type: ignore[misc]
+    for per_pass in zip(*calls, strict=True):  # type: ignore[misc]
         powers: dict[str, int] = {}
         for dim in range(3):
             values = [float(call[dim]) for call in per_pass]
@@ -141,8 +141,8 @@ def fit_attention_monomials(
         key = term(**powers)
         attention[key] = attention.get(key, 0.0) + coef
     attn_values = [sum(c * _value(t, p) for t, c in attention.items()) for p in points]
-    rest = fit(rest_terms, points, [f - a for f, a in zip(flops, attn_values)])
-    combined: dict[Term, float] = dict(zip(rest.terms, rest.coefs))
+    rest = fit(rest_terms, points, [f - a for f, a in zip(flops, attn_values, strict=True)])
+    combined: dict[Term, float] = dict(zip(rest.terms, rest.coefs, strict=True))
     for t, c in attention.items():
         combined[t] = combined.get(t, 0.0) + c
     return PolyFit(terms=tuple(combined), coefs=tuple(combined.values()), max_rel_residual=rest.max_rel_residual)

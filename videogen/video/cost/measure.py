@@ -58,7 +58,7 @@ class _FusedAttention(TorchFunctionMode):
         kwargs = kwargs or {}
         if func is not F.scaled_dot_product_attention:
             return func(*args, **kwargs)
-        call = dict(zip(_SDPA_ARGS, args))
+        call = dict(zip(_SDPA_ARGS, args, strict=False))  # the positional ones; the rest come as kwargs
         call.update(kwargs)
         query, key, value = call["query"], call["key"], call["value"]
         if query.ndim != 4:

@@ -123,7 +123,7 @@ def stage_peak(stage: Stage, placement: Placement, res: dict[str, Residency], to
         weights = sum(r.full for r in running)
     elif placement == "group_offload":
         vae = res["vae"].full if "vae" in res else 0
-        weights = vae + sum(r.group for name, r in zip(stage.components, running) if name != "vae")
+        weights = vae + sum(res[name].group for name in stage.components if name in res and name != "vae")
     elif placement == "sequential_offload":
         weights = max((r.leaf for r in running), default=0)
     else:

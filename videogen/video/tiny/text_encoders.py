@@ -10,9 +10,11 @@ T5_VOCAB = 128
 def t5_encoder(umt5: bool = False, d_model: int = T5_DIM, vocab_size: int = T5_VOCAB):
     """A one-layer T5 (or UMT5) encoder; pair it with ``tokenizers.t5_tokenizer(vocab_size)``."""
     if umt5:
-        from transformers import UMT5Config as Config, UMT5EncoderModel as Model
+        from transformers import UMT5Config as Config
+        from transformers import UMT5EncoderModel as Model
     else:
-        from transformers import T5Config as Config, T5EncoderModel as Model
+        from transformers import T5Config as Config
+        from transformers import T5EncoderModel as Model
 
     config = Config(
         vocab_size=vocab_size, d_model=d_model, d_kv=8, d_ff=32, num_layers=1, num_heads=4,
