@@ -157,7 +157,9 @@ class VideoGenAppConfig(BaseModel):
     ingress: dict[str, Any] = Field(default_factory=dict, description="deployment options for the ingress")
     env_vars: dict[str, str] = Field(default_factory=dict, description="extra env vars for every worker replica")
     max_attempts: int = Field(default=2, ge=1, le=5, description="runs of a job whose worker died (2 = retried once)")
-    heartbeat_timeout_s: float = Field(default=20.0, ge=3.0, le=50.0, description="a running job without a heartbeat this long is retried or failed")
+    heartbeat_timeout_s: float = Field(
+        default=20.0, ge=3.0, le=50.0, description="a running job without a heartbeat this long is retried or failed"
+    )
     job_timeout_s: float = Field(
         default=3 * 3600, ge=10, description="a job running longer fails (its replica is then replaced: it is hung)"
     )
@@ -253,7 +255,7 @@ class VideoGenAppConfig(BaseModel):
         return str(Path(os.path.expandvars(value)).expanduser().resolve())
 
     @model_validator(mode="after")
-    def _arch_presets(self) -> "VideoGenAppConfig":
+    def _arch_presets(self) -> VideoGenAppConfig:
         """An ``arch:`` model must name a preset of its own family; said when the app is built, not at load."""
         from videogen.video.model_source import ModelSource
 
@@ -262,19 +264,19 @@ class VideoGenAppConfig(BaseModel):
             if source.is_arch:
                 try:
                     source.arch_preset()
-                except Exception as exc:  # ModelUnavailableError: unknown preset or another family's
+                except Exception as exc:  # noqa: BLE001 - ModelUnavailableError: unknown preset or another family's
                     raise ValueError(f"families.{family}.model: {getattr(exc, 'message', exc)}") from None
         return self
 
     @model_validator(mode="after")
-    def _aliases_name_served_families(self) -> "VideoGenAppConfig":
+    def _aliases_name_served_families(self) -> VideoGenAppConfig:
         wrong = {a: f for a, f in self.model_aliases.items() if f not in self.families}
         if wrong:
             raise ValueError(f"model_aliases: {wrong} name families not served here; served: {list(self.families)}")
         return self
 
     @model_validator(mode="after")
-    def _num_gpus(self) -> "VideoGenAppConfig":
+    def _num_gpus(self) -> VideoGenAppConfig:
         if self.num_gpus != "auto" and self.num_gpus < 0:
             raise ValueError("num_gpus: must be >= 0 or 'auto'")
         return self
