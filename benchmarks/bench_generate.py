@@ -53,17 +53,25 @@ def main() -> None:
             runs = []
             for i in range(args.runs):
                 request = VideoRequest(
-                    family=family, task=task, prompt="a boat on the sea", seed=i,
+                    family=family,
+                    task=task,
+                    prompt="a boat on the sea",
+                    seed=i,
                     image=image if task == "image-to-video" else None,
-                    num_frames=args.frames, height=args.size, width=args.size, num_inference_steps=args.steps,
+                    num_frames=args.frames,
+                    height=args.size,
+                    width=args.size,
+                    num_inference_steps=args.steps,
                 )
                 t0 = time.perf_counter()
                 result = worker.generate(request, out / f"{family}-{task}.mp4")
                 runs.append((time.perf_counter() - t0, {s.name: s.seconds for s in result.stages}))
             med = statistics.median(r[0] for r in runs)
             stage = {k: statistics.median(r[1][k] for r in runs) for k in ("denoising", "decoding", "encoding")}
-            print(f"{family:16} {task:15} {load_s:8.3f} {med:8.3f} {stage['denoising']:8.3f} "
-                  f"{stage['decoding']:8.3f} {stage['encoding']:8.3f}")
+            print(
+                f"{family:16} {task:15} {load_s:8.3f} {med:8.3f} {stage['denoising']:8.3f} "
+                f"{stage['decoding']:8.3f} {stage['encoding']:8.3f}"
+            )
 
 
 if __name__ == "__main__":

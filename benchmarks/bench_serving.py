@@ -92,8 +92,14 @@ def local_app(family: str, threads: int | None, worker_niceness: int = 0) -> Ite
     ray_dir = tempfile.mkdtemp(prefix="vgbench-ray-")
     state_dir = tempfile.mkdtemp(prefix="vgbench-state-")
     started = time.monotonic()
-    ray.init(address="local", num_cpus=8, include_dashboard=False, _temp_dir=ray_dir, log_to_driver=False,
-             _system_config={"worker_niceness": worker_niceness})
+    ray.init(
+        address="local",
+        num_cpus=8,
+        include_dashboard=False,
+        _temp_dir=ray_dir,
+        log_to_driver=False,
+        _system_config={"worker_niceness": worker_niceness},
+    )
     try:
         port = _free_port()
         serve.start(http_options={"host": "127.0.0.1", "port": port})
@@ -183,8 +189,13 @@ class HttpRunner:
             "to_client_s": end_wall - job["finished_at"],
         }
         return {
-            "job_id": job_id, "e2e_s": e2e, "stage_sum_s": stage_sum, "fixed_cost_s": e2e - stage_sum,
-            "post_s": post_s, "breakdown": breakdown, "events": len(events),
+            "job_id": job_id,
+            "e2e_s": e2e,
+            "stage_sum_s": stage_sum,
+            "fixed_cost_s": e2e - stage_sum,
+            "post_s": post_s,
+            "breakdown": breakdown,
+            "events": len(events),
             "event_stages": [e["progress"]["stage"] for e in events if e.get("progress")],
             "stages": {s["name"]: s["seconds"] for s in job["stages"]},
         }
@@ -206,14 +217,27 @@ def percentile(values: list[float], q: float) -> float:
 
 def spread_ms(values: list[float]) -> dict[str, float]:
     ms = [v * 1000.0 for v in values]
-    return {"p50": round(percentile(ms, 50), 2), "p90": round(percentile(ms, 90), 2), "mean": round(statistics.fmean(ms), 2),
-            "min": round(min(ms), 2), "max": round(max(ms), 2)}
+    return {
+        "p50": round(percentile(ms, 50), 2),
+        "p90": round(percentile(ms, 90), 2),
+        "mean": round(statistics.fmean(ms), 2),
+        "min": round(min(ms), 2),
+        "max": round(max(ms), 2),
+    }
 
 
 # -- the measurement --------------------------------------------------------------------------------
 def short_request(family: str, seed: int, frames: int, size: int, steps: int) -> dict[str, Any]:
-    return {"family": family, "task": "text-to-video", "prompt": "a boat on the sea", "seed": seed,
-            "num_frames": frames, "height": size, "width": size, "num_inference_steps": steps}
+    return {
+        "family": family,
+        "task": "text-to-video",
+        "prompt": "a boat on the sea",
+        "seed": seed,
+        "num_frames": frames,
+        "height": size,
+        "width": size,
+        "num_inference_steps": steps,
+    }
 
 
 def calibrate_steps(direct: DirectRunner, base: dict[str, Any], target_s: float, probe_steps: int) -> dict[str, Any]:
@@ -223,8 +247,13 @@ def calibrate_steps(direct: DirectRunner, base: dict[str, Any], target_s: float,
     rest = probe["wall_s"] - probe["stages"]["denoising"]
     steps = max(probe_steps, round((target_s - rest) / per_step)) if per_step > 0 else probe_steps
     steps = min(steps, MAX_STEPS)  # the request's own limit: beyond it, ask for more frames or pixels
-    return {"probe_steps": probe_steps, "probe_wall_s": round(probe["wall_s"], 4), "per_step_s": round(per_step, 5),
-            "rest_s": round(rest, 4), "steps": steps}
+    return {
+        "probe_steps": probe_steps,
+        "probe_wall_s": round(probe["wall_s"], 4),
+        "per_step_s": round(per_step, 5),
+        "rest_s": round(rest, 4),
+        "steps": steps,
+    }
 
 
 def _pair(direct: DirectRunner, http: HttpRunner, request: dict[str, Any], served_first: bool) -> tuple[dict, dict]:
@@ -269,10 +298,19 @@ def measure(
         for i in range(jobs):
             request = short_request(family, i, frames, size, steps)
             d, h = _pair(direct, http, request, served_first=bool(i % 2))
-            rows.append({"job": i, "direct_s": d["wall_s"], "direct_stage_sum_s": d["stage_sum_s"],
-                         "direct_overhead_s": d["wall_s"] - d["stage_sum_s"], **h})
-            log(f"  short {i:3d}: direct {d['wall_s'] * 1000:7.1f} ms  e2e {h['e2e_s'] * 1000:7.1f} ms  "
-                f"stages {h['stage_sum_s'] * 1000:7.1f} ms  fixed {h['fixed_cost_s'] * 1000:6.1f} ms")
+            rows.append(
+                {
+                    "job": i,
+                    "direct_s": d["wall_s"],
+                    "direct_stage_sum_s": d["stage_sum_s"],
+                    "direct_overhead_s": d["wall_s"] - d["stage_sum_s"],
+                    **h,
+                }
+            )
+            log(
+                f"  short {i:3d}: direct {d['wall_s'] * 1000:7.1f} ms  e2e {h['e2e_s'] * 1000:7.1f} ms  "
+                f"stages {h['stage_sum_s'] * 1000:7.1f} ms  fixed {h['fixed_cost_s'] * 1000:6.1f} ms"
+            )
         short = {
             "request": short_request(family, 0, frames, size, steps),
             "jobs": rows,
@@ -283,7 +321,9 @@ def measure(
                 "direct_ms": spread_ms([r["direct_s"] for r in rows]),
                 "direct_overhead_ms": spread_ms([r["direct_overhead_s"] for r in rows]),
                 "post_ms": spread_ms([r["post_s"] for r in rows]),
-                "breakdown_p50_ms": {k: round(percentile([r["breakdown"][k] * 1000 for r in rows], 50), 2) for k in PHASES},
+                "breakdown_p50_ms": {
+                    k: round(percentile([r["breakdown"][k] * 1000 for r in rows], 50), 2) for k in PHASES
+                },
             },
         }
 
@@ -297,12 +337,26 @@ def measure(
         for i in range(long_runs):
             request = {**long_request, "seed": i}
             d, h = _pair(direct, http, request, served_first=bool(i % 2))
-            runs.append({"run": i, "direct_s": d["wall_s"], "direct_stage_sum_s": d["stage_sum_s"], "e2e_s": h["e2e_s"],
-                         "stage_sum_s": h["stage_sum_s"], "fixed_cost_s": h["fixed_cost_s"], "ratio": h["e2e_s"] / d["wall_s"],
-                         "events": h["events"], "breakdown": h["breakdown"],
-                         "direct_stages": d["stages"], "stages": h["stages"]})
-            log(f"  long  {i:3d}: direct {d['wall_s']:6.3f} s  e2e {h['e2e_s']:6.3f} s  ratio {h['e2e_s'] / d['wall_s']:.4f}  "
-                f"stages direct/served: " + ", ".join(f"{k} {d['stages'][k]:.3f}/{h['stages'][k]:.3f}" for k in d["stages"]))
+            runs.append(
+                {
+                    "run": i,
+                    "direct_s": d["wall_s"],
+                    "direct_stage_sum_s": d["stage_sum_s"],
+                    "e2e_s": h["e2e_s"],
+                    "stage_sum_s": h["stage_sum_s"],
+                    "fixed_cost_s": h["fixed_cost_s"],
+                    "ratio": h["e2e_s"] / d["wall_s"],
+                    "events": h["events"],
+                    "breakdown": h["breakdown"],
+                    "direct_stages": d["stages"],
+                    "stages": h["stages"],
+                }
+            )
+            log(
+                f"  long  {i:3d}: direct {d['wall_s']:6.3f} s  e2e {h['e2e_s']:6.3f} s  ratio {h['e2e_s'] / d['wall_s']:.4f}  "
+                f"stages direct/served: "
+                + ", ".join(f"{k} {d['stages'][k]:.3f}/{h['stages'][k]:.3f}" for k in d["stages"])
+            )
         direct_p50 = percentile([r["direct_s"] for r in runs], 50)
         e2e_p50 = percentile([r["e2e_s"] for r in runs], 50)
         long = {
@@ -317,7 +371,9 @@ def measure(
                 "fixed_cost_ms_p50": round(percentile([r["fixed_cost_s"] * 1000 for r in runs], 50), 2),
                 # What serving adds on its own, apart from how fast the stages ran in each process
                 # (on a shared machine the stages' own spread is often wider than the target).
-                "ratio_from_fixed_cost": round(1 + percentile([r["fixed_cost_s"] / r["direct_s"] for r in runs], 50), 4),
+                "ratio_from_fixed_cost": round(
+                    1 + percentile([r["fixed_cost_s"] / r["direct_s"] for r in runs], 50), 4
+                ),
                 "stage_sum_s_p50": round(percentile([r["stage_sum_s"] for r in runs], 50), 4),
                 "direct_stage_sum_s_p50": round(percentile([r["direct_stage_sum_s"] for r in runs], 50), 4),
             },
@@ -330,14 +386,27 @@ def measure(
         "benchmark": "serving",
         "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
         "machine": machine_facts(threads),
-        "config": {"family": family, "jobs": jobs, "warmup": warmup, "long_runs": long_runs, "long_target_s": long_target_s,
-                   "threads": threads},
+        "config": {
+            "family": family,
+            "jobs": jobs,
+            "warmup": warmup,
+            "long_runs": long_runs,
+            "long_target_s": long_target_s,
+            "threads": threads,
+        },
         "short": short,
         "long": long,
         "targets": {
-            "fixed_cost_ms_p50": {"target": TARGET_FIXED_COST_MS, "value": fixed_p50, "met": fixed_p50 <= TARGET_FIXED_COST_MS},
-            "long_ratio": {"target": TARGET_LONG_RATIO, "value": long["summary"]["ratio"],
-                           "met": long["summary"]["ratio"] <= TARGET_LONG_RATIO},
+            "fixed_cost_ms_p50": {
+                "target": TARGET_FIXED_COST_MS,
+                "value": fixed_p50,
+                "met": fixed_p50 <= TARGET_FIXED_COST_MS,
+            },
+            "long_ratio": {
+                "target": TARGET_LONG_RATIO,
+                "value": long["summary"]["ratio"],
+                "met": long["summary"]["ratio"] <= TARGET_LONG_RATIO,
+            },
         },
     }
 
@@ -351,8 +420,13 @@ def machine_facts(threads: int | None) -> dict[str, Any]:
         except md.PackageNotFoundError:
             return None
 
-    return {"platform": platform.platform(), "python": platform.python_version(), "cpu_count": os.cpu_count(),
-            "torch_threads": threads, "packages": {n: version(n) for n in ("torch", "diffusers", "ray", "fastapi")}}
+    return {
+        "platform": platform.platform(),
+        "python": platform.python_version(),
+        "cpu_count": os.cpu_count(),
+        "torch_threads": threads,
+        "packages": {n: version(n) for n in ("torch", "diffusers", "ray", "fastapi")},
+    }
 
 
 # -- output -----------------------------------------------------------------------------------------
@@ -375,12 +449,21 @@ def markdown(result: dict[str, Any], label: str) -> str:
     ]
     for name in ("fixed_cost_ms", "e2e_ms", "stage_sum_ms", "direct_ms", "direct_overhead_ms", "post_ms"):
         v = s[name]
-        lines.append(f"| {name.removesuffix('_ms')} | {v['p50']} | {v['p90']} | {v['mean']} | {v['min']} | {v['max']} |")
-    lines += ["", "fixed_cost = e2e (POST sent -> terminal SSE event read) - stage_sum (the worker's stages); "
-              "direct_overhead = direct call - its stage sum; post = the POST's round trip.", "",
-              "Where the fixed cost goes (p50 ms per phase, from the job's timestamps):", "",
-              "| " + " | ".join(p.removesuffix("_s") for p in PHASES) + " |", "|" + "---:|" * len(PHASES),
-              "| " + " | ".join(str(s["breakdown_p50_ms"][p]) for p in PHASES) + " |", ""]
+        lines.append(
+            f"| {name.removesuffix('_ms')} | {v['p50']} | {v['p90']} | {v['mean']} | {v['min']} | {v['max']} |"
+        )
+    lines += [
+        "",
+        "fixed_cost = e2e (POST sent -> terminal SSE event read) - stage_sum (the worker's stages); "
+        "direct_overhead = direct call - its stage sum; post = the POST's round trip.",
+        "",
+        "Where the fixed cost goes (p50 ms per phase, from the job's timestamps):",
+        "",
+        "| " + " | ".join(p.removesuffix("_s") for p in PHASES) + " |",
+        "|" + "---:|" * len(PHASES),
+        "| " + " | ".join(str(s["breakdown_p50_ms"][p]) for p in PHASES) + " |",
+        "",
+    ]
     ls = lg["summary"]
     lines += [
         f"Long job ({lg['request']['num_frames']}×{lg['request']['height']}×{lg['request']['width']}, "
@@ -427,18 +510,35 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser.add_argument("--long-runs", type=int, default=3)
     parser.add_argument("--long-frames", type=int, default=65)
     parser.add_argument("--long-size", type=int, default=128)
-    parser.add_argument("--long-steps", type=int, default=None, help="fixed steps instead of calibrating to --long-target-s")
+    parser.add_argument(
+        "--long-steps", type=int, default=None, help="fixed steps instead of calibrating to --long-target-s"
+    )
     parser.add_argument("--threads", type=int, default=1, help="torch threads on both sides (0 = leave as is)")
-    parser.add_argument("--worker-niceness", type=int, default=0,
-                        help="nice value of the Ray workers (Ray's own default: 15); the direct call runs at 0")
+    parser.add_argument(
+        "--worker-niceness",
+        type=int,
+        default=0,
+        help="nice value of the Ray workers (Ray's own default: 15); the direct call runs at 0",
+    )
     parser.add_argument("--out", default=None, help="directory for serving-<label>.json and .md")
     parser.add_argument("--label", default="latest")
     args = parser.parse_args(argv)
 
-    kwargs = dict(family=args.family, jobs=args.jobs, warmup=args.warmup, frames=args.frames, size=args.size,
-                  steps=args.steps, long_target_s=args.long_target_s, long_runs=args.long_runs,
-                  long_frames=args.long_frames, long_size=args.long_size, long_steps=args.long_steps,
-                  threads=args.threads or None, api_key=args.api_key)
+    kwargs = dict(
+        family=args.family,
+        jobs=args.jobs,
+        warmup=args.warmup,
+        frames=args.frames,
+        size=args.size,
+        steps=args.steps,
+        long_target_s=args.long_target_s,
+        long_runs=args.long_runs,
+        long_frames=args.long_frames,
+        long_size=args.long_size,
+        long_steps=args.long_steps,
+        threads=args.threads or None,
+        api_key=args.api_key,
+    )
     if args.url:
         result = measure(args.url, **kwargs)
     else:

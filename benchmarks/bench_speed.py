@@ -46,7 +46,7 @@ from typing import Any
 
 import torch
 
-from videogen.video import speed
+from videogen.video import speed, speed_measure
 from videogen.video.families import get_adapter, get_spec
 from videogen.video.model_source import ModelSource
 from videogen.video.policy_overrides import STEP_CACHE_KINDS
@@ -73,8 +73,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--steps", type=int)
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--levers", nargs="*", choices=LEVERS,
-                        help="default: all of them, but compile only on a GPU (inductor's C++ build is slow on a CPU)")
+    parser.add_argument(
+        "--levers",
+        nargs="*",
+        choices=LEVERS,
+        help="default: all of them, but compile only on a GPU (inductor's C++ build is slow on a CPU)",
+    )
     parser.add_argument("--threshold", type=float, help="First-Block Cache / SeaCache threshold (default: theirs)")
     parser.add_argument("--compile-backend", default="inductor", help="torch.compile backend for the compile lever")
     parser.add_argument("--threads", type=int, help="torch CPU threads (default: torch's); 1 steadies a shared CPU")
@@ -91,11 +95,15 @@ class StageProbe:
         for name in ("text_encoder", "text_encoder_2", "text_encoder_3"):
             module = getattr(pipe, name, None)
             if isinstance(module, torch.nn.Module):
-                self.handles += [module.register_forward_pre_hook(self._text_start),
-                                 module.register_forward_hook(self._text_end)]
+                self.handles += [
+                    module.register_forward_pre_hook(self._text_start),
+                    module.register_forward_hook(self._text_end),
+                ]
         for model in speed.denoisers(pipe):
-            self.handles += [model.register_forward_pre_hook(self._denoise_start),
-                             model.register_forward_hook(self._denoise_end)]
+            self.handles += [
+                model.register_forward_pre_hook(self._denoise_start),
+                model.register_forward_hook(self._denoise_end),
+            ]
         self.reset()
 
     def reset(self) -> None:
@@ -130,8 +138,11 @@ def device_facts(worker: GenerationWorker) -> dict[str, Any]:
     facts = {"backend": profile.backend, "name": profile.device_name}
     peak = device_peak(profile.device_name) if profile.is_gpu else None
     if peak is not None:
-        return facts | {"peak_tflops": peak.tflops, "peak_source": f"cost model device table ({peak.source})",
-                        "memory": "torch.cuda.max_memory_allocated"}
+        return facts | {
+            "peak_tflops": peak.tflops,
+            "peak_source": f"cost model device table ({peak.source})",
+            "memory": "torch.cuda.max_memory_allocated",
+        }
     size, reps = 1024, 5  # an fp32 matmul: what this device's dense math reaches
     a, b = torch.randn(size, size), torch.randn(size, size)
     a @ b
@@ -140,9 +151,13 @@ def device_facts(worker: GenerationWorker) -> dict[str, Any]:
         a @ b
     tflops = 2 * size**3 * reps / (time.perf_counter() - started) / 1e12
     where = "CPU" if not profile.is_gpu else "this GPU (not in the cost model's table)"
-    return facts | {"peak_tflops": round(tflops, 4), "peak_source": f"measured on {where}: fp32 matmul {size}^3",
-                    "memory": "RSS high-water mark (CPU; grows monotonically)" if not profile.is_gpu
-                    else "torch.cuda.max_memory_allocated"}
+    return facts | {
+        "peak_tflops": round(tflops, 4),
+        "peak_source": f"measured on {where}: fp32 matmul {size}^3",
+        "memory": "RSS high-water mark (CPU; grows monotonically)"
+        if not profile.is_gpu
+        else "torch.cuda.max_memory_allocated",
+    }
 
 
 def count_flops(pipe: Any, kwargs: dict[str, Any]) -> dict[str, Any]:
@@ -155,9 +170,11 @@ def count_flops(pipe: Any, kwargs: dict[str, Any]) -> dict[str, Any]:
     with FlopCounterMode(display=False) as counter:
         pipe(**kwargs | {"num_inference_steps": 1, "output_type": "latent"})
     counts = {name: sum(ops.values()) for name, ops in counter.get_flop_counts().items() if "." not in name}
-    return {"per_step": float(sum(v for k, v in counts.items() if k in denoisers)),
-            "text_encode": float(sum(v for k, v in counts.items() if k in texts)),
-            "source": "FlopCounterMode over one step of this pipeline"}
+    return {
+        "per_step": float(sum(v for k, v in counts.items() if k in denoisers)),
+        "text_encode": float(sum(v for k, v in counts.items() if k in texts)),
+        "source": "FlopCounterMode over one step of this pipeline",
+    }
 
 
 def model_flops(source: ModelSource, task: str, loaded: Any, kwargs: dict[str, Any]) -> dict[str, Any]:
@@ -165,10 +182,20 @@ def model_flops(source: ModelSource, task: str, loaded: Any, kwargs: dict[str, A
         from videogen.video.cost.estimate import estimate_cost
 
         preset = source.arch_preset()
-        cost = estimate_cost(preset, task, kwargs["num_frames"], kwargs["height"], kwargs["width"],
-                             kwargs["num_inference_steps"], kwargs.get("guidance_scale", 1.0))
-        return {"per_step": cost.flops.per_step, "text_encode": cost.flops.text_encode,
-                "source": f"cost model, preset {preset.id}"}
+        cost = estimate_cost(
+            preset,
+            task,
+            kwargs["num_frames"],
+            kwargs["height"],
+            kwargs["width"],
+            kwargs["num_inference_steps"],
+            kwargs.get("guidance_scale", 1.0),
+        )
+        return {
+            "per_step": cost.flops.per_step,
+            "text_encode": cost.flops.text_encode,
+            "source": f"cost model, preset {preset.id}",
+        }
     return count_flops(loaded.pipe, kwargs)
 
 
@@ -204,19 +231,32 @@ class Bench:
     def request(self, step_cache: StepCacheSetting | None = None) -> VideoRequest:
         a = self.args
         return VideoRequest(
-            family=self.family, task=self.task, prompt="a red boat sailing on a calm sea at sunset", seed=a.seed,
-            num_frames=a.frames, height=a.height, width=a.width, num_inference_steps=a.steps, step_cache=step_cache,
+            family=self.family,
+            task=self.task,
+            prompt="a red boat sailing on a calm sea at sunset",
+            seed=a.seed,
+            num_frames=a.frames,
+            height=a.height,
+            width=a.width,
+            num_inference_steps=a.steps,
+            step_cache=step_cache,
             image=grey_png_b64() if self.task == "image-to-video" else None,
         )
 
     def worker(self, **overrides: Any) -> GenerationWorker:
         return GenerationWorker(models={self.family: self.args.model}, policy_overrides=overrides)
 
-    def paired(self, name: str, worker: GenerationWorker, step_cache: StepCacheSetting | None = None,
-               levers: dict[str, Any] | None = None) -> dict[str, Any]:
+    def paired(
+        self,
+        name: str,
+        worker: GenerationWorker,
+        step_cache: StepCacheSetting | None = None,
+        levers: dict[str, Any] | None = None,
+    ) -> dict[str, Any]:
         """A config on its own pipeline, taking turns with the VideoGen baseline (whose rerun is not a row)."""
-        row, baseline = self.measure_together([(name, worker, step_cache, levers, False),
-                                               ("videogen (paired)", self.base, None, None, False)])
+        row, baseline = self.measure_together(
+            [(name, worker, step_cache, levers, False), ("videogen (paired)", self.base, None, None, False)]
+        )
         self.rows.remove(baseline)
         _against(row, baseline)
         del worker
@@ -228,7 +268,7 @@ class Bench:
         turns run by run so a change in the machine's load hits them alike; each row is its fastest run."""
         jobs = [self._job(*config) for config in configs]
         for job in jobs:
-            with speed.projection_calls(job.loaded.pipe) as calls:
+            with speed_measure.projection_calls(job.loaded.pipe) as calls:
                 job()  # warm-up: allocator, lazy inits; not timed
             job.calls = calls[0]
         peak_memory_reset()
@@ -241,8 +281,14 @@ class Bench:
             rows.append(self._row(job))
         return rows
 
-    def _job(self, name: str, worker: GenerationWorker, step_cache: StepCacheSetting | None,
-             levers: dict[str, Any] | None, raw: bool):
+    def _job(
+        self,
+        name: str,
+        worker: GenerationWorker,
+        step_cache: StepCacheSetting | None,
+        levers: dict[str, Any] | None,
+        raw: bool,
+    ):
         loaded = worker.warm(self.family, self.task)
         probe = StageProbe(loaded.pipe)
         adapter = get_adapter(self.family)
@@ -278,26 +324,36 @@ class Bench:
         seconds, stages, frames, notes = min(job.runs, key=lambda r: r[0])
         per_step = stages["denoise_s"] / job.steps
         row = {
-            "name": job.name, "levers": job.levers, "job_s": seconds,
-            "job_s_median": statistics.median(r[0] for r in job.runs), "job_s_runs": [r[0] for r in job.runs],
+            "name": job.name,
+            "levers": job.levers,
+            "job_s": seconds,
+            "job_s_median": statistics.median(r[0] for r in job.runs),
+            "job_s_runs": [r[0] for r in job.runs],
             "encode_s_runs": [r[1]["encode_s"] for r in job.runs],
-            "per_step_s": per_step, **stages,
+            "per_step_s": per_step,
+            **stages,
             "other_s": seconds - sum(stages.values()),
             "tflops_per_s": self.flops["per_step"] / per_step / 1e12 if per_step > 0 else None,
-            "peak_memory_mb": peak_memory_mb(), "projection_calls": job.calls, "notes": notes,
-            "lever_report": {k: job.loaded.provenance.get("levers", {}).get(k)
-                             for k in ("attention_backend", "compile")},
+            "peak_memory_mb": peak_memory_mb(),
+            "projection_calls": job.calls,
+            "notes": notes,
+            "lever_report": {
+                k: job.loaded.provenance.get("levers", {}).get(k) for k in ("attention_backend", "compile")
+            },
         }
         row["peak_ratio"] = row["tflops_per_s"] / self.device["peak_tflops"] if row["tflops_per_s"] else None
         if self.reference is None:
             self.reference = (frames, job.calls)
-        row["psnr_db"] = speed.psnr_db(frames, self.reference[0])
+        row["psnr_db"] = speed_measure.psnr_db(frames, self.reference[0])
         if speed.compiled_modules(job.loaded.pipe):  # hooks inside a compiled block do not fire: no count
             row["projection_calls"] = None
         row["work_fraction"] = row["projection_calls"] / self.reference[1] if row["projection_calls"] else None
         self.rows.append(row)
-        print(f"{job.name:32} job {seconds:8.4f}s  step {per_step:8.5f}s  PSNR {row['psnr_db']:6.1f}  "
-              f"work {_fraction(row['work_fraction'])}", flush=True)
+        print(
+            f"{job.name:32} job {seconds:8.4f}s  step {per_step:8.5f}s  PSNR {row['psnr_db']:6.1f}  "
+            f"work {_fraction(row['work_fraction'])}",
+            flush=True,
+        )
         return row
 
     def run(self) -> dict[str, Any]:
@@ -309,11 +365,19 @@ class Bench:
         kwargs = get_adapter(self.family).prepare_inputs(self.request(), loaded.pipe, loaded.meta).kwargs
         self.flops = model_flops(source, self.task, loaded, kwargs)
         policy = base.policy(self.family)
-        levers = a.levers if a.levers is not None else [
-            lever for lever in LEVERS if lever != "compile" or base.profile.is_gpu]
+        levers = (
+            a.levers
+            if a.levers is not None
+            else [lever for lever in LEVERS if lever != "compile" or base.profile.is_gpu]
+        )
         if "compile" not in levers:
-            self.skipped.append({"lever": "compile", "reason": "not asked for (--levers compile); by default only "
-                                 "on a GPU, as inductor's C++ build takes minutes on a small CPU"})
+            self.skipped.append(
+                {
+                    "lever": "compile",
+                    "reason": "not asked for (--levers compile); by default only "
+                    "on a GPU, as inductor's C++ build takes minutes on a small CPU",
+                }
+            )
 
         caches: list[StepCacheSetting] = []
         for kind in STEP_CACHE_KINDS[1:] if "step_cache" in levers else ():
@@ -325,11 +389,13 @@ class Bench:
                 caches.append(StepCacheSetting(kind=kind, threshold=threshold))
         # The same loaded pipeline: VideoGen (the reference every lever is held to, so measured first), raw
         # diffusers and each step cache, taking turns run by run.
-        videogen, raw, *cached = self.measure_together([
-            ("videogen", base, None, None, False),
-            ("raw diffusers", base, None, None, True),
-            *[(f"step_cache={c.kind}", base, c, {"step_cache": c.model_dump()}, False) for c in caches],
-        ])
+        videogen, raw, *cached = self.measure_together(
+            [
+                ("videogen", base, None, None, False),
+                ("raw diffusers", base, None, None, True),
+                *[(f"step_cache={c.kind}", base, c, {"step_cache": c.model_dump()}, False) for c in caches],
+            ]
+        )
         for row in (videogen, raw, *cached):
             _against(row, videogen)
         bound = speed.STEP_CACHE_MIN_PSNR_DB
@@ -340,15 +406,22 @@ class Bench:
         if "attention_backend" in levers:
             picked = loaded.provenance["levers"]["attention_backend"].get("applied")
             if picked in (None, "native"):
-                self.skipped.append({"lever": "attention_backend",
-                                     "reason": f"auto picked {picked} here: no faster backend to compare"})
+                self.skipped.append(
+                    {"lever": "attention_backend", "reason": f"auto picked {picked} here: no faster backend to compare"}
+                )
             else:
-                slow = self.paired("attention_backend=native", self.worker(attention_backend="native"),
-                                   levers={"attention_backend": "native"})
+                slow = self.paired(
+                    "attention_backend=native",
+                    self.worker(attention_backend="native"),
+                    levers={"attention_backend": "native"},
+                )
                 if 1.0 / slow["speedup"] >= MIN_SPEEDUP:
                     best["attention_backend"] = picked
-        for lever, value in (("compile", "regional"), ("vae_tiling", not policy.vae_tiling),
-                             ("vae_slicing", not policy.vae_slicing)):
+        for lever, value in (
+            ("compile", "regional"),
+            ("vae_tiling", not policy.vae_tiling),
+            ("vae_slicing", not policy.vae_slicing),
+        ):
             if lever not in levers:
                 continue
             row = self.paired(f"{lever}={value}", self.worker(**{lever: value}), levers={lever: value})
@@ -357,23 +430,50 @@ class Bench:
             if row["speedup"] >= MIN_SPEEDUP and row["psnr_db"] >= LOAD_LEVER_MIN_PSNR_DB:
                 best[lever] = value
         if best or cache:
-            self.paired("best combination", self.worker(**best) if best else base, cache,
-                        levers=best | ({"step_cache": cache.model_dump()} if cache else {}))
+            self.paired(
+                "best combination",
+                self.worker(**best) if best else base,
+                cache,
+                levers=best | ({"step_cache": cache.model_dump()} if cache else {}),
+            )
         return {
             "device": self.device,
             "versions": runtime_snapshot()["packages"],
-            "request": {"family": self.family, "task": self.task, "model": a.model, "runs": a.runs,
-                        "torch_threads": torch.get_num_threads(),
-                        **{k: kwargs.get(k) for k in ("num_frames", "height", "width", "num_inference_steps",
-                                                      "guidance_scale")}},
-            "policy": policy.model_dump(include={"device", "dtype", "placement", "vae_tiling", "vae_slicing",
-                                                 "attention_backend", "step_cache", "compile"}),
+            "request": {
+                "family": self.family,
+                "task": self.task,
+                "model": a.model,
+                "runs": a.runs,
+                "torch_threads": torch.get_num_threads(),
+                **{
+                    k: kwargs.get(k) for k in ("num_frames", "height", "width", "num_inference_steps", "guidance_scale")
+                },
+            },
+            "policy": policy.model_dump(
+                include={
+                    "device",
+                    "dtype",
+                    "placement",
+                    "vae_tiling",
+                    "vae_slicing",
+                    "attention_backend",
+                    "step_cache",
+                    "compile",
+                }
+            ),
             "flops": self.flops,
             # Per job, without the MP4 encode (raw diffusers writes no video): what VideoGen's own code adds;
             # the median over runs of each VideoGen run against the raw run right after it.
-            "videogen_vs_raw_pct": 100.0 * (statistics.median(
-                (v - e) / r for v, e, r in zip(videogen["job_s_runs"], videogen["encode_s_runs"], raw["job_s_runs"],
-                                               strict=True)) - 1.0),
+            "videogen_vs_raw_pct": 100.0
+            * (
+                statistics.median(
+                    (v - e) / r
+                    for v, e, r in zip(
+                        videogen["job_s_runs"], videogen["encode_s_runs"], raw["job_s_runs"], strict=True
+                    )
+                )
+                - 1.0
+            ),
             "rows": self.rows,
             "skipped": self.skipped,
         }
@@ -383,8 +483,7 @@ def _against(row: dict[str, Any], baseline: dict[str, Any]) -> None:
     """``speedup``: the median over runs of the baseline's run against this config's run of the same turn (the
     two ran back to back, under the same load), which a busy machine moves far less than a ratio of minima."""
     row["baseline_job_s"] = baseline["job_s"]
-    row["speedup"] = statistics.median(
-        b / r for b, r in zip(baseline["job_s_runs"], row["job_s_runs"], strict=True))
+    row["speedup"] = statistics.median(b / r for b, r in zip(baseline["job_s_runs"], row["job_s_runs"], strict=True))
 
 
 def _json_safe(value: Any) -> Any:
@@ -427,7 +526,8 @@ def markdown(report: dict[str, Any]) -> str:
             f"{row['text_encode_s']:.4f} | {row['denoise_s']:.4f} | {row['decode_s']:.4f} | {row['encode_s']:.4f} | "
             f"{row['tflops_per_s']:.4g} | "
             f"{row['peak_ratio']:.2%} | {row['peak_memory_mb']:.0f} | {_fraction(row['work_fraction'])} | "
-            f"{'inf' if psnr == 'inf' or psnr == math.inf else f'{psnr:.1f}'} |")
+            f"{'inf' if psnr == 'inf' or psnr == math.inf else f'{psnr:.1f}'} |"
+        )
     if report["skipped"]:
         lines += ["", "Not run:", ""] + [f"- {s['lever']}: {s['reason']}" for s in report["skipped"]]
     return "\n".join(lines) + "\n"

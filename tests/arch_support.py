@@ -85,5 +85,3 @@ def _shrink(class_name: str, config: dict) -> dict:
 
 def scaled_down(preset: ArchPreset) -> ArchPreset:
     return preset.scaled(**{c.name: _shrink(c.class_name, c.config) for c in preset.components})
-
-

@@ -121,8 +121,9 @@ def _mount(path: Path) -> str | None:
     if os.environ.get("VIDEOGEN_TEST_SMALL_DISK") == "rlimit":
         return "VIDEOGEN_TEST_SMALL_DISK=rlimit"
     try:
-        done = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", str(path)],
-                              capture_output=True, text=True, timeout=30)
+        done = subprocess.run(
+            ["mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", str(path)], capture_output=True, text=True, timeout=30
+        )
     except (OSError, subprocess.TimeoutExpired) as exc:
         return f"mount: {exc}"
     return None if done.returncode == 0 else "mount refused: " + " ".join((done.stderr or done.stdout).split())

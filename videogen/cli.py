@@ -52,7 +52,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     est = sub.add_parser("estimate", help="what a request would cost (FLOPs, memory, time) and where it would run")
     add_request_flags(est, prompt_required=False)
-    est.add_argument("--gpu", help="estimate for this GPU instead of this machine, e.g. 'NVIDIA H200' or 'AMD Instinct MI300X'")
+    est.add_argument(
+        "--gpu", help="estimate for this GPU instead of this machine, e.g. 'NVIDIA H200' or 'AMD Instinct MI300X'"
+    )
     est.add_argument("--vram", type=float, help="with --gpu: its memory in GB (default: the named card's)")
     est.add_argument("--job-timeout", type=float, dest="job_timeout_s", help="refuse what would run longer (seconds)")
     est.add_argument("--json", action="store_true")
@@ -116,7 +118,9 @@ def cmd_runtime(args) -> int:
         print(json.dumps(diag, indent=2))
         return 0
     hw, policy = diag["hardware_profile"], diag["load_policy"]
-    print(f"backend {hw['backend']}  device {hw['device_name']}  VRAM {hw['total_vram_gb']}  RAM {hw['system_ram_gb']} GB")
+    print(
+        f"backend {hw['backend']}  device {hw['device_name']}  VRAM {hw['total_vram_gb']}  RAM {hw['system_ram_gb']} GB"
+    )
     print(f"policy  tier {policy['tier']}  {policy['placement']}  {policy['dtype']}  tiling={policy['vae_tiling']}")
     print(f"torch   {diag['runtime']['packages']['torch']}  diffusers {diag['runtime']['packages']['diffusers']}")
     return 0
@@ -165,7 +169,9 @@ def cmd_generate(args) -> int:
     else:
         for adj in result.adjustments:
             print(f"adjusted {adj.field}: {adj.requested} -> {adj.used} ({adj.reason})", file=sys.stderr)
-        print(f"wrote {result.output_path}: {result.num_frames} frames {result.width}x{result.height} @ {result.fps} fps")
+        print(
+            f"wrote {result.output_path}: {result.num_frames} frames {result.width}x{result.height} @ {result.fps} fps"
+        )
     return 0
 
 
@@ -179,7 +185,9 @@ def main(argv: list[str] | None = None) -> int:
         return run(args.handler, args)
     from videogen.cli_estimate import cmd_estimate
 
-    handler = {"models": cmd_models, "runtime": cmd_runtime, "generate": cmd_generate, "estimate": cmd_estimate}[args.command]
+    handler = {"models": cmd_models, "runtime": cmd_runtime, "generate": cmd_generate, "estimate": cmd_estimate}[
+        args.command
+    ]
     try:
         return handler(args)
     except ValidationError as exc:
@@ -188,7 +196,9 @@ def main(argv: list[str] | None = None) -> int:
         print(f"videogen: error: {_flag(field)}: {err['msg']}", file=sys.stderr)
     except VideoGenError as exc:
         field = getattr(exc, "field", None)
-        message = f"{_flag(field)}{exc.message[len(field):]}" if field and exc.message.startswith(field) else exc.message
+        message = (
+            f"{_flag(field)}{exc.message[len(field) :]}" if field and exc.message.startswith(field) else exc.message
+        )
         print(f"videogen: error: {message}", file=sys.stderr)
     return EXIT_BAD_INPUT
 

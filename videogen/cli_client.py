@@ -47,9 +47,15 @@ def add_client_parsers(sub) -> None:
     submit.add_argument("--prompt", required=True)
     submit.add_argument("--negative-prompt")
     submit.add_argument("--image", help="first frame for image-to-video (PNG/JPEG path)")
-    for flag, dest, kind in (("--frames", "num_frames", int), ("--height", "height", int), ("--width", "width", int),
-                             ("--steps", "num_inference_steps", int), ("--guidance", "guidance_scale", float),
-                             ("--seed", "seed", int), ("--fps", "fps", int)):
+    for flag, dest, kind in (
+        ("--frames", "num_frames", int),
+        ("--height", "height", int),
+        ("--width", "width", int),
+        ("--steps", "num_inference_steps", int),
+        ("--guidance", "guidance_scale", float),
+        ("--seed", "seed", int),
+        ("--fps", "fps", int),
+    ):
         submit.add_argument(flag, dest=dest, type=kind)
     submit.add_argument("--wait", action="store_true", help="follow the job to its end (progress bar)")
     submit.add_argument("-o", "--output", help="with --wait: write the MP4 here")
@@ -102,8 +108,10 @@ def _print_job(job: dict[str, Any], as_json: bool) -> None:
         return
     progress = job.get("progress") or {}
     step = f" step {progress['step']}/{progress['total_steps']}" if progress.get("step") else ""
-    print(f"{job['id']} {job['status']} {job['family']}/{job['task']} stage={progress.get('stage')}{step} "
-          f"{progress.get('percent', 0):.0f}%")
+    print(
+        f"{job['id']} {job['status']} {job['family']}/{job['task']} stage={progress.get('stage')}{step} "
+        f"{progress.get('percent', 0):.0f}%"
+    )
     for adj in job.get("adjustments") or []:
         print(f"  adjusted {adj['field']}: {adj['requested']} -> {adj['used']} ({adj['reason']})", file=sys.stderr)
     if job.get("error"):
@@ -140,7 +148,9 @@ def follow(client, job_id: str, out=None) -> dict[str, Any]:
     from tqdm import tqdm
 
     job: dict[str, Any] = {}
-    with tqdm(total=100, unit="%", file=out or sys.stderr, bar_format="{l_bar}{bar}| {n:.0f}% [{elapsed}{postfix}]") as bar:
+    with tqdm(
+        total=100, unit="%", file=out or sys.stderr, bar_format="{l_bar}{bar}| {n:.0f}% [{elapsed}{postfix}]"
+    ) as bar:
         for job in sse_events(client, job_id):
             p = job.get("progress") or {}
             text = p.get("stage") or job["status"]
@@ -176,7 +186,16 @@ def _ended(client, args, job: dict[str, Any]) -> int:
 # -- commands ------------------------------------------------------------------------------------
 def cmd_submit(args) -> int:
     body: dict[str, Any] = {"family": args.family, "prompt": args.prompt}
-    for name in ("negative_prompt", "num_frames", "height", "width", "num_inference_steps", "guidance_scale", "seed", "fps"):
+    for name in (
+        "negative_prompt",
+        "num_frames",
+        "height",
+        "width",
+        "num_inference_steps",
+        "guidance_scale",
+        "seed",
+        "fps",
+    ):
         if getattr(args, name) is not None:
             body[name] = getattr(args, name)
     if args.image:

@@ -28,8 +28,18 @@ def _profile(args):
 
 def _named_vram(name: str) -> float | None:
     """Memory of well-known cards (GB as torch reports it), when --vram is not given."""
-    known = {"H200": 139.8, "H100": 79.2, "A100": 79.2, "MI300X": 191.5, "MI325X": 255.7, "MI250X": 63.9,
-             "RTX 4090": 23.6, "L40S": 44.4, "MI210": 63.9, "7900 XTX": 23.9}
+    known = {
+        "H200": 139.8,
+        "H100": 79.2,
+        "A100": 79.2,
+        "MI300X": 191.5,
+        "MI325X": 255.7,
+        "MI250X": 63.9,
+        "RTX 4090": 23.6,
+        "L40S": 44.4,
+        "MI210": 63.9,
+        "7900 XTX": 23.9,
+    }
     return next((gb for key, gb in known.items() if key.lower() in name.lower()), None)
 
 
@@ -40,17 +50,24 @@ def estimate_payload(args) -> dict[str, Any]:
     from videogen.video.worker import GenerationWorker
 
     request = request_from_args(args, image_required=False)
-    worker = GenerationWorker(models={args.family: args.model}, profile=_profile(args), job_timeout_s=args.job_timeout_s)
+    worker = GenerationWorker(
+        models={args.family: args.model}, profile=_profile(args), job_timeout_s=args.job_timeout_s
+    )
     family, task = request.family, request.task
     get_spec(family).check_task(task)
     params = get_adapter(family).resolve_params(request, worker.model_meta(family, task)).params
     policy = worker.policy(family)
     priced = estimate_job(worker.source(family), task, params, policy.dtype, worker.profile)
     if priced is None:
-        raise VideoGenError(f"no cost estimate for {args.model or 'the default model'}: its architecture cannot be read "
-                            "here (weights not on this machine); try --model arch:PRESET", field="model")
+        raise VideoGenError(
+            f"no cost estimate for {args.model or 'the default model'}: its architecture cannot be read "
+            "here (weights not on this machine); try --model arch:PRESET",
+            field="model",
+        )
     payload: dict[str, Any] = {
-        "hardware": {k: getattr(worker.profile, k) for k in ("backend", "device_name", "total_vram_gb", "system_ram_gb")},
+        "hardware": {
+            k: getattr(worker.profile, k) for k in ("backend", "device_name", "total_vram_gb", "system_ram_gb")
+        },
         "policy": {k: getattr(policy, k) for k in ("dtype", "placement", "vae_tiling", "vae_slicing")},
         "estimate": priced[0].model_dump(),
         "admission": None,
@@ -67,17 +84,24 @@ def estimate_payload(args) -> dict[str, Any]:
 def _print_text(p: dict[str, Any]) -> None:
     est, hw = p["estimate"], p["hardware"]
     prm = est["params"]
-    print(f"{est['family']} {est['task']} on {est['model'] or 'default'} ({est['preset']}), {est['dtype']}: "
-          f"{prm['num_frames']} frames {prm['height']}x{prm['width']}, {prm['num_inference_steps']} steps")
+    print(
+        f"{est['family']} {est['task']} on {est['model'] or 'default'} ({est['preset']}), {est['dtype']}: "
+        f"{prm['num_frames']} frames {prm['height']}x{prm['width']}, {prm['num_inference_steps']} steps"
+    )
     print("parameters   " + ", ".join(f"{k} {v / 1e9:.3g}B" for k, v in est["parameters"].items()))
     f = est["flops"]
-    print(f"FLOPs        per step {f['per_step']:.3g}  denoise {f['denoise_total']:.3g}  text {f['text_encode']:.3g}  "
-          f"VAE decode {f['vae_decode']:.3g}  total {f['total']:.3g}")
+    print(
+        f"FLOPs        per step {f['per_step']:.3g}  denoise {f['denoise_total']:.3g}  text {f['text_encode']:.3g}  "
+        f"VAE decode {f['vae_decode']:.3g}  total {f['total']:.3g}"
+    )
     print("memory (GB)  " + ", ".join(f"{k} {v:g}" for k, v in est["memory_gb"].items()))
     peak = est["seconds_at_device_peak"]
     expected = est["expected_seconds"]
-    print(f"on {hw['device_name']}: " + (f"{peak:.1f} s at the FLOP peak, " if peak else "")
-          + (f"about {expected:.1f} s expected" if expected else "no measured throughput yet"))
+    print(
+        f"on {hw['device_name']}: "
+        + (f"{peak:.1f} s at the FLOP peak, " if peak else "")
+        + (f"about {expected:.1f} s expected" if expected else "no measured throughput yet")
+    )
     if p["refused"]:
         print(f"refused: {p['refused']['message']}")
     elif p["admission"]:

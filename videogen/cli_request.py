@@ -44,7 +44,10 @@ def request_from_args(args, image_required: bool = True):
         from videogen.video.request import grey_png_b64
 
         image = grey_png_b64()  # the estimate does not depend on the image's content
-    fields = {k: getattr(args, k) for k in ("num_frames", "height", "width", "num_inference_steps", "guidance_scale", "seed", "fps")}
+    fields = {
+        k: getattr(args, k)
+        for k in ("num_frames", "height", "width", "num_inference_steps", "guidance_scale", "seed", "fps")
+    }
     return VideoRequest(
         family=args.family,
         task=args.task,

@@ -32,12 +32,14 @@ def _requests(family: str):
     spec = SPECS[family]
     rule, m = spec.frame_rule, spec.resolution_multiple
     sizes = st.integers(min_value=max(m, 16), max_value=spec.max_size)  # the request model takes >= 16
-    return st.fixed_dictionaries({
-        "num_frames": st.integers(min_value=rule.min_frames, max_value=rule.max_frames),
-        "height": sizes,
-        "width": sizes,
-        "seed": st.integers(min_value=0, max_value=2**16),
-    })
+    return st.fixed_dictionaries(
+        {
+            "num_frames": st.integers(min_value=rule.min_frames, max_value=rule.max_frames),
+            "height": sizes,
+            "width": sizes,
+            "seed": st.integers(min_value=0, max_value=2**16),
+        }
+    )
 
 
 @pytest.mark.parametrize(("family", "task"), PAIRS)
@@ -45,8 +47,9 @@ def test_every_accepted_request_runs_or_is_refused_naming_a_field(worker, family
     assert worker.warm_up(family, task) is not None  # throughput measured: admission can judge time here
     spec = SPECS[family]
 
-    @settings(max_examples=2, deadline=None, derandomize=True, database=None,
-              suppress_health_check=[HealthCheck.too_slow])
+    @settings(
+        max_examples=2, deadline=None, derandomize=True, database=None, suppress_health_check=[HealthCheck.too_slow]
+    )
     @given(values=_requests(family))
     def check(values):
         image = png_b64 if task == "image-to-video" else None

@@ -31,7 +31,7 @@ def describe_app(app: Application) -> dict[str, dict[str, Any]]:
             "init_args": [a for a in dep.init_args if not _holds_apps(a)],
         }
         for arg in dep.init_args:
-            for child in (arg.values() if isinstance(arg, dict) else [arg]):
+            for child in arg.values() if isinstance(arg, dict) else [arg]:
                 if isinstance(child, Application):
                     visit(child)
 

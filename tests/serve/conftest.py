@@ -26,12 +26,22 @@ def ray_session():
     # More logical CPUs than cores: replicas reserve 0.1 each and mostly wait.
     # Ray's Prometheus endpoint on a port of our own (test_metrics scrapes it).
     metrics_port = free_port()
-    ray.init(address="local", num_cpus=8, include_dashboard=False, _temp_dir=temp_dir, log_to_driver=False,
-             _metrics_export_port=metrics_port)
+    ray.init(
+        address="local",
+        num_cpus=8,
+        include_dashboard=False,
+        _temp_dir=temp_dir,
+        log_to_driver=False,
+        _metrics_export_port=metrics_port,
+    )
     port = free_port()
     serve.start(http_options={"host": "127.0.0.1", "port": port})
-    yield {"port": port, "gcs_address": ray.get_runtime_context().gcs_address, "temp_dir": temp_dir,
-           "metrics_port": metrics_port}
+    yield {
+        "port": port,
+        "gcs_address": ray.get_runtime_context().gcs_address,
+        "temp_dir": temp_dir,
+        "metrics_port": metrics_port,
+    }
     try:
         serve.shutdown()
     finally:
@@ -80,4 +90,3 @@ def served_app(ray_session, tmp_path_factory) -> ServedApp:
 def client(served_app):
     with served_app.client() as c:
         yield c
-

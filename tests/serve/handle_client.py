@@ -21,7 +21,11 @@ handle = serve.get_app_handle("videogen")
 
 
 def caught(exc: Exception) -> dict:
-    return {"type": type(exc).__name__, "error": exc.to_dict(), "is_invalid_request": isinstance(exc, InvalidRequestError)}
+    return {
+        "type": type(exc).__name__,
+        "error": exc.to_dict(),
+        "is_invalid_request": isinstance(exc, InvalidRequestError),
+    }
 
 
 report = {}

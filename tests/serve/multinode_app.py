@@ -66,8 +66,11 @@ def main(out: Path) -> None:
         with httpx.Client(base_url=base, timeout=60) as client:
             runtime = client.get("/api/video/runtime").json()
             report["replicas"] = [
-                {"node_id": r["node_id"], "accelerator_ids": r["diagnostics"]["replica"].get("accelerator_ids"),
-                 "cuda_visible_devices": r["diagnostics"]["runtime"]["rocm_env"].get("CUDA_VISIBLE_DEVICES")}
+                {
+                    "node_id": r["node_id"],
+                    "accelerator_ids": r["diagnostics"]["replica"].get("accelerator_ids"),
+                    "cuda_visible_devices": r["diagnostics"]["runtime"]["rocm_env"].get("CUDA_VISIBLE_DEVICES"),
+                }
                 for r in runtime["families"][FAMILY]["replicas"]
             ]
 
@@ -78,8 +81,13 @@ def main(out: Path) -> None:
                     time.sleep(0.1)
                     job = client.get(f"/api/video/jobs/{job['id']}").json()
                 video = client.get(f"/api/video/jobs/{job['id']}/video")
-                return {"id": job["id"], "status": job["status"], "node_id": (job["worker"] or {}).get("node_id"),
-                        "video_bytes": len(video.content), "error": job["error"]}
+                return {
+                    "id": job["id"],
+                    "status": job["status"],
+                    "node_id": (job["worker"] or {}).get("node_id"),
+                    "video_bytes": len(video.content),
+                    "error": job["error"],
+                }
 
             with ThreadPoolExecutor(6) as pool:
                 report["jobs"] = list(pool.map(one, range(6)))

@@ -124,4 +124,6 @@ def ingress_replica_ids() -> list[str]:
     import ray
 
     names = [a["name"] for a in ray.util.list_named_actors(all_namespaces=True)]
-    return [n.removeprefix("SERVE_REPLICA::") for n in names if n.startswith("SERVE_REPLICA::videogen#VideoGenIngress#")]
+    return [
+        n.removeprefix("SERVE_REPLICA::") for n in names if n.startswith("SERVE_REPLICA::videogen#VideoGenIngress#")
+    ]

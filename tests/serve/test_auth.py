@@ -22,8 +22,11 @@ from videogen.serve.service.videogen_service import VideoGenService
 from videogen.serve.store.records import JobStatus
 
 ALICE, BOB, ROOT = "alice-key-0123456789", "bob-key-0123456789ab", "root-key-0123456789ab"
-KEYS = {ALICE: {"name": "alice"}, BOB: {"name": "bob", "max_queued_jobs": 2, "submissions_per_minute": 3},
-        ROOT: {"name": "ops", "role": "admin"}}
+KEYS = {
+    ALICE: {"name": "alice"},
+    BOB: {"name": "bob", "max_queued_jobs": 2, "submissions_per_minute": 3},
+    ROOT: {"name": "ops", "role": "admin"},
+}
 
 
 def _auth(key: str) -> dict[str, str]:
@@ -55,8 +58,9 @@ def _app(tmp_path, **config) -> tuple[TestClient, VideoGenService]:
 
 
 def _submit(client, key, family="wan", **extra):
-    return client.post("/api/video/jobs", headers=_auth(key),
-                       json={"family": family, "prompt": "x", "num_inference_steps": 2, **extra})
+    return client.post(
+        "/api/video/jobs", headers=_auth(key), json={"family": family, "prompt": "x", "num_inference_steps": 2, **extra}
+    )
 
 
 def _concrete(path: str) -> str:
@@ -69,13 +73,24 @@ def test_every_route_but_the_public_ones_needs_a_key(tmp_path):
     paths = client.app.openapi()["paths"]
     private = [(m.upper(), p) for p, ops in paths.items() for m in ops if p not in PUBLIC_PATHS]
     # /api and /v1, jobs, videos, events, estimate, runtime, models: every one of them.
-    assert {p for _, p in private} >= {"/api/video/jobs", "/api/video/jobs/{job_id}/video",
-                                       "/api/video/jobs/{job_id}/events", "/api/video/runtime", "/api/video/models",
-                                       "/api/video/estimate", "/v1/videos", "/v1/videos/{video_id}/remix",
-                                       "/v1/videos/{video_id}/content"}
+    assert {p for _, p in private} >= {
+        "/api/video/jobs",
+        "/api/video/jobs/{job_id}/video",
+        "/api/video/jobs/{job_id}/events",
+        "/api/video/runtime",
+        "/api/video/models",
+        "/api/video/estimate",
+        "/v1/videos",
+        "/v1/videos/{video_id}/remix",
+        "/v1/videos/{video_id}/content",
+    }
     for method, path in private:
-        for headers in ({}, {"Authorization": "Bearer wrong-key-0123456789"}, {"Authorization": ALICE},
-                        {"Authorization": f"Basic {ALICE}"}):
+        for headers in (
+            {},
+            {"Authorization": "Bearer wrong-key-0123456789"},
+            {"Authorization": ALICE},
+            {"Authorization": f"Basic {ALICE}"},
+        ):
             r = client.request(method, _concrete(path), headers=headers)
             assert r.status_code == 401, (method, path, headers, r.text)
             assert r.headers["www-authenticate"].startswith("Bearer")
@@ -98,9 +113,19 @@ def test_a_refused_request_has_no_byte_of_its_body_read(tmp_path):
         async def send(message, sent=sent):
             sent.append(message)
 
-        scope = {"type": "http", "method": "POST", "path": path, "raw_path": path.encode(), "query_string": b"",
-                 "headers": [(b"content-type", b"application/json"), (b"content-length", b"1000000")],
-                 "http_version": "1.1", "scheme": "http", "server": ("test", 80), "client": ("c", 1), "root_path": ""}
+        scope = {
+            "type": "http",
+            "method": "POST",
+            "path": path,
+            "raw_path": path.encode(),
+            "query_string": b"",
+            "headers": [(b"content-type", b"application/json"), (b"content-length", b"1000000")],
+            "http_version": "1.1",
+            "scheme": "http",
+            "server": ("test", 80),
+            "client": ("c", 1),
+            "root_path": "",
+        }
         asyncio.run(app(scope, receive, send))
         assert sent[0]["status"] == 401 and reads == [], path
 
@@ -113,10 +138,16 @@ def test_a_user_key_sees_only_its_own_jobs_and_an_admin_sees_all(tmp_path):
     listed = client.get("/api/video/jobs", headers=_auth(ALICE)).json()
     assert [j["id"] for j in listed["jobs"]] == [mine] and listed["total"] == 1
     assert {v["id"] for v in client.get("/v1/videos", headers=_auth(ALICE)).json()["data"]} == {mine}
-    for method, path in (("GET", f"/api/video/jobs/{theirs}"), ("GET", f"/api/video/jobs/{theirs}/video"),
-                         ("GET", f"/api/video/jobs/{theirs}/events"), ("DELETE", f"/api/video/jobs/{theirs}"),
-                         ("GET", f"/v1/videos/{theirs}"), ("GET", f"/v1/videos/{theirs}/content"),
-                         ("DELETE", f"/v1/videos/{theirs}"), ("GET", f"/v1/videos?after={theirs}")):
+    for method, path in (
+        ("GET", f"/api/video/jobs/{theirs}"),
+        ("GET", f"/api/video/jobs/{theirs}/video"),
+        ("GET", f"/api/video/jobs/{theirs}/events"),
+        ("DELETE", f"/api/video/jobs/{theirs}"),
+        ("GET", f"/v1/videos/{theirs}"),
+        ("GET", f"/v1/videos/{theirs}/content"),
+        ("DELETE", f"/v1/videos/{theirs}"),
+        ("GET", f"/v1/videos?after={theirs}"),
+    ):
         r = client.request(method, path, headers=_auth(ALICE))
         assert r.status_code == 404, (method, path, r.text)
     r = client.post(f"/v1/videos/{theirs}/remix", headers=_auth(ALICE), json={"prompt": "mine now"})
@@ -165,8 +196,10 @@ def test_keys_come_from_the_config_a_file_and_the_environment(tmp_path):
     keyfile = tmp_path / "keys.yaml"
     keyfile.write_text("file-key-0123456789ab: {name: carol, role: admin}\n")
     cfg = VideoGenAppConfig(families=["wan"], api_keys={ALICE: {"name": "alice"}}, api_keys_file=str(keyfile))
-    env = {"VIDEOGEN_API_KEYS": json.dumps({"env-key-0123456789abc": {"name": "dave"}}),
-           "VIDEOGEN_API_KEY": "single-admin-key-0123"}
+    env = {
+        "VIDEOGEN_API_KEYS": json.dumps({"env-key-0123456789abc": {"name": "dave"}}),
+        "VIDEOGEN_API_KEY": "single-admin-key-0123",
+    }
     keys = KeyRing(cfg, environ=env)
     assert keys.names == ["admin", "alice", "carol", "dave"]
     assert keys.identify("Bearer file-key-0123456789ab").is_admin

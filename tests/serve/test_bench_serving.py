@@ -29,11 +29,32 @@ def _bench():
 def test_the_serving_benchmark_report_adds_up(served_app, tmp_path):
     bench = _bench()
     out = tmp_path / "results"
-    result = bench.main([
-        "--url", served_app.base_url, "--family", "wan", "--jobs", "2", "--warmup", "1",
-        "--long-steps", "3", "--long-runs", "1", "--long-frames", "9", "--long-size", "32",
-        "--threads", "0", "--out", str(out), "--label", "smoke",
-    ])
+    result = bench.main(
+        [
+            "--url",
+            served_app.base_url,
+            "--family",
+            "wan",
+            "--jobs",
+            "2",
+            "--warmup",
+            "1",
+            "--long-steps",
+            "3",
+            "--long-runs",
+            "1",
+            "--long-frames",
+            "9",
+            "--long-size",
+            "32",
+            "--threads",
+            "0",
+            "--out",
+            str(out),
+            "--label",
+            "smoke",
+        ]
+    )
     saved = json.loads((out / "serving-smoke.json").read_text())
     assert saved == json.loads(json.dumps(result))
     markdown = (out / "serving-smoke.md").read_text()
@@ -56,7 +77,9 @@ def test_the_serving_benchmark_report_adds_up(served_app, tmp_path):
     summary = saved["short"]["summary"]
     fixed_ms = sorted(j["fixed_cost_s"] * 1000 for j in jobs)
     assert summary["fixed_cost_ms"]["p50"] == round((fixed_ms[0] + fixed_ms[1]) / 2, 2)
-    assert summary["fixed_cost_ms"]["min"] == round(fixed_ms[0], 2) and summary["fixed_cost_ms"]["max"] == round(fixed_ms[1], 2)
+    assert summary["fixed_cost_ms"]["min"] == round(fixed_ms[0], 2) and summary["fixed_cost_ms"]["max"] == round(
+        fixed_ms[1], 2
+    )
     assert set(summary["breakdown_p50_ms"]) == set(bench.PHASES)
 
     long = saved["long"]

@@ -33,9 +33,18 @@ def _service(tmp_path, **config) -> VideoGenService:
 
 def _create(store: JobStore, owner: str | None = None, dispatcher: str | None = None):
     return store.jobs.create(
-        family="wan", task="text-to-video", request={"family": "wan", "prompt": "x"}, image=None, model=None,
-        params={"num_inference_steps": 3}, adjustments=[], progress=Progress.queued(total_steps=3),
-        max_attempts=2, dispatcher=dispatcher, lease_s=60, owner=owner,
+        family="wan",
+        task="text-to-video",
+        request={"family": "wan", "prompt": "x"},
+        image=None,
+        model=None,
+        params={"num_inference_steps": 3},
+        adjustments=[],
+        progress=Progress.queued(total_steps=3),
+        max_attempts=2,
+        dispatcher=dispatcher,
+        lease_s=60,
+        owner=owner,
     )
 
 
@@ -54,7 +63,9 @@ def test_streams_beyond_a_keys_cap_or_the_replicas_cap_are_429_until_one_closes(
         with pytest.raises(RateLimitedError) as err:
             await svc.jobs.sse_stream(job.id, who=ALICE)
         assert http_status(err.value) == 429 and err.value.code == ErrorCode.RATE_LIMITED
-        assert "max_sse_streams_per_key=2" in err.value.message and err.value.details["limit"] == "max_sse_streams_per_key"
+        assert (
+            "max_sse_streams_per_key=2" in err.value.message and err.value.details["limit"] == "max_sse_streams_per_key"
+        )
         assert error_headers(err.value) == {"Retry-After": "5"}
         b1 = await svc.jobs.sse_stream(bobs.id, who=BOB)  # another key: its own 2, but the replica's 3 are taken
         with pytest.raises(RateLimitedError) as err:
@@ -123,7 +134,9 @@ def test_the_events_route_answers_429_with_retry_after_naming_the_limit(tmp_path
     with TestClient(build_http_app(svc)) as client:
         r = client.get(f"/api/video/jobs/{job.id}/events")
         assert r.status_code == 429 and r.headers["retry-after"] == "5"
-        assert r.json()["error"]["code"] == "rate_limited" and "max_sse_streams_per_key=1" in r.json()["error"]["message"]
+        assert (
+            r.json()["error"]["code"] == "rate_limited" and "max_sse_streams_per_key=1" in r.json()["error"]["message"]
+        )
         del held
         gc.collect()
         r = client.get(f"/api/video/jobs/{job.id}/events")

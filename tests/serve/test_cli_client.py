@@ -16,8 +16,24 @@ pytestmark = pytest.mark.serve
 def test_submit_wait_status_download(served_app, tmp_path, capsys):
     server = ["--server", served_app.base_url]
     out = tmp_path / "fox.mp4"
-    rc = main(["submit", *server, "--family", "wan", "--prompt", "a fox", "--steps", "2", "--seed", "3",
-               "--wait", "-o", str(out), "--json"])
+    rc = main(
+        [
+            "submit",
+            *server,
+            "--family",
+            "wan",
+            "--prompt",
+            "a fox",
+            "--steps",
+            "2",
+            "--seed",
+            "3",
+            "--wait",
+            "-o",
+            str(out),
+            "--json",
+        ]
+    )
     captured = capsys.readouterr()
     assert rc == 0, captured.err
     job = json.loads(captured.out)

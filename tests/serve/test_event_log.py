@@ -13,28 +13,51 @@ from videogen.serve.store.records import JobStatus
 from videogen.video.progress import Progress, StageTiming
 
 # What a real job carries: its request, every settled value and the cost estimate.
-ESTIMATE = {"flops": 1.2e15, "expected_seconds": 42.0, "peak_memory_bytes": {str(r): 2**30 * r for r in range(8)},
-            "admission": {"verdict": "ok", "rung": "gpu", "reasons": ["fits in memory"] * 4}}
-PARAMS = {"num_frames": 81, "height": 480, "width": 832, "num_inference_steps": 40, "guidance_scale": 5.0,
-          "seed": 1234, "fps": 16, "expected_frames": 81}
+ESTIMATE = {
+    "flops": 1.2e15,
+    "expected_seconds": 42.0,
+    "peak_memory_bytes": {str(r): 2**30 * r for r in range(8)},
+    "admission": {"verdict": "ok", "rung": "gpu", "reasons": ["fits in memory"] * 4},
+}
+PARAMS = {
+    "num_frames": 81,
+    "height": 480,
+    "width": 832,
+    "num_inference_steps": 40,
+    "guidance_scale": 5.0,
+    "seed": 1234,
+    "fps": 16,
+    "expected_frames": 81,
+}
 
 
 def _create(store: JobStore, dispatcher: str | None = None):
     return store.jobs.create(
-        family="wan", task="text-to-video", request={"family": "wan", "prompt": "a fox in the snow, " * 10, **PARAMS},
-        image=None, model={"family": "wan", "source": "tiny"}, params=PARAMS, adjustments=[],
-        progress=Progress.queued(total_steps=40), max_attempts=2, dispatcher=dispatcher, lease_s=5, estimate=ESTIMATE,
+        family="wan",
+        task="text-to-video",
+        request={"family": "wan", "prompt": "a fox in the snow, " * 10, **PARAMS},
+        image=None,
+        model={"family": "wan", "source": "tiny"},
+        params=PARAMS,
+        adjustments=[],
+        progress=Progress.queued(total_steps=40),
+        max_attempts=2,
+        dispatcher=dispatcher,
+        lease_s=5,
+        estimate=ESTIMATE,
     )
 
 
 def _rows(store: JobStore, job_id: str) -> list[tuple[int, str]]:
-    return [tuple(r) for r in store.db.conn().execute("SELECT seq, data FROM events WHERE job_id=? ORDER BY seq",
-                                                      (job_id,))]
+    return [
+        tuple(r) for r in store.db.conn().execute("SELECT seq, data FROM events WHERE job_id=? ORDER BY seq", (job_id,))
+    ]
 
 
 def _step(store: JobStore, job_id: str, token: str, step: int) -> None:
-    assert store.jobs.update_progress(job_id, token, Progress(stage="denoising", step=step, total_steps=40,
-                                                              percent=step * 2.0))
+    assert store.jobs.update_progress(
+        job_id, token, Progress(stage="denoising", step=step, total_steps=40, percent=step * 2.0)
+    )
 
 
 def test_a_progress_write_stores_what_changed_not_the_whole_record(tmp_path):
@@ -74,8 +97,9 @@ def test_a_live_jobs_replay_gives_every_whole_record_in_order_from_any_event(tmp
     fulls = [seq for seq, data in _rows(store, job.id) if "delta" not in json.loads(data)]
     assert len(fulls) == 3  # the first row, then one every FULL_EVERY events
     for i, seq in enumerate(seqs):  # a client resuming after any event gets exactly the rest
-        assert [(s, r.snapshot()) for s, r in store.events.since(job.id, seq, limit=10_000)] == \
-            list(zip(seqs[i + 1:], expected[i + 1:], strict=True))
+        assert [(s, r.snapshot()) for s, r in store.events.since(job.id, seq, limit=10_000)] == list(
+            zip(seqs[i + 1 :], expected[i + 1 :], strict=True)
+        )
     # Read in small pages (the SSE loop asks for at most 200 at a time): the same records.
     paged, after = [], 0
     while page := store.events.since(job.id, after, limit=5):
@@ -92,8 +116,13 @@ def test_an_ended_job_keeps_one_row_and_an_old_id_resumes_to_its_final_state(tmp
         _step(store, job.id, claim.claim_token, step)
     old = [seq for seq, _ in store.events.since(job.id, 0)]
     assert len(old) == 7 and len(_rows(store, job.id)) == 7
-    store.jobs.finish(job.id, claim.claim_token, JobStatus.SUCCEEDED, progress=Progress(stage="done", percent=100),
-                      result={"frames": 81, "width": 832, "height": 480, "fps": 16, "bytes": 9})
+    store.jobs.finish(
+        job.id,
+        claim.claim_token,
+        JobStatus.SUCCEEDED,
+        progress=Progress(stage="done", percent=100),
+        result={"frames": 81, "width": 832, "height": 480, "fps": 16, "bytes": 9},
+    )
     rows = _rows(store, job.id)
     final = store.jobs.get(job.id)
     assert len(rows) == 1 and rows[0][0] > old[-1]  # the last seq, the whole final record
@@ -114,7 +143,9 @@ def test_each_way_a_job_ends_compacts_its_log(tmp_path):
     retried = _create(store)
     claim = store.jobs.claim(retried.id, {})
     _step(store, retried.id, claim.claim_token, 1)
-    assert store.jobs.retry_or_fail(retried.id, claim.claim_token, "died", dispatcher=None, lease_s=0) == JobStatus.QUEUED
+    assert (
+        store.jobs.retry_or_fail(retried.id, claim.claim_token, "died", dispatcher=None, lease_s=0) == JobStatus.QUEUED
+    )
     assert len(_rows(store, retried.id)) == 4  # requeued: not ended, nothing compacted
     assert store.events.since(retried.id, 0)[-1][1].history[0]["reason"] == "died"
     for job_id in (cancelled.id, failed.id):

@@ -39,9 +39,19 @@ def app(tmp_path, monkeypatch):
 def _succeeded(svc, size: int = 700_000) -> tuple[str, bytes]:
     """A succeeded job with its MP4 (``size`` bytes: several chunks) and pictures on disk."""
     store = svc.store
-    job = store.jobs.create(family="wan", task="text-to-video", request={"family": "wan", "prompt": "x"}, image=None,
-                            model=None, params={}, adjustments=[], progress=Progress.queued(), max_attempts=1,
-                            dispatcher=None, lease_s=0)
+    job = store.jobs.create(
+        family="wan",
+        task="text-to-video",
+        request={"family": "wan", "prompt": "x"},
+        image=None,
+        model=None,
+        params={},
+        adjustments=[],
+        progress=Progress.queued(),
+        max_attempts=1,
+        dispatcher=None,
+        lease_s=0,
+    )
     claim = store.jobs.claim(job.id, {})
     video = os.urandom(size)
     for variant, path in output_paths(store.video_path(job.id)).items():
@@ -129,8 +139,10 @@ def test_an_image_in_another_format_is_refused_naming_image_on_both_apis(app):
     buffer = io.BytesIO()
     Image.new("RGB", (8, 8)).save(buffer, format="GIF")
     gif = buffer.getvalue()
-    r = client.post("/api/video/jobs", json={"family": "wan", "task": "image-to-video", "prompt": "x",
-                                             "image": base64.b64encode(gif).decode()})
+    r = client.post(
+        "/api/video/jobs",
+        json={"family": "wan", "task": "image-to-video", "prompt": "x", "image": base64.b64encode(gif).decode()},
+    )
     assert r.status_code == 422 and r.json()["error"]["field"] == "image"
     assert "PNG, JPEG or WebP" in r.json()["error"]["message"]
     r = client.post("/v1/videos", data={"model": "wan", "prompt": "x"}, files={"input_reference": ("a.png", gif)})
@@ -151,9 +163,19 @@ def worker(tmp_path):
 
 
 def _queue(store) -> str:
-    return store.jobs.create(family="wan", task="text-to-video", request={"family": "wan", "prompt": "a fox",
-                             "num_inference_steps": 2, "seed": 1}, image=None, model=None, params={}, adjustments=[],
-                             progress=Progress.queued(), max_attempts=2, dispatcher=None, lease_s=0).id
+    return store.jobs.create(
+        family="wan",
+        task="text-to-video",
+        request={"family": "wan", "prompt": "a fox", "num_inference_steps": 2, "seed": 1},
+        image=None,
+        model=None,
+        params={},
+        adjustments=[],
+        progress=Progress.queued(),
+        max_attempts=2,
+        dispatcher=None,
+        lease_s=0,
+    ).id
 
 
 def _rows(svc, job_id: str) -> int:
@@ -191,8 +213,9 @@ def test_a_v1_delete_while_the_worker_runs_leaves_no_file_once_it_writes(worker,
     finally:
         go.set()
         runner.join(120)
-    assert written == [[f"{job_id}.mp4", f"{job_id}.preview.webp", f"{job_id}.spritesheet.jpg",
-                        f"{job_id}.thumbnail.jpg"]]  # it did write them, after the delete ...
+    assert written == [
+        [f"{job_id}.mp4", f"{job_id}.preview.webp", f"{job_id}.spritesheet.jpg", f"{job_id}.thumbnail.jpg"]
+    ]  # it did write them, after the delete ...
     assert outcome == [RunOutcome.SUPERSEDED]
     assert sorted(svc.store.videos_dir.glob(f"{job_id}*")) == []  # ... and none of them stayed
 
@@ -206,7 +229,10 @@ def test_a_worker_whose_job_was_handed_over_keeps_the_files_it_shares(worker, mo
     try:
         assert started.wait(60)
         token = svc.store.jobs.get(job_id).claim_token
-        assert svc.store.jobs.retry_or_fail(job_id, token, "stale heartbeat", dispatcher=None, lease_s=0) == JobStatus.QUEUED
+        assert (
+            svc.store.jobs.retry_or_fail(job_id, token, "stale heartbeat", dispatcher=None, lease_s=0)
+            == JobStatus.QUEUED
+        )
     finally:
         go.set()
         runner.join(120)

@@ -27,16 +27,31 @@ from videogen.video.progress import Progress
 
 
 def _settings(tmp_path, **config):
-    cfg = VideoGenAppConfig(families={"wan": {"model": "tiny", "max_queued_jobs": 2}, "animatediff": "tiny"},
-                            state_dir=str(tmp_path), **config)
+    cfg = VideoGenAppConfig(
+        families={"wan": {"model": "tiny", "max_queued_jobs": 2}, "animatediff": "tiny"},
+        state_dir=str(tmp_path),
+        **config,
+    )
     return cfg
 
 
 def _queue(store: JobStore, family: str = "wan", estimate: dict | None = None, bounds=None, owner=None) -> str:
-    return store.jobs.create(family=family, task="text-to-video",
-                             request={"family": family, "prompt": "x", "num_inference_steps": 2}, image=None, model=None,
-                             params={}, adjustments=[], progress=Progress.queued(), max_attempts=2, dispatcher=None,
-                             lease_s=1, estimate=estimate, bounds=bounds, owner=owner).id
+    return store.jobs.create(
+        family=family,
+        task="text-to-video",
+        request={"family": family, "prompt": "x", "num_inference_steps": 2},
+        image=None,
+        model=None,
+        params={},
+        adjustments=[],
+        progress=Progress.queued(),
+        max_attempts=2,
+        dispatcher=None,
+        lease_s=1,
+        estimate=estimate,
+        bounds=bounds,
+        owner=owner,
+    ).id
 
 
 def test_a_full_queue_answers_503_with_retry_after_from_its_drain_time(tmp_path):

@@ -20,20 +20,37 @@ def _oom_fallbacks(calls) -> float:
 
 
 def test_oom_fallbacks_are_counted_from_the_typed_cause_not_the_wording(recorded):
-    fallback = Adjustment(field="placement", requested="gpu", used="gpu+tiling", cause="out_of_memory",
-                          reason="out of memory at gpu (CUDA out of memory); retried at gpu+tiling")
-    worded = Adjustment(field="placement", requested="gpu", used="gpu+tiling",
-                        reason="the cost model says it would run out of memory at gpu")  # admission, not an OOM
+    fallback = Adjustment(
+        field="placement",
+        requested="gpu",
+        used="gpu+tiling",
+        cause="out_of_memory",
+        reason="out of memory at gpu (CUDA out of memory); retried at gpu+tiling",
+    )
+    worded = Adjustment(
+        field="placement",
+        requested="gpu",
+        used="gpu+tiling",
+        reason="the cost model says it would run out of memory at gpu",
+    )  # admission, not an OOM
     metrics.job_finished("wan", "text-to-video", "succeeded", 1.0, adjustments=[fallback.model_dump(), worded])
     assert _oom_fallbacks(recorded) == 1
 
 
 def test_a_job_that_ran_out_of_memory_again_after_a_fallback_counts_it(recorded):
-    failed = {"code": "generation_failed", "message": "out of device memory at gpu and again at gpu+tiling",
-              "details": {"rung": "gpu+tiling", "retried_from": "gpu"}}
+    failed = {
+        "code": "generation_failed",
+        "message": "out of device memory at gpu and again at gpu+tiling",
+        "details": {"rung": "gpu+tiling", "retried_from": "gpu"},
+    }
     metrics.job_finished("wan", "text-to-video", "failed", 1.0, error=failed)
-    metrics.job_finished("wan", "text-to-video", "failed", 1.0, error={"code": "generation_failed",
-                                                                       "message": "out of memory", "details": {}})
+    metrics.job_finished(
+        "wan",
+        "text-to-video",
+        "failed",
+        1.0,
+        error={"code": "generation_failed", "message": "out of memory", "details": {}},
+    )
     assert _oom_fallbacks(recorded) == 1
 
 

@@ -19,20 +19,21 @@ def _scrape(port: int) -> str:
 
 
 def test_metrics_on_rays_prometheus_endpoint(client, ray_session):
-    job = client.post("/api/video/jobs", json={"family": "wan", "prompt": "a fox", "seed": 1,
-                                              "num_inference_steps": 2}).json()
+    job = client.post(
+        "/api/video/jobs", json={"family": "wan", "prompt": "a fox", "seed": 1, "num_inference_steps": 2}
+    ).json()
     assert wait_job(client, job["id"])["status"] == "succeeded"
     refused = client.post("/api/video/jobs", json={"family": "no-such-family", "prompt": "x"})
     assert refused.status_code == 422
 
     wanted = {
-        'ray_videogen_jobs_submitted_total{': 'family="wan"',
-        'ray_videogen_jobs_finished_total{': 'status="succeeded"',
-        'ray_videogen_queue_depth{': 'family="wan"',
-        'ray_videogen_job_duration_seconds_bucket{': 'family="wan"',
-        'ray_videogen_stage_duration_seconds_bucket{': 'stage="outputs"',
-        'ray_videogen_denoising_step_seconds_bucket{': 'family="wan"',
-        'ray_videogen_refusals_total{': 'code="unknown_family"',  # the request above, refused at submission
+        "ray_videogen_jobs_submitted_total{": 'family="wan"',
+        "ray_videogen_jobs_finished_total{": 'status="succeeded"',
+        "ray_videogen_queue_depth{": 'family="wan"',
+        "ray_videogen_job_duration_seconds_bucket{": 'family="wan"',
+        "ray_videogen_stage_duration_seconds_bucket{": 'stage="outputs"',
+        "ray_videogen_denoising_step_seconds_bucket{": 'family="wan"',
+        "ray_videogen_refusals_total{": 'code="unknown_family"',  # the request above, refused at submission
     }
     deadline, text, missing = time.monotonic() + 90, "", list(wanted)
     while time.monotonic() < deadline:
@@ -42,7 +43,9 @@ def test_metrics_on_rays_prometheus_endpoint(client, ray_session):
         if not missing:
             break
         time.sleep(2)
-    assert not missing, f"not exported: {missing}\n" + "\n".join(line for line in text.splitlines() if "videogen" in line)[:3000]
+    assert not missing, (
+        f"not exported: {missing}\n" + "\n".join(line for line in text.splitlines() if "videogen" in line)[:3000]
+    )
 
 
 def test_grafana_dashboard_uses_the_exported_names():

@@ -110,9 +110,19 @@ class FakeCore:
         clock.start("encoding")
         clock.start("outputs")
         clock.done()
-        return SimpleNamespace(params={"num_inference_steps": self.steps}, stages=clock.stages, num_frames=9,
-                               width=32, height=32, fps=8, bytes=1, adjustments=[], model={"pipeline_class": "Fake"},
-                               measured=None, outputs={})
+        return SimpleNamespace(
+            params={"num_inference_steps": self.steps},
+            stages=clock.stages,
+            num_frames=9,
+            width=32,
+            height=32,
+            fps=8,
+            bytes=1,
+            adjustments=[],
+            model={"pipeline_class": "Fake"},
+            measured=None,
+            outputs={},
+        )
 
 
 def _worker(tmp_path, core) -> VideoWorker:
@@ -150,8 +160,17 @@ def slow_store(monkeypatch):
 
 def _job(worker: VideoWorker) -> str:
     return worker.store.jobs.create(
-        family="wan", task="text-to-video", request={"family": "wan", "prompt": "x"}, image=None, model=None,
-        params={}, adjustments=[], progress=Progress.queued(), max_attempts=2, dispatcher=None, lease_s=0,
+        family="wan",
+        task="text-to-video",
+        request={"family": "wan", "prompt": "x"},
+        image=None,
+        model=None,
+        params={},
+        adjustments=[],
+        progress=Progress.queued(),
+        max_attempts=2,
+        dispatcher=None,
+        lease_s=0,
     ).id
 
 

@@ -30,29 +30,80 @@ from videogen.video.progress import Progress, StageTiming
 
 
 def _record(**kw) -> JobRecord:
-    base = dict(id="job_1", status=JobStatus.SUCCEEDED, family="wan", task="text-to-video", request={"prompt": "x"},
-                image="QUJD", claim_token="secret", dispatcher="ingress#1", lease_until=5.0, heartbeat_at=4.0,
-                created_at=1.0, started_at=2.0, finished_at=3.0, updated_at=3.0, attempts=1, max_attempts=2,
-                progress=Progress(stage="done", step=2, total_steps=2, percent=100.0, eta_s=0.0),
-                stages=[StageTiming(name="loading", started_at=2.0, finished_at=2.5, seconds=0.5)],
-                result={"frames": 9, "width": 32, "height": 32, "fps": 8, "bytes": 1234})
+    base = dict(
+        id="job_1",
+        status=JobStatus.SUCCEEDED,
+        family="wan",
+        task="text-to-video",
+        request={"prompt": "x"},
+        image="QUJD",
+        claim_token="secret",
+        dispatcher="ingress#1",
+        lease_until=5.0,
+        heartbeat_at=4.0,
+        created_at=1.0,
+        started_at=2.0,
+        finished_at=3.0,
+        updated_at=3.0,
+        attempts=1,
+        max_attempts=2,
+        progress=Progress(stage="done", step=2, total_steps=2, percent=100.0, eta_s=0.0),
+        stages=[StageTiming(name="loading", started_at=2.0, finished_at=2.5, seconds=0.5)],
+        result={"frames": 9, "width": 32, "height": 32, "fps": 8, "bytes": 1234},
+    )
     return JobRecord(**{**base, **kw})
 
 
 def test_job_from_record_adds_the_video_url_and_keeps_private_fields_out():
     job = Job.from_record(_record()).wire()
-    assert job["result"] == {"frames": 9, "width": 32, "height": 32, "fps": 8, "bytes": 1234, "measured": None,
-                             "video_url": "/api/video/jobs/job_1/video", "outputs": {}}
+    assert job["result"] == {
+        "frames": 9,
+        "width": 32,
+        "height": 32,
+        "fps": 8,
+        "bytes": 1234,
+        "measured": None,
+        "video_url": "/api/video/jobs/job_1/video",
+        "outputs": {},
+    }
     assert video_url("job_1") == job["result"]["video_url"]
     assert job["status"] == "succeeded" and job["progress"]["percent"] == 100.0
-    assert job["stages"][0] == {"name": "loading", "started_at": 2.0, "finished_at": 2.5, "seconds": 0.5, "detail": None}
+    assert job["stages"][0] == {
+        "name": "loading",
+        "started_at": 2.0,
+        "finished_at": 2.5,
+        "seconds": 0.5,
+        "detail": None,
+    }
     for private in ("image", "claim_token", "dispatcher", "lease_until", "heartbeat_at"):
         assert private not in job
     # Every key the HTTP API has always sent, and the ones added since: the estimate at submission
     # (issue 7) and when the video expires (retention, issue 9).
-    assert set(job) == {"id", "status", "family", "task", "model", "request", "params", "adjustments", "progress",
-                        "stages", "error", "result", "created_at", "started_at", "finished_at", "updated_at",
-                        "attempts", "max_attempts", "cancel_requested", "worker", "history", "estimate", "expires_at"}
+    assert set(job) == {
+        "id",
+        "status",
+        "family",
+        "task",
+        "model",
+        "request",
+        "params",
+        "adjustments",
+        "progress",
+        "stages",
+        "error",
+        "result",
+        "created_at",
+        "started_at",
+        "finished_at",
+        "updated_at",
+        "attempts",
+        "max_attempts",
+        "cancel_requested",
+        "worker",
+        "history",
+        "estimate",
+        "expires_at",
+    }
     json.dumps(job)  # JSON-ready as it is
 
 
@@ -74,7 +125,11 @@ def test_job_list_pages():
 def test_error_body_leaves_unset_optionals_out():
     assert ErrorBody(code="x", message="m").model_dump() == {"code": "x", "message": "m"}
     assert ErrorBody(code="x", message="m", field="f", allowed=[1]).model_dump() == {
-        "code": "x", "message": "m", "field": "f", "allowed": [1]}
+        "code": "x",
+        "message": "m",
+        "field": "f",
+        "allowed": [1],
+    }
 
 
 @pytest.mark.parametrize(
@@ -152,8 +207,9 @@ def test_every_error_code_can_be_produced():
 def test_a_code_only_in_the_status_map_is_dead(tmp_path):
     (tmp_path / "serve").mkdir()
     (tmp_path / "serve" / "errors.py").write_text("HTTP_STATUS = {ErrorCode.OVERLOADED: 503}\n")
-    (tmp_path / "a.py").write_text("raise JobNotFoundError('x')\nERRORS = (ErrorCode.STORE_BUSY, 'invalid_request')\n"
-                                   "serve.timeout()\n")
+    (tmp_path / "a.py").write_text(
+        "raise JobNotFoundError('x')\nERRORS = (ErrorCode.STORE_BUSY, 'invalid_request')\nserve.timeout()\n"
+    )
     dead = dead_error_codes(tmp_path)
     assert {ErrorCode.OVERLOADED, ErrorCode.JOB_STATE, ErrorCode.TIMEOUT} <= dead
     assert not {ErrorCode.JOB_NOT_FOUND, ErrorCode.STORE_BUSY, ErrorCode.INVALID_REQUEST} & dead
@@ -161,19 +217,31 @@ def test_a_code_only_in_the_status_map_is_dead(tmp_path):
 
 def test_pydantic_errors_name_the_field_and_the_bound():
     exc = request_validation_error(
-        [{"type": "less_than_equal", "loc": ("body", "num_frames"), "msg": "Input should be less than or equal to 1024",
-          "ctx": {"le": 1024}}]
+        [
+            {
+                "type": "less_than_equal",
+                "loc": ("body", "num_frames"),
+                "msg": "Input should be less than or equal to 1024",
+                "ctx": {"le": 1024},
+            }
+        ]
     )
     assert isinstance(exc, InvalidRequestError)
-    assert error_body(exc)["error"] == {"code": "invalid_request", "field": "num_frames", "allowed": {"le": 1024},
-                                        "message": "num_frames: Input should be less than or equal to 1024"}
+    assert error_body(exc)["error"] == {
+        "code": "invalid_request",
+        "field": "num_frames",
+        "allowed": {"le": 1024},
+        "message": "num_frames: Input should be less than or equal to 1024",
+    }
 
 
 def test_several_pydantic_errors_the_first_names_the_field():
-    exc = request_validation_error([
-        {"type": "missing", "loc": ("body", "prompt"), "msg": "Field required"},
-        {"type": "extra_forbidden", "loc": ("body", "model"), "msg": "Extra inputs are not permitted"},
-    ])
+    exc = request_validation_error(
+        [
+            {"type": "missing", "loc": ("body", "prompt"), "msg": "Field required"},
+            {"type": "extra_forbidden", "loc": ("body", "model"), "msg": "Extra inputs are not permitted"},
+        ]
+    )
     assert exc.field == "prompt" and exc.message == "prompt: is required; model: is not a known field"
     assert [e["field"] for e in exc.to_dict()["details"]["errors"]] == ["prompt", "model"]
     broken = request_validation_error([{"type": "json_invalid", "loc": ("body", 3), "msg": "JSON decode error"}])
@@ -183,8 +251,11 @@ def test_several_pydantic_errors_the_first_names_the_field():
 def test_errors_pickle_with_their_fields():
     # What crosses a Ray handle (the serve handle test checks it for real).
     job = Job.from_record(_record(status=JobStatus.FAILED)).wire()
-    for exc in (UnknownFamilyError("family", "'sora' is not served", allowed=["wan"]),
-                JobFailedError("job_1 failed", job=job), JobNotFoundError("gone", job_id="job_1")):
+    for exc in (
+        UnknownFamilyError("family", "'sora' is not served", allowed=["wan"]),
+        JobFailedError("job_1 failed", job=job),
+        JobNotFoundError("gone", job_id="job_1"),
+    ):
         again = pickle.loads(pickle.dumps(exc))
         assert type(again) is type(exc) and again.to_dict() == exc.to_dict() and str(again) == str(exc)
     assert pickle.loads(pickle.dumps(JobFailedError("x", job=job))).job == job
@@ -192,7 +263,10 @@ def test_errors_pickle_with_their_fields():
 
 def test_job_result_lists_each_picture_with_its_url():
     outputs = {"thumbnail": {"bytes": 10, "media_type": "image/jpeg", "frame": 4}}
-    job = Job.from_record(_record(result={"frames": 9, "width": 32, "height": 32, "fps": 8, "bytes": 1,
-                                          "outputs": outputs})).wire()
-    assert job["result"]["outputs"]["thumbnail"] == {**outputs["thumbnail"],
-                                                     "url": "/api/video/jobs/job_1/video?variant=thumbnail"}
+    job = Job.from_record(
+        _record(result={"frames": 9, "width": 32, "height": 32, "fps": 8, "bytes": 1, "outputs": outputs})
+    ).wire()
+    assert job["result"]["outputs"]["thumbnail"] == {
+        **outputs["thumbnail"],
+        "url": "/api/video/jobs/job_1/video?variant=thumbnail",
+    }

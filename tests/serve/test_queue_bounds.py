@@ -12,9 +12,21 @@ from videogen.video.progress import Progress
 
 
 def _create(store: JobStore, bounds: QueueBounds, owner: str | None = None):
-    return store.jobs.create(family="wan", task="text-to-video", request={"prompt": "x"}, image=None, model=None,
-                             params={}, adjustments=[], progress=Progress.queued(), max_attempts=2, dispatcher=None,
-                             lease_s=1, owner=owner, bounds=bounds)
+    return store.jobs.create(
+        family="wan",
+        task="text-to-video",
+        request={"prompt": "x"},
+        image=None,
+        model=None,
+        params={},
+        adjustments=[],
+        progress=Progress.queued(),
+        max_attempts=2,
+        dispatcher=None,
+        lease_s=1,
+        owner=owner,
+        bounds=bounds,
+    )
 
 
 def _race(stores: list[JobStore], bounds: QueueBounds, threads: int, each: int, owner: str | None = None):

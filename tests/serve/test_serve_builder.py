@@ -65,7 +65,10 @@ def test_overrides_merge_and_keep_rocm_env(tmp_path):
                     "model": "/models/wan",
                     "deployment": {
                         # what a YAML override of num_gpus looks like: a whole ray_actor_options dict
-                        "ray_actor_options": {"num_gpus": 0.5, "runtime_env": {"env_vars": {"MIOPEN_FIND_MODE": "NORMAL"}}},
+                        "ray_actor_options": {
+                            "num_gpus": 0.5,
+                            "runtime_env": {"env_vars": {"MIOPEN_FIND_MODE": "NORMAL"}},
+                        },
                         "autoscaling_config": {"min_replicas": 0, "max_replicas": 3},
                     },
                 },
@@ -133,7 +136,12 @@ def test_kuberay_manifests_declare_gpu_worker_groups():
         groups = service["spec"]["rayClusterConfig"]["workerGroupSpecs"]
         limits = [c["resources"]["limits"] for g in groups for c in g["template"]["spec"]["containers"]]
         assert any(resource in lim for lim in limits)
-        mounts = [m["mountPath"] for g in groups for c in g["template"]["spec"]["containers"] for m in c.get("volumeMounts", [])]
+        mounts = [
+            m["mountPath"]
+            for g in groups
+            for c in g["template"]["spec"]["containers"]
+            for m in c.get("volumeMounts", [])
+        ]
         assert any(args["state_dir"].startswith(m) for m in mounts)  # the shared state volume
 
 
@@ -158,7 +166,9 @@ def test_config_errors_name_what_is_allowed(args, needle):
 
 
 def test_family_policy_overrides_reach_the_worker(tmp_path):
-    cfg = VideoGenAppConfig(families={"wan": {"policy": {"dtype": "fp16", "vae_tiling": "on"}}}, state_dir=str(tmp_path))
+    cfg = VideoGenAppConfig(
+        families={"wan": {"policy": {"dtype": "fp16", "vae_tiling": "on"}}}, state_dir=str(tmp_path)
+    )
     settings = describe_app(build_app(cfg))["VideoWorker_wan"]["init_args"][0]
     assert settings.policy == {"dtype": "float16", "vae_tiling": True}
 
@@ -182,8 +192,14 @@ def test_num_gpus_auto_follows_the_machine(monkeypatch, tmp_path):
 
 def test_replica_settings_carry_the_app_config(tmp_path):
     cfg = VideoGenAppConfig(
-        families={"wan": {"model": "/models/wan", "warm": []}}, state_dir=str(tmp_path), api_key="k", max_attempts=3,
-        heartbeat_timeout_s=9, job_timeout_s=60, max_image_bytes=2048, sqlite_journal_mode="DELETE",
+        families={"wan": {"model": "/models/wan", "warm": []}},
+        state_dir=str(tmp_path),
+        api_key="k",
+        max_attempts=3,
+        heartbeat_timeout_s=9,
+        job_timeout_s=60,
+        max_image_bytes=2048,
+        sqlite_journal_mode="DELETE",
     )
     described = describe_app(build_app(cfg))
     ingress = described["VideoGenIngress"]["init_args"][0]

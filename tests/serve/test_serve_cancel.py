@@ -27,8 +27,15 @@ _SLOW_STEPS = {"animatediff", "ltx-video", "text-to-video-sd"}
 def _long_body(family: str) -> dict:
     rule = SPECS[family].frame_rule
     frames, size = (9, 32) if family in _SLOW_STEPS else (33, 96)
-    return {"family": family, "prompt": "a long one", "seed": 1, "num_inference_steps": STEPS,
-            "num_frames": rule.nearest(min(rule.max_frames, frames)), "height": size, "width": size}
+    return {
+        "family": family,
+        "prompt": "a long one",
+        "seed": 1,
+        "num_inference_steps": STEPS,
+        "num_frames": rule.nearest(min(rule.max_frames, frames)),
+        "height": size,
+        "width": size,
+    }
 
 
 def _until_denoising(client, job_id: str, timeout: float = 60.0) -> dict:
@@ -49,8 +56,10 @@ def _check_stopped_at_a_step(done: dict, step_at_cancel: int, family: str, secon
     stopped = int(done["error"]["message"].split("cancelled at step ")[1].split(" ")[0])
     # progress is written coalesced, so the step it showed at the DELETE may lag the worker's by a few
     assert step_at_cancel <= stopped < STEPS, (family, step_at_cancel, stopped)
-    print(f"[cancel] {family}: DELETE at step {step_at_cancel}, stopped at step {stopped}, "
-          f"ended {seconds * 1000:.0f} ms after the cancel")
+    print(
+        f"[cancel] {family}: DELETE at step {step_at_cancel}, stopped at step {stopped}, "
+        f"ended {seconds * 1000:.0f} ms after the cancel"
+    )
 
 
 @pytest.mark.parametrize("family", sorted(SPECS))
@@ -61,7 +70,9 @@ def test_cancel_over_http_ends_at_the_next_step_on_every_family(client, family):
     running = _until_denoising(client, job["id"])
     started = time.monotonic()
     assert client.delete(f"/api/video/jobs/{job['id']}").status_code == 200
-    step_at_cancel = client.get(f"/api/video/jobs/{job['id']}").json()["progress"]["step"] or running["progress"]["step"]
+    step_at_cancel = (
+        client.get(f"/api/video/jobs/{job['id']}").json()["progress"]["step"] or running["progress"]["step"]
+    )
     done = wait_job(client, job["id"], timeout=60, poll=0.01)
     _check_stopped_at_a_step(done, step_at_cancel, family, time.monotonic() - started)
     assert client.get(f"/api/video/jobs/{job['id']}/video").status_code == 409

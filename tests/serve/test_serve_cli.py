@@ -77,8 +77,14 @@ def test_serve_run_the_cpu_tiny_yaml_beyond_loopback_with_a_key_from_the_environ
     path, port = _cpu_tiny(tmp_path, "0.0.0.0")
     env = {**_env(tmp_path), "VIDEOGEN_API_KEY": KEY}
     with open(tmp_path / "serve.log", "wb") as log:
-        rt = _serve([SERVE, "run", "--address", "local", str(path)], env, tmp_path, f"http://127.0.0.1:{port}", log,
-                    headers={"Authorization": f"Bearer {KEY}"})
+        rt = _serve(
+            [SERVE, "run", "--address", "local", str(path)],
+            env,
+            tmp_path,
+            f"http://127.0.0.1:{port}",
+            log,
+            headers={"Authorization": f"Bearer {KEY}"},
+        )
     assert sorted(rt["served_families"]) == ["ltx-video", "wan"]
     assert rt["state_dir"] == str(tmp_path / "state")  # the env key is an admin: it sees the details
     assert rt["auth"]["enabled"] is True
@@ -89,8 +95,9 @@ def test_serve_run_beyond_loopback_without_a_key_refuses_to_start(tmp_path):
     env = {k: v for k, v in _env(tmp_path).items() if k not in ("VIDEOGEN_API_KEY", "VIDEOGEN_API_KEYS")}
     log_path = tmp_path / "serve.log"
     with open(log_path, "wb") as log:
-        proc = subprocess.Popen([SERVE, "run", "--address", "local", str(path)], env=env, cwd=tmp_path, stdout=log,
-                                stderr=subprocess.STDOUT)
+        proc = subprocess.Popen(
+            [SERVE, "run", "--address", "local", str(path)], env=env, cwd=tmp_path, stdout=log, stderr=subprocess.STDOUT
+        )
     try:
         deadline = time.monotonic() + 120
         while "will not serve without an API key" not in log_path.read_text(errors="replace"):
@@ -125,7 +132,20 @@ def _port_free(port: int) -> bool:
 def test_serve_run_the_builder_by_import_path(tmp_path):
     with open(tmp_path / "serve.log", "wb") as log:
         rt = _serve(
-            [SERVE, "run", "--address", "local", "--name", "videogen", "serve_app:build_app", "families=cogvideox", "num_gpus=0"],
-            _env(tmp_path), ROOT, "http://127.0.0.1:8000", log,
+            [
+                SERVE,
+                "run",
+                "--address",
+                "local",
+                "--name",
+                "videogen",
+                "serve_app:build_app",
+                "families=cogvideox",
+                "num_gpus=0",
+            ],
+            _env(tmp_path),
+            ROOT,
+            "http://127.0.0.1:8000",
+            log,
         )
     assert rt["served_families"] == ["cogvideox"]

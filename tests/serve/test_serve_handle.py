@@ -22,7 +22,10 @@ def test_generate_and_submit_from_another_driver(served_app, client, tmp_path):
     env = dict(os.environ, RAY_ADDRESS=served_app.gcs_address)
     proc = subprocess.run(
         [sys.executable, str(Path(__file__).with_name("handle_client.py")), str(tmp_path)],
-        env=env, capture_output=True, text=True, timeout=180,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=180,
     )
     assert proc.returncode == 0, proc.stderr[-4000:]
     report = json.loads((tmp_path / "report.json").read_text())

@@ -162,7 +162,9 @@ def test_list_jobs_newest_first_and_paged(client):
     page = client.get("/api/video/jobs", params={"limit": 2, "family": "hunyuan-video"}).json()
     assert page["limit"] == 2 and page["total"] >= 3 and len(page["jobs"]) == 2
     assert [j["id"] for j in page["jobs"]] == ids[::-1][:2]
-    nxt = client.get("/api/video/jobs", params={"limit": 2, "offset": page["next_offset"], "family": "hunyuan-video"}).json()
+    nxt = client.get(
+        "/api/video/jobs", params={"limit": 2, "offset": page["next_offset"], "family": "hunyuan-video"}
+    ).json()
     assert nxt["jobs"][0]["id"] == ids[0]
     created = [j["created_at"] for j in client.get("/api/video/jobs", params={"limit": 200}).json()["jobs"]]
     assert created == sorted(created, reverse=True)
@@ -181,10 +183,18 @@ def _error(r, status, field=None):
 
 BAD = {
     "unknown-family": ({"family": "sora", "prompt": "x"}, 422, "family"),
-    "task-the-family-lacks": ({"family": "animatediff", "task": "image-to-video", "prompt": "x", "image": "AAAA"}, 422, "task"),
+    "task-the-family-lacks": (
+        {"family": "animatediff", "task": "image-to-video", "prompt": "x", "image": "AAAA"},
+        422,
+        "task",
+    ),
     "i2v-without-image": ({"family": "wan", "task": "image-to-video", "prompt": "x"}, 422, "image"),
     "t2v-with-image": ({"family": "wan", "prompt": "x", "image": "AAAA"}, 422, "image"),
-    "undecodable-image": ({"family": "wan", "task": "image-to-video", "prompt": "x", "image": "bm90IGFuIGltYWdl"}, 422, "image"),
+    "undecodable-image": (
+        {"family": "wan", "task": "image-to-video", "prompt": "x", "image": "bm90IGFuIGltYWdl"},
+        422,
+        "image",
+    ),
     "not-base64": ({"family": "wan", "task": "image-to-video", "prompt": "x", "image": "%%%"}, 422, "image"),
     "frames-beyond-family-limit": ({"family": "ltx-video", "prompt": "x", "num_frames": 300}, 422, "num_frames"),
     "frames-beyond-hard-limit": ({"family": "wan", "prompt": "x", "num_frames": 5000}, 422, "num_frames"),
@@ -193,8 +203,11 @@ BAD = {
     "steps-beyond-limit": ({"family": "wan", "prompt": "x", "num_inference_steps": 1000}, 422, "num_inference_steps"),
     "empty-prompt": ({"family": "wan", "prompt": ""}, 422, "prompt"),
     "prompt-over-4000-characters": ({"family": "wan", "prompt": "x" * 4001}, 422, "prompt"),
-    "image-over-the-pixel-cap": ({"family": "wan", "task": "image-to-video", "prompt": "x",
-                                  "image": blank_png_b64(4097, 4096)}, 422, "image"),
+    "image-over-the-pixel-cap": (
+        {"family": "wan", "task": "image-to-video", "prompt": "x", "image": blank_png_b64(4097, 4096)},
+        422,
+        "image",
+    ),
     "missing-prompt": ({"family": "wan"}, 422, "prompt"),
     "unknown-field": ({"family": "wan", "prompt": "x", "model": "/etc/passwd"}, 422, "model"),
     "bad-task": ({"family": "wan", "prompt": "x", "task": "video-to-video"}, 422, "task"),
@@ -225,8 +238,12 @@ def test_oversized_image_and_unknown_jobs(client):
     huge = "A" * (17 * 1024 * 1024)
     r = client.post("/api/video/jobs", json={"family": "wan", "task": "image-to-video", "prompt": "x", "image": huge})
     assert r.status_code in (413, 422) and r.json()["error"]["field"] == "image"
-    for method, path in [("GET", "/api/video/jobs/nope"), ("DELETE", "/api/video/jobs/nope"),
-                         ("GET", "/api/video/jobs/nope/video"), ("GET", "/api/video/jobs/nope/events")]:
+    for method, path in [
+        ("GET", "/api/video/jobs/nope"),
+        ("DELETE", "/api/video/jobs/nope"),
+        ("GET", "/api/video/jobs/nope/video"),
+        ("GET", "/api/video/jobs/nope/events"),
+    ]:
         _error(client.request(method, path), 404)
     assert client.get("/api/video/jobs", params={"status": "weird"}).status_code == 422
     assert client.get("/healthz").json()["status"] == "ok"  # nothing above hurt a replica
@@ -249,11 +266,14 @@ def test_keys_with_owners_through_the_real_proxy(ray_session, tmp_path):
 
     alice, bob, ops = "alice-0123456789abcdef", "bob-0123456789abcdefgh", "ops-0123456789abcdefghi"
     # Its worker stays at zero replicas: the jobs stay queued, which is all this test needs.
-    app = build_app({
-        "families": {"wan": {"deployment": {"autoscaling_config": {"min_replicas": 0, "max_replicas": 1}}}},
-        "num_gpus": 0, "state_dir": str(tmp_path),
-        "api_keys": {alice: {"name": "alice"}, bob: {"name": "bob"}, ops: {"name": "ops", "role": "admin"}},
-    })
+    app = build_app(
+        {
+            "families": {"wan": {"deployment": {"autoscaling_config": {"min_replicas": 0, "max_replicas": 1}}}},
+            "num_gpus": 0,
+            "state_dir": str(tmp_path),
+            "api_keys": {alice: {"name": "alice"}, bob: {"name": "bob"}, ops: {"name": "ops", "role": "admin"}},
+        }
+    )
     serve.run(app, name="videogen-secured", route_prefix="/secured")
 
     def auth(key):

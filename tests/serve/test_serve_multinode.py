@@ -18,7 +18,10 @@ def test_jobs_run_on_both_gpu_nodes(tmp_path):
     env = {k: v for k, v in os.environ.items() if k != "RAY_ADDRESS"}
     proc = subprocess.run(
         [sys.executable, str(Path(__file__).with_name("multinode_app.py")), str(tmp_path)],
-        env=env, capture_output=True, text=True, timeout=400,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=400,
     )
     report_file = tmp_path / "report.json"
     assert proc.returncode == 0 and report_file.exists(), proc.stderr[-5000:]

@@ -15,7 +15,9 @@ SLOW = "text-to-video-sd"
 
 
 def _post(client, steps: int = 2, family: str = SLOW) -> dict:
-    r = client.post("/api/video/jobs", json={"family": family, "prompt": "a slow boat", "seed": 5, "num_inference_steps": steps})
+    r = client.post(
+        "/api/video/jobs", json={"family": family, "prompt": "a slow boat", "seed": 5, "num_inference_steps": steps}
+    )
     assert r.status_code == 202, r.text
     return r.json()
 
@@ -35,7 +37,8 @@ def _kill_ingress(client) -> str:
 def _new_ingress(client, old_dispatcher: str) -> dict:
     return wait_until(
         lambda: (rt := client.get("/api/video/runtime").json())["ingress"]["dispatcher"] != old_dispatcher and rt,
-        timeout=60, poll=0.5,
+        timeout=60,
+        poll=0.5,
     )
 
 
@@ -123,15 +126,30 @@ def test_an_app_shut_down_by_serve_mid_job_loses_nothing(ray_session, tmp_path):
     from videogen.serve.store.job_store import JobStore
 
     name, prefix = "videogen-shutdown", "/shutdown"
-    args = {"families": {SLOW: {"model": "tiny"}}, "num_gpus": 0, "state_dir": str(tmp_path), "shutdown_timeout_s": 2,
-            "heartbeat_timeout_s": 4, "worker_defaults": {"ray_actor_options": {"num_cpus": 0.1}}}
+    args = {
+        "families": {SLOW: {"model": "tiny"}},
+        "num_gpus": 0,
+        "state_dir": str(tmp_path),
+        "shutdown_timeout_s": 2,
+        "heartbeat_timeout_s": 4,
+        "worker_defaults": {"ray_actor_options": {"num_cpus": 0.1}},
+    }
     base_url = f"http://127.0.0.1:{ray_session['port']}{prefix}"
     serve.run(build_app(args), name=name, route_prefix=prefix)
     try:
         with httpx.Client(base_url=base_url, timeout=30) as c:
             # Long enough (the most steps allowed, 4x the pixels) to be running still when the grace period ends.
-            r = c.post("/api/video/jobs", json={"family": SLOW, "prompt": "a slow boat", "seed": 5, "height": 64,
-                                                "width": 64, "num_inference_steps": 200})
+            r = c.post(
+                "/api/video/jobs",
+                json={
+                    "family": SLOW,
+                    "prompt": "a slow boat",
+                    "seed": 5,
+                    "height": 64,
+                    "width": 64,
+                    "num_inference_steps": 200,
+                },
+            )
             assert r.status_code == 202, r.text
             job = r.json()
             victim = wait_until(lambda: _running(c, job["id"]), timeout=30)["worker"]["replica_id"]

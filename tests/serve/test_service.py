@@ -56,8 +56,13 @@ class FakeWorker:
         if rec is None:
             return {"job_id": job_id, "outcome": str(RunOutcome.NOT_CLAIMED)}
         self.store.jobs.update_progress(job_id, rec.claim_token, Progress(stage="denoising", step=1, total_steps=2))
-        self.store.jobs.finish(job_id, rec.claim_token, JobStatus.SUCCEEDED, progress=Progress(stage="done", percent=100),
-                               result={"frames": 9, "width": 32, "height": 32, "fps": 8, "bytes": 3})
+        self.store.jobs.finish(
+            job_id,
+            rec.claim_token,
+            JobStatus.SUCCEEDED,
+            progress=Progress(stage="done", percent=100),
+            result={"frames": 9, "width": 32, "height": 32, "fps": 8, "bytes": 3},
+        )
         return {"job_id": job_id, "outcome": str(JobStatus.SUCCEEDED)}
 
 
@@ -94,8 +99,13 @@ def test_validation_without_torch(tmp_path, png_b64):
 def test_validation_uses_what_the_workers_reported(tmp_path):
     svc = _service(tmp_path)
     meta = {"tiny": True, "request_defaults": {"num_frames": 17, "height": 48, "width": 48, "num_inference_steps": 3}}
-    svc.store.replicas.report({"replica_id": "r1"}, family="wan", state=ReplicaState.IDLE, diagnostics={},
-                              models=ModelsReport(describe={}, model_meta={"text-to-video": meta}))
+    svc.store.replicas.report(
+        {"replica_id": "r1"},
+        family="wan",
+        state=ReplicaState.IDLE,
+        diagnostics={},
+        models=ModelsReport(describe={}, model_meta={"text-to-video": meta}),
+    )
     assert svc.status.model_meta("wan", "text-to-video").request_defaults["num_frames"] == 17
     prepared = svc.jobs.validate(VideoRequest(family="wan", prompt="x"))
     assert prepared.params["num_frames"] == 17 and prepared.params["num_inference_steps"] == 3
@@ -171,8 +181,17 @@ def test_the_reaper_redispatches_orphans_and_retries_silent_workers(tmp_path):
         jobs = svc.store.jobs
         worker = FakeWorker(svc.store)
         svc.dispatcher.workers["wan"] = worker
-        common = dict(family="wan", task="text-to-video", request={"prompt": "x"}, image=None, model=None,
-                      params={"num_inference_steps": 2}, adjustments=[], progress=Progress.queued(), max_attempts=2)
+        common = dict(
+            family="wan",
+            task="text-to-video",
+            request={"prompt": "x"},
+            image=None,
+            model=None,
+            params={"num_inference_steps": 2},
+            adjustments=[],
+            progress=Progress.queued(),
+            max_attempts=2,
+        )
         orphan = jobs.create(**common, dispatcher="dead-ingress", lease_s=-1)  # its lease already ran out
         silent = jobs.create(**common, dispatcher=None, lease_s=0)
         claim = jobs.claim(silent.id, {"replica_id": "gone"})
@@ -209,15 +228,19 @@ def test_a_v1_request_is_resolved_once_at_the_ingress(tmp_path, monkeypatch):
         def call(*args, **kwargs):
             calls[name] += 1
             return real(*args, **kwargs)
+
         return call
 
     async def main():
         svc = _service(tmp_path)
         svc.dispatcher.workers["wan"] = FakeWorker(svc.store)
         monkeypatch.setattr(svc.status, "model_meta", counting("model_meta", svc.status.model_meta))
-        monkeypatch.setattr(VideoPipelineAdapter, "resolve_params", counting("resolve", VideoPipelineAdapter.resolve_params))
-        video = await OpenAIVideos(svc).create({"model": "wan", "prompt": "a fox", "seconds": "1", "size": "50x40"},
-                                               HANDLE)
+        monkeypatch.setattr(
+            VideoPipelineAdapter, "resolve_params", counting("resolve", VideoPipelineAdapter.resolve_params)
+        )
+        video = await OpenAIVideos(svc).create(
+            {"model": "wan", "prompt": "a fox", "seconds": "1", "size": "50x40"}, HANDLE
+        )
         assert calls == {"model_meta": 1, "resolve": 1}  # before: the served model's meta 3 times, resolved twice
         rec = svc.store.jobs.get(video.id)
         assert [a["field"] for a in rec.adjustments][:2] == ["seconds", "size"]  # /v1's own, listed first

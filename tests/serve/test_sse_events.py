@@ -31,9 +31,17 @@ def _service(tmp_path) -> VideoGenService:
 
 def _create(store: JobStore):
     return store.jobs.create(
-        family="wan", task="text-to-video", request={"prompt": "x"}, image=None, model=None,
-        params={"num_inference_steps": 3}, adjustments=[], progress=Progress.queued(total_steps=3),
-        max_attempts=2, dispatcher=None, lease_s=0,
+        family="wan",
+        task="text-to-video",
+        request={"prompt": "x"},
+        image=None,
+        model=None,
+        params={"num_inference_steps": 3},
+        adjustments=[],
+        progress=Progress.queued(total_steps=3),
+        max_attempts=2,
+        dispatcher=None,
+        lease_s=0,
     )
 
 
@@ -85,7 +93,9 @@ def test_events_a_worker_writes_reach_the_stream_in_order(tmp_path):
             stages.append(StageTiming(name=stage, started_at=1.0))
             worker.jobs.update_progress(job.id, claim.claim_token, Progress(stage=stage), stages)
             event = await follow.next()
-            assert event["progress"]["stage"] == stage and [s["name"] for s in event["stages"]] == list(STAGES[1:len(stages) + 1])
+            assert event["progress"]["stage"] == stage and [s["name"] for s in event["stages"]] == list(
+                STAGES[1 : len(stages) + 1]
+            )
         worker.jobs.finish(job.id, claim.claim_token, JobStatus.SUCCEEDED, progress=Progress(stage="done", percent=100))
         assert (await follow.next())["status"] == "succeeded"
         assert await follow.next() is None  # the stream ends with the job

@@ -24,10 +24,18 @@ def store(tmp_path):
 
 def _create(store, dispatcher="d1", **kw) -> JobRecord:
     return store.jobs.create(
-        family="wan", task="text-to-video", request={"prompt": "x"}, image=kw.pop("image", None),
-        model={"source": "tiny"}, params={"num_inference_steps": 2}, adjustments=[],
-        progress=Progress.queued(total_steps=2), max_attempts=kw.pop("max_attempts", 2), dispatcher=dispatcher,
-        lease_s=kw.pop("lease_s", 15), **kw,
+        family="wan",
+        task="text-to-video",
+        request={"prompt": "x"},
+        image=kw.pop("image", None),
+        model={"source": "tiny"},
+        params={"num_inference_steps": 2},
+        adjustments=[],
+        progress=Progress.queued(total_steps=2),
+        max_attempts=kw.pop("max_attempts", 2),
+        dispatcher=dispatcher,
+        lease_s=kw.pop("lease_s", 15),
+        **kw,
     )
 
 
@@ -127,8 +135,12 @@ def test_events_replay_every_change_in_order(store):
     assert all(isinstance(r, JobRecord) for _, r in events)  # records, not the wire shape
     stages = [r.progress.stage for _, r in events]
     assert stages[0] == "queued" and stages[2:5] == ["loading", "denoising", "decoding"]
-    store.jobs.finish(job.id, rec.claim_token, JobStatus.SUCCEEDED,
-                      result={"frames": 1, "width": 8, "height": 8, "fps": 8, "bytes": 1})
+    store.jobs.finish(
+        job.id,
+        rec.claim_token,
+        JobStatus.SUCCEEDED,
+        result={"frames": 1, "width": 8, "height": 8, "fps": 8, "bytes": 1},
+    )
     events = store.events.since(job.id, 0)  # once it ended: its final state (the log is compacted)
     assert events[-1][1].status == JobStatus.SUCCEEDED and events[-1][1].result["frames"] == 1
     snap, seq = store.jobs.snapshot(job.id)
@@ -208,8 +220,19 @@ def test_parts_share_one_database(tmp_path):
     db = Database(tmp_path, "DELETE")
     events = EventLog(db)
     jobs = Jobs(db, events)
-    rec = jobs.create(family="wan", task="text-to-video", request={}, image=None, model=None, params=None,
-                      adjustments=[], progress=Progress.queued(), max_attempts=1, dispatcher=None, lease_s=1)
+    rec = jobs.create(
+        family="wan",
+        task="text-to-video",
+        request={},
+        image=None,
+        model=None,
+        params=None,
+        adjustments=[],
+        progress=Progress.queued(),
+        max_attempts=1,
+        dispatcher=None,
+        lease_s=1,
+    )
     assert rec.lease_until is None and rec.dispatcher is None  # no dispatcher: no lease
     assert [r.id for _, r in events.since(rec.id, 0)] == [rec.id]
     with pytest.raises(RuntimeError):
@@ -224,8 +247,13 @@ def test_replica_reports(store):
     identity = {"replica_id": "app#VideoWorker_wan#1", "deployment": "VideoWorker_wan", "node_id": "n1", "pid": 7}
     models = ModelsReport(describe={"id": "wan"}, model_meta={"text-to-video": {"tiny": True}})
     store.replicas.report(identity, family="wan", state=ReplicaState.RUNNING, diagnostics={"d": 1}, models=models)
-    store.replicas.report({**identity, "replica_id": "other"}, family="ltx-video", state=ReplicaState.IDLE,
-                          diagnostics={}, models=ModelsReport(describe={}))
+    store.replicas.report(
+        {**identity, "replica_id": "other"},
+        family="ltx-video",
+        state=ReplicaState.IDLE,
+        diagnostics={},
+        models=ModelsReport(describe={}),
+    )
     store.replicas.touch("app#VideoWorker_wan#1", ReplicaState.BUSY)
     (rep,) = store.replicas.list(family="wan")
     assert rep.state == ReplicaState.BUSY and rep.node_id == "n1" and rep.pid == 7 and rep.models == models
@@ -234,18 +262,33 @@ def test_replica_reports(store):
 
 
 def test_finish_adds_the_workers_adjustments_to_those_stored_at_submission(store):
-    asked = [{"field": "seconds", "requested": "1", "used": "1.06", "reason": "wan makes 17 frames at 16 fps"},
-             {"field": "num_frames", "requested": 16, "used": 17, "reason": "wan needs 4k+1 frames"}]
+    asked = [
+        {"field": "seconds", "requested": "1", "used": "1.06", "reason": "wan makes 17 frames at 16 fps"},
+        {"field": "num_frames", "requested": 16, "used": 17, "reason": "wan needs 4k+1 frames"},
+    ]
     job = store.jobs.create(
-        family="wan", task="text-to-video", request={"prompt": "x"}, image=None, model={}, params={},
-        adjustments=asked, progress=Progress.queued(), max_attempts=1, dispatcher=None, lease_s=0,
+        family="wan",
+        task="text-to-video",
+        request={"prompt": "x"},
+        image=None,
+        model={},
+        params={},
+        adjustments=asked,
+        progress=Progress.queued(),
+        max_attempts=1,
+        dispatcher=None,
+        lease_s=0,
     )
     rec = store.jobs.claim(job.id, {})
-    placement = {"field": "placement", "requested": "gpu", "used": "gpu+tiling", "reason": "out of memory",
-                 "cause": "out_of_memory"}
+    placement = {
+        "field": "placement",
+        "requested": "gpu",
+        "used": "gpu+tiling",
+        "reason": "out of memory",
+        "cause": "out_of_memory",
+    }
     # The worker resolves the request again: it repeats num_frames, and adds its own placement move.
-    assert store.jobs.finish(job.id, rec.claim_token, JobStatus.SUCCEEDED, result={},
-                             adjustments=[asked[1], placement])
+    assert store.jobs.finish(job.id, rec.claim_token, JobStatus.SUCCEEDED, result={}, adjustments=[asked[1], placement])
     assert store.jobs.get(job.id).adjustments == [*asked, placement]
 
 
@@ -258,5 +301,8 @@ def test_a_job_that_ends_in_retry_or_fail_drops_its_image(store):
             store.jobs.request_cancel(job.id)
         status = store.jobs.retry_or_fail(job.id, rec.claim_token, "worker died", dispatcher="d1", lease_s=15)
         ended[name] = (str(status), store.jobs.get(job.id).image)
-    assert ended == {"failed": ("failed", None), "cancelled": ("cancelled", None),
-                     "queued": ("queued", "QUJD")}  # it runs again: it still needs its image
+    assert ended == {
+        "failed": ("failed", None),
+        "cancelled": ("cancelled", None),
+        "queued": ("queued", "QUJD"),
+    }  # it runs again: it still needs its image

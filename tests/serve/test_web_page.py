@@ -37,7 +37,9 @@ INJECTED = "img[src='x'], svg, iframe, object, embed"
 def page(served_app):
     assert CHROMIUM, "no chromium binary: `make install` installs Debian's (apt-get install -y chromium)"
     with sync_api.sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox", "--autoplay-policy=no-user-gesture-required"])
+        browser = pw.chromium.launch(
+            executable_path=CHROMIUM, args=["--no-sandbox", "--autoplay-policy=no-user-gesture-required"]
+        )
         page = browser.new_page()
         page.goto(served_app.base_url + "/")
         page.wait_for_selector("body[data-ready='1']", timeout=30_000)
@@ -110,7 +112,9 @@ def test_placeholders_and_estimate_use_the_served_models_defaults(page, served_a
         wan = next(m for m in c.get("/api/video/models").json()["models"] if m["id"] == "wan")
     served = wan["request_defaults"]["text-to-video"]
     # the tiny model's defaults, not the real family's (81 frames at 832x480)
-    assert (served["num_frames"], served["width"], served["height"]) != tuple(wan["defaults"][k] for k in ("num_frames", "width", "height"))
+    assert (served["num_frames"], served["width"], served["height"]) != tuple(
+        wan["defaults"][k] for k in ("num_frames", "width", "height")
+    )
     _fill(page, "wan")
     for name in ("num_frames", "width", "height", "num_inference_steps"):
         assert page.get_attribute(f"#{name}", "placeholder") == str(served[name]), name
@@ -141,7 +145,9 @@ def test_estimate_submit_progress_and_the_video_plays(page):
     sync_api.expect(page.locator("#job-stage")).to_have_attribute("data-status", "succeeded", timeout=60_000)
     assert page.eval_on_selector("#job-progress", "p => p.value") == 100
     page.wait_for_function("() => document.querySelector('#job-video').readyState >= 2", timeout=30_000)
-    video = page.eval_on_selector("#job-video", "v => ({w: v.videoWidth, shown: v.getBoundingClientRect().width, controls: v.controls})")
+    video = page.eval_on_selector(
+        "#job-video", "v => ({w: v.videoWidth, shown: v.getBoundingClientRect().width, controls: v.controls})"
+    )
     # a real player: controls, and a 32-pixel tiny video scaled up by a whole factor to be seen
     assert video["controls"] and video["w"] > 0 and video["shown"] >= 320 and video["shown"] % video["w"] == 0, video
     assert "download MP4" in page.inner_text("#job-facts")
@@ -157,9 +163,13 @@ def test_estimate_submit_progress_and_the_video_plays(page):
 
 def test_hostile_data_is_rendered_as_text(page, served_app):
     with served_app.client() as c:
-        jobs = [c.post("/api/video/jobs", json={"family": family, "prompt": prompt, "num_inference_steps": 2}).json()
-                for family, prompt in zip(("wan", "text-to-video-sd"), HOSTILE_PROMPTS[:2], strict=True)]
-        v1 = c.post("/v1/videos", json={"prompt": HOSTILE_PROMPTS[2], "model": "wan2.1-t2v-1.3b", "num_inference_steps": 2})
+        jobs = [
+            c.post("/api/video/jobs", json={"family": family, "prompt": prompt, "num_inference_steps": 2}).json()
+            for family, prompt in zip(("wan", "text-to-video-sd"), HOSTILE_PROMPTS[:2], strict=True)
+        ]
+        v1 = c.post(
+            "/v1/videos", json={"prompt": HOSTILE_PROMPTS[2], "model": "wan2.1-t2v-1.3b", "num_inference_steps": 2}
+        )
         assert v1.status_code == 200, v1.text
         jobs.append(v1.json())
         refused = c.post("/v1/videos", json={"prompt": "x", "model": HOSTILE_MODEL})
@@ -170,8 +180,11 @@ def test_hostile_data_is_rendered_as_text(page, served_app):
     prompts = page.eval_on_selector_all("#gallery .tile-prompt", "els => els.map(e => e.textContent)")
     assert set(HOSTILE_PROMPTS) <= set(prompts), prompts  # literally, as text
     # the family <select> sends a name the server echoes in its error: shown beside the field, as text
-    page.evaluate("name => { const o = document.createElement('option'); o.value = o.textContent = name;"
-                  " o.id = 'hostile-family'; document.querySelector('#family').append(o); }", HOSTILE_FAMILY)
+    page.evaluate(
+        "name => { const o = document.createElement('option'); o.value = o.textContent = name;"
+        " o.id = 'hostile-family'; document.querySelector('#family').append(o); }",
+        HOSTILE_FAMILY,
+    )
     page.select_option("#family", HOSTILE_FAMILY)
     page.click("#submit-btn")
     family_error = page.locator(".field-error[data-for='family']")
@@ -237,7 +250,8 @@ def test_cancel(page):
         "prev => { const id = document.querySelector('#job-id').textContent;"
         " const s = document.querySelector('#job-stage').dataset.status;"
         " return id && id !== prev && (s === 'queued' || s === 'running'); }",
-        arg=before, timeout=30_000,
+        arg=before,
+        timeout=30_000,
     )
     page.click("#cancel-btn")
     sync_api.expect(page.locator("#job-stage")).to_have_attribute("data-status", "cancelled", timeout=60_000)

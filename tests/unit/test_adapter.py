@@ -20,7 +20,11 @@ def _request(family="wan", **fields):
 def test_without_metadata_the_spec_defaults_apply():
     params = get_adapter("wan").resolve_params(_request(seed=1), None).params
     defaults = get_spec("wan").defaults
-    assert (params["num_frames"], params["height"], params["width"]) == (defaults.num_frames, defaults.height, defaults.width)
+    assert (params["num_frames"], params["height"], params["width"]) == (
+        defaults.num_frames,
+        defaults.height,
+        defaults.width,
+    )
     assert params["num_inference_steps"] == defaults.num_inference_steps and params["seed"] == 1
 
 
@@ -55,8 +59,18 @@ def test_a_class_missing_from_diffusers_is_an_unsupported_task():
 class _FakePipe:
     """Accepts the generic kwargs and one tiny-only kwarg; nothing else."""
 
-    def __call__(self, prompt, num_frames, height, width, num_inference_steps, guidance_scale, generator,
-                 output_type, max_sequence_length=None):
+    def __call__(
+        self,
+        prompt,
+        num_frames,
+        height,
+        width,
+        num_inference_steps,
+        guidance_scale,
+        generator,
+        output_type,
+        max_sequence_length=None,
+    ):
         raise AssertionError("not called")
 
 

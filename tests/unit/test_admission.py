@@ -88,8 +88,17 @@ def test_too_slow_for_the_job_timeout_is_refused_with_what_fits_in_time():
         admit(estimate, DEFAULT, WAN, profile, policy, job_timeout_s=600)
     allowed = info.value.allowed
     assert allowed["expected_seconds"] > 600
-    assert admit(estimate, {**DEFAULT, "num_frames": allowed["max_num_frames_at_this_size"]}, WAN, profile, policy,
-                 job_timeout_s=600) is not None
+    assert (
+        admit(
+            estimate,
+            {**DEFAULT, "num_frames": allowed["max_num_frames_at_this_size"]},
+            WAN,
+            profile,
+            policy,
+            job_timeout_s=600,
+        )
+        is not None
+    )
     fewer_steps = {**DEFAULT, "num_inference_steps": allowed["max_num_inference_steps"]}
     assert admit(estimate, fewer_steps, WAN, profile, policy, job_timeout_s=600) is not None
 

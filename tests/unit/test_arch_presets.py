@@ -194,6 +194,7 @@ def test_animatediff_unet_is_what_the_pipeline_builds_from_sd15_and_the_adapter(
         sd15 = UNet2DConditionModel(sample_size=64, cross_attention_dim=768, attention_head_dim=8)  # SD 1.5's values
         merged = UNetMotionModel.from_unet2d(sd15, adapter, load_weights=False)
     assert count_params(sd15) == 859_520_964
+
     def plain(value):
         return list(value) if isinstance(value, (list, tuple)) else value
 

@@ -78,6 +78,7 @@ def test_the_baseline_against_itself(report):
     assert raw["psnr_db"] == "inf" and raw["encode_s"] == 0.0  # the same pipeline and seed: the same frames
     assert raw["projection_calls"] == videogen["projection_calls"]
     runs = zip(videogen["job_s_runs"], videogen["encode_s_runs"], raw["job_s_runs"], strict=True)
-    assert report["videogen_vs_raw_pct"] == pytest.approx(100 * (statistics.median(
-        (v - e) / r for v, e, r in runs) - 1))
+    assert report["videogen_vs_raw_pct"] == pytest.approx(
+        100 * (statistics.median((v - e) / r for v, e, r in runs) - 1)
+    )
     assert not math.isnan(report["videogen_vs_raw_pct"])

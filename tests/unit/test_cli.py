@@ -14,7 +14,9 @@ from videogen.video.worker import STAGES
 
 
 def _cli(*args, timeout=300):
-    return subprocess.run([sys.executable, "-m", "videogen.cli", *args], capture_output=True, text=True, timeout=timeout)
+    return subprocess.run(
+        [sys.executable, "-m", "videogen.cli", *args], capture_output=True, text=True, timeout=timeout
+    )
 
 
 def test_cli_generate_json_i2v(tmp_path, png_b64):
@@ -23,8 +25,28 @@ def test_cli_generate_json_i2v(tmp_path, png_b64):
     image = tmp_path / "first.png"
     image.write_bytes(base64.b64decode(png_b64))
     out = tmp_path / "v.mp4"
-    proc = _cli("generate", "--family", "ltx-video", "--task", "image-to-video", "--image", str(image), "--model", "tiny",
-                "--prompt", "waves", "--frames", "12", "--fps", "12", "--seed", "5", "-o", str(out), "--json")
+    proc = _cli(
+        "generate",
+        "--family",
+        "ltx-video",
+        "--task",
+        "image-to-video",
+        "--image",
+        str(image),
+        "--model",
+        "tiny",
+        "--prompt",
+        "waves",
+        "--frames",
+        "12",
+        "--fps",
+        "12",
+        "--seed",
+        "5",
+        "-o",
+        str(out),
+        "--json",
+    )
     assert proc.returncode == 0, proc.stderr
     payload = json.loads(proc.stdout)
     assert payload["frames"] == 9 and payload["fps"] == 12 and payload["seed"] == 5
@@ -59,8 +81,15 @@ def test_cli_models_tiny_all_ready():
     for m in models:
         for task in SPECS[m["id"]].tasks:
             assert m["task_support"][task] == "ready"
-        for key in ("display_name", "task_kind", "required_inputs", "recommended_dtype", "rocm_notes", "support_level",
-                    "effective_support_level"):
+        for key in (
+            "display_name",
+            "task_kind",
+            "required_inputs",
+            "recommended_dtype",
+            "rocm_notes",
+            "support_level",
+            "effective_support_level",
+        ):
             assert key in m
 
 

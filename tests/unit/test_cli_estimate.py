@@ -15,8 +15,21 @@ def _estimate(capsys, *argv: str) -> tuple[int, dict]:
 
 
 def test_wan_1_3b_at_its_default_size_matches_the_published_architecture(capsys):
-    code, out = _estimate(capsys, "--family", "wan", "--model", "arch:wan2.1-t2v-1.3b", "--frames", "81",
-                          "--height", "480", "--width", "832", "--gpu", "NVIDIA H200")
+    code, out = _estimate(
+        capsys,
+        "--family",
+        "wan",
+        "--model",
+        "arch:wan2.1-t2v-1.3b",
+        "--frames",
+        "81",
+        "--height",
+        "480",
+        "--width",
+        "832",
+        "--gpu",
+        "NVIDIA H200",
+    )
     est = out["estimate"]
     assert code == 0 and out["refused"] is None
     assert est["parameters"]["transformer"] == 1_418_996_800
@@ -27,7 +40,9 @@ def test_wan_1_3b_at_its_default_size_matches_the_published_architecture(capsys)
 
 
 def test_a_small_card_gets_an_offload_rung_and_a_cpu_box_is_refused_naming_the_field(capsys):
-    code, out = _estimate(capsys, "--family", "wan", "--model", "arch:wan2.1-t2v-14b", "--gpu", "NVIDIA GeForce RTX 4090")
+    code, out = _estimate(
+        capsys, "--family", "wan", "--model", "arch:wan2.1-t2v-14b", "--gpu", "NVIDIA GeForce RTX 4090"
+    )
     assert code == 0 and out["admission"]["placement"] in ("group_offload", "sequential_offload")
     code, out = _estimate(capsys, "--family", "wan", "--model", "arch:wan2.1-t2v-1.3b")  # this 24 GB CPU box
     assert code == 0 and out["refused"]["code"] == "exceeds_capacity" and out["refused"]["field"] == "num_frames"
@@ -35,8 +50,17 @@ def test_a_small_card_gets_an_offload_rung_and_a_cpu_box_is_refused_naming_the_f
 
 
 def test_image_to_video_needs_no_image_to_be_priced(capsys):
-    code, out = _estimate(capsys, "--family", "wan", "--task", "image-to-video", "--model", "arch:wan2.1-i2v-14b-480p",
-                          "--gpu", "AMD Instinct MI300X")
+    code, out = _estimate(
+        capsys,
+        "--family",
+        "wan",
+        "--task",
+        "image-to-video",
+        "--model",
+        "arch:wan2.1-i2v-14b-480p",
+        "--gpu",
+        "AMD Instinct MI300X",
+    )
     assert code == 0 and out["estimate"]["flops"]["image_encode"] > 0
     assert out["hardware"]["backend"] == "rocm"
 

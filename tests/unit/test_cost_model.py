@@ -33,9 +33,7 @@ def _distinct_denoisers() -> list:
     groups: dict[tuple, list[tuple[str, str]]] = {}
     for pid, task in PRESET_TASKS:
         groups.setdefault(calibrate.denoiser_key(PRESETS[pid], task), []).append((pid, task))
-    return [
-        pytest.param(cases, id="+".join(f"{pid}[{task}]" for pid, task in cases)) for cases in groups.values()
-    ]
+    return [pytest.param(cases, id="+".join(f"{pid}[{task}]" for pid, task in cases)) for cases in groups.values()]
 
 
 def _defaults(preset):
@@ -48,8 +46,14 @@ def _direct_denoiser_flops(preset, task, num_frames, height, width, batch=1) -> 
     facts = pipeline_facts(preset, task, num_frames)
     per_token = calibrate._per_token_timestep(preset, task)
     call, _ = probes.denoiser_call(
-        denoiser_module(preset), batch=batch, frames=lat.frames, height=lat.height, width=lat.width,
-        text_tokens=facts.text_tokens, image_tokens=facts.image_tokens, per_token_timestep=per_token,
+        denoiser_module(preset),
+        batch=batch,
+        frames=lat.frames,
+        height=lat.height,
+        width=lat.width,
+        text_tokens=facts.text_tokens,
+        image_tokens=facts.image_tokens,
+        per_token_timestep=per_token,
     )
     with torch.no_grad(), FlopCounterMode(display=False) as counter:
         call()
@@ -83,7 +87,8 @@ def test_weight_bytes_in_float32_and_kept_modules():
     assert fp32["transformer"] == 4 * counts["transformer"] + buffers
     # Wan keeps its time embedding, norms and scale-shift tables in float32 (_keep_in_fp32_modules).
     kept = sum(
-        p.numel() for name, p in transformer.named_parameters()
+        p.numel()
+        for name, p in transformer.named_parameters()
         if set(name.split(".")) & set(transformer._keep_in_fp32_modules)
     )
     assert kept > 0
@@ -149,8 +154,16 @@ def _pipeline_latents(preset, num_frames, height, width):
     kwargs.update({k: v for k, v in preset.pipeline_kwargs.items() if k in kwargs})
     pipe = cls(**kwargs)
     channels = latent_shape(preset, num_frames, height, width).channels
-    call = {"batch_size": 1, "num_channels_latents": channels, "num_frames": num_frames, "height": height,
-            "width": width, "dtype": torch.float32, "device": torch.device("meta"), "generator": None}
+    call = {
+        "batch_size": 1,
+        "num_channels_latents": channels,
+        "num_frames": num_frames,
+        "height": height,
+        "width": width,
+        "dtype": torch.float32,
+        "device": torch.device("meta"),
+        "generator": None,
+    }
     accepted = inspect.signature(pipe.prepare_latents).parameters
     return pipe.prepare_latents(**{k: v for k, v in call.items() if k in accepted})
 
@@ -190,8 +203,11 @@ def _vae_decode_direct(vae, latent, tiling: bool):
         z = torch.empty(f, channels, h, w, device="meta", dtype=torch.bfloat16)
     else:
         z = torch.empty(1, channels, f, h, w, device="meta", dtype=torch.bfloat16)
-    kwargs = {"temb": torch.empty(1, device="meta", dtype=torch.bfloat16)} if getattr(
-        vae.config, "timestep_conditioning", False) else {}
+    kwargs = (
+        {"temb": torch.empty(1, device="meta", dtype=torch.bfloat16)}
+        if getattr(vae.config, "timestep_conditioning", False)
+        else {}
+    )
     if tiling:
         vae.enable_tiling()
     try:

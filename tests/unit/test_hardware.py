@@ -33,7 +33,15 @@ def test_import_does_not_import_torch():
 
 @pytest.mark.parametrize(
     "vram,tier",
-    [(11.75, "12-24"), (11.0, "lt12"), (23.6, "24-48"), (47.5, "48-80"), (79.2, "80-96"), (95.6, "ge96"), (90, "80-96")],
+    [
+        (11.75, "12-24"),
+        (11.0, "lt12"),
+        (23.6, "24-48"),
+        (47.5, "48-80"),
+        (79.2, "80-96"),
+        (95.6, "ge96"),
+        (90, "80-96"),
+    ],
 )
 def test_tier_boundaries_tolerate_gib_reporting(vram, tier):
     # Cards report slightly under their marketed size (an "80 GB" H100 is ~79.2 GiB).
@@ -50,8 +58,15 @@ def test_gpu_of_unknown_size_is_lowest_tier():
 
 @pytest.mark.parametrize(
     "arch,base,bf16",
-    [("gfx942:sramecc+:xnack-", "gfx942", True), (" GFX1100 ", "gfx1100", True), ("gfx908", "gfx908", False),
-     ("gfx90a", "gfx90a", True), ("gfx1030", "gfx1030", False), (None, None, None), ("", None, None)],
+    [
+        ("gfx942:sramecc+:xnack-", "gfx942", True),
+        (" GFX1100 ", "gfx1100", True),
+        ("gfx908", "gfx908", False),
+        ("gfx90a", "gfx90a", True),
+        ("gfx1030", "gfx1030", False),
+        (None, None, None),
+        ("", None, None),
+    ],
 )
 def test_gfx_helpers(arch, base, bf16):
     assert gfx_base(arch) == base
@@ -60,9 +75,15 @@ def test_gfx_helpers(arch, base, bf16):
 
 @pytest.mark.parametrize(
     "backend,kw,expected",
-    [("cuda", {"compute_capability": "8.0"}, True), ("cuda", {"compute_capability": "7.5"}, False),
-     ("cuda", {"compute_capability": None}, None), ("cuda", {"compute_capability": "x.y"}, None),
-     ("rocm", {"gfx_arch": None}, None), ("mps", {}, False), ("cpu", {}, True)],
+    [
+        ("cuda", {"compute_capability": "8.0"}, True),
+        ("cuda", {"compute_capability": "7.5"}, False),
+        ("cuda", {"compute_capability": None}, None),
+        ("cuda", {"compute_capability": "x.y"}, None),
+        ("rocm", {"gfx_arch": None}, None),
+        ("mps", {}, False),
+        ("cpu", {}, True),
+    ],
 )
 def test_bf16_supported(backend, kw, expected):
     assert VideoHardwareProfile.synthetic(backend, **kw).bf16_supported() is expected

@@ -13,8 +13,10 @@ from videogen.errors import InvalidRequestError
 from videogen.video.request import IMAGE_FORMATS_TEXT, decode_image
 
 # A complete (tiny) Encapsulated PostScript file: Pillow opens it as EPS and would hand it to Ghostscript.
-EPS = (b"%!PS-Adobe-3.0 EPSF-3.0\n%%BoundingBox: 0 0 2 2\n%%EndComments\n"
-       b"newpath 0 0 moveto 2 2 lineto stroke\nshowpage\n%%EOF\n")
+EPS = (
+    b"%!PS-Adobe-3.0 EPSF-3.0\n%%BoundingBox: 0 0 2 2\n%%EndComments\n"
+    b"newpath 0 0 moveto 2 2 lineto stroke\nshowpage\n%%EOF\n"
+)
 PS = b"%!PS-Adobe-3.0\n%%BoundingBox: 0 0 2 2\n%%EndComments\nshowpage\n%%EOF\n"
 # The DOS EPS binary header (magic, where the PostScript starts and how long it is, no previews) in front.
 BINARY_EPS_HEADER = b"\xc5\xd0\xd3\xc6" + struct.pack("<IIIIIIH", 30, len(EPS), 0, 0, 0, 0, 0xFFFF) + EPS
@@ -38,14 +40,18 @@ def test_png_jpeg_and_webp_are_decoded(fmt):
     assert decode_image(data_url).size == (8, 6)
 
 
-@pytest.mark.parametrize("raw, pillow_reads_it_as", [
-    (_encoded("GIF"), "GIF"),
-    (_encoded("BMP"), "BMP"),
-    (_encoded("TIFF"), "TIFF"),
-    (EPS, "EPS"),
-    (PS, "EPS"),
-    (BINARY_EPS_HEADER, "EPS"),
-], ids=["gif", "bmp", "tiff", "eps", "ps", "binary-eps"])
+@pytest.mark.parametrize(
+    "raw, pillow_reads_it_as",
+    [
+        (_encoded("GIF"), "GIF"),
+        (_encoded("BMP"), "BMP"),
+        (_encoded("TIFF"), "TIFF"),
+        (EPS, "EPS"),
+        (PS, "EPS"),
+        (BINARY_EPS_HEADER, "EPS"),
+    ],
+    ids=["gif", "bmp", "tiff", "eps", "ps", "binary-eps"],
+)
 def test_every_other_format_is_refused_before_any_decoder_sees_it(raw, pillow_reads_it_as):
     assert Image.open(io.BytesIO(raw)).format == pillow_reads_it_as  # a real file of that kind, Pillow would open it
     with pytest.raises(InvalidRequestError) as err:

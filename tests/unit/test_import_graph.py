@@ -265,60 +265,75 @@ def write_package(root: Path, files: dict[str, str]) -> Path:
 
 
 def test_planted_cycle_through_function_import_is_found(tmp_path):
-    write_package(tmp_path, {
-        "pkg/__init__.py": "",
-        "pkg/a.py": "from pkg.b import thing\n",
-        "pkg/b.py": "from pkg import c\nthing = 1\n",
-        "pkg/c.py": "def late():\n    import pkg.a\n",
-        "pkg/d.py": "import pkg.a\n",
-    })
+    write_package(
+        tmp_path,
+        {
+            "pkg/__init__.py": "",
+            "pkg/a.py": "from pkg.b import thing\n",
+            "pkg/b.py": "from pkg import c\nthing = 1\n",
+            "pkg/c.py": "def late():\n    import pkg.a\n",
+            "pkg/d.py": "import pkg.a\n",
+        },
+    )
     cycles = find_cycles(build_graph(tmp_path, "pkg"))
     assert cycles == ["pkg.a -> pkg.b -> pkg.c -> pkg.a"]
 
 
 def test_planted_cycle_under_type_checking_and_relative_import_is_found(tmp_path):
-    write_package(tmp_path, {
-        "pkg/__init__.py": "",
-        "pkg/sub/__init__.py": "",
-        "pkg/sub/x.py": """
+    write_package(
+        tmp_path,
+        {
+            "pkg/__init__.py": "",
+            "pkg/sub/__init__.py": "",
+            "pkg/sub/x.py": """
             from typing import TYPE_CHECKING
             if TYPE_CHECKING:
                 from ..y import Y
         """,
-        "pkg/y.py": "from .sub import x\n",
-    })
+            "pkg/y.py": "from .sub import x\n",
+        },
+    )
     assert find_cycles(build_graph(tmp_path, "pkg")) == ["pkg.sub.x -> pkg.y -> pkg.sub.x"]
 
 
 def test_dynamic_import_with_literal_name_counts(tmp_path):
-    write_package(tmp_path, {
-        "pkg/__init__.py": "",
-        "pkg/a.py": "import importlib\ndef f():\n    return importlib.import_module('pkg.b')\n",
-        "pkg/b.py": "import pkg.a\n",
-    })
+    write_package(
+        tmp_path,
+        {
+            "pkg/__init__.py": "",
+            "pkg/a.py": "import importlib\ndef f():\n    return importlib.import_module('pkg.b')\n",
+            "pkg/b.py": "import pkg.a\n",
+        },
+    )
     assert find_cycles(build_graph(tmp_path, "pkg")) == ["pkg.a -> pkg.b -> pkg.a"]
 
 
 def test_passing_through_a_package_whose_init_imports_back_is_a_cycle(tmp_path):
     # Importing tools.parts runs tools/__init__.py, which imports the importer back.
-    write_package(tmp_path, {
-        "pkg/__init__.py": "",
-        "pkg/tools/__init__.py": "from pkg.user import helper\n",
-        "pkg/tools/parts.py": "",
-        "pkg/user.py": "import pkg.tools.parts\nhelper = 1\n",
-    })
+    write_package(
+        tmp_path,
+        {
+            "pkg/__init__.py": "",
+            "pkg/tools/__init__.py": "from pkg.user import helper\n",
+            "pkg/tools/parts.py": "",
+            "pkg/user.py": "import pkg.tools.parts\nhelper = 1\n",
+        },
+    )
     assert find_cycles(build_graph(tmp_path, "pkg")) == ["pkg.tools -> pkg.user -> pkg.tools"]
 
 
 def test_package_listing_its_children_is_not_a_cycle(tmp_path):
     # families/__init__ imports each family; a family's modules import siblings by absolute name.
-    write_package(tmp_path, {
-        "pkg/__init__.py": "",
-        "pkg/families/__init__.py": "from pkg.families import wan\nfrom pkg.families.wan import SPEC\n",
-        "pkg/families/wan/__init__.py": "from pkg.families.wan.spec import SPEC\nfrom .adapter import Adapter\n",
-        "pkg/families/wan/spec.py": "SPEC = 1\n",
-        "pkg/families/wan/adapter.py": "from pkg.families.wan.spec import SPEC\nfrom pkg.families.wan import spec\n",
-    })
+    write_package(
+        tmp_path,
+        {
+            "pkg/__init__.py": "",
+            "pkg/families/__init__.py": "from pkg.families import wan\nfrom pkg.families.wan import SPEC\n",
+            "pkg/families/wan/__init__.py": "from pkg.families.wan.spec import SPEC\nfrom .adapter import Adapter\n",
+            "pkg/families/wan/spec.py": "SPEC = 1\n",
+            "pkg/families/wan/adapter.py": "from pkg.families.wan.spec import SPEC\nfrom pkg.families.wan import spec\n",
+        },
+    )
     graph = build_graph(tmp_path, "pkg")
     assert find_cycles(graph) == []
     assert graph["pkg.families.wan.adapter"] == {"pkg.families.wan.spec"}
@@ -326,28 +341,34 @@ def test_package_listing_its_children_is_not_a_cycle(tmp_path):
 
 
 def test_child_taking_a_name_from_its_listing_package_is_a_cycle(tmp_path):
-    write_package(tmp_path, {
-        "pkg/__init__.py": "",
-        "pkg/families/__init__.py": "from pkg.families import wan\ndef get_spec(): ...\n",
-        "pkg/families/wan.py": "def f():\n    from pkg.families import get_spec\n",
-    })
+    write_package(
+        tmp_path,
+        {
+            "pkg/__init__.py": "",
+            "pkg/families/__init__.py": "from pkg.families import wan\ndef get_spec(): ...\n",
+            "pkg/families/wan.py": "def f():\n    from pkg.families import get_spec\n",
+        },
+    )
     assert find_cycles(build_graph(tmp_path, "pkg")) == ["pkg.families -> pkg.families.wan -> pkg.families"]
 
 
 def test_layering_violations_are_reported(tmp_path):
-    write_package(tmp_path, {
-        "videogen/__init__.py": "",
-        "videogen/errors.py": "from videogen.paths import x\n",
-        "videogen/paths.py": "import videogen.video.hardware\nx = 1\n",
-        "videogen/rocm_env.py": "from videogen import paths\n",
-        "videogen/cli.py": "",
-        "videogen/serve/__init__.py": "",
-        "videogen/serve/app.py": "import videogen.video.worker\n",
-        "videogen/video/__init__.py": "",
-        "videogen/video/hardware.py": "def f():\n    import videogen.cli\n",
-        "videogen/video/worker.py": "def f():\n    from videogen.video import helper\n",
-        "videogen/video/helper.py": "from videogen.serve.app import thing\n",
-    })
+    write_package(
+        tmp_path,
+        {
+            "videogen/__init__.py": "",
+            "videogen/errors.py": "from videogen.paths import x\n",
+            "videogen/paths.py": "import videogen.video.hardware\nx = 1\n",
+            "videogen/rocm_env.py": "from videogen import paths\n",
+            "videogen/cli.py": "",
+            "videogen/serve/__init__.py": "",
+            "videogen/serve/app.py": "import videogen.video.worker\n",
+            "videogen/video/__init__.py": "",
+            "videogen/video/hardware.py": "def f():\n    import videogen.cli\n",
+            "videogen/video/worker.py": "def f():\n    from videogen.video import helper\n",
+            "videogen/video/helper.py": "from videogen.serve.app import thing\n",
+        },
+    )
     problems = layering_violations(build_graph(tmp_path, "videogen"))
     assert problems == [
         # errors -> paths -> video.hardware -> cli (inside a function)
@@ -364,11 +385,14 @@ def test_layering_violations_are_reported(tmp_path):
 
 def test_enclosing_package_init_counts_for_layering(tmp_path):
     # Importing videogen.video.x runs videogen/video/__init__.py, which here pulls in serve.
-    write_package(tmp_path, {
-        "videogen/__init__.py": "",
-        "videogen/serve/__init__.py": "",
-        "videogen/video/__init__.py": "import videogen.serve\n",
-        "videogen/video/x.py": "",
-    })
+    write_package(
+        tmp_path,
+        {
+            "videogen/__init__.py": "",
+            "videogen/serve/__init__.py": "",
+            "videogen/video/__init__.py": "import videogen.serve\n",
+            "videogen/video/x.py": "",
+        },
+    )
     problems = layering_violations(build_graph(tmp_path, "videogen"))
     assert "videogen.video.x imports (directly or not) videogen.serve" in problems

@@ -53,8 +53,9 @@ def test_each_name_family_is_spelled_out_in_one_module(family):
 
 def test_the_scan_finds_a_second_definition(tmp_path):
     (tmp_path / "a.py").write_text('X = ("video", "thumbnail", "spritesheet", "preview")\n')
-    (tmp_path / "b.py").write_text('from typing import Literal\nP = Literal["gpu", "model_cpu_offload", '
-                                   '"group_offload", "sequential_offload"]\n')
+    (tmp_path / "b.py").write_text(
+        'from typing import Literal\nP = Literal["gpu", "model_cpu_offload", "group_offload", "sequential_offload"]\n'
+    )
     assert len(spelled_out(set(outputs.VARIANTS), tmp_path)) == 1
     assert len(spelled_out(set(GPU_PLACEMENTS), tmp_path)) == 1
 
@@ -70,8 +71,12 @@ def test_placements_and_rungs_are_one_type():
     assert all(isinstance(r, Rung) for r in PLACEMENT_LADDER)
     # The ladder walks the placements in their one order, cheapest first.
     assert list(dict.fromkeys(r.placement for r in PLACEMENT_LADDER)) == list(GPU_PLACEMENTS)
-    assert [r.name for r in PLACEMENT_LADDER[:4]] == ["gpu", "gpu+tiling", "gpu+tiling+slicing",
-                                                       "model_cpu_offload+tiling+slicing"]
+    assert [r.name for r in PLACEMENT_LADDER[:4]] == [
+        "gpu",
+        "gpu+tiling",
+        "gpu+tiling+slicing",
+        "model_cpu_offload+tiling+slicing",
+    ]
 
 
 def test_output_variants_come_from_outputs():

@@ -24,7 +24,12 @@ def _frames(count=9, height=32, width=48):
 def test_paths_sit_beside_the_video(tmp_path):
     paths = output_paths(tmp_path / "abc.mp4")
     assert paths["video"] == tmp_path / "abc.mp4"
-    assert {p.name for p in paths.values()} == {"abc.mp4", "abc.thumbnail.jpg", "abc.spritesheet.jpg", "abc.preview.webp"}
+    assert {p.name for p in paths.values()} == {
+        "abc.mp4",
+        "abc.thumbnail.jpg",
+        "abc.spritesheet.jpg",
+        "abc.preview.webp",
+    }
 
 
 def test_pictures_decode(tmp_path):

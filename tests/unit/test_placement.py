@@ -34,9 +34,18 @@ def tiny_pipeline_factory():
             base_dim=3, z_dim=16, dim_mult=[1, 1, 1, 1], num_res_blocks=1, temperal_downsample=[False, True, True]
         )
         transformer = WanTransformer3DModel(
-            patch_size=(1, 2, 2), num_attention_heads=2, attention_head_dim=12, in_channels=16, out_channels=16,
-            text_dim=32, freq_dim=256, ffn_dim=32, num_layers=2, cross_attn_norm=True,
-            qk_norm="rms_norm_across_heads", rope_max_seq_len=32,
+            patch_size=(1, 2, 2),
+            num_attention_heads=2,
+            attention_head_dim=12,
+            in_channels=16,
+            out_channels=16,
+            text_dim=32,
+            freq_dim=256,
+            ffn_dim=32,
+            num_layers=2,
+            cross_attn_norm=True,
+            qk_norm="rms_norm_across_heads",
+            rope_max_seq_len=32,
         )
         return TinyVideoPipeline(transformer, vae)
 
@@ -48,8 +57,10 @@ def _run(pipe):
 
     with torch.no_grad():
         out = pipe.transformer(
-            hidden_states=torch.randn(1, 16, 2, 4, 4), timestep=torch.tensor([1]),
-            encoder_hidden_states=torch.randn(1, 4, 32), return_dict=False,
+            hidden_states=torch.randn(1, 16, 2, 4, 4),
+            timestep=torch.tensor([1]),
+            encoder_hidden_states=torch.randn(1, 4, 32),
+            return_dict=False,
         )[0]
         frames = pipe.vae.decode(torch.randn(1, 16, 2, 4, 4)).sample
     assert out.shape == (1, 16, 2, 4, 4)

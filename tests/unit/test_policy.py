@@ -67,8 +67,7 @@ def test_unknown_ram_means_no_cap():
 
 
 def test_reasons_in_decision_order():
-    policy = policy_for("rocm", 16, get_spec("wan"), gfx_arch="gfx1030", device_count=2,
-                        overrides={"concurrency": 2})
+    policy = policy_for("rocm", 16, get_spec("wan"), gfx_arch="gfx1030", device_count=2, overrides={"concurrency": 2})
     assert [r.split(" ")[0] for r in policy.reasons] == [
         "AMD",  # the device and its tier
         "wan",  # the model's size: group offload

@@ -21,8 +21,13 @@ def test_config_overrides():
     policy = policy_for(
         "rocm",
         192,
-        overrides={"dtype": "fp16", "placement": "model_cpu_offload", "vae_tiling": "yes", "cpu_memory_cap_gb": 64,
-                   "concurrency": 2},
+        overrides={
+            "dtype": "fp16",
+            "placement": "model_cpu_offload",
+            "vae_tiling": "yes",
+            "cpu_memory_cap_gb": 64,
+            "concurrency": 2,
+        },
     )
     assert policy.dtype == "float16"
     assert policy.placement == "model_cpu_offload"
@@ -30,7 +35,10 @@ def test_config_overrides():
     assert policy.cpu_memory_cap_gb == 64.0
     assert policy.concurrency == 2
     assert policy.overrides == {
-        "dtype": "float16", "placement": "model_cpu_offload", "vae_tiling": True, "cpu_memory_cap_gb": 64.0,
+        "dtype": "float16",
+        "placement": "model_cpu_offload",
+        "vae_tiling": True,
+        "cpu_memory_cap_gb": 64.0,
         "concurrency": 2,
     }
     assert any("config" in r for r in policy.reasons)
@@ -52,7 +60,14 @@ def test_env_overrides():
     assert (policy.vae_tiling, policy.vae_slicing) == (False, True)
     assert policy.cpu_memory_cap_gb is None
     assert policy.concurrency == 3
-    assert set(policy.overrides) == {"dtype", "placement", "vae_tiling", "vae_slicing", "cpu_memory_cap_gb", "concurrency"}
+    assert set(policy.overrides) == {
+        "dtype",
+        "placement",
+        "vae_tiling",
+        "vae_slicing",
+        "cpu_memory_cap_gb",
+        "concurrency",
+    }
     assert any("VIDEOGEN_POLICY_DTYPE" in r for r in policy.reasons)
 
 
@@ -149,11 +164,30 @@ def test_memory_cap_rejects_non_positive_or_non_numbers(value):
 
 def test_foundation_reexports_the_public_names():
     assert set(foundation.__all__) >= {
-        "VideoHardwareProfile", "VideoLoadPolicy", "apply_load_policy", "validate_policy_overrides", "TIERS",
-        "DTYPES", "PLACEMENTS", "OVERRIDABLE_FIELDS", "ENV_PREFIX", "gfx_has_bf16", "APU_GFX_ARCHS", "TIER_TABLE",
+        "VideoHardwareProfile",
+        "VideoLoadPolicy",
+        "apply_load_policy",
+        "validate_policy_overrides",
+        "TIERS",
+        "DTYPES",
+        "PLACEMENTS",
+        "OVERRIDABLE_FIELDS",
+        "ENV_PREFIX",
+        "gfx_has_bf16",
+        "APU_GFX_ARCHS",
+        "TIER_TABLE",
     }
     assert foundation.VideoLoadPolicy is VideoLoadPolicy and foundation.OVERRIDABLE_FIELDS == OVERRIDABLE_FIELDS
     assert foundation.OVERRIDABLE_FIELDS == (
-        "device", "dtype", "placement", "vae_tiling", "vae_slicing", "cpu_memory_cap_gb", "concurrency",
-        "attention_backend", "step_cache", "step_cache_allowed", "compile",
+        "device",
+        "dtype",
+        "placement",
+        "vae_tiling",
+        "vae_slicing",
+        "cpu_memory_cap_gb",
+        "concurrency",
+        "attention_backend",
+        "step_cache",
+        "step_cache_allowed",
+        "compile",
     )

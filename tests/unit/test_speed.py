@@ -10,7 +10,7 @@ import pytest
 import torch
 
 from videogen.errors import InvalidRequestError
-from videogen.video import speed
+from videogen.video import speed, speed_measure
 from videogen.video.policy_overrides import ATTENTION_BACKENDS, STEP_CACHE_KINDS
 from videogen.video.registry import SPECS
 from videogen.video.request import VideoRequest
@@ -33,15 +33,20 @@ def worker():
 
 def _request(family, task, png_b64, step_cache=None):
     return VideoRequest(
-        family=family, task=task, prompt="a cat running on the beach", seed=5, num_inference_steps=STEPS,
-        image=png_b64 if task == "image-to-video" else None, step_cache=step_cache,
+        family=family,
+        task=task,
+        prompt="a cat running on the beach",
+        seed=5,
+        num_inference_steps=STEPS,
+        image=png_b64 if task == "image-to-video" else None,
+        step_cache=step_cache,
     )
 
 
 def _run(worker, family, task, png_b64, tmp_path, step_cache=None):
     """(result, projection calls) of one job."""
     loaded = worker.warm(family, task)
-    with speed.projection_calls(loaded.pipe) as calls:
+    with speed_measure.projection_calls(loaded.pipe) as calls:
         result = worker.generate(_request(family, task, png_b64, step_cache), tmp_path / "out.mp4")
     return result, calls[0]
 
@@ -112,7 +117,7 @@ def test_step_cache_on_every_family(worker, family, task, kind, png_b64, tmp_pat
     why_not = SPECS[family].step_caches.unsupported_reason(kind, task)
     moved = [a for a in result.adjustments if a.field == "step_cache"]
     if why_not is None:
-        drift = speed.psnr_db(result.frames, off.frames)
+        drift = speed_measure.psnr_db(result.frames, off.frames)
         print(f"{family} {task} {kind}: {calls}/{off_calls} projections, PSNR {drift:.1f} dB")
         assert result.params["step_cache"] == kind and not moved
         assert calls < off_calls
@@ -132,8 +137,16 @@ def test_a_cache_diffusers_refuses_is_reported_not_raised():
     from diffusers import WanTransformer3DModel
 
     one_block = WanTransformer3DModel(
-        patch_size=(1, 2, 2), num_attention_heads=2, attention_head_dim=12, in_channels=16, out_channels=16,
-        text_dim=32, freq_dim=32, ffn_dim=32, num_layers=1, rope_max_seq_len=32,
+        patch_size=(1, 2, 2),
+        num_attention_heads=2,
+        attention_head_dim=12,
+        in_channels=16,
+        out_channels=16,
+        text_dim=32,
+        freq_dim=32,
+        ffn_dim=32,
+        num_layers=1,
+        rope_max_seq_len=32,
     )
     pipe = SimpleNamespace(transformer=one_block, current_timestep=None)
     support = StepCacheSupport(works={"first_block": ("text-to-video",)})
@@ -166,8 +179,8 @@ def test_the_policy_step_cache_is_the_default_for_a_job(png_b64, tmp_path):
 
 def test_psnr():
     frames = np.zeros((2, 4, 4, 3), np.uint8)
-    assert speed.psnr_db(frames, frames) == math.inf
-    assert speed.psnr_db(frames + 1, frames) == pytest.approx(20 * math.log10(255))
+    assert speed_measure.psnr_db(frames, frames) == math.inf
+    assert speed_measure.psnr_db(frames + 1, frames) == pytest.approx(20 * math.log10(255))
 
 
 # -- compile ---------------------------------------------------------------------------------------------------
@@ -190,8 +203,9 @@ def test_regional_compile_warms_up_and_matches_eager(eager_compile, worker, tmp_
     assert np.array_equal(got.frames, want)
     assert got.model["levers"]["compile"]["applied"] == "regional"
     # a step cache's hooks break the compiled graph by design; the job still runs, and the same as eager
-    cached = request.model_copy(update={"num_inference_steps": STEPS, "step_cache": StepCacheSetting(
-        kind="first_block", threshold=0.3)})
+    cached = request.model_copy(
+        update={"num_inference_steps": STEPS, "step_cache": StepCacheSetting(kind="first_block", threshold=0.3)}
+    )
     want = worker.generate(cached, tmp_path / "eager-cached.mp4")
     got = compiled.generate(cached, tmp_path / "compiled-cached.mp4")
     assert got.params["step_cache"] == want.params["step_cache"] == "first_block"

@@ -74,6 +74,8 @@ def test_missing_diffusers_class_is_not_supported(monkeypatch):
     import videogen.video.support as support_module
 
     monkeypatch.setattr(support_module, "_diffusers_has", lambda name: name != "SanaImageToVideoPipeline")
-    support = resolve_task_support(SPECS["sana-video"], IMAGE_TO_VIDEO, cpu_profile(), ModelSource(family="sana-video", value="tiny"))
+    support = resolve_task_support(
+        SPECS["sana-video"], IMAGE_TO_VIDEO, cpu_profile(), ModelSource(family="sana-video", value="tiny")
+    )
     assert support.level == SupportLevel.NOT_SUPPORTED
     assert "SanaImageToVideoPipeline" in support.reasons[0]

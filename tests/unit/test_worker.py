@@ -69,7 +69,9 @@ def test_pipeline_loads_once_and_stays_warm(worker, tmp_path):
 
 
 def test_adjustments_are_recorded(worker, tmp_path):
-    result = worker.generate(VideoRequest(family="wan", prompt="x", num_frames=10, height=40, seed=1), tmp_path / "a.mp4")
+    result = worker.generate(
+        VideoRequest(family="wan", prompt="x", num_frames=10, height=40, seed=1), tmp_path / "a.mp4"
+    )
     moved = {a.field: (a.requested, a.used) for a in result.adjustments}
     assert moved == {"num_frames": (10, 9), "height": (40, 48)}
     frames, _ = read_mp4(tmp_path / "a.mp4")
@@ -185,13 +187,17 @@ def test_a_job_resolves_its_request_once_and_decodes_its_image_once(worker, png_
     from videogen.video import adapter as adapter_module
 
     calls = {"resolve": 0, "decode": 0, "policy": 0}
-    resolve, decode, derive = (adapter_module.VideoPipelineAdapter.resolve_params, adapter_module.decode_image,
-                               GenerationWorker.policy)
+    resolve, decode, derive = (
+        adapter_module.VideoPipelineAdapter.resolve_params,
+        adapter_module.decode_image,
+        GenerationWorker.policy,
+    )
 
     def counting(name, real):
         def call(*args, **kwargs):
             calls[name] += 1
             return real(*args, **kwargs)
+
         return call
 
     monkeypatch.setattr(adapter_module.VideoPipelineAdapter, "resolve_params", counting("resolve", resolve))

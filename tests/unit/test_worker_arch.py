@@ -28,8 +28,9 @@ def scaled_wan(monkeypatch):
 
 def test_arch_source_generates_through_the_worker(scaled_wan, tmp_path):
     worker = GenerationWorker(models={"wan": f"arch:{SCALED_ID}"})
-    request = VideoRequest(family="wan", prompt="a red fox", num_frames=5, height=64, width=64,
-                           num_inference_steps=2, seed=3, fps=8)
+    request = VideoRequest(
+        family="wan", prompt="a red fox", num_frames=5, height=64, width=64, num_inference_steps=2, seed=3, fps=8
+    )
     result = worker.generate(request, tmp_path / "arch.mp4")
     frames, fps = read_mp4(tmp_path / "arch.mp4")
     assert frames.shape == (5, 64, 64, 3) and fps == 8

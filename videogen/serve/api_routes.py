@@ -84,23 +84,33 @@ async def http_cancel_job(job_id: str, svc: VideoGenService = Service, who: Prin
     return await svc.jobs.cancel(job_id, who)
 
 
-@router.get(JOBS_PATH + "/{job_id}/video",
-            responses={200: {"content": {"video/mp4": {}, "image/*": {}}}, **documented(401, 404, 409, 422, 500, 503)})
+@router.get(
+    JOBS_PATH + "/{job_id}/video",
+    responses={200: {"content": {"video/mp4": {}, "image/*": {}}}, **documented(401, 404, 409, 422, 500, 503)},
+)
 async def http_video(
     job_id: str,
     request: Request,
-    variant: str = Query(default="video", pattern=_VARIANT_PATTERN, description="video | " + " | ".join(PICTURE_VARIANTS)),
+    variant: str = Query(
+        default="video", pattern=_VARIANT_PATTERN, description="video | " + " | ".join(PICTURE_VARIANTS)
+    ),
     svc: VideoGenService = Service,
     who: Principal = Caller,
 ):
     # Opened before the answer starts: a retention sweep removing it meanwhile cannot make it a 500.
     file, path = await svc.jobs.open_video(job_id, variant, who)
-    return file_response(file, media_type=media_type(variant), filename=f"{job_id}{path.name.removeprefix(job_id)}",
-                         range_header=request.headers.get("range"))
+    return file_response(
+        file,
+        media_type=media_type(variant),
+        filename=f"{job_id}{path.name.removeprefix(job_id)}",
+        range_header=request.headers.get("range"),
+    )
 
 
-@router.get(JOBS_PATH + "/{job_id}/events",
-            responses={200: {"content": {"text/event-stream": {}}}, **documented(401, 404, 422, 429, 500, 503)})
+@router.get(
+    JOBS_PATH + "/{job_id}/events",
+    responses={200: {"content": {"text/event-stream": {}}}, **documented(401, 404, 422, 429, 500, 503)},
+)
 async def http_events(
     job_id: str,
     last_event_id: int = Header(default=None, alias="Last-Event-ID", ge=0, le=_MAX_INT),

@@ -69,13 +69,17 @@ class FamilyConfig(BaseModel):
         description="'tiny' (built-in random weights), a local model directory, a Hugging Face id already in "
         "the cache, or null for the family's default real model ids",
     )
-    deployment: dict[str, Any] = Field(default_factory=dict, description="Serve deployment options for this family's worker")
+    deployment: dict[str, Any] = Field(
+        default_factory=dict, description="Serve deployment options for this family's worker"
+    )
     warm: list[Task] | None = Field(
         default=None,
         description="tasks whose pipeline each replica loads at start (default: every task the family offers; [] = on first job)",
     )
 
-    max_queued_jobs: int | None = Field(default=None, ge=1, description="this family's queue bound (default: the app's)")
+    max_queued_jobs: int | None = Field(
+        default=None, ge=1, description="this family's queue bound (default: the app's)"
+    )
     policy: dict[str, Any] = Field(
         default_factory=dict,
         description="load-policy overrides for this family's replicas (dtype, placement, vae_tiling, vae_slicing, "
@@ -120,12 +124,16 @@ class VideoGenAppConfig(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    app_name: str = Field(default="videogen", description="informational; the Serve app name comes from serve run / the YAML")
+    app_name: str = Field(
+        default="videogen", description="informational; the Serve app name comes from serve run / the YAML"
+    )
     families: dict[str, FamilyConfig] = Field(
         default_factory=lambda: {f: FamilyConfig() for f in FAMILY_IDS},
         description="family id -> FamilyConfig; also accepts a list of ids or 'a,b' (tiny models), or id -> model string",
     )
-    state_dir: str = Field(default_factory=default_state_dir, description="SQLite job store and videos; shared by every node")
+    state_dir: str = Field(
+        default_factory=default_state_dir, description="SQLite job store and videos; shared by every node"
+    )
     sqlite_journal_mode: JournalMode = Field(
         default="WAL", description="WAL on a local disk; DELETE when state_dir is on a network file system"
     )
@@ -145,7 +153,9 @@ class VideoGenAppConfig(BaseModel):
         description="serve without any API key although Serve's HTTP proxy listens beyond loopback (logged as a "
         "warning and shown in /api/video/runtime); without it such an ingress refuses to start",
     )
-    key_max_queued_jobs: int = Field(default=16, ge=1, description="queued jobs one key may have (a key's own limit wins)")
+    key_max_queued_jobs: int = Field(
+        default=16, ge=1, description="queued jobs one key may have (a key's own limit wins)"
+    )
     key_submissions_per_minute: int = Field(
         default=60, ge=1, description="jobs one key may submit per minute (a key's own limit wins); beyond: 429"
     )
@@ -163,7 +173,9 @@ class VideoGenAppConfig(BaseModel):
     job_timeout_s: float = Field(
         default=3 * 3600, ge=10, description="a job running longer fails (its replica is then replaced: it is hung)"
     )
-    max_image_bytes: int | None = Field(default=None, ge=1024, description="per-request image limit (default: the core's limit)")
+    max_image_bytes: int | None = Field(
+        default=None, ge=1024, description="per-request image limit (default: the core's limit)"
+    )
     # -- limits (README "Limits and guarantees") --
     max_queued_jobs: int = Field(
         default=64, ge=1, description="queued jobs per family; beyond it POST answers 503 with Retry-After"
@@ -175,7 +187,9 @@ class VideoGenAppConfig(BaseModel):
         default=24 * 1024 * 1024, ge=4096, description="request bodies over this get 413 before they are read whole"
     )
     retention_days: float | None = Field(
-        default=7.0, gt=0, description="videos and records of ended jobs are deleted this long after they end (null = keep)"
+        default=7.0,
+        gt=0,
+        description="videos and records of ended jobs are deleted this long after they end (null = keep)",
     )
     max_state_dir_gb: float | None = Field(
         default=None, gt=0, description="new jobs are refused (507) while state_dir uses more than this"
@@ -190,12 +204,18 @@ class VideoGenAppConfig(BaseModel):
         "(a family id is always accepted as it is)",
     )
     queue_timeout_s: float | None = Field(
-        default=24 * 3600, gt=0, description="a job still queued this long after submission fails with a reason (null = never)"
+        default=24 * 3600,
+        gt=0,
+        description="a job still queued this long after submission fails with a reason (null = never)",
     )
     max_sse_streams: int = Field(default=256, ge=1, description="open event streams per ingress replica; beyond: 429")
-    max_sse_streams_per_key: int = Field(default=16, ge=1, description="open event streams per API key per ingress; beyond: 429")
+    max_sse_streams_per_key: int = Field(
+        default=16, ge=1, description="open event streams per API key per ingress; beyond: 429"
+    )
     shutdown_timeout_s: float = Field(
-        default=60.0, ge=1, le=3600,
+        default=60.0,
+        ge=1,
+        le=3600,
         description="a worker replica stopping (shutdown, scale-down) waits this long for its job, then re-queues it",
     )
 

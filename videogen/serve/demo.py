@@ -71,7 +71,9 @@ def _follow(client, label: str, job_id: str) -> dict:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m videogen.serve.demo", description=__doc__.splitlines()[0])
     parser.add_argument("--out", default="out", help="where the MP4s (and the job store) go")
-    parser.add_argument("--config", default=str(DEFAULT_CONFIG), help="Serve config YAML (default deploy/cpu-tiny.yaml)")
+    parser.add_argument(
+        "--config", default=str(DEFAULT_CONFIG), help="Serve config YAML (default deploy/cpu-tiny.yaml)"
+    )
     parser.add_argument("--port", type=int, default=0, help="HTTP port (default: a free one)")
     parser.add_argument("--families", help="serve only these families (comma-separated; default: all in the config)")
     args = parser.parse_args(argv)
@@ -98,19 +100,28 @@ def main(argv: list[str] | None = None) -> int:
 
     t0 = time.monotonic()
     say(f"starting a local Ray (config {args.config}) ...")
-    ray.init(address="local", num_cpus=max(4, os.cpu_count() or 1), include_dashboard=False,
-             _temp_dir=tempfile.mkdtemp(prefix="videogen-demo-ray-"), log_to_driver=False)
+    ray.init(
+        address="local",
+        num_cpus=max(4, os.cpu_count() or 1),
+        include_dashboard=False,
+        _temp_dir=tempfile.mkdtemp(prefix="videogen-demo-ray-"),
+        log_to_driver=False,
+    )
     port = args.port or _free_port()
     try:
         serve.start(http_options={"host": "127.0.0.1", "port": port})
-        serve.run(build_app(app_args), name=app_cfg.get("name", "videogen"), route_prefix=app_cfg.get("route_prefix", "/"))
+        serve.run(
+            build_app(app_args), name=app_cfg.get("name", "videogen"), route_prefix=app_cfg.get("route_prefix", "/")
+        )
         base = f"http://127.0.0.1:{port}"
         say(f"serving at {base} after {time.monotonic() - t0:.1f}s")
 
         with httpx.Client(base_url=base, timeout=60) as client:
             runtime = client.get("/api/video/runtime").json()
-            say(f"hardware: {runtime['hardware_profile']['backend']} ({runtime['hardware_profile']['device_name']}), "
-                f"policy: {runtime['load_policy']['placement']} {runtime['load_policy']['dtype']}")
+            say(
+                f"hardware: {runtime['hardware_profile']['backend']} ({runtime['hardware_profile']['device_name']}), "
+                f"policy: {runtime['load_policy']['placement']} {runtime['load_policy']['dtype']}"
+            )
             for family, info in runtime["families"].items():
                 say(f"  {family:18} {info['status']:10} replicas={info['replica_states']} model={info['model']}")
 
@@ -118,13 +129,46 @@ def main(argv: list[str] | None = None) -> int:
             t2v_family = "wan" if "wan" in served else served[0]
             from videogen.video.registry import get_spec
 
-            i2v_family = next((f for f in ("ltx-video", "wan", "cogvideox") if f in served and "image-to-video" in get_spec(f).tasks), None)
-            requests = [("t2v", t2v_family, {"family": t2v_family, "task": "text-to-video", "prompt": "a red fox running through snow",
-                                             "num_frames": 17, "height": 48, "width": 48, "num_inference_steps": 8, "seed": 7, "fps": 8})]
+            i2v_family = next(
+                (f for f in ("ltx-video", "wan", "cogvideox") if f in served and "image-to-video" in get_spec(f).tasks),
+                None,
+            )
+            requests = [
+                (
+                    "t2v",
+                    t2v_family,
+                    {
+                        "family": t2v_family,
+                        "task": "text-to-video",
+                        "prompt": "a red fox running through snow",
+                        "num_frames": 17,
+                        "height": 48,
+                        "width": 48,
+                        "num_inference_steps": 8,
+                        "seed": 7,
+                        "fps": 8,
+                    },
+                )
+            ]
             if i2v_family:
-                requests.append(("i2v", i2v_family, {"family": i2v_family, "task": "image-to-video", "prompt": "the sun sets over the sea",
-                                                     "image": _first_frame_png(), "num_frames": 17, "height": 64, "width": 64,
-                                                     "num_inference_steps": 8, "seed": 7, "fps": 8}))
+                requests.append(
+                    (
+                        "i2v",
+                        i2v_family,
+                        {
+                            "family": i2v_family,
+                            "task": "image-to-video",
+                            "prompt": "the sun sets over the sea",
+                            "image": _first_frame_png(),
+                            "num_frames": 17,
+                            "height": 64,
+                            "width": 64,
+                            "num_inference_steps": 8,
+                            "seed": 7,
+                            "fps": 8,
+                        },
+                    )
+                )
             jobs = {}
             for kind, family, body in requests:
                 r = client.post("/api/video/jobs", json=body)
@@ -133,8 +177,12 @@ def main(argv: list[str] | None = None) -> int:
                 say(f"submitted {kind} on {family}: {r.json()['id']} (202 {r.json()['status']})")
 
             finals: dict[str, dict] = {}
-            threads = [threading.Thread(target=lambda k=k, f=f, j=j: finals.__setitem__(k, _follow(client, f"{f} {k}", j["id"])))
-                       for k, (f, j) in jobs.items()]
+            threads = [
+                threading.Thread(
+                    target=lambda k=k, f=f, j=j: finals.__setitem__(k, _follow(client, f"{f} {k}", j["id"]))
+                )
+                for k, (f, j) in jobs.items()
+            ]
             for t in threads:
                 t.start()
             for t in threads:
@@ -151,8 +199,10 @@ def main(argv: list[str] | None = None) -> int:
                 path.write_bytes(client.get(job["result"]["video_url"]).content)
                 frames, fps = read_mp4(path)
                 timings = ", ".join(f"{s['name']} {s['seconds']:.3f}s" for s in job["stages"])
-                say(f"wrote {path} ({path.stat().st_size} bytes, {frames.shape[0]} frames "
-                    f"{frames.shape[2]}x{frames.shape[1]} @ {fps:g} fps)")
+                say(
+                    f"wrote {path} ({path.stat().st_size} bytes, {frames.shape[0]} frames "
+                    f"{frames.shape[2]}x{frames.shape[1]} @ {fps:g} fps)"
+                )
                 say(f"  stages: {timings}")
                 if job["adjustments"]:
                     say(f"  adjustments: {[(a['field'], a['requested'], a['used']) for a in job['adjustments']]}")

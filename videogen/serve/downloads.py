@@ -41,7 +41,9 @@ def byte_range(header: str | None, size: int) -> tuple[int, int] | None:
     return (start, end) if start < end else None
 
 
-def file_response(file: BinaryIO, *, media_type: str, filename: str, range_header: str | None = None) -> StreamingResponse:
+def file_response(
+    file: BinaryIO, *, media_type: str, filename: str, range_header: str | None = None
+) -> StreamingResponse:
     """Stream ``file`` (opened by the caller, closed here once sent or dropped) as an attachment."""
     info = os.fstat(file.fileno())
     tag = hashlib.md5(f"{info.st_mtime}-{info.st_size}".encode(), usedforsecurity=False).hexdigest()

@@ -23,13 +23,21 @@ METRICS: dict[str, tuple[str, str, tuple[str, ...], list[float] | None]] = {
     "videogen_jobs_submitted": ("counter", "jobs queued", ("family", "task"), None),
     "videogen_jobs_finished": ("counter", "jobs ended, by final status", ("family", "task", "status"), None),
     "videogen_queue_depth": ("gauge", "jobs waiting for a worker", ("family",), None),
-    "videogen_job_duration_seconds": ("histogram", "a job's run on its worker, claim to end", ("family", "task", "status"),
-                                      DURATION_BOUNDARIES),
+    "videogen_job_duration_seconds": (
+        "histogram",
+        "a job's run on its worker, claim to end",
+        ("family", "task", "status"),
+        DURATION_BOUNDARIES,
+    ),
     "videogen_stage_duration_seconds": ("histogram", "one generation stage", ("family", "stage"), DURATION_BOUNDARIES),
     "videogen_denoising_step_seconds": ("histogram", "seconds per denoising step", ("family",), STEP_BOUNDARIES),
     "videogen_refusals": ("counter", "requests refused at submission, by error code", ("family", "code"), None),
-    "videogen_oom_fallbacks": ("counter", "out-of-memory errors answered by moving one placement rung down",
-                               ("family",), None),
+    "videogen_oom_fallbacks": (
+        "counter",
+        "out-of-memory errors answered by moving one placement rung down",
+        ("family",),
+        None,
+    ),
 }
 
 _made: dict[str, Any] = {}
@@ -71,8 +79,15 @@ def queue_depths(depths: dict[str, int]) -> None:
         _record("videogen_queue_depth", "set", depth, {"family": family})
 
 
-def job_finished(family: str, task: str, status: str, seconds: float | None, stages: list | None = None,
-                 adjustments: list | None = None, error: dict | None = None) -> None:
+def job_finished(
+    family: str,
+    task: str,
+    status: str,
+    seconds: float | None,
+    stages: list | None = None,
+    adjustments: list | None = None,
+    error: dict | None = None,
+) -> None:
     """A job's end on its worker: the counter, its duration, each stage's, the step pace and OOM fallbacks.
 
     An OOM fallback is an adjustment with ``cause="out_of_memory"`` (the job went on one rung down), or, for a job
@@ -87,8 +102,9 @@ def job_finished(family: str, task: str, status: str, seconds: float | None, sta
             steps = (getattr(stage, "detail", None) or {}).get("total_steps") if name == "denoising" else None
             if steps:
                 _record("videogen_denoising_step_seconds", "observe", took / steps, {"family": family})
-    fallbacks = sum((a if isinstance(a, dict) else a.model_dump()).get("cause") == "out_of_memory"
-                    for a in adjustments or [])
+    fallbacks = sum(
+        (a if isinstance(a, dict) else a.model_dump()).get("cause") == "out_of_memory" for a in adjustments or []
+    )
     fallbacks += bool(((error or {}).get("details") or {}).get("retried_from"))
     if fallbacks:
         _record("videogen_oom_fallbacks", "inc", fallbacks, {"family": family})

@@ -140,11 +140,17 @@ class JobList(BaseModel):
     next_offset: int | None = None
 
     @classmethod
-    def page(cls, records: list[JobRecord], total: int, limit: int, offset: int,
-             retention_days: float | None = None) -> JobList:
+    def page(
+        cls, records: list[JobRecord], total: int, limit: int, offset: int, retention_days: float | None = None
+    ) -> JobList:
         end = offset + len(records)
-        return cls(jobs=[Job.from_record(r, retention_days) for r in records], total=total, limit=limit, offset=offset,
-                   next_offset=end if end < total else None)
+        return cls(
+            jobs=[Job.from_record(r, retention_days) for r in records],
+            total=total,
+            limit=limit,
+            offset=offset,
+            next_offset=end if end < total else None,
+        )
 
 
 # -- between the ingress and the workers ------------------------------------------------------
@@ -160,6 +166,15 @@ class RunOutcome(str, Enum):
 
 
 __all__ = [
-    "JOBS_PATH", "CreateJobRequest", "ErrorBody", "ErrorResponse", "Job", "JobList", "JobResult", "Progress",
-    "RunOutcome", "StageTiming", "video_url",
+    "JOBS_PATH",
+    "CreateJobRequest",
+    "ErrorBody",
+    "ErrorResponse",
+    "Job",
+    "JobList",
+    "JobResult",
+    "Progress",
+    "RunOutcome",
+    "StageTiming",
+    "video_url",
 ]

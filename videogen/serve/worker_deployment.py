@@ -53,7 +53,9 @@ def _replica_identity() -> dict[str, Any]:
         from ray import serve
 
         ctx = serve.get_replica_context()
-        info["replica_id"] = f"{ctx.replica_id.deployment_id.app_name}#{ctx.replica_id.deployment_id.name}#{ctx.replica_id.unique_id}"
+        info["replica_id"] = (
+            f"{ctx.replica_id.deployment_id.app_name}#{ctx.replica_id.deployment_id.name}#{ctx.replica_id.unique_id}"
+        )
         info["deployment"] = ctx.replica_id.deployment_id.name
         info["app"] = ctx.replica_id.deployment_id.app_name
     except Exception:  # noqa: BLE001 - outside Serve (unit tests)
@@ -82,8 +84,9 @@ class VideoWorker:
         self.settings = settings
         self.family = settings.family
         self.store = JobStore(settings.state_dir, settings.journal_mode)
-        self.worker = GenerationWorker(models={self.family: settings.model}, policy_overrides=settings.policy,
-                                       job_timeout_s=settings.job_timeout_s)
+        self.worker = GenerationWorker(
+            models={self.family: settings.model}, policy_overrides=settings.policy, job_timeout_s=settings.job_timeout_s
+        )
         self.identity = _replica_identity()
         self.replica_id: str = self.identity["replica_id"]
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"videogen-{self.family}")
@@ -146,8 +149,13 @@ class VideoWorker:
     def _report(self, state: ReplicaState) -> None:
         diagnostics = self.worker.diagnostics(self.family)
         diagnostics["replica"] = {**self.identity, "jobs_done": self._jobs_done, "broken": self._broken}
-        self.store.replicas.report(self.identity, family=self.family, state=state, diagnostics=diagnostics,
-                                   models=self._models_report(diagnostics))
+        self.store.replicas.report(
+            self.identity,
+            family=self.family,
+            state=state,
+            diagnostics=diagnostics,
+            models=self._models_report(diagnostics),
+        )
 
     def _report_loop(self) -> None:
         last_full = time.monotonic()
@@ -228,7 +236,9 @@ class VideoWorker:
         return {"job_id": job_id, "outcome": str(outcome)}
 
     def _worker_info(self) -> dict[str, Any]:
-        return {k: self.identity.get(k) for k in ("replica_id", "node_id", "node_ip", "pid", "actor_id", "accelerator_ids")}
+        return {
+            k: self.identity.get(k) for k in ("replica_id", "node_id", "node_ip", "pid", "actor_id", "accelerator_ids")
+        }
 
     # -- the generation thread ------------------------------------------------------------
     def _claim_and_run(self, job_id: str) -> JobStatus | RunOutcome:
@@ -250,11 +260,17 @@ class VideoWorker:
         beat = threading.Thread(target=self._heartbeat_loop, args=(job_id, token, stop_beat), daemon=True)
         beat.start()
         # Written on its own thread: the denoising loop never waits on SQLite.
-        writer = ProgressWriter(lambda progress, stages: jobs.update_progress(job_id, token, progress, stages),
-                                name=f"videogen-progress-{self.family}")
+        writer = ProgressWriter(
+            lambda progress, stages: jobs.update_progress(job_id, token, progress, stages),
+            name=f"videogen-progress-{self.family}",
+        )
         # What this thread last reported: the job shows it, and a failed or cancelled job ends on it.
-        last: dict[str, Any] = {"stage": None, "at": 0.0, "progress": rec.progress or Progress(stage=STAGES[0]),
-                                "stages": None}
+        last: dict[str, Any] = {
+            "stage": None,
+            "at": 0.0,
+            "progress": rec.progress or Progress(stage=STAGES[0]),
+            "stages": None,
+        }
 
         def on_progress(event: ProgressEvent) -> None:
             if event.stage == DONE_STAGE:
@@ -285,17 +301,27 @@ class VideoWorker:
             # "client": what a /v1 caller asked in its own terms (model alias, seconds, size), kept for display only.
             asked = {k: v for k, v in rec.request.items() if k != "client"}
             request = VideoRequest.model_validate({**asked, "image": rec.image})
-            result = self.worker.generate(request, self.store.video_path(job_id), on_progress=on_progress,
-                                          should_cancel=lambda: jobs.should_stop(job_id, token))
+            result = self.worker.generate(
+                request,
+                self.store.video_path(job_id),
+                on_progress=on_progress,
+                should_cancel=lambda: jobs.should_stop(job_id, token),
+            )
             self._jobs_done += 1
             steps = result.params.get("num_inference_steps")
             done = finish(
                 JobStatus.SUCCEEDED,
                 progress=last["progress"].model_copy(update={"total_steps": steps}).ended(DONE_STAGE),
                 stages=result.stages,
-                result={"frames": result.num_frames, "width": result.width, "height": result.height,
-                        "fps": result.fps, "bytes": result.bytes, "measured": result.measured,
-                        "outputs": result.outputs},
+                result={
+                    "frames": result.num_frames,
+                    "width": result.width,
+                    "height": result.height,
+                    "fps": result.fps,
+                    "bytes": result.bytes,
+                    "measured": result.measured,
+                    "outputs": result.outputs,
+                },
                 adjustments=[a.model_dump() for a in result.adjustments],
                 model={"family": self.family, **result.model},
                 params=result.params,
@@ -314,16 +340,23 @@ class VideoWorker:
                 logger.warning("job %s: %s %s", job_id, exc.message, exc.details.get("ffmpeg_stderr", ""))
                 self._drop_job_files(job_id)
                 kept = {k: v for k, v in exc.details.items() if k not in ("path", "ffmpeg_stderr")}
-                error = error_dict(ErrorCode.STORAGE_FULL, f"the state directory's disk is full; {kept['file']} could not "
-                                   f"be written ({kept['reason']}); free space or lower retention_days", details=kept)
+                error = error_dict(
+                    ErrorCode.STORAGE_FULL,
+                    f"the state directory's disk is full; {kept['file']} could not "
+                    f"be written ({kept['reason']}); free space or lower retention_days",
+                    details=kept,
+                )
             finish(JobStatus.FAILED, error=error, **ended(JobStatus.FAILED))
             return JobStatus.FAILED
         except Exception as exc:  # a job ends with a reason, the replica lives on
             logger.exception("job %s failed", job_id)
             if is_storage_error(exc):  # a write outside the encoder (a directory, a rename) on a full disk
                 self._drop_job_files(job_id)
-                error = error_dict(ErrorCode.STORAGE_FULL, f"the state directory's disk is full; the video could not be "
-                                   f"written ({exc.strerror}); free space or lower retention_days")
+                error = error_dict(
+                    ErrorCode.STORAGE_FULL,
+                    f"the state directory's disk is full; the video could not be "
+                    f"written ({exc.strerror}); free space or lower retention_days",
+                )
                 finish(JobStatus.FAILED, error=error, **ended(JobStatus.FAILED))
                 return JobStatus.FAILED
             message = f"{type(exc).__name__}: {exc}"[:2000]

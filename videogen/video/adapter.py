@@ -114,8 +114,9 @@ class VideoPipelineAdapter:
         adjustments.extend(self.family_adjustments(request))
         return PreparedInputs(kwargs={}, params=params, adjustments=adjustments, image=image)
 
-    def prepare_inputs(self, request: VideoRequest, pipe, meta: ModelMeta | None = None,
-                       settled: PreparedInputs | None = None) -> PreparedInputs:
+    def prepare_inputs(
+        self, request: VideoRequest, pipe, meta: ModelMeta | None = None, settled: PreparedInputs | None = None
+    ) -> PreparedInputs:
         """Turn one request into pipeline kwargs, moving values to valid ones. ``settled``: what
         ``resolve_params`` already made of this request with ``meta`` (it is not resolved again)."""
         import torch
@@ -162,7 +163,12 @@ class VideoPipelineAdapter:
         used = rule.nearest(frames)
         if used != frames:
             adjustments.append(
-                Adjustment(field="num_frames", requested=frames, used=used, reason=f"{self.family} needs {rule.describe()} frames")
+                Adjustment(
+                    field="num_frames",
+                    requested=frames,
+                    used=used,
+                    reason=f"{self.family} needs {rule.describe()} frames",
+                )
             )
         return used
 
@@ -175,9 +181,13 @@ class VideoPipelineAdapter:
                 allowed={"min": min_size, "max": spec.max_size},
             )
         m = spec.resolution_multiple
-        used = max(min_size, min(spec.max_size - spec.max_size % m, int(value / m + 0.5) * m))  # ties round up, like frames
+        used = max(
+            min_size, min(spec.max_size - spec.max_size % m, int(value / m + 0.5) * m)
+        )  # ties round up, like frames
         if used != value:
-            adjustments.append(Adjustment(field=name, requested=value, used=used, reason=f"{self.family} needs a multiple of {m}"))
+            adjustments.append(
+                Adjustment(field=name, requested=value, used=used, reason=f"{self.family} needs a multiple of {m}")
+            )
         return used
 
     # -- outputs -----------------------------------------------------------
@@ -185,7 +195,11 @@ class VideoPipelineAdapter:
         """Pipeline output -> uint8 frames ``[F, H, W, 3]``."""
         frames = getattr(output, "frames", output)
         if isinstance(frames, (list, tuple)):
-            frames = frames[0] if frames and isinstance(frames[0], (list, tuple, np.ndarray)) or _is_torch(frames[0]) else frames
+            frames = (
+                frames[0]
+                if frames and isinstance(frames[0], (list, tuple, np.ndarray)) or _is_torch(frames[0])
+                else frames
+            )
             if isinstance(frames, (list, tuple)):
                 frames = np.stack([np.asarray(f) for f in frames])
         if _is_torch(frames):

@@ -37,8 +37,11 @@ def allowed_rungs(policy: VideoLoadPolicy) -> list[Rung]:
         order = [r.placement for r in PLACEMENT_LADDER]
         start = order.index(policy.placement) if policy.placement in order else 0
         pinned = "placement" in policy.overrides
-        rungs = [r for r in PLACEMENT_LADDER
-                 if (r.placement == policy.placement if pinned else order.index(r.placement) >= start)]
+        rungs = [
+            r
+            for r in PLACEMENT_LADDER
+            if (r.placement == policy.placement if pinned else order.index(r.placement) >= start)
+        ]
     for name in ("vae_tiling", "vae_slicing"):
         if name in policy.overrides:
             rungs = [r for r in rungs if getattr(r, name) == getattr(policy, name)]
@@ -107,10 +110,14 @@ def admit(
     if job_timeout_s is not None and job.expected_seconds is not None and job.expected_seconds > job_timeout_s:
         raise _too_slow(estimate, params, spec, job, job_timeout_s)
     return job, Admission(
-        rung=rung.name, placement=rung.placement, vae_tiling=rung.vae_tiling, vae_slicing=rung.vae_slicing,
+        rung=rung.name,
+        placement=rung.placement,
+        vae_tiling=rung.vae_tiling,
+        vae_slicing=rung.vae_slicing,
         required_gb=round(required_bytes(cost, rung) / _GIB, 2),
         capacity_gb=None if capacity is None else round(capacity / _GIB, 2),
-        expected_seconds=job.expected_seconds, job_timeout_s=job_timeout_s,
+        expected_seconds=job.expected_seconds,
+        job_timeout_s=job_timeout_s,
     )
 
 
@@ -142,9 +149,12 @@ def _too_big(estimate, params, spec, profile, policy, job: JobEstimate, cost, ca
     best = _largest(_frame_counts_below(spec, frames), fits)
     cheapest = round(min(required_bytes(cost, r) for r in allowed_rungs(policy)) / _GIB, 2)
     where = f"{profile.device_name} ({capacity / _GIB:.1f} GB usable)" if capacity else profile.device_name
-    allowed: dict[str, Any] = {"max_num_frames_at_this_size": best, "capacity_gb": round(capacity / _GIB, 2),
-                               "required_gb_at_cheapest_rung": cheapest,
-                               "rungs_allowed": [r.name for r in allowed_rungs(policy)]}
+    allowed: dict[str, Any] = {
+        "max_num_frames_at_this_size": best,
+        "capacity_gb": round(capacity / _GIB, 2),
+        "required_gb_at_cheapest_rung": cheapest,
+        "rungs_allowed": [r.name for r in allowed_rungs(policy)],
+    }
     weights_gb = cost.total_weight_bytes / _GIB
     if best:
         hint = f"at {params['height']}x{params['width']} at most {best} frames fit"
@@ -176,7 +186,11 @@ def _too_slow(estimate, params, spec, job: JobEstimate, job_timeout_s: float) ->
         f"this request would take about {job.expected_seconds:.0f} s here ({job.total_flops:.3g} FLOPs at "
         f"{job.throughput.flops_per_s:.3g} FLOP/s, {job.throughput.source}), over job_timeout_s={job_timeout_s:g}; "
         + (f"at most {best} frames at this size and these steps fit" if best else "lower the size or the steps"),
-        allowed={"max_num_frames_at_this_size": best, "max_num_inference_steps": max_steps or None,
-                 "job_timeout_s": job_timeout_s, "expected_seconds": round(job.expected_seconds, 1)},
+        allowed={
+            "max_num_frames_at_this_size": best,
+            "max_num_inference_steps": max_steps or None,
+            "job_timeout_s": job_timeout_s,
+            "expected_seconds": round(job.expected_seconds, 1),
+        },
         fields=["num_frames", "num_inference_steps", "height", "width"],
     )

@@ -57,7 +57,10 @@ def storage_full_error(path: Path, reason: str, **details) -> StorageFullError:
         pass
     return StorageFullError(
         f"no room to write {path.name} in {path.parent} ({reason}); free space on that disk and run the job again",
-        path=str(path), file=path.name, reason=reason, **details,
+        path=str(path),
+        file=path.name,
+        reason=reason,
+        **details,
     )
 
 
@@ -95,9 +98,30 @@ def write_mp4(frames: np.ndarray, path: str | Path, fps: int) -> int:
 def _ffmpeg_command(tmp: Path, width: int, height: int, fps: int) -> list[str]:
     import imageio_ffmpeg
 
-    cmd = [imageio_ffmpeg.get_ffmpeg_exe(), "-y", "-nostats", "-f", "rawvideo", "-vcodec", "rawvideo",
-           "-s", f"{width}x{height}", "-pix_fmt", "rgb24", "-r", str(fps), "-i", "-", "-an",
-           "-vcodec", "libx264", "-pix_fmt", "yuv420p", "-crf", str(_CRF)]
+    cmd = [
+        imageio_ffmpeg.get_ffmpeg_exe(),
+        "-y",
+        "-nostats",
+        "-f",
+        "rawvideo",
+        "-vcodec",
+        "rawvideo",
+        "-s",
+        f"{width}x{height}",
+        "-pix_fmt",
+        "rgb24",
+        "-r",
+        str(fps),
+        "-i",
+        "-",
+        "-an",
+        "-vcodec",
+        "libx264",
+        "-pix_fmt",
+        "yuv420p",
+        "-crf",
+        str(_CRF),
+    ]
     if width % 2 or height % 2:  # yuv420p needs even sides (the family sizes are multiples of 8 already)
         cmd += ["-vf", f"scale={width + width % 2}:{height + height % 2}"]
     return cmd + ["-v", "error", "-preset", "fast", "-movflags", "+faststart", "-f", "mp4", str(tmp)]
@@ -105,8 +129,13 @@ def _ffmpeg_command(tmp: Path, width: int, height: int, fps: int) -> list[str]:
 
 def _run_ffmpeg(frames: np.ndarray, tmp: Path, path: Path, fps: int) -> None:
     height, width = frames.shape[1:3]
-    proc = subprocess.Popen(_ffmpeg_command(tmp, width, height, fps), stdin=subprocess.PIPE,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env={**os.environ, "LC_ALL": "C"})
+    proc = subprocess.Popen(
+        _ffmpeg_command(tmp, width, height, fps),
+        stdin=subprocess.PIPE,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        env={**os.environ, "LC_ALL": "C"},
+    )
     stderr: list[bytes] = []
     drain = threading.Thread(target=lambda: stderr.append(proc.stderr.read()), daemon=True)
     drain.start()
@@ -163,8 +192,9 @@ def _check_mp4(path: Path) -> None:
             offset += length
     if size == 0 or offset != size or seen[:1] != [b"ftyp"] or not {b"moov", b"mdat"} <= set(seen):
         shown = [k.decode("latin-1") for k in seen]
-        raise EncodeFailedError(f"ffmpeg exited 0 but {path.name} is not a whole MP4 ({size} bytes, boxes {shown})",
-                                bytes=size, boxes=shown)
+        raise EncodeFailedError(
+            f"ffmpeg exited 0 but {path.name} is not a whole MP4 ({size} bytes, boxes {shown})", bytes=size, boxes=shown
+        )
 
 
 def read_mp4(path: str | Path) -> tuple[np.ndarray, float]:

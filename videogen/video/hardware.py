@@ -34,7 +34,9 @@ TIER_SLACK = 0.96
 # ROCm: integrated GPUs whose "VRAM" is carved out of system RAM.
 # gfx1151 Strix Halo, gfx1150/gfx1152 Strix/Krackan Point, gfx1103 Phoenix/Hawk Point,
 # gfx1035/gfx1036/gfx1037 Rembrandt/Raphael/Mendocino, gfx90c Renoir/Cezanne, gfx902 Raven.
-APU_GFX_ARCHS = frozenset({"gfx1151", "gfx1150", "gfx1152", "gfx1103", "gfx1035", "gfx1036", "gfx1037", "gfx90c", "gfx902"})
+APU_GFX_ARCHS = frozenset(
+    {"gfx1151", "gfx1150", "gfx1152", "gfx1103", "gfx1035", "gfx1036", "gfx1037", "gfx90c", "gfx902"}
+)
 
 # ROCm archs with usable bf16: CDNA2 (gfx90a), CDNA3 (gfx94x), CDNA4 (gfx95x), RDNA3/3.5 (gfx11xx), RDNA4 (gfx12xx).
 _BF16_GFX = re.compile(r"^gfx(90a|94[0-9a-f]|95[0-9a-f]|11[0-9a-f]{2}|12[0-9a-f]{2})$")
@@ -231,7 +233,11 @@ class VideoHardwareProfile(BaseModel):
             vram = 192.0 if total_vram_gb is None else float(total_vram_gb)
             name, arch = next((n, a) for bound, n, a in _SYNTHETIC_ROCM if vram < bound)
             values.update(
-                device_name=name, gfx_arch=arch, total_vram_gb=vram, torch_version="2.7.1+rocm6.4", hip_version="6.4.43482"
+                device_name=name,
+                gfx_arch=arch,
+                total_vram_gb=vram,
+                torch_version="2.7.1+rocm6.4",
+                hip_version="6.4.43482",
             )
         elif backend == "cuda":
             vram = 80.0 if total_vram_gb is None else float(total_vram_gb)
@@ -245,10 +251,16 @@ class VideoHardwareProfile(BaseModel):
             )
         elif backend == "mps":
             vram = 48.0 if total_vram_gb is None else float(total_vram_gb)
-            values.update(device_name="Apple M3 Max (MPS)", total_vram_gb=vram, shared_memory=True, torch_version="2.7.1")
+            values.update(
+                device_name="Apple M3 Max (MPS)", total_vram_gb=vram, shared_memory=True, torch_version="2.7.1"
+            )
         elif backend == "cpu":
-            values.update(device_name="AMD EPYC 9654 96-Core Processor", total_vram_gb=None, device_count=0,
-                          torch_version="2.7.1+cpu")
+            values.update(
+                device_name="AMD EPYC 9654 96-Core Processor",
+                total_vram_gb=None,
+                device_count=0,
+                torch_version="2.7.1+cpu",
+            )
         else:
             raise ValueError(f"backend: unknown backend {backend!r}; allowed: rocm, cuda, mps, cpu")
         if values.get("total_vram_gb") is not None:

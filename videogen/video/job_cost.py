@@ -87,7 +87,9 @@ class JobEstimate(BaseModel):
     dtype: str
     parameters: dict[str, int] = Field(description="parameters per component")
     flops_per_step: float
-    flops: dict[str, float] = Field(description="FLOPs per stage (text_encode, per_step, denoise_total, vae_decode, total)")
+    flops: dict[str, float] = Field(
+        description="FLOPs per stage (text_encode, per_step, denoise_total, vae_decode, total)"
+    )
     latent: dict[str, int]
     video_tokens: int
     memory_gb: dict[str, float] = Field(description="required device memory per placement rung, e.g. 'gpu+tiling'")
@@ -118,8 +120,15 @@ def estimate_job(
         return None
     device_name = profile.device_name if profile is not None and profile.is_gpu else None
     cost = estimate_cost(
-        preset, task, int(params["num_frames"]), int(params["height"]), int(params["width"]),
-        int(params["num_inference_steps"]), float(params["guidance_scale"]), dtype=dtype, device_name=device_name,
+        preset,
+        task,
+        int(params["num_frames"]),
+        int(params["height"]),
+        int(params["width"]),
+        int(params["num_inference_steps"]),
+        float(params["guidance_scale"]),
+        dtype=dtype,
+        device_name=device_name,
     )
     if throughput is None and profile is not None:
         throughput = peak_throughput(profile)
@@ -133,8 +142,19 @@ def estimate_job(
         dtype=dtype,
         parameters={c.name: c.params for c in cost.components},
         flops_per_step=cost.flops.per_step,
-        flops={k: flops[k] for k in ("text_encode", "image_encode", "vae_encode", "per_step", "denoise_total",
-                                     "vae_decode", "vae_decode_tiled", "total")},
+        flops={
+            k: flops[k]
+            for k in (
+                "text_encode",
+                "image_encode",
+                "vae_encode",
+                "per_step",
+                "denoise_total",
+                "vae_decode",
+                "vae_decode_tiled",
+                "total",
+            )
+        },
         latent=cost.latent.model_dump(),
         video_tokens=cost.video_tokens,
         memory_gb={rung.name: cost.memory_for(*rung).required_gb for rung in PLACEMENT_LADDER},

@@ -83,8 +83,9 @@ class CapacityPlanner:
             return None
         return None if admitted is None else JobPlan(estimate=admitted[0], admission=admitted[1])
 
-    def settle_rung(self, loaded: LoadedPipeline, plan: JobPlan | None, policy: VideoLoadPolicy,
-                    adjustments: list[Adjustment]) -> None:
+    def settle_rung(
+        self, loaded: LoadedPipeline, plan: JobPlan | None, policy: VideoLoadPolicy, adjustments: list[Adjustment]
+    ) -> None:
         """Move the pipeline to the planned rung when it is not there, and say so."""
         if plan is None or plan.admission.placement is None:
             return
@@ -95,14 +96,19 @@ class CapacityPlanner:
         before = loaded.rung.name
         move_to_rung(loaded.pipe, policy, loaded.rung, target)
         loaded.rung = target
-        adjustments.append(Adjustment(
-            field="placement", requested=before, used=adm.rung,
-            reason=f"the cost model puts this request at {adm.required_gb} GB on {adm.rung}; "
-                   f"{adm.capacity_gb} GB usable here",
-        ))
+        adjustments.append(
+            Adjustment(
+                field="placement",
+                requested=before,
+                used=adm.rung,
+                reason=f"the cost model puts this request at {adm.required_gb} GB on {adm.rung}; "
+                f"{adm.capacity_gb} GB usable here",
+            )
+        )
 
-    def call(self, loaded: LoadedPipeline, policy: VideoLoadPolicy, run: Callable[[], Any],
-             adjustments: list[Adjustment]) -> Any:
+    def call(
+        self, loaded: LoadedPipeline, policy: VideoLoadPolicy, run: Callable[[], Any], adjustments: list[Adjustment]
+    ) -> Any:
         """``run()``; on a device out-of-memory error, one rung down and once more."""
         import torch
 
@@ -113,22 +119,33 @@ class CapacityPlanner:
         free_device_memory()
         rungs = allowed_rungs(policy)
         here = loaded.rung
-        lower = [r for r in rungs[rungs.index(here) + 1:]] if here in rungs else rungs[1:]
+        lower = [r for r in rungs[rungs.index(here) + 1 :]] if here in rungs else rungs[1:]
         if not lower:
-            raise OutOfMemoryError(f"out of device memory at {here.name}, the last rung the policy allows: {first}",
-                                   rung=here.name)
+            raise OutOfMemoryError(
+                f"out of device memory at {here.name}, the last rung the policy allows: {first}", rung=here.name
+            )
         target = lower[0]
         move_to_rung(loaded.pipe, policy, loaded.rung, target)
         loaded.rung = target
-        adjustments.append(Adjustment(field="placement", requested=here.name, used=target.name, cause="out_of_memory",
-                                      reason=f"out of memory at {here.name} ({first}); retried at {target.name}"))
+        adjustments.append(
+            Adjustment(
+                field="placement",
+                requested=here.name,
+                used=target.name,
+                cause="out_of_memory",
+                reason=f"out of memory at {here.name} ({first}); retried at {target.name}",
+            )
+        )
         logger.warning("out of memory at %s; retrying at %s", here.name, target.name)
         try:
             return run()
         except torch.OutOfMemoryError as exc:
             free_device_memory()
-            raise OutOfMemoryError(f"out of device memory at {here.name} and again at {target.name}: "
-                                   f"{str(exc).splitlines()[0][:200]}", rung=target.name, retried_from=here.name) from None
+            raise OutOfMemoryError(
+                f"out of device memory at {here.name} and again at {target.name}: {str(exc).splitlines()[0][:200]}",
+                rung=target.name,
+                retried_from=here.name,
+            ) from None
 
     def learn(self, family: str, task: str, plan: JobPlan | None, seconds: float) -> Throughput | None:
         """Refine the achieved FLOP/s with a finished pipeline call of ``seconds``."""

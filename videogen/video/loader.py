@@ -135,9 +135,16 @@ def apply_load_levers(pipe: Any, policy: VideoLoadPolicy, profile: VideoHardware
 
     backend = profile.backend if profile is not None else ("cpu" if policy.device == "cpu" else "cuda")
     attention = apply_attention_backend(
-        pipe, policy.attention_backend, backend=backend, device=policy.device, dtype=policy.torch_dtype(),
+        pipe,
+        policy.attention_backend,
+        backend=backend,
+        device=policy.device,
+        dtype=policy.torch_dtype(),
         compute_capability=profile.compute_capability if profile is not None else None,
     )
     compiled = apply_compile(pipe, policy.compile)
     del torch  # imported above only to fail early, with a clear trace, if torch is missing
-    return {"attention_backend": attention.model_dump(exclude_none=True), "compile": compiled.model_dump(exclude_none=True)}
+    return {
+        "attention_backend": attention.model_dump(exclude_none=True),
+        "compile": compiled.model_dump(exclude_none=True),
+    }

@@ -45,7 +45,9 @@ class ModelSource(BaseModel):
         if preset.family != self.family:
             allowed = [f"{ARCH_PREFIX}{p.id}" for p in presets_for(self.family)]
             raise ModelUnavailableError(
-                f"{self.value} is a {preset.family} architecture, not a {self.family} one", field="model", allowed=allowed
+                f"{self.value} is a {preset.family} architecture, not a {self.family} one",
+                field="model",
+                allowed=allowed,
             )
         return preset
 
@@ -112,7 +114,9 @@ class ModelSource(BaseModel):
                         model=model_id,
                     )
                 return
-        raise ModelUnavailableError(f"{model_id} has no model_index.json: not a diffusers model directory", model=model_id)
+        raise ModelUnavailableError(
+            f"{model_id} has no model_index.json: not a diffusers model directory", model=model_id
+        )
 
     def model_meta(self, task: str) -> ModelMeta:
         """What the model directory says about itself (``videogen.json``); empty when it says nothing.
@@ -138,8 +142,11 @@ class ModelSource(BaseModel):
         }
         if self.is_arch:
             preset = self.arch_preset()
-            described["arch"] = {"checkpoint": preset.checkpoint, "tasks": list(preset.tasks),
-                                 "total_params": preset.total_params()}
+            described["arch"] = {
+                "checkpoint": preset.checkpoint,
+                "tasks": list(preset.tasks),
+                "total_params": preset.total_params(),
+            }
         return described
 
 

@@ -73,8 +73,14 @@ def _spritesheet(frames: np.ndarray):
     sheet = Image.new("RGB", (cols * width, rows * height))
     for n, index in enumerate(picks):
         sheet.paste(Image.fromarray(frames[index]), ((n % cols) * width, (n // cols) * height))
-    return sheet, {"tiles": int(tiles), "columns": int(cols), "rows": int(rows), "tile_width": int(width),
-                   "tile_height": int(height), "frames": [int(i) for i in picks]}
+    return sheet, {
+        "tiles": int(tiles),
+        "columns": int(cols),
+        "rows": int(rows),
+        "tile_width": int(width),
+        "tile_height": int(height),
+        "frames": [int(i) for i in picks],
+    }
 
 
 def _preview_frames(frames: np.ndarray) -> list:
@@ -122,10 +128,23 @@ def _write_pictures(frames: np.ndarray, paths: dict[str, Path], fps: int) -> dic
     pictures = _preview_frames(frames)
     # The preview lasts as long as the video: fewer frames, each shown longer.
     duration_ms = max(20, round(1000 * len(frames) / max(fps, 1) / len(pictures)))
-    size = _atomic_save(pictures[0], paths["preview"], format="WEBP", save_all=True, append_images=pictures[1:],
-                        duration=duration_ms, loop=0, quality=70)
-    out["preview"] = {"bytes": size, "media_type": media_type("preview"), "frames": len(pictures),
-                      "width": pictures[0].width, "height": pictures[0].height}
+    size = _atomic_save(
+        pictures[0],
+        paths["preview"],
+        format="WEBP",
+        save_all=True,
+        append_images=pictures[1:],
+        duration=duration_ms,
+        loop=0,
+        quality=70,
+    )
+    out["preview"] = {
+        "bytes": size,
+        "media_type": media_type("preview"),
+        "frames": len(pictures),
+        "width": pictures[0].width,
+        "height": pictures[0].height,
+    }
     return out
 
 

@@ -66,7 +66,9 @@ def apply_group_offload(pipe: Any, device: str) -> None:
 
     onload = torch.device(device)
     components = {k: v for k, v in getattr(pipe, "components", {}).items() if isinstance(v, torch.nn.Module)}
-    unsupported = [k for k, v in components.items() if k != "vae" and getattr(v, "_supports_group_offloading", True) is False]
+    unsupported = [
+        k for k, v in components.items() if k != "vae" and getattr(v, "_supports_group_offloading", True) is False
+    ]
     if unsupported:
         logger.warning("group offload unsupported by %s; using model CPU offload instead", ", ".join(unsupported))
         pipe.enable_model_cpu_offload(device=device)
@@ -123,8 +125,9 @@ def move_to_rung(pipe: Any, policy: VideoLoadPolicy, current: Rung, target: Rung
     remove_hooks = getattr(pipe, "remove_all_hooks", None)
     if remove_hooks is not None:
         remove_hooks()
-    apply_load_policy(pipe, policy.model_copy(update={"placement": placement, "vae_tiling": tiling,
-                                                       "vae_slicing": slicing}))
+    apply_load_policy(
+        pipe, policy.model_copy(update={"placement": placement, "vae_tiling": tiling, "vae_slicing": slicing})
+    )
 
 
 def free_device_memory() -> None:

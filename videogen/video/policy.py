@@ -55,7 +55,12 @@ TIER_TABLE: dict[str, tuple[Placement, bool, bool]] = {
 # The cap never falls below the share the chosen placement needs (a model that
 # is too big for its tier and gets offloaded anyway gets the offload share).
 _TIER_CPU_SHARE = {"lt12": 0.75, "12-24": 0.6, "24-48": 0.5, "48-80": 0.3, "80-96": 0.2, "ge96": 0.1}
-_PLACEMENT_CPU_SHARE: dict[Placement, float] = {"sequential_offload": 0.75, "group_offload": 0.6, "model_cpu_offload": 0.5, "gpu": 0.0}
+_PLACEMENT_CPU_SHARE: dict[Placement, float] = {
+    "sequential_offload": 0.75,
+    "group_offload": 0.6,
+    "model_cpu_offload": 0.5,
+    "gpu": 0.0,
+}
 # APUs: weights sit in the shared pool as "GPU" memory; keep the CPU side as small as ge96.
 _APU_CPU_SHARE = 0.1
 

@@ -29,11 +29,33 @@ STEP_CACHE_KINDS: tuple[StepCacheKind, ...] = get_args(StepCacheKind)
 # diffusers 0.42's AttentionBackendName values (a unit test keeps this in step with diffusers; kept here so
 # parsing an override never imports diffusers, and so torch, before the ROCm environment is set).
 ATTENTION_BACKENDS: tuple[str, ...] = (
-    "flash", "flash_hub", "flash_varlen", "flash_varlen_hub", "flash_4_hub", "_flash_3", "_flash_varlen_3",
-    "_flash_3_hub", "_flash_3_varlen_hub", "aiter_fa2_hub", "flex", "native", "_native_cudnn", "_native_efficient",
-    "_native_flash", "_native_math", "_native_npu", "_native_xla", "sage", "sage_hub", "sage_blackwell_hub",
-    "sage_varlen", "_sage_qk_int8_pv_fp8_cuda", "_sage_qk_int8_pv_fp8_cuda_sm90", "_sage_qk_int8_pv_fp16_cuda",
-    "_sage_qk_int8_pv_fp16_triton", "xformers",
+    "flash",
+    "flash_hub",
+    "flash_varlen",
+    "flash_varlen_hub",
+    "flash_4_hub",
+    "_flash_3",
+    "_flash_varlen_3",
+    "_flash_3_hub",
+    "_flash_3_varlen_hub",
+    "aiter_fa2_hub",
+    "flex",
+    "native",
+    "_native_cudnn",
+    "_native_efficient",
+    "_native_flash",
+    "_native_math",
+    "_native_npu",
+    "_native_xla",
+    "sage",
+    "sage_hub",
+    "sage_blackwell_hub",
+    "sage_varlen",
+    "_sage_qk_int8_pv_fp8_cuda",
+    "_sage_qk_int8_pv_fp8_cuda_sm90",
+    "_sage_qk_int8_pv_fp16_cuda",
+    "_sage_qk_int8_pv_fp16_triton",
+    "xformers",
 )
 
 ENV_PREFIX = "VIDEOGEN_POLICY_"

@@ -33,8 +33,9 @@ class Progress(BaseModel):
         """This progress, frozen at the end of a job (``done``, ``failed``, ``cancelled``)."""
         percent = 100.0 if stage == DONE_STAGE else self.percent
         step = self.total_steps if stage == DONE_STAGE else self.step
-        return self.model_copy(update={"stage": stage, "eta_s": 0.0 if stage == DONE_STAGE else None,
-                                       "percent": percent, "step": step})
+        return self.model_copy(
+            update={"stage": stage, "eta_s": 0.0 if stage == DONE_STAGE else None, "percent": percent, "step": step}
+        )
 
 
 class StageTiming(BaseModel):

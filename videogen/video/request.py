@@ -98,14 +98,19 @@ def decode_image(value: str):
     try:
         raw = base64.b64decode(payload, validate=True)
     except (binascii.Error, ValueError):
-        raise InvalidRequestError("image", "is not valid base64", allowed="base64 or a data: URL of a PNG/JPEG/WebP") from None
+        raise InvalidRequestError(
+            "image", "is not valid base64", allowed="base64 or a data: URL of a PNG/JPEG/WebP"
+        ) from None
     if len(raw) > MAX_IMAGE_BYTES:
-        raise InvalidRequestError("image", f"is {len(raw)} bytes; at most {MAX_IMAGE_BYTES} allowed", allowed=f"<= {MAX_IMAGE_BYTES} bytes")
+        raise InvalidRequestError(
+            "image", f"is {len(raw)} bytes; at most {MAX_IMAGE_BYTES} allowed", allowed=f"<= {MAX_IMAGE_BYTES} bytes"
+        )
     try:
         opened = Image.open(io.BytesIO(raw), formats=list(IMAGE_FORMATS))
     except UnidentifiedImageError:
         raise InvalidRequestError(
-            "image", f"is not a {IMAGE_FORMATS_TEXT} image (told from its bytes; no other format is decoded)",
+            "image",
+            f"is not a {IMAGE_FORMATS_TEXT} image (told from its bytes; no other format is decoded)",
             allowed=IMAGE_FORMATS_TEXT,
         ) from None
     except (OSError, Image.DecompressionBombError):
@@ -114,7 +119,8 @@ def decode_image(value: str):
         with opened as img:
             if img.width * img.height > MAX_IMAGE_PIXELS:
                 raise InvalidRequestError(
-                    "image", f"is {img.width}x{img.height}; at most {MAX_IMAGE_PIXELS} pixels allowed",
+                    "image",
+                    f"is {img.width}x{img.height}; at most {MAX_IMAGE_PIXELS} pixels allowed",
                     allowed=f"<= {MAX_IMAGE_PIXELS} pixels",
                 )
             return img.convert("RGB")

@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import logging
 import time
-from contextlib import contextmanager
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -108,13 +107,18 @@ def probe_attention_backend(name: str, device: str, dtype) -> str | None:
     return None
 
 
-def apply_attention_backend(pipe: Any, requested: str, *, backend: str, device: str, dtype,
-                            compute_capability: str | None = None) -> LeverReport:
+def apply_attention_backend(
+    pipe: Any, requested: str, *, backend: str, device: str, dtype, compute_capability: str | None = None
+) -> LeverReport:
     """Set the denoiser's attention backend: ``auto`` probes candidates, a named one must work or falls back."""
     model = denoiser(pipe)
     if model is None or not hasattr(model, "set_attention_backend"):
-        return LeverReport(lever="attention_backend", requested=requested, applied=None,
-                           reason=f"{type(model).__name__} has no set_attention_backend")
+        return LeverReport(
+            lever="attention_backend",
+            requested=requested,
+            applied=None,
+            reason=f"{type(model).__name__} has no set_attention_backend",
+        )
     names = attention_candidates(backend, compute_capability) if requested == "auto" else (requested, "native")
     tried: list[dict[str, str]] = []
     for name in dict.fromkeys(names):
@@ -130,8 +134,13 @@ def apply_attention_backend(pipe: Any, requested: str, *, backend: str, device: 
                 reason = f"{requested} is not usable here; fell back to native"
             return LeverReport(lever="attention_backend", requested=requested, applied=name, reason=reason, tried=tried)
         tried.append({"backend": name, "reason": why_not})
-    return LeverReport(lever="attention_backend", requested=requested, applied=None,
-                       reason="no attention backend works here", tried=tried)
+    return LeverReport(
+        lever="attention_backend",
+        requested=requested,
+        applied=None,
+        reason="no attention backend works here",
+        tried=tried,
+    )
 
 
 def _quiet_set_backend(model: Any, name: str) -> None:
@@ -154,7 +163,11 @@ def _quiet_set_backend(model: Any, name: str) -> None:
 # below. On a real model the drift depends on the model, the steps and the knob: these bounds are what the
 # tests guarantee on the tiny models, not a quality claim for a real one.
 STEP_CACHE_MIN_PSNR_DB: dict[StepCacheKind, float] = {
-    "off": float("inf"), "first_block": 36.0, "taylorseer": 25.0, "pyramid_broadcast": 33.0, "faster_cache": 24.0,
+    "off": float("inf"),
+    "first_block": 36.0,
+    "taylorseer": 25.0,
+    "pyramid_broadcast": 33.0,
+    "faster_cache": 24.0,
     "sea_cache": 41.0,
 }
 
@@ -204,18 +217,22 @@ def step_cache_config(setting: StepCacheSetting, pipe: Any, model: Any, guidance
         return diffusers.SeaCacheConfig(threshold=setting.threshold_for_kind())
     if kind == "taylorseer":
         return diffusers.TaylorSeerCacheConfig(
-            cache_interval=setting.interval, disable_cache_before_step=2, use_lite_mode=True,
+            cache_interval=setting.interval,
+            disable_cache_before_step=2,
+            use_lite_mode=True,
             taylor_factors_dtype=model.dtype,
         )
     # Both read the current timestep from the pipeline.
     current = lambda: pipe.current_timestep  # noqa: E731
     if kind == "pyramid_broadcast":
         return diffusers.PyramidAttentionBroadcastConfig(
-            spatial_attention_block_skip_range=setting.interval, spatial_attention_timestep_skip_range=(100, 800),
+            spatial_attention_block_skip_range=setting.interval,
+            spatial_attention_timestep_skip_range=(100, 800),
             current_timestep_callback=current,
         )
     return diffusers.FasterCacheConfig(
-        spatial_attention_block_skip_range=setting.interval, current_timestep_callback=current,
+        spatial_attention_block_skip_range=setting.interval,
+        current_timestep_callback=current,
         attention_weight_callback=lambda _module: 0.5,
         tensor_format="BFCHW" if type(model).__name__.startswith("CogVideoX") else "BCFHW",
         is_guidance_distilled=guidance_scale is not None and guidance_scale <= 1.0,
@@ -237,37 +254,9 @@ def step_cache_unsupported(support: Any, task: str, kind: StepCacheKind, pipe: A
     return None
 
 
-def psnr_db(frames: Any, reference: Any) -> float:
-    """PSNR (dB) of uint8 frames against reference frames of the same shape; inf when identical."""
-    import numpy as np
-
-    mse = float(np.mean((np.asarray(frames, dtype=np.float64) - np.asarray(reference, dtype=np.float64)) ** 2))
-    return float("inf") if mse == 0.0 else float(10.0 * np.log10(255.0**2 / mse))
-
-
-@contextmanager
-def projection_calls(pipe: Any):
-    """Count the denoisers' ``nn.Linear`` calls (attention and feed-forward projections: where a denoiser's
-    FLOPs are) inside the ``with``; yields a one-item list holding the count. A step cache skips blocks or
-    attention inside ``forward``, where a hook on the block itself would still fire; its projections do not run."""
-    import torch
-
-    count = [0]
-
-    def bump(*_args: Any) -> None:
-        count[0] += 1
-
-    handles = [m.register_forward_hook(bump) for model in denoisers(pipe) for m in model.modules()
-               if isinstance(m, torch.nn.Linear)]
-    try:
-        yield count
-    finally:
-        for handle in handles:
-            handle.remove()
-
-
-def set_step_cache(pipe: Any, setting: StepCacheSetting, *, support: Any, task: str,
-                   guidance_scale: float | None = None) -> LeverReport:
+def set_step_cache(
+    pipe: Any, setting: StepCacheSetting, *, support: Any, task: str, guidance_scale: float | None = None
+) -> LeverReport:
     """Turn the denoisers' step cache to ``setting`` (off first, so a request never inherits another's)."""
     models = denoisers(pipe)
     for model in models:
@@ -286,11 +275,19 @@ def set_step_cache(pipe: Any, setting: StepCacheSetting, *, support: Any, task: 
         for model in models:
             if getattr(model, "is_cache_enabled", False):
                 model.disable_cache()
-        return LeverReport(lever="step_cache", requested=requested, applied="off",
-                           reason=f"diffusers refused it: {type(exc).__name__}: {str(exc)[:200]}")
-    return LeverReport(lever="step_cache", requested=requested, applied=setting.kind,
-                       reason=f"trades quality for time (drift bound on the tiny models: "
-                              f"PSNR >= {STEP_CACHE_MIN_PSNR_DB[setting.kind]:g} dB vs off)")
+        return LeverReport(
+            lever="step_cache",
+            requested=requested,
+            applied="off",
+            reason=f"diffusers refused it: {type(exc).__name__}: {str(exc)[:200]}",
+        )
+    return LeverReport(
+        lever="step_cache",
+        requested=requested,
+        applied=setting.kind,
+        reason=f"trades quality for time (drift bound on the tiny models: "
+        f"PSNR >= {STEP_CACHE_MIN_PSNR_DB[setting.kind]:g} dB vs off)",
+    )
 
 
 def _quiet(call) -> None:
@@ -315,15 +312,27 @@ def apply_compile(pipe: Any, mode: str, **compile_kwargs: Any) -> LeverReport:
         return LeverReport(lever="compile", requested=mode, applied="off")
     blocks = getattr(type(model), "_repeated_blocks", None) or []
     if not blocks:
-        return LeverReport(lever="compile", requested=mode, applied="off",
-                           reason=f"{type(model).__name__} declares no repeated blocks for regional compilation")
+        return LeverReport(
+            lever="compile",
+            requested=mode,
+            applied="off",
+            reason=f"{type(model).__name__} declares no repeated blocks for regional compilation",
+        )
     try:
         model.compile_repeated_blocks(**(COMPILE_KWARGS | compile_kwargs))
     except Exception as exc:  # noqa: BLE001
-        return LeverReport(lever="compile", requested=mode, applied="off",
-                           reason=f"torch.compile refused it: {type(exc).__name__}: {str(exc)[:200]}")
-    return LeverReport(lever="compile", requested=mode, applied="regional",
-                       reason=f"compiled {', '.join(blocks)}; the graphs are built by a warm-up call")
+        return LeverReport(
+            lever="compile",
+            requested=mode,
+            applied="off",
+            reason=f"torch.compile refused it: {type(exc).__name__}: {str(exc)[:200]}",
+        )
+    return LeverReport(
+        lever="compile",
+        requested=mode,
+        applied="regional",
+        reason=f"compiled {', '.join(blocks)}; the graphs are built by a warm-up call",
+    )
 
 
 def warm_up_compiled(pipe: Any, call_kwargs: dict[str, Any], report: dict[str, Any]) -> None:
@@ -337,8 +346,11 @@ def warm_up_compiled(pipe: Any, call_kwargs: dict[str, Any], report: dict[str, A
         pipe(**call_kwargs)
     except Exception as exc:  # noqa: BLE001 - a lever never fails a job: run eager instead
         uncompile(pipe)
-        report.update(applied="off", reason=f"the compiled warm-up call failed, so the denoiser runs eager: "
-                                            f"{type(exc).__name__}: {str(exc)[:200]}")
+        report.update(
+            applied="off",
+            reason=f"the compiled warm-up call failed, so the denoiser runs eager: "
+            f"{type(exc).__name__}: {str(exc)[:200]}",
+        )
         return
     report["seconds"] = round(time.perf_counter() - started, 3)
 

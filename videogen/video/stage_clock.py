@@ -11,8 +11,14 @@ from typing import Any
 from videogen.video.progress import DONE_STAGE, STAGES, ProgressEvent, StageTiming
 
 # Share of the overall progress bar each stage ends at.
-STAGE_END_PERCENT = {"runtime_diagnostics": 1.0, "loading": 5.0, "denoising": 90.0, "decoding": 95.0, "encoding": 98.0,
-                    "outputs": 100.0}
+STAGE_END_PERCENT = {
+    "runtime_diagnostics": 1.0,
+    "loading": 5.0,
+    "denoising": 90.0,
+    "decoding": 95.0,
+    "encoding": 98.0,
+    "outputs": 100.0,
+}
 
 
 class StageClock:
@@ -54,12 +60,18 @@ class StageClock:
         self.finish()
         self.emit(DONE_STAGE, 100.0)
 
-    def emit(self, stage: str, percent: float, step: int | None = None, total: int | None = None, eta: float | None = None):
+    def emit(
+        self, stage: str, percent: float, step: int | None = None, total: int | None = None, eta: float | None = None
+    ):
         if eta is None and step is None and stage in ("loading", "denoising") and self.expected_seconds is not None:
             eta = round(self.expected_seconds, 3)
         if self.on_progress is not None:
             event = ProgressEvent(
-                stage=stage, step=step, total_steps=total, percent=round(percent, 2), eta_s=eta,
+                stage=stage,
+                step=step,
+                total_steps=total,
+                percent=round(percent, 2),
+                eta_s=eta,
                 stages=[s.model_copy() for s in self.stages],
             )
             self.on_progress(event)

@@ -45,7 +45,13 @@ __all__ = ["STAGES", "GenerationResult", "GenerationWorker", "ProgressEvent", "S
 logger = logging.getLogger(__name__)
 
 # Errors after which the device cannot be trusted: the replica should be replaced.
-_FATAL_DEVICE_MARKERS = ("illegal memory access", "device-side assert", "hipErrorLaunchFailure", "unspecified launch failure", "ECC error")
+_FATAL_DEVICE_MARKERS = (
+    "illegal memory access",
+    "device-side assert",
+    "hipErrorLaunchFailure",
+    "unspecified launch failure",
+    "ECC error",
+)
 
 
 class GenerationResult(BaseModel):
@@ -191,7 +197,8 @@ class GenerationWorker:
         setting = request.step_cache or StepCacheSetting(kind=policy.step_cache)
         if setting.kind not in policy.step_cache_allowed:
             raise InvalidRequestError(
-                "step_cache", f"{setting.kind!r} is not allowed by this server's policy",
+                "step_cache",
+                f"{setting.kind!r} is not allowed by this server's policy",
                 allowed=list(policy.step_cache_allowed),
             )
         return setting
@@ -238,7 +245,10 @@ class GenerationWorker:
         total = prepared.params["num_inference_steps"]
         self.planner.settle_rung(loaded, plan, policy, prepared.adjustments)
         cache = set_step_cache(
-            loaded.pipe, step_cache, support=get_spec(family).step_caches, task=task,
+            loaded.pipe,
+            step_cache,
+            support=get_spec(family).step_caches,
+            task=task,
             guidance_scale=prepared.params["guidance_scale"],
         )
         prepared.params["step_cache"] = cache.applied
@@ -347,7 +357,9 @@ def _pipeline_failure(exc: Exception, loaded: LoadedPipeline, params: dict[str, 
         f"{loaded.provenance.get('pipeline_class')} failed at {shown} ({type(exc).__name__}: {first_line}); "
         "the request was inside the family's limits, so this model cannot take these values: lower "
         "num_frames, height or width",
-        field="num_frames", params=values, exception=type(exc).__name__,
+        field="num_frames",
+        params=values,
+        exception=type(exc).__name__,
     )
 
 

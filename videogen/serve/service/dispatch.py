@@ -80,8 +80,10 @@ class Dispatcher:
     async def _dispatch(self, job_id: str, family: str) -> None:
         handle = self.workers.get(family)
         if handle is None:
-            error = error_dict(ErrorCode.FAMILY_NOT_SERVED,
-                               f"{family} is no longer served by this deployment; served: {', '.join(self.settings.served)}")
+            error = error_dict(
+                ErrorCode.FAMILY_NOT_SERVED,
+                f"{family} is no longer served by this deployment; served: {', '.join(self.settings.served)}",
+            )
             await asyncio.to_thread(self.jobs.fail, job_id, error)
             return
         backoff = 0.5
@@ -111,9 +113,12 @@ class Dispatcher:
                         logger.warning("dispatch of %s: %s; leaving it to the heartbeat", job_id, exc)
                         return
                     status = await asyncio.to_thread(
-                        self.jobs.retry_or_fail, job_id, rec.claim_token,
+                        self.jobs.retry_or_fail,
+                        job_id,
+                        rec.claim_token,
                         f"the {family} worker replica died while running it ({type(exc).__name__})",
-                        dispatcher=self.dispatcher_id, lease_s=LEASE_S,
+                        dispatcher=self.dispatcher_id,
+                        lease_s=LEASE_S,
                     )
                     logger.warning("job %s: worker died; now %s", job_id, status)
                     continue
@@ -148,8 +153,11 @@ class Dispatcher:
         limit = self.settings.queue_timeout_s
         if limit is None:
             return []
-        error = error_dict(ErrorCode.TIMEOUT, f"waited in the queue longer than queue_timeout_s={limit:g}s without a "
-                           "worker starting it (the family's workers were busy, scaling up or unavailable)")
+        error = error_dict(
+            ErrorCode.TIMEOUT,
+            f"waited in the queue longer than queue_timeout_s={limit:g}s without a "
+            "worker starting it (the family's workers were busy, scaling up or unavailable)",
+        )
         expired = await asyncio.to_thread(self.jobs.expire_queued, time.time() - limit, error)
         for job_id in expired:
             self.withdraw(job_id)
@@ -160,14 +168,19 @@ class Dispatcher:
         timeout_s, heartbeat_s = self.settings.job_timeout_s, self.settings.heartbeat_timeout_s
         await self.expire_queued()
         for job_id, token in await asyncio.to_thread(self.jobs.overdue_running, timeout_s):
-            error = error_dict(ErrorCode.TIMEOUT, f"ran longer than job_timeout_s={timeout_s:.0f}s; its worker replica is replaced")
+            error = error_dict(
+                ErrorCode.TIMEOUT, f"ran longer than job_timeout_s={timeout_s:.0f}s; its worker replica is replaced"
+            )
             if await asyncio.to_thread(self.jobs.fail_claim, job_id, token, error):
                 logger.warning("job %s: timed out", job_id)
         for job_id, token in await asyncio.to_thread(self.jobs.stale_running, heartbeat_s):
             status = await asyncio.to_thread(
-                self.jobs.retry_or_fail, job_id, token,
+                self.jobs.retry_or_fail,
+                job_id,
+                token,
                 f"its worker sent no heartbeat for {heartbeat_s:.0f}s (the replica or its node died)",
-                dispatcher=self.dispatcher_id, lease_s=LEASE_S,
+                dispatcher=self.dispatcher_id,
+                lease_s=LEASE_S,
             )
             if status == JobStatus.QUEUED:
                 self.dispatch_soon(job_id, (await asyncio.to_thread(self.jobs.get, job_id)).family)

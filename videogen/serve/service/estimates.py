@@ -96,20 +96,25 @@ class EstimateService:
         from videogen.video.job_cost import estimate_job
 
         view = self.worker_view(family)
-        response = EstimateResponse(estimate=None, admission=None, refused=None, hardware=None,
-                                    reported_by=view.replica_id if view else None)
+        response = EstimateResponse(
+            estimate=None, admission=None, refused=None, hardware=None, reported_by=view.replica_id if view else None
+        )
         if view is None:
             from videogen.video.model_source import ModelSource
 
-            priced = estimate_job(ModelSource(family=family, value=self.settings.families[family].model), task, params,
-                                  "bfloat16")
-            response.note = ("no worker replica of this family has reported its hardware yet: figures at bfloat16, "
-                             "no placement or time")
+            priced = estimate_job(
+                ModelSource(family=family, value=self.settings.families[family].model), task, params, "bfloat16"
+            )
+            response.note = (
+                "no worker replica of this family has reported its hardware yet: figures at bfloat16, "
+                "no placement or time"
+            )
         else:
             source, throughput = self._planner_args(family, task, view)
             priced = estimate_job(source, task, params, view.policy.dtype, view.profile, throughput)
-            response.hardware = {k: getattr(view.profile, k) for k in ("backend", "device_name", "total_vram_gb",
-                                                                        "system_ram_gb")}
+            response.hardware = {
+                k: getattr(view.profile, k) for k in ("backend", "device_name", "total_vram_gb", "system_ram_gb")
+            }
             try:
                 admitted = self.plan(family, task, params)
                 response.admission = admitted[1].model_dump() if admitted else None

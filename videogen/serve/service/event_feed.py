@@ -126,12 +126,18 @@ class StreamSlots:
                 raise RateLimitedError(
                     f"key {key!r} has {mine} event streams open on this ingress replica, its limit "
                     f"(max_sse_streams_per_key={self.max_per_key}); close one, or poll the job instead",
-                    retry_after_s=STREAM_RETRY_AFTER_S, limit="max_sse_streams_per_key", open_streams=mine)
+                    retry_after_s=STREAM_RETRY_AFTER_S,
+                    limit="max_sse_streams_per_key",
+                    open_streams=mine,
+                )
             if self.total >= self.max_streams:
                 raise RateLimitedError(
                     f"this ingress replica has {self.total} event streams open, its limit "
                     f"(max_sse_streams={self.max_streams}); retry later, or poll the job instead",
-                    retry_after_s=STREAM_RETRY_AFTER_S, limit="max_sse_streams", open_streams=self.total)
+                    retry_after_s=STREAM_RETRY_AFTER_S,
+                    limit="max_sse_streams",
+                    open_streams=self.total,
+                )
             self.total += 1
             self.per_key[key] = mine + 1
         return StreamSlot(self, key)

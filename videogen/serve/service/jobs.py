@@ -48,8 +48,15 @@ SSE_FALLBACK_S = 1.0
 
 
 class JobService:
-    def __init__(self, settings: VideoGenAppConfig, store: JobStore, dispatcher: Dispatcher, status: StatusViews,
-                 estimates: EstimateService | None = None, limits: Limits | None = None):
+    def __init__(
+        self,
+        settings: VideoGenAppConfig,
+        store: JobStore,
+        dispatcher: Dispatcher,
+        status: StatusViews,
+        estimates: EstimateService | None = None,
+        limits: Limits | None = None,
+    ):
         self.settings = settings
         self.estimates = estimates or EstimateService(settings, store)
         self.limits = limits or Limits(settings, store)
@@ -82,8 +89,9 @@ class JobService:
         prepared.image = None  # decoded to check it; the worker decodes its own copy, the ingress keeps none
         return prepared
 
-    def admit(self, request: VideoRequest,
-              prepared: PreparedInputs | None = None) -> tuple[PreparedInputs, dict[str, Any] | None]:
+    def admit(
+        self, request: VideoRequest, prepared: PreparedInputs | None = None
+    ) -> tuple[PreparedInputs, dict[str, Any] | None]:
         """``validate`` (unless ``prepared`` is its answer already), then refuse what the family's hardware
         cannot run (memory or time): the settled inputs and the job's estimate (None before the family's
         workers have reported their hardware)."""
@@ -115,13 +123,22 @@ class JobService:
         return Job.from_record(rec, self.settings.retention_days)
 
     def bounds(self, family: str, who: Principal) -> QueueBounds:
-        return QueueBounds(family_max_queued=self.settings.queue_bound(family),
-                           default_job_seconds=self.settings.default_job_seconds,
-                           owner_max_queued=who.max_queued_jobs, owner_per_minute=who.submissions_per_minute)
+        return QueueBounds(
+            family_max_queued=self.settings.queue_bound(family),
+            default_job_seconds=self.settings.default_job_seconds,
+            owner_max_queued=who.max_queued_jobs,
+            owner_per_minute=who.submissions_per_minute,
+        )
 
-    async def submit(self, request: VideoRequest | Mapping[str, Any], who: Principal = HANDLE, *,
-                     adjustments: list | None = None, client: dict[str, Any] | None = None,
-                     prepared: PreparedInputs | None = None) -> Job:
+    async def submit(
+        self,
+        request: VideoRequest | Mapping[str, Any],
+        who: Principal = HANDLE,
+        *,
+        adjustments: list | None = None,
+        client: dict[str, Any] | None = None,
+        prepared: PreparedInputs | None = None,
+    ) -> Job:
         """Queue a job owned by ``who``. ``adjustments`` made before the request (``/v1``: seconds and size
         mapped to frames and resolution) are listed first; ``client`` is kept in the request summary as asked;
         ``prepared``: ``validate``'s answer for this request, when the caller has it (not resolved again).
@@ -172,10 +189,12 @@ class JobService:
     async def get(self, job_id: str, who: Principal = HANDLE) -> Job:
         return self.job(await asyncio.to_thread(self.jobs.get, job_id, who.owner_filter))
 
-    async def list(self, limit: int, offset: int, status: str | None, family: str | None,
-                   who: Principal = HANDLE) -> JobList:
-        records, total = await asyncio.to_thread(self.jobs.list, limit=limit, offset=offset, status=status,
-                                                 family=family, owner=who.owner_filter)
+    async def list(
+        self, limit: int, offset: int, status: str | None, family: str | None, who: Principal = HANDLE
+    ) -> JobList:
+        records, total = await asyncio.to_thread(
+            self.jobs.list, limit=limit, offset=offset, status=status, family=family, owner=who.owner_filter
+        )
         return JobList.page(records, total, limit, offset, self.settings.retention_days)
 
     async def cancel(self, job_id: str, who: Principal = HANDLE) -> Job:
@@ -189,7 +208,9 @@ class JobService:
         """The MP4 of a succeeded job, or (``variant``) its thumbnail, spritesheet or animated preview."""
         rec = await asyncio.to_thread(self.jobs.get, job_id, who.owner_filter)
         if rec.status != JobStatus.SUCCEEDED:
-            raise JobStateError(f"job {job_id} is {rec.status}; its video exists once it has succeeded", status=str(rec.status))
+            raise JobStateError(
+                f"job {job_id} is {rec.status}; its video exists once it has succeeded", status=str(rec.status)
+            )
         path = self.store.output_path(job_id, variant)
         if not path.is_file():
             raise JobStateError(
@@ -222,8 +243,9 @@ class JobService:
             await asyncio.sleep(poll_s)
 
     # -- Server-Sent Events ---------------------------------------------------------------
-    async def _events(self, job_id: str, last_event_id: int | None,
-                      owner: str | None) -> AsyncIterator[tuple[int, JobRecord | None]]:
+    async def _events(
+        self, job_id: str, last_event_id: int | None, owner: str | None
+    ) -> AsyncIterator[tuple[int, JobRecord | None]]:
         """(event id, record) until the job ends; ``last_event_id`` replays what came after it (0 = all).
 
         ``(-1, None)`` is a keep-alive. Subscribed before the first read and cleared
@@ -261,8 +283,9 @@ class JobService:
                     continue
                 await sub.wait(min(self.sse_fallback_s, SSE_KEEPALIVE_S - quiet))
 
-    async def sse_stream(self, job_id: str, last_event_id: int | None = None,
-                         who: Principal = HANDLE) -> AsyncIterator[str]:
+    async def sse_stream(
+        self, job_id: str, last_event_id: int | None = None, who: Principal = HANDLE
+    ) -> AsyncIterator[str]:
         """Server-Sent Events text; the first event is read before returning (an unknown job fails early).
 
         The stream holds one of ``who``'s slots (429 beyond ``max_sse_streams_per_key`` or ``max_sse_streams``)

@@ -63,7 +63,8 @@ class Limits:
                 raise StorageFullError(
                     f"the state directory holds {used / GB:.2f} GB, over max_state_dir_gb={cap}; no new job is accepted "
                     f"until old ones expire (retention_days={self.settings.retention_days}) or an operator frees space",
-                    used_bytes=used, max_state_dir_gb=cap,
+                    used_bytes=used,
+                    max_state_dir_gb=cap,
                 )
         floor = self.settings.min_free_disk_gb
         if floor:
@@ -72,7 +73,8 @@ class Limits:
                 raise StorageFullError(
                     f"the state directory's disk has {free / GB:.2f} GB free, under min_free_disk_gb={floor}; "
                     "no new job is accepted until space is freed",
-                    free_bytes=free, min_free_disk_gb=floor,
+                    free_bytes=free,
+                    min_free_disk_gb=floor,
                 )
 
     # -- retention ----------------------------------------------------------------------------

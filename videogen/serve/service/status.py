@@ -87,8 +87,19 @@ class StatusViews:
                 "replica_states": dep.get("replica_states", {}),
                 "message": dep.get("message", ""),
                 "replicas": [
-                    r.model_dump(mode="json", include={"replica_id", "node_id", "node_ip", "pid", "state", "started_at",
-                                                       "last_seen", "diagnostics"})
+                    r.model_dump(
+                        mode="json",
+                        include={
+                            "replica_id",
+                            "node_id",
+                            "node_ip",
+                            "pid",
+                            "state",
+                            "started_at",
+                            "last_seen",
+                            "diagnostics",
+                        },
+                    )
                     for r in live
                 ],
                 "jobs": counts.get(family, {}),
@@ -131,8 +142,11 @@ class StatusViews:
                 )
                 models.append(entry)
                 continue
-            reps = sorted((r for r in replicas if r.family == fid and r.models),
-                          key=lambda r: (self._live(r, now), r.last_seen), reverse=True)
+            reps = sorted(
+                (r for r in replicas if r.family == fid and r.models),
+                key=lambda r: (self._live(r, now), r.last_seen),
+                reverse=True,
+            )
             if reps:
                 entry.update(reps[0].models.describe)
                 entry["reported_by"] = reps[0].replica_id
@@ -141,10 +155,17 @@ class StatusViews:
                 entry.update(
                     effective_support_level="unknown",
                     task_support={t: ("unknown" if t in spec.tasks else "not_supported") for t in TASKS},
-                    support_reasons={"*": ["no worker replica of this family has started yet (it may be scaled to zero); "
-                                           "support is resolved by the worker on its own hardware when it starts"]},
-                    model={"source": self.settings.families[fid].model if details
-                           else _public_model(self.settings.families[fid].model)},
+                    support_reasons={
+                        "*": [
+                            "no worker replica of this family has started yet (it may be scaled to zero); "
+                            "support is resolved by the worker on its own hardware when it starts"
+                        ]
+                    },
+                    model={
+                        "source": self.settings.families[fid].model
+                        if details
+                        else _public_model(self.settings.families[fid].model)
+                    },
                 )
             entry["served"] = True
             entry["deployment"] = worker_deployment_name(fid)
@@ -161,10 +182,18 @@ class StatusViews:
             meta = self.model_meta(spec.id, task)
             defaults[task] = {**spec.defaults.model_dump(), **meta.request_defaults}
             limits[task] = {
-                "num_frames": {"min": rule.min_frames, "max": rule.max_frames, "multiple": rule.multiple,
-                               "remainder": rule.remainder, "rule": rule.describe()},
-                "size": {"min": spec.resolution_multiple if meta.tiny else spec.min_size, "max": spec.max_size,
-                         "multiple": spec.resolution_multiple},
+                "num_frames": {
+                    "min": rule.min_frames,
+                    "max": rule.max_frames,
+                    "multiple": rule.multiple,
+                    "remainder": rule.remainder,
+                    "rule": rule.describe(),
+                },
+                "size": {
+                    "min": spec.resolution_multiple if meta.tiny else spec.min_size,
+                    "max": spec.max_size,
+                    "multiple": spec.resolution_multiple,
+                },
             }
         return {"request_defaults": defaults, "request_limits": limits}
 
@@ -185,12 +214,26 @@ def public_runtime(view: dict[str, Any]) -> dict[str, Any]:
     runtime = {k: v for k, v in (view.get("runtime") or {}).items() if k in _PUBLIC_RUNTIME_KEYS}
     families = {}
     for family, info in view["families"].items():
-        replicas = [{"state": r.get("state"),
-                     "device_name": ((r.get("diagnostics") or {}).get("hardware_profile") or {}).get("device_name")}
-                    for r in info.get("replicas", [])]
-        families[family] = {"model": _public_model(info.get("model")), "status": info.get("status"),
-                            "replica_states": info.get("replica_states", {}), "replicas": replicas,
-                            "jobs": info.get("jobs", {})}
-    return {"hardware_profile": view.get("hardware_profile"), "load_policy": view.get("load_policy"),
-            "auth": view.get("auth"), "runtime": runtime, "served_families": view["served_families"],
-            "families": families, "details": "hosts, pids, paths and environment are shown to admin keys only"}
+        replicas = [
+            {
+                "state": r.get("state"),
+                "device_name": ((r.get("diagnostics") or {}).get("hardware_profile") or {}).get("device_name"),
+            }
+            for r in info.get("replicas", [])
+        ]
+        families[family] = {
+            "model": _public_model(info.get("model")),
+            "status": info.get("status"),
+            "replica_states": info.get("replica_states", {}),
+            "replicas": replicas,
+            "jobs": info.get("jobs", {}),
+        }
+    return {
+        "hardware_profile": view.get("hardware_profile"),
+        "load_policy": view.get("load_policy"),
+        "auth": view.get("auth"),
+        "runtime": runtime,
+        "served_families": view["served_families"],
+        "families": families,
+        "details": "hosts, pids, paths and environment are shown to admin keys only",
+    }

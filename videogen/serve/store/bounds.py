@@ -55,7 +55,9 @@ def check(conn: sqlite3.Connection, bounds: QueueBounds, family: str, owner: str
         raise ServiceBusyError(
             f"the {family} queue is full ({queued} queued, max_queued_jobs={bounds.family_max_queued}); "
             f"try again in about {drain_s:.0f}s",
-            retry_after_s=drain_s, queued=queued, max_queued_jobs=bounds.family_max_queued,
+            retry_after_s=drain_s,
+            queued=queued,
+            max_queued_jobs=bounds.family_max_queued,
         )
     if owner is None:
         return
@@ -67,17 +69,23 @@ def check(conn: sqlite3.Connection, bounds: QueueBounds, family: str, owner: str
             raise RateLimitedError(
                 f"{owner} has {mine} jobs queued, its limit (max_queued_jobs={bounds.owner_max_queued}); "
                 "wait for one to start or cancel one",
-                retry_after_s=bounds.default_job_seconds, queued=mine, max_queued_jobs=bounds.owner_max_queued,
+                retry_after_s=bounds.default_job_seconds,
+                queued=mine,
+                max_queued_jobs=bounds.owner_max_queued,
             )
     if bounds.owner_per_minute is not None:
-        recent = [r[0] for r in conn.execute(
-            "SELECT created_at FROM jobs WHERE owner=? AND created_at>? ORDER BY created_at",
-            (owner, now - RATE_WINDOW_S),
-        )]
+        recent = [
+            r[0]
+            for r in conn.execute(
+                "SELECT created_at FROM jobs WHERE owner=? AND created_at>? ORDER BY created_at",
+                (owner, now - RATE_WINDOW_S),
+            )
+        ]
         if len(recent) >= bounds.owner_per_minute:
             wait = recent[len(recent) - bounds.owner_per_minute] + RATE_WINDOW_S - now
             raise RateLimitedError(
                 f"{owner} submitted {len(recent)} jobs in the last minute, its limit "
                 f"(submissions_per_minute={bounds.owner_per_minute}); try again in {max(1, round(wait))}s",
-                retry_after_s=max(1.0, wait), submissions_per_minute=bounds.owner_per_minute,
+                retry_after_s=max(1.0, wait),
+                submissions_per_minute=bounds.owner_per_minute,
             )

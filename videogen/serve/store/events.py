@@ -66,8 +66,10 @@ class EventLog:
         rows = [] if record.status.terminal else EventLog._chain(conn, record.id)
         if 0 < len(rows) < FULL_EVERY:  # else: the job's first event, its last, or time for a full row
             previous = EventLog._replay(rows)
-            data = {_DELTA: {k: v for k, v in snapshot.items() if k not in previous or previous[k] != v},
-                    "base": rows[0][0]}
+            data = {
+                _DELTA: {k: v for k, v in snapshot.items() if k not in previous or previous[k] != v},
+                "base": rows[0][0],
+            }
         seq = conn.execute(
             "INSERT INTO events(job_id, created_at, data) VALUES (?,?,?)", (record.id, time.time(), json.dumps(data))
         ).lastrowid
@@ -86,9 +88,13 @@ class EventLog:
         base = _decode(last[1])[1]
         if base is None:
             return [(last[0], last[1])]
-        return [tuple(r) for r in conn.execute(
-            "SELECT seq, data FROM events WHERE job_id=? AND seq>=? AND seq<=? ORDER BY seq", (job_id, base, last[0])
-        )]
+        return [
+            tuple(r)
+            for r in conn.execute(
+                "SELECT seq, data FROM events WHERE job_id=? AND seq>=? AND seq<=? ORDER BY seq",
+                (job_id, base, last[0]),
+            )
+        ]
 
     @staticmethod
     def _replay(rows: list[tuple[int, str]], state: dict[str, Any] | None = None) -> dict[str, Any]:
@@ -109,9 +115,13 @@ class EventLog:
         one read transaction: a compaction committing meanwhile is seen entirely or not at all.
         """
         with self.db.tx(immediate=False) as conn:
-            rows = [tuple(r) for r in conn.execute(
-                "SELECT seq, data FROM events WHERE job_id=? AND seq>? ORDER BY seq LIMIT ?", (job_id, after_seq, limit)
-            )]
+            rows = [
+                tuple(r)
+                for r in conn.execute(
+                    "SELECT seq, data FROM events WHERE job_id=? AND seq>? ORDER BY seq LIMIT ?",
+                    (job_id, after_seq, limit),
+                )
+            ]
             if not rows:
                 return []
             state = self._replay(self._chain(conn, job_id, rows[0][0])) if _decode(rows[0][1])[1] is not None else {}

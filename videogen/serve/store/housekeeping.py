@@ -14,10 +14,14 @@ class Housekeeping:
 
     def queue_load(self, family: str) -> tuple[int, list[float | None]]:
         """(queued jobs of ``family``, the expected seconds of each of its queued and running jobs; None = no estimate)."""
-        rows = self.db.conn().execute(
-            "SELECT status, estimate_json FROM jobs WHERE family=? AND status IN (?,?)",
-            (family, str(JobStatus.QUEUED), str(JobStatus.RUNNING)),
-        ).fetchall()
+        rows = (
+            self.db.conn()
+            .execute(
+                "SELECT status, estimate_json FROM jobs WHERE family=? AND status IN (?,?)",
+                (family, str(JobStatus.QUEUED), str(JobStatus.RUNNING)),
+            )
+            .fetchall()
+        )
         queued = sum(1 for r in rows if r[0] == str(JobStatus.QUEUED))
         expected = [(json.loads(r[1]) or {}).get("expected_seconds") if r[1] else None for r in rows]
         return queued, expected
@@ -26,10 +30,13 @@ class Housekeeping:
         """Delete up to ``limit`` ended jobs (and their events) that finished before this time; their ids."""
         marks = ",".join("?" * len(TERMINAL))
         with self.db.tx() as conn:
-            ids = [r[0] for r in conn.execute(
-                f"SELECT id FROM jobs WHERE status IN ({marks}) AND finished_at < ? ORDER BY finished_at LIMIT ?",
-                (*map(str, TERMINAL), finished_before, limit),
-            )]
+            ids = [
+                r[0]
+                for r in conn.execute(
+                    f"SELECT id FROM jobs WHERE status IN ({marks}) AND finished_at < ? ORDER BY finished_at LIMIT ?",
+                    (*map(str, TERMINAL), finished_before, limit),
+                )
+            ]
             for job_id in ids:
                 conn.execute("DELETE FROM events WHERE job_id=?", (job_id,))
                 conn.execute("DELETE FROM jobs WHERE id=?", (job_id,))

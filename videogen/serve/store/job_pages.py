@@ -14,8 +14,9 @@ from videogen.serve.store.database import Database
 from videogen.serve.store.records import JobRecord
 
 
-def page_after(db: Database, after: str | None, limit: int, order: Literal["asc", "desc"] = "desc",
-               owner: str | None = None) -> tuple[list[JobRecord], bool]:
+def page_after(
+    db: Database, after: str | None, limit: int, order: Literal["asc", "desc"] = "desc", owner: str | None = None
+) -> tuple[list[JobRecord], bool]:
     """Up to ``limit`` jobs (``owner``'s only, when given) after the job ``after`` (exclusive) in creation
     order; and whether more follow."""
     conn = db.conn()

@@ -30,6 +30,7 @@ from videogen.errors import ErrorCode, JobNotFoundError, error_dict
 from videogen.serve.store import bounds as queue_bounds
 from videogen.serve.store.database import Database
 from videogen.serve.store.events import EventLog
+from videogen.serve.store.job_scans import LeasesAndScans
 from videogen.serve.store.records import TERMINAL, JobRecord, JobStatus
 from videogen.video.progress import STAGES, Progress, StageTiming
 
@@ -49,7 +50,7 @@ def _json(value: Any) -> str:
     return json.dumps(value)
 
 
-class Jobs:
+class Jobs(LeasesAndScans):
     def __init__(self, db: Database, events: EventLog):
         self.db = db
         self.events = events
@@ -82,7 +83,12 @@ class Jobs:
             return self._read(conn, job_id, owner), self.events.last_seq(conn, job_id)
 
     def list(
-        self, *, limit: int = 20, offset: int = 0, status: str | None = None, family: str | None = None,
+        self,
+        *,
+        limit: int = 20,
+        offset: int = 0,
+        status: str | None = None,
+        family: str | None = None,
         owner: str | None = None,
     ) -> tuple[list[JobRecord], int]:
         """A page of jobs (``owner``'s only, when given), newest first, and how many match in all."""
@@ -143,9 +149,23 @@ class Jobs:
                        dispatcher, lease_until, owner)
                    VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)""",
                 (
-                    job_id, str(QUEUED), family, task, _json(request), image, _json(model), _json(params),
-                    _json(adjustments), _json(progress), _json(estimate) if estimate is not None else None, now, now,
-                    max_attempts, dispatcher, now + lease_s if dispatcher else None, owner,
+                    job_id,
+                    str(QUEUED),
+                    family,
+                    task,
+                    _json(request),
+                    image,
+                    _json(model),
+                    _json(params),
+                    _json(adjustments),
+                    _json(progress),
+                    _json(estimate) if estimate is not None else None,
+                    now,
+                    now,
+                    max_attempts,
+                    dispatcher,
+                    now + lease_s if dispatcher else None,
+                    owner,
                 ),
             )
             return self._changed(conn, job_id)
@@ -160,7 +180,17 @@ class Jobs:
                 """UPDATE jobs SET status=?, claim_token=?, attempts=attempts+1, started_at=?, heartbeat_at=?,
                        worker_json=?, stages_json='[]', error_json=NULL, updated_at=?, progress_json=?
                    WHERE id=? AND status=? AND cancel_requested=0""",
-                (str(RUNNING), token, now, now, _json(worker), now, _json(Progress(stage=STAGES[0])), job_id, str(QUEUED)),
+                (
+                    str(RUNNING),
+                    token,
+                    now,
+                    now,
+                    _json(worker),
+                    now,
+                    _json(Progress(stage=STAGES[0])),
+                    job_id,
+                    str(QUEUED),
+                ),
             )
             if cur.rowcount != 1:
                 return None
@@ -177,9 +207,11 @@ class Jobs:
 
     def should_stop(self, job_id: str, token: str) -> bool:
         """True when a cancel was requested or the job was taken away from this claim."""
-        row = self.db.conn().execute(
-            "SELECT cancel_requested, claim_token, status FROM jobs WHERE id=?", (job_id,)
-        ).fetchone()
+        row = (
+            self.db.conn()
+            .execute("SELECT cancel_requested, claim_token, status FROM jobs WHERE id=?", (job_id,))
+            .fetchone()
+        )
         return row is None or bool(row[0]) or row[1] != token or row[2] != RUNNING
 
     def update_progress(
@@ -211,15 +243,28 @@ class Jobs:
         if status not in TERMINAL:
             raise ValueError(f"finish() ends a job; {status} is not an end state")
         now = time.time()
-        sets: dict[str, Any] = {"status": str(status), "finished_at": now, "updated_at": now, "heartbeat_at": now,
-                                "lease_until": None, "image": None}
-        given = {"progress": progress, "stages": stages, "result": result, "error": error,
-                 "model": model, "params": params}
+        sets: dict[str, Any] = {
+            "status": str(status),
+            "finished_at": now,
+            "updated_at": now,
+            "heartbeat_at": now,
+            "lease_until": None,
+            "image": None,
+        }
+        given = {
+            "progress": progress,
+            "stages": stages,
+            "result": result,
+            "error": error,
+            "model": model,
+            "params": params,
+        }
         sets.update({f"{k}_json": _json(v) for k, v in given.items() if v is not None})
         return self._update_claimed(job_id, token, sets, adjustments)
 
-    def _update_claimed(self, job_id: str, token: str, sets: dict[str, Any],
-                        adjustments: list[dict[str, Any]] | None = None) -> bool:
+    def _update_claimed(
+        self, job_id: str, token: str, sets: dict[str, Any], adjustments: list[dict[str, Any]] | None = None
+    ) -> bool:
         """Update a running job only while this claim still owns it; records an event when it does.
         ``adjustments`` are added to the stored ones (those not already there), in the same transaction."""
         with self.db.tx() as conn:
@@ -247,7 +292,13 @@ class Jobs:
                 conn.execute(
                     """UPDATE jobs SET status=?, cancel_requested=1, finished_at=?, updated_at=?, lease_until=NULL,
                            image=NULL, error_json=? WHERE id=?""",
-                    (str(CANCELLED), now, now, _json(error_dict(ErrorCode.CANCELLED, "cancelled before it started")), job_id),
+                    (
+                        str(CANCELLED),
+                        now,
+                        now,
+                        _json(error_dict(ErrorCode.CANCELLED, "cancelled before it started")),
+                        job_id,
+                    ),
                 )
             elif rec.status == RUNNING and not rec.cancel_requested:
                 conn.execute("UPDATE jobs SET cancel_requested=1, updated_at=? WHERE id=?", (now, job_id))
@@ -274,11 +325,18 @@ class Jobs:
         """Fail every job still queued that was submitted before ``created_before`` (``queue_timeout_s``); their ids."""
         now = time.time()
         with self.db.tx() as conn:
-            ids = [r[0] for r in conn.execute(
-                "SELECT id FROM jobs WHERE status=? AND created_at<? ORDER BY seq", (str(QUEUED), created_before))]
+            ids = [
+                r[0]
+                for r in conn.execute(
+                    "SELECT id FROM jobs WHERE status=? AND created_at<? ORDER BY seq", (str(QUEUED), created_before)
+                )
+            ]
             for job_id in ids:
-                conn.execute("""UPDATE jobs SET status=?, finished_at=?, updated_at=?, lease_until=NULL, image=NULL,
-                                    error_json=? WHERE id=?""", (str(FAILED), now, now, _json(error), job_id))
+                conn.execute(
+                    """UPDATE jobs SET status=?, finished_at=?, updated_at=?, lease_until=NULL, image=NULL,
+                                    error_json=? WHERE id=?""",
+                    (str(FAILED), now, now, _json(error), job_id),
+                )
                 self._changed(conn, job_id)
         return ids
 
@@ -326,7 +384,10 @@ class Jobs:
                        image=CASE WHEN ? THEN image END
                    WHERE id=?""",
                 (
-                    str(status), _json(history), _json(error) if error else None, now,
+                    str(status),
+                    _json(history),
+                    _json(error) if error else None,
+                    now,
                     None if requeued else now,
                     dispatcher if requeued else None,
                     now + lease_s if requeued and dispatcher else None,
@@ -337,54 +398,3 @@ class Jobs:
             )
             self._changed(conn, job_id)
             return status
-
-    # -- dispatch leases and what the reaper looks for -----------------------------------------
-    def acquire_lease(self, job_id: str, dispatcher: str, lease_s: float) -> bool:
-        """Take over dispatching a queued job whose lease is free or expired (or already ours)."""
-        now = time.time()
-        with self.db.tx() as conn:
-            cur = conn.execute(
-                """UPDATE jobs SET dispatcher=?, lease_until=?
-                   WHERE id=? AND status=? AND (dispatcher IS NULL OR dispatcher=? OR lease_until IS NULL OR lease_until<?)""",
-                (dispatcher, now + lease_s, job_id, str(QUEUED), dispatcher, now),
-            )
-            return cur.rowcount == 1
-
-    def renew_leases(self, dispatcher: str, lease_s: float) -> int:
-        with self.db.tx() as conn:
-            cur = conn.execute(
-                "UPDATE jobs SET lease_until=? WHERE dispatcher=? AND status IN (?,?)",
-                (time.time() + lease_s, dispatcher, str(QUEUED), str(RUNNING)),
-            )
-            return cur.rowcount
-
-    def orphaned_queued(self, dispatcher: str) -> list[str]:
-        """Queued jobs nobody is dispatching (their ingress died)."""
-        rows = self.db.conn().execute(
-            """SELECT id FROM jobs WHERE status=? AND (dispatcher IS NULL OR lease_until IS NULL OR lease_until<?)
-                   AND (dispatcher IS NULL OR dispatcher<>?) ORDER BY seq""",
-            (str(QUEUED), time.time(), dispatcher),
-        ).fetchall()
-        return [r[0] for r in rows]
-
-    def queued_by(self, dispatcher: str) -> list[tuple[str, str]]:
-        """(id, family) of the queued jobs this dispatcher holds the lease of."""
-        rows = self.db.conn().execute(
-            "SELECT id, family FROM jobs WHERE status=? AND dispatcher=? ORDER BY seq", (str(QUEUED), dispatcher)
-        ).fetchall()
-        return [(r[0], r[1]) for r in rows]
-
-    def stale_running(self, heartbeat_timeout_s: float) -> list[tuple[str, str]]:
-        """(id, claim token) of running jobs without a heartbeat for this long."""
-        rows = self.db.conn().execute(
-            "SELECT id, claim_token FROM jobs WHERE status=? AND (heartbeat_at IS NULL OR heartbeat_at<?)",
-            (str(RUNNING), time.time() - heartbeat_timeout_s),
-        ).fetchall()
-        return [(r[0], r[1]) for r in rows]
-
-    def overdue_running(self, timeout_s: float) -> list[tuple[str, str]]:
-        """(id, claim token) of running jobs started more than ``timeout_s`` ago."""
-        rows = self.db.conn().execute(
-            "SELECT id, claim_token FROM jobs WHERE status=? AND started_at<?", (str(RUNNING), time.time() - timeout_s)
-        ).fetchall()
-        return [(r[0], r[1]) for r in rows]

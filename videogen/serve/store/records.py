@@ -38,7 +38,17 @@ TERMINAL = frozenset({JobStatus.SUCCEEDED, JobStatus.FAILED, JobStatus.CANCELLED
 
 # Columns stored as JSON text: ``<name>_json`` in the table, ``<name>`` on the record.
 JSON_COLUMNS = (
-    "request", "model", "params", "adjustments", "progress", "stages", "error", "result", "worker", "history", "estimate",
+    "request",
+    "model",
+    "params",
+    "adjustments",
+    "progress",
+    "stages",
+    "error",
+    "result",
+    "worker",
+    "history",
+    "estimate",
 )
 
 # Left out of event snapshots: the image is up to megabytes (once per job is enough)

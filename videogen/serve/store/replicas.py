@@ -75,9 +75,18 @@ class Replicas:
                    ON CONFLICT(replica_id) DO UPDATE SET state=excluded.state, diagnostics_json=excluded.diagnostics_json,
                        models_json=excluded.models_json, last_seen=excluded.last_seen""",
                 (
-                    identity["replica_id"], family, identity.get("deployment"), identity.get("app"),
-                    identity.get("node_id"), identity.get("node_ip"), identity.get("pid"), str(state),
-                    json.dumps(diagnostics), models.model_dump_json(), now, now,
+                    identity["replica_id"],
+                    family,
+                    identity.get("deployment"),
+                    identity.get("app"),
+                    identity.get("node_id"),
+                    identity.get("node_ip"),
+                    identity.get("pid"),
+                    str(state),
+                    json.dumps(diagnostics),
+                    models.model_dump_json(),
+                    now,
+                    now,
                 ),
             )
 
@@ -85,7 +94,9 @@ class Replicas:
         """The replica is alive (and, if given, in ``state``)."""
         with self.db.tx() as conn:
             if state:
-                conn.execute("UPDATE replicas SET last_seen=?, state=? WHERE replica_id=?", (time.time(), str(state), replica_id))
+                conn.execute(
+                    "UPDATE replicas SET last_seen=?, state=? WHERE replica_id=?", (time.time(), str(state), replica_id)
+                )
             else:
                 conn.execute("UPDATE replicas SET last_seen=? WHERE replica_id=?", (time.time(), replica_id))
 

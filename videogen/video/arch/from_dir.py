@@ -35,8 +35,9 @@ def _transformers_component(name: str, class_name: str, config: dict[str, Any]) 
 
     config_class = type(transformers.AutoConfig.for_model(config["model_type"])).__name__
     kwargs = {k: v for k, v in config.items() if k not in _TRANSFORMERS_BOOKKEEPING and k != "model_type"}
-    return ComponentArch(name=name, library="transformers", class_name=class_name, config=kwargs,
-                         config_class=config_class)
+    return ComponentArch(
+        name=name, library="transformers", class_name=class_name, config=kwargs, config_class=config_class
+    )
 
 
 # diffusers and transformers import their classes lazily; two threads importing the same one at once
@@ -68,8 +69,9 @@ def preset_from_model_dir(model_dir: str | Path, family: str, task: str, preset_
             continue
         if name == "scheduler":
             raw = json.loads((root / name / "scheduler_config.json").read_text())
-            scheduler = SchedulerArch(class_name=class_name,
-                                      config={k: v for k, v in raw.items() if not k.startswith("_")})
+            scheduler = SchedulerArch(
+                class_name=class_name, config={k: v for k, v in raw.items() if not k.startswith("_")}
+            )
         elif _is_module(library, class_name):
             config = json.loads((root / name / "config.json").read_text())
             build = _diffusers_component if library == "diffusers" else _transformers_component

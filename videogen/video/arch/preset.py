@@ -163,9 +163,7 @@ class ArchPreset(BaseModel):
         return sum(self.param_counts().values())
 
     def scaled(self, **component_overrides: dict[str, Any]) -> ArchPreset:
-        """A copy with some components' config values replaced (tests build scaled-down copies).
-
-        """
+        """A copy with some components' config values replaced (tests build scaled-down copies)."""
         components = [
             comp.with_config(**component_overrides[comp.name]) if comp.name in component_overrides else comp
             for comp in self.components

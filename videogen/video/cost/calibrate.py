@@ -61,24 +61,34 @@ class _VaeLaw:
 # meta pass ~0.1 s, so the counts stay small.
 _VAE_LAWS: dict[str, _VaeLaw] = {
     "AutoencoderKLWan": _VaeLaw(
-        (term(s=1), term(f=1, s=1), term(f=1, s=2)), ((5, 0), (7, 0), (5, 1)),
-        (term(s=1), term(f=1, s=1)), ((5, 0), (7, 0), (5, 1)),
+        (term(s=1), term(f=1, s=1), term(f=1, s=2)),
+        ((5, 0), (7, 0), (5, 1)),
+        (term(s=1), term(f=1, s=1)),
+        ((5, 0), (7, 0), (5, 1)),
     ),
     "AutoencoderKLCogVideoX": _VaeLaw(
-        (term(s=1), term(f=1, s=1), term(o=1, s=1)), ((5, 0), (6, 0), (7, 1)),
-        (term(s=1), term(f=1, s=1)), ((5, 0), (7, 1)),
+        (term(s=1), term(f=1, s=1), term(o=1, s=1)),
+        ((5, 0), (6, 0), (7, 1)),
+        (term(s=1), term(f=1, s=1)),
+        ((5, 0), (7, 1)),
     ),
     "AutoencoderKLLTXVideo": _VaeLaw(
-        (term(), term(s=1), term(f=1, s=1)), ((2, 0), (5, 0), (2, 1)),
-        (term(s=1), term(f=1, s=1)), ((2, 0), (5, 0), (2, 1)),
+        (term(), term(s=1), term(f=1, s=1)),
+        ((2, 0), (5, 0), (2, 1)),
+        (term(s=1), term(f=1, s=1)),
+        ((2, 0), (5, 0), (2, 1)),
     ),
     "AutoencoderKLHunyuanVideo": _VaeLaw(
-        (term(s=1), term(f=1, s=1), term(f=1, s=2), term(f=2, s=2)), ((2, 0), (5, 0), (2, 1), (5, 1)),
-        (term(s=1), term(f=1, s=1), term(f=2, s=2)), ((2, 0), (5, 0), (2, 1), (5, 1)),
+        (term(s=1), term(f=1, s=1), term(f=1, s=2), term(f=2, s=2)),
+        ((2, 0), (5, 0), (2, 1), (5, 1)),
+        (term(s=1), term(f=1, s=1), term(f=2, s=2)),
+        ((2, 0), (5, 0), (2, 1), (5, 1)),
     ),
     "AutoencoderKL": _VaeLaw(
-        (term(f=1, s=1), term(f=1, s=2)), ((2, 0), (4, 1)),
-        (term(f=1, s=1),), ((2, 0), (4, 1)),
+        (term(f=1, s=1), term(f=1, s=2)),
+        ((2, 0), (4, 1)),
+        (term(f=1, s=1),),
+        ((2, 0), (4, 1)),
     ),
 }
 # i2v encode of one image (F = 1): convolutions (S) and mid-block attention (S²).
@@ -174,8 +184,14 @@ def _measure_denoiser(preset: ArchPreset, task: str, frames: int, height: int, w
     facts = pipeline_facts(preset, task, num_frames=1)
     per_token = _per_token_timestep(preset, task)
     call, inputs = probes.denoiser_call(
-        module, batch=1, frames=frames, height=height, width=width,
-        text_tokens=facts.text_tokens, image_tokens=facts.image_tokens, per_token_timestep=per_token,
+        module,
+        batch=1,
+        frames=frames,
+        height=height,
+        width=width,
+        text_tokens=facts.text_tokens,
+        image_tokens=facts.image_tokens,
+        per_token_timestep=per_token,
     )
     return measure(call, exclude=[*module_tensors(module), *inputs])
 
@@ -220,8 +236,14 @@ def denoiser_key(preset: ArchPreset, task: str) -> tuple:
     """What a denoiser's cost depends on: presets/tasks with equal keys share one model."""
     facts = pipeline_facts(preset, task, num_frames=1)
     parts = [c for c in preset.components if c.name in (preset.denoiser, "motion_adapter")]
-    return ("denoiser", *map(component_key, parts), preset.family, facts.text_tokens, facts.image_tokens,
-            _per_token_timestep(preset, task))
+    return (
+        "denoiser",
+        *map(component_key, parts),
+        preset.family,
+        facts.text_tokens,
+        facts.image_tokens,
+        _per_token_timestep(preset, task),
+    )
 
 
 def encoder_measurements(preset: ArchPreset, task: str) -> dict[str, Measurement]:

@@ -187,8 +187,15 @@ def estimate_cost(
     counts = preset.param_counts()
     weights = memory.weight_bytes(preset, torch_dtype)
     return CostEstimate(
-        preset=preset.id, family=preset.family, task=task, dtype=dtype, num_frames=num_frames, height=height,
-        width=width, num_inference_steps=num_inference_steps, guidance_scale=guidance_scale,
+        preset=preset.id,
+        family=preset.family,
+        task=task,
+        dtype=dtype,
+        num_frames=num_frames,
+        height=height,
+        width=width,
+        num_inference_steps=num_inference_steps,
+        guidance_scale=guidance_scale,
         components=[
             ComponentCost(name=c.name, class_name=c.class_name, params=counts[c.name], weight_bytes=weights[c.name])
             for c in preset.components
@@ -237,8 +244,13 @@ def _flops(r: _Request) -> Flops:
     denoise = per_step * r.steps
     decode = r.decode[(False, False)][0]
     return Flops(
-        text_encode=text, image_encode=image, vae_encode=vae_encode, per_step=per_step, denoise_total=denoise,
-        vae_decode=decode, vae_decode_tiled=r.decode[(True, False)][0],
+        text_encode=text,
+        image_encode=image,
+        vae_encode=vae_encode,
+        per_step=per_step,
+        denoise_total=denoise,
+        vae_decode=decode,
+        vae_decode_tiled=r.decode[(True, False)][0],
         total=text + image + vae_encode + denoise + decode,
     )
 
@@ -269,10 +281,17 @@ def _memory(r: _Request) -> list[PlacementMemory]:
                 per_stage[stage.name] = max(per_stage.get(stage.name, 0), value)
             peak = max(per_stage.values())
             required = memory.required_bytes(peak)
-            entries.append(PlacementMemory(
-                placement=placement, vae_tiling=tiling, vae_slicing=slicing, stages=per_stage, peak_bytes=peak,
-                required_bytes=required, required_gb=round(required / memory.GIB, 2),
-            ))
+            entries.append(
+                PlacementMemory(
+                    placement=placement,
+                    vae_tiling=tiling,
+                    vae_slicing=slicing,
+                    stages=per_stage,
+                    peak_bytes=peak,
+                    required_bytes=required,
+                    required_gb=round(required / memory.GIB, 2),
+                )
+            )
     return entries
 
 
@@ -282,7 +301,11 @@ def _seconds(flops: Flops, device_name: str | None) -> Seconds | None:
         return None
     rate = entry.tflops * 1e12
     return Seconds(
-        device=device_name or "", tflops=entry.tflops, source=entry.source,
+        device=device_name or "",
+        tflops=entry.tflops,
+        source=entry.source,
         text_encode=(flops.text_encode + flops.image_encode + flops.vae_encode) / rate,
-        denoise=flops.denoise_total / rate, vae_decode=flops.vae_decode / rate, total=flops.total / rate,
+        denoise=flops.denoise_total / rate,
+        vae_decode=flops.vae_decode / rate,
+        total=flops.total / rate,
     )

@@ -151,13 +151,19 @@ def pipeline_facts(preset: ArchPreset, task: str, num_frames: int) -> PipelineFa
             interleave = 4 if denoiser.get("image_condition_type") == "token_replace" else 2
             text = _HUNYUAN_IMAGE_TOKENS // interleave + llama - (_HUNYUAN_I2V_CROP - 1 + _HUNYUAN_IMAGE_TOKENS) - 4
             return PipelineFacts(
-                text, {"text_encoder": llama, "text_encoder_2": 77}, cfg, vae_encode_frames=1,
+                text,
+                {"text_encoder": llama, "text_encoder_2": 77},
+                cfg,
+                vae_encode_frames=1,
                 notes=["the i2v text encoder also runs its CLIP-L/336 vision tower on the image"],
             )
         return PipelineFacts(256, {"text_encoder": 256 + _HUNYUAN_T2V_CROP, "text_encoder_2": 77}, cfg)
     if family == "sana-video":
         return PipelineFacts(
-            300, {"text_encoder": _SANA_INSTRUCTION_TOKENS + 300 - 2}, cfg, vae_encode_frames=1 if i2v else 0,
+            300,
+            {"text_encoder": _SANA_INSTRUCTION_TOKENS + 300 - 2},
+            cfg,
+            vae_encode_frames=1 if i2v else 0,
             notes=["Gemma-2 sequence length includes an approximate count of the instruction prefix"],
         )
     # CLIP text encoders (TextToVideoSD, AnimateDiff).

@@ -17,9 +17,17 @@ def t5_encoder(umt5: bool = False, d_model: int = T5_DIM, vocab_size: int = T5_V
         from transformers import T5EncoderModel as Model
 
     config = Config(
-        vocab_size=vocab_size, d_model=d_model, d_kv=8, d_ff=32, num_layers=1, num_heads=4,
-        relative_attention_num_buckets=8, relative_attention_max_distance=32,
-        decoder_start_token_id=0, pad_token_id=0, eos_token_id=1,
+        vocab_size=vocab_size,
+        d_model=d_model,
+        d_kv=8,
+        d_ff=32,
+        num_layers=1,
+        num_heads=4,
+        relative_attention_num_buckets=8,
+        relative_attention_max_distance=32,
+        decoder_start_token_id=0,
+        pad_token_id=0,
+        eos_token_id=1,
     )
     return Model(config).eval()
 

@@ -48,6 +48,10 @@ class AnimateDiffAdapter(VideoPipelineAdapter):
         )
         # AnimateDiff's recommended sampler (the SD base usually ships PNDM).
         pipe.scheduler = DDIMScheduler.from_config(
-            pipe.scheduler.config, beta_schedule="linear", clip_sample=False, timestep_spacing="linspace", steps_offset=1
+            pipe.scheduler.config,
+            beta_schedule="linear",
+            clip_sample=False,
+            timestep_spacing="linspace",
+            steps_offset=1,
         )
         return pipe

@@ -17,8 +17,13 @@ def _image_encoder():
     from transformers import CLIPVisionConfig, CLIPVisionModel
 
     config = CLIPVisionConfig(
-        hidden_size=_IMAGE_DIM, intermediate_size=16, num_hidden_layers=1, num_attention_heads=2,
-        image_size=32, patch_size=8, projection_dim=8,
+        hidden_size=_IMAGE_DIM,
+        intermediate_size=16,
+        num_hidden_layers=1,
+        num_attention_heads=2,
+        image_size=32,
+        patch_size=8,
+        projection_dim=8,
     )
     return CLIPVisionModel(config).eval()
 

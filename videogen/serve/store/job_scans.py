@@ -1,0 +1,87 @@
+"""The dispatch leases on queued jobs and the scans the reaper runs: one named query each.
+
+Part of the job state machine (``Jobs`` in ``jobs.py`` inherits them): leases are how an ingress says
+"I am dispatching this queued job"; the scans find work whose owner stopped answering (an expired lease,
+a stale heartbeat, a job past its timeout).
+"""
+
+from __future__ import annotations
+
+import time
+
+from videogen.serve.store.database import Database
+from videogen.serve.store.records import JobStatus
+
+QUEUED, RUNNING = JobStatus.QUEUED, JobStatus.RUNNING
+
+
+class LeasesAndScans:
+    db: Database
+
+    # -- dispatch leases and what the reaper looks for -----------------------------------------
+    def acquire_lease(self, job_id: str, dispatcher: str, lease_s: float) -> bool:
+        """Take over dispatching a queued job whose lease is free or expired (or already ours)."""
+        now = time.time()
+        with self.db.tx() as conn:
+            cur = conn.execute(
+                """UPDATE jobs SET dispatcher=?, lease_until=?
+                   WHERE id=? AND status=? AND (dispatcher IS NULL OR dispatcher=? OR lease_until IS NULL OR lease_until<?)""",
+                (dispatcher, now + lease_s, job_id, str(QUEUED), dispatcher, now),
+            )
+            return cur.rowcount == 1
+
+    def renew_leases(self, dispatcher: str, lease_s: float) -> int:
+        with self.db.tx() as conn:
+            cur = conn.execute(
+                "UPDATE jobs SET lease_until=? WHERE dispatcher=? AND status IN (?,?)",
+                (time.time() + lease_s, dispatcher, str(QUEUED), str(RUNNING)),
+            )
+            return cur.rowcount
+
+    def orphaned_queued(self, dispatcher: str) -> list[str]:
+        """Queued jobs nobody is dispatching (their ingress died)."""
+        rows = (
+            self.db.conn()
+            .execute(
+                """SELECT id FROM jobs WHERE status=? AND (dispatcher IS NULL OR lease_until IS NULL OR lease_until<?)
+                   AND (dispatcher IS NULL OR dispatcher<>?) ORDER BY seq""",
+                (str(QUEUED), time.time(), dispatcher),
+            )
+            .fetchall()
+        )
+        return [r[0] for r in rows]
+
+    def queued_by(self, dispatcher: str) -> list[tuple[str, str]]:
+        """(id, family) of the queued jobs this dispatcher holds the lease of."""
+        rows = (
+            self.db.conn()
+            .execute(
+                "SELECT id, family FROM jobs WHERE status=? AND dispatcher=? ORDER BY seq", (str(QUEUED), dispatcher)
+            )
+            .fetchall()
+        )
+        return [(r[0], r[1]) for r in rows]
+
+    def stale_running(self, heartbeat_timeout_s: float) -> list[tuple[str, str]]:
+        """(id, claim token) of running jobs without a heartbeat for this long."""
+        rows = (
+            self.db.conn()
+            .execute(
+                "SELECT id, claim_token FROM jobs WHERE status=? AND (heartbeat_at IS NULL OR heartbeat_at<?)",
+                (str(RUNNING), time.time() - heartbeat_timeout_s),
+            )
+            .fetchall()
+        )
+        return [(r[0], r[1]) for r in rows]
+
+    def overdue_running(self, timeout_s: float) -> list[tuple[str, str]]:
+        """(id, claim token) of running jobs started more than ``timeout_s`` ago."""
+        rows = (
+            self.db.conn()
+            .execute(
+                "SELECT id, claim_token FROM jobs WHERE status=? AND started_at<?",
+                (str(RUNNING), time.time() - timeout_s),
+            )
+            .fetchall()
+        )
+        return [(r[0], r[1]) for r in rows]
