@@ -78,12 +78,15 @@ def cmd_models(args) -> int:
     if args.json:
         print(json.dumps({"models": models}, indent=2))
         return 0
-    for m in models:
-        tasks = ", ".join(f"{t}={lvl}" for t, lvl in m["task_support"].items())
+    for m in models:  # the offered tasks with their reasons; the others on one line (--json has every reason)
+        tasks = ", ".join(f"{t}={m['task_support'][t]}" for t in m["tasks"])
         print(f"{m['id']:18} {m['effective_support_level']:14} {tasks}")
-        for task, reasons in m["support_reasons"].items():
-            for reason in reasons:
+        for task in m["tasks"]:
+            for reason in m["support_reasons"].get(task, []):
                 print(f"{'':18} - {task}: {reason}")
+        others = [t for t in m["task_support"] if t not in m["tasks"]]
+        if others:
+            print(f"{'':18} - not offered: {', '.join(others)}")
     return 0
 
 

@@ -10,7 +10,7 @@ import argparse
 
 from videogen.errors import VideoGenError
 from videogen.video.registry import FAMILY_IDS
-from videogen.video.spec import TASKS
+from videogen.video.spec import TASK_INPUTS, TASKS
 
 EXIT_BAD_INPUT = 2
 
@@ -20,7 +20,10 @@ def add_request_flags(parser: argparse.ArgumentParser, prompt_required: bool = T
     parser.add_argument("--task", default="text-to-video", choices=TASKS)
     parser.add_argument("--prompt", required=prompt_required, default="a video")
     parser.add_argument("--negative-prompt")
-    parser.add_argument("--image", help="first frame for image-to-video (PNG/JPEG path)")
+    parser.add_argument("--image", help="first frame for image-to-video / first-last-frame (PNG/JPEG/WebP path)")
+    parser.add_argument("--last-image", help="last frame for first-last-frame (PNG/JPEG/WebP path)")
+    parser.add_argument("--video", help="input video for video-to-video (MP4/MOV/WebM path)")
+    parser.add_argument("--strength", type=float, help="video-to-video: how far the input video is changed, 0..1")
     parser.add_argument("--model", help="tiny | arch:PRESET | DIR | HF_ID (default: the family's real default model)")
     parser.add_argument("--frames", type=int, dest="num_frames")
     parser.add_argument("--height", type=int)
@@ -32,27 +35,30 @@ def add_request_flags(parser: argparse.ArgumentParser, prompt_required: bool = T
 
 
 def request_from_args(args, image_required: bool = True):
-    from videogen.video.request import VideoRequest, encode_image_file
+    from videogen.video.request import VideoRequest, encode_file
 
-    image = None
-    if args.image:
-        try:
-            image = encode_image_file(args.image)
-        except OSError as exc:
-            raise VideoGenError(f"--image: cannot read {args.image}: {exc.strerror}") from None
-    elif not image_required and args.task == "image-to-video":
-        from videogen.video.request import grey_png_b64
+    media = {}
+    for name in ("image", "last_image", "video"):
+        path = getattr(args, name, None)
+        flag = "--" + name.replace("_", "-")
+        if path:
+            try:
+                media[name] = encode_file(path)
+            except OSError as exc:
+                raise VideoGenError(f"{flag}: cannot read {path}: {exc.strerror}") from None
+        elif not image_required and name in ("image", "last_image") and name in TASK_INPUTS[args.task]:
+            from videogen.video.request import grey_png_b64
 
-        image = grey_png_b64()  # the estimate does not depend on the image's content
+            media[name] = grey_png_b64()  # the estimate does not depend on the image's content
     fields = {
-        k: getattr(args, k)
-        for k in ("num_frames", "height", "width", "num_inference_steps", "guidance_scale", "seed", "fps")
+        k: getattr(args, k, None)
+        for k in ("num_frames", "height", "width", "num_inference_steps", "guidance_scale", "seed", "fps", "strength")
     }
     return VideoRequest(
         family=args.family,
         task=args.task,
         prompt=args.prompt,
         negative_prompt=args.negative_prompt,
-        image=image,
+        **media,
         **{k: v for k, v in fields.items() if v is not None},
     )

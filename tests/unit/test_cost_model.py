@@ -307,3 +307,27 @@ def test_group_offload_counts_each_component_by_its_own_name_when_one_is_absent(
     stage = Stage("encode", ("image_encoder", "transformer", "vae"), activation_bytes=7)
     # The VAE stays whole on the GPU; the transformer brings its group; the missing encoder brings nothing.
     assert stage_peak(stage, "group_offload", res, total_weights=1100) == 100 + 300 + 7
+
+
+def test_an_unknown_family_is_refused_not_costed_as_another():
+    """A preset of a family VideoGen does not list gets an error naming it, never UNet/CLIP defaults."""
+    from videogen.errors import UnknownFamilyError
+
+    real = get_preset("animatediff-v1-5-2")
+    fake = real.model_copy(update={"family": "made-up-family", "id": "made-up-preset"})
+    assert fake.family not in FAMILY_IDS
+    vae = meta_module(fake.component("vae"))
+    refusals = (
+        lambda: estimate_cost(fake, TEXT_TO_VIDEO, 16, 512, 512, 25, 7.5),
+        lambda: latent_shape(fake, 16, 512, 512),
+        lambda: pipeline_facts(fake, TEXT_TO_VIDEO, 16),
+        lambda: cfg_passes(fake, 7.5),
+        lambda: calibrate._per_token_timestep(fake, TEXT_TO_VIDEO),
+        lambda: decode_tiles(vae, fake.family, 16, 64, 64, tiling=False, slicing=False),
+    )
+    for refuse in refusals:
+        with pytest.raises(UnknownFamilyError, match="made-up-family") as info:
+            refuse()
+        assert info.value.field == "family" and info.value.allowed == list(FAMILY_IDS)
+    # The same preset under its own family is costed.
+    assert latent_shape(real, 16, 512, 512) == LatentShape(4, 16, 64, 64)

@@ -61,3 +61,66 @@ def test_unknown_family_everywhere_is_the_same_error():
         with pytest.raises(UnknownFamilyError) as info:
             lookup("sora")
         assert info.value.field == "family" and info.value.allowed == list(FAMILY_IDS)
+
+
+# -- cost facts: in the family's folder, and nowhere else --------------------------------------------
+
+COST_MODEL_DIRS = ("videogen/video/cost", "videogen/video/arch")
+
+
+@pytest.mark.parametrize("family", FAMILY_IDS)
+def test_every_family_states_its_cost_facts_in_its_folder(family):
+    from videogen.video.arch.catalog import presets_for
+    from videogen.video.cost.facts import CostFacts
+
+    package = families.FAMILIES[family]
+    assert (FAMILIES_DIR / family.replace("-", "_") / "cost.py").is_file()
+    cost_module = importlib.import_module(f"{package.__name__}.cost")
+    assert isinstance(cost_module.COST, CostFacts)
+    assert families.get_cost_facts(family) is package.COST is cost_module.COST
+    facts = package.COST
+    tasks = set(package.SPEC.tasks)
+    assert set(facts.text_by_task) <= tasks and facts.per_token_timestep_tasks <= tasks
+    # Every text encoder the facts run is a component of each of the family's presets.
+    presets = presets_for(family)
+    assert presets and families.family_presets(family) == tuple(presets)
+    for preset in presets:
+        names = {c.name for c in preset.components}
+        for task in preset.tasks:
+            assert set(facts.text_for(task).encoder_tokens) <= names, (preset.id, task)
+
+
+def test_unknown_family_has_no_cost_facts_or_presets():
+    for lookup in (families.get_cost_facts, families.family_presets):
+        with pytest.raises(UnknownFamilyError) as info:
+            lookup("sora")
+        assert "sora" in str(info.value) and info.value.allowed == list(FAMILY_IDS)
+
+
+def family_literals(source: str, family_ids=FAMILY_IDS) -> list[tuple[int, str]]:
+    """(line, value) of every string literal in ``source`` that is a family id or package name."""
+    import ast
+
+    names = set(family_ids) | {f.replace("-", "_") for f in family_ids}
+    return sorted(
+        (node.lineno, node.value)
+        for node in ast.walk(ast.parse(source))
+        if isinstance(node, ast.Constant) and isinstance(node.value, str) and node.value in names
+    )
+
+
+def test_the_cost_model_and_the_arch_catalog_name_no_family():
+    """Family facts live in the family's folder: the cost model and the presets' catalog read them
+    through ``videogen.video.families``, never by comparing a family's name."""
+    root = FAMILIES_DIR.parents[2]
+    files = [p for d in COST_MODEL_DIRS for p in sorted((root / d).rglob("*.py"))]
+    assert {p.name for p in files} >= {"shapes.py", "calibrate.py", "vae_tiles.py", "catalog.py"}
+    found = {str(p.relative_to(root)): hits for p in files if (hits := family_literals(p.read_text()))}
+    assert found == {}
+
+
+def test_the_family_literal_scan_sees_comparisons_tables_and_package_names():
+    source = (
+        'if preset.family == "ltx-video":\n    x = {"animatediff": 16}\ny = f"{a}" + "hunyuan_video"\nz = "wan2.1"\n'
+    )
+    assert family_literals(source) == [(1, "ltx-video"), (2, "animatediff"), (3, "hunyuan_video")]

@@ -20,6 +20,8 @@ MAX_IMAGE_PIXELS = 4096 * 4096
 # ever sees a client's bytes (EPS/PS would reach Ghostscript where it is installed).
 IMAGE_FORMATS = ("PNG", "JPEG", "WEBP")
 IMAGE_FORMATS_TEXT = "PNG, JPEG or WebP"
+# An input video (video-to-video, inpainting, control) is sent inline too; ``video_input`` decodes it.
+MAX_VIDEO_BYTES = 16 * 1024 * 1024
 
 
 class VideoRequest(BaseModel):
@@ -34,7 +36,25 @@ class VideoRequest(BaseModel):
     image: str | None = Field(
         default=None,
         max_length=MAX_IMAGE_BYTES * 4 // 3 + 1024,
-        description="the first frame for image-to-video: base64 or a data: URL",
+        description="the first frame for image-to-video (and first-last-frame): base64 or a data: URL",
+    )
+    last_image: str | None = Field(
+        default=None,
+        max_length=MAX_IMAGE_BYTES * 4 // 3 + 1024,
+        description="the last frame for first-last-frame: base64 or a data: URL of a PNG/JPEG/WebP",
+    )
+    video: str | None = Field(
+        default=None,
+        max_length=MAX_VIDEO_BYTES * 4 // 3 + 1024,
+        description="the input video for video-to-video, video-inpaint and control-to-video: base64 or a data: URL "
+        "of an MP4, MOV or WebM",
+    )
+    strength: float | None = Field(
+        default=None,
+        ge=0.0,
+        le=1.0,
+        description="video-to-video: how far the input video is changed (0 keeps it, 1 ignores it); "
+        "default: the family's",
     )
     num_frames: int | None = Field(default=None, ge=1, le=1024)
     height: int | None = Field(default=None, ge=16, le=4096)
@@ -50,11 +70,16 @@ class VideoRequest(BaseModel):
     )
 
     def summary(self) -> dict[str, Any]:
-        """The request without the (large) inline image, for job records and logs."""
+        """The request without the (large) inline image / video, for job records and logs."""
         data = self.model_dump()
-        if data.get("image"):
-            data["image"] = f"<{len(self.image)} base64 chars>"
+        for name in INLINE_FIELDS:
+            if data.get(name):
+                data[name] = f"<{len(data[name])} base64 chars>"
         return data
+
+
+# The request fields that carry inline media (summarised, never logged whole).
+INLINE_FIELDS = ("image", "last_image", "video")
 
 
 # Why a value was moved when the request itself was fine (absent: the request asked for a value not accepted).
@@ -71,10 +96,13 @@ class Adjustment(BaseModel):
     cause: AdjustmentCause | None = Field(default=None, exclude_if=lambda cause: cause is None)
 
 
-def encode_image_file(path: str) -> str:
-    """Read an image file into the request's base64 form (CLI side: the operator's path)."""
+def encode_file(path: str) -> str:
+    """Read an image or video file into the request's base64 form (CLI side: the operator's path)."""
     with open(path, "rb") as fh:
         return base64.b64encode(fh.read()).decode("ascii")
+
+
+encode_image_file = encode_file
 
 
 def grey_png_b64(size: int = 64) -> str:

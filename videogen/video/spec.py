@@ -17,8 +17,45 @@ from videogen.video.policy_overrides import StepCacheKind
 
 TEXT_TO_VIDEO = "text-to-video"
 IMAGE_TO_VIDEO = "image-to-video"
-TASKS = (TEXT_TO_VIDEO, IMAGE_TO_VIDEO)
-Task = Literal["text-to-video", "image-to-video"]
+VIDEO_TO_VIDEO = "video-to-video"
+FIRST_LAST_FRAME = "first-last-frame"
+KEYFRAMES = "keyframes"
+REFERENCE_TO_VIDEO = "reference-to-video"
+VIDEO_INPAINT = "video-inpaint"
+CONTROL_TO_VIDEO = "control-to-video"
+TASKS = (
+    TEXT_TO_VIDEO,
+    IMAGE_TO_VIDEO,
+    VIDEO_TO_VIDEO,
+    FIRST_LAST_FRAME,
+    KEYFRAMES,
+    REFERENCE_TO_VIDEO,
+    VIDEO_INPAINT,
+    CONTROL_TO_VIDEO,
+)
+Task = Literal[
+    "text-to-video",
+    "image-to-video",
+    "video-to-video",
+    "first-last-frame",
+    "keyframes",
+    "reference-to-video",
+    "video-inpaint",
+    "control-to-video",
+]
+# The request inputs each task needs, declared once (a family offering a task takes these; see
+# ``VideoModelSpec.required_inputs``). ``conditions``, ``reference_images`` and ``mask`` are not request
+# fields yet: no family offers keyframes, reference-to-video or video-inpaint.
+TASK_INPUTS: dict[str, tuple[str, ...]] = {
+    TEXT_TO_VIDEO: ("prompt",),
+    IMAGE_TO_VIDEO: ("prompt", "image"),
+    VIDEO_TO_VIDEO: ("prompt", "video"),
+    FIRST_LAST_FRAME: ("prompt", "image", "last_image"),
+    KEYFRAMES: ("prompt", "conditions"),
+    REFERENCE_TO_VIDEO: ("prompt", "reference_images"),
+    VIDEO_INPAINT: ("prompt", "video", "mask"),
+    CONTROL_TO_VIDEO: ("prompt", "video"),
+}
 
 
 class SupportLevel(str, Enum):
@@ -131,9 +168,9 @@ class VideoModelSpec(BaseModel):
 
     @property
     def required_inputs(self) -> dict[str, list[str]]:
-        """What each offered task needs from a request: a prompt, and the first frame for image-to-video
-        (derived from the tasks: every family's pipelines take the same inputs per task)."""
-        return {t: ["prompt", "image"] if t == IMAGE_TO_VIDEO else ["prompt"] for t in self.tasks}
+        """What each offered task needs from a request (``TASK_INPUTS``: every family's pipelines take the
+        same inputs per task)."""
+        return {t: list(TASK_INPUTS[t]) for t in self.tasks}
 
     @property
     def checkpoint_classes(self) -> list[str]:

@@ -1,6 +1,7 @@
 """Every family's real-size presets by id: ``get_preset("arch:wan2.1-t2v-1.3b")``.
 
-The seven family preset modules are listed explicitly (no discovery), in the families' order.
+The presets live in each family's package (``families/<family>/presets.py``); the families
+come from the one list in ``videogen.video.families``, in its order.
 """
 
 from __future__ import annotations
@@ -9,23 +10,19 @@ from typing import Any
 
 from videogen.errors import ModelUnavailableError
 from videogen.video.arch.preset import ArchPreset
-from videogen.video.families.animatediff import presets as _animatediff
-from videogen.video.families.cogvideox import presets as _cogvideox
-from videogen.video.families.hunyuan_video import presets as _hunyuan_video
-from videogen.video.families.ltx_video import presets as _ltx_video
-from videogen.video.families.sana_video import presets as _sana_video
-from videogen.video.families.text_to_video_sd import presets as _text_to_video_sd
-from videogen.video.families.wan import presets as _wan
+from videogen.video.families import FAMILY_IDS, family_presets
 
 ARCH_PREFIX = "arch:"
-
-_MODULES = (_text_to_video_sd, _wan, _cogvideox, _ltx_video, _hunyuan_video, _sana_video, _animatediff)
 
 
 def _index() -> dict[str, ArchPreset]:
     presets: dict[str, ArchPreset] = {}
-    for module in _MODULES:
-        for preset in module.PRESETS:
+    for family in FAMILY_IDS:
+        for preset in family_presets(family):
+            if preset.family != family:
+                raise ValueError(
+                    f"arch preset {preset.id!r} is listed by family {family!r} but names {preset.family!r}"
+                )
             if preset.id != preset.id.lower() or preset.id in presets:
                 raise ValueError(f"arch preset id {preset.id!r} must be lowercase and unique")
             presets[preset.id] = preset

@@ -6,6 +6,8 @@ architecture presets (``videogen.video.arch``) built on the meta device.
 
 - ``measure``: FLOPs and peak live bytes of one call on the meta device.
 - ``fit``: exact polynomial fits of those measurements in the request's shape variables.
+- ``facts``: ``CostFacts``, what a family's pipeline does that its cost depends on (each family's
+  ``families/<family>/cost.py`` states its own; nothing here names a family).
 - ``shapes``: latent shape, video tokens and text tokens per family, as each pipeline computes them.
 - ``probes``: meta-device inputs for each denoiser, VAE and encoder class.
 - ``vae_tiles``: the decode calls a VAE makes with and without tiling/slicing.

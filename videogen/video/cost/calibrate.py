@@ -28,8 +28,7 @@ from videogen.video.cost import probes
 from videogen.video.cost.fit import PolyFit, Term, fit, fit_attention_monomials, fit_attention_split, term
 from videogen.video.cost.measure import Measurement, measure, module_tensors
 from videogen.video.cost.meta_models import component_key, denoiser_module, meta_module
-from videogen.video.cost.shapes import compression, denoiser_patch, latent_shape, pipeline_facts
-from videogen.video.spec import IMAGE_TO_VIDEO
+from videogen.video.cost.shapes import compression, cost_facts, denoiser_patch, latent_shape, pipeline_facts
 
 _UNETS = ("UNet3DConditionModel", "UNetMotionModel")
 _LOCK = threading.RLock()
@@ -174,9 +173,10 @@ def _denoiser_points(preset: ArchPreset, unet: bool) -> list[tuple[int, int, int
 
 
 def _per_token_timestep(preset: ArchPreset, task: str) -> bool:
-    # Wan 2.2 (expand_timesteps) and LTX image-to-video give every token its own timestep.
+    # Wan 2.2 (expand_timesteps) and the tasks a family lists (LTX image-to-video) give every
+    # token its own timestep.
     expand = bool(preset.pipeline_kwargs.get("expand_timesteps"))
-    return expand or (preset.family == "ltx-video" and task == IMAGE_TO_VIDEO)
+    return expand or task in cost_facts(preset).per_token_timestep_tasks
 
 
 def _measure_denoiser(preset: ArchPreset, task: str, frames: int, height: int, width: int) -> Measurement:

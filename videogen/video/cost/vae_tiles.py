@@ -19,9 +19,7 @@ from dataclasses import dataclass
 
 from torch import nn
 
-# AnimateDiff decodes latents in chunks of this many frames (``decode_latents(decode_chunk_size=16)``);
-# TextToVideoSD decodes every frame in one call.
-_PIPELINE_DECODE_CHUNK = {"animatediff": 16}
+from videogen.video.families import get_cost_facts
 
 
 @dataclass(frozen=True)
@@ -44,10 +42,11 @@ def _spatial(height: int, width: int, min_h: int, min_w: int, stride_h: int, str
 def decode_tiles(
     vae: nn.Module, family: str, frames: int, height: int, width: int, *, tiling: bool, slicing: bool
 ) -> list[Tile]:
-    """The plain decode calls for latents of ``frames x height x width`` (batch 1)."""
+    """The plain decode calls for latents of ``frames x height x width`` (batch 1) in ``family``'s pipeline."""
+    chunk = get_cost_facts(family).decode_chunk
     cls = type(vae).__name__
     if cls == "AutoencoderKL":
-        return _sd_tiles(vae, family, frames, height, width, tiling=tiling, slicing=slicing)
+        return _sd_tiles(vae, chunk or frames, frames, height, width, tiling=tiling, slicing=slicing)
     if cls == "AutoencoderKLCogVideoX":
         min_h, min_w = vae.tile_latent_min_height, vae.tile_latent_min_width
         stride_h = int(min_h * (1 - vae.tile_overlap_factor_height))
@@ -73,9 +72,10 @@ def decode_tiles(
 
 
 def _sd_tiles(
-    vae: nn.Module, family: str, frames: int, height: int, width: int, *, tiling: bool, slicing: bool
+    vae: nn.Module, chunk: int, frames: int, height: int, width: int, *, tiling: bool, slicing: bool
 ) -> list[Tile]:
-    chunk = _PIPELINE_DECODE_CHUNK.get(family, frames)
+    # The pipeline decodes ``chunk`` frames per call (AnimateDiff's ``decode_chunk_size=16``; the
+    # family's ``decode_chunk``), or every frame in one call (TextToVideoSD).
     batches = [min(chunk, frames - i) for i in range(0, frames, chunk)]
     if slicing:
         batches = [1 for b in batches for _ in range(b)]

@@ -1,17 +1,21 @@
 """The video families VideoGen knows: one package per family, listed here.
 
-Each ``families/<family>/`` holds the family's ``SPEC`` (``spec.py``), its adapter
-(``adapter.py``) and its tiny model builder (``tiny.py``). Adding a family is one
-folder and one line in ``_PACKAGES``.
+Each ``families/<family>/`` holds the family's ``SPEC`` (``spec.py``), its cost facts
+(``cost.py``: ``COST``), its adapter (``adapter.py``), its tiny model builder (``tiny.py``)
+and its real-size presets (``presets.py``, imported only when asked for). Adding a family
+is one folder and one line in ``_PACKAGES``.
 """
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Callable
 from types import ModuleType
+from typing import TYPE_CHECKING
 
 from videogen.errors import UnknownFamilyError
 from videogen.video.adapter import VideoPipelineAdapter
+from videogen.video.cost.facts import CostFacts
 from videogen.video.families import (
     animatediff,
     cogvideox,
@@ -22,6 +26,9 @@ from videogen.video.families import (
     wan,
 )
 from videogen.video.spec import VideoModelSpec
+
+if TYPE_CHECKING:
+    from videogen.video.arch.preset import ArchPreset
 
 # The order is the order every listing shows.
 _PACKAGES = (text_to_video_sd, wan, cogvideox, ltx_video, hunyuan_video, sana_video, animatediff)
@@ -55,6 +62,16 @@ def tiny_builder(family: str) -> Callable[[str], object]:
     return family_package(family).build_tiny_pipeline
 
 
+def get_cost_facts(family: str) -> CostFacts:
+    """What the cost model knows about the family's pipeline (``families/<family>/cost.py``)."""
+    return family_package(family).COST
+
+
+def family_presets(family: str) -> tuple[ArchPreset, ...]:
+    """The family's real-size presets (``families/<family>/presets.py``), imported on first use."""
+    return tuple(importlib.import_module(f"{family_package(family).__name__}.presets").PRESETS)
+
+
 def tiny_call_kwargs(family: str, task: str) -> dict:
     """Extra pipeline kwargs the family's tiny components need for ``task``."""
     return dict(family_package(family).TINY_CALL_KWARGS.get(task, {}))
@@ -66,7 +83,9 @@ __all__ = [
     "SPECS",
     "adapter_class",
     "family_package",
+    "family_presets",
     "get_adapter",
+    "get_cost_facts",
     "get_spec",
     "tiny_builder",
     "tiny_call_kwargs",

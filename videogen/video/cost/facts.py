@@ -1,0 +1,99 @@
+"""What the cost model needs to know about a family's pipeline: ``CostFacts``, one per family.
+
+Each family states its facts in ``families/<family>/cost.py`` (``COST``); the cost model
+(``shapes``, ``calibrate``, ``vae_tiles``) reads them through ``families.get_cost_facts`` and
+never branches on a family's name. Every number is the one the family's diffusers 0.42
+pipeline uses (``prepare_latents``, ``encode_prompt``, ``do_classifier_free_guidance``,
+``decode_latents``); what a preset can say for itself (its VAE's ratios, its denoiser's
+patch) is read from the preset, so a preset with a different VAE needs no new facts.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Literal
+
+# How a pipeline runs classifier-free guidance when guidance_scale > 1:
+# "batched": one forward on a batch of 2 (cond + uncond); "sequential": two forwards of batch 1;
+# "none": the guidance is an input of the model (HunyuanVideo's embedded guidance), one forward.
+CfgMode = Literal["batched", "sequential", "none"]
+
+# Where the pipeline reads the VAE's spatial compression:
+# "config_scale_factor": ``vae.config.scale_factor_spatial``;
+# "module_ratio": the module's ``spatial_compression_ratio`` attribute;
+# "downsample_blocks": ``2 ** (len(vae.config.block_out_channels) - 1)``.
+SpatialRule = Literal["config_scale_factor", "module_ratio", "downsample_blocks"]
+# ... and its temporal compression: "config_scale_factor": ``vae.config.scale_factor_temporal``;
+# "config_ratio": ``vae.config.temporal_compression_ratio``; "module_ratio": the module's
+# ``temporal_compression_ratio``; "none": a 2D VAE, every frame its own latent frame.
+TemporalRule = Literal["config_scale_factor", "config_ratio", "module_ratio", "none"]
+
+# The frames the VAE encodes for image-to-video conditioning: "none" (the family has no
+# VAE-encoded conditioning), "image" (the image alone), "clip" (the image followed by zero
+# frames, the whole clip; a pipeline run with ``expand_timesteps`` encodes the image alone).
+I2vEncode = Literal["none", "image", "clip"]
+
+
+@dataclass(frozen=True)
+class TextFacts:
+    """The text sequences of one task.
+
+    ``tokens``: the sequence the denoiser cross-attends to (per CFG branch); when
+    ``tokens_config_key`` is set and the denoiser's config has it, that value instead.
+    ``encoder_tokens``: text-encoder component -> the sequence length it runs at
+    (``None``: the denoiser's text length, after the config override).
+    """
+
+    tokens: int
+    encoder_tokens: Mapping[str, int | None]
+    tokens_config_key: str | None = None
+    # Image tokens the text encoder splices into the prompt (HunyuanVideo i2v's LLaVA): the
+    # denoiser sees every ``splice_stride``-th of them on top of ``tokens``; the stride is
+    # ``splice_strides[denoiser.config[splice_config_key]]`` when that value is listed.
+    spliced_image_tokens: int = 0
+    splice_stride: int = 1
+    splice_config_key: str | None = None
+    splice_strides: Mapping[str, int] = field(default_factory=dict)
+    notes: tuple[str, ...] = ()
+
+    def denoiser_tokens(self, denoiser_config: Mapping) -> int:
+        tokens = self.tokens
+        if self.tokens_config_key is not None:
+            tokens = int(denoiser_config.get(self.tokens_config_key, tokens))
+        if self.spliced_image_tokens:
+            stride = self.splice_stride
+            if self.splice_config_key is not None:
+                stride = self.splice_strides.get(denoiser_config.get(self.splice_config_key), stride)
+            tokens += self.spliced_image_tokens // stride
+        return tokens
+
+    def encoder_lengths(self, denoiser_config: Mapping) -> dict[str, int]:
+        text = self.tokens
+        if self.tokens_config_key is not None:
+            text = int(denoiser_config.get(self.tokens_config_key, text))
+        return {name: text if tokens is None else tokens for name, tokens in self.encoder_tokens.items()}
+
+
+@dataclass(frozen=True)
+class CostFacts:
+    """A family's pipeline, as far as its cost goes."""
+
+    vae_spatial: SpatialRule
+    vae_temporal: TemporalRule
+    cfg: CfgMode
+    text: TextFacts
+    # Per-task replacements of ``text`` (a task not listed uses ``text``).
+    text_by_task: Mapping[str, TextFacts] = field(default_factory=dict)
+    # The pipeline pads latent frames to a multiple of the denoiser's ``patch_size_t`` (CogVideoX 1.5).
+    pad_latent_frames_to_patch: bool = False
+    # Latent frames per VAE decode call for a 2D VAE decoding frames as a batch (None: all at once).
+    decode_chunk: int | None = None
+    # Image-to-video: what the VAE encodes, and the tasks whose every token gets its own timestep.
+    i2v_vae_encode: I2vEncode = "none"
+    per_token_timestep_tasks: frozenset[str] = frozenset()
+    # Image-to-video with an ``image_encoder`` component: the image tokens it gives the denoiser.
+    image_encoder_tokens: int = 0
+
+    def text_for(self, task: str) -> TextFacts:
+        return self.text_by_task.get(task, self.text)

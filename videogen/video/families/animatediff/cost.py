@@ -1,0 +1,15 @@
+"""AnimateDiff's cost facts (``AnimateDiffPipeline``, diffusers 0.42)."""
+
+from videogen.video.cost.facts import CostFacts, TextFacts
+
+COST = CostFacts(
+    # SD 1.5's 2D VAE decoding every frame, no temporal compression.
+    vae_spatial="downsample_blocks",
+    vae_temporal="none",
+    cfg="batched",
+    text=TextFacts(tokens=77, encoder_tokens={"text_encoder": None}),  # CLIP's context
+    # decode_latents(decode_chunk_size=16): the VAE decodes 16 frames per call.
+    decode_chunk=16,
+)
+
+__all__ = ["COST"]

@@ -1,0 +1,16 @@
+"""LTX-Video's cost facts (``LTXPipeline`` / ``LTXImageToVideoPipeline``, diffusers 0.42)."""
+
+from videogen.video.cost.facts import CostFacts, TextFacts
+from videogen.video.spec import IMAGE_TO_VIDEO
+
+COST = CostFacts(
+    vae_spatial="module_ratio",
+    vae_temporal="module_ratio",
+    cfg="batched",
+    text=TextFacts(tokens=128, encoder_tokens={"text_encoder": None}),  # T5 at max_sequence_length
+    i2v_vae_encode="image",
+    # Image-to-video conditions the first latent frame: every token gets its own timestep.
+    per_token_timestep_tasks=frozenset({IMAGE_TO_VIDEO}),
+)
+
+__all__ = ["COST"]

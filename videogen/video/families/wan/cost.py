@@ -1,0 +1,19 @@
+"""Wan 2.1 / 2.2's cost facts (``WanPipeline`` / ``WanImageToVideoPipeline``, diffusers 0.42)."""
+
+from videogen.video.cost.facts import CostFacts, TextFacts
+
+COST = CostFacts(
+    # The VAE's config names its compression (Wan 2.2's /16 VAE too).
+    vae_spatial="config_scale_factor",
+    vae_temporal="config_scale_factor",
+    # The transformer runs twice per step with guidance: conditional, then unconditional.
+    cfg="sequential",
+    text=TextFacts(tokens=512, encoder_tokens={"text_encoder": None}),  # UMT5 at max_sequence_length
+    # Wan 2.1 I2V encodes the image followed by zero frames, the whole clip; Wan 2.2
+    # (expand_timesteps) the image only, and gives every token its own timestep.
+    i2v_vae_encode="clip",
+    # Wan 2.1 I2V's CLIP-H/14 at 224: 16x16 patches + the class token.
+    image_encoder_tokens=257,
+)
+
+__all__ = ["COST"]
