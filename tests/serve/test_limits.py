@@ -233,3 +233,20 @@ def test_the_shutdown_bound_is_configurable_and_short_by_default():
     assert "graceful_shutdown_timeout_s=900" not in doc
     cfg = VideoGenAppConfig(families=["wan"], shutdown_timeout_s=5)
     assert worker_deployment_options("wan", cfg)["graceful_shutdown_timeout_s"] == 5
+
+
+def test_a_wrong_method_on_the_real_app_names_every_method_of_the_path(tmp_path):
+    """The per-replica app (routers included) answers 405 with every method of the path, on /api and /v1."""
+    from videogen.serve.http_app import build_http_app
+    from videogen.serve.service.videogen_service import VideoGenService
+
+    svc = VideoGenService(VideoGenAppConfig(families=["wan"], state_dir=str(tmp_path)), workers={})
+    client = TestClient(build_http_app(svc), raise_server_exceptions=False)
+    for method, path, allowed in (
+        ("PUT", "/v1/videos", {"GET", "POST"}),
+        ("PATCH", "/v1/videos/job_x", {"GET", "DELETE"}),
+        ("PATCH", "/api/video/jobs/job_x", {"GET", "DELETE"}),
+        ("PUT", "/api/video/jobs", {"GET", "POST"}),
+    ):
+        r = client.request(method, path)
+        assert r.status_code == 405 and set(r.headers["Allow"].split(", ")) == allowed, (method, path, r.headers)

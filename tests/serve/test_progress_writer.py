@@ -174,15 +174,31 @@ def _job(worker: VideoWorker) -> str:
     ).id
 
 
-def _events(worker: VideoWorker, job_id: str):
-    return [rec for _, rec in worker.store.events.since(job_id, 0)]
+def _watch(worker: VideoWorker) -> list:
+    """Every record the store logs as an event, as it is logged (what a live SSE stream sees): once a job
+    ends its log is compacted to the final state, so the sequence is observed while it is written."""
+    seen, append = [], worker.store.events.append
+
+    def logged(conn, record):
+        seen.append(record)
+        return append(conn, record)
+
+    worker.store.events.append = logged
+    return seen
+
+
+def _events(seen: list, job_id: str):
+    return [rec for rec in seen if rec.id == job_id]
 
 
 def test_the_job_shows_every_stage_in_order_then_its_end(tmp_path, slow_store):
     worker = _worker(tmp_path, FakeCore(steps=200))
+    seen = _watch(worker)
     job_id = _job(worker)
     assert worker._claim_and_run(job_id) == JobStatus.SUCCEEDED
-    events = _events(worker, job_id)
+    events = _events(seen, job_id)
+    logged = [rec.snapshot() for _, rec in worker.store.events.since(job_id, 0)]
+    assert logged == [events[-1].snapshot()]  # the log, compacted to the end
     assert [e.status for e in events[:2]] == ["queued", "running"]
     running = events[1:-1]
     assert all(e.status == JobStatus.RUNNING for e in running)
@@ -199,9 +215,10 @@ def test_the_job_shows_every_stage_in_order_then_its_end(tmp_path, slow_store):
 
 def test_a_cancelled_job_ends_after_its_last_progress(tmp_path, slow_store):
     worker = _worker(tmp_path, FakeCore(steps=200, cancel_at=120))
+    seen = _watch(worker)
     job_id = _job(worker)
     assert worker._claim_and_run(job_id) == JobStatus.CANCELLED
-    events = _events(worker, job_id)
+    events = _events(seen, job_id)
     assert [e.status for e in events[:-1]] == ["queued", *["running"] * (len(events) - 2)]
     assert events[-1].status == JobStatus.CANCELLED and events[-1].progress.stage == "cancelled"
     assert events[-1].progress.step == events[-2].progress.step  # it ends where the progress last was

@@ -93,7 +93,7 @@ class MethodGuard:
 
         methods: set[str] = set()
         app = scope.get("app")  # Starlette puts itself here before its middleware runs
-        for route in getattr(getattr(app, "router", None), "routes", ()):
+        for route in _flat_routes(getattr(getattr(app, "router", None), "routes", ())):
             route_methods = getattr(route, "methods", None)
             if not route_methods:
                 continue
@@ -103,6 +103,17 @@ class MethodGuard:
             if match == Match.PARTIAL:
                 methods |= set(route_methods)
         return sorted(methods)
+
+
+def _flat_routes(routes):
+    """Every route, those of included routers too (FastAPI keeps an included router as one entry that
+    refers to the router; its routes carry their full paths)."""
+    for route in routes:
+        included = getattr(route, "original_router", None)
+        if included is not None:
+            yield from _flat_routes(included.routes)
+        else:
+            yield route
 
 
 class RequestGuards:
