@@ -147,6 +147,7 @@ def test_an_image_in_another_format_is_refused_naming_image_on_both_apis(app):
     assert "PNG, JPEG or WebP" in r.json()["error"]["message"]
     r = client.post("/v1/videos", data={"model": "wan", "prompt": "x"}, files={"input_reference": ("a.png", gif)})
     assert r.status_code == 400 and "PNG, JPEG or WebP" in r.json()["error"]["message"]
+    assert r.json()["error"]["param"] == "input_reference"  # the field the /v1 caller sent
     assert svc.store.jobs.list()[1] == 0  # nothing was queued
 
 

@@ -44,11 +44,18 @@ FUZZ_KEYED_MAX_EXAMPLES = int(os.environ.get("FUZZ_KEYED_MAX_EXAMPLES", "5"))
 FUZZ_KEYED_PHASES = "examples,coverage,fuzzing"
 # The server errors the API documents (overloaded / store busy / model unavailable: 503, disk cap: 507).
 DOCUMENTED_5XX = {503, 507}
-FUZZ_CHECKS = ",".join([
-    "not_a_server_error", "status_code_conformance", "content_type_conformance", "response_schema_conformance",
-    # Not use_after_free: DELETE cancels a job, it does not delete it (a succeeded job keeps its video).
-    "negative_data_rejection", "unsupported_method", "ensure_resource_availability",
-])
+FUZZ_CHECKS = ",".join(
+    [
+        "not_a_server_error",
+        "status_code_conformance",
+        "content_type_conformance",
+        "response_schema_conformance",
+        # Not use_after_free: DELETE cancels a job, it does not delete it (a succeeded job keeps its video).
+        "negative_data_rejection",
+        "unsupported_method",
+        "ensure_resource_availability",
+    ]
+)
 
 
 # Two settings: the documented 503/507 are not failures; no extra parameters on the SSE route's negative
@@ -61,32 +68,67 @@ FUZZ_CONFIG = Path(__file__).with_name("schemathesis.toml")
 FUZZ_WORKERS = "1"
 
 
-def fuzz_command(base_url: str, max_examples: int, report_dir: Path, headers: dict[str, str] | None = None,
-                 phases: str = FUZZ_PHASES) -> list[str]:
+def fuzz_command(
+    base_url: str, max_examples: int, report_dir: Path, headers: dict[str, str] | None = None, phases: str = FUZZ_PHASES
+) -> list[str]:
     st = Path(sys.executable).with_name("st")
     auth = [arg for name, value in (headers or {}).items() for arg in ("-H", f"{name}: {value}")]
     return [
-        str(st), "--config-file", str(FUZZ_CONFIG), "run", f"{base_url}/openapi.json", "--url", base_url,
-        "--seed", str(FUZZ_SEED), "--max-examples", str(max_examples),
-        "--phases", phases, "--checks", FUZZ_CHECKS,
-        "--workers", FUZZ_WORKERS, "--request-timeout", "60", "--no-shrink", *auth,
-        "--suppress-health-check", "all", "--report", "junit,ndjson", "--report-dir", str(report_dir),
+        str(st),
+        "--config-file",
+        str(FUZZ_CONFIG),
+        "run",
+        f"{base_url}/openapi.json",
+        "--url",
+        base_url,
+        "--seed",
+        str(FUZZ_SEED),
+        "--max-examples",
+        str(max_examples),
+        "--phases",
+        phases,
+        "--checks",
+        FUZZ_CHECKS,
+        "--workers",
+        FUZZ_WORKERS,
+        "--request-timeout",
+        "60",
+        "--no-shrink",
+        *auth,
+        "--suppress-health-check",
+        "all",
+        "--report",
+        "junit,ndjson",
+        "--report-dir",
+        str(report_dir),
     ]
 
 
-def run_fuzz(base_url: str, max_examples: int, report_dir: Path, headers: dict[str, str] | None = None,
-             phases: str = FUZZ_PHASES, label: str = "fuzz") -> tuple[str, Counter]:
+def run_fuzz(
+    base_url: str,
+    max_examples: int,
+    report_dir: Path,
+    headers: dict[str, str] | None = None,
+    phases: str = FUZZ_PHASES,
+    label: str = "fuzz",
+) -> tuple[str, Counter]:
     """Run schemathesis; its output, and every response status it saw (from its ndjson event log)."""
     started = time.monotonic()
-    run = subprocess.run(fuzz_command(base_url, max_examples, report_dir, headers, phases), capture_output=True,
-                         text=True, timeout=900)
+    run = subprocess.run(
+        fuzz_command(base_url, max_examples, report_dir, headers, phases), capture_output=True, text=True, timeout=900
+    )
     elapsed = time.monotonic() - started
     out = run.stdout + run.stderr
-    statuses = Counter(int(code) for log in report_dir.glob("*.ndjson")
-                       for code in re.findall(r'"status_code":\s*(\d{3})', log.read_text()))
+    statuses = Counter(
+        int(code)
+        for log in report_dir.glob("*.ndjson")
+        for code in re.findall(r'"status_code":\s*(\d{3})', log.read_text())
+    )
     cases = re.search(r"(\d+) generated", out)
-    print(f"[{label}] seed {FUZZ_SEED}, {cases.group(1) if cases else '?'} cases in {elapsed:.0f}s, "
-          f"statuses {dict(sorted(statuses.items()))}\n{out[-3000:]}")
+    print(
+        f"[{label}] seed {FUZZ_SEED}, {cases.group(1) if cases else '?'} cases in {elapsed:.0f}s, "
+        f"statuses {dict(sorted(statuses.items()))}\n{out[-3000:]}"
+    )
     assert run.returncode == 0, out[-12000:]
     assert cases and int(cases.group(1)) >= 100, out[-3000:]
     assert "Server error" not in out
@@ -132,12 +174,16 @@ def test_schema_fuzz_with_an_api_key_finds_no_5xx(ray_session, tmp_path):
     from videogen.serve.builder import build_app
 
     # A second, small app on the same cluster: one tiny family, woken by the first job it accepts.
-    app = build_app({
-        "families": {"wan": {"deployment": {"autoscaling_config": {"min_replicas": 0, "max_replicas": 1}}}},
-        "worker_defaults": {"ray_actor_options": {"num_cpus": 0.1}}, "num_gpus": 0,
-        "state_dir": str(tmp_path / "state"), "job_timeout_s": 300,
-        "api_keys": {KEYED_USER: {"name": "fuzzer", "role": "user", "max_queued_jobs": 4}},
-    })
+    app = build_app(
+        {
+            "families": {"wan": {"deployment": {"autoscaling_config": {"min_replicas": 0, "max_replicas": 1}}}},
+            "worker_defaults": {"ray_actor_options": {"num_cpus": 0.1}},
+            "num_gpus": 0,
+            "state_dir": str(tmp_path / "state"),
+            "job_timeout_s": 300,
+            "api_keys": {KEYED_USER: {"name": "fuzzer", "role": "user", "max_queued_jobs": 4}},
+        }
+    )
     serve.run(app, name=KEYED_APP, route_prefix=KEYED_PREFIX)
     auth = {"Authorization": f"Bearer {KEYED_USER}"}
     base_url = f"http://127.0.0.1:{ray_session['port']}{KEYED_PREFIX}"
@@ -149,8 +195,9 @@ def test_schema_fuzz_with_an_api_key_finds_no_5xx(ray_session, tmp_path):
             refused = c.get("/v1/videos")
             assert refused.status_code == 401 and refused.json()["error"]["type"] == "authentication_error"
             try:
-                _out, statuses = run_fuzz(base_url, FUZZ_KEYED_MAX_EXAMPLES, tmp_path / "report", auth,
-                                          FUZZ_KEYED_PHASES, "fuzz-keyed")
+                _out, statuses = run_fuzz(
+                    base_url, FUZZ_KEYED_MAX_EXAMPLES, tmp_path / "report", auth, FUZZ_KEYED_PHASES, "fuzz-keyed"
+                )
             finally:
                 _cancel_everything(c, auth)
         assert statuses[200] and statuses[401], statuses  # authenticated calls, and the fuzzer's own key-less ones
@@ -171,8 +218,10 @@ def test_burst_over_the_queue_bound_gets_503_and_loses_nothing(served_app, clien
     statuses = sorted(r.status_code for r in answers)
     accepted = [r.json()["id"] for r in answers if r.status_code == 202]
     refused = [r for r in answers if r.status_code == 503]
-    print(f"[burst] {burst} concurrent POSTs to {BOUNDED_FAMILY} (max_queued_jobs={BOUNDED_QUEUE}): "
-          f"{len(accepted)} accepted, {len(refused)} refused with 503")
+    print(
+        f"[burst] {burst} concurrent POSTs to {BOUNDED_FAMILY} (max_queued_jobs={BOUNDED_QUEUE}): "
+        f"{len(accepted)} accepted, {len(refused)} refused with 503"
+    )
     assert len(accepted) + len(refused) == burst, statuses
     assert accepted and refused, statuses
     for r in refused:

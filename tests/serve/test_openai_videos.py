@@ -26,8 +26,14 @@ def sdk(served_app):
 
 
 def test_create_and_poll_then_download(sdk, tmp_path):
-    video = sdk.videos.create_and_poll(prompt="a red fox in snow", model="ltx-video", seconds="1", size="64x32",
-                                       poll_interval_ms=100, extra_body={"num_inference_steps": 2, "seed": 5})
+    video = sdk.videos.create_and_poll(
+        prompt="a red fox in snow",
+        model="ltx-video",
+        seconds="1",
+        size="64x32",
+        poll_interval_ms=100,
+        extra_body={"num_inference_steps": 2, "seed": 5},
+    )
     assert video.status == "completed", video.error
     assert video.progress == 100 and video.object == "video"
     assert video.model == "ltx-video" and video.prompt == "a red fox in snow" and video.completed_at >= video.created_at
@@ -45,8 +51,13 @@ def test_create_and_poll_then_download(sdk, tmp_path):
 
 
 def test_poll_header_and_seconds_mapping(sdk, served_app):
-    raw = sdk.videos.with_raw_response.create(prompt="waves", model="wan2.1-t2v-1.3b", seconds="1", size="50x40",
-                                              extra_body={"num_inference_steps": 2, "seed": 5})
+    raw = sdk.videos.with_raw_response.create(
+        prompt="waves",
+        model="wan2.1-t2v-1.3b",
+        seconds="1",
+        size="50x40",
+        extra_body={"num_inference_steps": 2, "seed": 5},
+    )
     video = raw.parse()
     assert video.status in ("queued", "in_progress") and int(raw.headers["openai-poll-after-ms"]) > 0
     assert video.model == "wan2.1-t2v-1.3b" and video.model_extra["family"] == "wan"  # the operator's alias
@@ -61,8 +72,13 @@ def test_poll_header_and_seconds_mapping(sdk, served_app):
 
 
 def test_image_to_video_upload_list_remix_delete(sdk, served_app):
-    video = sdk.videos.create_and_poll(prompt="the sun sets", model="ltx-video", poll_interval_ms=100,
-                                       input_reference=("first.png", png_bytes(48), "image/png"), extra_body=TINY)
+    video = sdk.videos.create_and_poll(
+        prompt="the sun sets",
+        model="ltx-video",
+        poll_interval_ms=100,
+        input_reference=("first.png", png_bytes(48), "image/png"),
+        extra_body=TINY,
+    )
     assert video.status == "completed", video.error
     assert video.model_extra["task"] == "image-to-video"
 
@@ -133,9 +149,14 @@ def test_json_body_and_alias(served_app):
 
 def test_malformed_json_fields_are_400_naming_the_field_never_500(served_app):
     """A non-string model or task, a non-numeric fps beside seconds: refused values, not crashes."""
-    cases = [({"model": ["wan"]}, "model"), ({"model": {"a": 1}}, "model"), ({"model": "wan", "task": ["x"]}, "task"),
-             ({"model": "wan", "task": "upscale"}, "task"), ({"model": "wan", "seconds": "1", "fps": "fast"}, "fps"),
-             ({"model": "wan", "seconds": "1", "fps": [8]}, "fps")]
+    cases = [
+        ({"model": ["wan"]}, "model"),
+        ({"model": {"a": 1}}, "model"),
+        ({"model": "wan", "task": ["x"]}, "task"),
+        ({"model": "wan", "task": "upscale"}, "task"),
+        ({"model": "wan", "seconds": "1", "fps": "fast"}, "fps"),
+        ({"model": "wan", "seconds": "1", "fps": [8]}, "fps"),
+    ]
     with served_app.client() as c:
         for fields, param in cases:
             r = c.post("/v1/videos", json={"prompt": "x", **fields})
@@ -151,12 +172,23 @@ def test_input_reference_sent_twice_in_a_form_is_400_naming_it_never_500(served_
     forms = [
         {"data": {"prompt": "x", "input_reference": "a", "input_reference[image_url]": "b"}},  # urlencoded
         {"data": {"prompt": "x", "input_reference[image_url]": "b", "input_reference": "a"}},
-        {"files": [("prompt", (None, "x")), ("input_reference", (None, url)), ("input_reference[image_url]", (None, url))]},
+        {
+            "files": [
+                ("prompt", (None, "x")),
+                ("input_reference", (None, url)),
+                ("input_reference[image_url]", (None, url)),
+            ]
+        },
         {"files": [("prompt", (None, "x")), ("input_reference[image_url]", (None, url)), ("input_reference", image)]},
         {"files": [("prompt", (None, "x")), ("input_reference", image), ("input_reference[image_url]", (None, url))]},
         {"files": [("prompt", (None, "x")), ("input_reference", image), ("input_reference", image)]},
-        {"files": [("prompt", (None, "x")), ("input_reference[image_url]", (None, url)),
-                   ("input_reference[image_url]", (None, url))]},
+        {
+            "files": [
+                ("prompt", (None, "x")),
+                ("input_reference[image_url]", (None, url)),
+                ("input_reference[image_url]", (None, url)),
+            ]
+        },
     ]
     with served_app.client() as c:
         for form in forms:
@@ -172,8 +204,9 @@ def test_the_sdk_sends_input_reference_as_an_image_url_form_part(sdk):
     """``{"image_url": ...}`` goes out as an ``input_reference[image_url]`` form part (this SDK refuses a dict
     in ``input_reference=`` itself, so it rides in ``extra_body``, flattened the same way)."""
     url = "data:image/png;base64," + base64.b64encode(png_bytes(48)).decode()
-    video = sdk.videos.create_and_poll(prompt="a tide", model="wan", poll_interval_ms=100,
-                                       extra_body={"input_reference": {"image_url": url}, **TINY})
+    video = sdk.videos.create_and_poll(
+        prompt="a tide", model="wan", poll_interval_ms=100, extra_body={"input_reference": {"image_url": url}, **TINY}
+    )
     assert video.status == "completed", video.error
     assert video.model_extra["task"] == "image-to-video"
     with pytest.raises(openai.BadRequestError) as err:  # an unknown extra field, sent the same way
@@ -184,10 +217,18 @@ def test_the_sdk_sends_input_reference_as_an_image_url_form_part(sdk):
 def test_json_bodies_are_read_strictly_by_their_schema(served_app):
     """The declared JSON body is the validator: a number for a string, a string for a number, an unknown
     key or a malformed size is 400 naming it; the declared shapes are accepted."""
-    cases = [({"prompt": 5}, "prompt"), ({"seconds": True}, "seconds"), ({"num_frames": "9"}, "num_frames"),
-             ({"size": "²x2"}, "size"), ({"size": "64 x 32"}, "size"), ({"input_reference": {"url": "x"}}, "input_reference"),
-             ({"input_reference": 7}, "input_reference"), ({"step_cache": {"kind": "nope"}}, "step_cache.kind"),
-             ({"extra": 1}, "extra"), ({"model": 0}, "model")]
+    cases = [
+        ({"prompt": 5}, "prompt"),
+        ({"seconds": True}, "seconds"),
+        ({"num_frames": "9"}, "num_frames"),
+        ({"size": "²x2"}, "size"),
+        ({"size": "64 x 32"}, "size"),
+        ({"input_reference": {"url": "x"}}, "input_reference"),
+        ({"input_reference": 7}, "input_reference"),
+        ({"step_cache": {"kind": "nope"}}, "step_cache.kind"),
+        ({"extra": 1}, "extra"),
+        ({"model": 0}, "model"),
+    ]
     with served_app.client() as c:
         for fields, param in cases:
             r = c.post("/v1/videos", json={"prompt": "x", "model": "wan", **fields})
@@ -212,8 +253,12 @@ def _keyed_app(tmp_path):
     from videogen.serve.http_app import build_http_app
     from videogen.serve.service.videogen_service import VideoGenService
 
-    cfg = VideoGenAppConfig(families=["wan"], state_dir=str(tmp_path), max_body_bytes=4096,
-                            api_keys={KEY: {"name": "alice", "role": "user"}})
+    cfg = VideoGenAppConfig(
+        families=["wan"],
+        state_dir=str(tmp_path),
+        max_body_bytes=4096,
+        api_keys={KEY: {"name": "alice", "role": "user"}},
+    )
     return build_http_app(VideoGenService(cfg, {}))
 
 
@@ -239,16 +284,18 @@ def test_v1_errors_from_the_guards_and_the_framework_arrive_as_sdk_exceptions(tm
     assert err.value.code == "job_not_found"
     auth = {"Authorization": f"Bearer {KEY}"}
     for method, path, headers, status, code in (
-            ("PUT", "/v1/videos", auth, 405, "method_not_allowed"),
-            ("POST", "/v1/videos", {**auth, "content-length": "many"}, 400, "invalid_request"),
-            ("GET", "/v1/nowhere", auth, 404, "not_found"),
-            ("GET", "/v1/videos", {}, 401, "unauthorized")):
+        ("PUT", "/v1/videos", auth, 405, "method_not_allowed"),
+        ("POST", "/v1/videos", {**auth, "content-length": "many"}, 400, "invalid_request"),
+        ("GET", "/v1/nowhere", auth, 404, "not_found"),
+        ("GET", "/v1/videos", {}, 401, "unauthorized"),
+    ):
         r = client.request(method, path, headers=headers)
         assert r.status_code == status, (method, path, r.text)
         assert set(r.json()["error"]) >= {"message", "type", "param", "code"} and r.json()["error"]["code"] == code
         # The same refusal on /api keeps VideoGen's shape.
-        api = client.request(method, path.replace("/v1/videos", "/api/video/jobs").replace("/v1/", "/api/"),
-                             headers=headers)
+        api = client.request(
+            method, path.replace("/v1/videos", "/api/video/jobs").replace("/v1/", "/api/"), headers=headers
+        )
         assert api.status_code == status and "type" not in api.json()["error"], api.text
 
 
@@ -267,4 +314,6 @@ def test_v1_errors_keep_openai_shape_under_a_serve_route_prefix(tmp_path):
     health, schema, v1, api = asyncio.run(calls())
     assert health.status_code == 200 and schema.status_code == 200
     assert v1.status_code == 401 and v1.json()["error"]["type"] == "authentication_error"
-    assert api.status_code == 401 and api.json()["error"]["code"] == "unauthorized" and "type" not in api.json()["error"]
+    assert (
+        api.status_code == 401 and api.json()["error"]["code"] == "unauthorized" and "type" not in api.json()["error"]
+    )

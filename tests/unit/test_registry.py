@@ -2,11 +2,24 @@
 
 from __future__ import annotations
 
+from typing import get_args
+
 import pytest
 
 from videogen.errors import InvalidRequestError, UnknownFamilyError
 from videogen.video.registry import FAMILY_IDS, SPECS, get_spec, static_model_facts
-from videogen.video.spec import IMAGE_TO_VIDEO, TASKS, TEXT_TO_VIDEO, FrameRule
+from videogen.video.request import VideoRequest
+from videogen.video.spec import (
+    FIRST_LAST_FRAME,
+    IMAGE_TO_VIDEO,
+    TASK_INPUTS,
+    TASKS,
+    TEXT_TO_VIDEO,
+    VIDEO_INPAINT,
+    VIDEO_TO_VIDEO,
+    FrameRule,
+    Task,
+)
 
 EXPECTED_IDS = ["text-to-video-sd", "wan", "cogvideox", "ltx-video", "hunyuan-video", "sana-video", "animatediff"]
 I2V_FAMILIES = {"wan", "cogvideox", "ltx-video", "hunyuan-video", "sana-video"}
@@ -83,3 +96,28 @@ def test_static_facts_need_no_hardware():
     facts = static_model_facts(get_spec("ltx-video"))
     assert facts["id"] == "ltx-video" and facts["tasks"] == [TEXT_TO_VIDEO, IMAGE_TO_VIDEO]
     assert facts["frame_rule"] == "9..257, of the form 8k+1" and facts["defaults"]["fps"] == 24
+
+
+def test_every_task_is_declared_once_with_its_inputs():
+    assert TASKS[:2] == (TEXT_TO_VIDEO, IMAGE_TO_VIDEO) and len(set(TASKS)) == len(TASKS) == 8
+    assert get_args(Task) == TASKS
+    assert tuple(TASK_INPUTS) == TASKS
+    assert TASK_INPUTS[VIDEO_TO_VIDEO] == ("prompt", "video")
+    assert TASK_INPUTS[FIRST_LAST_FRAME] == ("prompt", "image", "last_image")
+    assert TASK_INPUTS[VIDEO_INPAINT] == ("prompt", "video", "mask")
+    assert all(inputs[0] == "prompt" for inputs in TASK_INPUTS.values())
+    # The request inputs that exist as request fields are the ones the offered tasks may need.
+    request_fields = set(VideoRequest.model_fields)
+    for family in EXPECTED_IDS:
+        for task in get_spec(family).tasks:
+            assert set(TASK_INPUTS[task]) <= request_fields, (family, task)
+
+
+@pytest.mark.parametrize("family", EXPECTED_IDS)
+def test_required_inputs_come_from_task_inputs(family):
+    spec = get_spec(family)
+    facts = static_model_facts(spec)
+    assert facts["tasks"] == [t for t in TASKS if t in spec.pipeline_classes]
+    assert facts["required_inputs"] == {t: list(TASK_INPUTS[t]) for t in spec.tasks}
+    for name in ("pipeline_classes", "unsupported_task_reasons", "default_model_ids", "frames_dropped"):
+        assert set(getattr(spec, name)) <= set(TASKS), (name, set(getattr(spec, name)) - set(TASKS))

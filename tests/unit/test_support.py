@@ -7,7 +7,7 @@ import pytest
 from videogen.video.hardware import VideoHardwareProfile
 from videogen.video.model_source import ModelSource
 from videogen.video.registry import SPECS
-from videogen.video.spec import IMAGE_TO_VIDEO, TEXT_TO_VIDEO, SupportLevel
+from videogen.video.spec import IMAGE_TO_VIDEO, TASKS, TEXT_TO_VIDEO, SupportLevel
 from videogen.video.support import describe_model, resolve_task_support
 
 I2V_FAMILIES = {"wan", "cogvideox", "ltx-video", "hunyuan-video", "sana-video"}
@@ -79,3 +79,23 @@ def test_missing_diffusers_class_is_not_supported(monkeypatch):
     )
     assert support.level == SupportLevel.NOT_SUPPORTED
     assert "SanaImageToVideoPipeline" in support.reasons[0]
+
+
+@pytest.mark.parametrize("family", list(SPECS))
+@pytest.mark.parametrize("model", ["tiny", None])
+def test_every_family_lists_every_task(family, model, tmp_path, monkeypatch):
+    monkeypatch.setenv("HF_HUB_CACHE", str(tmp_path))  # real models: nothing downloaded, so not supported here
+    spec = SPECS[family]
+    described = describe_model(spec, cpu_profile(), ModelSource(family=family, value=model))
+    assert list(described["task_support"]) == list(TASKS)
+    for task in TASKS:
+        level = described["task_support"][task]
+        reasons = described["support_reasons"].get(task, [])
+        if task in spec.tasks:
+            if model == "tiny":
+                assert level == "ready" and reasons == [], (task, reasons)
+            else:
+                assert level == "not_supported" and "no ROCm or CUDA GPU" in " ".join(reasons), (task, reasons)
+        else:
+            assert level == "not_supported"
+            assert reasons == [spec.task_unsupported_reason(task)] and task in reasons[0]

@@ -130,7 +130,9 @@ def request_validation_error(errors: list[dict[str, Any]]) -> InvalidRequestErro
 
     The message lists every error; with more than one, ``details.errors`` has each.
     """
-    problems = [_problem(e) for e in errors] or [{"field": "body", "text": "invalid request", "allowed": None, "type": None}]
+    problems = [_problem(e) for e in errors] or [
+        {"field": "body", "text": "invalid request", "allowed": None, "type": None}
+    ]
     first, rest = problems[0], problems[1:]
     text = "; ".join([first["text"], *(f"{p['field']}: {p['text']}" for p in rest)])
     details: dict[str, Any] = {}
@@ -161,8 +163,11 @@ def store_error(exc: BaseException) -> VideoGenError | None:
         return None
     text = str(exc).lower()
     if "locked" in text or "busy" in text:
-        return ServiceBusyError(f"the job store is busy ({exc}); try again shortly",
-                                retry_after_s=STORE_RETRY_AFTER_S, code=ErrorCode.STORE_BUSY)
+        return ServiceBusyError(
+            f"the job store is busy ({exc}); try again shortly",
+            retry_after_s=STORE_RETRY_AFTER_S,
+            code=ErrorCode.STORE_BUSY,
+        )
     if "disk is full" in text or "disk full" in text:
         return StorageFullError(f"the state directory's disk is full ({exc}); no new job can be recorded")
     return None
@@ -172,7 +177,7 @@ def store_error(exc: BaseException) -> VideoGenError | None:
 def route_path(scope: dict[str, Any]) -> str:
     """The path inside the app: Serve keeps its route prefix in ``root_path`` and in ``path`` too."""
     path, root = scope.get("path", ""), scope.get("root_path", "")
-    return path[len(root):] if root and path.startswith(root + "/") else path
+    return path[len(root) :] if root and path.startswith(root + "/") else path
 
 
 def is_openai_path(scope: dict[str, Any]) -> bool:
@@ -198,14 +203,16 @@ class ErrorJSONResponse(JSONResponse):
         return _dumps(content)
 
 
-def error_response(scope: dict[str, Any], error: dict[str, Any], status: int,
-                   headers: dict[str, str] | None = None) -> ErrorJSONResponse:
+def error_response(
+    scope: dict[str, Any], error: dict[str, Any], status: int, headers: dict[str, str] | None = None
+) -> ErrorJSONResponse:
     body, status = render_error(scope, error, status)
     return ErrorJSONResponse(body, status_code=status, headers=headers)
 
 
-async def send_error(scope: dict[str, Any], send: Any, error: dict[str, Any], status: int,
-                     headers: dict[str, str] | None = None) -> None:
+async def send_error(
+    scope: dict[str, Any], send: Any, error: dict[str, Any], status: int, headers: dict[str, str] | None = None
+) -> None:
     """Answer an error from ASGI middleware (before any route ran), in the shape of the path's API."""
     body, status = render_error(scope, error, status)
     data = _dumps(body)
@@ -238,8 +245,9 @@ def install_handlers(app) -> None:
     @app.exception_handler(StarletteHTTPException)
     async def _http_error(request: Request, exc: StarletteHTTPException):
         code = next((c for c in _FRAMEWORK_CODES if HTTP_STATUS[c] == exc.status_code), ErrorCode.HTTP_ERROR)
-        return error_response(request.scope, error_dict(code, str(exc.detail)), exc.status_code,
-                              getattr(exc, "headers", None))
+        return error_response(
+            request.scope, error_dict(code, str(exc.detail)), exc.status_code, getattr(exc, "headers", None)
+        )
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception):

@@ -22,8 +22,9 @@ from videogen.serve.errors import send_error
 _ASGI = Any
 
 
-async def _send_error(scope, send, status: int, code: ErrorCode, message: str,
-                      headers: dict[str, str] | None = None) -> None:
+async def _send_error(
+    scope, send, status: int, code: ErrorCode, message: str, headers: dict[str, str] | None = None
+) -> None:
     await send_error(scope, send, error_dict(code, message), status, headers)
 
 
@@ -44,8 +45,9 @@ class BodyLimit:
         if length is not None and (not length.isdigit() or int(length) > limit):
             status = 413 if length.isdigit() else 400
             code = ErrorCode.TOO_LARGE if length.isdigit() else ErrorCode.INVALID_REQUEST
-            await _send_error(scope, send, status, code,
-                              self._message() if length.isdigit() else "Content-Length is not a number")
+            await _send_error(
+                scope, send, status, code, self._message() if length.isdigit() else "Content-Length is not a number"
+            )
             return
         seen = 0
         over = False
@@ -81,9 +83,14 @@ class MethodGuard:
         if scope["type"] == "http":
             allowed = self.allowed_methods(scope)
             if allowed and scope["method"] not in allowed:
-                await _send_error(scope, send, 405, ErrorCode.METHOD_NOT_ALLOWED,
-                                  f"{scope['method']} is not allowed here; allowed: {', '.join(allowed)}",
-                                  {"Allow": ", ".join(allowed)})
+                await _send_error(
+                    scope,
+                    send,
+                    405,
+                    ErrorCode.METHOD_NOT_ALLOWED,
+                    f"{scope['method']} is not allowed here; allowed: {', '.join(allowed)}",
+                    {"Allow": ", ".join(allowed)},
+                )
                 return
         await self.app(scope, receive, send)
 
@@ -135,5 +142,9 @@ def add_cors(app, origins: list[str]) -> None:
     if origins:
         from starlette.middleware.cors import CORSMiddleware
 
-        app.add_middleware(CORSMiddleware, allow_origins=list(origins), allow_methods=["GET", "POST", "DELETE"],
-                           allow_headers=["Authorization", "Content-Type", "Last-Event-ID"])
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=list(origins),
+            allow_methods=["GET", "POST", "DELETE"],
+            allow_headers=["Authorization", "Content-Type", "Last-Event-ID"],
+        )

@@ -19,7 +19,8 @@ import numpy as np
 from videogen.errors import InvalidRequestError, UnsupportedTaskError
 from videogen.video.model_meta import ModelMeta
 from videogen.video.request import Adjustment, VideoRequest, decode_image
-from videogen.video.spec import IMAGE_TO_VIDEO, VideoModelSpec
+from videogen.video.spec import IMAGE_TO_VIDEO, TASK_INPUTS, VIDEO_TO_VIDEO, VideoModelSpec
+from videogen.video.video_to_video import DEFAULT_STRENGTH, clip_frames, decode_clip, settle_clip
 
 
 def diffusers_pipeline_class(spec: VideoModelSpec, task: str):
@@ -46,6 +47,7 @@ class PreparedInputs:
     params: dict[str, Any]
     adjustments: list[Adjustment] = field(default_factory=list)
     image: Any = None  # image-to-video: the first frame, decoded (once) by ``resolve_params``
+    video: Any = None  # video-to-video: the input clip's frames (PIL), decoded and conformed once
 
     @property
     def expected_frames(self) -> int:
@@ -56,6 +58,8 @@ class VideoPipelineAdapter:
     """Base adapter; a family adapter sets ``spec`` and overrides hooks as needed."""
 
     spec: ClassVar[VideoModelSpec]
+    # video-to-video: the strength a request without one runs at (a model's videogen.json may say otherwise)
+    default_strength: ClassVar[float] = DEFAULT_STRENGTH
 
     @property
     def family(self) -> str:
@@ -89,11 +93,20 @@ class VideoPipelineAdapter:
             value = getattr(request, name)
             return defaults[name] if value is None else value
 
-        num_frames = self._check_frames(pick("num_frames"), adjustments)
+        v2v = task == VIDEO_TO_VIDEO
+        if request.video and "video" not in TASK_INPUTS[task]:
+            raise InvalidRequestError("video", f"is not used by {task}; send task={VIDEO_TO_VIDEO}", allowed=None)
+        if request.strength is not None and not v2v:
+            raise InvalidRequestError("strength", f"is only used by {VIDEO_TO_VIDEO}", allowed=None)
+        follow_clip = v2v and request.num_frames is None  # the job follows the clip's own length
+        num_frames = None if follow_clip else self._check_frames(pick("num_frames"), adjustments)
         # Tiny models generate far below a real model's minimum size: any positive multiple is fine.
         min_size = spec.resolution_multiple if meta.tiny else spec.min_size
         height = self._check_size("height", pick("height"), adjustments, min_size)
         width = self._check_size("width", pick("width"), adjustments, min_size)
+        clip = decode_clip(request.video, task) if v2v else None  # after the cheap checks: ffmpeg runs once
+        if follow_clip:
+            num_frames = self._check_frames(clip_frames(clip, int(pick("fps")), spec.frame_rule), adjustments)
         image = None
         if task == IMAGE_TO_VIDEO:
             if not request.image:
@@ -111,8 +124,27 @@ class VideoPipelineAdapter:
             "fps": int(pick("fps")),
             "expected_frames": spec.output_frames(task, num_frames),
         }
+        video = None
+        if clip is not None:
+            strength = request.strength
+            if strength is None:
+                strength = meta.request_defaults.get("strength", self.default_strength)
+            settled = settle_clip(
+                clip,
+                num_frames=num_frames,
+                fps=params["fps"],
+                width=width,
+                height=height,
+                strength=strength,
+                num_inference_steps=params["num_inference_steps"],
+                family=self.family,
+            )
+            del clip  # the decoded source: only the conformed frames are kept
+            video = settled.frames
+            params.update(strength=settled.strength, denoising_steps=settled.denoising_steps)
+            adjustments.extend(settled.adjustments)
         adjustments.extend(self.family_adjustments(request))
-        return PreparedInputs(kwargs={}, params=params, adjustments=adjustments, image=image)
+        return PreparedInputs(kwargs={}, params=params, adjustments=adjustments, image=image, video=video)
 
     def prepare_inputs(
         self, request: VideoRequest, pipe, meta: ModelMeta | None = None, settled: PreparedInputs | None = None
@@ -138,6 +170,8 @@ class VideoPipelineAdapter:
             kwargs["negative_prompt"] = request.negative_prompt
         if request.task == IMAGE_TO_VIDEO:
             kwargs["image"] = prepared.image.resize((params["width"], params["height"]))
+        if request.task == VIDEO_TO_VIDEO:  # sized and timed by resolve_params: the output follows it
+            kwargs.update(video=prepared.video, strength=params["strength"])
         kwargs.update(self.family_call_kwargs(request.task, pipe, params))
         kwargs.update(meta.call_kwargs)
         accepted = inspect.signature(pipe.__call__).parameters

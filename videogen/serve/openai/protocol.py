@@ -21,12 +21,23 @@ POLL_AFTER_MS = 250
 POLL_HEADER = "openai-poll-after-ms"
 
 # VideoGen job status -> OpenAI video status (a cancelled job has failed, with code "cancelled").
-STATUS = {"queued": "queued", "running": "in_progress", "succeeded": "completed", "failed": "failed",
-          "cancelled": "failed"}
+STATUS = {
+    "queued": "queued",
+    "running": "in_progress",
+    "succeeded": "completed",
+    "failed": "failed",
+    "cancelled": "failed",
+}
 # OpenAI's error "type" per HTTP status; the SDK picks its exception class from the status.
-_ERROR_TYPES = {400: "invalid_request_error", 401: "authentication_error", 403: "permission_error",
-                404: "not_found_error", 409: "conflict_error", 413: "invalid_request_error",
-                429: "rate_limit_error"}
+_ERROR_TYPES = {
+    400: "invalid_request_error",
+    401: "authentication_error",
+    403: "permission_error",
+    404: "not_found_error",
+    409: "conflict_error",
+    413: "invalid_request_error",
+    429: "rate_limit_error",
+}
 
 
 class OpenAIErrorBody(BaseModel):
@@ -58,8 +69,11 @@ class Video(BaseModel):
     progress: int = 0
     created_at: int
     completed_at: int | None = None
-    expires_at: int | None = Field(default=None, description="when the video and its record are deleted "
-                                   "(completed_at + retention_days); null while it runs or when retention is off")
+    expires_at: int | None = Field(
+        default=None,
+        description="when the video and its record are deleted "
+        "(completed_at + retention_days); null while it runs or when retention is off",
+    )
     seconds: str
     size: str
     prompt: str | None = None
@@ -88,8 +102,18 @@ class VideoDeleted(BaseModel):
 
 # -- request bodies: JSON (validated strictly) or multipart/form-data (its text read as these types) ------------
 # VideoGen's own request fields a /v1 caller may send beside OpenAI's (typed and bounded as ``VideoRequest``'s).
-EXTRA_FIELDS = ("num_frames", "fps", "seed", "negative_prompt", "guidance_scale", "num_inference_steps", "height",
-                "width", "task", "step_cache")
+EXTRA_FIELDS = (
+    "num_frames",
+    "fps",
+    "seed",
+    "negative_prompt",
+    "guidance_scale",
+    "num_inference_steps",
+    "height",
+    "width",
+    "task",
+    "step_cache",
+)
 OPENAI_FIELDS = ("prompt", "model", "seconds", "size", "input_reference")
 SIZE_PATTERN = r"^([0-9]+)[xX]([0-9]+)$"  # WIDTHxHEIGHT (the same in Python and in the schema's ECMA regex)
 _IMAGE_URL = {"type": "string", "description": "a data: URL (or bare base64) of the image; remote URLs are not fetched"}
@@ -108,46 +132,80 @@ def _reference(value: Any) -> Any:
         return value
     if isinstance(value, dict) and set(value) <= _REFERENCE_KEYS and all(isinstance(v, str) for v in value.values()):
         return value
-    raise PydanticCustomError("input_reference_type", "must be an image: a data URL or base64 string, "
-                              "{'image_url': 'data:image/...;base64,...'}, or an uploaded file")
+    raise PydanticCustomError(
+        "input_reference_type",
+        "must be an image: a data URL or base64 string, "
+        "{'image_url': 'data:image/...;base64,...'}, or an uploaded file",
+    )
 
 
-Seconds = Annotated[Any, PlainValidator(_seconds), WithJsonSchema({
-    "anyOf": [{"type": "string"}, {"type": "number"}, {"type": "null"}], "default": None,
-    "description": "the clip's length, e.g. '4' (moved to the nearest frame count the family makes)"})]
-InputReference = Annotated[Any, PlainValidator(_reference), WithJsonSchema({
-    "anyOf": [{"type": "string", "description": "a data: URL or base64"},
-              {"type": "object", "properties": {"image_url": _IMAGE_URL,
-                                                "file_id": {"type": "string", "description": "not supported here"}},
-               "additionalProperties": False},
-              {"type": "null"}], "default": None,
-    "description": "the first frame: makes the job image-to-video"})]
+Seconds = Annotated[
+    Any,
+    PlainValidator(_seconds),
+    WithJsonSchema(
+        {
+            "anyOf": [{"type": "string"}, {"type": "number"}, {"type": "null"}],
+            "default": None,
+            "description": "the clip's length, e.g. '4' (moved to the nearest frame count the family makes)",
+        }
+    ),
+]
+InputReference = Annotated[
+    Any,
+    PlainValidator(_reference),
+    WithJsonSchema(
+        {
+            "anyOf": [
+                {"type": "string", "description": "a data: URL or base64"},
+                {
+                    "type": "object",
+                    "properties": {
+                        "image_url": _IMAGE_URL,
+                        "file_id": {"type": "string", "description": "not supported here"},
+                    },
+                    "additionalProperties": False,
+                },
+                {"type": "null"},
+            ],
+            "default": None,
+            "description": "the first frame: makes the job image-to-video",
+        }
+    ),
+]
 
 
 class _CreateVideoBase(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     prompt: str = Field(min_length=1, max_length=4000)
-    model: str | None = Field(default=None, description="a served family or an operator's alias of one "
-                              "(default: the first served family)")
+    model: str | None = Field(
+        default=None, description="a served family or an operator's alias of one (default: the first served family)"
+    )
     seconds: Seconds = None
-    size: str | None = Field(default=None, pattern=SIZE_PATTERN, description="WIDTHxHEIGHT, e.g. '832x480' (moved "
-                             "to the nearest the family accepts)")
+    size: str | None = Field(
+        default=None,
+        pattern=SIZE_PATTERN,
+        description="WIDTHxHEIGHT, e.g. '832x480' (moved to the nearest the family accepts)",
+    )
     input_reference: InputReference = None
 
 
 def _extra_field(name: str) -> tuple[Any, Any]:
     info = VideoRequest.model_fields[name]
     if name == "task":  # none: image-to-video with an input_reference, else text-to-video
-        return info.annotation | None, Field(default=None, description="default: image-to-video when "
-                                             "input_reference is given, else text-to-video")
+        return info.annotation | None, Field(
+            default=None, description="default: image-to-video when input_reference is given, else text-to-video"
+        )
     return info.annotation, copy(info)
 
 
 CreateVideoRequest = create_model(
-    "CreateVideoRequest", __base__=_CreateVideoBase, __doc__="The body of ``POST /v1/videos`` (OpenAI's fields and "
+    "CreateVideoRequest",
+    __base__=_CreateVideoBase,
+    __doc__="The body of ``POST /v1/videos`` (OpenAI's fields and "
     "VideoGen's own): JSON, or the same fields as multipart/form-data (``CreateVideoForm``).",
-    **{name: _extra_field(name) for name in EXTRA_FIELDS})
+    **{name: _extra_field(name) for name in EXTRA_FIELDS},
+)
 
 
 class RemixVideoRequest(BaseModel):
@@ -167,17 +225,30 @@ def _as_form(schema: dict[str, Any], defs: dict[str, Any]) -> dict[str, Any]:
         one = {k: v for k, v in prop.items() if k not in ("anyOf", "default")}
         one.update(options[0] if len(options) == 1 else {"anyOf": options})
         if name == "input_reference":
-            props[name] = {"type": "string", "format": "binary", "description": "the first frame, an image file "
-                           "(makes the job image-to-video); or send input_reference[image_url]"}
+            props[name] = {
+                "type": "string",
+                "format": "binary",
+                "description": "the first frame, an image file "
+                "(makes the job image-to-video); or send input_reference[image_url]",
+            }
             props[f"{name}[image_url]"] = _IMAGE_URL
         elif "$ref" in one:
             nested = defs[one["$ref"].rsplit("/", 1)[-1]]
-            props.update({f"{name}[{key}]": _as_form({"properties": {key: sub}}, defs)["properties"][key]
-                          for key, sub in nested["properties"].items()})
+            props.update(
+                {
+                    f"{name}[{key}]": _as_form({"properties": {key: sub}}, defs)["properties"][key]
+                    for key, sub in nested["properties"].items()
+                }
+            )
         else:
             props[name] = one
-    return {"title": f"{schema.get('title', '')}Form", "type": "object", "properties": props,
-            "required": schema.get("required", []), "additionalProperties": False}
+    return {
+        "title": f"{schema.get('title', '')}Form",
+        "type": "object",
+        "properties": props,
+        "required": schema.get("required", []),
+        "additionalProperties": False,
+    }
 
 
 def body_schemas(ref_prefix: str) -> tuple[dict[str, dict[str, Any]], dict[str, Any]]:
@@ -191,10 +262,13 @@ def body_schemas(ref_prefix: str) -> tuple[dict[str, dict[str, Any]], dict[str, 
         components.update(defs)
         components[model.__name__] = schema
         components[f"{model.__name__}Form"] = _as_form(schema, defs)
-        bodies[operation] = {"required": True, "content": {
-            "application/json": {"schema": {"$ref": ref_prefix + model.__name__}},
-            "multipart/form-data": {"schema": {"$ref": ref_prefix + model.__name__ + "Form"}},
-        }}
+        bodies[operation] = {
+            "required": True,
+            "content": {
+                "application/json": {"schema": {"$ref": ref_prefix + model.__name__}},
+                "multipart/form-data": {"schema": {"$ref": ref_prefix + model.__name__ + "Form"}},
+            },
+        }
     return components, bodies
 
 
@@ -246,8 +320,12 @@ def openai_error(err: dict[str, Any], status: int) -> dict[str, Any]:
     message = err.get("message") or "error"
     if err.get("field") and not message.startswith(err["field"]):
         message = f"{err['field']}: {message}"
-    out = {"message": message, "type": _ERROR_TYPES.get(status, "server_error" if status >= 500 else "invalid_request_error"),
-           "param": err.get("field"), "code": err.get("code")}
+    out = {
+        "message": message,
+        "type": _ERROR_TYPES.get(status, "server_error" if status >= 500 else "invalid_request_error"),
+        "param": err.get("field"),
+        "code": err.get("code"),
+    }
     if err.get("allowed") is not None:
         out["allowed"] = err["allowed"]
     return {"error": out}

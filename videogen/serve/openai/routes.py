@@ -42,10 +42,9 @@ router = APIRouter(prefix=OPENAI_PREFIX, tags=["OpenAI Videos API"])
 # What a status means on /v1 where it differs from /api: a refused value is 400 here (422 there).
 _V1_MEANING = {
     400: "a field is invalid, names an unknown model, or the job would not fit the hardware (OpenAI answers "
-         "these with 400; /api with 422); or malformed request framing",
+    "these with 400; /api with 422); or malformed request framing",
     404: "no such video",
-    409: "the video is not in a state that allows this (its content before it completed; remixing an "
-         "image-to-video)",
+    409: "the video is not in a state that allows this (its content before it completed; remixing an image-to-video)",
 }
 
 
@@ -68,9 +67,13 @@ _FORMS = ("multipart/form-data", "application/x-www-form-urlencoded")
 
 
 def _sent_twice(name: str) -> InvalidRequestError:
-    return InvalidRequestError(name, "is sent more than once (or both as a value and as name[key] parts)",
-                               allowed=f"one {name} part" if name != "input_reference" else
-                               "one of: an image file, input_reference[image_url], a data: URL")
+    return InvalidRequestError(
+        name,
+        "is sent more than once (or both as a value and as name[key] parts)",
+        allowed=f"one {name} part"
+        if name != "input_reference"
+        else "one of: an image file, input_reference[image_url], a data: URL",
+    )
 
 
 async def _form_fields(request: Request) -> dict[str, Any]:
@@ -150,8 +153,7 @@ Caller = Depends(principal)
 
 
 @router.post("/videos", response_model=Video, responses=_CREATE, openapi_extra={"requestBody": _BODIES["create"]})
-async def v1_create_video(request: Request, response: Response, videos: OpenAIVideos = Videos,
-                          who: Principal = Caller):
+async def v1_create_video(request: Request, response: Response, videos: OpenAIVideos = Videos, who: Principal = Caller):
     """OpenAI ``videos.create``: prompt, model, seconds, size, input_reference (+ VideoGen's own fields)."""
     return _poll_hint(response, await videos.create(await read_body(request, CreateVideoRequest), who))
 
@@ -177,19 +179,31 @@ async def v1_delete_video(video_id: str, videos: OpenAIVideos = Videos, who: Pri
     return await videos.delete(video_id, who)
 
 
-@router.get("/videos/{video_id}/content",
-            responses={200: {"content": _CONTENT_TYPES}, **_v1(400, 401, 404, 409, 500, 503)})
-async def v1_video_content(video_id: str, request: Request,
-                           variant: str = Query(default="video", pattern=_VARIANT_PATTERN, description=" | ".join(VARIANTS)),
-                           videos: OpenAIVideos = Videos, who: Principal = Caller):
+@router.get(
+    "/videos/{video_id}/content", responses={200: {"content": _CONTENT_TYPES}, **_v1(400, 401, 404, 409, 500, 503)}
+)
+async def v1_video_content(
+    video_id: str,
+    request: Request,
+    variant: str = Query(default="video", pattern=_VARIANT_PATTERN, description=" | ".join(VARIANTS)),
+    videos: OpenAIVideos = Videos,
+    who: Principal = Caller,
+):
     path = await videos.content(video_id, variant, who)
     file = await videos.jobs.open_output(video_id, path, variant, who)  # opened now: see videogen.serve.downloads
-    return file_response(file, media_type=media_type(variant), filename=path.name, range_header=request.headers.get("range"))
+    return file_response(
+        file, media_type=media_type(variant), filename=path.name, range_header=request.headers.get("range")
+    )
 
 
-@router.post("/videos/{video_id}/remix", response_model=Video, responses=_v1(400, 401, 404, 409, 413, 429, 500, 503, 507),
-             openapi_extra={"requestBody": _BODIES["remix"]})
-async def v1_remix_video(video_id: str, request: Request, response: Response, videos: OpenAIVideos = Videos,
-                         who: Principal = Caller):
+@router.post(
+    "/videos/{video_id}/remix",
+    response_model=Video,
+    responses=_v1(400, 401, 404, 409, 413, 429, 500, 503, 507),
+    openapi_extra={"requestBody": _BODIES["remix"]},
+)
+async def v1_remix_video(
+    video_id: str, request: Request, response: Response, videos: OpenAIVideos = Videos, who: Principal = Caller
+):
     body = await read_body(request, RemixVideoRequest)
     return _poll_hint(response, await videos.remix(video_id, body["prompt"], who))

@@ -49,7 +49,9 @@ def _seconds(value: Any) -> float:
     except (TypeError, ValueError):
         seconds = -1.0
     if not 0 < seconds <= 600:
-        raise InvalidRequestError("seconds", f"{value!r} is not a clip length in seconds", allowed="a number in (0, 600]")
+        raise InvalidRequestError(
+            "seconds", f"{value!r} is not a clip length in seconds", allowed="a number in (0, 600]"
+        )
     return seconds
 
 
@@ -74,12 +76,17 @@ def image_b64(reference: Any) -> str:
         return base64.b64encode(reference).decode("ascii")
     if isinstance(reference, dict):
         if reference.get("file_id"):
-            raise InvalidRequestError("input_reference", "file_id references are not supported here",
-                                      allowed="an image upload or {'image_url': 'data:image/...;base64,...'}")
+            raise InvalidRequestError(
+                "input_reference",
+                "file_id references are not supported here",
+                allowed="an image upload or {'image_url': 'data:image/...;base64,...'}",
+            )
         reference = reference.get("image_url")
     if isinstance(reference, str) and reference:
         if reference.startswith(("http://", "https://")):
-            raise InvalidRequestError("input_reference", "remote URLs are not fetched", allowed="a data: URL or an upload")
+            raise InvalidRequestError(
+                "input_reference", "remote URLs are not fetched", allowed="a data: URL or an upload"
+            )
         return reference
     raise InvalidRequestError("input_reference", "is empty", allowed="an image file")
 
@@ -96,13 +103,17 @@ class OpenAIVideos:
         if not model:
             return served[0]
         if not isinstance(model, str):
-            raise InvalidRequestError("model", f"{model!r} is not a model name", allowed=[*self.settings.model_aliases, *served])
+            raise InvalidRequestError(
+                "model", f"{model!r} is not a model name", allowed=[*self.settings.model_aliases, *served]
+            )
         if model in self.settings.families:
             return model
         family = self.settings.model_aliases.get(model)
         if family is None:
             names = [*self.settings.model_aliases, *served]
-            raise UnknownFamilyError("model", f"{model!r} is not served here; models: {', '.join(names)}", allowed=names)
+            raise UnknownFamilyError(
+                "model", f"{model!r} is not served here; models: {', '.join(names)}", allowed=names
+            )
         return family
 
     # -- create ------------------------------------------------------------------------------
@@ -140,13 +151,25 @@ class OpenAIVideos:
         if "seconds" in asked:
             used = seconds_text(params["expected_frames"], params["fps"])
             if used != str(asked["seconds"]):
-                out.append(Adjustment(field="seconds", requested=str(asked["seconds"]), used=used,
-                                      reason=f"{family} makes {params['expected_frames']} frames at {params['fps']} fps"))
+                out.append(
+                    Adjustment(
+                        field="seconds",
+                        requested=str(asked["seconds"]),
+                        used=used,
+                        reason=f"{family} makes {params['expected_frames']} frames at {params['fps']} fps",
+                    )
+                )
         if "size" in asked:
             used = f"{params['width']}x{params['height']}"
             if used != str(asked["size"]).lower():
-                out.append(Adjustment(field="size", requested=str(asked["size"]), used=used,
-                                      reason=f"{family}'s nearest valid resolution"))
+                out.append(
+                    Adjustment(
+                        field="size",
+                        requested=str(asked["size"]),
+                        used=used,
+                        reason=f"{family}'s nearest valid resolution",
+                    )
+                )
         return out
 
     async def create(self, fields: dict[str, Any], who: Principal, *, client: dict[str, Any] | None = None) -> Video:
@@ -155,7 +178,12 @@ class OpenAIVideos:
         body, asked, meta = await asyncio.to_thread(self._request, fields, family)
         request = self.jobs.parse(body)
         # Resolved once here (the model's meta looked up once): submit admits these very inputs.
-        prepared = await asyncio.to_thread(self.jobs.validate, request, meta)
+        try:
+            prepared = await asyncio.to_thread(self.jobs.validate, request, meta)
+        except InvalidRequestError as exc:
+            if exc.field == "image":  # the /v1 caller sent it as input_reference: name the field it knows
+                exc.field = "input_reference"
+            raise
         adjustments = self._mapping_adjustments(family, asked, prepared.params)
         keep = {"api": "openai", "model": model or family, **asked, **(client or {})}
         job = await self.jobs.submit(request, who, adjustments=adjustments, client=keep, prepared=prepared)
@@ -165,10 +193,15 @@ class OpenAIVideos:
         """The same settings (seed included) as ``video_id``, a new prompt."""
         rec = await asyncio.to_thread(self.jobs.jobs.get, video_id, who.owner_filter)
         if rec.task == IMAGE_TO_VIDEO:
-            raise JobStateError(f"video {video_id} is image-to-video; its input image is not kept, so it cannot be remixed")
+            raise JobStateError(
+                f"video {video_id} is image-to-video; its input image is not kept, so it cannot be remixed"
+            )
         params = rec.params or {}
-        fields = {k: params[k] for k in ("num_frames", "height", "width", "num_inference_steps", "guidance_scale",
-                                         "seed", "fps") if params.get(k) is not None}
+        fields = {
+            k: params[k]
+            for k in ("num_frames", "height", "width", "num_inference_steps", "guidance_scale", "seed", "fps")
+            if params.get(k) is not None
+        }
         request = rec.request or {}
         fields.update({k: request[k] for k in ("negative_prompt", "step_cache") if request.get(k) is not None})
         client = request.get("client") or {}
@@ -180,11 +213,13 @@ class OpenAIVideos:
         return video_from_job((await self.jobs.get(video_id, who)).wire())
 
     async def list(self, after: str | None, limit: int, order: Literal["asc", "desc"], who: Principal) -> VideoList:
-        records, more = await asyncio.to_thread(page_after, self.service.store.db, after, limit, order,
-                                                who.owner_filter)
+        records, more = await asyncio.to_thread(
+            page_after, self.service.store.db, after, limit, order, who.owner_filter
+        )
         data = [video_from_job(self.jobs.job(r).wire()) for r in records]
-        return VideoList(data=data, first_id=data[0].id if data else None, last_id=data[-1].id if data else None,
-                         has_more=more)
+        return VideoList(
+            data=data, first_id=data[0].id if data else None, last_id=data[-1].id if data else None, has_more=more
+        )
 
     async def content(self, video_id: str, variant: str, who: Principal) -> Path:
         if variant not in VARIANTS:

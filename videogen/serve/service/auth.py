@@ -100,8 +100,12 @@ class KeyRing:
 
     @staticmethod
     def _principal(c: ApiKeyConfig, cfg: VideoGenAppConfig) -> Principal:
-        return Principal(c.name, c.role, c.max_queued_jobs or cfg.key_max_queued_jobs,
-                         c.submissions_per_minute or cfg.key_submissions_per_minute)
+        return Principal(
+            c.name,
+            c.role,
+            c.max_queued_jobs or cfg.key_max_queued_jobs,
+            c.submissions_per_minute or cfg.key_submissions_per_minute,
+        )
 
     @property
     def enabled(self) -> bool:
@@ -134,13 +138,20 @@ class KeyRing:
                 f"loopback. Give keys (api_keys, api_keys_file, ${API_KEY_ENV} or ${API_KEYS_ENV}), bind "
                 "http_options.host to 127.0.0.1, or set allow_unauthenticated: true to serve openly on purpose."
             )
-        logger.warning("VideoGen serves WITHOUT authentication on %s (allow_unauthenticated: true): anyone who can "
-                       "reach it can submit, read and cancel jobs", host)
+        logger.warning(
+            "VideoGen serves WITHOUT authentication on %s (allow_unauthenticated: true): anyone who can "
+            "reach it can submit, read and cancel jobs",
+            host,
+        )
 
     def describe(self) -> dict[str, Any]:
         """What ``runtime`` says about authentication (never a key)."""
-        return {"enabled": self.enabled, "allow_unauthenticated": self.allow_unauthenticated,
-                "open_on_network": not self.enabled and not self._loopback_only, "keys": len(self._by_digest)}
+        return {
+            "enabled": self.enabled,
+            "allow_unauthenticated": self.allow_unauthenticated,
+            "open_on_network": not self.enabled and not self._loopback_only,
+            "keys": len(self._by_digest),
+        }
 
 
 def is_loopback(host: str) -> bool:

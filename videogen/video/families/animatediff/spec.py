@@ -5,6 +5,7 @@ from __future__ import annotations
 from videogen.video.spec import (
     IMAGE_TO_VIDEO,
     TEXT_TO_VIDEO,
+    VIDEO_TO_VIDEO,
     Defaults,
     FrameRule,
     StepCacheSupport,
@@ -16,11 +17,15 @@ SPEC = VideoModelSpec(
     id="animatediff",
     display_name="AnimateDiff (SD 1.5 + motion adapter)",
     task_kind="t2v",
-    pipeline_classes={TEXT_TO_VIDEO: "AnimateDiffPipeline"},
+    pipeline_classes={TEXT_TO_VIDEO: "AnimateDiffPipeline", VIDEO_TO_VIDEO: "AnimateDiffVideoToVideoPipeline"},
     recommended_dtype="float16",
     rocm_notes="SD 1.5 UNet with a motion adapter; fp16 everywhere, small enough for 8 GB cards.",
     support_level=SupportLevel.READY,
-    default_model_ids={TEXT_TO_VIDEO: "guoyww/animatediff-motion-adapter-v1-5-2"},
+    # video-to-video: the same motion adapter and SD 1.5 base, through AnimateDiffVideoToVideoPipeline
+    default_model_ids={
+        TEXT_TO_VIDEO: "guoyww/animatediff-motion-adapter-v1-5-2",
+        VIDEO_TO_VIDEO: "guoyww/animatediff-motion-adapter-v1-5-2",
+    },
     unsupported_task_reasons={
         IMAGE_TO_VIDEO: "AnimateDiff is a text-to-video model; diffusers has no image-to-video pipeline for it."
     },
@@ -33,7 +38,7 @@ SPEC = VideoModelSpec(
     step_caches=StepCacheSupport(
         why_not={
             "*": "UNetMotionModel has no CacheMixin in diffusers 0.42 (its step caches hook transformer "
-            "denoisers), and AnimateDiffPipeline exposes neither current_timestep nor cache_context"
+            "denoisers), and AnimateDiff's pipelines expose neither current_timestep nor cache_context"
         }
     ),
 )

@@ -1,4 +1,8 @@
-"""Tiny AnimateDiff: an SD1.5-shaped UNet2D + a MotionAdapter of the same width, random weights."""
+"""Tiny AnimateDiff: an SD1.5-shaped UNet2D + a MotionAdapter of the same width, random weights.
+
+Video-to-video (``AnimateDiffVideoToVideoPipeline``) gets the same base components and motion adapter as
+text-to-video (same order, same seed: same weights).
+"""
 
 from __future__ import annotations
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from videogen.video.spec import (
     IMAGE_TO_VIDEO,
     TEXT_TO_VIDEO,
+    VIDEO_TO_VIDEO,
     Defaults,
     FrameRule,
     StepCacheSupport,
@@ -16,11 +17,20 @@ SPEC = VideoModelSpec(
     id="cogvideox",
     display_name="CogVideoX",
     task_kind="hybrid",
-    pipeline_classes={TEXT_TO_VIDEO: "CogVideoXPipeline", IMAGE_TO_VIDEO: "CogVideoXImageToVideoPipeline"},
+    pipeline_classes={
+        TEXT_TO_VIDEO: "CogVideoXPipeline",
+        IMAGE_TO_VIDEO: "CogVideoXImageToVideoPipeline",
+        VIDEO_TO_VIDEO: "CogVideoXVideoToVideoPipeline",
+    },
     recommended_dtype="bfloat16",
     rocm_notes="bf16 for the 5B models, fp16 for 2B; VAE tiling avoids MIOpen 3D-conv OOMs.",
     support_level=SupportLevel.READY,
-    default_model_ids={TEXT_TO_VIDEO: "THUDM/CogVideoX-2b", IMAGE_TO_VIDEO: "THUDM/CogVideoX-5b-I2V"},
+    default_model_ids={
+        TEXT_TO_VIDEO: "THUDM/CogVideoX-2b",
+        IMAGE_TO_VIDEO: "THUDM/CogVideoX-5b-I2V",
+        # CogVideoXVideoToVideoPipeline takes a text-to-video checkpoint's components (diffusers' example: 5b)
+        VIDEO_TO_VIDEO: "THUDM/CogVideoX-5b",
+    },
     # 8k+1, not 4k+1: the VAE decodes an odd number of latent frames ((F-1)/4+1) to F frames, an even number n
     # to 4n (5 frames would come back as 8). Found by tests/families/test_accepted_means_runs.py.
     frame_rule=FrameRule(multiple=8, remainder=1, min_frames=9, max_frames=49),
@@ -29,7 +39,7 @@ SPEC = VideoModelSpec(
     min_vram_gb=12,
     step_caches=StepCacheSupport(
         works={
-            kind: (TEXT_TO_VIDEO, IMAGE_TO_VIDEO)
+            kind: (TEXT_TO_VIDEO, IMAGE_TO_VIDEO, VIDEO_TO_VIDEO)
             for kind in ("first_block", "taylorseer", "pyramid_broadcast", "faster_cache")
         },
         why_not={

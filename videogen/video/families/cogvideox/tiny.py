@@ -3,7 +3,8 @@
 t2v uses sin-cos positional embeddings (CogVideoX-2b style), so the prompt must be padded
 to exactly ``max_text_seq_length`` tokens: the adapter passes ``max_sequence_length`` from
 the transformer config. i2v uses rotary embeddings (CogVideoX-5b-I2V style) but no learned
-positional embeddings, so any size that is a multiple of 16 works.
+positional embeddings, so any size that is a multiple of 16 works. Video-to-video
+(``CogVideoXVideoToVideoPipeline``) gets exactly the text-to-video components (same seed: same weights).
 """
 
 from __future__ import annotations

@@ -1,4 +1,8 @@
-"""Tiny TextToVideoSD (ModelScope): UNet3D + 2D VAE + CLIP text encoder, random weights."""
+"""Tiny TextToVideoSD (ModelScope): UNet3D + 2D VAE + CLIP text encoder, random weights.
+
+Both tasks' pipelines (``TextToVideoSDPipeline``, ``VideoToVideoSDPipeline``) get the same components, built
+in the same order from the same seed: the same weights.
+"""
 
 from __future__ import annotations
 

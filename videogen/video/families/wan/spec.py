@@ -5,6 +5,7 @@ from __future__ import annotations
 from videogen.video.spec import (
     IMAGE_TO_VIDEO,
     TEXT_TO_VIDEO,
+    VIDEO_TO_VIDEO,
     Defaults,
     FrameRule,
     StepCacheSupport,
@@ -16,13 +17,19 @@ SPEC = VideoModelSpec(
     id="wan",
     display_name="Wan 2.1 / 2.2",
     task_kind="hybrid",
-    pipeline_classes={TEXT_TO_VIDEO: "WanPipeline", IMAGE_TO_VIDEO: "WanImageToVideoPipeline"},
+    pipeline_classes={
+        TEXT_TO_VIDEO: "WanPipeline",
+        IMAGE_TO_VIDEO: "WanImageToVideoPipeline",
+        VIDEO_TO_VIDEO: "WanVideoToVideoPipeline",
+    },
     recommended_dtype="bfloat16",
     rocm_notes="bf16 on MI200/MI300 and RDNA3; keep the VAE in float32 for clean colours.",
     support_level=SupportLevel.READY,
     default_model_ids={
         TEXT_TO_VIDEO: "Wan-AI/Wan2.1-T2V-1.3B-Diffusers",
         IMAGE_TO_VIDEO: "Wan-AI/Wan2.1-I2V-14B-480P-Diffusers",
+        # WanVideoToVideoPipeline takes the text-to-video checkpoint's components
+        VIDEO_TO_VIDEO: "Wan-AI/Wan2.1-T2V-1.3B-Diffusers",
     },
     frame_rule=FrameRule(multiple=4, remainder=1, min_frames=5, max_frames=161),
     resolution_multiple=16,
@@ -40,6 +47,9 @@ SPEC = VideoModelSpec(
             "approximates the unconditional half of one batched CFG call",
             "sea_cache": "WanImageToVideoPipeline's cache_context carries no step index or sigma, which SeaCache "
             "needs (it would run without skipping anything)",
+            # every other kind, for video-to-video
+            "*": "WanVideoToVideoPipeline calls its transformer outside any cache_context in diffusers 0.42, and "
+            "diffusers' step caches keep their state per cache context",
         },
     ),
 )

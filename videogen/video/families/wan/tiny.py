@@ -1,5 +1,6 @@
 """Tiny Wan: UMT5 text encoder, Wan 3D VAE, Wan transformer; i2v in the Wan 2.1 style
-(a CLIP vision image encoder + image processor, transformer with ``image_dim``)."""
+(a CLIP vision image encoder + image processor, transformer with ``image_dim``). Video-to-video
+(``WanVideoToVideoPipeline``) gets exactly the text-to-video components (same order, same seed: same weights)."""
 
 from __future__ import annotations
 
