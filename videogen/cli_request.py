@@ -50,6 +50,14 @@ def request_from_args(args, image_required: bool = True):
             from videogen.video.request import grey_png_b64
 
             media[name] = grey_png_b64()  # the estimate does not depend on the image's content
+        elif not image_required and name == "video" and name in TASK_INPUTS[args.task]:
+            from videogen.video.families import get_spec
+            from videogen.video.video_to_video import grey_clip_b64
+
+            # Nor on the clip's content: a grey clip of the job's length stands in (its frames set the job's).
+            defaults = get_spec(args.family).defaults
+            fps = args.fps or defaults.fps
+            media[name] = grey_clip_b64(min(args.num_frames or defaults.num_frames, 1024), fps)
     fields = {
         k: getattr(args, k, None)
         for k in ("num_frames", "height", "width", "num_inference_steps", "guidance_scale", "seed", "fps", "strength")

@@ -17,6 +17,7 @@ from videogen.serve.protocol import Job, RunOutcome
 from videogen.serve.service.videogen_service import VideoGenService
 from videogen.serve.store.records import JobStatus
 from videogen.serve.store.replicas import ModelsReport, ReplicaState
+from videogen.video.families import get_spec
 from videogen.video.progress import Progress
 from videogen.video.request import VideoRequest
 from videogen.video.spec import TASKS, TEXT_TO_VIDEO
@@ -212,9 +213,9 @@ def test_views_before_any_worker_reported(tmp_path):
     models = {m["id"]: m for m in svc.status.models()["models"]}
     assert models["wan"]["served"] and models["wan"]["effective_support_level"] == "unknown"
     assert models["ltx-video"]["served"] is False
-    assert models["animatediff"]["task_support"] == {
-        t: "unknown" if t == TEXT_TO_VIDEO else "not_supported" for t in TASKS
-    }
+    offered = get_spec("animatediff").tasks
+    assert TEXT_TO_VIDEO in offered and len(offered) < len(TASKS)
+    assert models["animatediff"]["task_support"] == {t: "unknown" if t in offered else "not_supported" for t in TASKS}
     runtime = svc.status.runtime()
     assert runtime["served_families"] == ["wan", "animatediff"] and runtime["reported_by"] is None
     assert runtime["families"]["wan"]["deployment"] == "VideoWorker_wan"

@@ -88,8 +88,8 @@ def test_output_frames_and_checkpoint_classes():
     hunyuan, wan, animatediff = get_spec("hunyuan-video"), get_spec("wan"), get_spec("animatediff")
     assert hunyuan.output_frames(IMAGE_TO_VIDEO, 13) == 9 and hunyuan.output_frames(TEXT_TO_VIDEO, 13) == 13
     assert wan.output_frames(IMAGE_TO_VIDEO, 13) == 13
-    assert animatediff.checkpoint_classes == ["AnimateDiffPipeline", "MotionAdapter"]
-    assert wan.checkpoint_classes == ["WanPipeline", "WanImageToVideoPipeline"]
+    assert animatediff.checkpoint_classes == ["AnimateDiffPipeline", "AnimateDiffVideoToVideoPipeline", "MotionAdapter"]
+    assert wan.checkpoint_classes == ["WanPipeline", "WanImageToVideoPipeline", "WanVideoToVideoPipeline"]
 
 
 def test_static_facts_need_no_hardware():

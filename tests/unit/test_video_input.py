@@ -115,6 +115,15 @@ def test_an_audio_track_is_ignored(tmp_path, mp4):
     assert_colours(video.frames)
 
 
+def test_a_rotated_phone_clip_comes_out_upright(tmp_path, mp4):
+    src, out = tmp_path / "in.mp4", tmp_path / "rotated.mp4"
+    src.write_bytes(mp4)
+    ffmpeg("-display_rotation", "90", "-i", str(src), "-c", "copy", str(out))
+    video = decode_video(b64(out.read_bytes()))
+    assert video.frames.shape == (14, 64, 48, 3)  # turned by ffmpeg, and not squashed back to 64x48
+    assert_colours(video.frames)
+
+
 # -- hostile or wrong inputs: always InvalidRequestError naming the field, quickly ------------------------------
 
 
@@ -231,6 +240,44 @@ def test_limits_hold_on_what_ffmpeg_probes_and_decodes(mp4, webm):
     assert decode_video(b64(bytes(raw))).frames.shape[0] == 10  # within the default limits it decodes whole
     err = refused(b64(mp4), limits=VideoLimits(max_decoded_bytes=64 * 48 * 3 * 4))
     assert "shorter or smaller clip" in err.message
+
+
+def test_the_decoder_itself_caps_the_frame_size(mp4, tmp_path):
+    # Were the probe fooled into a small size, ffmpeg's own -max_pixels still refuses to decode a bigger frame.
+    from videogen.video.video_input import _decode, _Probe
+
+    path = tmp_path / "in.mp4"
+    path.write_bytes(mp4)
+    probe = _Probe(codec="h264", width=64, height=48, fps=8.0, duration_s=1.75, streams=1)
+    refuse = lambda message: InvalidRequestError("video", message)  # noqa: E731
+    assert _decode(str(path), "mp4", probe, DEFAULT_VIDEO_LIMITS, refuse).shape == (14, 48, 64, 3)
+    with pytest.raises(InvalidRequestError, match="could not be decoded"):
+        _decode(str(path), "mp4", probe, VideoLimits(max_pixels_per_frame=1000), refuse)
+
+
+def test_ffmpeg_runs_under_a_timeout(mp4):
+    assert "could not be read within" in refused(b64(mp4), limits=VideoLimits(probe_timeout_s=0.001)).message
+    err = refused(b64(mp4), limits=VideoLimits(decode_timeout_s=0.001))
+    assert "could not be decoded within 0.001 s" in err.message
+
+
+def test_a_live_written_webm_without_a_duration_is_bounded_while_decoding(tmp_path):
+    # Written to a pipe (as a browser's MediaRecorder does): no Duration, a Segment of unknown size.
+    path = tmp_path / "live.webm"
+    with path.open("wb") as out:
+        subprocess.run(
+            [imageio_ffmpeg.get_ffmpeg_exe(), "-v", "error", "-f", "lavfi", "-i", "testsrc=size=64x48:rate=10"]
+            + ["-frames:v", "20", "-c:v", "libvpx", "-f", "webm", "pipe:1"],
+            stdout=out,
+            check=True,
+            timeout=60,
+        )
+    raw = path.read_bytes()
+    assert b"\x44\x89" not in raw[:200]  # really no Duration element in the header
+    assert decode_video(b64(raw)).frames.shape == (20, 48, 64, 3)
+    err = refused(b64(raw), limits=VideoLimits(max_decoded_bytes=64 * 48 * 3 * 12))
+    assert "decodes to more than" in err.message
+    assert "lasts 2.0 s; at most 1.5 s" in refused(b64(raw), limits=VideoLimits(max_duration_s=1.5)).message
 
 
 def test_bytes_over_the_limit_and_bad_base64_are_refused(mp4):

@@ -154,19 +154,10 @@ def _check_duration(duration_s: float, limits: VideoLimits, refuse, verb: str) -
 def _ffmpeg_input(path: str, kind: str, limits: VideoLimits) -> list[str]:
     import imageio_ffmpeg
 
-    return [
-        imageio_ffmpeg.get_ffmpeg_exe(),
-        "-hide_banner",
-        "-nostdin",
-        "-protocol_whitelist",
-        "file",
-        "-max_pixels",  # the decoder refuses a bigger frame whatever the headers said
-        str(limits.max_pixels_per_frame),
-        "-f",  # only the demuxer the bytes were sniffed as ever reads them
-        _DEMUXERS[kind],
-        "-i",
-        path,
-    ]
+    # The demuxer is forced to the one the bytes were sniffed as; -max_pixels caps every decoded frame
+    # whatever the headers said; only local files are opened.
+    limits_args = f"-protocol_whitelist file -max_pixels {limits.max_pixels_per_frame} -f {_DEMUXERS[kind]}"
+    return [imageio_ffmpeg.get_ffmpeg_exe(), "-hide_banner", "-nostdin", *limits_args.split(), "-i", path]
 
 
 def _run(cmd: list[str], timeout_s: float, refuse) -> subprocess.CompletedProcess:
@@ -224,43 +215,24 @@ def _probe(path: str, kind: str, limits: VideoLimits, refuse) -> _Probe:
                 f"has about {duration * fps:.0f} frames ({duration:.1f} s at {fps:g} fps); "
                 f"at most {limits.max_frames} allowed"
             )
-    if width * height * 3 * _frames_upper_bound(duration, fps, limits) > limits.max_decoded_bytes:
-        expected = _frames_upper_bound(duration, fps, limits)
+    # Known length: a clip too big to hold decoded is refused now; unknown (a live-written WebM): while decoding.
+    if duration is not None and width * height * 3 * math.ceil(duration * fps) > limits.max_decoded_bytes:
         raise refuse(
-            f"would decode to {expected} frames of {width}x{height} (more than {limits.max_decoded_bytes} bytes); "
-            "send a shorter or smaller clip"
+            f"would decode to about {duration * fps:.0f} frames of {width}x{height} (more than "
+            f"{limits.max_decoded_bytes} bytes); send a shorter or smaller clip"
         )
     return _Probe(codec=codec, width=width, height=height, fps=fps, duration_s=duration, streams=len(streams))
 
 
-def _frames_upper_bound(duration: float | None, fps: float, limits: VideoLimits) -> int:
-    if duration is None:
-        return limits.max_frames
-    return min(limits.max_frames, math.ceil(duration * fps) + 1)
-
-
 def _decode(path: str, kind: str, probe: _Probe, limits: VideoLimits, refuse) -> np.ndarray:
     cap = limits.max_frames + 1  # one more than allowed: a file whose headers understated its length is seen
+    output = f"-v error -map 0:V:0 -an -sn -dn -frames:v {cap} -fps_mode passthrough"
     cmd = [
         *_ffmpeg_input(path, kind, limits),
-        "-v",
-        "error",
-        "-map",
-        "0:V:0",
-        "-an",
-        "-sn",
-        "-dn",
-        "-frames:v",
-        str(cap),
-        "-fps_mode",
-        "passthrough",
-        "-vf",
-        f"scale={probe.width}:{probe.height}",  # a mid-stream size change never changes the frame layout
-        "-pix_fmt",
-        "rgb24",
-        "-f",
-        "rawvideo",
-        "pipe:1",
+        *output.split(),
+        "-vf",  # a mid-stream size change never changes the frame layout
+        f"scale={probe.width}:{probe.height}",
+        *"-pix_fmt rgb24 -f rawvideo pipe:1".split(),
     ]
     frame_bytes = probe.width * probe.height * 3
     max_frames = min(cap, max(1, limits.max_decoded_bytes // frame_bytes))
@@ -274,8 +246,9 @@ def _decode(path: str, kind: str, probe: _Probe, limits: VideoLimits, refuse) ->
     timed_out = threading.Event()
 
     def kill() -> None:
-        timed_out.set()
-        proc.kill()
+        if proc.poll() is None:  # still running at the deadline (not one that just ended)
+            timed_out.set()
+            proc.kill()
 
     timer = threading.Timer(limits.decode_timeout_s, kill)
     stderr: list[bytes] = []
@@ -284,6 +257,8 @@ def _decode(path: str, kind: str, probe: _Probe, limits: VideoLimits, refuse) ->
     drain.start()
     try:
         frames = _read_frames(proc.stdout, probe, max_frames)
+        if len(frames) < max_frames:  # its output ended: ffmpeg finishes on its own (the timer bounds the wait)
+            proc.wait()
     finally:
         if proc.poll() is None:
             proc.kill()
@@ -297,6 +272,8 @@ def _decode(path: str, kind: str, probe: _Probe, limits: VideoLimits, refuse) ->
         raise refuse(f"has more than {limits.max_frames} frames; at most {limits.max_frames} allowed")
     if len(frames) >= max_frames and max_frames < cap:
         raise refuse(f"decodes to more than {limits.max_decoded_bytes} bytes of frames; send a shorter or smaller clip")
+    if len(frames) > limits.max_duration_s * probe.fps:
+        raise refuse(f"lasts {len(frames) / probe.fps:.1f} s; at most {limits.max_duration_s:g} s allowed")
     if proc.returncode != 0 or not len(frames):
         last = text.splitlines()[-1][-_STDERR_KEPT:] if text else f"exit status {proc.returncode}"
         what = "could not be decoded" if proc.returncode != 0 else "has no frames"

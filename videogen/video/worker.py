@@ -36,9 +36,10 @@ from videogen.video.model_source import ModelSource
 from videogen.video.policy import VideoLoadPolicy
 from videogen.video.progress import STAGES, ProgressEvent, StageTiming
 from videogen.video.request import Adjustment, VideoRequest, grey_png_b64
-from videogen.video.spec import IMAGE_TO_VIDEO
+from videogen.video.spec import IMAGE_TO_VIDEO, VIDEO_TO_VIDEO
 from videogen.video.speed import StepCacheSetting, set_step_cache, warm_up_compiled
 from videogen.video.stage_clock import StageClock, step_callback_kwargs
+from videogen.video.video_to_video import grey_clip_b64
 
 __all__ = ["STAGES", "GenerationResult", "GenerationWorker", "ProgressEvent", "StageTiming", "runtime_snapshot"]
 
@@ -176,7 +177,8 @@ class GenerationWorker:
     @staticmethod
     def _warm_up_kwargs(family: str, task: str, loaded: LoadedPipeline) -> dict[str, Any]:
         """Pipeline kwargs of a 2-step job at the model's default shape, stopping at the latents (no decode)."""
-        kwargs = get_adapter(family).prepare_inputs(_warm_up_request(family, task), loaded.pipe, loaded.meta).kwargs
+        request = _warm_up_request(family, task, loaded.meta)
+        kwargs = get_adapter(family).prepare_inputs(request, loaded.pipe, loaded.meta).kwargs
         return kwargs | {"output_type": "latent"}
 
     def warm_up(self, family: str, task: str) -> Throughput | None:
@@ -186,7 +188,7 @@ class GenerationWorker:
 
         with tempfile.TemporaryDirectory(prefix="videogen-warm-up-") as tmp:
             try:
-                self.generate(_warm_up_request(family, task), Path(tmp) / "warm-up.mp4")
+                self.generate(_warm_up_request(family, task, self.model_meta(family, task)), Path(tmp) / "warm-up.mp4")
             except Exception:
                 logger.warning("warm-up run of %s/%s failed", family, task, exc_info=True)
         return self.planner.throughput(family, task)
@@ -242,7 +244,8 @@ class GenerationWorker:
         loaded = self.warm(family, task)
         loading.detail = {"cached": cached, **loaded.public_provenance()}
         prepared = adapter.prepare_inputs(request, loaded.pipe, loaded.meta, settled)
-        total = prepared.params["num_inference_steps"]
+        # video-to-video runs int(steps x strength) of its steps: the progress counts those
+        total = prepared.params.get("denoising_steps", prepared.params["num_inference_steps"])
         self.planner.settle_rung(loaded, plan, policy, prepared.adjustments)
         cache = set_step_cache(
             loaded.pipe,
@@ -335,10 +338,16 @@ class GenerationWorker:
         return out
 
 
-def _warm_up_request(family: str, task: str) -> VideoRequest:
+def _warm_up_request(family: str, task: str, meta: ModelMeta) -> VideoRequest:
     """The one warm-up job (compile at warm-up and the throughput measurement): 2 steps at the model's default shape."""
     image = grey_png_b64() if task == IMAGE_TO_VIDEO else None
-    return VideoRequest(family=family, task=task, prompt="warm-up", image=image, seed=0, num_inference_steps=2)
+    video = None
+    if task == VIDEO_TO_VIDEO:  # a grey clip as long as a default job, at its fps: the job keeps that shape
+        defaults = {**get_spec(family).defaults.model_dump(), **meta.request_defaults}
+        video = grey_clip_b64(int(defaults["num_frames"]), int(defaults["fps"]))
+    return VideoRequest(
+        family=family, task=task, prompt="warm-up", image=image, video=video, seed=0, num_inference_steps=2
+    )
 
 
 _SHAPE_FIELDS = ("num_frames", "height", "width", "num_inference_steps", "guidance_scale")

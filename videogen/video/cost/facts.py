@@ -57,10 +57,14 @@ class TextFacts:
     splice_strides: Mapping[str, int] = field(default_factory=dict)
     notes: tuple[str, ...] = ()
 
+    def _prompt_tokens(self, denoiser_config: Mapping) -> int:
+        if self.tokens_config_key is None:
+            return self.tokens
+        return int(denoiser_config.get(self.tokens_config_key, self.tokens))
+
     def denoiser_tokens(self, denoiser_config: Mapping) -> int:
-        tokens = self.tokens
-        if self.tokens_config_key is not None:
-            tokens = int(denoiser_config.get(self.tokens_config_key, tokens))
+        """The text sequence the denoiser cross-attends to, for a denoiser of this config."""
+        tokens = self._prompt_tokens(denoiser_config)
         if self.spliced_image_tokens:
             stride = self.splice_stride
             if self.splice_config_key is not None:
@@ -69,9 +73,8 @@ class TextFacts:
         return tokens
 
     def encoder_lengths(self, denoiser_config: Mapping) -> dict[str, int]:
-        text = self.tokens
-        if self.tokens_config_key is not None:
-            text = int(denoiser_config.get(self.tokens_config_key, text))
+        """Text-encoder component -> the sequence length it runs at."""
+        text = self._prompt_tokens(denoiser_config)
         return {name: text if tokens is None else tokens for name, tokens in self.encoder_tokens.items()}
 
 

@@ -59,17 +59,20 @@ def compression(preset: ArchPreset) -> tuple[int, int]:
     facts = cost_facts(preset)
     vae = _vae(preset)
     config = vae.config
-    spatial = {
-        "config_scale_factor": lambda: config.scale_factor_spatial,
-        "module_ratio": lambda: vae.spatial_compression_ratio,
-        "downsample_blocks": lambda: 2 ** (len(config.block_out_channels) - 1),
-    }[facts.vae_spatial]()
-    temporal = {
-        "config_scale_factor": lambda: config.scale_factor_temporal,
-        "config_ratio": lambda: config.temporal_compression_ratio,
-        "module_ratio": lambda: vae.temporal_compression_ratio,
-        "none": lambda: 1,
-    }[facts.vae_temporal]()
+    if facts.vae_spatial == "config_scale_factor":
+        spatial = config.scale_factor_spatial
+    elif facts.vae_spatial == "module_ratio":
+        spatial = vae.spatial_compression_ratio
+    else:  # "downsample_blocks": one 2x downsampling between consecutive blocks
+        spatial = 2 ** (len(config.block_out_channels) - 1)
+    if facts.vae_temporal == "config_scale_factor":
+        temporal = config.scale_factor_temporal
+    elif facts.vae_temporal == "config_ratio":
+        temporal = config.temporal_compression_ratio
+    elif facts.vae_temporal == "module_ratio":
+        temporal = vae.temporal_compression_ratio
+    else:  # "none": a 2D VAE, every frame its own latent frame
+        temporal = 1
     return int(spatial), int(temporal)
 
 
