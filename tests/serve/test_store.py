@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import threading
 import time
 
@@ -306,3 +307,22 @@ def test_a_job_that_ends_in_retry_or_fail_drops_its_image(store):
         "cancelled": ("cancelled", None),
         "queued": ("queued", "QUJD"),
     }  # it runs again: it still needs its image
+
+
+def test_a_jobs_inline_inputs_are_kept_until_it_ends(tmp_path):
+    """Image, last image and video ride in the job's one inputs column; every end of the job clears them."""
+    from videogen.serve.store.records import pack_inputs
+
+    store = JobStore(tmp_path)
+    assert pack_inputs({"image": "aW1n", "video": None}) == "aW1n"  # an image alone: stored as it always was
+    packed = pack_inputs({"image": "aW1n", "last_image": "bGFzdA==", "video": "dmlk"})
+    job = store.jobs.create(family="wan", task="video-to-video", request={"prompt": "x"}, image=packed, model=None,
+                            params={}, adjustments=[], progress=Progress.queued(), max_attempts=2, dispatcher=None,
+                            lease_s=1)
+    assert job.inputs == {"image": "aW1n", "last_image": "bGFzdA==", "video": "dmlk"}
+    claimed = store.jobs.claim(job.id, {"replica_id": "r"})
+    assert claimed.inputs["video"] == "dmlk"  # the worker reads them whole
+    logged = json.dumps([rec.snapshot() for _, rec in store.events.since(job.id, 0)])
+    assert "dmlk" not in logged and "aW1n" not in logged  # never in an event
+    store.jobs.finish(job.id, claimed.claim_token, JobStatus.SUCCEEDED)
+    assert store.jobs.get(job.id).inputs == {}

@@ -300,7 +300,7 @@ class VideoWorker:
         try:
             # "client": what a /v1 caller asked in its own terms (model alias, seconds, size), kept for display only.
             asked = {k: v for k, v in rec.request.items() if k != "client"}
-            request = VideoRequest.model_validate({**asked, "image": rec.image})
+            request = VideoRequest.model_validate({**asked, **rec.inputs})
             result = self.worker.generate(
                 request,
                 self.store.video_path(job_id),

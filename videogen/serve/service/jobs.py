@@ -31,11 +31,11 @@ from videogen.serve.service.limits import Limits
 from videogen.serve.service.status import StatusViews
 from videogen.serve.store.bounds import QueueBounds
 from videogen.serve.store.job_store import JobStore
-from videogen.serve.store.records import JobRecord, JobStatus
+from videogen.serve.store.records import JobRecord, JobStatus, pack_inputs
 from videogen.video.families import get_adapter
 from videogen.video.progress import Progress
 from videogen.video.registry import get_spec
-from videogen.video.request import VideoRequest
+from videogen.video.request import INLINE_FIELDS, VideoRequest
 
 if TYPE_CHECKING:
     from videogen.video.adapter import PreparedInputs
@@ -164,7 +164,7 @@ class JobService:
             family=request.family,
             task=request.task,
             request=summary,
-            image=request.image,
+            image=pack_inputs({name: getattr(request, name) for name in INLINE_FIELDS}),
             model={"family": request.family, "source": self.settings.families[request.family].model},
             params=params,
             adjustments=[a.model_dump() for a in prepared.adjustments],

@@ -56,6 +56,17 @@ JSON_COLUMNS = (
 _PRIVATE = frozenset({"image", "claim_token"})
 
 
+def pack_inputs(inputs: dict[str, str]) -> str | None:
+    """A job's inline media (``image``, ``last_image``, ``video``) in its one ``image`` column, which every end
+    of a job clears: the plain image as before, or a JSON object when there is more than an image."""
+    present = {k: v for k, v in inputs.items() if v}
+    if not present:
+        return None
+    if set(present) == {"image"}:
+        return present["image"]
+    return json.dumps(present)
+
+
 class JobRecord(BaseModel):
     """One job as stored. ``error`` has the shape of ``VideoGenError.to_dict()``."""
 
@@ -67,7 +78,9 @@ class JobRecord(BaseModel):
     family: str
     task: str
     request: dict[str, Any] = Field(default_factory=dict, description="the request as submitted, image summarised")
-    image: str | None = Field(default=None, description="the input image until the job ends")
+    image: str | None = Field(
+        default=None, description="the inline inputs until the job ends: the image, or JSON of image/last_image/video"
+    )
     model: dict[str, Any] | None = None
     params: dict[str, Any] | None = Field(default=None, description="every generation value, settled")
     adjustments: list[dict[str, Any]] = Field(default_factory=list)
@@ -101,6 +114,14 @@ class JobRecord(BaseModel):
             data[name] = json.loads(raw) if raw else None
         # NULL JSON columns mean "none yet": the model's defaults say what that is.
         return cls.model_validate({k: v for k, v in data.items() if v is not None})
+
+    @property
+    def inputs(self) -> dict[str, str]:
+        """The inline media the job runs with (``pack_inputs``'s inverse); empty once the job has ended."""
+        if not self.image:
+            return {}
+        # base64 never starts with "{", nor does a data: URL.
+        return json.loads(self.image) if self.image.startswith("{") else {"image": self.image}
 
     def snapshot(self) -> dict[str, Any]:
         """The record as the event log keeps it (JSON-ready; no image, no claim token)."""
