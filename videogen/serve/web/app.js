@@ -8,6 +8,8 @@
 const $ = (id) => document.getElementById(id);
 const SIZE_FIELDS = ["num_frames", "width", "height", "num_inference_steps"];
 const FIELDS = [...SIZE_FIELDS, "seed"];
+// Inline media a task may take (each shown when the task's required_inputs name it).
+const MEDIA_FIELDS = ["image", "last_image", "video"];
 const TERMINAL = ["succeeded", "failed", "cancelled"];
 const KEY_NAME = "videogen-key";
 const SMALL_VIDEO = 320;  // a video narrower than this is scaled up by a whole factor (tiny models make 32x32)
@@ -103,7 +105,10 @@ function served(m, task) {
 }
 function onTask() {
   const m = models[$("family").value], task = $("task").value;
-  $("image-row").hidden = task !== "image-to-video";
+  // The inputs the task takes, as the served family declares them (required_inputs per task).
+  const needs = ((m && m.required_inputs) || {})[task] || [];
+  for (const f of MEDIA_FIELDS) $(f + "-row").hidden = !needs.includes(f);
+  $("strength-row").hidden = task !== "video-to-video";
   if (!m) { $("limits").textContent = ""; return; }
   const { defaults: d, limits } = served(m, task);
   for (const f of SIZE_FIELDS) $(f).placeholder = d[f] ?? "";
@@ -150,16 +155,20 @@ async function body() {
   const b = { family: $("family").value, task: $("task").value, prompt: $("prompt").value };
   if ($("negative_prompt").value) b.negative_prompt = $("negative_prompt").value;
   for (const f of FIELDS) if ($(f).value !== "") b[f] = Number($(f).value);
-  const file = $("image").files[0];
-  if (b.task === "image-to-video" && file) {
-    b.image = await new Promise((ok, fail) => {
-      const r = new FileReader();
-      r.addEventListener("load", () => ok(r.result));
-      r.addEventListener("error", () => fail(r.error));
-      r.readAsDataURL(file);
-    });
+  for (const f of MEDIA_FIELDS) {
+    const file = $(f).files[0];
+    if (!$(f + "-row").hidden && file) b[f] = await dataUrl(file);
   }
+  if (!$("strength-row").hidden && $("strength").value !== "") b.strength = Number($("strength").value);
   return b;
+}
+function dataUrl(file) {
+  return new Promise((ok, fail) => {
+    const r = new FileReader();
+    r.addEventListener("load", () => ok(r.result));
+    r.addEventListener("error", () => fail(r.error));
+    r.readAsDataURL(file);
+  });
 }
 function showEstimate(r) {
   const est = r.estimate || {}, hw = r.hardware;
@@ -372,6 +381,13 @@ $("api-key").addEventListener("change", () => { saveKey(); load(); });
 $("remember-key").addEventListener("change", saveKey);
 $("family").addEventListener("change", onFamily);
 $("task").addEventListener("change", onTask);
+$("video").addEventListener("change", () => {
+  // A preview of the chosen clip, played from a blob: URL (allowed by the page's media-src).
+  const file = $("video").files[0], preview = $("video-preview");
+  if (preview.src) URL.revokeObjectURL(preview.src);
+  preview.hidden = !file;
+  if (file) preview.src = URL.createObjectURL(file);
+});
 $("estimate-btn").addEventListener("click", estimate);
 $("job-form").addEventListener("submit", submit);
 $("cancel-btn").addEventListener("click", cancel);
