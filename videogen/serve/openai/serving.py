@@ -29,7 +29,8 @@ from videogen.serve.store.job_pages import delete_job, page_after
 from videogen.video.outputs import VARIANTS as MEDIA_VARIANTS
 from videogen.video.registry import get_spec
 from videogen.video.request import Adjustment
-from videogen.video.spec import IMAGE_TO_VIDEO, TEXT_TO_VIDEO
+from videogen.video.spec import IMAGE_TO_VIDEO, TEXT_TO_VIDEO, VIDEO_TO_VIDEO
+from videogen.video.video_container import ContainerError, sniff
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -91,6 +92,17 @@ def image_b64(reference: Any) -> str:
     raise InvalidRequestError("input_reference", "is empty", allowed="an image file")
 
 
+def _is_video(reference: Any, encoded: str) -> bool:
+    """An uploaded ``input_reference`` that is a video container (told from its bytes), or a video data URL."""
+    if isinstance(reference, (bytes, bytearray)):
+        try:
+            sniff(bytes(reference[:64]))
+            return True
+        except ContainerError:
+            return False
+    return encoded.startswith("data:video/")
+
+
 class OpenAIVideos:
     def __init__(self, service: VideoGenService):
         self.service = service
@@ -125,8 +137,13 @@ class OpenAIVideos:
         body: dict[str, Any] = {k: fields[k] for k in EXTRA_FIELDS if fields.get(k) not in (None, "")}
         body.update(family=family, prompt=fields.get("prompt") or "")
         if fields.get("input_reference") is not None:
-            body["image"] = image_b64(fields["input_reference"])
-            body.setdefault("task", IMAGE_TO_VIDEO)
+            reference = image_b64(fields["input_reference"])
+            if _is_video(fields["input_reference"], reference):  # a clip to restyle: video-to-video
+                body["video"] = reference
+                body.setdefault("task", VIDEO_TO_VIDEO)
+            else:
+                body["image"] = reference
+                body.setdefault("task", IMAGE_TO_VIDEO)
         body.setdefault("task", TEXT_TO_VIDEO)
         spec = get_spec(family)
         if not isinstance(body["task"], str):
@@ -192,9 +209,9 @@ class OpenAIVideos:
     async def remix(self, video_id: str, prompt: str, who: Principal) -> Video:
         """The same settings (seed included) as ``video_id``, a new prompt."""
         rec = await asyncio.to_thread(self.jobs.jobs.get, video_id, who.owner_filter)
-        if rec.task == IMAGE_TO_VIDEO:
+        if rec.task != TEXT_TO_VIDEO:
             raise JobStateError(
-                f"video {video_id} is image-to-video; its input image is not kept, so it cannot be remixed"
+                f"video {video_id} is {rec.task}; its input media are not kept, so it cannot be remixed"
             )
         params = rec.params or {}
         fields = {
