@@ -43,10 +43,17 @@ def add_client_parsers(sub) -> None:
     submit = sub.add_parser("submit", help="queue a job on a VideoGen server")
     common(submit)
     submit.add_argument("--family", required=True)
-    submit.add_argument("--task", default=None, help="default: image-to-video with --image, else text-to-video")
+    submit.add_argument(
+        "--task",
+        default=None,
+        help="default: video-to-video with --video, image-to-video with --image, else text-to-video",
+    )
     submit.add_argument("--prompt", required=True)
     submit.add_argument("--negative-prompt")
-    submit.add_argument("--image", help="first frame for image-to-video (PNG/JPEG path)")
+    submit.add_argument("--image", help="first frame for image-to-video / first-last-frame (PNG/JPEG/WebP path)")
+    submit.add_argument("--last-image", dest="last_image", help="last frame for first-last-frame (image path)")
+    submit.add_argument("--video", help="input video for video-to-video (MP4/WebM/MOV path)")
+    submit.add_argument("--strength", type=float, help="video-to-video: 0 keeps the input, 1 ignores it")
     for flag, dest, kind in (
         ("--frames", "num_frames", int),
         ("--height", "height", int),
@@ -198,10 +205,14 @@ def cmd_submit(args) -> int:
     ):
         if getattr(args, name) is not None:
             body[name] = getattr(args, name)
-    if args.image:
-        with open(args.image, "rb") as fh:
-            body["image"] = base64.b64encode(fh.read()).decode("ascii")
-    body["task"] = args.task or ("image-to-video" if args.image else "text-to-video")
+    if args.strength is not None:
+        body["strength"] = args.strength
+    for name in ("image", "last_image", "video"):  # local files, sent inline (the server never reads a path)
+        if getattr(args, name):
+            with open(getattr(args, name), "rb") as fh:
+                body[name] = base64.b64encode(fh.read()).decode("ascii")
+    default_task = "video-to-video" if args.video else "image-to-video" if args.image else "text-to-video"
+    body["task"] = args.task or default_task
     with _client(args) as client:
         job = _check(client.post("/api/video/jobs", json=body)).json()
         if not args.wait:
