@@ -4,11 +4,14 @@ before it runs with a 4xx-class error naming a field (never a raw pipeline error
 Hypothesis draws requests across each family's *declared* ranges (frames, height, width) on its tiny model.
 The worker has measured its own throughput first (its warm-up run), so admission refuses what would outlast
 ``JOB_TIMEOUT_S`` on this CPU; everything it admits must produce a video of the promised shape.
-Bounded: a few derandomized examples per family and task.
+Bounded: a few derandomized examples per family and task. Video-to-video is covered too: its input is one small
+generated clip (5 frames of 32x32), conformed to each drawn shape (the drawn ``num_frames`` is sent, so the clip is
+padded or cut to it); the clip's own length, rate and size are not drawn here (test_video_to_video.py varies them).
 """
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -17,10 +20,13 @@ from videogen.errors import InvalidRequestError, VideoGenError
 from videogen.video.encode import read_mp4
 from videogen.video.registry import FAMILY_IDS, SPECS
 from videogen.video.request import VideoRequest
+from videogen.video.video_to_video import clip_b64
 from videogen.video.worker import GenerationWorker
 
 JOB_TIMEOUT_S = 3.0
 PAIRS = [(f, t) for f in FAMILY_IDS for t in SPECS[f].tasks]
+# Video-to-video's input: a small real MP4 (5 frames of 32x32 at 8 fps).
+_CLIP = clip_b64(np.random.default_rng(0).integers(0, 255, (5, 32, 32, 3), dtype=np.uint8), 8)
 
 
 @pytest.fixture(scope="module")
@@ -53,7 +59,10 @@ def test_every_accepted_request_runs_or_is_refused_naming_a_field(worker, family
     @given(values=_requests(family))
     def check(values):
         image = png_b64 if task == "image-to-video" else None
-        request = VideoRequest(family=family, task=task, prompt="a fox", image=image, num_inference_steps=1, **values)
+        video = _CLIP if task == "video-to-video" else None
+        request = VideoRequest(
+            family=family, task=task, prompt="a fox", image=image, video=video, num_inference_steps=1, **values
+        )
         out = tmp_path_factory.mktemp("accepted") / "v.mp4"
         try:
             result = worker.generate(request, out)

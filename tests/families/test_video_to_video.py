@@ -169,18 +169,21 @@ def test_strength_decides_how_far_the_output_moves_from_the_input(tiny):
 def test_a_strength_that_runs_no_step_is_moved_to_one_step(family):
     adapter = get_adapter(family)
     prepared = adapter.resolve_params(
-        request(family, video=clip(), strength=0.0, num_inference_steps=4), tiny_meta(family, V2V)
+        request(family, video=clip(fps=get_spec(family).defaults.fps), strength=0.0, num_inference_steps=4),
+        tiny_meta(family, V2V),
     )
     assert prepared.params["strength"] == 0.25 and prepared.params["denoising_steps"] == 1
     assert moved(prepared) == {"strength": (0.0, 0.25)}
     prepared = adapter.resolve_params(
-        request(family, video=clip(), strength=0.3, num_inference_steps=3), tiny_meta(family, V2V)
+        request(family, video=clip(fps=get_spec(family).defaults.fps), strength=0.3, num_inference_steps=3),
+        tiny_meta(family, V2V),
     )
     used = prepared.params["strength"]
     assert used == pytest.approx(1 / 3) and int(3 * used) == prepared.params["denoising_steps"] == 1
     assert moved(prepared) == {"strength": (0.3, used)}
     prepared = adapter.resolve_params(
-        request(family, video=clip(), strength=0.5, num_inference_steps=3), tiny_meta(family, V2V)
+        request(family, video=clip(fps=get_spec(family).defaults.fps), strength=0.5, num_inference_steps=3),
+        tiny_meta(family, V2V),
     )
     assert prepared.params["strength"] == 0.5 and prepared.params["denoising_steps"] == 1 and moved(prepared) == {}
 
@@ -274,3 +277,28 @@ def test_cli_generate_video_to_video(tmp_path):
         timeout=300,
     )
     assert bad.returncode == 2 and "--video" in bad.stderr
+
+
+def test_a_cancel_at_a_step_leaves_before_decoding(tiny, monkeypatch):
+    """The worker's cancel ends a video-to-video call at its first step too: the clip was encoded, nothing decoded."""
+    from videogen.errors import GenerationCancelled
+    from videogen.video.stage_clock import step_callback_kwargs
+
+    decodes: list[int] = []
+    decode = tiny.pipe.vae.decode
+    monkeypatch.setattr(tiny.pipe.vae, "decode", lambda *a, **k: decodes.append(1) or decode(*a, **k))
+    steps: list[int] = []
+
+    def cancel(step_index: int) -> None:
+        steps.append(step_index)
+        raise GenerationCancelled("cancelled")
+
+    fps = get_spec(tiny.family).defaults.fps
+    prepared = tiny.adapter.prepare_inputs(
+        request(tiny.family, video=clip(fps=fps), strength=1.0, num_inference_steps=3, seed=0), tiny.pipe, tiny.meta
+    )
+    with pytest.raises(GenerationCancelled):
+        tiny.pipe(**prepared.kwargs, **step_callback_kwargs(tiny.pipe, cancel))
+    assert steps == [0] and decodes == []
+    tiny.pipe(**prepared.kwargs, **step_callback_kwargs(tiny.pipe, steps.append))  # not cancelled: it decodes
+    assert steps == [0, 0, 1, 2] and decodes

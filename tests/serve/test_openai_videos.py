@@ -95,7 +95,8 @@ def test_image_to_video_upload_list_remix_delete(sdk, served_app):
     assert ids == [remix.id, t2v.id] and page.has_more and page.last_id == t2v.id
     older = sdk.videos.list(limit=1, after=t2v.id)
     assert [v.id for v in older.data] == [video.id]
-    assert [v.id for v in sdk.videos.list(limit=100, order="asc").data][-1] == remix.id
+    # Oldest first, every page followed (the SDK's auto-paging): the newest of all comes last.
+    assert [v.id for v in sdk.videos.list(limit=100, order="asc")][-1] == remix.id
 
     deleted = sdk.videos.delete(video.id)
     assert deleted.id == video.id and deleted.deleted and deleted.object == "video.deleted"

@@ -21,6 +21,10 @@ def _body(family, task, **kw):
     body = {"family": family, "task": task, "prompt": "a cat running on the beach", "seed": 3}
     if task == "image-to-video":
         body["image"] = png_data_url(40)
+    if task == "video-to-video":  # 9 frames of 32x32 at the jobs' 10 fps: the job follows the clip as it is
+        from videogen.video.video_to_video import grey_clip_b64
+
+        body["video"] = grey_clip_b64(9, 10, size=32)
     body.update(kw)
     return body
 

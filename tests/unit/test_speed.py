@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import functools
 import math
 
 import numpy as np
@@ -39,8 +40,17 @@ def _request(family, task, png_b64, step_cache=None):
         seed=5,
         num_inference_steps=STEPS,
         image=png_b64 if task == "image-to-video" else None,
+        video=_clip(SPECS[family].defaults.fps) if task == "video-to-video" else None,
         step_cache=step_cache,
     )
+
+
+@functools.cache
+def _clip(fps: int) -> str:
+    """A 9-frame 32x32 clip (random pixels, fixed seed) at ``fps``: video-to-video's input at the tiny shape."""
+    from videogen.video.video_to_video import clip_b64
+
+    return clip_b64(np.random.default_rng(0).integers(0, 255, (9, 32, 32, 3), dtype=np.uint8), fps)
 
 
 def _run(worker, family, task, png_b64, tmp_path, step_cache=None):

@@ -15,6 +15,7 @@ from videogen.video.encode import mp4_info, read_mp4
 from videogen.video.model_meta import ModelMeta
 from videogen.video.registry import SPECS
 from videogen.video.request import VideoRequest
+from videogen.video.video_to_video import grey_clip_b64
 from videogen.video.worker import STAGES, GenerationWorker
 
 CASES = [(family, task) for family, spec in SPECS.items() for task in spec.tasks]
@@ -27,6 +28,9 @@ def worker():
 
 def _request(family, task, png_b64, **kw):
     image = png_b64 if task == "image-to-video" else None
+    if task == "video-to-video":  # 9 frames of 32x32 at the job's fps; strength 1.0 runs every step
+        fps = kw.get("fps") or SPECS[family].defaults.fps
+        kw = {"video": grey_clip_b64(9, fps, size=32), "strength": 1.0, **kw}
     return VideoRequest(family=family, task=task, prompt="a cat running on the beach", image=image, seed=7, **kw)
 
 

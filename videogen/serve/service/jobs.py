@@ -86,7 +86,8 @@ class JobService:
             )
         meta = meta or self.status.model_meta(request.family, request.task)
         prepared = get_adapter(request.family).resolve_params(request, meta)
-        prepared.image = None  # decoded to check it; the worker decodes its own copy, the ingress keeps none
+        # decoded to check them; the worker decodes its own copy, the ingress keeps none
+        prepared.image = prepared.video = None
         return prepared
 
     def admit(
