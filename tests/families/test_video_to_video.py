@@ -302,3 +302,19 @@ def test_a_cancel_at_a_step_leaves_before_decoding(tiny, monkeypatch):
     assert steps == [0] and decodes == []
     tiny.pipe(**prepared.kwargs, **step_callback_kwargs(tiny.pipe, steps.append))  # not cancelled: it decodes
     assert steps == [0, 0, 1, 2] and decodes
+
+
+@pytest.mark.parametrize(
+    ("task", "field"), [("text-to-video", "image"), ("text-to-video", "last_image"), ("image-to-video", "last_image")]
+)
+def test_an_input_the_task_does_not_take_is_refused_naming_it(task, field, png_b64):
+    from videogen.errors import InvalidRequestError
+    from videogen.video.families import get_adapter
+    from videogen.video.model_meta import ModelMeta
+    from videogen.video.request import VideoRequest
+
+    inputs = {field: png_b64, **({"image": png_b64} if task == "image-to-video" else {})}
+    request = VideoRequest(family="wan", task=task, prompt="x", **inputs)
+    with pytest.raises(InvalidRequestError) as err:
+        get_adapter("wan").resolve_params(request, ModelMeta.for_tiny("wan", task))
+    assert err.value.field == field and "first-last-frame" in err.value.message

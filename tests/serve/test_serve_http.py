@@ -214,7 +214,8 @@ BAD = {
     ),
     "missing-prompt": ({"family": "wan"}, 422, "prompt"),
     "unknown-field": ({"family": "wan", "prompt": "x", "model": "/etc/passwd"}, 422, "model"),
-    "bad-task": ({"family": "wan", "prompt": "x", "task": "video-to-video"}, 422, "task"),
+    "bad-task": ({"family": "wan", "prompt": "x", "task": "video-inpaint"}, 422, "task"),
+    "no-video-for-v2v": ({"family": "wan", "prompt": "x", "task": "video-to-video"}, 422, "video"),
 }
 
 

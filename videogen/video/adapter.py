@@ -18,8 +18,8 @@ import numpy as np
 
 from videogen.errors import InvalidRequestError, UnsupportedTaskError
 from videogen.video.model_meta import ModelMeta
-from videogen.video.request import Adjustment, VideoRequest, decode_image
-from videogen.video.spec import IMAGE_TO_VIDEO, TASK_INPUTS, VIDEO_TO_VIDEO, VideoModelSpec
+from videogen.video.request import INLINE_FIELDS, Adjustment, VideoRequest, decode_image
+from videogen.video.spec import IMAGE_TO_VIDEO, TASK_INPUTS, TASKS, VIDEO_TO_VIDEO, VideoModelSpec
 from videogen.video.video_to_video import DEFAULT_STRENGTH, clip_frames, decode_clip, settle_clip
 
 
@@ -94,8 +94,12 @@ class VideoPipelineAdapter:
             return defaults[name] if value is None else value
 
         v2v = task == VIDEO_TO_VIDEO
-        if request.video and "video" not in TASK_INPUTS[task]:
-            raise InvalidRequestError("video", f"is not used by {task}; send task={VIDEO_TO_VIDEO}", allowed=None)
+        for name in INLINE_FIELDS:  # an input the task does not take is refused, never silently ignored
+            if getattr(request, name) and name not in TASK_INPUTS[task]:
+                takers = [t for t in TASKS if name in TASK_INPUTS[t]]
+                raise InvalidRequestError(
+                    name, f"is not used by {task}; tasks that take it: {', '.join(takers)}", allowed=None
+                )
         if request.strength is not None and not v2v:
             raise InvalidRequestError("strength", f"is only used by {VIDEO_TO_VIDEO}", allowed=None)
         follow_clip = v2v and request.num_frames is None  # the job follows the clip's own length
