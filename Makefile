@@ -30,7 +30,9 @@ demo-cli: install
 	$(VENV)/bin/videogen generate --family ltx-video --task image-to-video --image $(OUT)/first-frame.png --model tiny --prompt "the sun sets over the sea" -o $(OUT)/cli-ltx-i2v.mp4
 
 test: install
+	@# Lint and format are checked first: a red style is a red build (ruff's config is in pyproject.toml).
 	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
 	$(PY) -m pytest -q -p no:cacheprovider
 
 test-fast: install
