@@ -25,6 +25,7 @@ from videogen.video.tiny.cache import ensure_tiny_model
 T2V = "text-to-video"
 I2V = "image-to-video"
 V2V = "video-to-video"
+FLF = "first-last-frame"
 ALL_TASKS = (T2V, I2V)
 PROMPT = "a cat running on the beach"
 SIZE = 32  # every tiny model generates 32x32 by default
@@ -43,17 +44,19 @@ class FamilyCase:
 FAMILIES: dict[str, FamilyCase] = {
     "text-to-video-sd": FamilyCase((T2V, V2V), (65,)),
     "animatediff": FamilyCase((T2V, V2V), (65,)),
-    "wan": FamilyCase((T2V, I2V, V2V), (500,)),
+    "wan": FamilyCase((T2V, I2V, V2V, FLF), (500,)),
     "cogvideox": FamilyCase((T2V, I2V, V2V), (53,)),
     "ltx-video": FamilyCase((T2V, I2V), (300,)),
     # image-to-video drops the 4 conditioning frames: 9 requested -> 5 returned
     "hunyuan-video": FamilyCase((T2V, I2V), (5, 200), frames={T2V: 9, I2V: 5}),
     "sana-video": FamilyCase((T2V, I2V), (100,)),
 }
-# Video-to-video is checked in test_video_to_video.py (its input clip decides frames and size), not here or
-# through ``tiny_fixture``: the generic and per-family checks below run text- and image-to-video.
+# Video-to-video is checked in test_video_to_video.py (its input clip decides frames and size), first-last-frame
+# in test_first_last_frame.py, not here or through ``tiny_fixture``: the generic and per-family checks below run
+# text- and image-to-video.
+OWN_TESTS = (V2V, FLF)
 V2V_FAMILIES = [family for family, case in FAMILIES.items() if V2V in case.tasks]
-CASES = [(family, task) for family, case in FAMILIES.items() for task in case.tasks if task != V2V]
+CASES = [(family, task) for family, case in FAMILIES.items() for task in case.tasks if task not in OWN_TESTS]
 I2V_CASES = [(family, task) for family, task in CASES if task == I2V]
 T2V_CASES = [(family, task) for family, task in CASES if task == T2V]
 UNOFFERED = [(family, task) for family, case in FAMILIES.items() for task in ALL_TASKS if task not in case.tasks]
@@ -156,7 +159,7 @@ def load_tiny(family: str, task: str, tmp_path_factory: pytest.TempPathFactory) 
 def tiny_fixture(family: str, tasks: tuple[str, ...] | None = None):
     """A module fixture ``tiny`` giving the family's ``Tiny`` for each of ``tasks`` (default: all it offers)."""
 
-    @pytest.fixture(scope="module", params=tasks or [t for t in FAMILIES[family].tasks if t != V2V])
+    @pytest.fixture(scope="module", params=tasks or [t for t in FAMILIES[family].tasks if t not in OWN_TESTS])
     def tiny(request, tmp_path_factory) -> Tiny:
         return load_tiny(family, request.param, tmp_path_factory)
 

@@ -7,6 +7,7 @@ The worker has measured its own throughput first (its warm-up run), so admission
 Bounded: a few derandomized examples per family and task. Video-to-video is covered too: its input is one small
 generated clip (5 frames of 32x32), conformed to each drawn shape (the drawn ``num_frames`` is sent, so the clip is
 padded or cut to it); the clip's own length, rate and size are not drawn here (test_video_to_video.py varies them).
+First-last-frame (Wan) is covered the same way, one small PNG as both its first and its last frame.
 """
 
 from __future__ import annotations
@@ -58,10 +59,18 @@ def test_every_accepted_request_runs_or_is_refused_naming_a_field(worker, family
     )
     @given(values=_requests(family))
     def check(values):
-        image = png_b64 if task == "image-to-video" else None
+        image = png_b64 if task in ("image-to-video", "first-last-frame") else None
+        last_image = png_b64 if task == "first-last-frame" else None
         video = _CLIP if task == "video-to-video" else None
         request = VideoRequest(
-            family=family, task=task, prompt="a fox", image=image, video=video, num_inference_steps=1, **values
+            family=family,
+            task=task,
+            prompt="a fox",
+            image=image,
+            last_image=last_image,
+            video=video,
+            num_inference_steps=1,
+            **values,
         )
         out = tmp_path_factory.mktemp("accepted") / "v.mp4"
         try:

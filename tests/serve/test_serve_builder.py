@@ -48,7 +48,7 @@ def test_worker_defaults_gpu_one_request_autoscaling_health_shutdown(tmp_path):
     worker_settings = opts["init_args"][0]
     assert isinstance(worker_settings, WorkerSettings)
     assert worker_settings.family == "wan" and worker_settings.state_dir == str(tmp_path)
-    assert worker_settings.warm == ["text-to-video", "image-to-video"]
+    assert worker_settings.warm == ["text-to-video", "image-to-video", "video-to-video", "first-last-frame"]
     assert worker_settings.heartbeat_s == pytest.approx(cfg.heartbeat_timeout_s / 6)
     assert worker_settings.job_timeout_s == cfg.job_timeout_s
 

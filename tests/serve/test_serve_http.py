@@ -19,8 +19,10 @@ CASES = [(family, task) for family, spec in SPECS.items() for task in spec.tasks
 
 def _body(family, task, **kw):
     body = {"family": family, "task": task, "prompt": "a cat running on the beach", "seed": 3}
-    if task == "image-to-video":
+    if task in ("image-to-video", "first-last-frame"):
         body["image"] = png_data_url(40)
+    if task == "first-last-frame":
+        body["last_image"] = png_data_url(40, seed=1)
     if task == "video-to-video":  # 9 frames of 32x32 at the jobs' 10 fps: the job follows the clip as it is
         from videogen.video.video_to_video import grey_clip_b64
 
@@ -216,6 +218,16 @@ BAD = {
     "unknown-field": ({"family": "wan", "prompt": "x", "model": "/etc/passwd"}, 422, "model"),
     "bad-task": ({"family": "wan", "prompt": "x", "task": "video-inpaint"}, 422, "task"),
     "no-video-for-v2v": ({"family": "wan", "prompt": "x", "task": "video-to-video"}, 422, "video"),
+    "no-last-image-for-flf": (
+        {"family": "wan", "task": "first-last-frame", "prompt": "x", "image": png_data_url(40)},
+        422,
+        "last_image",
+    ),
+    "undecodable-last-image": (
+        {"family": "wan", "task": "first-last-frame", "prompt": "x", "image": png_data_url(40), "last_image": "bm9w"},
+        422,
+        "last_image",
+    ),
 }
 
 

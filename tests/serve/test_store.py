@@ -142,7 +142,7 @@ def test_events_replay_every_change_in_order(store):
         JobStatus.SUCCEEDED,
         result={"frames": 1, "width": 8, "height": 8, "fps": 8, "bytes": 1},
     )
-    events = store.events.since(job.id, 0)  # once it ended: its final state (the log is compacted)
+    events = store.events.since(job.id, 0)
     assert events[-1][1].status == JobStatus.SUCCEEDED and events[-1][1].result["frames"] == 1
     snap, seq = store.jobs.snapshot(job.id)
     assert seq == events[-1][0] and snap.status == JobStatus.SUCCEEDED

@@ -161,6 +161,30 @@ def test_estimate_submit_progress_and_the_video_plays(page):
     assert "{" not in runtime  # words, not JSON
 
 
+def test_video_to_video_from_an_uploaded_clip(page, tmp_path):
+    """The task's own inputs: an input video (previewed in the page) and a strength; the job restyles it."""
+    import numpy as np
+
+    from videogen.video.encode import write_mp4
+
+    clip = tmp_path / "clip.mp4"
+    write_mp4(np.random.default_rng(3).integers(0, 255, (9, 32, 32, 3), dtype=np.uint8), clip, fps=16)
+    page.select_option("#family", "wan")
+    page.select_option("#task", "video-to-video")
+    assert page.is_hidden("#image-row") and page.is_visible("#video-row") and page.is_visible("#strength-row")
+    page.set_input_files("#video", str(clip))
+    page.wait_for_function("() => document.querySelector('#video-preview').readyState >= 1", timeout=15_000)
+    page.fill("#strength", "0.5")
+    for name in ("num_frames", "width", "height", "seed"):
+        page.fill(f"#{name}", "")
+    page.fill("#num_inference_steps", "2")
+    page.click("#submit-btn")
+    sync_api.expect(page.locator("#job-stage")).to_have_attribute("data-status", "succeeded", timeout=60_000)
+    page.wait_for_function("() => document.querySelector('#job-video').readyState >= 2", timeout=30_000)
+    page.select_option("#task", "text-to-video")  # the inputs of another task go away again
+    assert page.is_hidden("#video-row") and page.is_hidden("#strength-row")
+
+
 def test_hostile_data_is_rendered_as_text(page, served_app):
     with served_app.client() as c:
         jobs = [

@@ -39,7 +39,8 @@ def _request(family, task, png_b64, step_cache=None):
         prompt="a cat running on the beach",
         seed=5,
         num_inference_steps=STEPS,
-        image=png_b64 if task == "image-to-video" else None,
+        image=png_b64 if task in ("image-to-video", "first-last-frame") else None,
+        last_image=png_b64 if task == "first-last-frame" else None,
         video=_clip(SPECS[family].defaults.fps) if task == "video-to-video" else None,
         step_cache=step_cache,
     )

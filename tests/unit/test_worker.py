@@ -27,7 +27,9 @@ def worker():
 
 
 def _request(family, task, png_b64, **kw):
-    image = png_b64 if task == "image-to-video" else None
+    image = png_b64 if task in ("image-to-video", "first-last-frame") else None
+    if task == "first-last-frame":  # the same PNG as the last frame too
+        kw = {"last_image": png_b64, **kw}
     if task == "video-to-video":  # 9 frames of 32x32 at the job's fps; strength 1.0 runs every step
         fps = kw.get("fps") or SPECS[family].defaults.fps
         kw = {"video": grey_clip_b64(9, fps, size=32), "strength": 1.0, **kw}

@@ -19,7 +19,14 @@ import numpy as np
 from videogen.errors import InvalidRequestError, UnsupportedTaskError
 from videogen.video.model_meta import ModelMeta
 from videogen.video.request import INLINE_FIELDS, Adjustment, VideoRequest, decode_image
-from videogen.video.spec import IMAGE_TO_VIDEO, TASK_INPUTS, TASKS, VIDEO_TO_VIDEO, VideoModelSpec
+from videogen.video.spec import (
+    FIRST_LAST_FRAME,
+    IMAGE_TO_VIDEO,
+    TASK_INPUTS,
+    TASKS,
+    VIDEO_TO_VIDEO,
+    VideoModelSpec,
+)
 from videogen.video.video_to_video import DEFAULT_STRENGTH, clip_frames, decode_clip, settle_clip
 
 
@@ -46,7 +53,8 @@ class PreparedInputs:
     kwargs: dict[str, Any]
     params: dict[str, Any]
     adjustments: list[Adjustment] = field(default_factory=list)
-    image: Any = None  # image-to-video: the first frame, decoded (once) by ``resolve_params``
+    image: Any = None  # image-to-video, first-last-frame: the first frame, decoded (once) by ``resolve_params``
+    last_image: Any = None  # first-last-frame: the last frame, decoded (once) by ``resolve_params``
     video: Any = None  # video-to-video: the input clip's frames (PIL), decoded and conformed once
 
     @property
@@ -111,13 +119,15 @@ class VideoPipelineAdapter:
         clip = decode_clip(request.video, task) if v2v else None  # after the cheap checks: ffmpeg runs once
         if follow_clip:
             num_frames = self._check_frames(clip_frames(clip, int(pick("fps")), spec.frame_rule), adjustments)
-        image = None
-        if task == IMAGE_TO_VIDEO:
-            if not request.image:
-                raise InvalidRequestError("image", "is required for image-to-video", allowed="base64 or a data: URL")
+        # image-to-video: the first frame; first-last-frame: the first and the last (each decoded once, here)
+        image = last_image = None
+        for name in ("image", "last_image"):
+            if name in TASK_INPUTS[task] and not getattr(request, name):
+                raise InvalidRequestError(name, f"is required for {task}", allowed="base64 or a data: URL")
+        if task in (IMAGE_TO_VIDEO, FIRST_LAST_FRAME):
             image = decode_image(request.image)
-        elif request.image:
-            raise InvalidRequestError("image", "is only used by image-to-video; send task=image-to-video", allowed=None)
+        if task == FIRST_LAST_FRAME:
+            last_image = decode_image(request.last_image, field="last_image")
         params = {
             "num_frames": num_frames,
             "height": height,
@@ -148,7 +158,9 @@ class VideoPipelineAdapter:
             params.update(strength=settled.strength, denoising_steps=settled.denoising_steps)
             adjustments.extend(settled.adjustments)
         adjustments.extend(self.family_adjustments(request))
-        return PreparedInputs(kwargs={}, params=params, adjustments=adjustments, image=image, video=video)
+        return PreparedInputs(
+            kwargs={}, params=params, adjustments=adjustments, image=image, last_image=last_image, video=video
+        )
 
     def prepare_inputs(
         self, request: VideoRequest, pipe, meta: ModelMeta | None = None, settled: PreparedInputs | None = None
@@ -172,8 +184,11 @@ class VideoPipelineAdapter:
         }
         if request.negative_prompt:
             kwargs["negative_prompt"] = request.negative_prompt
-        if request.task == IMAGE_TO_VIDEO:
-            kwargs["image"] = prepared.image.resize((params["width"], params["height"]))
+        size = (params["width"], params["height"])
+        if request.task in (IMAGE_TO_VIDEO, FIRST_LAST_FRAME):
+            kwargs["image"] = prepared.image.resize(size)
+        if request.task == FIRST_LAST_FRAME:
+            kwargs["last_image"] = prepared.last_image.resize(size)
         if request.task == VIDEO_TO_VIDEO:  # sized and timed by resolve_params: the output follows it
             kwargs.update(video=prepared.video, strength=params["strength"])
         kwargs.update(self.family_call_kwargs(request.task, pipe, params))

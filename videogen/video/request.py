@@ -114,43 +114,43 @@ def grey_png_b64(size: int = 64) -> str:
     return base64.b64encode(buffer.getvalue()).decode("ascii")
 
 
-def decode_image(value: str):
-    """base64 / data URL -> RGB PIL image, or InvalidRequestError naming ``image``."""
+def decode_image(value: str, field: str = "image"):
+    """base64 / data URL -> RGB PIL image, or InvalidRequestError naming ``field`` (``image``, ``last_image``)."""
     from PIL import Image, UnidentifiedImageError
 
     payload = value.strip()
     if payload.startswith("data:"):
         header, _, payload = payload.partition(",")
         if ";base64" not in header:
-            raise InvalidRequestError("image", "data URL must be base64-encoded", allowed="data:image/...;base64,...")
+            raise InvalidRequestError(field, "data URL must be base64-encoded", allowed="data:image/...;base64,...")
     try:
         raw = base64.b64decode(payload, validate=True)
     except (binascii.Error, ValueError):
         raise InvalidRequestError(
-            "image", "is not valid base64", allowed="base64 or a data: URL of a PNG/JPEG/WebP"
+            field, "is not valid base64", allowed="base64 or a data: URL of a PNG/JPEG/WebP"
         ) from None
     if len(raw) > MAX_IMAGE_BYTES:
         raise InvalidRequestError(
-            "image", f"is {len(raw)} bytes; at most {MAX_IMAGE_BYTES} allowed", allowed=f"<= {MAX_IMAGE_BYTES} bytes"
+            field, f"is {len(raw)} bytes; at most {MAX_IMAGE_BYTES} allowed", allowed=f"<= {MAX_IMAGE_BYTES} bytes"
         )
     try:
         opened = Image.open(io.BytesIO(raw), formats=list(IMAGE_FORMATS))
     except UnidentifiedImageError:
         raise InvalidRequestError(
-            "image",
+            field,
             f"is not a {IMAGE_FORMATS_TEXT} image (told from its bytes; no other format is decoded)",
             allowed=IMAGE_FORMATS_TEXT,
         ) from None
     except (OSError, Image.DecompressionBombError):
-        raise InvalidRequestError("image", "could not be decoded as an image", allowed=IMAGE_FORMATS_TEXT) from None
+        raise InvalidRequestError(field, "could not be decoded as an image", allowed=IMAGE_FORMATS_TEXT) from None
     try:
         with opened as img:
             if img.width * img.height > MAX_IMAGE_PIXELS:
                 raise InvalidRequestError(
-                    "image",
+                    field,
                     f"is {img.width}x{img.height}; at most {MAX_IMAGE_PIXELS} pixels allowed",
                     allowed=f"<= {MAX_IMAGE_PIXELS} pixels",
                 )
             return img.convert("RGB")
     except (OSError, Image.DecompressionBombError):
-        raise InvalidRequestError("image", "could not be decoded as an image", allowed=IMAGE_FORMATS_TEXT) from None
+        raise InvalidRequestError(field, "could not be decoded as an image", allowed=IMAGE_FORMATS_TEXT) from None

@@ -174,8 +174,9 @@ class VideoModelSpec(BaseModel):
 
     @property
     def checkpoint_classes(self) -> list[str]:
-        """The ``_class_name`` values a model directory of this family may carry."""
-        return [*self.pipeline_classes.values(), *self.extra_checkpoint_classes]
+        """The ``_class_name`` values a model directory of this family may carry (each once: one class may
+        serve two tasks, like Wan's image-to-video and first-last-frame)."""
+        return list(dict.fromkeys([*self.pipeline_classes.values(), *self.extra_checkpoint_classes]))
 
     def output_frames(self, task: str, num_frames: int) -> int:
         """How many frames the pipeline returns when asked for ``num_frames``."""

@@ -26,6 +26,8 @@ logger = logging.getLogger("videogen.serve")
 
 GB = 1024**3
 SWEEP_INTERVAL_S = 300.0
+# An ended job's event log is compacted this long after it ended (at the next sweep): live streams finish first.
+COMPACT_AFTER_S = 60.0
 # Walking state_dir for its size is not free: the figure is reused this long.
 USAGE_CACHE_S = 10.0
 
@@ -98,10 +100,15 @@ class Limits:
             logger.info("retention: deleted %d job(s) ended before %s", len(removed), time.ctime(cutoff))
         return removed
 
+    def compact_events(self, now: float | None = None) -> int:
+        """Compact the event logs of jobs that ended more than ``COMPACT_AFTER_S`` ago to their final state."""
+        return self.store.events.compact_ended((time.time() if now is None else now) - COMPACT_AFTER_S)
+
     async def sweep_loop(self, interval_s: float = SWEEP_INTERVAL_S) -> None:
         while True:
-            try:
-                await asyncio.to_thread(self.sweep)
-            except Exception:  # the next pass tries again
-                logger.exception("retention sweep failed")
+            for chore in (self.compact_events, self.sweep):
+                try:
+                    await asyncio.to_thread(chore)
+                except Exception:  # the next pass tries again
+                    logger.exception("housekeeping (%s) failed", chore.__name__)
             await asyncio.sleep(interval_s)

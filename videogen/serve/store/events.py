@@ -17,9 +17,10 @@ The state at any event is its base row with the deltas from there up to it
 applied, so a resume from any seq reads at most ``FULL_EVERY`` rows for its
 starting state, and so does a writer for the state it diffs against (the log,
 not the job row, is what a delta is relative to: heartbeats and lease renewals
-change the row without an event). When a job ends, its log is compacted to that
-last full row, keeping its seq: a client resuming from any older id gets the
-final state at once.
+change the row without an event). A job's last event is a full row; a grace
+period after the job ends (``compact_ended``, run by the housekeeping sweep) its
+log is compacted to that row, keeping its seq: a client resuming from any older
+id gets the final state at once, while a live stream never loses a stage.
 
 ``ChangeWatch`` tells, cheaply enough to ask every few milliseconds, which jobs
 got events since it last looked, whoever wrote them (a worker, this or another
@@ -70,11 +71,26 @@ class EventLog:
                 _DELTA: {k: v for k, v in snapshot.items() if k not in previous or previous[k] != v},
                 "base": rows[0][0],
             }
-        seq = conn.execute(
+        conn.execute(
             "INSERT INTO events(job_id, created_at, data) VALUES (?,?,?)", (record.id, time.time(), json.dumps(data))
-        ).lastrowid
-        if record.status.terminal:  # nothing changes an ended job: its final state is all a resume needs
-            conn.execute("DELETE FROM events WHERE job_id=? AND seq<?", (record.id, seq))
+        )
+
+    def compact_ended(self, ended_before: float) -> int:
+        """Keep only the last (full) row of every job that ended before ``ended_before``; rows deleted.
+
+        Run by the housekeeping sweep, a grace period after a job ends rather than at its end: a live stream a
+        little behind the writer still reads every stage; a client resuming later gets the final state at once.
+        """
+        from videogen.serve.store.records import TERMINAL
+
+        marks = ",".join("?" * len(TERMINAL))
+        with self.db.tx() as conn:
+            return conn.execute(
+                f"""DELETE FROM events WHERE job_id IN
+                        (SELECT id FROM jobs WHERE status IN ({marks}) AND finished_at < ?)
+                      AND seq < (SELECT MAX(e.seq) FROM events e WHERE e.job_id = events.job_id)""",
+                (*map(str, TERMINAL), ended_before),
+            ).rowcount
 
     @staticmethod
     def _chain(conn: sqlite3.Connection, job_id: str, before_seq: int = _END) -> list[tuple[int, str]]:

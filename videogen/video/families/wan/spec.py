@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from videogen.video.spec import (
+    FIRST_LAST_FRAME,
     IMAGE_TO_VIDEO,
     TEXT_TO_VIDEO,
     VIDEO_TO_VIDEO,
@@ -21,6 +22,9 @@ SPEC = VideoModelSpec(
         TEXT_TO_VIDEO: "WanPipeline",
         IMAGE_TO_VIDEO: "WanImageToVideoPipeline",
         VIDEO_TO_VIDEO: "WanVideoToVideoPipeline",
+        # image= the first frame, last_image= the last: both CLIP-embedded, both VAE-encoded into the
+        # conditioning latents (frames between them zero, masked as unknown)
+        FIRST_LAST_FRAME: "WanImageToVideoPipeline",
     },
     recommended_dtype="bfloat16",
     rocm_notes="bf16 on MI200/MI300 and RDNA3; keep the VAE in float32 for clean colours.",
@@ -30,6 +34,8 @@ SPEC = VideoModelSpec(
         IMAGE_TO_VIDEO: "Wan-AI/Wan2.1-I2V-14B-480P-Diffusers",
         # WanVideoToVideoPipeline takes the text-to-video checkpoint's components
         VIDEO_TO_VIDEO: "Wan-AI/Wan2.1-T2V-1.3B-Diffusers",
+        # its transformer has pos_embed_seq_len (two CLIP images' tokens); an i2v checkpoint has none
+        FIRST_LAST_FRAME: "Wan-AI/Wan2.1-FLF2V-14B-720P-Diffusers",
     },
     frame_rule=FrameRule(multiple=4, remainder=1, min_frames=5, max_frames=161),
     resolution_multiple=16,
@@ -37,9 +43,9 @@ SPEC = VideoModelSpec(
     min_vram_gb=12,
     step_caches=StepCacheSupport(
         works={
-            "first_block": (TEXT_TO_VIDEO, IMAGE_TO_VIDEO),
-            "taylorseer": (TEXT_TO_VIDEO, IMAGE_TO_VIDEO),
-            "pyramid_broadcast": (TEXT_TO_VIDEO, IMAGE_TO_VIDEO),
+            "first_block": (TEXT_TO_VIDEO, IMAGE_TO_VIDEO, FIRST_LAST_FRAME),
+            "taylorseer": (TEXT_TO_VIDEO, IMAGE_TO_VIDEO, FIRST_LAST_FRAME),
+            "pyramid_broadcast": (TEXT_TO_VIDEO, IMAGE_TO_VIDEO, FIRST_LAST_FRAME),
             "sea_cache": (TEXT_TO_VIDEO,),
         },
         why_not={

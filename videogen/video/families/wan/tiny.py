@@ -1,17 +1,24 @@
 """Tiny Wan: UMT5 text encoder, Wan 3D VAE, Wan transformer; i2v in the Wan 2.1 style
 (a CLIP vision image encoder + image processor, transformer with ``image_dim``). Video-to-video
-(``WanVideoToVideoPipeline``) gets exactly the text-to-video components (same order, same seed: same weights)."""
+(``WanVideoToVideoPipeline``) gets exactly the text-to-video components (same order, same seed: same weights).
+
+First-last-frame is the same ``WanImageToVideoPipeline`` with the i2v components, its transformer as in Wan 2.1
+FLF2V: ``pos_embed_seq_len`` set to two images' CLIP tokens. The pipeline embeds ``[image, last_image]`` as a
+batch of two and the transformer's image embedder folds them into one sequence of twice the tokens (plus that
+position embedding, which tells the first frame's tokens from the last's); an i2v transformer has none."""
 
 from __future__ import annotations
 
 from videogen.video.adapter import diffusers_pipeline_class
 from videogen.video.families.wan.spec import SPEC
-from videogen.video.spec import IMAGE_TO_VIDEO
+from videogen.video.spec import FIRST_LAST_FRAME, IMAGE_TO_VIDEO
 from videogen.video.tiny.text_encoders import T5_DIM, t5_encoder
 
 TINY_CALL_KWARGS: dict[str, dict] = {}
 
 _IMAGE_DIM = 8
+_IMAGE_SIZE, _PATCH = 32, 8
+_IMAGE_TOKENS = (_IMAGE_SIZE // _PATCH) ** 2 + 1  # CLIP's patches and its class token
 
 
 def _image_encoder():
@@ -22,8 +29,8 @@ def _image_encoder():
         intermediate_size=16,
         num_hidden_layers=1,
         num_attention_heads=2,
-        image_size=32,
-        patch_size=8,
+        image_size=_IMAGE_SIZE,
+        patch_size=_PATCH,
         projection_dim=8,
     )
     return CLIPVisionModel(config).eval()
@@ -41,7 +48,8 @@ def build_pipeline(task: str):
     from videogen.video.tiny.tokenizers import t5_tokenizer
 
     pipeline_class = diffusers_pipeline_class(SPEC, task)
-    i2v = task == IMAGE_TO_VIDEO
+    flf = task == FIRST_LAST_FRAME
+    i2v = task == IMAGE_TO_VIDEO or flf
     vae = AutoencoderKLWan(
         base_dim=3, z_dim=16, dim_mult=[1, 1, 1, 1], num_res_blocks=1, temperal_downsample=[False, True, True]
     )
@@ -49,7 +57,7 @@ def build_pipeline(task: str):
         patch_size=(1, 2, 2),
         num_attention_heads=2,
         attention_head_dim=12,
-        # i2v: noise latents + first-frame latents + 4 mask channels
+        # i2v: noise latents + first-frame (first-last-frame: first- and last-frame) latents + 4 mask channels
         in_channels=36 if i2v else 16,
         out_channels=16,
         text_dim=T5_DIM,
@@ -60,7 +68,10 @@ def build_pipeline(task: str):
         qk_norm="rms_norm_across_heads",
         rope_max_seq_len=1024,  # positions per axis: enough for the family's largest request (Wan: 161 frames)
         image_dim=_IMAGE_DIM if i2v else None,
+        pos_embed_seq_len=2 * _IMAGE_TOKENS if flf else None,
     )
+    if flf:  # diffusers starts it at zeros (trained in the real checkpoint): random, like every other weight
+        transformer.condition_embedder.image_embedder.pos_embed.data.normal_(std=0.5)
     components = dict(
         tokenizer=t5_tokenizer(),
         text_encoder=t5_encoder(umt5=True),
