@@ -39,3 +39,25 @@ def blank_png_b64(width: int, height: int) -> str:
     buf = io.BytesIO()
     Image.new("1", (width, height)).save(buf, format="PNG")
     return base64.b64encode(buf.getvalue()).decode("ascii")
+
+
+def queue_job(store, **overrides):
+    """A queued job written straight to a ``JobStore`` (a tiny wan text-to-video unless ``overrides`` say
+    otherwise): the store's own ``create``, with every argument a test does not care about filled in."""
+    from videogen.video.progress import Progress
+
+    family = overrides.pop("family", "wan")
+    fields = dict(
+        family=family,
+        task="text-to-video",
+        request={"family": family, "prompt": "x"},
+        image=None,
+        model=None,
+        params={},
+        adjustments=[],
+        progress=Progress.queued(),
+        max_attempts=2,
+        dispatcher=None,
+        lease_s=1,
+    )
+    return store.jobs.create(**{**fields, **overrides})

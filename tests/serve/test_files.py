@@ -12,6 +12,7 @@ import threading
 import pytest
 from fastapi.testclient import TestClient
 from PIL import Image
+from testkit import queue_job
 
 from videogen.serve.config import VideoGenAppConfig
 from videogen.serve.http_app import build_http_app
@@ -39,19 +40,7 @@ def app(tmp_path, monkeypatch):
 def _succeeded(svc, size: int = 700_000) -> tuple[str, bytes]:
     """A succeeded job with its MP4 (``size`` bytes: several chunks) and pictures on disk."""
     store = svc.store
-    job = store.jobs.create(
-        family="wan",
-        task="text-to-video",
-        request={"family": "wan", "prompt": "x"},
-        image=None,
-        model=None,
-        params={},
-        adjustments=[],
-        progress=Progress.queued(),
-        max_attempts=1,
-        dispatcher=None,
-        lease_s=0,
-    )
+    job = queue_job(store, max_attempts=1, lease_s=0)
     claim = store.jobs.claim(job.id, {})
     video = os.urandom(size)
     for variant, path in output_paths(store.video_path(job.id)).items():

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
+from testkit import queue_job
 
 from videogen.errors import ErrorCode, ServiceBusyError, StorageFullError
 from videogen.serve.config import VideoGenAppConfig
@@ -23,7 +24,6 @@ from videogen.serve.service.limits import Limits
 from videogen.serve.store.bounds import QueueBounds
 from videogen.serve.store.job_store import JobStore
 from videogen.serve.store.records import JobStatus
-from videogen.video.progress import Progress
 
 
 def _settings(tmp_path, **config):
@@ -36,22 +36,7 @@ def _settings(tmp_path, **config):
 
 
 def _queue(store: JobStore, family: str = "wan", estimate: dict | None = None, bounds=None, owner=None) -> str:
-    return store.jobs.create(
-        family=family,
-        task="text-to-video",
-        request={"family": family, "prompt": "x", "num_inference_steps": 2},
-        image=None,
-        model=None,
-        params={},
-        adjustments=[],
-        progress=Progress.queued(),
-        max_attempts=2,
-        dispatcher=None,
-        lease_s=1,
-        estimate=estimate,
-        bounds=bounds,
-        owner=owner,
-    ).id
+    return queue_job(store, family=family, estimate=estimate, bounds=bounds, owner=owner).id
 
 
 def test_a_full_queue_answers_503_with_retry_after_from_its_drain_time(tmp_path):

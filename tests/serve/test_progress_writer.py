@@ -7,6 +7,7 @@ import time
 from types import SimpleNamespace
 
 import pytest
+from testkit import queue_job
 
 from videogen.errors import GenerationCancelled
 from videogen.serve import worker_deployment
@@ -159,19 +160,7 @@ def slow_store(monkeypatch):
 
 
 def _job(worker: VideoWorker) -> str:
-    return worker.store.jobs.create(
-        family="wan",
-        task="text-to-video",
-        request={"family": "wan", "prompt": "x"},
-        image=None,
-        model=None,
-        params={},
-        adjustments=[],
-        progress=Progress.queued(),
-        max_attempts=2,
-        dispatcher=None,
-        lease_s=0,
-    ).id
+    return queue_job(worker.store, lease_s=0).id
 
 
 def _watch(worker: VideoWorker) -> list:

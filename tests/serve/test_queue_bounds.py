@@ -5,28 +5,15 @@ from __future__ import annotations
 
 import threading
 
+from testkit import queue_job
+
 from videogen.errors import RateLimitedError, ServiceBusyError
 from videogen.serve.store.bounds import QueueBounds
 from videogen.serve.store.job_store import JobStore
-from videogen.video.progress import Progress
 
 
 def _create(store: JobStore, bounds: QueueBounds, owner: str | None = None):
-    return store.jobs.create(
-        family="wan",
-        task="text-to-video",
-        request={"prompt": "x"},
-        image=None,
-        model=None,
-        params={},
-        adjustments=[],
-        progress=Progress.queued(),
-        max_attempts=2,
-        dispatcher=None,
-        lease_s=1,
-        owner=owner,
-        bounds=bounds,
-    )
+    return queue_job(store, owner=owner, bounds=bounds)
 
 
 def _race(stores: list[JobStore], bounds: QueueBounds, threads: int, each: int, owner: str | None = None):

@@ -7,6 +7,7 @@ import threading
 import time
 
 import pytest
+from testkit import queue_job
 
 from videogen.errors import ErrorCode, JobNotFoundError, error_dict
 from videogen.serve.store.database import Database
@@ -316,19 +317,7 @@ def test_a_jobs_inline_inputs_are_kept_until_it_ends(tmp_path):
     store = JobStore(tmp_path)
     assert pack_inputs({"image": "aW1n", "video": None}) == "aW1n"  # an image alone: stored as it always was
     packed = pack_inputs({"image": "aW1n", "last_image": "bGFzdA==", "video": "dmlk"})
-    job = store.jobs.create(
-        family="wan",
-        task="video-to-video",
-        request={"prompt": "x"},
-        image=packed,
-        model=None,
-        params={},
-        adjustments=[],
-        progress=Progress.queued(),
-        max_attempts=2,
-        dispatcher=None,
-        lease_s=1,
-    )
+    job = queue_job(store, task="video-to-video", image=packed)
     assert job.inputs == {"image": "aW1n", "last_image": "bGFzdA==", "video": "dmlk"}
     claimed = store.jobs.claim(job.id, {"replica_id": "r"})
     assert claimed.inputs["video"] == "dmlk"  # the worker reads them whole
