@@ -9,6 +9,7 @@ import time
 
 import pytest
 from fastapi.testclient import TestClient
+from testkit import queue_job
 
 from videogen.errors import ErrorCode, JobNotFoundError, RateLimitedError
 from videogen.serve.config import VideoGenAppConfig
@@ -32,16 +33,10 @@ def _service(tmp_path, **config) -> VideoGenService:
 
 
 def _create(store: JobStore, owner: str | None = None, dispatcher: str | None = None):
-    return store.jobs.create(
-        family="wan",
-        task="text-to-video",
-        request={"family": "wan", "prompt": "x"},
-        image=None,
-        model=None,
+    return queue_job(
+        store,
         params={"num_inference_steps": 3},
-        adjustments=[],
         progress=Progress.queued(total_steps=3),
-        max_attempts=2,
         dispatcher=dispatcher,
         lease_s=60,
         owner=owner,

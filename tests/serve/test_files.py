@@ -23,7 +23,6 @@ from videogen.serve.service.auth import HANDLE
 from videogen.serve.service.videogen_service import VideoGenService
 from videogen.serve.store.records import JobStatus
 from videogen.video.outputs import output_paths
-from videogen.video.progress import Progress
 
 DAY = 86400.0
 
@@ -153,18 +152,8 @@ def worker(tmp_path):
 
 
 def _queue(store) -> str:
-    return store.jobs.create(
-        family="wan",
-        task="text-to-video",
-        request={"family": "wan", "prompt": "a fox", "num_inference_steps": 2, "seed": 1},
-        image=None,
-        model=None,
-        params={},
-        adjustments=[],
-        progress=Progress.queued(),
-        max_attempts=2,
-        dispatcher=None,
-        lease_s=0,
+    return queue_job(
+        store, request={"family": "wan", "prompt": "a fox", "num_inference_steps": 2, "seed": 1}, lease_s=0
     ).id
 
 

@@ -31,6 +31,16 @@ def _env(tmp_path) -> dict:
     return env
 
 
+def _stop(proc: subprocess.Popen) -> None:
+    """``serve run`` stops cleanly on SIGINT; a stuck one is terminated."""
+    proc.send_signal(signal.SIGINT)
+    try:
+        proc.wait(timeout=40)
+    except subprocess.TimeoutExpired:
+        proc.terminate()
+        proc.wait(timeout=20)
+
+
 def _serve(cmd, env, cwd, base_url, log, headers=None):
     proc = subprocess.Popen(cmd, env=env, cwd=cwd, stdout=log, stderr=subprocess.STDOUT)
     try:
@@ -53,12 +63,7 @@ def _serve(cmd, env, cwd, base_url, log, headers=None):
             assert client.get(job["result"]["video_url"]).status_code == 200
             return rt
     finally:
-        proc.send_signal(signal.SIGINT)
-        try:
-            proc.wait(timeout=40)
-        except subprocess.TimeoutExpired:
-            proc.terminate()
-            proc.wait(timeout=20)
+        _stop(proc)
 
 
 def _cpu_tiny(tmp_path, host: str) -> tuple[Path, int]:
@@ -111,12 +116,7 @@ def test_serve_run_beyond_loopback_without_a_key_refuses_to_start(tmp_path):
                 status = None
         assert status in (None, 404, 503), status
     finally:
-        proc.send_signal(signal.SIGINT)
-        try:
-            proc.wait(timeout=40)
-        except subprocess.TimeoutExpired:
-            proc.terminate()
-            proc.wait(timeout=20)
+        _stop(proc)
 
 
 def _port_free(port: int) -> bool:

@@ -10,6 +10,8 @@ from __future__ import annotations
 import asyncio
 import json
 
+from testkit import queue_job
+
 from videogen.serve.config import VideoGenAppConfig
 from videogen.serve.service.event_feed import EventFeed
 from videogen.serve.service.videogen_service import VideoGenService
@@ -30,17 +32,11 @@ def _service(tmp_path) -> VideoGenService:
 
 
 def _create(store: JobStore):
-    return store.jobs.create(
-        family="wan",
-        task="text-to-video",
+    return queue_job(
+        store,
         request={"prompt": "x"},
-        image=None,
-        model=None,
         params={"num_inference_steps": 3},
-        adjustments=[],
         progress=Progress.queued(total_steps=3),
-        max_attempts=2,
-        dispatcher=None,
         lease_s=0,
     )
 

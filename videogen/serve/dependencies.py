@@ -16,7 +16,4 @@ __all__ = ["Principal", "principal", "videogen"]
 
 async def videogen(request: Request) -> VideoGenService:
     """This replica's service, started on first use (its loops need the replica's running event loop)."""
-    service: VideoGenService = request.app.state.service
-    if not service.started:
-        service.start()
-    return service
+    return request.app.state.service.ready()

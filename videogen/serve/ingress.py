@@ -51,9 +51,7 @@ class VideoGenIngress:
         return build_http_app(self.service)
 
     def _ready(self) -> VideoGenService:
-        if not self.service.started:
-            self.service.start()
-        return self.service
+        return self.service.ready()
 
     async def check_health(self) -> None:
         await self._ready().check_store()

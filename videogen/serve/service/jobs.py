@@ -148,12 +148,27 @@ class JobService:
         # Metrics labels only ever name a served family: a client's string never becomes a series.
         label = request.family if request.family in self.settings.families else "unknown"
         try:
-            prepared, estimate = await asyncio.to_thread(self.admit, request, prepared)
-            # After validation (a bad request is a 422 even when the disk is full), before the write.
-            await asyncio.to_thread(self.limits.check_disk)
+            rec = await self._admit_and_create(request, who, adjustments, client, prepared)
         except VideoGenError as exc:
             metrics.refused(label, str(exc.code))
             raise
+        self.dispatcher.dispatch_soon(rec.id, rec.family)
+        metrics.job_submitted(rec.family, rec.task)
+        metrics.queue_depths(await asyncio.to_thread(metrics.queued_by_family, self.store))
+        return self.job(rec)
+
+    async def _admit_and_create(
+        self,
+        request: VideoRequest,
+        who: Principal,
+        adjustments: list | None,
+        client: dict[str, Any] | None,
+        prepared: PreparedInputs | None,
+    ) -> JobRecord:
+        """Admit the request (validation, hardware, disk), then write it within the queue bounds."""
+        prepared, estimate = await asyncio.to_thread(self.admit, request, prepared)
+        # After validation (a bad request is a 422 even when the disk is full), before the write.
+        await asyncio.to_thread(self.limits.check_disk)
         prepared.adjustments[:0] = adjustments or []
         params = dict(prepared.params)
         summary = request.summary()
@@ -177,15 +192,7 @@ class JobService:
             owner=who.name,
             bounds=self.bounds(request.family, who),
         )
-        try:
-            rec = await asyncio.to_thread(create)
-        except VideoGenError as exc:
-            metrics.refused(label, str(exc.code))
-            raise
-        self.dispatcher.dispatch_soon(rec.id, rec.family)
-        metrics.job_submitted(rec.family, rec.task)
-        metrics.queue_depths(await asyncio.to_thread(metrics.queued_by_family, self.store))
-        return self.job(rec)
+        return await asyncio.to_thread(create)
 
     async def get(self, job_id: str, who: Principal = HANDLE) -> Job:
         return self.job(await asyncio.to_thread(self.jobs.get, job_id, who.owner_filter))

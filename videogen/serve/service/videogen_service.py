@@ -37,6 +37,12 @@ class VideoGenService:
     def started(self) -> bool:
         return self.dispatcher.started
 
+    def ready(self) -> VideoGenService:
+        """This service, its loops started (on the first call from the replica's running event loop)."""
+        if not self.started:
+            self.start()
+        return self
+
     def start(self) -> None:
         """Start the dispatcher's lease and reaper loops (needs the replica's running event loop)."""
         self.dispatcher.start()

@@ -2,29 +2,13 @@
 
 from __future__ import annotations
 
-import json
-
 from videogen.serve.store.database import Database
-from videogen.serve.store.records import TERMINAL, JobStatus
+from videogen.serve.store.records import TERMINAL
 
 
 class Housekeeping:
     def __init__(self, db: Database):
         self.db = db
-
-    def queue_load(self, family: str) -> tuple[int, list[float | None]]:
-        """(queued jobs of ``family``, the expected seconds of each of its queued and running jobs; None = no estimate)."""
-        rows = (
-            self.db.conn()
-            .execute(
-                "SELECT status, estimate_json FROM jobs WHERE family=? AND status IN (?,?)",
-                (family, str(JobStatus.QUEUED), str(JobStatus.RUNNING)),
-            )
-            .fetchall()
-        )
-        queued = sum(1 for r in rows if r[0] == str(JobStatus.QUEUED))
-        expected = [(json.loads(r[1]) or {}).get("expected_seconds") if r[1] else None for r in rows]
-        return queued, expected
 
     def purge_ended(self, finished_before: float, limit: int = 500) -> list[str]:
         """Delete up to ``limit`` ended jobs (and their events) that finished before this time; their ids."""
