@@ -10,13 +10,13 @@ from ``--api-key`` or ``$VIDEOGEN_API_KEY``; the server from ``--server`` or
 
 from __future__ import annotations
 
-import base64
 import json
 import os
 import sys
 import time
 from typing import Any
 
+from videogen.cli_request import add_media_flags, media_from_args
 from videogen.video.outputs import VARIANTS as MEDIA_VARIANTS
 
 SERVER_ENV = "VIDEOGEN_SERVER"
@@ -54,6 +54,7 @@ def add_client_parsers(sub) -> None:
     submit.add_argument("--last-image", dest="last_image", help="last frame for first-last-frame (image path)")
     submit.add_argument("--video", help="input video for video-to-video (MP4/WebM/MOV path)")
     submit.add_argument("--strength", type=float, help="video-to-video: 0 keeps the input, 1 ignores it")
+    add_media_flags(submit)
     for flag, dest, kind in (
         ("--frames", "num_frames", int),
         ("--height", "height", int),
@@ -205,12 +206,10 @@ def cmd_submit(args) -> int:
     ):
         if getattr(args, name) is not None:
             body[name] = getattr(args, name)
-    if args.strength is not None:
-        body["strength"] = args.strength
-    for name in ("image", "last_image", "video"):  # local files, sent inline (the server never reads a path)
-        if getattr(args, name):
-            with open(getattr(args, name), "rb") as fh:
-                body[name] = base64.b64encode(fh.read()).decode("ascii")
+    for name in ("strength", "conditioning_scale"):
+        if getattr(args, name) is not None:
+            body[name] = getattr(args, name)
+    body.update(media_from_args(args))  # local files, sent inline (the server never reads a path)
     default_task = "video-to-video" if args.video else "image-to-video" if args.image else "text-to-video"
     body["task"] = args.task or default_task
     with _client(args) as client:

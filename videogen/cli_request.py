@@ -24,6 +24,7 @@ def add_request_flags(parser: argparse.ArgumentParser, prompt_required: bool = T
     parser.add_argument("--last-image", help="last frame for first-last-frame (PNG/JPEG/WebP path)")
     parser.add_argument("--video", help="input video for video-to-video (MP4/MOV/WebM path)")
     parser.add_argument("--strength", type=float, help="video-to-video: how far the input video is changed, 0..1")
+    add_media_flags(parser)
     parser.add_argument("--model", help="tiny | arch:PRESET | DIR | HF_ID (default: the family's real default model)")
     parser.add_argument("--frames", type=int, dest="num_frames")
     parser.add_argument("--height", type=int)
@@ -34,33 +35,94 @@ def add_request_flags(parser: argparse.ArgumentParser, prompt_required: bool = T
     parser.add_argument("--fps", type=int)
 
 
+def add_media_flags(parser: argparse.ArgumentParser) -> None:
+    """The media flags beyond --image / --video, shared by ``generate``, ``estimate`` and ``submit``."""
+    parser.add_argument("--mask", help="video-inpaint: white = regenerate (MP4/MOV/WebM, or one PNG/JPEG/WebP)")
+    parser.add_argument(
+        "--reference-image",
+        dest="reference_images",
+        action="append",
+        help="reference-to-video (repeatable, up to 4): an image of a subject or style to keep",
+    )
+    parser.add_argument(
+        "--keyframe",
+        dest="keyframes",
+        action="append",
+        metavar="INDEX=PATH[@STRENGTH]",
+        help="keyframes (repeatable): an image or clip placed at output frame INDEX",
+    )
+    parser.add_argument("--conditioning-scale", type=float, help="VACE tasks: how strongly the inputs steer, 0..2")
+
+
+def media_from_args(args) -> dict:
+    """The media flags' files as the request's inline fields (the server never reads a path)."""
+    from videogen.video.request import encode_file
+
+    def read(path: str, flag: str) -> str:
+        try:
+            return encode_file(path)
+        except OSError as exc:
+            raise VideoGenError(f"{flag}: cannot read {path}: {exc.strerror}") from None
+
+    media: dict = {}
+    for name in ("image", "last_image", "video", "mask"):
+        if getattr(args, name, None):
+            media[name] = read(getattr(args, name), "--" + name.replace("_", "-"))
+    if getattr(args, "reference_images", None):
+        media["reference_images"] = [read(path, "--reference-image") for path in args.reference_images]
+    if getattr(args, "keyframes", None):
+        media["conditions"] = [_keyframe(value, read) for value in args.keyframes]
+    return media
+
+
+def _keyframe(value: str, read) -> dict:
+    index, sep, rest = value.partition("=")
+    path, _, strength = rest.rpartition("@") if "@" in rest else (rest, "", "")
+    if not sep or not index.strip().isdigit() or not path:
+        raise VideoGenError(f"--keyframe: {value!r} is not INDEX=PATH[@STRENGTH] (e.g. 0=first.png, 40=clip.mp4@0.8)")
+    raw = read(path, "--keyframe")
+    kind = "image" if _is_image_file(path) else "video"
+    condition: dict = {kind: raw, "frame_index": int(index)}
+    if strength:
+        try:
+            condition["strength"] = float(strength)
+        except ValueError:
+            raise VideoGenError(f"--keyframe: strength {strength!r} is not a number in 0..1") from None
+    return condition
+
+
+def _is_image_file(path: str) -> bool:
+    with open(path, "rb") as fh:
+        head = fh.read(12)
+    return head.startswith((b"\x89PNG", b"\xff\xd8\xff")) or (head[:4] == b"RIFF" and head[8:12] == b"WEBP")
+
+
 def request_from_args(args, image_required: bool = True):
-    from videogen.video.request import VideoRequest, encode_file
+    from videogen.video.request import VideoRequest
 
-    media = {}
-    for name in ("image", "last_image", "video"):
-        path = getattr(args, name, None)
-        flag = "--" + name.replace("_", "-")
-        if path:
-            try:
-                media[name] = encode_file(path)
-            except OSError as exc:
-                raise VideoGenError(f"{flag}: cannot read {path}: {exc.strerror}") from None
-        elif not image_required and name in ("image", "last_image") and name in TASK_INPUTS[args.task]:
-            from videogen.video.request import grey_png_b64
+    media = media_from_args(args)
+    if not image_required:  # the estimate depends on the inputs' shapes, never their content: stand-ins
+        from videogen.video.families import get_spec
+        from videogen.video.task_media import warm_up_media
 
-            media[name] = grey_png_b64()  # the estimate does not depend on the image's content
-        elif not image_required and name == "video" and name in TASK_INPUTS[args.task]:
-            from videogen.video.families import get_spec
-            from videogen.video.video_to_video import grey_clip_b64
-
-            # Nor on the clip's content: a grey clip of the job's length stands in (its frames set the job's).
-            defaults = get_spec(args.family).defaults
-            fps = args.fps or defaults.fps
-            media[name] = grey_clip_b64(min(args.num_frames or defaults.num_frames, 1024), fps)
+        defaults = get_spec(args.family).defaults
+        stand_ins = warm_up_media(
+            args.task, min(args.num_frames or defaults.num_frames, 1024), args.fps or defaults.fps
+        )
+        media = {**{k: v for k, v in stand_ins.items() if k in TASK_INPUTS[args.task]}, **media}
     fields = {
         k: getattr(args, k, None)
-        for k in ("num_frames", "height", "width", "num_inference_steps", "guidance_scale", "seed", "fps", "strength")
+        for k in (
+            "num_frames",
+            "height",
+            "width",
+            "num_inference_steps",
+            "guidance_scale",
+            "seed",
+            "fps",
+            "strength",
+            "conditioning_scale",
+        )
     }
     return VideoRequest(
         family=args.family,

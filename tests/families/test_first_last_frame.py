@@ -270,7 +270,7 @@ def test_other_families_refuse_the_task(family):
 
 
 def test_the_worker_decodes_each_frame_once_and_writes_the_video(tmp_path, monkeypatch):
-    from videogen.video import adapter as adapter_module
+    from videogen.video import task_media as adapter_module
 
     decoded: list[str] = []
     decode = adapter_module.decode_image

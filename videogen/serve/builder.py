@@ -1,8 +1,9 @@
 """``build_app``: the one way a VideoGen Serve application is put together.
 
 ``build_app(VideoGenAppConfig | dict)`` binds one ``VideoWorker`` deployment
-per configured family (named ``VideoWorker_<family>``) and the
-``VideoGenIngress`` in front of them. Every deployment option and every
+per served model (``VideoWorker_<family>`` for a family's entry,
+``VideoWorker_<name>`` for a named model) and the ``VideoGenIngress`` in front
+of them, which dispatches each job to its model's deployment by name. Every deployment option and every
 replica setting comes from ``videogen.serve.deployment_options``. Used by
 ``serve_app.py`` (``serve run serve_app:app``), by the Serve config YAMLs in
 ``deploy/`` (``import_path: videogen.serve.builder:build_app`` with ``args``)
@@ -38,9 +39,9 @@ def build_app(args: VideoGenAppConfig) -> Application:
     refuse_keyless_exposure(cfg, serve_http_host())
     gpus = resolve_num_gpus(cfg.num_gpus)
     workers: dict[str, Any] = {}
-    for family in cfg.families:
-        options = worker_deployment_options(family, cfg, num_gpus=gpus)
-        workers[family] = serve.deployment(VideoWorker).options(**options).bind(worker_settings(family, cfg))
+    for name in cfg.served_models:
+        options = worker_deployment_options(name, cfg, num_gpus=gpus)
+        workers[name] = serve.deployment(VideoWorker).options(**options).bind(worker_settings(name, cfg))
     ingress = serve.deployment(VideoGenIngress).options(**ingress_deployment_options(cfg))
     # The ingress is bound with the validated config itself: one source of truth, typed.
     return ingress.bind(cfg, workers)

@@ -3,13 +3,15 @@
 ``VideoGenAppConfig`` is the argument of ``build_app`` (``serve run
 serve_app:build_app k=v``, or a Serve config YAML's ``args``). It names the
 families to serve, the model source of each (``tiny``, a local directory or a
-Hugging Face id already in the cache), deployment overrides, the state
-directory and an optional API key. Clients never choose a model or a path:
-only what is configured here is served.
+Hugging Face id already in the cache), named models beside a family's default
+(``models``: several checkpoints of one family, each its own worker deployment),
+deployment overrides, the state directory and an optional API key. Clients never
+choose a path: they may pick a configured model by name, and only what is
+configured here is served.
 
 The ingress is bound with the validated ``VideoGenAppConfig`` itself (as Ray
 Serve LLM binds its ``LLMConfig``); a worker gets ``WorkerSettings``, the slice
-of it one family's replicas need, derived by ``deployment_options``. Either
+of it one served model's replicas need, derived by ``deployment_options``. Either
 way a replica reads typed attributes and never picks a default of its own:
 every default lives on ``VideoGenAppConfig``.
 """
@@ -17,86 +19,27 @@ every default lives on ``VideoGenAppConfig``.
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from videogen.paths import default_state_dir
+from videogen.serve.model_configs import (
+    MODEL_NAME_PATTERN,
+    FamilyConfig,
+    ModelConfig,
+    ServedModel,
+    check_deployment_keys,
+)
 from videogen.video.registry import FAMILY_IDS
 from videogen.video.spec import Task
-
-# Deployment options an operator may override per family (``FamilyConfig.deployment``),
-# for all workers (``worker_defaults``) or for the ingress (``ingress``).
-DEPLOYMENT_OPTION_KEYS = frozenset(
-    {
-        "num_replicas",
-        "max_ongoing_requests",
-        "max_queued_requests",
-        "autoscaling_config",
-        "ray_actor_options",
-        "placement_group_bundles",
-        "placement_group_strategy",
-        "max_replicas_per_node",
-        "health_check_period_s",
-        "health_check_timeout_s",
-        "graceful_shutdown_wait_loop_s",
-        "graceful_shutdown_timeout_s",
-        "logging_config",
-    }
-)
 
 API_KEY_ENV = "VIDEOGEN_API_KEY"
 API_KEYS_ENV = "VIDEOGEN_API_KEYS"
 Role = Literal["admin", "user"]
 JournalMode = Literal["WAL", "DELETE", "TRUNCATE"]
-
-
-def _check_deployment_keys(where: str, value: dict[str, Any]) -> dict[str, Any]:
-    unknown = sorted(set(value) - DEPLOYMENT_OPTION_KEYS)
-    if unknown:
-        raise ValueError(f"{where}: unknown deployment option(s) {unknown}; allowed: {sorted(DEPLOYMENT_OPTION_KEYS)}")
-    return value
-
-
-class FamilyConfig(BaseModel):
-    """One served family."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    model: str | None = Field(
-        default="tiny",
-        description="'tiny' (built-in random weights), a local model directory, a Hugging Face id already in "
-        "the cache, or null for the family's default real model ids",
-    )
-    deployment: dict[str, Any] = Field(
-        default_factory=dict, description="Serve deployment options for this family's worker"
-    )
-    warm: list[Task] | None = Field(
-        default=None,
-        description="tasks whose pipeline each replica loads at start (default: every task the family offers; [] = on first job)",
-    )
-
-    max_queued_jobs: int | None = Field(
-        default=None, ge=1, description="this family's queue bound (default: the app's)"
-    )
-    policy: dict[str, Any] = Field(
-        default_factory=dict,
-        description="load-policy overrides for this family's replicas (dtype, placement, vae_tiling, vae_slicing, "
-        "cpu_memory_cap_gb, concurrency, device); they beat VIDEOGEN_POLICY_* variables",
-    )
-
-    @field_validator("deployment")
-    @classmethod
-    def _known_keys(cls, value: dict[str, Any]) -> dict[str, Any]:
-        return _check_deployment_keys("deployment", value)
-
-    @field_validator("policy")
-    @classmethod
-    def _valid_policy(cls, value: dict[str, Any]) -> dict[str, Any]:
-        from videogen.video.foundation import validate_policy_overrides
-
-        return validate_policy_overrides(value)
 
 
 class ApiKeyConfig(BaseModel):
@@ -129,7 +72,13 @@ class VideoGenAppConfig(BaseModel):
     )
     families: dict[str, FamilyConfig] = Field(
         default_factory=lambda: {f: FamilyConfig() for f in FAMILY_IDS},
-        description="family id -> FamilyConfig; also accepts a list of ids or 'a,b' (tiny models), or id -> model string",
+        description="family id -> FamilyConfig (the family's default model, named by the family id); also accepts "
+        "a list of ids or 'a,b' (tiny models), or id -> model string",
+    )
+    models: dict[str, ModelConfig] = Field(
+        default_factory=dict,
+        description="name -> ModelConfig: more models of a family beside its entry in families, each on its own "
+        "worker deployment; a request picks one with 'model' (default: the family's default model)",
     )
     state_dir: str = Field(
         default_factory=default_state_dir, description="SQLite job store and videos; shared by every node"
@@ -178,7 +127,7 @@ class VideoGenAppConfig(BaseModel):
     )
     # -- limits (README "Limits and guarantees") --
     max_queued_jobs: int = Field(
-        default=64, ge=1, description="queued jobs per family; beyond it POST answers 503 with Retry-After"
+        default=64, ge=1, description="queued jobs per served model; beyond it POST answers 503 with Retry-After"
     )
     default_job_seconds: float = Field(
         default=30.0, gt=0, description="a queued job's expected seconds when it has no estimate (for Retry-After)"
@@ -200,8 +149,8 @@ class VideoGenAppConfig(BaseModel):
     cors_origins: list[str] = Field(default_factory=list, description="origins allowed by CORS (empty = CORS off)")
     model_aliases: dict[str, str] = Field(
         default_factory=dict,
-        description="/v1/videos 'model' names -> served family ids, e.g. {'wan2.1-t2v-1.3b': 'wan'} "
-        "(a family id is always accepted as it is)",
+        description="/v1/videos 'model' names -> a served family id (its default model) or model name, e.g. "
+        "{'wan2.1-t2v-1.3b': 'wan'} (a family id and a model name are always accepted as they are)",
     )
     queue_timeout_s: float | None = Field(
         default=24 * 3600,
@@ -251,12 +200,43 @@ class VideoGenAppConfig(BaseModel):
             return out
         return value
 
-    @field_validator("families")
+    @field_validator("models")
     @classmethod
-    def _at_least_one(cls, value: dict[str, FamilyConfig]) -> dict[str, FamilyConfig]:
-        if not value:
-            raise ValueError(f"families: serve at least one of {list(FAMILY_IDS)}")
+    def _model_names(cls, value: dict[str, ModelConfig]) -> dict[str, ModelConfig]:
+        for name in value:
+            if not re.fullmatch(MODEL_NAME_PATTERN, name):
+                raise ValueError(f"models: {name!r} is not a model name; allowed: {MODEL_NAME_PATTERN}")
+            # A family id names the family's entry in families (its default), never another model.
+            if name in FAMILY_IDS:
+                raise ValueError(f"models: {name!r} is a family id; name the model otherwise (e.g. '{name}-14b')")
         return value
+
+    @model_validator(mode="after")
+    def _at_least_one(self) -> VideoGenAppConfig:
+        if not self.families and not self.models:
+            raise ValueError(f"families: serve at least one of {list(FAMILY_IDS)} (or a named model in models)")
+        return self
+
+    @model_validator(mode="after")
+    def _one_default_per_family(self) -> VideoGenAppConfig:
+        """Exactly one default per family: its entry in families, else the named model marked default (or the
+        family's only named model), so a request without 'model' always has one place to go."""
+        named: dict[str, list[str]] = {}
+        for name, cfg in self.models.items():
+            named.setdefault(cfg.family, []).append(name)
+        for family, names in named.items():
+            marked = [n for n in names if self.models[n].default]
+            if family in self.families and marked:
+                raise ValueError(
+                    f"models.{marked[0]}.default: {family}'s default is its entry families.{family}; "
+                    f"drop default: true, or drop {family} from families"
+                )
+            if family not in self.families and (len(marked) > 1 or (not marked and len(names) > 1)):
+                raise ValueError(
+                    f"models: {family} has named models {names} and no entry in families; mark exactly one "
+                    f"default: true (marked: {marked})"
+                )
+        return self
 
     @field_validator("api_keys")
     @classmethod
@@ -266,7 +246,7 @@ class VideoGenAppConfig(BaseModel):
     @field_validator("worker_defaults", "ingress")
     @classmethod
     def _known_keys(cls, value: dict[str, Any], info) -> dict[str, Any]:
-        return _check_deployment_keys(info.field_name, value)
+        return check_deployment_keys(info.field_name, value)
 
     @field_validator("state_dir")
     @classmethod
@@ -279,20 +259,25 @@ class VideoGenAppConfig(BaseModel):
         """An ``arch:`` model must name a preset of its own family; said when the app is built, not at load."""
         from videogen.video.model_source import ModelSource
 
-        for family, fam in self.families.items():
-            source = ModelSource(family=family, value=fam.model)
+        for served in self.served_models.values():
+            source = ModelSource(family=served.family, value=served.source)
             if source.is_arch:
                 try:
                     source.arch_preset()
                 except Exception as exc:  # noqa: BLE001 - ModelUnavailableError: unknown preset or another family's
-                    raise ValueError(f"families.{family}.model: {getattr(exc, 'message', exc)}") from None
+                    where = f"families.{served.name}" if served.name in self.families else f"models.{served.name}"
+                    raise ValueError(f"{where}.model: {getattr(exc, 'message', exc)}") from None
         return self
 
     @model_validator(mode="after")
-    def _aliases_name_served_families(self) -> VideoGenAppConfig:
-        wrong = {a: f for a, f in self.model_aliases.items() if f not in self.families}
+    def _aliases_name_served_models(self) -> VideoGenAppConfig:
+        targets = [*self.served, *self.models]
+        wrong = {a: f for a, f in self.model_aliases.items() if f not in targets}
         if wrong:
-            raise ValueError(f"model_aliases: {wrong} name families not served here; served: {list(self.families)}")
+            raise ValueError(f"model_aliases: {wrong} name nothing served here; served: {targets}")
+        clash = sorted(set(self.model_aliases) & {*targets, *FAMILY_IDS})
+        if clash:
+            raise ValueError(f"model_aliases: {clash} already name a family or a model; an alias needs its own name")
         return self
 
     @model_validator(mode="after")
@@ -303,12 +288,57 @@ class VideoGenAppConfig(BaseModel):
 
     @property
     def served(self) -> list[str]:
-        return list(self.families)
+        """The served family ids: those in families, then those served only by named models."""
+        return list(dict.fromkeys([*self.families, *(m.family for m in self.models.values())]))
 
-    def queue_bound(self, family: str) -> int:
-        """The family's queue bound: its own ``max_queued_jobs``, else the app's."""
-        fam = self.families.get(family)
-        return (fam.max_queued_jobs if fam is not None else None) or self.max_queued_jobs
+    @property
+    def served_models(self) -> dict[str, ServedModel]:
+        """Every served model by the name requests use: each family's entry (named by the family id), then the
+        named models. Computed, not stored: the frozen config stays the one source."""
+        out = {f: ServedModel(name=f, family=f, default=True, config=c) for f, c in self.families.items()}
+        for name, cfg in self.models.items():
+            alone = cfg.family not in self.families and sum(m.family == cfg.family for m in self.models.values()) == 1
+            out[name] = ServedModel(name=name, family=cfg.family, default=cfg.default or alone, config=cfg)
+        return out
+
+    def model_names(self, family: str) -> list[str]:
+        """The names serving ``family``, its default first."""
+        models = [m for m in self.served_models.values() if m.family == family]
+        return [m.name for m in sorted(models, key=lambda m: not m.default)]
+
+    def default_model(self, family: str) -> ServedModel:
+        """The family's default model (KeyError when the family is not served)."""
+        return self.served_models[self.model_names(family)[0]] if family in self.served else self.served_models[family]
+
+    def resolve_model(self, family: str, name: str | None) -> ServedModel:
+        """The model a request of a served ``family`` runs on: ``name``, or the family's default. An unknown
+        name, or another family's, is refused naming ``model`` and the family's served names."""
+        if name is None:
+            return self.default_model(family)
+        served = self.served_models.get(name)
+        if served is None or served.family != family:
+            from videogen.errors import InvalidRequestError
+
+            allowed = self.model_names(family)
+            why = f"is a {served.family} model" if served else "is not served here"
+            raise InvalidRequestError(
+                "model", f"{name!r} {why}; {family} models: {', '.join(allowed)}", allowed=allowed
+            )
+        return served
+
+    def model_of(self, family: str, model_name: str | None) -> str:
+        """The served model name a stored job or replica report belongs to: its own, else (a row written before
+        named models, when each family had one model) its family's default; a family no longer served: its id."""
+        if model_name:
+            return model_name
+        return self.default_model(family).name if family in self.served else family
+
+    def queue_bound(self, name: str) -> int:
+        """A served model's queue bound (a family id: its default's): its own ``max_queued_jobs``, else the app's."""
+        served = self.served_models.get(name)
+        if served is None and name in self.served:
+            served = self.default_model(name)
+        return (served.config.max_queued_jobs if served is not None else None) or self.max_queued_jobs
 
 
 # -- what a worker replica is built with ---------------------------------------------------------
@@ -321,8 +351,9 @@ class _Settings(BaseModel):
 
 
 class WorkerSettings(_Settings):
-    """A worker replica's constructor argument (one per family)."""
+    """A worker replica's constructor argument (one per served model)."""
 
+    name: str = Field(description="the served model's name (a family's entry is named by the family id)")
     family: str
     model: str | None
     policy: dict[str, Any]

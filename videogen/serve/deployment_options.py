@@ -3,8 +3,8 @@
 ``worker_deployment_options`` is the only function that decides a worker
 replica's resources, ``runtime_env``, autoscaling, health checks and shutdown;
 ``ingress_deployment_options`` does the same for the ingress. Operator
-overrides (``worker_defaults``, then ``families.<id>.deployment``) are deep
-merged on top, and ``runtime_env.env_vars`` is merged key by key on purpose:
+overrides (``worker_defaults``, then the served model's own ``deployment``:
+``families.<id>.deployment`` or ``models.<name>.deployment``) are deep merged on top, and ``runtime_env.env_vars`` is merged key by key on purpose:
 Serve replaces a whole ``ray_actor_options`` dict when a YAML sets one, which
 would silently drop the ROCm variables that must be in the replica before
 torch is imported. ``worker_settings`` builds a worker's typed constructor
@@ -19,7 +19,7 @@ from typing import Any
 
 from videogen.paths import CACHE_DIR_ENV
 from videogen.rocm_env import RAY_OWNED_VARS, default_rocm_env, rocm_env_vars
-from videogen.serve.config import FamilyConfig, VideoGenAppConfig, WorkerSettings
+from videogen.serve.config import VideoGenAppConfig, WorkerSettings
 
 # Env vars forwarded from the process that builds the app to every worker replica
 # when set there (the tiny-model cache and the offline Hugging Face cache).
@@ -114,8 +114,10 @@ def worker_env_vars(cfg: VideoGenAppConfig, overrides: dict[str, str] | None = N
     return {k: str(v) for k, v in env.items()}
 
 
-def worker_deployment_name(family: str) -> str:
-    return f"VideoWorker_{family}"
+def worker_deployment_name(name: str) -> str:
+    """The worker deployment of a served model: ``VideoWorker_<family>`` for a family's entry, as always, and
+    ``VideoWorker_<name>`` for a named model (names never equal a family id, so they never clash)."""
+    return f"VideoWorker_{name}"
 
 
 def _finish_scaling(options: dict[str, Any]) -> dict[str, Any]:
@@ -132,14 +134,14 @@ def _finish_scaling(options: dict[str, Any]) -> dict[str, Any]:
     return options
 
 
-def worker_deployment_options(family: str, cfg: VideoGenAppConfig, num_gpus: float | None = None) -> dict[str, Any]:
-    """All Serve options of one family's worker deployment."""
-    fam: FamilyConfig = cfg.families[family]
+def worker_deployment_options(name: str, cfg: VideoGenAppConfig, num_gpus: float | None = None) -> dict[str, Any]:
+    """All Serve options of one served model's worker deployment (``name``: a family id for its entry)."""
+    fam = cfg.served_models[name].config
     gpus = resolve_num_gpus(cfg.num_gpus) if num_gpus is None else num_gpus
     base = deep_merge(
         WORKER_DEFAULTS,
         {
-            "name": worker_deployment_name(family),
+            "name": worker_deployment_name(name),
             # A stuck job must not hold a shutdown or scale-down for long: past this Serve force-kills
             # the replica, and the ingress re-queues (or fails) its job with the reason (the handle call
             # failed, or its heartbeat stopped).
@@ -170,12 +172,14 @@ def ingress_deployment_options(cfg: VideoGenAppConfig) -> dict[str, Any]:
     return _finish_scaling(options)
 
 
-def worker_settings(family: str, cfg: VideoGenAppConfig) -> WorkerSettings:
-    """A worker replica's constructor argument."""
+def worker_settings(name: str, cfg: VideoGenAppConfig) -> WorkerSettings:
+    """A worker replica's constructor argument (``name``: the served model's, a family id for its entry)."""
     from videogen.video.registry import get_spec
 
-    fam = cfg.families[family]
+    served = cfg.served_models[name]
+    fam, family = served.config, served.family
     return WorkerSettings(
+        name=name,
         family=family,
         model=fam.model,
         policy=fam.policy,

@@ -1,4 +1,4 @@
-"""The worker deployment: one class, bound once per served family.
+"""The worker deployment: one class, bound once per served model (a family's entry, or a named model).
 
 Each replica holds one ``GenerationWorker`` whose pipelines load once and stay
 warm. ``run_job(job_id)`` claims the job in the store atomically, runs the
@@ -72,7 +72,7 @@ def _replica_identity() -> dict[str, Any]:
 
 
 class VideoWorker:
-    """Serve deployment class for one family (see ``builder.build_app``)."""
+    """Serve deployment class for one served model of a family (see ``builder.build_app``)."""
 
     def __init__(self, settings: WorkerSettings):
         # The builder put the ROCm mapping into runtime_env; if a YAML replaced
@@ -83,6 +83,7 @@ class VideoWorker:
 
         self.settings = settings
         self.family = settings.family
+        self.name = settings.name  # the served model: what its jobs and its replica reports are stored under
         self.store = JobStore(settings.state_dir, settings.journal_mode)
         self.worker = GenerationWorker(
             models={self.family: settings.model}, policy_overrides=settings.policy, job_timeout_s=settings.job_timeout_s
@@ -101,7 +102,7 @@ class VideoWorker:
         self._report(ReplicaState.RUNNING)
         self._reporter = threading.Thread(target=self._report_loop, name="videogen-replica-report", daemon=True)
         self._reporter.start()
-        logger.info("worker %s for %s ready (model %s)", self.replica_id, self.family, settings.model)
+        logger.info("worker %s for %s ready (%s: %s)", self.replica_id, self.family, self.name, settings.model)
 
     # -- startup ------------------------------------------------------------------
     def _warm(self, task: str) -> None:
@@ -155,6 +156,7 @@ class VideoWorker:
             state=state,
             diagnostics=diagnostics,
             models=self._models_report(diagnostics),
+            model_name=self.name,
         )
 
     def _report_loop(self) -> None:
@@ -215,7 +217,7 @@ class VideoWorker:
 
     # -- calls -------------------------------------------------------------------------
     async def info(self) -> dict[str, Any]:
-        return {**self.identity, "family": self.family, "busy": self._current is not None}
+        return {**self.identity, "family": self.family, "model_name": self.name, "busy": self._current is not None}
 
     async def run_job(self, job_id: str) -> dict[str, Any]:
         """Claim and run one job; returns once it has ended (or was not ours to run).
@@ -248,7 +250,7 @@ class VideoWorker:
         started = time.monotonic()
         outcome = self._run_claimed(claimed)
         if isinstance(outcome, JobStatus):
-            metrics.record_job_end(self.store, job_id, str(outcome), time.monotonic() - started)
+            metrics.record_job_end(self.store, job_id, str(outcome), time.monotonic() - started, self.name)
         return outcome
 
     def _run_claimed(self, rec: JobRecord) -> JobStatus | RunOutcome:
@@ -323,7 +325,7 @@ class VideoWorker:
                     "outputs": result.outputs,
                 },
                 adjustments=[a.model_dump() for a in result.adjustments],
-                model={"family": self.family, **result.model},
+                model={"family": self.family, **result.model, "name": self.name},
                 params=result.params,
             )
             self._report_soon()  # after the job's end: the refined throughput reaches admission now, not in 30 s

@@ -18,16 +18,10 @@ import numpy as np
 
 from videogen.errors import InvalidRequestError, UnsupportedTaskError
 from videogen.video.model_meta import ModelMeta
-from videogen.video.request import INLINE_FIELDS, Adjustment, VideoRequest, decode_image
-from videogen.video.spec import (
-    FIRST_LAST_FRAME,
-    IMAGE_TO_VIDEO,
-    TASK_INPUTS,
-    TASKS,
-    VIDEO_TO_VIDEO,
-    VideoModelSpec,
-)
-from videogen.video.video_to_video import DEFAULT_STRENGTH, clip_frames, decode_clip, settle_clip
+from videogen.video.request import Adjustment, VideoRequest
+from videogen.video.spec import TASK_INPUTS, VideoModelSpec
+from videogen.video.task_media import SettledMedia, decode_request_clip, refuse_unused, settle_media
+from videogen.video.video_to_video import DEFAULT_STRENGTH, clip_frames
 
 
 def diffusers_pipeline_class(spec: VideoModelSpec, task: str):
@@ -53,9 +47,16 @@ class PreparedInputs:
     kwargs: dict[str, Any]
     params: dict[str, Any]
     adjustments: list[Adjustment] = field(default_factory=list)
-    image: Any = None  # image-to-video, first-last-frame: the first frame, decoded (once) by ``resolve_params``
-    last_image: Any = None  # first-last-frame: the last frame, decoded (once) by ``resolve_params``
-    video: Any = None  # video-to-video: the input clip's frames (PIL), decoded and conformed once
+    # every medium the task takes, decoded and conformed once by ``resolve_params`` (``task_media``)
+    media: SettledMedia = field(default_factory=SettledMedia)
+
+    @property
+    def image(self):
+        return self.media.image
+
+    @property
+    def video(self):
+        return self.media.video
 
     @property
     def expected_frames(self) -> int:
@@ -101,33 +102,17 @@ class VideoPipelineAdapter:
             value = getattr(request, name)
             return defaults[name] if value is None else value
 
-        v2v = task == VIDEO_TO_VIDEO
-        for name in INLINE_FIELDS:  # an input the task does not take is refused, never silently ignored
-            if getattr(request, name) and name not in TASK_INPUTS[task]:
-                takers = [t for t in TASKS if name in TASK_INPUTS[t]]
-                raise InvalidRequestError(
-                    name, f"is not used by {task}; tasks that take it: {', '.join(takers)}", allowed=None
-                )
-        if request.strength is not None and not v2v:
-            raise InvalidRequestError("strength", f"is only used by {VIDEO_TO_VIDEO}", allowed=None)
-        follow_clip = v2v and request.num_frames is None  # the job follows the clip's own length
+        refuse_unused(request, task)  # an input the task does not take is refused, never silently ignored
+        # A task with an input clip follows the clip's own length when the request names no frame count.
+        follow_clip = "video" in TASK_INPUTS[task] and request.num_frames is None
         num_frames = None if follow_clip else self._check_frames(pick("num_frames"), adjustments)
         # Tiny models generate far below a real model's minimum size: any positive multiple is fine.
         min_size = spec.resolution_multiple if meta.tiny else spec.min_size
         height = self._check_size("height", pick("height"), adjustments, min_size)
         width = self._check_size("width", pick("width"), adjustments, min_size)
-        clip = decode_clip(request.video, task) if v2v else None  # after the cheap checks: ffmpeg runs once
+        clip = decode_request_clip(request, task)  # after the cheap checks: ffmpeg runs once
         if follow_clip:
             num_frames = self._check_frames(clip_frames(clip, int(pick("fps")), spec.frame_rule), adjustments)
-        # image-to-video: the first frame; first-last-frame: the first and the last (each decoded once, here)
-        image = last_image = None
-        for name in ("image", "last_image"):
-            if name in TASK_INPUTS[task] and not getattr(request, name):
-                raise InvalidRequestError(name, f"is required for {task}", allowed="base64 or a data: URL")
-        if task in (IMAGE_TO_VIDEO, FIRST_LAST_FRAME):
-            image = decode_image(request.image)
-        if task == FIRST_LAST_FRAME:
-            last_image = decode_image(request.last_image, field="last_image")
         params = {
             "num_frames": num_frames,
             "height": height,
@@ -138,29 +123,19 @@ class VideoPipelineAdapter:
             "fps": int(pick("fps")),
             "expected_frames": spec.output_frames(task, num_frames),
         }
-        video = None
-        if clip is not None:
-            strength = request.strength
-            if strength is None:
-                strength = meta.request_defaults.get("strength", self.default_strength)
-            settled = settle_clip(
-                clip,
-                num_frames=num_frames,
-                fps=params["fps"],
-                width=width,
-                height=height,
-                strength=strength,
-                num_inference_steps=params["num_inference_steps"],
-                family=self.family,
-            )
-            del clip  # the decoded source: only the conformed frames are kept
-            video = settled.frames
-            params.update(strength=settled.strength, denoising_steps=settled.denoising_steps)
-            adjustments.extend(settled.adjustments)
-        adjustments.extend(self.family_adjustments(request))
-        return PreparedInputs(
-            kwargs={}, params=params, adjustments=adjustments, image=image, last_image=last_image, video=video
+        media = settle_media(
+            request,
+            clip,
+            params,
+            family=self.family,
+            frame_rule=spec.frame_rule,
+            default_strength=meta.request_defaults.get("strength", self.default_strength),
         )
+        del clip  # the decoded source: only the conformed frames are kept
+        params.update(media.params)
+        adjustments.extend(media.adjustments)
+        adjustments.extend(self.family_adjustments(request))
+        return PreparedInputs(kwargs={}, params=params, adjustments=adjustments, media=media)
 
     def prepare_inputs(
         self, request: VideoRequest, pipe, meta: ModelMeta | None = None, settled: PreparedInputs | None = None
@@ -184,18 +159,32 @@ class VideoPipelineAdapter:
         }
         if request.negative_prompt:
             kwargs["negative_prompt"] = request.negative_prompt
-        size = (params["width"], params["height"])
-        if request.task in (IMAGE_TO_VIDEO, FIRST_LAST_FRAME):
-            kwargs["image"] = prepared.image.resize(size)
-        if request.task == FIRST_LAST_FRAME:
-            kwargs["last_image"] = prepared.last_image.resize(size)
-        if request.task == VIDEO_TO_VIDEO:  # sized and timed by resolve_params: the output follows it
-            kwargs.update(video=prepared.video, strength=params["strength"])
+        kwargs.update(self.media_kwargs(request.task, prepared.media, params))
         kwargs.update(self.family_call_kwargs(request.task, pipe, params))
         kwargs.update(meta.call_kwargs)
         accepted = inspect.signature(pipe.__call__).parameters
         prepared.kwargs = {k: v for k, v in kwargs.items() if k in accepted}
         return prepared
+
+    def media_kwargs(self, task: str, media: SettledMedia, params: dict[str, Any]) -> dict[str, Any]:
+        """The settled media as pipeline kwargs, under the names diffusers' pipelines share (``image``,
+        ``last_image``, ``video`` + ``strength``, ``mask``, ``reference_images``, ``conditioning_scale``). A family
+        whose pipeline names them otherwise (LTX's conditions) overrides this."""
+        size = (params["width"], params["height"])
+        kwargs: dict[str, Any] = {}
+        if media.image is not None:
+            kwargs["image"] = media.image.resize(size)
+        if media.last_image is not None:
+            kwargs["last_image"] = media.last_image.resize(size)
+        if media.video is not None:  # sized and timed by resolve_params: the output follows it
+            kwargs["video"] = media.video
+        for name in ("mask", "reference_images"):
+            if getattr(media, name) is not None:
+                kwargs[name] = getattr(media, name)
+        for name in ("strength", "conditioning_scale"):
+            if name in params:
+                kwargs[name] = params[name]
+        return kwargs
 
     def family_adjustments(self, request: VideoRequest) -> list[Adjustment]:
         """Request values this family accepts but will not use as asked. Override in a family adapter."""

@@ -28,9 +28,13 @@ class ModelMeta(BaseModel):
     tiny_version: str | None = None
     call_kwargs: dict[str, Any] = Field(default_factory=dict, description="extra kwargs for the pipeline call")
     request_defaults: dict[str, Any] = Field(default_factory=dict, description="defaults that beat the family's")
+    # Denoiser experts the pipeline switches between by timestep (Wan 2.2 A14B: 2, ``transformer_2`` for the
+    # low-noise steps); None when not known before loading. A request's ``guidance_scale_2`` needs 2.
+    experts: int | None = Field(default=None, ge=1, description="denoiser experts (None: not known before loading)")
 
     @classmethod
     def for_tiny(cls, family: str | None = None, task: str | None = None, **kw: Any) -> ModelMeta:
+        kw.setdefault("experts", 1)  # the plain tiny models have one denoiser; a variant says otherwise
         return cls(family=family, task=task, tiny=True, request_defaults=dict(TINY_REQUEST_DEFAULTS), **kw)
 
     @classmethod

@@ -1,7 +1,7 @@
-"""Where a family's weights come from: ``tiny``, ``arch:<preset>`` (the real-size
-architecture of a published checkpoint with random weights, built on the device),
-a local directory, or a Hugging Face id that is already in the local cache.
-Never the network.
+"""Where a family's weights come from: ``tiny``, ``tiny:<variant>`` (a named tiny model the
+family declares, e.g. ``tiny:wan2.2-a14b``), ``arch:<preset>`` (the real-size architecture of a
+published checkpoint with random weights, built on the device), a local directory, or a
+Hugging Face id that is already in the local cache. Never the network.
 
 The operator chooses the source (CLI flag or serve config); clients never do.
 """
@@ -19,6 +19,7 @@ from videogen.video.model_meta import ModelMeta
 from videogen.video.registry import get_spec
 
 TINY = "tiny"
+TINY_PREFIX = "tiny:"
 ARCH_PREFIX = "arch:"
 
 
@@ -31,7 +32,23 @@ class ModelSource(BaseModel):
 
     @property
     def is_tiny(self) -> bool:
-        return self.value == TINY
+        """The plain tiny model or a named tiny variant (both built here, offline)."""
+        return self.value == TINY or bool(self.value) and self.value.strip().lower().startswith(TINY_PREFIX)
+
+    @property
+    def tiny_variant_name(self) -> str | None:
+        """``tiny:<name>`` -> the name as written (checked by ``tiny_variant``); None for anything else."""
+        if not self.is_tiny or self.value == TINY:
+            return None
+        return self.value.strip()[len(TINY_PREFIX) :].strip().lower()
+
+    def tiny_variant(self):
+        """The ``TinyVariant`` a ``tiny:<name>`` source names; ``ModelUnavailableError`` (field ``model``, the
+        allowed values) for a name the family does not declare; None for the plain tiny model."""
+        from videogen.video.families import tiny_variant
+
+        name = self.tiny_variant_name
+        return None if name is None else tiny_variant(self.family, name)
 
     @property
     def is_arch(self) -> bool:
@@ -69,7 +86,11 @@ class ModelSource(BaseModel):
 
     def is_available(self, task: str) -> bool:
         if self.is_tiny:
-            return True
+            try:
+                variant = self.tiny_variant()
+            except ModelUnavailableError:  # a name the family does not declare: nothing to build
+                return False
+            return variant is None or task in variant.tasks
         if self.is_arch:  # nothing to find on disk: only the preset's tasks exist
             return task in self.arch_preset().tasks
         try:
@@ -85,7 +106,10 @@ class ModelSource(BaseModel):
         if self.is_tiny:
             from videogen.video.tiny.cache import ensure_tiny_model, tiny_model_dir
 
-            return ensure_tiny_model(self.family, task) if build_tiny else tiny_model_dir(self.family, task)
+            variant = self.tiny_variant_name
+            if build_tiny:
+                return ensure_tiny_model(self.family, task, variant)
+            return tiny_model_dir(self.family, task, variant)
         model_id = self.model_id_for(task)
         if self.kind == "local_dir":
             path = Path(model_id).expanduser()
@@ -126,18 +150,23 @@ class ModelSource(BaseModel):
         if self.is_tiny:
             from videogen.video.tiny.cache import tiny_meta
 
-            return tiny_meta(self.family, task)
+            return tiny_meta(self.family, task, self.tiny_variant_name)
         if self.is_arch:
             return self.arch_preset().model_meta(task)
         try:
-            return ModelMeta.read(self.local_dir(task, build_tiny=False))
+            model_dir = self.local_dir(task, build_tiny=False)
         except ModelUnavailableError:
             return ModelMeta()
+        meta = ModelMeta.read(model_dir)
+        if meta.experts is None:  # a diffusers directory says it too: model_index.json lists its denoisers
+            meta.experts = _experts_in_index(model_dir)
+        return meta
 
     def describe(self) -> dict:
         described = {
             "source": self.kind,
             "model_id": None if self.is_tiny else (self.value or None),
+            **({"tiny_variant": self.tiny_variant().name} if self.tiny_variant_name else {}),
             "default_model_ids": None if (self.is_tiny or self.value) else get_spec(self.family).default_model_ids,
         }
         if self.is_arch:
@@ -148,6 +177,18 @@ class ModelSource(BaseModel):
                 "total_params": preset.total_params(),
             }
         return described
+
+
+def _experts_in_index(model_dir: Path) -> int | None:
+    """2 when the pipeline has a ``transformer_2`` it switches to (Wan 2.2 A14B: ``boundary_ratio`` set), else 1;
+    None when ``model_index.json`` cannot be read."""
+    try:
+        index = json.loads((model_dir / "model_index.json").read_text())
+    except (OSError, ValueError):
+        return None
+    second = index.get("transformer_2")
+    has_second = isinstance(second, list) and None not in second
+    return 2 if has_second and index.get("boundary_ratio") is not None else 1
 
 
 def _looks_like_path(value: str) -> bool:

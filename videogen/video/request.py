@@ -7,7 +7,7 @@ import binascii
 import io
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from videogen.errors import InvalidRequestError
 from videogen.video.spec import TEXT_TO_VIDEO, Task
@@ -22,6 +22,29 @@ IMAGE_FORMATS = ("PNG", "JPEG", "WEBP")
 IMAGE_FORMATS_TEXT = "PNG, JPEG or WebP"
 # An input video (video-to-video, inpainting, control) is sent inline too; ``video_input`` decodes it.
 MAX_VIDEO_BYTES = 16 * 1024 * 1024
+# Lists of inline media: each item is bounded like its single kind; the body limit bounds them together.
+MAX_REFERENCE_IMAGES = 4
+MAX_CONDITIONS = 8
+_IMAGE_CHARS = MAX_IMAGE_BYTES * 4 // 3 + 1024
+_VIDEO_CHARS = MAX_VIDEO_BYTES * 4 // 3 + 1024
+
+
+class ConditionInput(BaseModel):
+    """keyframes: one image or clip placed at a frame of the generated video (a clip at 0 extends it forwards,
+    one ending at the last frame extends it backwards)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    image: str | None = Field(default=None, max_length=_IMAGE_CHARS, description="base64 / data URL of an image")
+    video: str | None = Field(default=None, max_length=_VIDEO_CHARS, description="base64 / data URL of a clip")
+    frame_index: int = Field(default=0, ge=0, le=1023, description="the output frame the condition starts at")
+    strength: float = Field(default=1.0, ge=0.0, le=1.0, description="how strictly it holds (1: exactly)")
+
+    @model_validator(mode="after")
+    def _one_medium(self) -> ConditionInput:
+        if bool(self.image) == bool(self.video):
+            raise ValueError("a condition carries exactly one of image or video")
+        return self
 
 
 class VideoRequest(BaseModel):
@@ -35,19 +58,45 @@ class VideoRequest(BaseModel):
     negative_prompt: str | None = Field(default=None, max_length=4000)
     image: str | None = Field(
         default=None,
-        max_length=MAX_IMAGE_BYTES * 4 // 3 + 1024,
+        max_length=_IMAGE_CHARS,
         description="the first frame for image-to-video (and first-last-frame): base64 or a data: URL",
     )
     last_image: str | None = Field(
         default=None,
-        max_length=MAX_IMAGE_BYTES * 4 // 3 + 1024,
+        max_length=_IMAGE_CHARS,
         description="the last frame for first-last-frame: base64 or a data: URL of a PNG/JPEG/WebP",
     )
     video: str | None = Field(
         default=None,
-        max_length=MAX_VIDEO_BYTES * 4 // 3 + 1024,
+        max_length=_VIDEO_CHARS,
         description="the input video for video-to-video, video-inpaint and control-to-video: base64 or a data: URL "
         "of an MP4, MOV or WebM",
+    )
+    mask: str | None = Field(
+        default=None,
+        max_length=_VIDEO_CHARS,
+        description="video-inpaint: white where the video is regenerated, black where it is kept; a clip like "
+        "`video` (MP4, MOV or WebM) or one PNG/JPEG/WebP image for every frame",
+    )
+    reference_images: list[str] | None = Field(
+        default=None,
+        min_length=1,
+        max_length=MAX_REFERENCE_IMAGES,
+        description="reference-to-video (and optionally video-inpaint, control-to-video): images of the subjects "
+        "or style to keep, base64 or data: URLs of PNG/JPEG/WebP",
+    )
+    conditions: list[ConditionInput] | None = Field(
+        default=None,
+        min_length=1,
+        max_length=MAX_CONDITIONS,
+        description="keyframes: images or clips placed at frame indices of the output",
+    )
+    conditioning_scale: float | None = Field(
+        default=None,
+        ge=0.0,
+        le=2.0,
+        description="reference-to-video, video-inpaint, control-to-video: how strongly the inputs steer the "
+        "video (1: as trained); default: the family's",
     )
     strength: float | None = Field(
         default=None,
@@ -61,6 +110,12 @@ class VideoRequest(BaseModel):
     width: int | None = Field(default=None, ge=16, le=4096)
     num_inference_steps: int | None = Field(default=None, ge=1, le=200)
     guidance_scale: float | None = Field(default=None, ge=0.0, le=50.0)
+    guidance_scale_2: float | None = Field(
+        default=None,
+        ge=0.0,
+        le=50.0,
+        description="the low-noise expert's guidance (a two-expert model, e.g. Wan 2.2 A14B); default: guidance_scale",
+    )
     seed: int | None = Field(default=None, ge=0, le=2**32 - 1)
     fps: int | None = Field(default=None, ge=1, le=120)
     step_cache: StepCacheSetting | None = Field(
@@ -70,16 +125,31 @@ class VideoRequest(BaseModel):
     )
 
     def summary(self) -> dict[str, Any]:
-        """The request without the (large) inline image / video, for job records and logs."""
+        """The request without the (large) inline media, for job records and logs."""
         data = self.model_dump()
         for name in INLINE_FIELDS:
             if data.get(name):
-                data[name] = f"<{len(data[name])} base64 chars>"
+                data[name] = _summarised(data[name])
         return data
+
+    def inline_inputs(self) -> dict[str, Any]:
+        """The inline media the request carries, JSON-ready (``summary``'s complement: stored with the job)."""
+        data = self.model_dump(include=set(INLINE_FIELDS), exclude_none=True)
+        return {k: v for k, v in data.items() if v}
+
+
+def _summarised(value: Any) -> Any:
+    if isinstance(value, str):
+        return f"<{len(value)} base64 chars>"
+    if isinstance(value, list):
+        return [_summarised(item) for item in value]
+    if isinstance(value, dict):  # a condition: its medium summarised, its frame index and strength kept
+        return {k: _summarised(v) if k in ("image", "video") and v else v for k, v in value.items()}
+    return value
 
 
 # The request fields that carry inline media (summarised, never logged whole).
-INLINE_FIELDS = ("image", "last_image", "video")
+INLINE_FIELDS = ("image", "last_image", "video", "mask", "reference_images", "conditions")
 
 
 # Why a value was moved when the request itself was fine (absent: the request asked for a value not accepted).

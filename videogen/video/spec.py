@@ -44,8 +44,7 @@ Task = Literal[
     "control-to-video",
 ]
 # The request inputs each task needs, declared once (a family offering a task takes these; see
-# ``VideoModelSpec.required_inputs``). ``conditions``, ``reference_images`` and ``mask`` are not request
-# fields yet: no family offers keyframes, reference-to-video or video-inpaint.
+# ``VideoModelSpec.required_inputs``).
 TASK_INPUTS: dict[str, tuple[str, ...]] = {
     TEXT_TO_VIDEO: ("prompt",),
     IMAGE_TO_VIDEO: ("prompt", "image"),
@@ -55,6 +54,14 @@ TASK_INPUTS: dict[str, tuple[str, ...]] = {
     REFERENCE_TO_VIDEO: ("prompt", "reference_images"),
     VIDEO_INPAINT: ("prompt", "video", "mask"),
     CONTROL_TO_VIDEO: ("prompt", "video"),
+}
+# What a task may take besides its required inputs; a task-specific field no task lists here or above is
+# refused when set (``task_media.refuse_unused``), never silently ignored.
+TASK_OPTIONAL_INPUTS: dict[str, tuple[str, ...]] = {
+    VIDEO_TO_VIDEO: ("strength",),
+    REFERENCE_TO_VIDEO: ("conditioning_scale",),
+    VIDEO_INPAINT: ("reference_images", "conditioning_scale"),
+    CONTROL_TO_VIDEO: ("reference_images", "conditioning_scale"),
 }
 
 

@@ -4,6 +4,7 @@ hook that gives a diffusers pipeline a per-step callback."""
 from __future__ import annotations
 
 import inspect
+import itertools
 import time
 from collections.abc import Callable
 from typing import Any
@@ -79,12 +80,16 @@ class StageClock:
 
 def step_callback_kwargs(pipe, on_step: Callable[[int], None]) -> dict[str, Any]:
     """Pipeline kwargs that call ``on_step(step_index)`` after each denoising step, in whichever
-    callback API this pipeline has. An exception ``on_step`` raises leaves the pipeline call."""
+    callback API this pipeline has. An exception ``on_step`` raises leaves the pipeline call.
+
+    ``step_index`` counts the steps of this call: FramePack runs its scheduler once per section and
+    restarts the pipeline's own index each time; every other pipeline's index is the same count."""
     accepted = inspect.signature(pipe.__call__).parameters
     if "callback_on_step_end" in accepted:
+        done = itertools.count()
 
-        def callback_on_step_end(_pipe, step_index, _timestep, callback_kwargs):
-            on_step(step_index)
+        def callback_on_step_end(_pipe, _step_index, _timestep, callback_kwargs):
+            on_step(next(done))
             return callback_kwargs
 
         return {"callback_on_step_end": callback_on_step_end}

@@ -35,11 +35,10 @@ from videogen.video.model_meta import ModelMeta
 from videogen.video.model_source import ModelSource
 from videogen.video.policy import VideoLoadPolicy
 from videogen.video.progress import STAGES, ProgressEvent, StageTiming
-from videogen.video.request import Adjustment, VideoRequest, grey_png_b64
-from videogen.video.spec import TASK_INPUTS, VIDEO_TO_VIDEO
+from videogen.video.request import Adjustment, VideoRequest
 from videogen.video.speed import StepCacheSetting, set_step_cache, warm_up_compiled
 from videogen.video.stage_clock import StageClock, step_callback_kwargs
-from videogen.video.video_to_video import grey_clip_b64
+from videogen.video.task_media import warm_up_media
 
 __all__ = ["STAGES", "GenerationResult", "GenerationWorker", "ProgressEvent", "StageTiming", "runtime_snapshot"]
 
@@ -339,15 +338,11 @@ class GenerationWorker:
 
 
 def _warm_up_request(family: str, task: str, meta: ModelMeta) -> VideoRequest:
-    """The one warm-up job (compile at warm-up and the throughput measurement): 2 steps at the model's default shape."""
-    images = {name: grey_png_b64() for name in ("image", "last_image") if name in TASK_INPUTS[task]}
-    video = None
-    if task == VIDEO_TO_VIDEO:  # a grey clip as long as a default job, at its fps: the job keeps that shape
-        defaults = {**get_spec(family).defaults.model_dump(), **meta.request_defaults}
-        video = grey_clip_b64(int(defaults["num_frames"]), int(defaults["fps"]))
-    return VideoRequest(
-        family=family, task=task, prompt="warm-up", video=video, seed=0, num_inference_steps=2, **images
-    )
+    """The one warm-up job (compile at warm-up and the throughput measurement): 2 steps at the model's default
+    shape, with plain stand-ins for the task's inputs (a clip as long as a default job: the job keeps that shape)."""
+    defaults = {**get_spec(family).defaults.model_dump(), **meta.request_defaults}
+    media = warm_up_media(task, int(defaults["num_frames"]), int(defaults["fps"]))
+    return VideoRequest(family=family, task=task, prompt="warm-up", seed=0, num_inference_steps=2, **media)
 
 
 _SHAPE_FIELDS = ("num_frames", "height", "width", "num_inference_steps", "guidance_scale")

@@ -1,9 +1,10 @@
-"""Dispatching queued jobs to the family's worker deployment, and the reaper.
+"""Dispatching queued jobs to their served model's worker deployment, and the reaper.
 
-Dispatching is a plain ``handle.run_job.remote(job_id)`` per job. With
-``max_ongoing_requests=1`` on the worker, waiting jobs queue in the handle,
-which is what Serve's autoscaler counts: waiting jobs scale a family up
-(from zero too).
+Dispatching is a plain ``handle.run_job.remote(job_id)`` per job, on the handle
+of the model the job's record names (``model_name``; a row from before named
+models: its family's default). With ``max_ongoing_requests=1`` on the worker,
+waiting jobs queue in that handle, which is what Serve's autoscaler counts:
+waiting jobs scale that model's deployment up (from zero too).
 
 The asyncio tasks here are only a cache of "who is pushing this job": every
 dispatched job carries a lease in the store that this ingress renews. A
@@ -64,10 +65,11 @@ class Dispatcher:
         return bool(self._background)
 
     # -- dispatch -------------------------------------------------------------------
-    def dispatch_soon(self, job_id: str, family: str) -> None:
+    def dispatch_soon(self, job_id: str, model: str) -> None:
+        """Push the job to the worker deployment of the served model ``model`` (a family's entry: its id)."""
         if job_id in self._tasks and not self._tasks[job_id].done():
             return
-        task = asyncio.get_running_loop().create_task(self._dispatch(job_id, family))
+        task = asyncio.get_running_loop().create_task(self._dispatch(job_id, model))
         self._tasks[job_id] = task
         task.add_done_callback(lambda _t, j=job_id: self._tasks.pop(j, None) if self._tasks.get(j) is _t else None)
 
@@ -77,12 +79,12 @@ class Dispatcher:
         if response is not None:
             response.cancel()
 
-    async def _dispatch(self, job_id: str, family: str) -> None:
-        handle = self.workers.get(family)
+    async def _dispatch(self, job_id: str, model: str) -> None:
+        handle = self.workers.get(model)
         if handle is None:
             error = error_dict(
                 ErrorCode.FAMILY_NOT_SERVED,
-                f"{family} is no longer served by this deployment; served: {', '.join(self.settings.served)}",
+                f"{model} is no longer served by this deployment; served models: {', '.join(self.workers)}",
             )
             await asyncio.to_thread(self.jobs.fail, job_id, error)
             return
@@ -116,7 +118,7 @@ class Dispatcher:
                         self.jobs.retry_or_fail,
                         job_id,
                         rec.claim_token,
-                        f"the {family} worker replica died while running it ({type(exc).__name__})",
+                        f"the {model} worker replica died while running it ({type(exc).__name__})",
                         dispatcher=self.dispatcher_id,
                         lease_s=LEASE_S,
                     )
@@ -156,7 +158,7 @@ class Dispatcher:
         error = error_dict(
             ErrorCode.TIMEOUT,
             f"waited in the queue longer than queue_timeout_s={limit:g}s without a "
-            "worker starting it (the family's workers were busy, scaling up or unavailable)",
+            "worker starting it (the model's workers were busy, scaling up or unavailable)",
         )
         expired = await asyncio.to_thread(self.jobs.expire_queued, time.time() - limit, error)
         for job_id in expired:
@@ -183,17 +185,22 @@ class Dispatcher:
                 lease_s=LEASE_S,
             )
             if status == JobStatus.QUEUED:
-                self.dispatch_soon(job_id, (await asyncio.to_thread(self.jobs.get, job_id)).family)
+                await self._redispatch(job_id)
             if status:
                 logger.warning("job %s: stale heartbeat; now %s", job_id, status)
         for job_id in await asyncio.to_thread(self.jobs.orphaned_queued, self.dispatcher_id):
             if await asyncio.to_thread(self.jobs.acquire_lease, job_id, self.dispatcher_id, LEASE_S):
                 logger.info("job %s: its dispatcher is gone; dispatching it again", job_id)
-                self.dispatch_soon(job_id, (await asyncio.to_thread(self.jobs.get, job_id)).family)
+                await self._redispatch(job_id)
         # Our own queued jobs whose dispatch task ended unexpectedly.
-        for job_id, family in await asyncio.to_thread(self.jobs.queued_by, self.dispatcher_id):
+        for job_id, family, model_name in await asyncio.to_thread(self.jobs.queued_by, self.dispatcher_id):
             if job_id not in self._tasks:
-                self.dispatch_soon(job_id, family)
+                self.dispatch_soon(job_id, self.settings.model_of(family, model_name))
+
+    async def _redispatch(self, job_id: str) -> None:
+        """Dispatch a queued job again, to the model its record names (never one chosen anew)."""
+        rec = await asyncio.to_thread(self.jobs.get, job_id)
+        self.dispatch_soon(job_id, self.settings.model_of(rec.family, rec.model_name))
 
     async def _reaper_loop(self) -> None:
         while True:

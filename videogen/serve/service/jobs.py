@@ -3,7 +3,8 @@
 A job is in the store before ``submit`` returns (the 202 goes out after the
 write), so an ingress that dies right after answering loses nothing.
 Validation runs here, before a job is queued, with the same core code the
-worker runs later, against the model the family's workers actually serve.
+worker runs later, against the model the job will run on (the request's
+``model``, a configured name, or the family's default) as its workers serve it.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from pydantic import ValidationError
 
 from videogen.errors import InvalidRequestError, JobStateError, UnknownFamilyError, VideoGenError
 from videogen.serve import metrics
-from videogen.serve.config import VideoGenAppConfig
+from videogen.serve.config import ServedModel, VideoGenAppConfig
 from videogen.serve.errors import request_validation_error
 from videogen.serve.protocol import Job, JobList
 from videogen.serve.service.auth import HANDLE, Principal
@@ -35,7 +36,8 @@ from videogen.serve.store.records import JobRecord, JobStatus, pack_inputs
 from videogen.video.families import get_adapter
 from videogen.video.progress import Progress
 from videogen.video.registry import get_spec
-from videogen.video.request import INLINE_FIELDS, VideoRequest
+from videogen.video.request import VideoRequest
+from videogen.video.task_media import SettledMedia
 
 if TYPE_CHECKING:
     from videogen.video.adapter import PreparedInputs
@@ -78,16 +80,17 @@ class JobService:
                 "family", f"{request.family!r} is not served here; served families: {', '.join(served)}", allowed=served
             )
         get_spec(request.family).check_task(request.task)  # the core's one "task not offered" check
+        served_model = self.settings.resolve_model(request.family, request.model)  # a configured name, or refused
         limit = self.settings.max_image_bytes
         size = len(request.image) * 3 // 4 if request.image else 0  # base64 -> bytes, near enough
         if limit and size > limit:
             raise InvalidRequestError(
                 "image", f"is about {size} bytes; this service accepts at most {limit}", allowed=f"<= {limit} bytes"
             )
-        meta = meta or self.status.model_meta(request.family, request.task)
+        meta = meta or self.status.model_meta(request.family, request.task, served_model.name)
         prepared = get_adapter(request.family).resolve_params(request, meta)
         # decoded to check them; the worker decodes its own copy, the ingress keeps none
-        prepared.image = prepared.video = None
+        prepared.media = SettledMedia()
         return prepared
 
     def admit(
@@ -97,7 +100,8 @@ class JobService:
         cannot run (memory or time): the settled inputs and the job's estimate (None before the family's
         workers have reported their hardware)."""
         prepared = prepared or self.validate(request)
-        planned = self.estimates.plan(request.family, request.task, prepared.params)
+        model = self.settings.resolve_model(request.family, request.model).name
+        planned = self.estimates.plan(request.family, request.task, prepared.params, model)
         if planned is None:
             return prepared, None
         estimate, admission = planned
@@ -106,7 +110,8 @@ class JobService:
     def estimate(self, request: VideoRequest):
         """``POST /api/video/estimate``: a job's body priced; nothing is queued."""
         prepared = self.validate(request)
-        return self.estimates.estimate(request.family, request.task, prepared.params)
+        model = self.settings.resolve_model(request.family, request.model).name
+        return self.estimates.estimate(request.family, request.task, prepared.params, model)
 
     @staticmethod
     def parse(request: VideoRequest | Mapping[str, Any]) -> VideoRequest:
@@ -123,9 +128,12 @@ class JobService:
         """The wire job of a record (with when it expires under this app's retention)."""
         return Job.from_record(rec, self.settings.retention_days)
 
-    def bounds(self, family: str, who: Principal) -> QueueBounds:
+    def bounds(self, served: ServedModel, who: Principal) -> QueueBounds:
+        """The bounds a new job on the served model ``served`` must fit: its queue's, the caller's."""
         return QueueBounds(
-            family_max_queued=self.settings.queue_bound(family),
+            family_max_queued=self.settings.queue_bound(served.name),
+            model_name=served.name,
+            default_name=self.settings.default_model(served.family).name,
             default_job_seconds=self.settings.default_job_seconds,
             owner_max_queued=who.max_queued_jobs,
             owner_per_minute=who.submissions_per_minute,
@@ -152,9 +160,9 @@ class JobService:
         except VideoGenError as exc:
             metrics.refused(label, str(exc.code))
             raise
-        self.dispatcher.dispatch_soon(rec.id, rec.family)
-        metrics.job_submitted(rec.family, rec.task)
-        metrics.queue_depths(await asyncio.to_thread(metrics.queued_by_family, self.store))
+        self.dispatcher.dispatch_soon(rec.id, self.settings.model_of(rec.family, rec.model_name))
+        metrics.job_submitted(rec.family, rec.task, rec.model_name)
+        metrics.queue_depths(await asyncio.to_thread(metrics.queued_by_model, self.store))
         return self.job(rec)
 
     async def _admit_and_create(
@@ -167,6 +175,7 @@ class JobService:
     ) -> JobRecord:
         """Admit the request (validation, hardware, disk), then write it within the queue bounds."""
         prepared, estimate = await asyncio.to_thread(self.admit, request, prepared)
+        served = self.settings.resolve_model(request.family, request.model)
         # After validation (a bad request is a 422 even when the disk is full), before the write.
         await asyncio.to_thread(self.limits.check_disk)
         prepared.adjustments[:0] = adjustments or []
@@ -180,8 +189,9 @@ class JobService:
             family=request.family,
             task=request.task,
             request=summary,
-            image=pack_inputs({name: getattr(request, name) for name in INLINE_FIELDS}),
-            model={"family": request.family, "source": self.settings.families[request.family].model},
+            image=pack_inputs(request.inline_inputs()),
+            model={"family": request.family, "name": served.name, "source": served.source},
+            model_name=served.name,
             params=params,
             adjustments=[a.model_dump() for a in prepared.adjustments],
             progress=Progress.queued(total_steps=params["num_inference_steps"]),
@@ -190,7 +200,7 @@ class JobService:
             lease_s=LEASE_S,
             estimate=estimate,
             owner=who.name,
-            bounds=self.bounds(request.family, who),
+            bounds=self.bounds(served, who),
         )
         return await asyncio.to_thread(create)
 

@@ -2,7 +2,9 @@
 
 Neither calls a worker: a family scaled to zero stays at zero when someone
 asks what it runs on. Hardware, load policy and effective support are known
-once a replica of the family has started and reported them to the store.
+once a replica of the served model has started and reported them to the store.
+Each family's entry is its default model's; ``served_models`` lists every served
+model (a family's entry and the named ones) with its own support.
 """
 
 from __future__ import annotations
@@ -10,7 +12,7 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from videogen.serve.config import VideoGenAppConfig
+from videogen.serve.config import ServedModel, VideoGenAppConfig
 from videogen.serve.deployment_options import worker_deployment_name
 from videogen.serve.store.job_store import JobStore
 from videogen.serve.store.replicas import ReplicaRecord, ReplicaState
@@ -31,13 +33,20 @@ class StatusViews:
         # Replicas touch their row every heartbeat_timeout_s / 6 (at most 5 s).
         return rep.state != ReplicaState.STOPPED and now - rep.last_seen < max(self.settings.heartbeat_timeout_s, 15.0)
 
-    def model_meta(self, family: str, task: str) -> ModelMeta:
-        """What the family's workers reported for this task's model, else what the config implies."""
-        for rep in self.store.replicas.list(family=family):
+    def replicas_of(self, family: str, model: str, replicas: list[ReplicaRecord] | None = None) -> list[ReplicaRecord]:
+        """The reports of the served model ``model``'s replicas (of ``replicas``, else the store's), newest first."""
+        reps = self.store.replicas.list(family=family) if replicas is None else replicas
+        return [r for r in reps if r.family == family and self.settings.model_of(family, r.model_name) == model]
+
+    def model_meta(self, family: str, task: str, model: str | None = None) -> ModelMeta:
+        """What the served model's workers reported for this task's model (``model``: a served name; None: the
+        family's default), else what the config implies."""
+        served = self.settings.served_models[model] if model else self.settings.default_model(family)
+        for rep in self.replicas_of(family, served.name):
             meta = rep.models.model_meta.get(task) if rep.models else None
             if meta and "error" not in meta:
                 return ModelMeta.model_validate(meta)
-        if self.settings.families[family].model == "tiny":
+        if served.source == "tiny":
             return ModelMeta.for_tiny(family, task)
         return ModelMeta()
 
@@ -73,36 +82,37 @@ class StatusViews:
         statuses = self._serve_status()
         replicas = self.store.replicas.list()
         counts = self.store.jobs.counts()
+        by_model = self.store.jobs.counts_by_model()
+        unknown = {"status": "UNKNOWN", "replica_states": {}, "message": ""}
         families: dict[str, Any] = {}
         base: ReplicaRecord | None = None
-        for family, served in self.settings.families.items():
+        for family in self.settings.served:
             live = [r for r in replicas if r.family == family and self._live(r, now)]
-            unknown = {"status": "UNKNOWN", "replica_states": {}, "message": ""}
-            deployment = worker_deployment_name(family)
-            dep = statuses.get(deployment) or statuses.get("_error") or unknown
+            models: dict[str, Any] = {}
+            for name in self.settings.model_names(family):  # the default first
+                model = self.settings.served_models[name]
+                deployment = worker_deployment_name(name)
+                dep = statuses.get(deployment) or statuses.get("_error") or unknown
+                jobs: dict[str, int] = {}
+                for (fam, stored), statuses_of in by_model.items():
+                    if fam == family and self.settings.model_of(fam, stored) == name:
+                        for status, n in statuses_of.items():
+                            jobs[status] = jobs.get(status, 0) + n
+                models[name] = {
+                    "deployment": deployment,
+                    "model": model.source,
+                    "default": model.default,
+                    "status": dep.get("status"),
+                    "replica_states": dep.get("replica_states", {}),
+                    "message": dep.get("message", ""),
+                    "jobs": jobs,
+                }
+            default = next(iter(models.values()))
             families[family] = {
-                "deployment": deployment,
-                "model": served.model,
-                "status": dep.get("status"),
-                "replica_states": dep.get("replica_states", {}),
-                "message": dep.get("message", ""),
-                "replicas": [
-                    r.model_dump(
-                        mode="json",
-                        include={
-                            "replica_id",
-                            "node_id",
-                            "node_ip",
-                            "pid",
-                            "state",
-                            "started_at",
-                            "last_seen",
-                            "diagnostics",
-                        },
-                    )
-                    for r in live
-                ],
+                **{k: default[k] for k in ("deployment", "model", "status", "replica_states", "message")},
+                "replicas": [r.model_dump(mode="json", include=_REPLICA_FIELDS) for r in live],
                 "jobs": counts.get(family, {}),
+                "models": models,
             }
             if live and (base is None or live[0].last_seen > base.last_seen):
                 base = live[0]
@@ -125,15 +135,16 @@ class StatusViews:
         return view if details else public_runtime(view)
 
     def models(self, details: bool = True) -> dict[str, Any]:
-        """Every family, served or not, with its effective support; without ``details`` (a non-admin caller)
-        a model in a local directory is named only as such."""
+        """Every family, served or not, with its default model's effective support, and every served model
+        (``served_models``: a family's entry and its named models, each with its own); without ``details`` (a
+        non-admin caller) a model in a local directory is named only as such."""
         now = time.time()
         replicas = self.store.replicas.list()
         served = self.settings.served
         models = []
         for fid, spec in SPECS.items():
             entry = static_model_facts(spec)
-            if fid not in self.settings.families:
+            if fid not in served:
                 entry.update(
                     served=False,
                     effective_support_level="not_supported",
@@ -142,44 +153,62 @@ class StatusViews:
                 )
                 models.append(entry)
                 continue
-            reps = sorted(
-                (r for r in replicas if r.family == fid and r.models),
-                key=lambda r: (self._live(r, now), r.last_seen),
-                reverse=True,
-            )
-            if reps:
-                entry.update(reps[0].models.describe)
-                entry["reported_by"] = reps[0].replica_id
-                entry["hardware"] = ((reps[0].diagnostics or {}).get("hardware_profile") or {}).get("device_name")
-            else:
-                entry.update(
-                    effective_support_level="unknown",
-                    task_support={t: ("unknown" if t in spec.tasks else "not_supported") for t in TASKS},
-                    support_reasons={
-                        "*": [
-                            "no worker replica of this family has started yet (it may be scaled to zero); "
-                            "support is resolved by the worker on its own hardware when it starts"
-                        ]
-                    },
-                    model={
-                        "source": self.settings.families[fid].model
-                        if details
-                        else _public_model(self.settings.families[fid].model)
-                    },
-                )
+            entry.update(self._support(spec, self.settings.default_model(fid), replicas, now, details))
             entry["served"] = True
-            entry["deployment"] = worker_deployment_name(fid)
-            entry.update(self._request_facts(spec))
+            entry["model_names"] = self.settings.model_names(fid)
             models.append(entry)
-        return {"models": models, "served_families": served}
+        served_models = []
+        for model in self.settings.served_models.values():
+            spec = SPECS[model.family]
+            served_models.append(
+                {
+                    "name": model.name,
+                    "family": model.family,
+                    "default": model.default,
+                    "source": model.source if details else _public_model(model.source),
+                    "tasks": list(spec.tasks),
+                    **{k: v for k, v in self._support(spec, model, replicas, now, details).items() if k in _SUPPORT},
+                }
+            )
+        return {"models": models, "served_families": served, "served_models": served_models}
 
-    def _request_facts(self, spec) -> dict[str, Any]:
-        """Per offered task, the defaults a request gets on the model served (a tiny model's beat the family's)
-        and the frames and sizes it accepts: what the ingress validates with (``model_meta``)."""
+    def _support(
+        self, spec, model: ServedModel, replicas: list[ReplicaRecord], now: float, details: bool
+    ) -> dict[str, Any]:
+        """A served model's support as its newest replica resolved it on its own hardware (the family's facts
+        with it), else "unknown" with the reason; and the request defaults and limits it validates with."""
+        reps = sorted(
+            (r for r in self.replicas_of(spec.id, model.name, replicas) if r.models),
+            key=lambda r: (self._live(r, now), r.last_seen),
+            reverse=True,
+        )
+        if reps:
+            entry = dict(reps[0].models.describe)
+            entry["reported_by"] = reps[0].replica_id
+            entry["hardware"] = ((reps[0].diagnostics or {}).get("hardware_profile") or {}).get("device_name")
+        else:
+            entry = dict(
+                effective_support_level="unknown",
+                task_support={t: ("unknown" if t in spec.tasks else "not_supported") for t in TASKS},
+                support_reasons={
+                    "*": [
+                        "no worker replica of this model has started yet (it may be scaled to zero); "
+                        "support is resolved by the worker on its own hardware when it starts"
+                    ]
+                },
+                model={"source": model.source if details else _public_model(model.source)},
+            )
+        entry["deployment"] = worker_deployment_name(model.name)
+        entry.update(self._request_facts(spec, model.name))
+        return entry
+
+    def _request_facts(self, spec, model: str) -> dict[str, Any]:
+        """Per offered task, the defaults a request gets on the served model ``model`` (a tiny model's beat the
+        family's) and the frames and sizes it accepts: what the ingress validates with (``model_meta``)."""
         defaults, limits = {}, {}
         rule = spec.frame_rule
         for task in spec.tasks:
-            meta = self.model_meta(spec.id, task)
+            meta = self.model_meta(spec.id, task, model)
             defaults[task] = {**spec.defaults.model_dump(), **meta.request_defaults}
             limits[task] = {
                 "num_frames": {
@@ -198,6 +227,32 @@ class StatusViews:
         return {"request_defaults": defaults, "request_limits": limits}
 
 
+# What the runtime view shows of each live replica (hosts and pids: admins only, see ``public_runtime``).
+_REPLICA_FIELDS = {
+    "replica_id",
+    "model_name",
+    "node_id",
+    "node_ip",
+    "pid",
+    "state",
+    "started_at",
+    "last_seen",
+    "diagnostics",
+}
+# What a served model's entry in ``served_models`` repeats of its support (the family's static facts are in its
+# family's entry).
+_SUPPORT = (
+    "effective_support_level",
+    "task_support",
+    "support_reasons",
+    "model",
+    "load_errors",
+    "reported_by",
+    "hardware",
+    "deployment",
+    "request_defaults",
+    "request_limits",
+)
 # What a non-admin caller may see of a replica's runtime: versions, not where or how it runs.
 _PUBLIC_RUNTIME_KEYS = ("videogen", "python", "packages")
 
@@ -217,16 +272,28 @@ def public_runtime(view: dict[str, Any]) -> dict[str, Any]:
         replicas = [
             {
                 "state": r.get("state"),
+                "model_name": r.get("model_name"),
                 "device_name": ((r.get("diagnostics") or {}).get("hardware_profile") or {}).get("device_name"),
             }
             for r in info.get("replicas", [])
         ]
+        models = {
+            name: {
+                "model": _public_model(m.get("model")),
+                "default": m.get("default"),
+                "status": m.get("status"),
+                "replica_states": m.get("replica_states", {}),
+                "jobs": m.get("jobs", {}),
+            }
+            for name, m in (info.get("models") or {}).items()
+        }
         families[family] = {
             "model": _public_model(info.get("model")),
             "status": info.get("status"),
             "replica_states": info.get("replica_states", {}),
             "replicas": replicas,
             "jobs": info.get("jobs", {}),
+            "models": models,
         }
     return {
         "hardware_profile": view.get("hardware_profile"),

@@ -5,8 +5,8 @@ transaction: SQLite's write lock is held from the count to the insert, so two
 ingress replicas (or two requests of one) can never both see room for one more
 job and both insert it. The bounds:
 
-- the family's queue (``max_queued_jobs``): 503 ``overloaded`` with Retry-After =
-  the expected drain time of what is queued and running;
+- the served model's queue (``max_queued_jobs``; a family with one model: the family's): 503
+  ``overloaded`` with Retry-After = the expected drain time of what is queued and running on it;
 - the owner's queued jobs (a key's ``max_queued_jobs``): 429 ``rate_limited``;
 - the owner's submissions in the last minute (``submissions_per_minute``): 429
   with Retry-After = when the oldest of them leaves the window. Counted from
@@ -27,16 +27,30 @@ RATE_WINDOW_S = 60.0
 
 @dataclass(frozen=True)
 class QueueBounds:
+    """``family_max_queued`` bounds the queue of the model ``model_name`` of the family (None: the whole family's
+    jobs, as before named models); ``default_name`` is the family's default model, which rows without a model
+    name (written before named models) count towards."""
+
     family_max_queued: int
     default_job_seconds: float
     owner_max_queued: int | None = None
     owner_per_minute: int | None = None
+    model_name: str | None = None
+    default_name: str | None = None
 
 
-def _drain_seconds(conn: sqlite3.Connection, family: str, default: float) -> float:
+def _queue_where(bounds: QueueBounds, family: str) -> tuple[str, tuple]:
+    """The WHERE clause (and its arguments) of the bounded queue's jobs, before the status condition."""
+    if bounds.model_name is None:
+        return "family=?", (family,)
+    return "family=? AND COALESCE(model_name, ?)=?", (family, bounds.default_name or family, bounds.model_name)
+
+
+def _drain_seconds(conn: sqlite3.Connection, bounds: QueueBounds, family: str, default: float) -> float:
+    where, args = _queue_where(bounds, family)
     rows = conn.execute(
-        "SELECT estimate_json FROM jobs WHERE family=? AND status IN (?,?)",
-        (family, str(JobStatus.QUEUED), str(JobStatus.RUNNING)),
+        f"SELECT estimate_json FROM jobs WHERE {where} AND status IN (?,?)",
+        (*args, str(JobStatus.QUEUED), str(JobStatus.RUNNING)),
     ).fetchall()
     total = 0.0
     for (raw,) in rows:
@@ -46,15 +60,17 @@ def _drain_seconds(conn: sqlite3.Connection, family: str, default: float) -> flo
 
 
 def check(conn: sqlite3.Connection, bounds: QueueBounds, family: str, owner: str | None, now: float) -> None:
-    """Raise when one more job of ``family`` by ``owner`` would break a bound (inside the caller's transaction)."""
+    """Raise when one more job of ``family`` (on ``bounds.model_name``) by ``owner`` would break a bound (inside the
+    caller's transaction)."""
+    where, args = _queue_where(bounds, family)
     queued = conn.execute(
-        "SELECT COUNT(*) FROM jobs WHERE family=? AND status=?", (family, str(JobStatus.QUEUED))
+        f"SELECT COUNT(*) FROM jobs WHERE {where} AND status=?", (*args, str(JobStatus.QUEUED))
     ).fetchone()[0]
     if queued >= bounds.family_max_queued:
-        drain_s = _drain_seconds(conn, family, bounds.default_job_seconds)
+        drain_s = _drain_seconds(conn, bounds, family, bounds.default_job_seconds)
         raise ServiceBusyError(
-            f"the {family} queue is full ({queued} queued, max_queued_jobs={bounds.family_max_queued}); "
-            f"try again in about {drain_s:.0f}s",
+            f"the {bounds.model_name or family} queue is full ({queued} queued, "
+            f"max_queued_jobs={bounds.family_max_queued}); try again in about {drain_s:.0f}s",
             retry_after_s=drain_s,
             queued=queued,
             max_queued_jobs=bounds.family_max_queued,

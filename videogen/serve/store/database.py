@@ -49,7 +49,8 @@ CREATE TABLE IF NOT EXISTS jobs (
     dispatcher TEXT,
     lease_until REAL,
     cancel_requested INTEGER NOT NULL DEFAULT 0,
-    owner TEXT
+    owner TEXT,
+    model_name TEXT
 );
 CREATE INDEX IF NOT EXISTS jobs_status ON jobs(status);
 CREATE INDEX IF NOT EXISTS jobs_created ON jobs(created_at);
@@ -72,15 +73,26 @@ CREATE TABLE IF NOT EXISTS replicas (
     diagnostics_json TEXT,
     models_json TEXT,
     started_at REAL NOT NULL,
-    last_seen REAL NOT NULL
+    last_seen REAL NOT NULL,
+    model_name TEXT
 );
 """
 
 # Columns added after the first release: (table, column, type). A state directory written by an
-# older version gets them on open (SQLite has no "ADD COLUMN IF NOT EXISTS").
-_ADDED_COLUMNS = (("jobs", "estimate_json", "TEXT"), ("jobs", "owner", "TEXT"))
+# older version gets them on open (SQLite has no "ADD COLUMN IF NOT EXISTS"). ``model_name`` (the named
+# model a job runs on, the one a replica serves) is NULL in rows written before named models: those ran on
+# their family's only model, so NULL reads as the family's default model (``VideoGenAppConfig.default_model``).
+_ADDED_COLUMNS = (
+    ("jobs", "estimate_json", "TEXT"),
+    ("jobs", "owner", "TEXT"),
+    ("jobs", "model_name", "TEXT"),
+    ("replicas", "model_name", "TEXT"),
+)
 # Indexes on added columns: created after the columns exist.
-_ADDED_INDEXES = ("CREATE INDEX IF NOT EXISTS jobs_owner ON jobs(owner, status, created_at)",)
+_ADDED_INDEXES = (
+    "CREATE INDEX IF NOT EXISTS jobs_owner ON jobs(owner, status, created_at)",
+    "CREATE INDEX IF NOT EXISTS jobs_model ON jobs(family, model_name, status)",
+)
 
 # Replicas starting together race to create the schema or switch the journal mode;
 # SQLite answers "database is locked" to the losers, who retry this many times.

@@ -1,4 +1,4 @@
-"""The dispatch leases on queued jobs and the scans the reaper runs: one named query each.
+"""The dispatch leases on queued jobs, the scans the reaper runs and the job counts: one named query each.
 
 Part of the job state machine (``Jobs`` in ``jobs.py`` inherits them): leases are how an ingress says
 "I am dispatching this queued job"; the scans find work whose owner stopped answering (an expired lease,
@@ -17,6 +17,22 @@ QUEUED, RUNNING = JobStatus.QUEUED, JobStatus.RUNNING
 
 class LeasesAndScans:
     db: Database
+
+    # -- counts ----------------------------------------------------------------------------------
+    def counts(self) -> dict[str, dict[str, int]]:
+        """family -> status -> number of jobs."""
+        out: dict[str, dict[str, int]] = {}
+        for row in self.db.conn().execute("SELECT family, status, COUNT(*) FROM jobs GROUP BY family, status"):
+            out.setdefault(row[0], {})[row[1]] = row[2]
+        return out
+
+    def counts_by_model(self) -> dict[tuple[str, str | None], dict[str, int]]:
+        """(family, model name) -> status -> number of jobs (name None: rows from before named models)."""
+        out: dict[tuple[str, str | None], dict[str, int]] = {}
+        sql = "SELECT family, model_name, status, COUNT(*) FROM jobs GROUP BY family, model_name, status"
+        for row in self.db.conn().execute(sql):
+            out.setdefault((row[0], row[1]), {})[row[2]] = row[3]
+        return out
 
     # -- dispatch leases and what the reaper looks for -----------------------------------------
     def acquire_lease(self, job_id: str, dispatcher: str, lease_s: float) -> bool:
@@ -51,16 +67,18 @@ class LeasesAndScans:
         )
         return [r[0] for r in rows]
 
-    def queued_by(self, dispatcher: str) -> list[tuple[str, str]]:
-        """(id, family) of the queued jobs this dispatcher holds the lease of."""
+    def queued_by(self, dispatcher: str) -> list[tuple[str, str, str | None]]:
+        """(id, family, model name) of the queued jobs this dispatcher holds the lease of; the stored name is
+        what routes a job (None: a row from before named models, the family's default)."""
         rows = (
             self.db.conn()
             .execute(
-                "SELECT id, family FROM jobs WHERE status=? AND dispatcher=? ORDER BY seq", (str(QUEUED), dispatcher)
+                "SELECT id, family, model_name FROM jobs WHERE status=? AND dispatcher=? ORDER BY seq",
+                (str(QUEUED), dispatcher),
             )
             .fetchall()
         )
-        return [(r[0], r[1]) for r in rows]
+        return [(r[0], r[1], r[2]) for r in rows]
 
     def stale_running(self, heartbeat_timeout_s: float) -> list[tuple[str, str]]:
         """(id, claim token) of running jobs without a heartbeat for this long."""

@@ -110,13 +110,6 @@ class Jobs(LeasesAndScans):
         ).fetchall()
         return [JobRecord.from_row(r) for r in rows], total
 
-    def counts(self) -> dict[str, dict[str, int]]:
-        """family -> status -> number of jobs."""
-        out: dict[str, dict[str, int]] = {}
-        for row in self.db.conn().execute("SELECT family, status, COUNT(*) FROM jobs GROUP BY family, status"):
-            out.setdefault(row[0], {})[row[1]] = row[2]
-        return out
-
     # -- the ingress queues a job ------------------------------------------------------------
     def create(
         self,
@@ -136,8 +129,10 @@ class Jobs(LeasesAndScans):
         estimate: dict[str, Any] | None = None,
         owner: str | None = None,
         bounds: queue_bounds.QueueBounds | None = None,
+        model_name: str | None = None,
     ) -> JobRecord:
-        """Insert a queued job; with ``bounds``, refused (nothing written) unless it fits them, atomically."""
+        """Insert a queued job (on the served model ``model_name``; None: the family's default); with ``bounds``,
+        refused (nothing written) unless it fits them, atomically."""
         job_id = job_id or new_job_id()
         now = time.time()
         with self.db.tx() as conn:
@@ -146,8 +141,8 @@ class Jobs(LeasesAndScans):
             conn.execute(
                 """INSERT INTO jobs(id, status, family, task, request_json, image, model_json, params_json,
                        adjustments_json, progress_json, estimate_json, created_at, updated_at, max_attempts,
-                       dispatcher, lease_until, owner)
-                   VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)""",
+                       dispatcher, lease_until, owner, model_name)
+                   VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)""",
                 (
                     job_id,
                     str(QUEUED),
@@ -166,6 +161,7 @@ class Jobs(LeasesAndScans):
                     dispatcher,
                     now + lease_s if dispatcher else None,
                     owner,
+                    model_name,
                 ),
             )
             return self._changed(conn, job_id)

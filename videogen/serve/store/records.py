@@ -56,9 +56,10 @@ JSON_COLUMNS = (
 _PRIVATE = frozenset({"image", "claim_token"})
 
 
-def pack_inputs(inputs: dict[str, str]) -> str | None:
-    """A job's inline media (``image``, ``last_image``, ``video``) in its one ``image`` column, which every end
-    of a job clears: the plain image as before, or a JSON object when there is more than an image."""
+def pack_inputs(inputs: dict[str, Any]) -> str | None:
+    """A job's inline media (``VideoRequest.inline_inputs``: images, clips, masks, references, conditions) in its
+    one ``image`` column, which every end of a job clears: the plain image as before, or a JSON object when there
+    is more than an image."""
     present = {k: v for k, v in inputs.items() if v}
     if not present:
         return None
@@ -101,6 +102,10 @@ class JobRecord(BaseModel):
     max_attempts: int
     cancel_requested: bool = False
     owner: str | None = Field(default=None, description="the API key name that submitted it (None: before owners)")
+    model_name: str | None = Field(
+        default=None,
+        description="the served model it runs on (None: written before named models, i.e. the family's default)",
+    )
     claim_token: str | None = None
     heartbeat_at: float | None = None
     dispatcher: str | None = None
@@ -116,7 +121,7 @@ class JobRecord(BaseModel):
         return cls.model_validate({k: v for k, v in data.items() if v is not None})
 
     @property
-    def inputs(self) -> dict[str, str]:
+    def inputs(self) -> dict[str, Any]:
         """The inline media the job runs with (``pack_inputs``'s inverse); empty once the job has ended."""
         if not self.image:
             return {}

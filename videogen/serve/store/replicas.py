@@ -40,6 +40,9 @@ class ModelsReport(BaseModel):
 class ReplicaRecord(BaseModel):
     replica_id: str
     family: str
+    model_name: str | None = Field(
+        default=None, description="the served model it runs (None: reported before named models, the family's default)"
+    )
     deployment: str | None = None
     app: str | None = None
     node_id: str | None = None
@@ -64,14 +67,16 @@ class Replicas:
         state: ReplicaState,
         diagnostics: dict[str, Any],
         models: ModelsReport,
+        model_name: str | None = None,
     ) -> None:
-        """Write this replica's full report (its identity: replica_id, deployment, app, node_id, node_ip, pid)."""
+        """Write this replica's full report (its identity: replica_id, deployment, app, node_id, node_ip, pid;
+        ``model_name``: the served model it runs)."""
         now = time.time()
         with self.db.tx() as conn:
             conn.execute(
                 """INSERT INTO replicas(replica_id, family, deployment, app, node_id, node_ip, pid, state,
-                       diagnostics_json, models_json, started_at, last_seen)
-                   VALUES (?,?,?,?,?,?,?,?,?,?,?,?)
+                       diagnostics_json, models_json, started_at, last_seen, model_name)
+                   VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)
                    ON CONFLICT(replica_id) DO UPDATE SET state=excluded.state, diagnostics_json=excluded.diagnostics_json,
                        models_json=excluded.models_json, last_seen=excluded.last_seen""",
                 (
@@ -87,6 +92,7 @@ class Replicas:
                     models.model_dump_json(),
                     now,
                     now,
+                    model_name,
                 ),
             )
 

@@ -109,6 +109,11 @@ class ArchPreset(BaseModel):
     pipeline_classes: dict[str, str]
     components: list[ComponentArch]
     denoiser: str = Field(description="component name of the transformer / UNet")
+    denoiser_2: str | None = Field(
+        default=None,
+        description="a second expert of the denoiser's class (Wan 2.2 A14B's low-noise transformer_2): the pipeline "
+        "runs it for the steps whose timestep < pipeline_kwargs['boundary_ratio'] * num_train_timesteps",
+    )
     tokenizers: list[TokenizerArch] = Field(default_factory=list)
     processors: list[ProcessorArch] = Field(default_factory=list)
     scheduler: SchedulerArch
@@ -130,6 +135,12 @@ class ArchPreset(BaseModel):
             problems.append(f"duplicate component names {names}")
         if self.denoiser not in names:
             problems.append(f"denoiser {self.denoiser!r} is not a component")
+        if self.denoiser_2 is not None:
+            # the pipelines switch experts only when boundary_ratio is set; without it the second never runs
+            if self.denoiser_2 not in names or self.denoiser_2 == self.denoiser:
+                problems.append(f"denoiser_2 {self.denoiser_2!r} is not a second component")
+            if self.pipeline_kwargs.get("boundary_ratio") is None:
+                problems.append("denoiser_2 needs pipeline_kwargs['boundary_ratio']")
         if set(self.tasks) != set(self.pipeline_classes):
             problems.append("tasks and pipeline_classes name different tasks")
         for field in ("task_schedulers", "call_kwargs"):
@@ -146,6 +157,15 @@ class ArchPreset(BaseModel):
             if comp.name == name:
                 return comp
         raise KeyError(f"{self.id} has no component {name!r}")
+
+    @property
+    def denoisers(self) -> list[str]:
+        """The denoiser experts in the order the steps reach them: high noise first."""
+        return [self.denoiser] + ([self.denoiser_2] if self.denoiser_2 else [])
+
+    @property
+    def boundary_ratio(self) -> float | None:
+        return self.pipeline_kwargs.get("boundary_ratio") if self.denoiser_2 else None
 
     def scheduler_for(self, task: str) -> SchedulerArch:
         return self.task_schedulers.get(task, self.scheduler)
@@ -177,7 +197,12 @@ class ArchPreset(BaseModel):
         """What the worker should know about this model beyond diffusers' own (call kwargs)."""
         from videogen.video.model_meta import ModelMeta
 
-        return ModelMeta(family=self.family, task=task, call_kwargs=dict(self.call_kwargs.get(task, {})))
+        return ModelMeta(
+            family=self.family,
+            task=task,
+            call_kwargs=dict(self.call_kwargs.get(task, {})),
+            experts=len(self.denoisers),
+        )
 
     def describe(self) -> dict[str, Any]:
         counts = self.param_counts()
@@ -201,6 +226,9 @@ class ArchPreset(BaseModel):
                 for comp in self.components
             ],
             "denoiser_params": counts[self.denoiser],
+            # every expert's parameters (Wan 2.2 A14B: two, one running at a time): all are in total_params
+            "experts": {name: counts[name] for name in self.denoisers},
+            **({"boundary_ratio": self.boundary_ratio} if self.denoiser_2 else {}),
             "total_params": sum(counts.values()),
             "notes": self.notes,
         }

@@ -13,6 +13,7 @@ from pydantic import BaseModel, Field
 from videogen.video.arch.preset import ArchPreset
 from videogen.video.cost import calibrate, memory
 from videogen.video.cost.device_peaks import device_peak
+from videogen.video.cost.experts import expert_preset, expert_steps, same_architecture
 from videogen.video.cost.meta_models import meta_module
 from videogen.video.cost.shapes import (
     cfg_passes,
@@ -97,6 +98,10 @@ class CostEstimate(BaseModel):
     text_tokens: int
     cfg_passes: int
     cfg_mode: str
+    denoiser_steps: dict[str, int] = Field(
+        description="denoising steps each denoiser expert runs, high noise first (Wan 2.2 A14B: transformer for "
+        "timesteps >= boundary_ratio * num_train_timesteps, transformer_2 below)"
+    )
     flops: Flops
     memory: list[PlacementMemory]
     seconds: Seconds | None = None
@@ -207,11 +212,23 @@ def estimate_cost(
         text_tokens=request.facts.text_tokens,
         cfg_passes=request.passes,
         cfg_mode=request.facts.cfg,
+        denoiser_steps=dict(request.expert_steps),
         flops=flops,
         memory=_memory(request),
         seconds=_seconds(flops, device_name),
-        notes=list(request.facts.notes),
+        notes=[*request.facts.notes, *_expert_notes(preset, request.expert_steps)],
     )
+
+
+def _expert_notes(preset: ArchPreset, steps: dict[str, int]) -> list[str]:
+    if preset.denoiser_2 is None:
+        return []
+    high, low = preset.denoiser, preset.denoiser_2
+    return [
+        f"two denoiser experts: {high} (high noise) runs {steps[high]} of {sum(steps.values())} steps "
+        f"(timesteps >= {preset.boundary_ratio:g} x num_train_timesteps), {low} (low noise) {steps[low]}; "
+        f"on the GPU both stay resident, with model CPU offload one at a time"
+    ]
 
 
 class _Request:
@@ -227,6 +244,14 @@ class _Request:
         self.denoiser_vars = self.denoiser.variables(
             self.latent.frames, self.latent.height, self.latent.width, denoiser_patch(preset)
         )
+        # every expert's fitted model (one calibration when they are built alike) and the steps it runs
+        self.experts = {
+            name: self.denoiser
+            if name == preset.denoiser or same_architecture(preset, name)
+            else calibrate.denoiser_model(expert_preset(preset, name), task)
+            for name in preset.denoisers
+        }
+        self.expert_steps = expert_steps(preset, task, steps)
         self.encoders = calibrate.encoder_measurements(preset, task)
         self.encode = calibrate.vae_encode_model(preset, task, num_frames)
         self.encode_vars = calibrate.vae_variables(self.facts.vae_encode_frames, height * width)
@@ -240,8 +265,12 @@ def _flops(r: _Request) -> Flops:
     text = sum(r.encoders[n].flops for n in r.facts.encoder_tokens) * r.text_runs
     image = r.encoders["image_encoder"].flops if "image_encoder" in r.encoders else 0.0
     vae_encode = r.encode.flops(**r.encode_vars) if r.encode else 0.0
-    per_step = r.denoiser.flops(**r.denoiser_vars) * r.passes
-    denoise = per_step * r.steps
+    # Each step runs one expert; CFG (decided by guidance_scale alone) runs that expert once per pass.
+    per_expert = {name: r.experts[name].flops(**r.denoiser_vars) * r.passes for name in r.expert_steps}
+    denoise = sum(per_expert[name] * n for name, n in r.expert_steps.items())
+    # experts built alike (Wan 2.2 A14B) cost the same per step; otherwise per_step is the request's average
+    distinct = set(per_expert.values())
+    per_step = distinct.pop() if len(distinct) == 1 else denoise / max(r.steps, 1)
     decode = r.decode[(False, False)][0]
     return Flops(
         text_encode=text,
@@ -270,8 +299,11 @@ def _memory(r: _Request) -> list[PlacementMemory]:
         stages.append(memory.Stage("vae_encode", ("vae",), int(scale * r.encode.peak(**r.encode_vars))))
     # Batched CFG runs both branches in one forward: twice the activations.
     batch = 2 if r.facts.cfg == "batched" and r.passes == 2 else 1
-    parts = tuple(c.name for c in r.preset.components if c.name in (r.preset.denoiser, "motion_adapter"))
-    stages.append(memory.Stage("denoise", parts, int(scale * r.denoiser.peak(**r.denoiser_vars) * batch)))
+    for name, model in r.experts.items():
+        # One expert runs at a time: placements that move weights in per running model (model CPU offload, group,
+        # sequential) hold one expert's; "gpu" holds every component, both experts included.
+        parts = tuple(c.name for c in r.preset.components if c.name in (name, "motion_adapter"))
+        stages.append(memory.Stage("denoise", parts, int(scale * model.peak(**r.denoiser_vars) * batch)))
     entries = []
     for placement in memory.PLACEMENTS:
         for (tiling, slicing), (_, decode_peak) in r.decode.items():

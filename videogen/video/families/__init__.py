@@ -13,7 +13,7 @@ from collections.abc import Callable
 from types import ModuleType
 from typing import TYPE_CHECKING
 
-from videogen.errors import UnknownFamilyError
+from videogen.errors import ModelUnavailableError, UnknownFamilyError
 from videogen.video.adapter import VideoPipelineAdapter
 from videogen.video.cost.facts import CostFacts
 from videogen.video.families import (
@@ -29,6 +29,7 @@ from videogen.video.spec import VideoModelSpec
 
 if TYPE_CHECKING:
     from videogen.video.arch.preset import ArchPreset
+    from videogen.video.tiny.variants import TinyVariant
 
 # The order is the order every listing shows.
 _PACKAGES = (text_to_video_sd, wan, cogvideox, ltx_video, hunyuan_video, sana_video, animatediff)
@@ -72,9 +73,28 @@ def family_presets(family: str) -> tuple[ArchPreset, ...]:
     return tuple(importlib.import_module(f"{family_package(family).__name__}.presets").PRESETS)
 
 
-def tiny_call_kwargs(family: str, task: str) -> dict:
-    """Extra pipeline kwargs the family's tiny components need for ``task``."""
+def tiny_call_kwargs(family: str, task: str, variant: str | None = None) -> dict:
+    """Extra pipeline kwargs the family's tiny components need for ``task`` (of tiny ``variant`` when named)."""
+    if variant is not None:
+        return dict(tiny_variant(family, variant).call_kwargs.get(task, {}))
     return dict(family_package(family).TINY_CALL_KWARGS.get(task, {}))
+
+
+def tiny_variants(family: str) -> dict[str, TinyVariant]:
+    """The family's named tiny models (``TINY_VARIANTS`` in ``families/<family>/tiny.py``; none if it declares none)."""
+    module = importlib.import_module(f"{family_package(family).__name__}.tiny")
+    return dict(getattr(module, "TINY_VARIANTS", {}))
+
+
+def tiny_variant(family: str, name: str) -> TinyVariant:
+    """The family's tiny variant ``name``; ``ModelUnavailableError`` naming ``model`` and the values allowed."""
+    variants = tiny_variants(family)
+    if name in variants:
+        return variants[name]
+    allowed = ["tiny", *(variant.model for variant in variants.values())]
+    raise ModelUnavailableError(
+        f"tiny:{name} is not a {family} tiny model; {family} has: {', '.join(allowed)}", field="model", allowed=allowed
+    )
 
 
 __all__ = [
@@ -89,4 +109,6 @@ __all__ = [
     "get_spec",
     "tiny_builder",
     "tiny_call_kwargs",
+    "tiny_variant",
+    "tiny_variants",
 ]

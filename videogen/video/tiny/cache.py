@@ -1,5 +1,5 @@
-"""Tiny models on disk: built once per family/task, saved with ``save_pretrained``
-(safetensors) under the VideoGen cache, then loaded like real weights.
+"""Tiny models on disk: built once per family/task (and named variant, ``tiny:<name>``), saved with
+``save_pretrained`` (safetensors) under the VideoGen cache, then loaded like real weights.
 
 A tiny model directory carries its ``videogen.json`` (``ModelMeta``): tiny request
 defaults and the extra pipeline kwargs the tiny components need.
@@ -13,10 +13,10 @@ import tempfile
 from pathlib import Path
 
 from videogen.paths import cache_root
-from videogen.video.families import get_spec, tiny_builder, tiny_call_kwargs
+from videogen.video.families import get_spec, tiny_builder, tiny_call_kwargs, tiny_variant
 from videogen.video.model_meta import MODEL_META_FILE, ModelMeta
 
-# Bump when a tiny architecture changes so stale caches are rebuilt.
+# Bump when a tiny architecture changes so stale caches are rebuilt (a new variant has its own directory).
 TINY_VERSION = "4"
 SEED = 0
 
@@ -25,36 +25,59 @@ def tiny_root() -> Path:
     return Path(cache_root()) / "tiny" / f"v{TINY_VERSION}"
 
 
-def tiny_model_dir(family: str, task: str) -> Path:
-    return tiny_root() / family / task
+def tiny_model_dir(family: str, task: str, variant: str | None = None) -> Path:
+    if variant is None:
+        return tiny_root() / family / task
+    # "@" cannot start a task id, so a variant's directory never meets a plain task's
+    return tiny_root() / family / f"@{tiny_variant(family, variant).name}" / task
 
 
-def tiny_meta(family: str, task: str) -> ModelMeta:
+def _check_task(family: str, task: str, variant: str | None) -> None:
+    get_spec(family).check_task(task)
+    if variant is not None and task not in tiny_variant(family, variant).tasks:
+        from videogen.errors import UnsupportedTaskError
+
+        offered = list(tiny_variant(family, variant).tasks)
+        raise UnsupportedTaskError(
+            f"tiny:{variant} offers {', '.join(offered)}, not {task}", field="task", allowed=offered
+        )
+
+
+def tiny_meta(family: str, task: str, variant: str | None = None) -> ModelMeta:
     """What a tiny model's directory says about itself (the one place it is put together)."""
-    return ModelMeta.for_tiny(family, task, tiny_version=TINY_VERSION, call_kwargs=tiny_call_kwargs(family, task))
+    extra = {} if variant is None else {"experts": tiny_variant(family, variant).experts}
+    return ModelMeta.for_tiny(
+        family,
+        task,
+        tiny_version=TINY_VERSION,
+        call_kwargs=tiny_call_kwargs(family, task, variant),
+        **extra,
+    )
 
 
-def build_tiny_pipeline(family: str, task: str):
+def build_tiny_pipeline(family: str, task: str, variant: str | None = None):
     """Build the tiny pipeline in memory (random weights from a fixed seed, offline)."""
     import torch
 
-    get_spec(family).check_task(task)
+    _check_task(family, task, variant)
     torch.manual_seed(SEED)
-    return tiny_builder(family)(task)
+    build = tiny_builder(family) if variant is None else tiny_variant(family, variant).build
+    return build(task)
 
 
-def ensure_tiny_model(family: str, task: str) -> Path:
+def ensure_tiny_model(family: str, task: str, variant: str | None = None) -> Path:
     """The tiny model's directory, built and saved on first use (safe under concurrency)."""
-    target = tiny_model_dir(family, task)
+    target = tiny_model_dir(family, task, variant)
     if (target / "model_index.json").exists() and (target / MODEL_META_FILE).exists():
         return target
+    _check_task(family, task, variant)
     target.parent.mkdir(parents=True, exist_ok=True)
-    pipe = build_tiny_pipeline(family, task)
+    pipe = build_tiny_pipeline(family, task, variant)
     # Build beside the target and rename: concurrent builders never see a half-written model.
     tmp = Path(tempfile.mkdtemp(prefix=f".{task}-", dir=target.parent))
     try:
         pipe.save_pretrained(tmp, safe_serialization=True)
-        tiny_meta(family, task).write(tmp)
+        tiny_meta(family, task, variant).write(tmp)
         try:
             os.rename(tmp, target)
         except OSError:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from videogen.video.spec import (
+    FIRST_LAST_FRAME,
     IMAGE_TO_VIDEO,
     TEXT_TO_VIDEO,
     Defaults,
@@ -19,6 +20,10 @@ SPEC = VideoModelSpec(
     pipeline_classes={
         TEXT_TO_VIDEO: "HunyuanVideoPipeline",
         IMAGE_TO_VIDEO: "HunyuanVideoImageToVideoPipeline",
+        # FramePack (lllyasviel): image= the first frame, last_image= the last. Generates in sections of
+        # latent_window_size latent frames, each conditioned on SigLIP embeddings of the images and on packed
+        # (2x/4x compressed) history latents; the adapter settles the frame count (see ``framepack.py``).
+        FIRST_LAST_FRAME: "HunyuanVideoFramepackPipeline",
     },
     recommended_dtype="bfloat16",
     rocm_notes="13B transformer: needs ≥ 48 GB or offload; bf16 on MI300X runs it fully on GPU.",
@@ -26,6 +31,14 @@ SPEC = VideoModelSpec(
     default_model_ids={
         TEXT_TO_VIDEO: "hunyuanvideo-community/HunyuanVideo",
         IMAGE_TO_VIDEO: "hunyuanvideo-community/HunyuanVideo-I2V",
+        # The published FramePack transformer (diffusers format). It is a transformer only: the pipeline's other
+        # components come from hunyuanvideo-community/HunyuanVideo (vae, text_encoder, text_encoder_2, tokenizer,
+        # tokenizer_2, scheduler) and lllyasviel/flux_redux_bfl (image_encoder, feature_extractor: SigLIP). A local
+        # directory must hold all of them as one pipeline: those subfolders, transformer/ with this repo's
+        # config.json + safetensors, and a model_index.json whose _class_name is HunyuanVideoFramepackPipeline
+        # (what HunyuanVideoFramepackPipeline.from_pretrained(..., transformer=, image_encoder=,
+        # feature_extractor=).save_pretrained(dir) writes).
+        FIRST_LAST_FRAME: "lllyasviel/FramePackI2V_HY",
     },
     frame_rule=FrameRule(multiple=4, remainder=1, min_frames=9, max_frames=129),
     resolution_multiple=16,
@@ -40,10 +53,13 @@ SPEC = VideoModelSpec(
             "pyramid_broadcast": (TEXT_TO_VIDEO, IMAGE_TO_VIDEO),
         },
         why_not={
-            "first_block": "HunyuanVideoImageToVideoPipeline calls its transformer outside any cache_context, "
-            "which this cache keeps its state under",
-            "taylorseer": "HunyuanVideoImageToVideoPipeline calls its transformer outside any cache_context, "
-            "which this cache keeps its state under",
+            "first_block": "HunyuanVideoImageToVideoPipeline and HunyuanVideoFramepackPipeline call their "
+            "transformer outside any cache_context, which this cache keeps its state under",
+            "taylorseer": "HunyuanVideoImageToVideoPipeline and HunyuanVideoFramepackPipeline call their "
+            "transformer outside any cache_context, which this cache keeps its state under",
+            # offered only where its drift is measured against a PSNR bound (speed.py's tests)
+            "pyramid_broadcast": "not measured on HunyuanVideoFramepackPipeline, whose timesteps restart in "
+            "every section; its drift there is not yet held to a stated bound",
             "faster_cache": "HunyuanVideo's guidance is embedded (one pass a step) and its true CFG runs the "
             "unconditional pass as a separate call; FasterCache approximates the unconditional half of one "
             "batched CFG call",

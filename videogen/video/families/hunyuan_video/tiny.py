@@ -1,16 +1,21 @@
-"""Tiny HunyuanVideo pipelines (t2v: HunyuanVideoPipeline, i2v: HunyuanVideoImageToVideoPipeline).
+"""Tiny HunyuanVideo pipelines (t2v: HunyuanVideoPipeline, i2v: HunyuanVideoImageToVideoPipeline,
+first-last-frame: HunyuanVideoFramepackPipeline).
 
 Llama text encoder (hidden 16, 2 layers: the pipeline reads ``hidden_states[-3]``) or, for
 i2v, a Llava wrapping it with a tiny CLIP vision tower; a CLIP text encoder (hidden 8) for
 the pooled embedding; a transformer with 2 heads x 10 and one double, single and refiner
 layer; a HunyuanVideo VAE with the real model's /8 spatial and /4 temporal compression.
+
+FramePack: the same text encoders and VAE, a FramePack transformer of the same width (patch 2, which its
+history embedder's fixed 2x2 / 4x4 / 8x8 kernels assume) with its image projection and history embedder,
+and a SigLIP vision tower (hidden 8, 1 layer, 32 px in 8 px patches) with its image processor.
 """
 
 from __future__ import annotations
 
 from videogen.video.adapter import diffusers_pipeline_class
 from videogen.video.families.hunyuan_video.spec import SPEC
-from videogen.video.spec import IMAGE_TO_VIDEO, TEXT_TO_VIDEO
+from videogen.video.spec import FIRST_LAST_FRAME, IMAGE_TO_VIDEO, TEXT_TO_VIDEO
 from videogen.video.tiny.tokenizers import clip_tokenizer, llama_tokenizer
 
 _LLAMA_VOCAB = 128  # tokenizer ids 0..127; the Llava image token sits just past them
@@ -21,11 +26,13 @@ _VISION_SIZE = 32
 _VISION_PATCH = 8
 _IMAGE_EMB_LEN = (_VISION_SIZE // _VISION_PATCH) ** 2  # Llava drops the CLS token
 _IMAGE_EMB_START = 5
+_SIGLIP_HIDDEN = 8
 
 # Tiny-only: the real prompt templates assume the Llama-3 tokenizer (their crop_start counts its
 # tokens) and, for i2v, 576 image tokens from a 336px CLIP vision tower.
 TINY_CALL_KWARGS = {
     TEXT_TO_VIDEO: {"prompt_template": {"template": "{}", "crop_start": 0}, "max_sequence_length": 32},
+    FIRST_LAST_FRAME: {"prompt_template": {"template": "{}", "crop_start": 0}, "max_sequence_length": 32},
     IMAGE_TO_VIDEO: {
         "prompt_template": {
             "template": "{}",
@@ -57,26 +64,45 @@ def _llama_config():
 
 
 def _components(task: str) -> dict:
-    from diffusers import AutoencoderKLHunyuanVideo, FlowMatchEulerDiscreteScheduler, HunyuanVideoTransformer3DModel
+    from diffusers import (
+        AutoencoderKLHunyuanVideo,
+        FlowMatchEulerDiscreteScheduler,
+        HunyuanVideoFramepackTransformer3DModel,
+        HunyuanVideoTransformer3DModel,
+    )
     from transformers import CLIPTextConfig, CLIPTextModel
 
     i2v = task == IMAGE_TO_VIDEO
-    transformer = HunyuanVideoTransformer3DModel(
-        in_channels=2 * 4 + 1 if i2v else 4,
+    flf = task == FIRST_LAST_FRAME
+    shared = dict(
         out_channels=4,
         num_attention_heads=2,
         attention_head_dim=10,
         num_layers=1,
         num_single_layers=1,
         num_refiner_layers=1,
-        patch_size=1,
         patch_size_t=1,
         guidance_embeds=True,
         text_embed_dim=_LLAMA_HIDDEN,
         pooled_projection_dim=_CLIP_HIDDEN,
         rope_axes_dim=(2, 4, 4),
-        image_condition_type="latent_concat" if i2v else None,
     )
+    if flf:
+        transformer = HunyuanVideoFramepackTransformer3DModel(
+            in_channels=4,
+            patch_size=2,
+            has_image_proj=True,
+            image_proj_dim=_SIGLIP_HIDDEN,
+            has_clean_x_embedder=True,
+            **shared,
+        )
+    else:
+        transformer = HunyuanVideoTransformer3DModel(
+            in_channels=2 * 4 + 1 if i2v else 4,
+            patch_size=1,
+            image_condition_type="latent_concat" if i2v else None,
+            **shared,
+        )
     vae = AutoencoderKLHunyuanVideo(
         in_channels=3,
         out_channels=3,
@@ -119,6 +145,8 @@ def _components(task: str) -> dict:
         from transformers import LlamaModel
 
         components["text_encoder"] = LlamaModel(_llama_config())
+        if flf:
+            components.update(_siglip())
         return components
 
     from transformers import CLIPImageProcessor, CLIPVisionConfig, LlavaConfig, LlavaForConditionalGeneration
@@ -149,6 +177,22 @@ def _components(task: str) -> dict:
         resample=3,
     )
     return components
+
+
+def _siglip() -> dict:
+    """FramePack's image encoder (SigLIP; the pipeline reads its last hidden state) and its processor."""
+    from transformers import SiglipImageProcessor, SiglipVisionConfig, SiglipVisionModel
+
+    config = SiglipVisionConfig(
+        hidden_size=_SIGLIP_HIDDEN,
+        intermediate_size=16,
+        num_hidden_layers=1,
+        num_attention_heads=2,
+        image_size=_VISION_SIZE,
+        patch_size=_VISION_PATCH,
+    )
+    processor = SiglipImageProcessor(size={"height": _VISION_SIZE, "width": _VISION_SIZE})
+    return {"image_encoder": SiglipVisionModel(config).eval(), "feature_extractor": processor}
 
 
 def build_pipeline(task: str):

@@ -18,10 +18,19 @@ from videogen.video.spec import IMAGE_TO_VIDEO, TEXT_TO_VIDEO
 _FAMILY = "wan"
 
 
-def _transformer(*, heads: int, layers: int, ffn: int, in_channels: int = 16, out_channels: int = 16, image_dim=None):
+def _transformer(
+    *,
+    heads: int,
+    layers: int,
+    ffn: int,
+    in_channels: int = 16,
+    out_channels: int = 16,
+    image_dim=None,
+    name: str = "transformer",
+):
     # Every Wan DiT: 128-wide heads, (1, 2, 2) patches, UMT5 text (4096), 256-d timestep frequencies.
     return ComponentArch(
-        name="transformer",
+        name=name,
         library="diffusers",
         class_name="WanTransformer3DModel",
         config={
@@ -249,5 +258,36 @@ PRESETS: list[ArchPreset] = [
         # one model for both tasks: the first frame is given as clean latents with per-token timesteps
         pipeline_kwargs={"expand_timesteps": True},
         published_params={"transformer": 5_000_000_000},  # "5B" (model card)
+    ),
+    *(
+        # Wan 2.2 A14B: two Wan 2.1-14B-sized experts, "27B total, 14B active" (model card). ``transformer`` (high
+        # noise) runs the steps whose timestep >= boundary_ratio * 1000, ``transformer_2`` (low noise) the rest;
+        # boundary_ratio as each published model_index.json has it. Wan 2.1's VAE; the i2v transformer takes the
+        # first frame only through its 36 input channels (no CLIP image encoder, no image cross-attention).
+        ArchPreset(
+            id=f"wan2.2-{short}-a14b",
+            family=_FAMILY,
+            checkpoint=f"Wan-AI/Wan2.2-{short.upper()}-A14B-Diffusers",
+            tasks=[task],
+            pipeline_classes={task: pipeline_class},
+            components=[
+                _transformer(heads=40, layers=40, ffn=13824, in_channels=in_channels),
+                _transformer(heads=40, layers=40, ffn=13824, in_channels=in_channels, name="transformer_2"),
+                wan21_vae(),
+                umt5_xxl_encoder(),
+            ],
+            denoiser="transformer",
+            denoiser_2="transformer_2",
+            tokenizers=[_TOKENIZER],
+            scheduler=_unipc(3.0),
+            pipeline_kwargs={"boundary_ratio": boundary_ratio},
+            # each expert is "14B" by name: the Wan 2.1 T2V-14B transformer, 14.29 B
+            published_params={"transformer": 14_290_000_000, "transformer_2": 14_290_000_000},
+        )
+        for short, task, pipeline_class, in_channels, boundary_ratio in (
+            ("t2v", TEXT_TO_VIDEO, "WanPipeline", 16, 0.875),
+            # noise latents + first-frame latents + 4 mask channels
+            ("i2v", IMAGE_TO_VIDEO, "WanImageToVideoPipeline", 36, 0.9),
+        )
     ),
 ]

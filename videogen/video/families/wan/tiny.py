@@ -5,14 +5,20 @@
 First-last-frame is the same ``WanImageToVideoPipeline`` with the i2v components, its transformer as in Wan 2.1
 FLF2V: ``pos_embed_seq_len`` set to two images' CLIP tokens. The pipeline embeds ``[image, last_image]`` as a
 batch of two and the transformer's image embedder folds them into one sequence of twice the tokens (plus that
-position embedding, which tells the first frame's tokens from the last's); an i2v transformer has none."""
+position embedding, which tells the first frame's tokens from the last's); an i2v transformer has none.
+
+``TINY_VARIANTS`` (``--model tiny:<name>``): ``wan2.2-a14b`` is Wan 2.2 A14B's layout, two tiny transformers of
+the same shape, ``transformer`` for the high-noise steps and ``transformer_2`` for the low-noise ones, switched at
+the published ``boundary_ratio`` (0.875 text-to-video, 0.9 image-to-video); its image-to-video has no CLIP image
+encoder (the first frame reaches the transformer only through its 36 input channels)."""
 
 from __future__ import annotations
 
 from videogen.video.adapter import diffusers_pipeline_class
 from videogen.video.families.wan.spec import SPEC
-from videogen.video.spec import FIRST_LAST_FRAME, IMAGE_TO_VIDEO
+from videogen.video.spec import FIRST_LAST_FRAME, IMAGE_TO_VIDEO, TEXT_TO_VIDEO
 from videogen.video.tiny.text_encoders import T5_DIM, t5_encoder
+from videogen.video.tiny.variants import TinyVariant
 
 TINY_CALL_KWARGS: dict[str, dict] = {}
 
@@ -42,23 +48,22 @@ def _image_processor():
     return CLIPImageProcessor(size={"shortest_edge": 32}, crop_size={"height": 32, "width": 32})
 
 
-def build_pipeline(task: str):
-    from diffusers import AutoencoderKLWan, FlowMatchEulerDiscreteScheduler, WanTransformer3DModel
+def _vae():
+    from diffusers import AutoencoderKLWan
 
-    from videogen.video.tiny.tokenizers import t5_tokenizer
-
-    pipeline_class = diffusers_pipeline_class(SPEC, task)
-    flf = task == FIRST_LAST_FRAME
-    i2v = task == IMAGE_TO_VIDEO or flf
-    vae = AutoencoderKLWan(
+    return AutoencoderKLWan(
         base_dim=3, z_dim=16, dim_mult=[1, 1, 1, 1], num_res_blocks=1, temperal_downsample=[False, True, True]
     )
-    transformer = WanTransformer3DModel(
+
+
+def _transformer(*, in_channels: int, image_dim: int | None = None, pos_embed_seq_len: int | None = None):
+    from diffusers import WanTransformer3DModel
+
+    return WanTransformer3DModel(
         patch_size=(1, 2, 2),
         num_attention_heads=2,
         attention_head_dim=12,
-        # i2v: noise latents + first-frame (first-last-frame: first- and last-frame) latents + 4 mask channels
-        in_channels=36 if i2v else 16,
+        in_channels=in_channels,
         out_channels=16,
         text_dim=T5_DIM,
         freq_dim=32,
@@ -67,18 +72,73 @@ def build_pipeline(task: str):
         cross_attn_norm=True,
         qk_norm="rms_norm_across_heads",
         rope_max_seq_len=1024,  # positions per axis: enough for the family's largest request (Wan: 161 frames)
+        image_dim=image_dim,
+        pos_embed_seq_len=pos_embed_seq_len,
+    )
+
+
+def _text_components() -> dict:
+    from diffusers import FlowMatchEulerDiscreteScheduler
+
+    from videogen.video.tiny.tokenizers import t5_tokenizer
+
+    return dict(
+        tokenizer=t5_tokenizer(),
+        text_encoder=t5_encoder(umt5=True),
+        scheduler=FlowMatchEulerDiscreteScheduler(shift=3.0),
+    )
+
+
+def build_pipeline(task: str):
+    pipeline_class = diffusers_pipeline_class(SPEC, task)
+    flf = task == FIRST_LAST_FRAME
+    i2v = task == IMAGE_TO_VIDEO or flf
+    # Built in this order (VAE, transformer, text encoder, image encoder) from the caller's seed: the same weights
+    # as every earlier tiny Wan of this TINY_VERSION.
+    vae = _vae()
+    transformer = _transformer(
+        # i2v: noise latents + first-frame (first-last-frame: first- and last-frame) latents + 4 mask channels
+        in_channels=36 if i2v else 16,
         image_dim=_IMAGE_DIM if i2v else None,
         pos_embed_seq_len=2 * _IMAGE_TOKENS if flf else None,
     )
     if flf:  # diffusers starts it at zeros (trained in the real checkpoint): random, like every other weight
         transformer.condition_embedder.image_embedder.pos_embed.data.normal_(std=0.5)
-    components = dict(
-        tokenizer=t5_tokenizer(),
-        text_encoder=t5_encoder(umt5=True),
-        vae=vae,
-        scheduler=FlowMatchEulerDiscreteScheduler(shift=3.0),
-        transformer=transformer,
-    )
+    components = dict(vae=vae, transformer=transformer, **_text_components())
     if i2v:
         components.update(image_encoder=_image_encoder(), image_processor=_image_processor())
     return pipeline_class(**components)
+
+
+# Wan 2.2 A14B's published boundary_ratio per task (its model_index.json): the high-noise expert runs the steps whose
+# timestep >= boundary_ratio * num_train_timesteps.
+A14B_BOUNDARY_RATIO = {TEXT_TO_VIDEO: 0.875, IMAGE_TO_VIDEO: 0.9}
+
+
+def build_a14b(task: str):
+    """Wan 2.2 A14B in miniature: two transformers of one shape (independent random weights), no image encoder."""
+    if task not in A14B_BOUNDARY_RATIO:
+        raise ValueError(f"tiny:wan2.2-a14b offers {', '.join(A14B_BOUNDARY_RATIO)}, not {task}")
+    pipeline_class = diffusers_pipeline_class(SPEC, task)
+    in_channels = 36 if task == IMAGE_TO_VIDEO else 16  # i2v: noise + first-frame latents + 4 mask channels
+    vae = _vae()
+    high_noise, low_noise = _transformer(in_channels=in_channels), _transformer(in_channels=in_channels)
+    return pipeline_class(
+        vae=vae,
+        transformer=high_noise,
+        transformer_2=low_noise,
+        boundary_ratio=A14B_BOUNDARY_RATIO[task],
+        **_text_components(),
+    )
+
+
+TINY_VARIANTS: dict[str, TinyVariant] = {
+    "wan2.2-a14b": TinyVariant(
+        name="wan2.2-a14b",
+        description="Wan 2.2 A14B's layout: a high-noise transformer and a low-noise transformer_2 switched at "
+        "boundary_ratio 0.875 (text-to-video) / 0.9 (image-to-video); image-to-video without a CLIP image encoder",
+        tasks=tuple(A14B_BOUNDARY_RATIO),
+        build=build_a14b,
+        experts=2,
+    ),
+}

@@ -1,0 +1,72 @@
+"""FramePack (``HunyuanVideoFramepackPipeline``): its sections, and the frame count they give.
+
+The pipeline denoises ``latent_window_size`` (W) latent frames per section, each section conditioned on the
+first image's latents and on packed history (1 clean, 2 latent frames at 2x and 16 at 4x compression). It runs
+``S = max(1, ceil(num_frames / (4(W-1)+1)))`` sections and, whatever ``num_frames`` was, returns ``4·W·S + 1``
+frames (HunyuanVideo's VAE is /4 in time): the first section decodes W latent frames (4W-3 frames), each later
+one adds 4W frames after overlapping 4W-3, and the last one adds the first image's latent frame (+4). Read from
+diffusers 0.42.1's ``__call__`` and checked by running it (``tests/families/test_framepack.py``): with W = 9,
+num_frames 9..33 give 37 frames, 34..66 give 73, 67..99 give 109.
+
+So the pipeline's ``num_frames`` only picks S. The adapter moves the job's ``num_frames`` to the nearest count
+the pipeline really returns (``FRAME_RULE``: 36k+1 with W = 9), reported as an adjustment, and hands the
+pipeline ``pipeline_num_frames`` for that many sections: the job's frame count is the video's.
+"""
+
+from __future__ import annotations
+
+import math
+
+from videogen.video.spec import FrameRule
+
+# FramePack's own default and the window its published transformer was trained with (lllyasviel's demo keeps 9
+# and says not to change it); a smaller window would give finer frame counts at a quality cost.
+LATENT_WINDOW_SIZE = 9
+# The only sampling diffusers' pipeline takes a last_image with, and the one FramePackI2V_HY was trained for
+# ("vanilla" is the F1 checkpoint's forward sampling; the pipeline refuses last_image with it).
+SAMPLING_TYPE = "inverted_anti_drifting"
+_TEMPORAL = 4  # HunyuanVideo's VAE: 4 frames per latent frame
+# Packed history the transformer sees each section (inverted anti-drifting): latent frames and the
+# (t, h, w) kernel of its patch embedder. The clean latents are the first image's and one history frame.
+HISTORY = ((2, 1, 2), (2, 2, 4), (16, 4, 8))
+
+
+def frames_per_section(window: int = LATENT_WINDOW_SIZE) -> int:
+    """Frames each section adds to the video (the first section also gives the video's first frame)."""
+    return _TEMPORAL * window
+
+
+def section_input_frames(window: int = LATENT_WINDOW_SIZE) -> int:
+    """Frames of one section's latents as the pipeline counts ``num_frames`` against them."""
+    return (window - 1) * _TEMPORAL + 1
+
+
+def sections(num_frames: int, window: int = LATENT_WINDOW_SIZE) -> int:
+    """How many sections the pipeline runs for ``num_frames`` (its own rounding: up)."""
+    return max(1, math.ceil(num_frames / section_input_frames(window)))
+
+
+def output_frames(num_frames: int, window: int = LATENT_WINDOW_SIZE) -> int:
+    """The frames the pipeline returns when asked for ``num_frames``."""
+    return frames_per_section(window) * sections(num_frames, window) + 1
+
+
+def pipeline_num_frames(video_frames: int, window: int = LATENT_WINDOW_SIZE) -> int:
+    """The ``num_frames`` to hand the pipeline so that it returns ``video_frames`` (one of ``FRAME_RULE``'s)."""
+    count = (video_frames - 1) // frames_per_section(window)
+    return count * section_input_frames(window)
+
+
+def frame_rule(family_rule: FrameRule, window: int = LATENT_WINDOW_SIZE) -> FrameRule:
+    """The counts FramePack returns within the family's frame range: 4·W·k + 1 (W = 9: 37, 73, 109)."""
+    step = frames_per_section(window)
+    highest = (family_rule.max_frames - 1) // step * step + 1
+    return FrameRule(multiple=step, remainder=1, min_frames=step + 1, max_frames=highest)
+
+
+def section_latents(num_sections: int, window: int = LATENT_WINDOW_SIZE) -> list[int]:
+    """Latent frames the VAE decodes after each section: the first W (W+1 when it is also the last, with the
+    image's latent), then the newest 2W (2W+1 for the last), whose first 4W-3 frames blend into the video."""
+    if num_sections == 1:
+        return [window + 1]
+    return [window] + [2 * window] * (num_sections - 2) + [2 * window + 1]

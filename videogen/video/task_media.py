@@ -1,0 +1,261 @@
+"""The media a request carries, settled for one job per task, before any pipeline exists.
+
+A task takes the inputs ``spec.TASK_INPUTS`` names and may take those ``spec.TASK_OPTIONAL_INPUTS`` names; any
+other task-specific field that is set is refused (``refuse_unused``), never silently ignored. Each medium is
+decoded once (images with Pillow through ``request.decode_image``, clips and masks with ffmpeg through
+``video_input``) and conformed to the job: frames, fps and size, every change an ``Adjustment`` naming the
+field (``video.frames``, ``conditions[1].video.size``, ...). The family adapter then turns ``SettledMedia`` into
+its pipeline's arguments (``VideoPipelineAdapter.media_kwargs``).
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Literal
+
+from videogen.errors import InvalidRequestError
+from videogen.video.request import INLINE_FIELDS, Adjustment, VideoRequest, decode_image, grey_png_b64
+from videogen.video.spec import TASK_INPUTS, TASK_OPTIONAL_INPUTS, TASKS, VIDEO_TO_VIDEO, FrameRule
+from videogen.video.video_to_video import DEFAULT_STRENGTH, decode_clip, grey_clip_b64, settle_clip
+
+if TYPE_CHECKING:
+    from PIL import Image
+
+    from videogen.video.video_input import DecodedVideo
+
+# The request fields only some tasks take (media and their knobs).
+TASK_FIELDS = (*INLINE_FIELDS, "strength", "conditioning_scale")
+DEFAULT_CONDITIONING_SCALE = 1.0  # WanVACEPipeline's default: the control as strong as trained
+_IMAGE_MAGIC = (b"\x89PNG", b"\xff\xd8\xff", b"RIFF")  # PNG, JPEG, WebP (RIFF....WEBP)
+
+
+@dataclass
+class SettledCondition:
+    """One keyframe condition: its frames at the job's size (one for an image), where it starts, how strict."""
+
+    kind: Literal["image", "video"]
+    frames: list[Image.Image]
+    frame_index: int
+    strength: float
+
+
+@dataclass
+class SettledMedia:
+    """Every medium a job runs with, decoded and conformed once; ``params`` holds the knobs they settled."""
+
+    image: Any = None  # image-to-video, first-last-frame: the first frame (PIL)
+    last_image: Any = None  # first-last-frame: the last frame (PIL)
+    video: list[Image.Image] | None = None  # video-to-video, video-inpaint, control-to-video
+    mask: list[Image.Image] | None = None  # video-inpaint: white = regenerate, one frame per video frame
+    reference_images: list[Image.Image] | None = None
+    conditions: list[SettledCondition] | None = None
+    params: dict[str, Any] = field(default_factory=dict)
+    adjustments: list[Adjustment] = field(default_factory=list)
+
+
+def takes(task: str, name: str) -> bool:
+    return name in TASK_INPUTS[task] or name in TASK_OPTIONAL_INPUTS.get(task, ())
+
+
+def refuse_unused(request: VideoRequest, task: str) -> None:
+    """Refuse a task-specific field that ``task`` does not take, naming the tasks that do."""
+    for name in TASK_FIELDS:
+        value = getattr(request, name)
+        if value is not None and value != [] and not takes(task, name):
+            takers = [t for t in TASKS if takes(t, name)]
+            raise InvalidRequestError(name, f"is not used by {task}; tasks that take it: {', '.join(takers)}")
+    for name in TASK_INPUTS[task]:
+        if name != "prompt" and not getattr(request, name):
+            raise InvalidRequestError(name, f"is required for {task}", allowed=_ALLOWED[name])
+
+
+_ALLOWED = {
+    "image": "base64 or a data: URL of a PNG/JPEG/WebP",
+    "last_image": "base64 or a data: URL of a PNG/JPEG/WebP",
+    "video": "base64 or a data: URL of an MP4, MOV or WebM",
+    "mask": "an MP4/MOV/WebM clip or one PNG/JPEG/WebP image, base64 or a data: URL",
+    "reference_images": "a list of 1..4 PNG/JPEG/WebP images",
+    "conditions": "a list of {image or video, frame_index, strength}",
+}
+
+
+def decode_request_clip(request: VideoRequest, task: str) -> DecodedVideo | None:
+    """The request's input clip, decoded once (after the cheap checks), for the tasks that take one."""
+    return decode_clip(request.video, task) if "video" in TASK_INPUTS[task] else None
+
+
+def settle_media(
+    request: VideoRequest,
+    clip: DecodedVideo | None,
+    params: dict[str, Any],
+    *,
+    family: str,
+    frame_rule: FrameRule,
+    default_strength: float = DEFAULT_STRENGTH,
+) -> SettledMedia:
+    """Decode and conform every medium ``request.task`` takes to the job ``params`` describe."""
+    task = request.task
+    media = SettledMedia()
+    frames, fps = params["num_frames"], params["fps"]
+    size = {"width": params["width"], "height": params["height"]}
+    if takes(task, "image"):
+        media.image = decode_image(request.image)
+    if takes(task, "last_image"):
+        media.last_image = decode_image(request.last_image, field="last_image")
+    if clip is not None and task == VIDEO_TO_VIDEO:
+        strength = default_strength if request.strength is None else request.strength
+        settled = settle_clip(
+            clip,
+            num_frames=frames,
+            fps=fps,
+            strength=strength,
+            num_inference_steps=params["num_inference_steps"],
+            family=family,
+            **size,
+        )
+        media.video = settled.frames
+        media.params.update(strength=settled.strength, denoising_steps=settled.denoising_steps)
+        media.adjustments.extend(settled.adjustments)
+    elif clip is not None:  # inpaint, control: the clip is what is kept or followed, frame for frame
+        from videogen.video.video_input import conform_video
+
+        media.video, moved = conform_video(clip, num_frames=frames, fps=fps, field="video", **size)
+        media.adjustments.extend(moved)
+    if takes(task, "mask") and request.mask:
+        media.mask, moved = decode_mask(request.mask, num_frames=frames, fps=fps, **size)
+        media.adjustments.extend(moved)
+    if takes(task, "reference_images") and request.reference_images:
+        media.reference_images = [
+            decode_image(value, field=f"reference_images[{i}]") for i, value in enumerate(request.reference_images)
+        ]
+    if takes(task, "conditioning_scale"):
+        scale = request.conditioning_scale
+        media.params["conditioning_scale"] = DEFAULT_CONDITIONING_SCALE if scale is None else float(scale)
+    if takes(task, "conditions"):
+        media.conditions = settle_conditions(request, params, frame_rule, media.adjustments)
+    return media
+
+
+def decode_mask(value: str, *, num_frames: int, fps: int, width: int, height: int):
+    """The mask as ``num_frames`` black-and-white RGB frames of the job's size (one image is every frame's)."""
+    from PIL import Image
+
+    from videogen.video.video_input import conform_video, decode_video
+
+    adjustments: list[Adjustment] = []
+    if _is_image(value):
+        image = decode_image(value, field="mask")
+        if image.size != (width, height):
+            adjustments.append(
+                Adjustment(
+                    field="mask.size",
+                    requested=f"{image.width}x{image.height}",
+                    used=f"{width}x{height}",
+                    reason="resized to the job's size",
+                )
+            )
+            image = image.resize((width, height), Image.Resampling.NEAREST)
+        frames = [image] * num_frames
+    else:
+        frames, adjustments = conform_video(
+            decode_video(value, field="mask"), num_frames=num_frames, fps=fps, width=width, height=height, field="mask"
+        )
+    # Hard edges: a compressed clip's grey fringes would half-regenerate the border (white = regenerate).
+    binary: dict[int, Image.Image] = {}
+    out = []
+    for frame in frames:
+        if id(frame) not in binary:
+            binary = {id(frame): frame.convert("L").point(lambda v: 255 if v >= 128 else 0).convert("RGB")}
+        out.append(binary[id(frame)])
+    return out, adjustments
+
+
+def _is_image(value: str) -> bool:
+    payload = value.strip()
+    if payload.startswith("data:"):
+        payload = payload.partition(",")[2]
+    try:
+        head = base64.b64decode(payload[:24], validate=True)
+    except (binascii.Error, ValueError):
+        return False  # decode_video names the field and why
+    return head.startswith(_IMAGE_MAGIC) and (not head.startswith(b"RIFF") or head[8:12] == b"WEBP")
+
+
+def settle_conditions(
+    request: VideoRequest, params: dict[str, Any], rule: FrameRule, adjustments: list[Adjustment]
+) -> list[SettledCondition]:
+    """Each keyframe condition decoded and placed: an image at its frame, a clip from its frame on, cut to what
+    fits before the job's end and to the family's frame rule (a clip of ``multiple * k + remainder`` frames)."""
+    from videogen.video.video_input import conform_video, decode_video
+
+    frames, fps = params["num_frames"], params["fps"]
+    size = (params["width"], params["height"])
+    settled = []
+    for i, condition in enumerate(request.conditions or ()):
+        where = f"conditions[{i}]"
+        if condition.frame_index >= frames:
+            raise InvalidRequestError(
+                f"{where}.frame_index",
+                f"{condition.frame_index} is past the job's last frame ({frames} frames: 0..{frames - 1})",
+                allowed={"min": 0, "max": frames - 1},
+            )
+        if condition.image:
+            image = decode_image(condition.image, field=f"{where}.image").resize(size)
+            settled.append(SettledCondition("image", [image], condition.frame_index, condition.strength))
+            continue
+        clip = decode_video(condition.video, field=f"{where}.video")
+        room = frames - condition.frame_index
+        available = _frames_at(clip, fps)
+        count = _rule_floor(min(available, room), rule)
+        clip_frames, moved = conform_video(
+            clip, num_frames=count, fps=fps, width=size[0], height=size[1], field=f"{where}.video"
+        )
+        adjustments.extend(moved)
+        settled.append(SettledCondition("video", clip_frames, condition.frame_index, condition.strength))
+    return settled
+
+
+def _frames_at(clip: DecodedVideo, fps: int) -> int:
+    from videogen.video.video_to_video import clip_frames
+
+    return clip_frames(clip, fps, FrameRule(max_frames=10**6))
+
+
+def _rule_floor(count: int, rule: FrameRule) -> int:
+    """The largest ``multiple * k + remainder`` frame count not above ``count`` (at least one frame)."""
+    if count <= rule.remainder:
+        return 1
+    return rule.multiple * ((count - rule.remainder) // rule.multiple) + rule.remainder
+
+
+def warm_up_media(task: str, num_frames: int, fps: int) -> dict[str, Any]:
+    """Plain stand-ins for every input ``task`` needs (a warm-up job; an estimate that has no files): grey images
+    and clips of the job's length; a mask that regenerates everything; one keyframe at the start."""
+    media: dict[str, Any] = {}
+    for name in TASK_INPUTS[task]:
+        if name in ("image", "last_image"):
+            media[name] = grey_png_b64()
+        elif name in ("video", "mask"):
+            media[name] = grey_clip_b64(num_frames, fps)  # grey 128 is white once the mask is binarised
+        elif name == "reference_images":
+            media[name] = [grey_png_b64()]
+        elif name == "conditions":
+            media[name] = [{"image": grey_png_b64(), "frame_index": 0}]
+    return media
+
+
+__all__ = [
+    "DEFAULT_CONDITIONING_SCALE",
+    "TASK_FIELDS",
+    "SettledCondition",
+    "SettledMedia",
+    "decode_mask",
+    "decode_request_clip",
+    "refuse_unused",
+    "settle_conditions",
+    "settle_media",
+    "takes",
+    "warm_up_media",
+]
