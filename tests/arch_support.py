@@ -64,6 +64,13 @@ def _shrink(class_name: str, config: dict) -> dict:
     elif class_name == "HunyuanVideoTransformer3DModel":
         small = {"num_attention_heads": 2, "attention_head_dim": 16, "num_layers": 1, "num_single_layers": 1}
         small.update(num_refiner_layers=1, text_embed_dim=_TEXT, pooled_projection_dim=_TEXT, rope_axes_dim=[4, 6, 6])
+    elif class_name == "HunyuanVideoFramepackTransformer3DModel":  # and the SigLIP projection's input width
+        small = {"num_attention_heads": 2, "attention_head_dim": 16, "num_layers": 1, "num_single_layers": 1}
+        small.update(num_refiner_layers=1, text_embed_dim=_TEXT, pooled_projection_dim=_TEXT, rope_axes_dim=[4, 6, 6])
+        small["image_proj_dim"] = 16
+    elif class_name == "SiglipVisionModel":
+        small = {"hidden_size": 16, "intermediate_size": 32, "num_hidden_layers": 1, "num_attention_heads": 2}
+        small["patch_size"] = 32
     elif class_name == "SanaVideoTransformer3DModel":
         small = {"num_attention_heads": 2, "attention_head_dim": 12, "num_layers": 1, "num_cross_attention_heads": 2}
         small.update(cross_attention_head_dim=12, cross_attention_dim=24, caption_channels=_TEXT, sample_size=8)

@@ -44,6 +44,11 @@ def add_client_parsers(sub) -> None:
     common(submit)
     submit.add_argument("--family", required=True)
     submit.add_argument(
+        "--model-name",
+        dest="model_name",
+        help="a model the server serves for this family, by its configured name (default: the family's default)",
+    )
+    submit.add_argument(
         "--task",
         default=None,
         help="default: video-to-video with --video, image-to-video with --image, else text-to-video",
@@ -194,6 +199,8 @@ def _ended(client, args, job: dict[str, Any]) -> int:
 # -- commands ------------------------------------------------------------------------------------
 def cmd_submit(args) -> int:
     body: dict[str, Any] = {"family": args.family, "prompt": args.prompt}
+    if args.model_name:
+        body["model"] = args.model_name
     for name in (
         "negative_prompt",
         "num_frames",

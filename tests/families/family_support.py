@@ -26,6 +26,10 @@ T2V = "text-to-video"
 I2V = "image-to-video"
 V2V = "video-to-video"
 FLF = "first-last-frame"
+R2V = "reference-to-video"
+INPAINT = "video-inpaint"
+CONTROL = "control-to-video"
+VACE = (R2V, INPAINT, CONTROL)
 ALL_TASKS = (T2V, I2V)
 PROMPT = "a cat running on the beach"
 SIZE = 32  # every tiny model generates 32x32 by default
@@ -44,7 +48,7 @@ class FamilyCase:
 FAMILIES: dict[str, FamilyCase] = {
     "text-to-video-sd": FamilyCase((T2V, V2V), (65,)),
     "animatediff": FamilyCase((T2V, V2V), (65,)),
-    "wan": FamilyCase((T2V, I2V, V2V, FLF), (500,)),
+    "wan": FamilyCase((T2V, I2V, V2V, FLF, *VACE), (500,)),
     "cogvideox": FamilyCase((T2V, I2V, V2V), (53,)),
     "ltx-video": FamilyCase((T2V, I2V), (300,)),
     # image-to-video drops the 4 conditioning frames: 9 requested -> 5 returned
@@ -52,9 +56,9 @@ FAMILIES: dict[str, FamilyCase] = {
     "sana-video": FamilyCase((T2V, I2V), (100,)),
 }
 # Video-to-video is checked in test_video_to_video.py (its input clip decides frames and size), first-last-frame
-# in test_first_last_frame.py, not here or through ``tiny_fixture``: the generic and per-family checks below run
-# text- and image-to-video.
-OWN_TESTS = (V2V, FLF)
+# in test_first_last_frame.py, Wan VACE's three tasks in test_vace.py, not here or through ``tiny_fixture``: the
+# generic and per-family checks below run text- and image-to-video.
+OWN_TESTS = (V2V, FLF, *VACE)
 V2V_FAMILIES = [family for family, case in FAMILIES.items() if V2V in case.tasks]
 CASES = [(family, task) for family, case in FAMILIES.items() for task in case.tasks if task not in OWN_TESTS]
 I2V_CASES = [(family, task) for family, task in CASES if task == I2V]

@@ -8,6 +8,7 @@ Bounded: a few derandomized examples per family and task. Video-to-video is cove
 generated clip (5 frames of 32x32), conformed to each drawn shape (the drawn ``num_frames`` is sent, so the clip is
 padded or cut to it); the clip's own length, rate and size are not drawn here (test_video_to_video.py varies them).
 First-last-frame (Wan) is covered the same way, one small PNG as both its first and its last frame.
+Wan VACE too: the clip (with the PNG as its mask for video-inpaint), the PNG as reference-to-video's reference.
 """
 
 from __future__ import annotations
@@ -61,7 +62,7 @@ def test_every_accepted_request_runs_or_is_refused_naming_a_field(worker, family
     def check(values):
         image = png_b64 if task in ("image-to-video", "first-last-frame") else None
         last_image = png_b64 if task == "first-last-frame" else None
-        video = _CLIP if task == "video-to-video" else None
+        video = _CLIP if task in ("video-to-video", "video-inpaint", "control-to-video") else None
         request = VideoRequest(
             family=family,
             task=task,
@@ -69,6 +70,9 @@ def test_every_accepted_request_runs_or_is_refused_naming_a_field(worker, family
             image=image,
             last_image=last_image,
             video=video,
+            # Wan VACE: the PNG as the inpainting mask (resized to each drawn size) and as a reference image
+            mask=png_b64 if task == "video-inpaint" else None,
+            reference_images=[png_b64] if task == "reference-to-video" else None,
             num_inference_steps=1,
             **values,
         )

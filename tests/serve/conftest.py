@@ -13,7 +13,15 @@ import tempfile
 import time
 
 import pytest
-from serve_helpers import BOUNDED_FAMILY, BOUNDED_QUEUE, SCALE_FROM_ZERO, ServedApp, cpu_tiny_args, free_port
+from serve_helpers import (
+    BOUNDED_FAMILY,
+    BOUNDED_QUEUE,
+    NAMED_MODEL,
+    SCALE_FROM_ZERO,
+    ServedApp,
+    cpu_tiny_args,
+    free_port,
+)
 
 
 @pytest.fixture(scope="session")
@@ -75,6 +83,9 @@ def served_app(ray_session, tmp_path_factory) -> ServedApp:
         "model": "tiny",
         "deployment": {"autoscaling_config": {"min_replicas": 0, "max_replicas": 1, "upscale_delay_s": 0}},
     }
+    # A second tiny wan beside the family's entry, on its own deployment (test_serve_http, test_serve_handle); it warms
+    # nothing at start, so it costs one small replica and loads its pipeline with its first job.
+    args["models"] = {NAMED_MODEL: {"family": "wan", "model": "tiny", "warm": []}}
     started = time.monotonic()
     serve.run(build_app(args), name="videogen", route_prefix="/")
     print(f"[serve] videogen app ready in {time.monotonic() - started:.1f}s")

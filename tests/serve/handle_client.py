@@ -1,6 +1,6 @@
 """A separate Ray driver using the VideoGen handle API (run by test_serve_handle.py).
 
-    RAY_ADDRESS=<gcs address> python tests/serve/handle_client.py OUT_DIR
+    RAY_ADDRESS=<gcs address> python tests/serve/handle_client.py OUT_DIR NAMED_MODEL
 
 Errors reach this driver as the core's typed errors (``videogen.errors``),
 pickled across Ray: the report records what arrived.
@@ -53,6 +53,15 @@ try:
     handle.get_job.remote("job_nope").result()
 except JobNotFoundError as exc:
     report["not_found"] = caught(exc)
+
+# A named model of the family (the shared app's second wan, tests/serve/conftest.py), and one it does not serve.
+report["named"] = handle.submit.remote(
+    {"family": "wan", "model": sys.argv[2], "prompt": "a fox", "seed": 1, "num_inference_steps": 2}
+).result()
+try:
+    handle.submit.remote({"family": "wan", "model": "wan-nope", "prompt": "x"}).result()
+except InvalidRequestError as exc:
+    report["unknown_model"] = caught(exc)
 
 report["fetched"] = handle.get_job.remote(job["id"]).result()["id"]
 report["listed"] = handle.list_jobs.remote(limit=1).result()

@@ -28,6 +28,8 @@ SCALE_FROM_ZERO = "animatediff"
 # The family whose queue the shared app bounds small (max_queued_jobs) for the burst test.
 BOUNDED_FAMILY = "sana-video"
 BOUNDED_QUEUE = 3
+# A second named model of wan in the shared app, beside the family's entry (issue 14): its own worker deployment.
+NAMED_MODEL = "wan-draft"
 
 
 def free_port() -> int:

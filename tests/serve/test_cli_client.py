@@ -6,6 +6,7 @@ import json
 
 import pytest
 from PIL import Image
+from serve_helpers import NAMED_MODEL
 
 from videogen.cli import main
 from videogen.video.encode import read_mp4
@@ -56,3 +57,12 @@ def test_client_errors_are_one_line_and_an_exit_code(served_app, capsys):
     assert "404" in capsys.readouterr().err
     assert main(["submit", *server, "--family", "wan", "--prompt", "x", "--steps", "9999"]) == 2
     assert "num_inference_steps" in capsys.readouterr().err
+
+
+def test_submit_names_a_model_of_the_family(served_app, capsys):
+    server = ["--server", served_app.base_url]
+    argv = ["submit", *server, "--family", "wan", "--prompt", "a fox", "--steps", "2", "--json"]
+    assert main([*argv, "--model-name", NAMED_MODEL]) == 0
+    assert json.loads(capsys.readouterr().out)["model_name"] == NAMED_MODEL
+    assert main([*argv, "--model-name", "wan-nope"]) == 2
+    assert "model" in capsys.readouterr().err

@@ -6,6 +6,7 @@ import base64
 import io
 import warnings
 
+import numpy as np
 import openai
 import pytest
 from PIL import Image
@@ -318,3 +319,98 @@ def test_v1_errors_keep_openai_shape_under_a_serve_route_prefix(tmp_path):
     assert (
         api.status_code == 401 and api.json()["error"]["code"] == "unauthorized" and "type" not in api.json()["error"]
     )
+
+
+# -- videos.edit and videos.extend (POST /v1/videos/edits, /v1/videos/extensions) ------------------------------
+def _served_view(served_app) -> list[dict]:
+    with served_app.client() as c:
+        return [m for m in c.get("/api/video/models").json()["models"] if m.get("served")]
+
+
+def _clip(tmp_path, fps: int, frames: int = 9):
+    from videogen.video.encode import write_mp4
+
+    path = tmp_path / f"clip{frames}.mp4"
+    write_mp4(np.random.default_rng(frames).integers(0, 255, (frames, 32, 32, 3), dtype=np.uint8), path, fps=fps)
+    return path
+
+
+def _frames(sdk, video_id: str, tmp_path) -> int:
+    path = tmp_path / f"{video_id}.mp4"
+    path.write_bytes(sdk.videos.download_content(video_id).content)
+    return read_mp4(path)[0].shape[0]
+
+
+def test_edit_an_uploaded_clip_and_a_finished_video(sdk, served_app, tmp_path):
+    """An upload, then ``{"id"}`` of the finished edit (the SDK refuses a dict in ``video=``, so it rides in
+    ``extra_body`` and goes out as the form part ``video[id]``): each a new video-to-video job with the
+    input's frame count, on the model named (the source video's when none is)."""
+    wan = next(m for m in _served_view(served_app) if m["id"] == "wan")
+    fps = wan["request_defaults"]["video-to-video"]["fps"]
+    clip = _clip(tmp_path, fps)
+    knobs = {"num_inference_steps": 2, "seed": 5, "strength": 0.6}
+    with clip.open("rb") as fh:
+        edited = sdk.videos.edit(prompt="make it snow", video=fh, extra_body={"model": "wan", **knobs})
+    assert edited.model_extra["task"] == "video-to-video" and edited.model == "wan"
+    edited = sdk.videos.poll(edited.id, poll_interval_ms=100)
+    assert edited.status == "completed", edited.error
+    assert _frames(sdk, edited.id, tmp_path) == 9 == read_mp4(clip)[0].shape[0]
+
+    again = sdk.videos.edit(prompt="and rain", video=openai.omit, extra_body={"video": {"id": edited.id}, **knobs})
+    assert again.model == "wan" and again.model_extra["family"] == "wan"  # the source video's model
+    again = sdk.videos.poll(again.id, poll_interval_ms=100)
+    assert again.status == "completed", again.error
+    assert _frames(sdk, again.id, tmp_path) == 9 and again.size == edited.size
+    with pytest.raises(openai.NotFoundError):  # not a video of this caller's (here: none at all)
+        sdk.videos.edit(prompt="x", video=openai.omit, extra_body={"video": {"id": "job_nosuchvideo"}})
+
+
+def test_extend_with_keyframes_or_a_refusal_naming_the_model(sdk, served_app, tmp_path):
+    """Extend = keyframes with the source at frame 0 and ``seconds`` more. A family without keyframes is refused
+    naming ``model`` (or ``video`` when the source video's own model chose it), with the models that have it."""
+    served = _served_view(served_app)
+    offering = [m["id"] for m in served if m["task_support"].get("keyframes", "not_supported") != "not_supported"]
+    lacking = next(m for m in served if m["id"] not in offering)
+    clip = _clip(tmp_path, lacking["defaults"]["fps"])
+    with pytest.raises(openai.BadRequestError) as err, clip.open("rb") as fh:
+        sdk.videos.extend(prompt="on", seconds="1", video=fh, extra_body={"model": lacking["id"]})
+    assert err.value.param == "model" and f"{lacking['id']} does not offer keyframes" in err.value.message
+    assert set(err.value.body["allowed"]) >= set(offering)
+    if not offering:  # none of the served families has keyframes yet: said so
+        assert "models here that do: none" in err.value.message
+        return
+    family = next(m for m in served if m["id"] == offering[0])
+    fps = family["request_defaults"]["keyframes"]["fps"]
+    clip = _clip(tmp_path, fps)
+    with clip.open("rb") as fh:
+        longer = sdk.videos.extend(
+            prompt="the waves roll on",
+            seconds="1",
+            video=fh,
+            extra_body={"model": family["id"], "num_inference_steps": 2, "seed": 5},
+        )
+    assert longer.model_extra["task"] == "keyframes"
+    longer = sdk.videos.poll(longer.id, poll_interval_ms=100)
+    assert longer.status == "completed", longer.error
+    assert _frames(sdk, longer.id, tmp_path) > 9
+
+
+def test_a_bad_source_video_is_400_naming_video(sdk, served_app, tmp_path):
+    mp4 = _clip(tmp_path, 16).read_bytes()
+    cases = [
+        ("notes.mp4", b"not a video at all", "not an MP4, MOV or WebM video"),
+        ("cut.mp4", mp4[: len(mp4) // 3], ""),  # a container's start, cut short: refused when it is read
+    ]
+    for name, data, words in cases:
+        with pytest.raises(openai.BadRequestError) as err:
+            sdk.videos.edit(prompt="x", video=(name, data, "video/mp4"), extra_body={"model": "wan"})
+        assert err.value.param == "video" and words in err.value.message, err.value.message
+    with pytest.raises(openai.BadRequestError) as err:  # told from its bytes before anything else is looked at
+        sdk.videos.extend(prompt="x", seconds="1", video=("notes.mp4", b"not a video at all", "video/mp4"))
+    assert err.value.param == "video", err.value.message
+    with served_app.client() as c:  # JSON: a source that is neither a clip nor {"id"}, and none at all
+        for body in ({"prompt": "x", "video": {"id": 5}}, {"prompt": "x", "video": {"url": "x"}}, {"prompt": "x"}):
+            r = c.post("/v1/videos/edits", json=body)
+            assert r.status_code == 400 and r.json()["error"]["param"] == "video", r.text
+        r = c.post("/v1/videos/extensions", json={"prompt": "x", "video": "data:video/mp4;base64,AAAA", "seconds": 0})
+        assert r.status_code == 400 and r.json()["error"]["param"] == "seconds", r.text

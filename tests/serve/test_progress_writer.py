@@ -130,6 +130,7 @@ def _worker(tmp_path, core) -> VideoWorker:
     worker = VideoWorker.__new__(VideoWorker)  # no Ray, no model: only what the job thread uses
     worker.settings = SimpleNamespace(heartbeat_s=60.0)
     worker.family = "wan"
+    worker.name = "wan"  # the served model (a family's entry is named by the family id)
     worker.store = JobStore(tmp_path)
     worker.worker = core
     worker.identity = {"replica_id": "test#1"}

@@ -78,7 +78,7 @@ def test_job_from_record_adds_the_video_url_and_keeps_private_fields_out():
     for private in ("image", "claim_token", "dispatcher", "lease_until", "heartbeat_at"):
         assert private not in job
     # Every key the HTTP API has always sent, and the ones added since: the estimate at submission
-    # (issue 7) and when the video expires (retention, issue 9).
+    # (issue 7), when the video expires (retention, issue 9) and the named model it runs on (issue 14).
     assert set(job) == {
         "id",
         "status",
@@ -103,6 +103,7 @@ def test_job_from_record_adds_the_video_url_and_keeps_private_fields_out():
         "history",
         "estimate",
         "expires_at",
+        "model_name",
     }
     json.dumps(job)  # JSON-ready as it is
 

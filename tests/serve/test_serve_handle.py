@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from serve_helpers import wait_job
+from serve_helpers import NAMED_MODEL, wait_job
 
 from videogen.video.encode import read_mp4
 
@@ -21,7 +21,7 @@ def test_generate_and_submit_from_another_driver(served_app, client, tmp_path):
     # ray.init() put in this process's environment, and reads ~/.ray/auth_token.
     env = dict(os.environ, RAY_ADDRESS=served_app.gcs_address)
     proc = subprocess.run(
-        [sys.executable, str(Path(__file__).with_name("handle_client.py")), str(tmp_path)],
+        [sys.executable, str(Path(__file__).with_name("handle_client.py")), str(tmp_path), NAMED_MODEL],
         env=env,
         capture_output=True,
         text=True,
@@ -50,5 +50,9 @@ def test_generate_and_submit_from_another_driver(served_app, client, tmp_path):
     assert invalid["error"]["code"] == "invalid_request" and invalid["error"]["field"] == "num_frames"
     assert invalid["error"]["message"].startswith("num_frames: ")
     assert "JobNotFoundError" in report["not_found"]["type"] and report["not_found"]["error"]["code"] == "job_not_found"
+    # A handle caller names a model as HTTP does: the job remembers it; an unknown one is refused naming it.
+    assert report["named"]["model_name"] == NAMED_MODEL and report["named"]["model"]["name"] == NAMED_MODEL
+    unknown = report["unknown_model"]["error"]
+    assert unknown["field"] == "model" and unknown["allowed"] == ["wan", NAMED_MODEL]
     listed = report["listed"]
     assert listed["limit"] == 1 and len(listed["jobs"]) == 1 and listed["total"] >= 2

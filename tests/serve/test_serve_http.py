@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 
 import pytest
-from serve_helpers import SCALE_FROM_ZERO, TERMINAL, read_sse, wait_job
+from serve_helpers import NAMED_MODEL, SCALE_FROM_ZERO, TERMINAL, read_sse, wait_job
 from testkit import blank_png_b64, png_data_url
 
 from videogen.video.encode import read_mp4
@@ -72,6 +72,26 @@ def test_models_resolved_by_the_workers(client):
                 assert m["task_support"][task] == ("ready" if task in spec.tasks else "not_supported")
         else:  # a family at zero replicas that never started
             assert family == SCALE_FROM_ZERO and m["effective_support_level"] == "unknown"
+
+
+def test_a_named_model_runs_on_its_own_deployment_and_an_unknown_one_is_refused(client):
+    r = client.post("/api/video/jobs", json=_body("wan", "text-to-video", model=NAMED_MODEL, num_inference_steps=2))
+    assert r.status_code == 202, r.text
+    assert r.json()["model_name"] == NAMED_MODEL
+    job = wait_job(client, r.json()["id"], timeout=90)
+    assert job["status"] == "succeeded", job["error"]
+    assert job["model_name"] == NAMED_MODEL and job["model"]["name"] == NAMED_MODEL
+    assert job["worker"]["replica_id"].split("#")[1] == f"VideoWorker_{NAMED_MODEL}"  # app#deployment#replica
+    for family, allowed in (("wan", ["wan", NAMED_MODEL]), ("ltx-video", ["ltx-video"])):
+        bad = client.post("/api/video/jobs", json=_body(family, "text-to-video", model="wan-nope"))
+        assert bad.status_code == 422 and bad.json()["error"]["field"] == "model", bad.text
+        assert bad.json()["error"]["allowed"] == allowed
+    served = {m["name"]: m for m in client.get("/api/video/models").json()["served_models"]}
+    named = served[NAMED_MODEL]
+    assert (named["family"], named["default"], named["deployment"]) == ("wan", False, f"VideoWorker_{NAMED_MODEL}")
+    assert served["wan"]["default"] and named["task_support"]["text-to-video"] == "ready"  # reported by its replica
+    runtime = client.get("/api/video/runtime").json()["families"]["wan"]
+    assert runtime["models"][NAMED_MODEL]["replica_states"].get("RUNNING") == 1
 
 
 @pytest.mark.parametrize(("family", "task"), CASES, ids=[f"{f}-{t}" for f, t in CASES])

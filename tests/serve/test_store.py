@@ -114,7 +114,7 @@ def test_leases_and_orphans(store):
     assert store.jobs.acquire_lease(job.id, "alive", 15)
     assert not store.jobs.acquire_lease(job.id, "third", 15)
     assert store.jobs.orphaned_queued("third") == []
-    assert store.jobs.queued_by("alive") == [(job.id, "wan")] and store.jobs.queued_by("dead") == []
+    assert store.jobs.queued_by("alive") == [(job.id, "wan", None)] and store.jobs.queued_by("dead") == []
     assert store.jobs.renew_leases("alive", 15) == 1
 
 

@@ -22,6 +22,8 @@ REQUIRED = {
     "wan2.1-t2v-14b",
     "wan2.1-i2v-14b-480p",
     "wan2.2-ti2v-5b",
+    "wan2.2-t2v-a14b",
+    "wan2.2-i2v-a14b",
     "cogvideox-2b",
     "cogvideox-5b",
     "cogvideox-5b-i2v",
@@ -47,6 +49,19 @@ EXPECTED_COUNTS = {
         "image_encoder": 632_076_800,
     },
     "wan2.2-ti2v-5b": {"transformer": 4_999_787_712, "vae": 704_688_668, "text_encoder": 5_680_910_336},
+    # two experts, each the Wan 2.1 T2V-14B transformer (i2v: 36 input channels, no image cross-attention)
+    "wan2.2-t2v-a14b": {
+        "transformer": 14_288_491_584,
+        "transformer_2": 14_288_491_584,
+        "vae": 126_892_531,
+        "text_encoder": 5_680_910_336,
+    },
+    "wan2.2-i2v-a14b": {
+        "transformer": 14_288_901_184,
+        "transformer_2": 14_288_901_184,
+        "vae": 126_892_531,
+        "text_encoder": 5_680_910_336,
+    },
     "cogvideox-2b": {"transformer": 1_693_783_872, "vae": 215_583_907, "text_encoder": 4_762_310_656},
     "cogvideox-5b": {"transformer": 5_570_283_072, "vae": 215_583_907, "text_encoder": 4_762_310_656},
     "cogvideox-5b-i2v": {"transformer": 5_570_479_680, "vae": 215_583_907, "text_encoder": 4_762_310_656},
@@ -63,6 +78,13 @@ EXPECTED_COUNTS = {
         "vae": 246_478_803,
         "text_encoder": 8_355_272_704,
         "text_encoder_2": 123_060_480,
+    },
+    "framepack-i2v-hy": {
+        "transformer": 12_874_314_816,
+        "vae": 246_478_803,
+        "text_encoder": 7_505_186_816,
+        "text_encoder_2": 123_060_480,
+        "image_encoder": 428_225_600,
     },
     "hunyuanvideo-i2v-33ch": {
         "transformer": 12_810_991_680,
@@ -270,8 +292,10 @@ def test_scaled_pipeline_generates_finite_frames(preset_id, task):
     assert preset.scheduler_for(task).class_name == type(pipe.scheduler).__name__
     kwargs = {**_CALL[preset.family], **_SIZE_OVERRIDES.get((preset_id, task), {})}
     kwargs.update(preset.model_meta(task).call_kwargs)
-    if task == IMAGE_TO_VIDEO:
+    if task in (IMAGE_TO_VIDEO, "first-last-frame"):
         kwargs["image"] = Image.new("RGB", (kwargs["width"], kwargs["height"]), (200, 120, 40))
+    if task == "first-last-frame":
+        kwargs["last_image"] = Image.new("RGB", (kwargs["width"], kwargs["height"]), (40, 120, 200))
     pipe.set_progress_bar_config(disable=True)
     out = pipe(
         prompt="a red fox running through snow",

@@ -41,9 +41,15 @@ def _request(family, task, png_b64, step_cache=None):
         num_inference_steps=STEPS,
         image=png_b64 if task in ("image-to-video", "first-last-frame") else None,
         last_image=png_b64 if task == "first-last-frame" else None,
-        video=_clip(SPECS[family].defaults.fps) if task == "video-to-video" else None,
+        video=_clip(SPECS[family].defaults.fps) if task in ("video-to-video", *_VACE_CLIP) else None,
+        # Wan VACE: a reference image; inpainting keeps the clip where its mask (the PNG, binarised) is black
+        reference_images=[png_b64] if task == "reference-to-video" else None,
+        mask=png_b64 if task == "video-inpaint" else None,
         step_cache=step_cache,
     )
+
+
+_VACE_CLIP = ("video-inpaint", "control-to-video")  # the Wan VACE tasks that take a clip
 
 
 @functools.cache

@@ -4,11 +4,12 @@
 replica's resources, ``runtime_env``, autoscaling, health checks and shutdown;
 ``ingress_deployment_options`` does the same for the ingress. Operator
 overrides (``worker_defaults``, then the served model's own ``deployment``:
-``families.<id>.deployment`` or ``models.<name>.deployment``) are deep merged on top, and ``runtime_env.env_vars`` is merged key by key on purpose:
-Serve replaces a whole ``ray_actor_options`` dict when a YAML sets one, which
-would silently drop the ROCm variables that must be in the replica before
-torch is imported. ``worker_settings`` builds a worker's typed constructor
-argument; the ingress is bound with the ``VideoGenAppConfig`` itself.
+``families.<id>.deployment`` or ``models.<name>.deployment``) are deep merged
+on top, and ``runtime_env.env_vars`` is merged key by key on purpose: Serve
+replaces a whole ``ray_actor_options`` dict when a YAML sets one, which would
+silently drop the ROCm variables that must be in the replica before torch is
+imported. ``worker_settings`` builds a worker's typed constructor argument;
+the ingress is bound with the ``VideoGenAppConfig`` itself.
 """
 
 from __future__ import annotations

@@ -20,6 +20,8 @@ from videogen import __version__
 from videogen.serve.api_routes import router as api_router
 from videogen.serve.errors import install_handlers
 from videogen.serve.http_guards import RequestGuards, add_cors
+from videogen.serve.openai.edits import document_edits
+from videogen.serve.openai.edits import router as openai_edits_router
 from videogen.serve.openai.routes import document_v1
 from videogen.serve.openai.routes import router as openai_router
 from videogen.serve.service.auth import AuthGate, document_auth
@@ -45,7 +47,9 @@ def build_http_app(service: VideoGenService) -> FastAPI:
 
     app.include_router(api_router)
     app.include_router(openai_router)  # /v1/videos: the OpenAI Videos API shape over the same jobs
+    app.include_router(openai_edits_router)  # /v1/videos/edits and /v1/videos/extensions
     document_v1(app)  # the /v1 bodies (JSON and multipart) and statuses in the OpenAPI document
+    document_edits(app)  # the edit and extension bodies
     document_auth(app, service.keys)  # no bearer scheme in the document when no key is configured
     install_page(app)  # the web page at /
     # add_middleware puts each one outside the ones added before it.

@@ -88,7 +88,12 @@ class Job(BaseModel):
     status: JobStatus
     family: str
     task: str
-    model: dict[str, Any] | None = Field(default=None, description="the model that ran (pipeline class, source)")
+    model_name: str | None = Field(
+        default=None,
+        description="the served model it runs on, by its configured name (null: a job from before named models, "
+        "which ran on its family's default)",
+    )
+    model: dict[str, Any] | None = Field(default=None, description="the model that ran (name, pipeline class, source)")
     request: dict[str, Any] | None = Field(default=None, description="the request as submitted, image summarised")
     params: dict[str, Any] | None = Field(default=None, description="every generation value, settled")
     adjustments: list[dict[str, Any]] = Field(default_factory=list, description="values moved to valid ones, and why")

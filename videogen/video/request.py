@@ -53,6 +53,12 @@ class VideoRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     family: str = Field(description="a served family id, e.g. 'wan'")
+    model: str | None = Field(
+        default=None,
+        max_length=64,
+        description="a served model of the family by its configured name (the server lists them); "
+        "default: the family's default model",
+    )
     task: Task = TEXT_TO_VIDEO
     prompt: str = Field(min_length=1, max_length=4000)
     negative_prompt: str | None = Field(default=None, max_length=4000)

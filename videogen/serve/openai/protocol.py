@@ -113,6 +113,12 @@ EXTRA_FIELDS = (
     "width",
     "task",
     "step_cache",
+    # the task media and their knobs (JSON; as multipart only strength and conditioning_scale are practical)
+    "strength",
+    "mask",
+    "reference_images",
+    "conditions",
+    "conditioning_scale",
 )
 OPENAI_FIELDS = ("prompt", "model", "seconds", "size", "input_reference")
 SIZE_PATTERN = r"^([0-9]+)[xX]([0-9]+)$"  # WIDTHxHEIGHT (the same in Python and in the schema's ECMA regex)
@@ -179,7 +185,9 @@ class _CreateVideoBase(BaseModel):
 
     prompt: str = Field(min_length=1, max_length=4000)
     model: str | None = Field(
-        default=None, description="a served family or an operator's alias of one (default: the first served family)"
+        default=None,
+        description="a served family (its default model), a served model's name, or an operator's alias of either "
+        "(default: the first served family)",
     )
     seconds: Seconds = None
     size: str | None = Field(

@@ -1,6 +1,7 @@
 """``/v1/videos`` onto VideoGen's jobs: one implementation (``JobService``), a second wire shape.
 
-``model`` names a served family or an operator's alias of one; ``seconds`` and
+``model`` names a served family (its default model), a served model by name, or
+an operator's alias of either; ``seconds`` and
 ``size`` become frames (at the family's fps) and a resolution, moved to the
 nearest the family accepts and listed as adjustments; ``input_reference``
 makes the job image-to-video; VideoGen's own request fields ride along as
@@ -35,6 +36,7 @@ from videogen.video.video_container import ContainerError, sniff
 if TYPE_CHECKING:
     from pathlib import Path
 
+    from videogen.serve.config import ServedModel
     from videogen.serve.service.auth import Principal
     from videogen.serve.service.videogen_service import VideoGenService
     from videogen.video.model_meta import ModelMeta
@@ -110,32 +112,35 @@ class OpenAIVideos:
         self.jobs = service.jobs
 
     # -- model names ----------------------------------------------------------------------
-    def family_of(self, model: str | None) -> str:
-        served = self.settings.served
+    def model_names(self) -> list[str]:
+        """Every /v1 ``model`` accepted: the operator's aliases, the served families, the named models."""
+        return list(dict.fromkeys([*self.settings.model_aliases, *self.settings.served, *self.settings.models]))
+
+    def served_model(self, model: str | None) -> ServedModel:
+        """The served model a /v1 ``model`` names: a family id is its default model, a name that model, an
+        alias what it stands for; none: the first served family's default."""
+        settings = self.settings
         if not model:
-            return served[0]
+            return settings.default_model(settings.served[0])
         if not isinstance(model, str):
-            raise InvalidRequestError(
-                "model", f"{model!r} is not a model name", allowed=[*self.settings.model_aliases, *served]
-            )
-        if model in self.settings.families:
-            return model
-        family = self.settings.model_aliases.get(model)
-        if family is None:
-            names = [*self.settings.model_aliases, *served]
-            raise UnknownFamilyError(
-                "model", f"{model!r} is not served here; models: {', '.join(names)}", allowed=names
-            )
-        return family
+            raise InvalidRequestError("model", f"{model!r} is not a model name", allowed=self.model_names())
+        model = settings.model_aliases.get(model, model)
+        if model in settings.served_models:
+            return settings.served_models[model]
+        if model in settings.served:  # a family served only by named models
+            return settings.default_model(model)
+        names = self.model_names()
+        raise UnknownFamilyError("model", f"{model!r} is not served here; models: {', '.join(names)}", allowed=names)
 
     # -- create ------------------------------------------------------------------------------
-    def _request(self, fields: dict[str, Any], family: str) -> tuple[dict[str, Any], dict[str, Any], ModelMeta]:
+    def _request(self, fields: dict[str, Any], served: ServedModel) -> tuple[dict[str, Any], dict[str, Any], ModelMeta]:
         """The ``VideoRequest`` fields of a /v1 body, what to keep of OpenAI's own, and the served model's meta."""
+        family = served.family
         unknown = sorted(set(fields) - set(EXTRA_FIELDS) - set(OPENAI_FIELDS))
         if unknown:
             raise InvalidRequestError(unknown[0], "is not a known field", allowed=[*OPENAI_FIELDS, *EXTRA_FIELDS])
         body: dict[str, Any] = {k: fields[k] for k in EXTRA_FIELDS if fields.get(k) not in (None, "")}
-        body.update(family=family, prompt=fields.get("prompt") or "")
+        body.update(family=family, model=served.name, prompt=fields.get("prompt") or "")
         if fields.get("input_reference") is not None:
             reference = image_b64(fields["input_reference"])
             if _is_video(fields["input_reference"], reference):  # a clip to restyle: video-to-video
@@ -149,7 +154,7 @@ class OpenAIVideos:
         if not isinstance(body["task"], str):
             raise InvalidRequestError("task", f"{body['task']!r} is not a task name", allowed=spec.tasks)
         spec.check_task(body["task"])  # before the task names a model below: a refusal, never a KeyError
-        meta = self.service.status.model_meta(family, body["task"])
+        meta = self.service.status.model_meta(family, body["task"], served.name)
         defaults = {**spec.defaults.model_dump(), **meta.request_defaults}
         asked = {k: fields.get(k) for k in ("seconds", "size") if fields.get(k) not in (None, "")}
         if "size" in asked and "width" not in body and "height" not in body:
@@ -191,8 +196,9 @@ class OpenAIVideos:
 
     async def create(self, fields: dict[str, Any], who: Principal, *, client: dict[str, Any] | None = None) -> Video:
         model = fields.get("model") or None
-        family = self.family_of(model)
-        body, asked, meta = await asyncio.to_thread(self._request, fields, family)
+        served = self.served_model(model)
+        family = served.family
+        body, asked, meta = await asyncio.to_thread(self._request, fields, served)
         request = self.jobs.parse(body)
         # Resolved once here (the model's meta looked up once): submit admits these very inputs.
         try:
@@ -202,7 +208,7 @@ class OpenAIVideos:
                 exc.field = "input_reference"
             raise
         adjustments = self._mapping_adjustments(family, asked, prepared.params)
-        keep = {"api": "openai", "model": model or family, **asked, **(client or {})}
+        keep = {"api": "openai", "model": model or served.name, **asked, **(client or {})}
         job = await self.jobs.submit(request, who, adjustments=adjustments, client=keep, prepared=prepared)
         return video_from_job(job.wire())
 
@@ -222,7 +228,9 @@ class OpenAIVideos:
         request = rec.request or {}
         fields.update({k: request[k] for k in ("negative_prompt", "step_cache") if request.get(k) is not None})
         client = request.get("client") or {}
-        fields.update(prompt=prompt, model=client.get("model") or rec.family, task=rec.task)
+        # On the model the original ran on (as the client named it, else its stored name).
+        model = client.get("model") or self.settings.model_of(rec.family, rec.model_name)
+        fields.update(prompt=prompt, model=model, task=rec.task)
         return await self.create(fields, who, client={"remixed_from_video_id": video_id})
 
     # -- read ----------------------------------------------------------------------------------

@@ -1,7 +1,8 @@
-"""Estimates and admission at the ingress, on the hardware the family's workers reported.
+"""Estimates and admission at the ingress, on the hardware the served model's workers reported.
 
 A request is priced with the same core cost model the worker uses (``videogen.video.job_cost``),
-against the newest replica report of its family: that replica's hardware profile, effective
+on the model it will run on (its ``model``, or the family's default), against the newest replica
+report of that model: that replica's hardware profile, effective
 load policy and measured throughput. A request that cannot fit (memory under every rung the
 policy allows, or time over ``job_timeout_s``) is refused at submission with a ``CapacityError``
 naming the fields; before any replica has reported (a family scaled to zero), nothing is refused
@@ -25,7 +26,7 @@ logger = logging.getLogger("videogen.serve")
 
 
 class WorkerView(BaseModel):
-    """What the newest replica of a family said about itself."""
+    """What the newest replica of a served model said about itself."""
 
     replica_id: str
     profile: VideoHardwareProfile
@@ -49,8 +50,12 @@ class EstimateService:
         self.settings = settings
         self.store = store
 
-    def worker_view(self, family: str) -> WorkerView | None:
+    def worker_view(self, family: str, model: str | None = None) -> WorkerView | None:
+        """The newest report of the served model ``model``'s replicas (None: the family's default)."""
+        name = model or self.settings.default_model(family).name
         for rep in self.store.replicas.list(family=family):  # newest first
+            if self.settings.model_of(family, rep.model_name) != name:
+                continue
             diag = rep.diagnostics or {}
             if diag.get("hardware_profile") and diag.get("load_policy"):
                 return WorkerView(
@@ -61,24 +66,31 @@ class EstimateService:
                 )
         return None
 
-    def _planner_args(self, family: str, task: str, view: WorkerView):
-        from videogen.video.job_cost import Throughput
+    def source(self, family: str, model: str | None):
+        """The ``ModelSource`` of the served model ``model`` (None: the family's default)."""
         from videogen.video.model_source import ModelSource
+
+        served = self.settings.served_models[model] if model else self.settings.default_model(family)
+        return ModelSource(family=family, value=served.source)
+
+    def _planner_args(self, family: str, task: str, view: WorkerView, model: str | None):
+        from videogen.video.job_cost import Throughput
 
         measured = (view.throughput or {}).get(f"{family}/{task}")
         throughput = Throughput.model_validate(measured) if measured else None
-        return ModelSource(family=family, value=self.settings.families[family].model), throughput
+        return self.source(family, model), throughput
 
-    def plan(self, family: str, task: str, params: dict[str, Any]):
-        """The job plan on the family's reported hardware; ``CapacityError`` when it cannot fit; None when unknown."""
+    def plan(self, family: str, task: str, params: dict[str, Any], model: str | None = None):
+        """The job plan on the served model's reported hardware (``model`` None: the family's default);
+        ``CapacityError`` when it cannot fit; None when unknown."""
         from videogen.video.admission import admit
         from videogen.video.job_cost import estimate_job
         from videogen.video.registry import get_spec
 
-        view = self.worker_view(family)
+        view = self.worker_view(family, model)
         if view is None:
             return None
-        source, throughput = self._planner_args(family, task, view)
+        source, throughput = self._planner_args(family, task, view, model)
 
         def estimate(p: dict[str, Any]):
             return estimate_job(source, task, p, view.policy.dtype, view.profile, throughput)
@@ -91,32 +103,28 @@ class EstimateService:
             logger.warning("no estimate for %s/%s", family, task, exc_info=True)
             return None
 
-    def estimate(self, family: str, task: str, params: dict[str, Any]) -> EstimateResponse:
-        """The figures whatever the verdict, and the verdict."""
+    def estimate(self, family: str, task: str, params: dict[str, Any], model: str | None = None) -> EstimateResponse:
+        """The figures whatever the verdict, and the verdict (on the served model ``model``; None: the default)."""
         from videogen.video.job_cost import estimate_job
 
-        view = self.worker_view(family)
+        view = self.worker_view(family, model)
         response = EstimateResponse(
             estimate=None, admission=None, refused=None, hardware=None, reported_by=view.replica_id if view else None
         )
         if view is None:
-            from videogen.video.model_source import ModelSource
-
-            priced = estimate_job(
-                ModelSource(family=family, value=self.settings.families[family].model), task, params, "bfloat16"
-            )
+            priced = estimate_job(self.source(family, model), task, params, "bfloat16")
             response.note = (
-                "no worker replica of this family has reported its hardware yet: figures at bfloat16, "
+                "no worker replica of this model has reported its hardware yet: figures at bfloat16, "
                 "no placement or time"
             )
         else:
-            source, throughput = self._planner_args(family, task, view)
+            source, throughput = self._planner_args(family, task, view, model)
             priced = estimate_job(source, task, params, view.policy.dtype, view.profile, throughput)
             response.hardware = {
                 k: getattr(view.profile, k) for k in ("backend", "device_name", "total_vram_gb", "system_ram_gb")
             }
             try:
-                admitted = self.plan(family, task, params)
+                admitted = self.plan(family, task, params, model)
                 response.admission = admitted[1].model_dump() if admitted else None
             except CapacityError as exc:
                 response.refused = exc.to_dict()

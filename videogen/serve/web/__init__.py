@@ -1,7 +1,8 @@
 """The web page the ingress serves at ``/``: static files shipped in the package (no build step).
 
-``index.html``, ``app.js`` and ``style.css`` talk to the same ``/api/video/*``
-routes as any client, with the API key typed into the page.
+``index.html``, its script modules (``app.js``; ``dom.js``: building elements as text; ``media.js``: the inputs
+each task takes) and ``style.css`` talk to the same ``/api/video/*`` routes as any client, with the API key
+typed into the page.
 
 The page renders server data (prompts, error messages, model names) as text only,
 and every response here carries a strict Content-Security-Policy: scripts and styles

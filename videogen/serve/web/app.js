@@ -1,50 +1,20 @@
-// VideoGen's page: plain JavaScript, no build step. Every call sends the API key (when one is typed)
-// as "Authorization: Bearer", so media are fetched as blobs rather than linked directly.
+// VideoGen's page: plain JavaScript modules (this one, dom.js, media.js: the task's media inputs), no build step.
+// Every call sends the API key (when one is typed) as "Authorization: Bearer", so media are fetched as blobs
+// rather than linked directly.
 //
 // Nothing the server sends ever becomes HTML: every element is built with createElement and filled
 // with textContent (or a Text node), never parsed as markup. The page's Content-Security-Policy (set by the
 // server) forbids inline script as a second line of defence.
-"use strict";
-const $ = (id) => document.getElementById(id);
+import { $, el, num, readable, readableAllowed } from "./dom.js";
+import { addMedia, setupMedia, showInputs, slotName } from "./media.js";
+
 const SIZE_FIELDS = ["num_frames", "width", "height", "num_inference_steps"];
 const FIELDS = [...SIZE_FIELDS, "seed"];
-// Inline media a task may take (each shown when the task's required_inputs name it).
-const MEDIA_FIELDS = ["image", "last_image", "video"];
 const TERMINAL = ["succeeded", "failed", "cancelled"];
 const KEY_NAME = "videogen-key";
 const SMALL_VIDEO = 320;  // a video narrower than this is scaled up by a whole factor (tiny models make 32x32)
 let models = {}, current = null, stream = null, playerUrl = null, thumbUrls = [];
 
-// -- building DOM from data, as text only ---------------------------------------------------------
-function el(tag, props, ...children) {
-  const node = document.createElement(tag);
-  for (const [k, v] of Object.entries(props || {})) {
-    if (k === "dataset") Object.assign(node.dataset, v);
-    else node[k] = v;  // className, textContent, value, title, type: properties, never markup
-  }
-  for (const child of children) if (child != null && child !== "") node.append(child);  // a string becomes a Text node
-  return node;
-}
-function num(v) {
-  return typeof v === "number" && !Number.isInteger(v) ? String(Number(v.toPrecision(3))) : String(v);
-}
-function readable(v) {  // any JSON value as plain words
-  if (v == null) return "";
-  if (Array.isArray(v)) return v.map(readable).join(", ");
-  if (typeof v === "object") return Object.entries(v).map(([k, x]) => `${k.replace(/_/g, " ")} ${readable(x)}`).join(", ");
-  return typeof v === "number" ? num(v) : String(v);
-}
-function readableAllowed(a) {  // an error's `allowed`: {min, max}, {le: 200}, a list of choices, ...
-  if (a == null) return "";
-  if (Array.isArray(a)) return "one of " + a.map(readable).join(", ");
-  if (typeof a !== "object") return readable(a);
-  const words = { ge: "at least", gt: "more than", le: "at most", lt: "less than", min_length: "at least", max_length: "at most" };
-  const parts = [];
-  const rest = Object.assign({}, a);
-  if ("min" in rest && "max" in rest) { parts.push(`${readable(rest.min)} to ${readable(rest.max)}`); delete rest.min; delete rest.max; }
-  for (const [k, v] of Object.entries(rest)) parts.push(words[k] ? `${words[k]} ${readable(v)}` : `${k.replace(/_/g, " ")} ${readable(v)}`);
-  return parts.join(", ");
-}
 function seconds(s) {
   if (s == null) return "?";
   return s < 60 ? `${num(s)} s` : s < 3600 ? `${num(s / 60)} min` : `${num(s / 3600)} h`;
@@ -105,10 +75,7 @@ function served(m, task) {
 }
 function onTask() {
   const m = models[$("family").value], task = $("task").value;
-  // The inputs the task takes, as the served family declares them (required_inputs per task).
-  const needs = ((m && m.required_inputs) || {})[task] || [];
-  for (const f of MEDIA_FIELDS) $(f + "-row").hidden = !needs.includes(f);
-  $("strength-row").hidden = task !== "video-to-video";
+  showInputs(m, task);  // the inputs the task takes, as the served family declares them
   if (!m) { $("limits").textContent = ""; return; }
   const { defaults: d, limits } = served(m, task);
   for (const f of SIZE_FIELDS) $(f).placeholder = d[f] ?? "";
@@ -136,7 +103,13 @@ function clearErrors() {
   $("form-error").textContent = "";
 }
 function fieldSlot(field) {
-  return field ? [...document.querySelectorAll(".field-error")].find((s) => s.dataset.for === field) : undefined;
+  const name = slotName(field);
+  return name ? [...document.querySelectorAll(".field-error")].find((s) => s.dataset.for === name) : undefined;
+}
+function markInvalid(field) {  // the input a refused field names (a keyframe row's by its data-field)
+  const name = slotName(field);
+  const input = $(name) || [...document.querySelectorAll("[data-field]")].find((n) => n.dataset.field === name);
+  if (input) input.classList.add("invalid");
 }
 function errorText(e, fallback) {
   const allowed = readableAllowed(e.allowed);
@@ -147,28 +120,14 @@ function showError(err) {
   const slot = fieldSlot(e.field);
   if (slot) {
     slot.textContent = errorText(e);
-    const input = $(e.field);
-    if (input) input.classList.add("invalid");
+    markInvalid(e.field);
   } else $("form-error").textContent = err.status === 401 ? "enter the API key above (" + err.message + ")" : errorText(e, err.message);
 }
 async function body() {
   const b = { family: $("family").value, task: $("task").value, prompt: $("prompt").value };
   if ($("negative_prompt").value) b.negative_prompt = $("negative_prompt").value;
   for (const f of FIELDS) if ($(f).value !== "") b[f] = Number($(f).value);
-  for (const f of MEDIA_FIELDS) {
-    const file = $(f).files[0];
-    if (!$(f + "-row").hidden && file) b[f] = await dataUrl(file);
-  }
-  if (!$("strength-row").hidden && $("strength").value !== "") b.strength = Number($("strength").value);
-  return b;
-}
-function dataUrl(file) {
-  return new Promise((ok, fail) => {
-    const r = new FileReader();
-    r.addEventListener("load", () => ok(r.result));
-    r.addEventListener("error", () => fail(r.error));
-    r.readAsDataURL(file);
-  });
+  return addMedia(b);
 }
 function showEstimate(r) {
   const est = r.estimate || {}, hw = r.hardware;
@@ -179,7 +138,7 @@ function showEstimate(r) {
     verdict = "refused";
     parts.push(`would be refused: ${errorText(r.refused)}`);
     const slot = fieldSlot(r.refused.field);
-    if (slot) { slot.textContent = r.refused.message || "would be refused"; $(r.refused.field)?.classList.add("invalid"); }
+    if (slot) { slot.textContent = r.refused.message || "would be refused"; markInvalid(r.refused.field); }
   } else if (r.admission) {
     verdict = "admitted";
     parts.push(`would run${r.admission.rung ? ` (placement ${r.admission.rung})` : ""}`);
@@ -381,13 +340,7 @@ $("api-key").addEventListener("change", () => { saveKey(); load(); });
 $("remember-key").addEventListener("change", saveKey);
 $("family").addEventListener("change", onFamily);
 $("task").addEventListener("change", onTask);
-$("video").addEventListener("change", () => {
-  // A preview of the chosen clip, played from a blob: URL (allowed by the page's media-src).
-  const file = $("video").files[0], preview = $("video-preview");
-  if (preview.src) URL.revokeObjectURL(preview.src);
-  preview.hidden = !file;
-  if (file) preview.src = URL.createObjectURL(file);
-});
+setupMedia();
 $("estimate-btn").addEventListener("click", estimate);
 $("job-form").addEventListener("submit", submit);
 $("cancel-btn").addEventListener("click", cancel);

@@ -78,6 +78,10 @@ def preset_from_model_dir(model_dir: str | Path, family: str, task: str, preset_
             components.append(build(name, class_name, config))
     names = {c.name for c in components}
     denoiser = "transformer" if "transformer" in names else "unet"
+    # The pipeline's own settings its cost depends on (model_index.json keeps what register_to_config saw):
+    # Wan 2.2 TI2V's per-token timesteps, Wan 2.2 A14B's switch to transformer_2.
+    pipeline_kwargs = {k: index[k] for k in ("expand_timesteps", "boundary_ratio") if index.get(k) is not None}
+    second = "transformer_2" if "transformer_2" in names and "boundary_ratio" in pipeline_kwargs else None
     return ArchPreset(
         id=preset_id,
         family=family,
@@ -86,6 +90,8 @@ def preset_from_model_dir(model_dir: str | Path, family: str, task: str, preset_
         pipeline_classes={task: index["_class_name"]},
         components=components,
         denoiser=denoiser,
+        denoiser_2=second,
+        pipeline_kwargs=pipeline_kwargs,
         scheduler=scheduler or SchedulerArch(class_name="FlowMatchEulerDiscreteScheduler", config={}),
         notes=f"read from the model directory's config files ({root.name})",
     )

@@ -25,6 +25,7 @@ from dataclasses import dataclass
 
 from videogen.video.arch.preset import ArchPreset
 from videogen.video.cost import probes
+from videogen.video.cost.facts import SectionFacts
 from videogen.video.cost.fit import PolyFit, Term, fit, fit_attention_monomials, fit_attention_split, term
 from videogen.video.cost.measure import Measurement, measure, module_tensors
 from videogen.video.cost.meta_models import component_key, denoiser_module, meta_module
@@ -102,12 +103,19 @@ class DenoiserModel:
     flops: PolyFit
     peak: PolyFit
     points: tuple[tuple[int, int, int], ...]  # calibration latents (frames, height, width)
+    section: SectionFacts | None = None  # FramePack: its packed context counts as tokens too
 
     def variables(self, frames: int, height: int, width: int, patch: tuple[int, int, int]) -> dict[str, float]:
         if self.unet:
             return {"f": frames, "s": height * width}
-        pt, ph, pw = patch
-        return {"n": (frames // pt) * (height // ph) * (width // pw)}
+        return {"n": _tokens(frames, height, width, patch, self.section)}
+
+
+def _tokens(frames: int, height: int, width: int, patch: tuple[int, int, int], section: SectionFacts | None) -> int:
+    """Tokens a transformer attends over: the latents' patches (+ a FramePack section's packed context)."""
+    pt, ph, pw = patch
+    context = section.context_tokens(height, width) if section is not None else 0
+    return (frames // pt) * (height // ph) * (width // pw) + context
 
 
 @dataclass(frozen=True)
@@ -183,6 +191,7 @@ def _measure_denoiser(preset: ArchPreset, task: str, frames: int, height: int, w
     module = denoiser_module(preset)
     facts = pipeline_facts(preset, task, num_frames=1)
     per_token = _per_token_timestep(preset, task)
+    section = cost_facts(preset).sections.get(task)
     call, inputs = probes.denoiser_call(
         module,
         batch=1,
@@ -192,6 +201,7 @@ def _measure_denoiser(preset: ArchPreset, task: str, frames: int, height: int, w
         text_tokens=facts.text_tokens,
         image_tokens=facts.image_tokens,
         per_token_timestep=per_token,
+        history=tuple(part[0] for part in section.history) if section is not None else (),
     )
     return measure(call, exclude=[*module_tensors(module), *inputs])
 
@@ -215,19 +225,20 @@ def denoiser_model(preset: ArchPreset, task: str) -> DenoiserModel:
                 flops = fit(flop_terms, xs, [r.flops for r in runs])
             peak = fit(rest_terms, xs[: len(runs)], [r.peak_bytes for r in runs])
             return DenoiserModel(unet, flops, peak, tuple(points[: len(runs)]))
+        section = cost_facts(preset).sections.get(task)
         points = points[:2]
         runs = [_measure_denoiser(preset, task, *p) for p in points]
-        xs = [{"n": (f // patch[0]) * (h // patch[1]) * (w // patch[2])} for f, h, w in points]
+        xs = [{"n": _tokens(f, h, w, patch, section)} for f, h, w in points]
         flops = fit_attention_split(
             (xs[0]["n"], xs[1]["n"]), (runs[0].flops, runs[1].flops), (runs[0].attention, runs[1].attention)
         )
         if flops is None:
             points = _denoiser_points(preset, unet)
             runs.append(_measure_denoiser(preset, task, *points[2]))
-            xs.append({"n": (points[2][0] // patch[0]) * (points[2][1] // patch[1]) * (points[2][2] // patch[2])})
+            xs.append({"n": _tokens(*points[2], patch, section)})
             flops = fit((term(), term(n=1), term(n=2)), xs, [r.flops for r in runs])
         peak = fit((term(), term(n=1)), xs, [r.peak_bytes for r in runs])
-        return DenoiserModel(unet=False, flops=flops, peak=peak, points=tuple(points))
+        return DenoiserModel(unet=False, flops=flops, peak=peak, points=tuple(points), section=section)
 
     return _cached(denoiser_key(preset, task), build)  # type: ignore[return-value]
 
@@ -243,6 +254,7 @@ def denoiser_key(preset: ArchPreset, task: str) -> tuple:
         facts.text_tokens,
         facts.image_tokens,
         _per_token_timestep(preset, task),
+        cost_facts(preset).sections.get(task),
     )
 
 

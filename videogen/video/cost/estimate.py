@@ -21,6 +21,7 @@ from videogen.video.cost.shapes import (
     denoiser_patch,
     latent_shape,
     pipeline_facts,
+    sections_of,
     text_encoder_runs,
     video_tokens,
 )
@@ -208,7 +209,8 @@ def estimate_cost(
         total_params=sum(counts.values()),
         total_weight_bytes=sum(weights.values()),
         latent=LatentInfo(**vars(request.latent)),
-        video_tokens=video_tokens(preset, request.latent),
+        video_tokens=video_tokens(preset, request.latent)
+        + (request.sections.context_tokens if request.sections else 0),
         text_tokens=request.facts.text_tokens,
         cfg_passes=request.passes,
         cfg_mode=request.facts.cfg,
@@ -216,7 +218,11 @@ def estimate_cost(
         flops=flops,
         memory=_memory(request),
         seconds=_seconds(flops, device_name),
-        notes=[*request.facts.notes, *_expert_notes(preset, request.expert_steps)],
+        notes=[
+            *request.facts.notes,
+            *_expert_notes(preset, request.expert_steps),
+            *([request.sections.note()] if request.sections else []),
+        ],
     )
 
 
@@ -238,6 +244,11 @@ class _Request:
         self.preset, self.task, self.steps, self.dtype = preset, task, steps, dtype
         self.facts = pipeline_facts(preset, task, num_frames)
         self.latent = latent_shape(preset, num_frames, height, width)
+        # FramePack: every step of every section denoises one window; the VAE decodes after each section
+        self.sections = sections_of(preset, task, num_frames, height, width)
+        decoded = self.sections.decoded if self.sections else (self.latent,)
+        if self.sections:
+            self.latent = self.sections.window
         self.passes = cfg_passes(preset, guidance_scale)
         self.text_runs = text_encoder_runs(preset, guidance_scale)
         self.denoiser = calibrate.denoiser_model(preset, task)
@@ -255,19 +266,20 @@ class _Request:
         self.encoders = calibrate.encoder_measurements(preset, task)
         self.encode = calibrate.vae_encode_model(preset, task, num_frames)
         self.encode_vars = calibrate.vae_variables(self.facts.vae_encode_frames, height * width)
-        # (FLOPs, peak) of the decode for each (tiling, slicing)
-        self.decode = {
-            (t, sl): _decode(preset, dtype, self.latent, t, sl) for t in (False, True) for sl in (False, True)
-        }
+        # (FLOPs, peak) of the decode(s) for each (tiling, slicing): FLOPs summed, the largest peak
+        self.decode = {}
+        for t, sl in ((t, sl) for t in (False, True) for sl in (False, True)):
+            each = [_decode(preset, dtype, lat, t, sl) for lat in decoded]
+            self.decode[(t, sl)] = (sum(f for f, _ in each), max(peak for _, peak in each))
 
 
 def _flops(r: _Request) -> Flops:
     text = sum(r.encoders[n].flops for n in r.facts.encoder_tokens) * r.text_runs
-    image = r.encoders["image_encoder"].flops if "image_encoder" in r.encoders else 0.0
-    vae_encode = r.encode.flops(**r.encode_vars) if r.encode else 0.0
+    image = r.encoders["image_encoder"].flops * r.facts.image_encoder_runs if "image_encoder" in r.encoders else 0.0
+    vae_encode = r.encode.flops(**r.encode_vars) * r.facts.vae_encode_runs if r.encode else 0.0
     # Each step runs one expert; CFG (decided by guidance_scale alone) runs that expert once per pass.
     per_expert = {name: r.experts[name].flops(**r.denoiser_vars) * r.passes for name in r.expert_steps}
-    denoise = sum(per_expert[name] * n for name, n in r.expert_steps.items())
+    denoise = sum(per_expert[name] * n for name, n in r.expert_steps.items()) * (r.sections.count if r.sections else 1)
     # experts built alike (Wan 2.2 A14B) cost the same per step; otherwise per_step is the request's average
     distinct = set(per_expert.values())
     per_step = distinct.pop() if len(distinct) == 1 else denoise / max(r.steps, 1)

@@ -79,6 +79,36 @@ class TextFacts:
 
 
 @dataclass(frozen=True)
+class SectionFacts:
+    """A pipeline that denoises the video section by section (FramePack).
+
+    Each section denoises ``window`` latent frames beside packed context: ``history`` lists each context part as
+    (latent frames, temporal kernel, spatial kernel) of the patch embedder that packs it. The job's
+    ``num_frames`` is the video's (``frames_per_section`` per section plus the first frame). The VAE decodes
+    after every section (``decode_latents``); the image encoder embeds ``image_runs`` images.
+    """
+
+    window: int
+    frames_per_section: int
+    history: tuple[tuple[int, int, int], ...]
+    image_runs: int = 1
+
+    def sections(self, num_frames: int) -> int:
+        return max(1, -(-(num_frames - 1) // self.frames_per_section))
+
+    def context_tokens(self, height: int, width: int) -> int:
+        """Tokens of the packed context at ``height x width`` latent pixels (each part padded to its kernel)."""
+        return sum(-(-f // kt) * -(-height // ks) * -(-width // ks) for f, kt, ks in self.history)
+
+    def decode_latents(self, sections: int) -> list[int]:
+        """Latent frames of each section's VAE decode: the first window (+ the image's latent frame when it is
+        also the last), then the newest two windows (+ that frame for the last)."""
+        if sections == 1:
+            return [self.window + 1]
+        return [self.window] + [2 * self.window] * (sections - 2) + [2 * self.window + 1]
+
+
+@dataclass(frozen=True)
 class CostFacts:
     """A family's pipeline, as far as its cost goes."""
 
@@ -97,6 +127,8 @@ class CostFacts:
     per_token_timestep_tasks: frozenset[str] = frozenset()
     # Image-to-video with an ``image_encoder`` component: the image tokens it gives the denoiser.
     image_encoder_tokens: int = 0
+    # Tasks whose pipeline denoises in sections (FramePack), and how.
+    sections: Mapping[str, SectionFacts] = field(default_factory=dict)
 
     def text_for(self, task: str) -> TextFacts:
         return self.text_by_task.get(task, self.text)

@@ -12,6 +12,7 @@ from typing import Any
 
 import torch
 from torch import nn
+from torch.utils._python_dispatch import TorchDispatchMode
 
 Call = tuple[Callable[[], Any], list[torch.Tensor]]
 
@@ -39,8 +40,11 @@ def denoiser_call(
     text_tokens: int,
     image_tokens: int = 0,
     per_token_timestep: bool = False,
+    history: tuple[int, ...] = (),
 ) -> Call:
-    """One denoiser forward on latents of ``frames x height x width`` (latent units), batch ``batch``."""
+    """One denoiser forward on latents of ``frames x height x width`` (latent units), batch ``batch``.
+
+    ``history``: FramePack's packed context, latent frames of each part (clean, 2x, 4x) at the same size."""
     cls = type(module).__name__
     cfg = module.config
     dt = _dtype(module)
@@ -100,6 +104,8 @@ def denoiser_call(
         }
         if cfg.guidance_embeds:
             kwargs["guidance"] = _t(b, dtype=torch.float32)
+    elif cls == "HunyuanVideoFramepackTransformer3DModel":
+        return _framepack_call(module, b, c, f, h, w, text_tokens, image_tokens, history, dt)
     elif cls == "SanaVideoTransformer3DModel":
         kwargs = {
             "hidden_states": _t(b, c, f, h, w, dtype=dt),
@@ -124,6 +130,54 @@ def denoiser_call(
     inputs = [v for v in kwargs.values() if isinstance(v, torch.Tensor)]
     inputs += [t for v in kwargs.values() if isinstance(v, tuple) for t in v if isinstance(t, torch.Tensor)]
     return (lambda: module(**kwargs)), inputs
+
+
+class _MetaScalar(TorchDispatchMode):
+    """Answers ``.item()`` of a meta tensor with ``value``: FramePack's transformer cuts its condition sequence to
+    the mask's sum, a number the meta device cannot give (the mask is full: every token)."""
+
+    def __init__(self, value: int) -> None:
+        super().__init__()
+        self.value = value
+
+    def __torch_dispatch__(self, func, types, args=(), kwargs=None):
+        if func is torch.ops.aten._local_scalar_dense.default and args[0].is_meta:
+            return self.value
+        return func(*args, **(kwargs or {}))
+
+
+def _framepack_call(module, b, c, f, h, w, text_tokens, image_tokens, history, dt) -> Call:
+    """FramePack's transformer as ``HunyuanVideoFramepackPipeline`` calls it each step: the window's latents, the
+    clean / 2x / 4x history latents (``history`` frames each) and the SigLIP image tokens."""
+    cfg = module.config
+    clean, history_2x, history_4x = history
+
+    def frames(n: int) -> torch.Tensor:
+        return torch.arange(n, device=_META)
+
+    kwargs = {
+        "hidden_states": _t(b, c, f, h, w, dtype=dt),
+        "timestep": _t(b, dtype=torch.float32),
+        "encoder_hidden_states": _t(b, text_tokens, cfg.text_embed_dim, dtype=dt),
+        "encoder_attention_mask": _t(b, text_tokens, dtype=dt),
+        "pooled_projections": _t(b, cfg.pooled_projection_dim, dtype=dt),
+        "image_embeds": _t(b, image_tokens, cfg.image_proj_dim, dtype=dt),
+        "indices_latents": frames(f),
+        "guidance": _t(b, dtype=torch.float32),
+        "latents_clean": _t(b, c, clean, h, w, dtype=dt),
+        "indices_latents_clean": frames(clean),
+        "latents_history_2x": _t(b, c, history_2x, h, w, dtype=dt),
+        "indices_latents_history_2x": frames(history_2x),
+        "latents_history_4x": _t(b, c, history_4x, h, w, dtype=dt),
+        "indices_latents_history_4x": frames(history_4x),
+        "return_dict": False,
+    }
+
+    def run():
+        with _MetaScalar(image_tokens + text_tokens):
+            return module(**kwargs)
+
+    return run, [v for v in kwargs.values() if isinstance(v, torch.Tensor)]
 
 
 def _vae_flags(vae: nn.Module, **flags: bool) -> dict[str, bool]:
@@ -193,7 +247,7 @@ def encoder_call(module: nn.Module, *, tokens: int) -> Call:
     # No attention mask: transformers inspects a given mask's values (``.all()``), which the meta
     # device cannot answer; a full mask costs the same FLOPs as the pipelines' padded one.
     ids = torch.zeros(1, tokens, dtype=torch.long, device=_META)
-    if cls.startswith("CLIPVision"):
+    if cls.startswith(("CLIPVision", "SiglipVision")):
         size = module.config.image_size
         pixels = _t(1, 3, size, size, dtype=_dtype(module))
         return (lambda: module(pixel_values=pixels, output_hidden_states=True)), [pixels]

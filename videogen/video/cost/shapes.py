@@ -41,6 +41,7 @@ class PipelineFacts:
     cfg: CfgMode
     image_tokens: int = 0  # Wan 2.1 I2V: CLIP image tokens in the denoiser's image cross-attention
     vae_encode_frames: int = 0  # i2v: frames of the conditioning video the VAE encodes
+    vae_encode_runs: int = 1  # times it encodes them (FramePack: the first and the last image)
     image_encoder_runs: int = 0
     notes: list[str] = field(default_factory=list)
 
@@ -93,6 +94,39 @@ def latent_shape(preset: ArchPreset, num_frames: int, height: int, width: int) -
     return LatentShape(latent_channels(preset), frames, height // spatial, width // spatial)
 
 
+@dataclass(frozen=True)
+class Sections:
+    """A sectioned pipeline's request (FramePack): how many sections, one section's latents, the packed context
+    tokens beside them, and the latents of each VAE decode (one after every section)."""
+
+    count: int
+    window: LatentShape
+    context_tokens: int
+    decoded: tuple[LatentShape, ...]
+
+    def note(self) -> str:
+        return (
+            f"{self.count} section(s) of {self.window.frames} latent frames, each denoised over every step beside "
+            f"{self.context_tokens} tokens of packed history (latent: one section's); the VAE decodes after each"
+        )
+
+
+def sections_of(preset: ArchPreset, task: str, num_frames: int, height: int, width: int) -> Sections | None:
+    """The sections a request of ``num_frames`` (the video's) runs in; None for a pipeline without sections."""
+    facts = cost_facts(preset).sections.get(task)
+    if facts is None:
+        return None
+    temporal = compression(preset)[1]
+
+    def latents(frames: int) -> LatentShape:
+        return latent_shape(preset, (frames - 1) * temporal + 1, height, width)
+
+    count = facts.sections(num_frames)
+    window = latents(facts.window)
+    decoded = tuple(latents(f) for f in facts.decode_latents(count))
+    return Sections(count, window, facts.context_tokens(window.height, window.width), decoded)
+
+
 def denoiser_patch(preset: ArchPreset) -> tuple[int, int, int]:
     """(t, h, w) latent cells per token; UNets work on single latent pixels."""
     config = preset.component(preset.denoiser).config
@@ -113,10 +147,28 @@ def cfg_passes(preset: ArchPreset, guidance_scale: float) -> int:
     return 2 if cost_facts(preset).cfg != "none" and guidance_scale > 1.0 else 1
 
 
+def _patch_tokens(preset: ArchPreset) -> int:
+    """Patch tokens of the preset's image encoder on one image (SigLIP: no class token)."""
+    config = preset.component("image_encoder").config
+    return (int(config["image_size"]) // int(config["patch_size"])) ** 2
+
+
 def pipeline_facts(preset: ArchPreset, task: str, num_frames: int) -> PipelineFacts:
     facts = cost_facts(preset)
     text = facts.text_for(task)
     denoiser = preset.component(preset.denoiser).config
+    section = facts.sections.get(task)
+    if section is not None:  # FramePack: image tokens beside the text, the images VAE-encoded one by one
+        return PipelineFacts(
+            text_tokens=text.denoiser_tokens(denoiser),
+            encoder_tokens=text.encoder_lengths(denoiser),
+            cfg=facts.cfg,
+            image_tokens=_patch_tokens(preset),
+            vae_encode_frames=1,
+            vae_encode_runs=section.image_runs,
+            image_encoder_runs=section.image_runs,
+            notes=list(text.notes),
+        )
     i2v = task == IMAGE_TO_VIDEO
     image_encoder = (
         i2v and bool(facts.image_encoder_tokens) and any(c.name == "image_encoder" for c in preset.components)

@@ -1,7 +1,9 @@
-"""HunyuanVideo's cost facts (``HunyuanVideoPipeline`` / ``HunyuanVideoImageToVideoPipeline``, diffusers 0.42)."""
+"""HunyuanVideo's cost facts (``HunyuanVideoPipeline`` / ``HunyuanVideoImageToVideoPipeline`` /
+``HunyuanVideoFramepackPipeline``, diffusers 0.42)."""
 
-from videogen.video.cost.facts import CostFacts, TextFacts
-from videogen.video.spec import IMAGE_TO_VIDEO
+from videogen.video.cost.facts import CostFacts, SectionFacts, TextFacts
+from videogen.video.families.hunyuan_video import framepack
+from videogen.video.spec import FIRST_LAST_FRAME, IMAGE_TO_VIDEO
 
 # The prompt templates: tokens of the template prefix the pipeline crops away.
 _T2V_CROP = 95
@@ -32,9 +34,28 @@ COST = CostFacts(
             splice_config_key="image_condition_type",
             splice_strides={"token_replace": 4},
             notes=("the i2v text encoder also runs its CLIP-L/336 vision tower on the image",),
-        )
+        ),
+        FIRST_LAST_FRAME: TextFacts(
+            tokens=_PROMPT,
+            encoder_tokens={"text_encoder": _PROMPT + _T2V_CROP, "text_encoder_2": _CLIP},
+            notes=(
+                "FramePack's transformer drops the prompt's padding at batch 1: its text is at most "
+                f"{_PROMPT} tokens (counted in full here, an upper bound)",
+            ),
+        ),
     },
     i2v_vae_encode="image",
+    # FramePack: the text as in text-to-video (the same template, LlamaModel + CLIP-L); per section a window of
+    # 9 latent frames beside packed context (2 clean latent frames patched 1x2x2 like the window, 2 at 2x4x4,
+    # 16 at 4x8x8), the SigLIP image tokens prepended to the text. Both images are SigLIP-embedded and VAE-encoded.
+    sections={
+        FIRST_LAST_FRAME: SectionFacts(
+            window=framepack.LATENT_WINDOW_SIZE,
+            frames_per_section=framepack.frames_per_section(),
+            history=framepack.HISTORY,
+            image_runs=2,
+        )
+    },
 )
 
 __all__ = ["COST"]

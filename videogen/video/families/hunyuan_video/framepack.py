@@ -62,11 +62,3 @@ def frame_rule(family_rule: FrameRule, window: int = LATENT_WINDOW_SIZE) -> Fram
     step = frames_per_section(window)
     highest = (family_rule.max_frames - 1) // step * step + 1
     return FrameRule(multiple=step, remainder=1, min_frames=step + 1, max_frames=highest)
-
-
-def section_latents(num_sections: int, window: int = LATENT_WINDOW_SIZE) -> list[int]:
-    """Latent frames the VAE decodes after each section: the first W (W+1 when it is also the last, with the
-    image's latent), then the newest 2W (2W+1 for the last), whose first 4W-3 frames blend into the video."""
-    if num_sections == 1:
-        return [window + 1]
-    return [window] + [2 * window] * (num_sections - 2) + [2 * window + 1]

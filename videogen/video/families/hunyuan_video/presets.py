@@ -18,7 +18,7 @@ from videogen.video.arch.shared_components import (
     llava_llama3_8b,
     llava_llama3_8b_text,
 )
-from videogen.video.spec import IMAGE_TO_VIDEO, TEXT_TO_VIDEO
+from videogen.video.spec import FIRST_LAST_FRAME, IMAGE_TO_VIDEO, TEXT_TO_VIDEO
 
 _FAMILY = "hunyuan-video"
 _IMAGE_TOKENS = (336 // 14) ** 2  # CLIP ViT-L/14-336 patches; Llava drops the CLS token
@@ -111,6 +111,52 @@ def _i2v(preset_id: str, checkpoint: str, transformer: ComponentArch, notes: str
     )
 
 
+# FramePack (lllyasviel/FramePackI2V_HY's config.json): HunyuanVideo's 13B DiT plus the history patch embedder
+# (has_clean_x_embedder) and a projection of SigLIP's 1152-wide image tokens (has_image_proj).
+_FRAMEPACK_TRANSFORMER = ComponentArch(
+    name="transformer",
+    library="diffusers",
+    class_name="HunyuanVideoFramepackTransformer3DModel",
+    config={
+        **{
+            k: v
+            for k, v in _transformer(in_channels=16, guidance_embeds=True, image_condition_type=None).config.items()
+            if k != "image_condition_type"
+        },
+        "has_image_proj": True,
+        "image_proj_dim": 1152,
+        "has_clean_x_embedder": True,
+    },
+)
+# lllyasviel/flux_redux_bfl's image_encoder: google/siglip-so400m-patch14-384's vision tower (27 layers, 1152 wide,
+# 16 heads, 4304 FFN, 384 px in 14 px patches: 729 tokens), and its feature_extractor.
+_SIGLIP = ComponentArch(
+    name="image_encoder",
+    library="transformers",
+    class_name="SiglipVisionModel",
+    config_class="SiglipVisionConfig",
+    config={
+        "hidden_size": 1152,
+        "intermediate_size": 4304,
+        "num_hidden_layers": 27,
+        "num_attention_heads": 16,
+        "image_size": 384,
+        "patch_size": 14,
+        "hidden_act": "gelu_pytorch_tanh",
+        "layer_norm_eps": 1e-6,
+    },
+)
+_SIGLIP_PROCESSOR = ProcessorArch(
+    name="feature_extractor",
+    class_name="SiglipImageProcessor",
+    config={
+        "size": {"height": 384, "width": 384},
+        "image_mean": [0.5, 0.5, 0.5],
+        "image_std": [0.5, 0.5, 0.5],
+        "resample": 3,
+    },
+)
+
 PRESETS: list[ArchPreset] = [
     ArchPreset(
         id="hunyuanvideo-t2v",
@@ -141,5 +187,21 @@ PRESETS: list[ArchPreset] = [
         "hunyuanvideo-community/HunyuanVideo-I2V-33ch",
         _transformer(in_channels=16 * 2 + 1, guidance_embeds=False, image_condition_type="latent_concat"),
         "Tencent's original I2V: image latents and a mask channel concatenated to the noise (33 channels).",
+    ),
+    ArchPreset(
+        id="framepack-i2v-hy",
+        family=_FAMILY,
+        checkpoint="lllyasviel/FramePackI2V_HY",
+        tasks=[FIRST_LAST_FRAME],
+        pipeline_classes={FIRST_LAST_FRAME: "HunyuanVideoFramepackPipeline"},
+        components=[_FRAMEPACK_TRANSFORMER, _VAE, llava_llama3_8b_text(), clip_vit_l14_text("text_encoder_2"), _SIGLIP],
+        denoiser="transformer",
+        tokenizers=_TOKENIZERS,
+        processors=[_SIGLIP_PROCESSOR],
+        scheduler=_SCHEDULER,
+        call_kwargs={FIRST_LAST_FRAME: {"prompt_template": _T2V_TEMPLATE}},
+        published_params={"transformer": 13_000_000_000},  # FramePack's README: "a 13B model"
+        notes="FramePack on HunyuanVideo's VAE and text encoders (hunyuanvideo-community/HunyuanVideo) with "
+        "lllyasviel/flux_redux_bfl's SigLIP image encoder: sections of 9 latent frames beside packed history.",
     ),
 ]

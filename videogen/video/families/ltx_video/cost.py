@@ -1,7 +1,7 @@
-"""LTX-Video's cost facts (``LTXPipeline`` / ``LTXImageToVideoPipeline``, diffusers 0.42)."""
+"""LTX-Video's cost facts (``LTXPipeline`` / ``LTXImageToVideoPipeline`` / ``LTXConditionPipeline``, diffusers 0.42)."""
 
 from videogen.video.cost.facts import CostFacts, TextFacts
-from videogen.video.spec import IMAGE_TO_VIDEO
+from videogen.video.spec import IMAGE_TO_VIDEO, KEYFRAMES
 
 COST = CostFacts(
     vae_spatial="module_ratio",
@@ -9,8 +9,9 @@ COST = CostFacts(
     cfg="batched",
     text=TextFacts(tokens=128, encoder_tokens={"text_encoder": None}),  # T5 at max_sequence_length
     i2v_vae_encode="image",
-    # Image-to-video conditions the first latent frame: every token gets its own timestep.
-    per_token_timestep_tasks=frozenset({IMAGE_TO_VIDEO}),
+    # Image-to-video conditions the first latent frame, keyframes their frames (timestep = min(t, (1 - mask) x
+    # 1000)): every token gets its own timestep.
+    per_token_timestep_tasks=frozenset({IMAGE_TO_VIDEO, KEYFRAMES}),
 )
 
 __all__ = ["COST"]

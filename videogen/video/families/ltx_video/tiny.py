@@ -1,4 +1,5 @@
-"""Tiny LTX-Video pipelines (t2v: LTXPipeline, i2v: LTXImageToVideoPipeline).
+"""Tiny LTX-Video pipelines (t2v: LTXPipeline, i2v: LTXImageToVideoPipeline, keyframes and video-to-video:
+LTXConditionPipeline, which takes the same components: one set of weights per seed serves every task).
 
 A T5 encoder (d_model 32, 1 layer), a 1-layer LTX transformer (4 heads x 8) and an
 8-channel LTX VAE (spatial /8 and temporal /8 compression like the real one, so
@@ -9,7 +10,7 @@ from __future__ import annotations
 
 from videogen.video.adapter import diffusers_pipeline_class
 from videogen.video.families.ltx_video.spec import SPEC
-from videogen.video.spec import IMAGE_TO_VIDEO, TEXT_TO_VIDEO
+from videogen.video.spec import IMAGE_TO_VIDEO, KEYFRAMES, TEXT_TO_VIDEO, VIDEO_TO_VIDEO
 from videogen.video.tiny.text_encoders import T5_DIM, t5_encoder
 from videogen.video.tiny.tokenizers import t5_tokenizer
 
@@ -17,8 +18,7 @@ _VOCAB = 128
 
 # Tiny-only: the T5 tokenizer's 128-token vocab makes long prompts pointless; keep sequences short.
 TINY_CALL_KWARGS = {
-    TEXT_TO_VIDEO: {"max_sequence_length": 16},
-    IMAGE_TO_VIDEO: {"max_sequence_length": 16},
+    task: {"max_sequence_length": 16} for task in (TEXT_TO_VIDEO, IMAGE_TO_VIDEO, VIDEO_TO_VIDEO, KEYFRAMES)
 }
 
 

@@ -9,6 +9,7 @@ from typing import Any
 from videogen.errors import InvalidRequestError, UnsupportedTaskError
 from videogen.video.adapter import PreparedInputs, VideoPipelineAdapter
 from videogen.video.families.wan.spec import SPEC
+from videogen.video.families.wan.vace import VACE_TASKS, check_vace, fit_references
 from videogen.video.model_meta import ModelMeta
 from videogen.video.request import VideoRequest
 from videogen.video.spec import FIRST_LAST_FRAME
@@ -22,6 +23,8 @@ class WanAdapter(VideoPipelineAdapter):
         # (a tiny model, an arch: preset, a model directory); unknown (None) waits for the loaded pipeline.
         check_guidance_scale_2(request.guidance_scale_2, (meta or ModelMeta()).experts)
         prepared = super().resolve_params(request, meta)
+        if request.task in VACE_TASKS:  # reference images placed on the job's canvas here, each change said
+            fit_references(prepared)
         if request.guidance_scale_2 is not None:
             prepared.params["guidance_scale_2"] = float(request.guidance_scale_2)
         return prepared
@@ -30,6 +33,8 @@ class WanAdapter(VideoPipelineAdapter):
         kwargs: dict[str, Any] = {}
         if task == FIRST_LAST_FRAME:
             check_first_last_frame(pipe)
+        if task in VACE_TASKS:
+            check_vace(pipe, task)
         if params.get("guidance_scale_2") is not None:
             # diffusers itself raises a bare ValueError for it on a pipeline without boundary_ratio
             check_guidance_scale_2(params["guidance_scale_2"], pipeline_experts(pipe))

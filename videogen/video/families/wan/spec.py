@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 from videogen.video.spec import (
+    CONTROL_TO_VIDEO,
     FIRST_LAST_FRAME,
     IMAGE_TO_VIDEO,
+    REFERENCE_TO_VIDEO,
     TEXT_TO_VIDEO,
+    VIDEO_INPAINT,
     VIDEO_TO_VIDEO,
     Defaults,
     FrameRule,
@@ -25,9 +28,16 @@ SPEC = VideoModelSpec(
         # image= the first frame, last_image= the last: both CLIP-embedded, both VAE-encoded into the
         # conditioning latents (frames between them zero, masked as unknown)
         FIRST_LAST_FRAME: "WanImageToVideoPipeline",
+        # Wan 2.1 VACE: one pipeline, three uses of its video / mask / reference_images (families/wan/vace.py)
+        REFERENCE_TO_VIDEO: "WanVACEPipeline",
+        VIDEO_INPAINT: "WanVACEPipeline",
+        CONTROL_TO_VIDEO: "WanVACEPipeline",
     },
     recommended_dtype="bfloat16",
-    rocm_notes="bf16 on MI200/MI300 and RDNA3; keep the VAE in float32 for clean colours.",
+    rocm_notes="bf16 on MI200/MI300 and RDNA3; keep the VAE in float32 for clean colours. Wan 2.2 A14B is two "
+    "14B experts (transformer for high-noise steps, transformer_2 below boundary_ratio): both resident need "
+    "~76 GB at 81x480x832 in bf16, model CPU offload holds one at a time (~34 GB); guidance_scale_2 sets the "
+    "low-noise expert's guidance.",
     support_level=SupportLevel.READY,
     default_model_ids={
         TEXT_TO_VIDEO: "Wan-AI/Wan2.1-T2V-1.3B-Diffusers",
@@ -36,6 +46,10 @@ SPEC = VideoModelSpec(
         VIDEO_TO_VIDEO: "Wan-AI/Wan2.1-T2V-1.3B-Diffusers",
         # its transformer has pos_embed_seq_len (two CLIP images' tokens); an i2v checkpoint has none
         FIRST_LAST_FRAME: "Wan-AI/Wan2.1-FLF2V-14B-720P-Diffusers",
+        # a WanVACETransformer3DModel (vace_layers, vace_in_channels); the 14B is Wan-AI/Wan2.1-VACE-14B-diffusers
+        REFERENCE_TO_VIDEO: "Wan-AI/Wan2.1-VACE-1.3B-diffusers",
+        VIDEO_INPAINT: "Wan-AI/Wan2.1-VACE-1.3B-diffusers",
+        CONTROL_TO_VIDEO: "Wan-AI/Wan2.1-VACE-1.3B-diffusers",
     },
     frame_rule=FrameRule(multiple=4, remainder=1, min_frames=5, max_frames=161),
     resolution_multiple=16,

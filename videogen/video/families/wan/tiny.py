@@ -16,6 +16,8 @@ from __future__ import annotations
 
 from videogen.video.adapter import diffusers_pipeline_class
 from videogen.video.families.wan.spec import SPEC
+from videogen.video.families.wan.tiny_vace import build_vace
+from videogen.video.families.wan.vace import VACE_TASKS
 from videogen.video.spec import FIRST_LAST_FRAME, IMAGE_TO_VIDEO, TEXT_TO_VIDEO
 from videogen.video.tiny.text_encoders import T5_DIM, t5_encoder
 from videogen.video.tiny.variants import TinyVariant
@@ -90,6 +92,8 @@ def _text_components() -> dict:
 
 
 def build_pipeline(task: str):
+    if task in VACE_TASKS:  # WanVACEPipeline: a VACE transformer beside these VAE and text components
+        return build_vace(task, vae=_vae(), **_text_components())
     pipeline_class = diffusers_pipeline_class(SPEC, task)
     flf = task == FIRST_LAST_FRAME
     i2v = task == IMAGE_TO_VIDEO or flf
