@@ -66,6 +66,7 @@ def add_client_parsers(sub) -> None:
         ("--width", "width", int),
         ("--steps", "num_inference_steps", int),
         ("--guidance", "guidance_scale", float),
+        ("--guidance-2", "guidance_scale_2", float),
         ("--seed", "seed", int),
         ("--fps", "fps", int),
     ):
@@ -208,6 +209,7 @@ def cmd_submit(args) -> int:
         "width",
         "num_inference_steps",
         "guidance_scale",
+        "guidance_scale_2",
         "seed",
         "fps",
     ):

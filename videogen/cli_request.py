@@ -31,6 +31,9 @@ def add_request_flags(parser: argparse.ArgumentParser, prompt_required: bool = T
     parser.add_argument("--width", type=int)
     parser.add_argument("--steps", type=int, dest="num_inference_steps")
     parser.add_argument("--guidance", type=float, dest="guidance_scale")
+    parser.add_argument(
+        "--guidance-2", type=float, dest="guidance_scale_2", help="two-expert models: the low-noise expert's guidance"
+    )
     parser.add_argument("--seed", type=int)
     parser.add_argument("--fps", type=int)
 
@@ -118,6 +121,7 @@ def request_from_args(args, image_required: bool = True):
             "width",
             "num_inference_steps",
             "guidance_scale",
+            "guidance_scale_2",
             "seed",
             "fps",
             "strength",

@@ -30,6 +30,7 @@ R2V = "reference-to-video"
 INPAINT = "video-inpaint"
 CONTROL = "control-to-video"
 VACE = (R2V, INPAINT, CONTROL)
+KF = "keyframes"
 ALL_TASKS = (T2V, I2V)
 PROMPT = "a cat running on the beach"
 SIZE = 32  # every tiny model generates 32x32 by default
@@ -50,16 +51,19 @@ FAMILIES: dict[str, FamilyCase] = {
     "animatediff": FamilyCase((T2V, V2V), (65,)),
     "wan": FamilyCase((T2V, I2V, V2V, FLF, *VACE), (500,)),
     "cogvideox": FamilyCase((T2V, I2V, V2V), (53,)),
-    "ltx-video": FamilyCase((T2V, I2V), (300,)),
+    "ltx-video": FamilyCase((T2V, I2V, V2V, KF), (300,)),
     # image-to-video drops the 4 conditioning frames: 9 requested -> 5 returned
-    "hunyuan-video": FamilyCase((T2V, I2V), (5, 200), frames={T2V: 9, I2V: 5}),
+    # first-last-frame (FramePack) returns whole sections: test_framepack.py
+    "hunyuan-video": FamilyCase((T2V, I2V, FLF), (5, 200), frames={T2V: 9, I2V: 5}),
     "sana-video": FamilyCase((T2V, I2V), (100,)),
 }
 # Video-to-video is checked in test_video_to_video.py (its input clip decides frames and size), first-last-frame
 # in test_first_last_frame.py, Wan VACE's three tasks in test_vace.py, not here or through ``tiny_fixture``: the
 # generic and per-family checks below run text- and image-to-video.
-OWN_TESTS = (V2V, FLF, *VACE)
-V2V_FAMILIES = [family for family, case in FAMILIES.items() if V2V in case.tasks]
+# LTX-Video's keyframes and video-to-video run on LTXConditionPipeline (the clip goes in as ``latents`` with
+# ``denoise_strength``, not as ``video``): test_ltx_conditions.py.
+OWN_TESTS = (V2V, FLF, *VACE, KF)
+V2V_FAMILIES = [family for family, case in FAMILIES.items() if V2V in case.tasks and family != "ltx-video"]
 CASES = [(family, task) for family, case in FAMILIES.items() for task in case.tasks if task not in OWN_TESTS]
 I2V_CASES = [(family, task) for family, task in CASES if task == I2V]
 T2V_CASES = [(family, task) for family, task in CASES if task == T2V]

@@ -9,6 +9,7 @@ generated clip (5 frames of 32x32), conformed to each drawn shape (the drawn ``n
 padded or cut to it); the clip's own length, rate and size are not drawn here (test_video_to_video.py varies them).
 First-last-frame (Wan) is covered the same way, one small PNG as both its first and its last frame.
 Wan VACE too: the clip (with the PNG as its mask for video-inpaint), the PNG as reference-to-video's reference.
+Keyframes (LTX-Video): the PNG at frame 0 and the clip from the family's ``min_frames - 1`` (cut to what fits).
 """
 
 from __future__ import annotations
@@ -73,6 +74,13 @@ def test_every_accepted_request_runs_or_is_refused_naming_a_field(worker, family
             # Wan VACE: the PNG as the inpainting mask (resized to each drawn size) and as a reference image
             mask=png_b64 if task == "video-inpaint" else None,
             reference_images=[png_b64] if task == "reference-to-video" else None,
+            # keyframes: the PNG first and the clip from the last frame every drawn length has (min_frames - 1)
+            conditions=[
+                {"image": png_b64, "frame_index": 0},
+                {"video": _CLIP, "frame_index": spec.frame_rule.min_frames - 1},
+            ]
+            if task == "keyframes"
+            else None,
             num_inference_steps=1,
             **values,
         )

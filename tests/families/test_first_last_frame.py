@@ -81,10 +81,13 @@ def _mse(a: np.ndarray, b: np.ndarray) -> float:
     return float(((a - b) ** 2).mean())
 
 
-def test_wan_offers_it_and_no_other_family_does():
+FLF_FAMILIES = ("wan", "hunyuan-video")  # Wan FLF2V; HunyuanVideo's FramePack (test_framepack.py)
+
+
+def test_wan_offers_it_and_so_does_framepack():
     for family in FAMILY_IDS:
         spec = get_spec(family)
-        assert (FLF in spec.tasks) == (family == "wan")
+        assert (FLF in spec.tasks) == (family in FLF_FAMILIES)
     spec = get_spec("wan")
     assert spec.pipeline_classes[FLF] == spec.pipeline_classes[I2V] == "WanImageToVideoPipeline"
     assert spec.default_model_ids[FLF] == "Wan-AI/Wan2.1-FLF2V-14B-720P-Diffusers"
@@ -260,7 +263,7 @@ def test_a_missing_or_bad_frame_is_refused_naming_it(tiny, png_b64):
         assert err.value.field == "image", value[:40]
 
 
-@pytest.mark.parametrize("family", [f for f in FAMILY_IDS if f != "wan"])
+@pytest.mark.parametrize("family", [f for f in FAMILY_IDS if f not in FLF_FAMILIES])
 def test_other_families_refuse_the_task(family):
     with pytest.raises(InvalidRequestError) as err:
         get_adapter(family).resolve_params(

@@ -20,10 +20,13 @@ from videogen.video.arch.from_dir import preset_from_model_dir
 from videogen.video.cost.estimate import estimate_cost
 from videogen.video.cost.experts import expert_steps
 from videogen.video.cost.memory import weight_bytes
-from videogen.video.families import get_adapter
+from videogen.video.families import FAMILY_IDS, get_adapter, get_spec, tiny_variants
+from videogen.video.hardware import VideoHardwareProfile
 from videogen.video.model_meta import ModelMeta
 from videogen.video.model_source import ModelSource
 from videogen.video.request import VideoRequest
+from videogen.video.spec import SupportLevel
+from videogen.video.support import resolve_task_support
 from videogen.video.tiny.cache import TINY_VERSION, ensure_tiny_model, tiny_model_dir
 
 A14B = "tiny:wan2.2-a14b"
@@ -162,6 +165,20 @@ def test_tiny_variants_are_named_sources(cache_dir):
         assert not ModelSource(family=family, value=value).is_available(T2V)
     with pytest.raises(UnsupportedTaskError):
         ensure_tiny_model("wan", V2V, "wan2.2-a14b")
+    # what `videogen models --model tiny:wan2.2-a14b` shows: its own tasks ready, the others not, and why
+    profile = VideoHardwareProfile.detect()
+    assert resolve_task_support(get_spec("wan"), T2V, profile, source).level == SupportLevel.READY
+    unoffered = resolve_task_support(get_spec("wan"), V2V, profile, source)
+    assert unoffered.level == SupportLevel.NOT_SUPPORTED and "--model tiny" in unoffered.reasons[0]
+
+
+def test_every_declared_tiny_variant_is_well_formed():
+    for family in FAMILY_IDS:
+        for name, variant in tiny_variants(family).items():
+            assert name == variant.name == name.lower() and variant.model == f"tiny:{name}"
+            assert variant.tasks and set(variant.tasks) <= set(get_spec(family).tasks), (family, name)
+            assert variant.experts >= 1 and set(variant.call_kwargs) <= set(variant.tasks)
+    assert set(tiny_variants("wan")) == {"wan2.2-a14b"}
 
 
 # -- presets and the cost model ------------------------------------------------------------------------
@@ -215,3 +232,31 @@ def test_a14b_estimate_counts_each_experts_steps_and_holds_both_on_the_gpu():
     assert a14b.memory_for("gpu").peak_bytes == one.memory_for("gpu").peak_bytes + second
     assert a14b.memory_for("model_cpu_offload").peak_bytes == one.memory_for("model_cpu_offload").peak_bytes
     assert any("two denoiser experts" in note for note in a14b.notes)
+
+
+@pytest.mark.parametrize("family", [f for f in FAMILY_IDS if f != "wan"])
+def test_guidance_scale_2_is_refused_by_families_without_two_expert_models(family):
+    with pytest.raises(InvalidRequestError) as err:
+        get_adapter(family).resolve_params(VideoRequest(family=family, prompt="a fox", guidance_scale_2=3.0))
+    assert err.value.field == "guidance_scale_2"
+
+
+def test_attention_backend_and_compile_reach_both_experts(a14b):
+    from videogen.video.speed import apply_attention_backend, apply_compile, compiled_modules, uncompile
+
+    _, _, _, pipe = a14b
+    report = apply_attention_backend(pipe, "native", backend="cpu", device="cpu", dtype=torch.float32)
+    assert report.applied == "native"
+    for expert in (pipe.transformer, pipe.transformer_2):
+        backends = {
+            getattr(m.processor, "_attention_backend", None) for m in expert.modules() if hasattr(m, "processor")
+        }
+        assert backends == {"native"}, backends
+    try:
+        assert apply_compile(pipe, "regional").applied == "regional"
+        compiled = {id(m) for m in compiled_modules(pipe)}
+        assert any(id(m) in compiled for m in pipe.transformer_2.modules())
+        assert any(id(m) in compiled for m in pipe.transformer.modules())
+    finally:
+        uncompile(pipe)
+    assert compiled_modules(pipe) == []

@@ -46,8 +46,9 @@ def build_http_app(service: VideoGenService) -> FastAPI:
         return {"status": "ok", "served_families": settings.served, "version": __version__}
 
     app.include_router(api_router)
+    # /v1/videos/edits and /v1/videos/extensions: before /v1/videos/{video_id} matches "edits" as an id
+    app.include_router(openai_edits_router)
     app.include_router(openai_router)  # /v1/videos: the OpenAI Videos API shape over the same jobs
-    app.include_router(openai_edits_router)  # /v1/videos/edits and /v1/videos/extensions
     document_v1(app)  # the /v1 bodies (JSON and multipart) and statuses in the OpenAPI document
     document_edits(app)  # the edit and extension bodies
     document_auth(app, service.keys)  # no bearer scheme in the document when no key is configured

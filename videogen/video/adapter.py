@@ -69,6 +69,8 @@ class VideoPipelineAdapter:
     spec: ClassVar[VideoModelSpec]
     # video-to-video: the strength a request without one runs at (a model's videogen.json may say otherwise)
     default_strength: ClassVar[float] = DEFAULT_STRENGTH
+    # Whether the family has models with a second, low-noise denoiser expert (``guidance_scale_2``; Wan 2.2 A14B)
+    has_two_expert_models: ClassVar[bool] = False
 
     @property
     def family(self) -> str:
@@ -103,6 +105,10 @@ class VideoPipelineAdapter:
             return defaults[name] if value is None else value
 
         refuse_unused(request, task)  # an input the task does not take is refused, never silently ignored
+        if request.guidance_scale_2 is not None and not self.has_two_expert_models:
+            raise InvalidRequestError(
+                "guidance_scale_2", f"is the low-noise expert's guidance; no {self.family} model has two experts"
+            )
         # A task with an input clip follows the clip's own length when the request names no frame count.
         follow_clip = "video" in TASK_INPUTS[task] and request.num_frames is None
         num_frames = None if follow_clip else self._check_frames(pick("num_frames"), adjustments)

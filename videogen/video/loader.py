@@ -100,7 +100,7 @@ def load_pipeline(
     provenance = {
         "family": source.family,
         "task": task,
-        "model": "tiny" if source.is_tiny else source.model_id_for(task),
+        "model": source.value if source.is_tiny else source.model_id_for(task),  # tiny, or tiny:<variant>
         "source": source.kind,
         "path": path,
         "pipeline_class": type(pipe).__name__,

@@ -84,13 +84,20 @@ class ModelSource(BaseModel):
         spec = get_spec(self.family)
         return spec.default_model_ids.get(task) or next(iter(spec.default_model_ids.values()))
 
+    def tiny_unavailable_reason(self, task: str) -> str | None:
+        """Why this tiny source has no model for ``task`` (an unknown variant, a task it does not offer); None
+        when it has one."""
+        try:
+            variant = self.tiny_variant()
+        except ModelUnavailableError as exc:  # a name the family does not declare: nothing to build
+            return exc.message
+        if variant is None or task in variant.tasks:
+            return None
+        return f"{variant.model} offers {', '.join(variant.tasks)}; --model tiny has {task}"
+
     def is_available(self, task: str) -> bool:
         if self.is_tiny:
-            try:
-                variant = self.tiny_variant()
-            except ModelUnavailableError:  # a name the family does not declare: nothing to build
-                return False
-            return variant is None or task in variant.tasks
+            return self.tiny_unavailable_reason(task) is None
         if self.is_arch:  # nothing to find on disk: only the preset's tasks exist
             return task in self.arch_preset().tasks
         try:
@@ -166,7 +173,7 @@ class ModelSource(BaseModel):
         described = {
             "source": self.kind,
             "model_id": None if self.is_tiny else (self.value or None),
-            **({"tiny_variant": self.tiny_variant().name} if self.tiny_variant_name else {}),
+            **({"tiny_variant": self.tiny_variant_name} if self.tiny_variant_name else {}),
             "default_model_ids": None if (self.is_tiny or self.value) else get_spec(self.family).default_model_ids,
         }
         if self.is_arch:

@@ -125,7 +125,8 @@ def apply_attention_backend(
         why_not = probe_attention_backend(name, device, dtype)
         if why_not is None:
             try:
-                _quiet_set_backend(model, name)
+                for each in denoisers(pipe):  # Wan 2.2 A14B: the low-noise expert runs the late steps alike
+                    _quiet_set_backend(each, name)
             except Exception as exc:  # noqa: BLE001
                 why_not = f"{type(exc).__name__}: {exc}"[:200]
         if why_not is None:
@@ -319,8 +320,10 @@ def apply_compile(pipe: Any, mode: str, **compile_kwargs: Any) -> LeverReport:
             reason=f"{type(model).__name__} declares no repeated blocks for regional compilation",
         )
     try:
-        model.compile_repeated_blocks(**(COMPILE_KWARGS | compile_kwargs))
+        for each in denoisers(pipe):  # both experts of a two-expert pipeline, each its own graphs
+            each.compile_repeated_blocks(**(COMPILE_KWARGS | compile_kwargs))
     except Exception as exc:  # noqa: BLE001
+        uncompile(pipe)
         return LeverReport(
             lever="compile",
             requested=mode,
@@ -356,9 +359,10 @@ def warm_up_compiled(pipe: Any, call_kwargs: dict[str, Any], report: dict[str, A
 
 
 def compiled_modules(pipe: Any) -> list[Any]:
-    """The denoiser's modules compiled in place (``nn.Module.compile``)."""
-    model = denoiser(pipe)
-    return [m for m in model.modules() if getattr(m, "_compiled_call_impl", None) is not None] if model else []
+    """The denoisers' modules compiled in place (``nn.Module.compile``)."""
+    return [
+        m for model in denoisers(pipe) for m in model.modules() if getattr(m, "_compiled_call_impl", None) is not None
+    ]
 
 
 def uncompile(pipe: Any) -> None:

@@ -49,10 +49,9 @@ def resolve_task_support(
     level = spec.support_level
     reasons = [spec.support_note] if spec.support_level != SupportLevel.READY and spec.support_note else []
     if source.is_tiny:
-        if not source.is_available(task):  # a named tiny variant offers only its own tasks (or names none)
-            return TaskSupport(
-                level=SupportLevel.NOT_SUPPORTED, reasons=[f"{source.value} has no {task} model; use --model tiny"]
-            )
+        why_not = source.tiny_unavailable_reason(task)  # a named tiny variant offers only its own tasks
+        if why_not is not None:
+            return TaskSupport(level=SupportLevel.NOT_SUPPORTED, reasons=[why_not])
         return TaskSupport(level=level, reasons=reasons)
 
     def lower(to: SupportLevel, reason: str) -> None:

@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 from fastapi import APIRouter, Request, Response
 from pydantic import ConfigDict, Field, PlainValidator, WithJsonSchema, create_model
 from pydantic_core import PydanticCustomError
+from starlette.exceptions import HTTPException
 
 from videogen.errors import InvalidRequestError
 from videogen.serve.dependencies import Principal
@@ -162,6 +163,7 @@ _MEANING = {
     404: "no such source video (or not yours)",
     409: "the source video has not completed",
 }
+_OTHER_METHODS = ("GET", "HEAD", "PUT", "PATCH", "DELETE")
 _RESPONSES = documented(400, 401, 404, 409, 413, 429, 500, 503, 507, model=OpenAIErrorResponse, meaning=_MEANING)
 
 
@@ -319,6 +321,14 @@ async def v1_extend_video(request: Request, response: Response, videos: OpenAIVi
     """OpenAI ``videos.extend``: ``video`` and ``seconds`` more after it (keyframes, the source at frame 0)."""
     body = await read_body(request, ExtendVideoRequest)
     return _poll_hint(response, await VideoEdits(videos).extend(body, who))
+
+
+@router.api_route("/videos/edits", methods=list(_OTHER_METHODS), include_in_schema=False)
+@router.api_route("/videos/extensions", methods=list(_OTHER_METHODS), include_in_schema=False)
+async def v1_post_only() -> None:
+    """405 + ``Allow: POST`` (without it, GET or DELETE would reach ``/videos/{video_id}`` as a video named
+    "edits"): this router is included before the one with ``/videos/{video_id}``."""
+    raise HTTPException(405, detail="only POST is allowed here", headers={"Allow": "POST"})
 
 
 def document_edits(app) -> None:

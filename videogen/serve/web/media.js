@@ -37,7 +37,7 @@ function preview(box, files) {  // an image thumbnail or a muted looping clip pe
     const src = URL.createObjectURL(file);
     made.push(src);
     shown.push(kind === "video"
-      ? el("video", { src, muted: true, loop: true, autoplay: true, playsInline: true, className: "thumb" })
+      ? el("video", { muted: true, loop: true, autoplay: true, playsInline: true, className: "thumb", src })
       : el("img", { src, alt: "", className: "thumb" }));
   }
   urls.set(box, made);

@@ -129,6 +129,9 @@ class CostFacts:
     image_encoder_tokens: int = 0
     # Tasks whose pipeline denoises in sections (FramePack), and how.
     sections: Mapping[str, SectionFacts] = field(default_factory=dict)
+    # Tasks whose pipeline VAE-encodes the whole clip, and how many times (Wan VACE: the kept and the regenerated
+    # video, each of the job's frames, even for reference-to-video's empty clip).
+    clip_vae_encodes: Mapping[str, int] = field(default_factory=dict)
 
     def text_for(self, task: str) -> TextFacts:
         return self.text_by_task.get(task, self.text)

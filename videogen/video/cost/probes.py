@@ -51,7 +51,7 @@ def denoiser_call(
     b, f, h, w = batch, frames, height, width
     c = int(cfg.in_channels)
     timestep = _t(b, dtype=torch.float32)
-    if cls == "WanTransformer3DModel":
+    if cls in ("WanTransformer3DModel", "WanVACETransformer3DModel"):
         x = _t(b, c, f, h, w, dtype=dt)
         ph, pw = cfg.patch_size[1], cfg.patch_size[2]
         if per_token_timestep:  # Wan 2.2 expand_timesteps: one timestep per token
@@ -64,6 +64,9 @@ def denoiser_call(
         }
         if image_tokens and cfg.image_dim:
             kwargs["encoder_hidden_states_image"] = _t(b, image_tokens, cfg.image_dim, dtype=dt)
+        if cls == "WanVACETransformer3DModel":  # VACE: the control stream runs its own blocks beside the DiT's
+            # (kept + regenerated latents + the folded mask, one latent frame per frame: no reference images counted)
+            kwargs["control_hidden_states"] = _t(b, cfg.vace_in_channels, f, h, w, dtype=dt)
     elif cls == "CogVideoXTransformer3DModel":
         kwargs = {
             "hidden_states": _t(b, f, c, h, w, dtype=dt),

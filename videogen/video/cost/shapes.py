@@ -179,12 +179,16 @@ def pipeline_facts(preset: ArchPreset, task: str, num_frames: int) -> PipelineFa
     elif i2v and facts.i2v_vae_encode == "clip":
         # The image followed by zero frames, the whole clip; with expand_timesteps the image only.
         encode_frames = 1 if preset.pipeline_kwargs.get("expand_timesteps") else num_frames
+    clip_encodes = facts.clip_vae_encodes.get(task, 0)
+    if clip_encodes:
+        encode_frames = num_frames
     return PipelineFacts(
         text_tokens=text.denoiser_tokens(denoiser),
         encoder_tokens=text.encoder_lengths(denoiser),
         cfg=facts.cfg,
         image_tokens=facts.image_encoder_tokens if image_encoder else 0,
         vae_encode_frames=encode_frames,
+        vae_encode_runs=clip_encodes or 1,
         image_encoder_runs=1 if image_encoder else 0,
         notes=list(text.notes),
     )

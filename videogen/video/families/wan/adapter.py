@@ -17,6 +17,7 @@ from videogen.video.spec import FIRST_LAST_FRAME
 
 class WanAdapter(VideoPipelineAdapter):
     spec = SPEC
+    has_two_expert_models = True  # Wan 2.2 A14B
 
     def resolve_params(self, request: VideoRequest, meta: ModelMeta | None = None) -> PreparedInputs:
         # Before anything is decoded: the ingress refuses it here when the served model is known to have one expert

@@ -1,6 +1,7 @@
 """Wan 2.1 / 2.2's cost facts (``WanPipeline`` / ``WanImageToVideoPipeline``, diffusers 0.42)."""
 
 from videogen.video.cost.facts import CostFacts, TextFacts
+from videogen.video.families.wan.vace import VACE_TASKS
 
 COST = CostFacts(
     # The VAE's config names its compression (Wan 2.2's /16 VAE too).
@@ -14,6 +15,8 @@ COST = CostFacts(
     i2v_vae_encode="clip",
     # Wan 2.1 I2V's CLIP-H/14 at 224: 16x16 patches + the class token.
     image_encoder_tokens=257,
+    # WanVACEPipeline VAE-encodes video * (1 - mask) and video * mask, each the whole clip (a zero clip without video)
+    clip_vae_encodes=dict.fromkeys(VACE_TASKS, 2),
 )
 
 __all__ = ["COST"]

@@ -58,15 +58,34 @@ SPEC = VideoModelSpec(
     step_caches=StepCacheSupport(
         works={
             "first_block": (TEXT_TO_VIDEO, IMAGE_TO_VIDEO, FIRST_LAST_FRAME),
-            "taylorseer": (TEXT_TO_VIDEO, IMAGE_TO_VIDEO, FIRST_LAST_FRAME),
-            "pyramid_broadcast": (TEXT_TO_VIDEO, IMAGE_TO_VIDEO, FIRST_LAST_FRAME),
+            # VACE too: WanVACEPipeline runs each pass in cache_context("cond" / "uncond"); TaylorSeer (lite)
+            # extrapolates proj_out's output, whatever the skipped blocks and VACE hints would have added
+            "taylorseer": (
+                TEXT_TO_VIDEO,
+                IMAGE_TO_VIDEO,
+                FIRST_LAST_FRAME,
+                REFERENCE_TO_VIDEO,
+                VIDEO_INPAINT,
+                CONTROL_TO_VIDEO,
+            ),
+            "pyramid_broadcast": (
+                TEXT_TO_VIDEO,
+                IMAGE_TO_VIDEO,
+                FIRST_LAST_FRAME,
+                REFERENCE_TO_VIDEO,
+                VIDEO_INPAINT,
+                CONTROL_TO_VIDEO,
+            ),
             "sea_cache": (TEXT_TO_VIDEO,),
         },
         why_not={
             "faster_cache": "Wan runs the conditional and unconditional passes as two calls; FasterCache "
             "approximates the unconditional half of one batched CFG call",
-            "sea_cache": "WanImageToVideoPipeline's cache_context carries no step index or sigma, which SeaCache "
-            "needs (it would run without skipping anything)",
+            "sea_cache": "WanImageToVideoPipeline's and WanVACEPipeline's cache_context carry no step index or sigma, "
+            "which SeaCache needs (it would run without skipping anything)",
+            "first_block": "video-to-video: WanVideoToVideoPipeline calls its transformer outside any cache_context in "
+            "diffusers 0.42; VACE tasks: WanVACETransformer3DModel adds each VACE layer's control hint after its "
+            "block, outside it, so on a skipped step the cached residual (which holds the hints) gets them added again",
             # every other kind, for video-to-video
             "*": "WanVideoToVideoPipeline calls its transformer outside any cache_context in diffusers 0.42, and "
             "diffusers' step caches keep their state per cache context",
