@@ -114,16 +114,21 @@ def test_the_tiny_model_is_a_vace_transformer(tiny_models):
 
 def test_reference_images_are_placed_on_the_job_canvas_and_said(tiny_models):
     tiny = tiny_models[R2V]
-    fields = dict(reference_images=[RED, png((0, 0, 255), 48, 48)], width=48, num_frames=10, seed=1)
+    fields = dict(reference_images=[RED, png((0, 0, 255), 24, 16)], width=48, num_frames=10, seed=1)
     prepared = tiny.adapter.prepare_inputs(request(R2V, **fields), tiny.pipe, tiny.meta)
-    assert moved(prepared) == {"num_frames": (10, 9), "reference_images[0].size": ("40x24", "48x32")}
-    assert "keeping its aspect" in prepared.adjustments[1].reason
+    assert moved(prepared) == {
+        "num_frames": (10, 9),
+        "reference_images[0].size": ("40x24", "48x32"),
+        "reference_images[1].size": ("24x16", "48x32"),
+    }
+    reasons = [a.reason for a in prepared.adjustments[1:]]
+    assert "keeping its aspect" in reasons[0] and reasons[1] == "scaled to the job's size"
     red, blue = prepared.kwargs["reference_images"]
     assert red.size == blue.size == (48, 32)
     pixels = np.asarray(red)
     # 40x24 fits 48x32 at 1.2x: 48x28, centred: two white rows above and below (WanVACEPipeline's padding)
     assert (pixels[:2] == 255).all() and (pixels[-2:] == 255).all() and tuple(pixels[16, 24]) == (220, 20, 20)
-    assert (np.asarray(blue) == (0, 0, 255)).all()  # square into 48x32: scaled, no border
+    assert (np.asarray(blue) == (0, 0, 255)).all()  # the job's aspect: scaled, no border
     assert prepared.kwargs["conditioning_scale"] == 1.0 and "video" not in prepared.kwargs
     out = tiny.adapter.extract_frames(tiny.pipe(**prepared.kwargs))
     assert out.shape == (9, 32, 48, 3)  # the references' latent frames are dropped before decoding
@@ -146,7 +151,9 @@ def test_the_mask_decides_what_the_control_stream_keeps(tiny_models, monkeypatch
     black, white = seen
     assert black.shape == white.shape == (1, 96, 3, 4, 4)  # 9 frames: 3 latent frames of 4x4
     vae = tiny.pipe.vae
-    clip = torch.from_numpy(frames("a")).float().permute(3, 0, 1, 2)[None] / 127.5 - 1.0
+    conformed = tiny.adapter.resolve_params(request(INPAINT, video=CLIP_A, mask=BLACK), tiny.meta).video  # decoded
+    clip = torch.from_numpy(np.stack([np.asarray(f) for f in conformed])).float().permute(3, 0, 1, 2)[None]
+    clip = clip / 127.5 - 1.0
     mean = torch.tensor(vae.config.latents_mean).view(1, -1, 1, 1, 1)
     std = torch.tensor(vae.config.latents_std).view(1, -1, 1, 1, 1)
     with torch.no_grad():

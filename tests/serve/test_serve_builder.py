@@ -12,7 +12,7 @@ from videogen.rocm_env import default_rocm_env
 from videogen.serve.builder import build_app
 from videogen.serve.config import VideoGenAppConfig, WorkerSettings
 from videogen.serve.deployment_options import worker_deployment_options
-from videogen.video.registry import FAMILY_IDS
+from videogen.video.registry import FAMILY_IDS, get_spec
 
 
 def _yaml(name: str) -> dict:
@@ -48,7 +48,9 @@ def test_worker_defaults_gpu_one_request_autoscaling_health_shutdown(tmp_path):
     worker_settings = opts["init_args"][0]
     assert isinstance(worker_settings, WorkerSettings)
     assert worker_settings.family == "wan" and worker_settings.state_dir == str(tmp_path)
-    assert worker_settings.warm == ["text-to-video", "image-to-video", "video-to-video", "first-last-frame"]
+    # Every task the family offers (the list grows as the core adds tasks), text-to-video first.
+    assert worker_settings.warm == list(get_spec("wan").tasks) and worker_settings.warm[0] == "text-to-video"
+    assert worker_settings.name == "wan"  # a family's entry is the served model named by the family id
     assert worker_settings.heartbeat_s == pytest.approx(cfg.heartbeat_timeout_s / 6)
     assert worker_settings.job_timeout_s == cfg.job_timeout_s
 

@@ -27,6 +27,8 @@ def _body(family, task, **kw):
         from videogen.video.video_to_video import grey_clip_b64
 
         body["video"] = grey_clip_b64(9, 10, size=32)
+    if task == "keyframes":  # the image as the first frame
+        body["conditions"] = [{"image": png_data_url(40), "frame_index": 0}]
     body.update(kw)
     return body
 

@@ -45,6 +45,7 @@ def _request(family, task, png_b64, step_cache=None):
         # Wan VACE: a reference image; inpainting keeps the clip where its mask (the PNG, binarised) is black
         reference_images=[png_b64] if task == "reference-to-video" else None,
         mask=png_b64 if task == "video-inpaint" else None,
+        conditions=[{"image": png_b64, "frame_index": 0}] if task == "keyframes" else None,  # the PNG first
         step_cache=step_cache,
     )
 

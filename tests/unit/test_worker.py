@@ -33,6 +33,8 @@ def _request(family, task, png_b64, **kw):
     if task == "video-to-video":  # 9 frames of 32x32 at the job's fps; strength 1.0 runs every step
         fps = kw.get("fps") or SPECS[family].defaults.fps
         kw = {"video": grey_clip_b64(9, fps, size=32), "strength": 1.0, **kw}
+    if task == "keyframes":  # the PNG as the first frame
+        kw = {"conditions": [{"image": png_b64, "frame_index": 0}], **kw}
     return VideoRequest(family=family, task=task, prompt="a cat running on the beach", image=image, seed=7, **kw)
 
 

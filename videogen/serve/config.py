@@ -25,6 +25,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from videogen.errors import InvalidRequestError
 from videogen.paths import default_state_dir
 from videogen.serve.model_configs import (
     MODEL_NAME_PATTERN,
@@ -317,8 +318,6 @@ class VideoGenAppConfig(BaseModel):
             return self.default_model(family)
         served = self.served_models.get(name)
         if served is None or served.family != family:
-            from videogen.errors import InvalidRequestError
-
             allowed = self.model_names(family)
             why = f"is a {served.family} model" if served else "is not served here"
             raise InvalidRequestError(

@@ -230,9 +230,9 @@ class VideoEdits:
         raw = video if isinstance(video, bytes) else _text_bytes(video)
         return _data_url(raw), None
 
-    def _model(self, fields: dict[str, Any], rec: JobRecord | None, task: str) -> tuple[str | None, str]:
-        """The model the job runs on (as the client names it), and the field that chose it: ``model`` when the
-        request names one (or none and no source job), else ``video`` (the source video's own model)."""
+    def _model(self, fields: dict[str, Any], rec: JobRecord | None, task: str) -> str | None:
+        """The model the job runs on, as the client names it (None: the first served family's default). Without
+        ``model``, a source video's own model; a refusal then names ``video`` (the field that chose it)."""
         named = fields.get("model") or None
         if named is None and rec is not None:
             client = (rec.request or {}).get("client") or {}
@@ -250,11 +250,11 @@ class VideoEdits:
                 f"{whose} does not offer {task}; models here that do: {', '.join(offering) or 'none'}",
                 offering,
             )
-        return named, field
+        return named
 
     async def edit(self, fields: dict[str, Any], who: Principal) -> Video:
         source, rec = await self._source(fields.pop("video"), who)
-        model, _ = self._model(fields, rec, VIDEO_TO_VIDEO)
+        model = self._model(fields, rec, VIDEO_TO_VIDEO)
         fields.update(model=model, task=VIDEO_TO_VIDEO, input_reference=source)
         client = {"edited_from_video_id": rec.id} if rec is not None else {}
         return await self.videos.create(fields, who, client=client)
@@ -264,7 +264,7 @@ class VideoEdits:
 
         seconds = _seconds(fields.pop("seconds"))
         source, rec = await self._source(fields.pop("video"), who)
-        model, _ = self._model(fields, rec, KEYFRAMES)
+        model = self._model(fields, rec, KEYFRAMES)
         served = self.videos.served_model(model)
         spec = get_spec(served.family)
         meta = await asyncio.to_thread(self.videos.service.status.model_meta, served.family, KEYFRAMES, served.name)

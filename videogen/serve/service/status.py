@@ -12,11 +12,13 @@ from __future__ import annotations
 import time
 from typing import Any
 
+from videogen.errors import VideoGenError
 from videogen.serve.config import ServedModel, VideoGenAppConfig
 from videogen.serve.deployment_options import worker_deployment_name
 from videogen.serve.store.job_store import JobStore
 from videogen.serve.store.replicas import ReplicaRecord, ReplicaState
 from videogen.video.model_meta import ModelMeta
+from videogen.video.model_source import ModelSource
 from videogen.video.registry import SPECS, static_model_facts
 from videogen.video.spec import TASK_OPTIONAL_INPUTS, TASKS
 
@@ -46,8 +48,12 @@ class StatusViews:
             meta = rep.models.model_meta.get(task) if rep.models else None
             if meta and "error" not in meta:
                 return ModelMeta.model_validate(meta)
-        if served.source == "tiny":
-            return ModelMeta.for_tiny(family, task)
+        source = ModelSource(family=family, value=served.source)
+        if source.is_tiny or source.is_arch:  # known without weights (a tiny variant, an arch: preset): say it now
+            try:
+                return source.model_meta(task)
+            except VideoGenError:  # a task the variant does not offer: the support view says so
+                return ModelMeta()
         return ModelMeta()
 
     @staticmethod
