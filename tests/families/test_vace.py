@@ -167,7 +167,10 @@ def test_the_mask_decides_what_the_control_stream_keeps(tiny_models, monkeypatch
 
 
 def test_the_inputs_steer_the_video(tiny_models):
-    """Same seed, another input: other latents (float noise would be ~1e-12; each change measures ~1e-4 and up)."""
+    """Same seed, another input: other latents. The run is exactly repeatable, so any difference is the input's.
+    The reference image and the control clip move the latents little on the tiny model (MSE ~1e-7 and ~1e-6, latent
+    variance ~1): its VAE passes on a tiny fraction of a pixel difference (test_first_last_frame.py measures it), so
+    their control latents differ little; the mask (which the control stream carries as such) moves them ~1e-2."""
     r2v, inpaint, control = (tiny_models[t] for t in VACE)
     red, red_again = _latents(r2v, reference_images=[RED]), _latents(r2v, reference_images=[RED])
     assert torch.equal(red, red_again)  # same inputs, same seed: the same video
@@ -183,7 +186,8 @@ def test_the_inputs_steer_the_video(tiny_models):
         ),
     }
     print({name: f"{value:.3g}" for name, value in changes.items()})
-    assert all(value > 1e-6 for value in changes.values()), changes
+    assert all(value > 1e-10 for value in changes.values()), changes
+    assert changes["inpainting mask"] > 1e-4
 
 
 def test_conditioning_scale_zero_removes_the_control(tiny_models):
@@ -193,7 +197,7 @@ def test_conditioning_scale_zero_removes_the_control(tiny_models):
     a = _latents(control, video=CLIP_A, conditioning_scale=0.0)
     b = _latents(control, video=CLIP_B, conditioning_scale=0.0)
     torch.testing.assert_close(a, b, rtol=0, atol=1e-6)
-    assert _mse(_latents(control, video=CLIP_A, conditioning_scale=0.5), a) > 1e-6
+    assert _mse(_latents(control, video=CLIP_A, conditioning_scale=0.5), a) > 1e-10  # exactly repeatable runs
 
 
 def test_first_block_cache_would_add_the_hints_twice(tiny_models):
@@ -311,8 +315,10 @@ def test_cli_generate_video_inpaint(tmp_path):
 
 
 def test_the_estimate_counts_the_vace_blocks_and_both_clip_encodes(tiny_models):
-    """The cost model's per-step FLOPs are the tiny transformer's own (its VACE blocks included) on a real forward,
-    and the VAE encodes the clip twice (kept and regenerated)."""
+    """The cost model's per-step FLOPs are exactly the tiny transformer's own on a real forward, its VACE blocks
+    included (attention as plain matmuls, which FlopCounterMode counts; CPU's fused SDPA kernel it does not), and
+    the VAE encodes the clip twice (kept and regenerated)."""
+    from torch.nn.attention import SDPBackend, sdpa_kernel
     from torch.utils.flop_counter import FlopCounterMode
 
     from videogen.video.job_cost import estimate_job
@@ -324,7 +330,7 @@ def test_the_estimate_counts_the_vace_blocks_and_both_clip_encodes(tiny_models):
     transformer = tiny.pipe.transformer
     g = torch.Generator().manual_seed(0)
     text = torch.randn(1, 512, transformer.config.text_dim, generator=g)  # UMT5 at max_sequence_length
-    with torch.no_grad(), FlopCounterMode(display=False) as counter:
+    with torch.no_grad(), sdpa_kernel(SDPBackend.MATH), FlopCounterMode(display=False) as counter:
         transformer(
             hidden_states=torch.randn(1, 16, 3, 4, 4, generator=g),
             timestep=torch.tensor([500]),
@@ -332,8 +338,9 @@ def test_the_estimate_counts_the_vace_blocks_and_both_clip_encodes(tiny_models):
             control_hidden_states=torch.randn(1, 96, 3, 4, 4, generator=g),
         )
     measured = counter.get_total_flops()
-    print(
-        f"per step: estimate {job.flops_per_step:.4g}, measured {measured:.4g}; VAE encode {job.flops['vae_encode']:.4g}"
-    )
-    assert job.flops_per_step == pytest.approx(measured, rel=0.02)
-    assert job.flops["vae_encode"] > 0 and cost.flops.vae_encode > 0
+    print(f"per step: estimate {job.flops_per_step:.4g}, measured {measured:.4g}")
+    assert job.flops_per_step == pytest.approx(measured, rel=1e-6)
+    with torch.no_grad(), FlopCounterMode(display=False) as counter:
+        tiny.pipe.vae.encode(torch.zeros(1, 3, 9, 32, 32))
+    # the VAE's FLOPs are a law fitted at other sizes (within ~5 % here): two encodes, not one
+    assert job.flops["vae_encode"] == pytest.approx(2 * counter.get_total_flops(), rel=0.1)

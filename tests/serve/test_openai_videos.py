@@ -376,9 +376,11 @@ def test_extend_with_keyframes_or_a_refusal_naming_the_model(sdk, served_app, tm
         sdk.videos.extend(prompt="on", seconds="1", video=fh, extra_body={"model": lacking["id"]})
     assert err.value.param == "model" and f"{lacking['id']} does not offer keyframes" in err.value.message
     assert set(err.value.body["allowed"]) >= set(offering)
-    if not offering:  # none of the served families has keyframes yet: said so
-        assert "models here that do: none" in err.value.message
-        return
+    assert offering, "no served family offers keyframes (ltx-video's LTXConditionPipeline)"
+    source = sdk.videos.create_and_poll(prompt="a dog", model=lacking["id"], poll_interval_ms=100, extra_body=TINY)
+    with pytest.raises(openai.BadRequestError) as err:  # no model named: the source video's own, which has none
+        sdk.videos.extend(prompt="on", seconds="1", video=openai.omit, extra_body={"video": {"id": source.id}})
+    assert err.value.param == "video" and "the source video's model" in err.value.message, err.value.message
     family = next(m for m in served if m["id"] == offering[0])
     fps = family["request_defaults"]["keyframes"]["fps"]
     clip = _clip(tmp_path, fps)
@@ -389,10 +391,18 @@ def test_extend_with_keyframes_or_a_refusal_naming_the_model(sdk, served_app, tm
             video=fh,
             extra_body={"model": family["id"], "num_inference_steps": 2, "seed": 5},
         )
-    assert longer.model_extra["task"] == "keyframes"
+    assert longer.model_extra["task"] == "keyframes" and longer.model == family["id"]
     longer = sdk.videos.poll(longer.id, poll_interval_ms=100)
     assert longer.status == "completed", longer.error
-    assert _frames(sdk, longer.id, tmp_path) > 9
+    # 9 source frames and 1 s more, moved to the family's frame rule (8k+1 on LTX): reported when it moved
+    rule = family["request_limits"]["keyframes"]["num_frames"]
+    asked = 9 + round(1 * fps)
+    frames = _frames(sdk, longer.id, tmp_path)
+    assert (
+        frames > 9 and (frames - rule["remainder"]) % rule["multiple"] == 0 and abs(frames - asked) <= rule["multiple"]
+    )
+    moved = [a for a in longer.model_extra["adjustments"] if a["field"] == "num_frames"]
+    assert moved == ([] if frames == asked else [{**moved[0], "requested": asked, "used": frames}]), moved
 
 
 def test_a_bad_source_video_is_400_naming_video(sdk, served_app, tmp_path):

@@ -9,11 +9,9 @@ error) is rendered as text, never as markup, and the page's Content-Security-Pol
 
 from __future__ import annotations
 
-import copy
 import os
 import re
 import shutil
-from contextlib import contextmanager
 from html.parser import HTMLParser
 
 import numpy as np
@@ -221,42 +219,15 @@ def _takes(m: dict, task: str) -> list[str]:
     return m["required_inputs"][task] + m["optional_inputs"][task]
 
 
-def _offering(view: dict, task: str) -> str | None:
-    """A served family that really offers ``task`` (wan's video-inpaint, ltx-video's keyframes once built)."""
-    return next(
-        (
-            m["id"]
-            for m in view["models"]
-            if m.get("served") and m["task_support"].get(task, "not_supported") != "not_supported"
-        ),
-        None,
-    )
-
-
-@contextmanager
-def _offered(page, view: dict, task: str):
-    """The family that offers ``task`` on the served app, and whether it is real. None does yet: the page is shown
-    a models view where wan offers it with the inputs the task declares (``TASK_INPUTS`` / ``TASK_OPTIONAL_INPUTS``),
-    so the form's wiring is tested against the real server, which then refuses the task by name."""
-    family = _offering(view, task)
-    if family is not None:
-        yield family, True
-        return
-    view = copy.deepcopy(view)
-    wan = next(m for m in view["models"] if m["id"] == "wan")
-    wan["tasks"].append(task)
-    wan["task_support"][task] = "ready"
-    wan["required_inputs"][task] = list(TASK_INPUTS[task])
-    wan["optional_inputs"][task] = list(TASK_OPTIONAL_INPUTS.get(task, ()))
-    for facts in ("request_defaults", "request_limits"):
-        wan[facts][task] = wan[facts][TEXT_TO_VIDEO]
-    page.route("**/api/video/models", lambda route: route.fulfill(json=view))
-    _reload(page)
-    try:
-        yield "wan", False
-    finally:
-        page.unroute("**/api/video/models")
-        _reload(page)
+def _offering(view: dict, task: str) -> str:
+    """The served family that offers ``task`` (ltx-video's keyframes, wan's video-inpaint through VACE)."""
+    families = [
+        m["id"]
+        for m in view["models"]
+        if m.get("served") and m["task_support"].get(task, "not_supported") != "not_supported"
+    ]
+    assert families, f"no served family offers {task}"
+    return families[0]
 
 
 def _choose(page, family: str, task: str, **fields):
@@ -296,54 +267,53 @@ def test_media_inputs_appear_only_for_tasks_that_take_them(page, served_app):
             assert _shown(page) == set(_takes(m, task)) & set(MEDIA_ROWS), (m["id"], task)
             seen.add(task)
     assert {TEXT_TO_VIDEO, "image-to-video", "video-to-video", "first-last-frame"} <= seen
+    assert {KEYFRAMES, VIDEO_INPAINT} <= seen  # ltx-video's keyframes, wan's video-inpaint
     for task in (KEYFRAMES, VIDEO_INPAINT):
-        with _offered(page, view, task) as (family, _real):
-            page.select_option("#family", family)
-            page.select_option("#task", task)
-            want = set(TASK_INPUTS[task] + TASK_OPTIONAL_INPUTS.get(task, ())) & set(MEDIA_ROWS)
-            assert _shown(page) == want, task
-            page.select_option("#task", TEXT_TO_VIDEO)
-            assert _shown(page) == set()
+        page.select_option("#family", _offering(view, task))
+        page.select_option("#task", task)
+        assert _shown(page) == set(TASK_INPUTS[task] + TASK_OPTIONAL_INPUTS.get(task, ())) & set(MEDIA_ROWS), task
+        page.select_option("#task", TEXT_TO_VIDEO)
+        assert _shown(page) == set()
 
 
 def test_keyframes_are_sent_and_refusals_shown_beside_their_row(page, served_app, tmp_path):
     view = _models_view(served_app)
     (tmp_path / "key.png").write_bytes(png_bytes(32))
-    with _offered(page, view, KEYFRAMES) as (family, real):
-        _choose(page, family, KEYFRAMES, num_inference_steps=2, seed=3)
-        assert page.locator("#conditions .condition").count() == 1  # one row to start with
-        page.click("#add-condition")
-        assert page.locator("#conditions .condition").count() == 2
-        page.locator("#conditions .condition-remove").nth(1).click()
-        assert page.locator("#conditions .condition").count() == 1
-        page.set_input_files("#conditions .condition-file", str(tmp_path / "key.png"))
-        page.wait_for_function("() => document.querySelector('#conditions .previews img')?.naturalWidth > 0")
-        page.fill("#conditions .condition-frame", "0")
-        page.fill("#conditions .condition-strength", "0.8")
-        body = _submitted(page)
-        assert body["task"] == KEYFRAMES and len(body["conditions"]) == 1
-        condition = body["conditions"][0]
-        assert condition["image"].startswith("data:image/png;base64,") and "video" not in condition
-        assert (condition["frame_index"], condition["strength"]) == (0, 0.8)
-        if real:
-            sync_api.expect(page.locator("#job-stage")).to_have_attribute("data-status", "succeeded", timeout=60_000)
-        else:  # the server's own refusal: the family does not offer keyframes (yet)
-            _refused_as_text(page, "task", "keyframes")
-        # a frame index the request refuses: the server names conditions.0.frame_index; shown beside the row
-        page.fill("#conditions .condition-frame", "5000")
-        assert _submitted(page)["conditions"][0]["frame_index"] == 5000
-        _refused_as_text(page, "conditions[0].frame_index", "frame_index", "at most 1023")
-        assert "invalid" in (page.get_attribute("#conditions .condition-frame", "class") or "")
-        # a file that is neither an image nor a clip, with a hostile name: refused beside its row, the name as text
-        page.fill("#conditions .condition-frame", "0")
-        page.set_input_files(
-            "#conditions .condition-file", files=[{"name": HOSTILE_FILE, "mimeType": "text/plain", "buffer": b"hi"}]
-        )
-        page.click("#submit-btn")
-        text = _refused_as_text(page, "conditions[0].media", HOSTILE_FILE, "is not a PNG, JPEG or WebP image")
-        assert text.startswith(f'"{HOSTILE_FILE}"')
-        page.wait_for_timeout(300)
-        assert _pwned(page) == "undefined" and page.eval_on_selector_all(INJECTED, "els => els.length") == 0
+    family = _offering(view, KEYFRAMES)
+    _choose(page, family, KEYFRAMES, num_inference_steps=2, seed=3)
+    assert page.locator("#conditions .condition").count() == 1  # one row to start with
+    page.click("#add-condition")
+    assert page.locator("#conditions .condition").count() == 2
+    page.locator("#conditions .condition-remove").nth(1).click()
+    assert page.locator("#conditions .condition").count() == 1
+    page.set_input_files("#conditions .condition-file", str(tmp_path / "key.png"))
+    page.wait_for_function("() => document.querySelector('#conditions .previews img')?.naturalWidth > 0")
+    page.fill("#conditions .condition-frame", "0")
+    page.fill("#conditions .condition-strength", "0.8")
+    body = _submitted(page)
+    assert body["task"] == KEYFRAMES and len(body["conditions"]) == 1
+    condition = body["conditions"][0]
+    assert condition["image"].startswith("data:image/png;base64,") and "video" not in condition
+    assert (condition["frame_index"], condition["strength"]) == (0, 0.8)
+    sync_api.expect(page.locator("#job-stage")).to_have_attribute("data-status", "succeeded", timeout=60_000)
+    sync_api.expect(page.locator("#job-facts")).to_contain_text(
+        f"{family} · {KEYFRAMES} · download MP4", timeout=30_000
+    )
+    # a frame index the request refuses: the server names conditions.0.frame_index; shown beside the row
+    page.fill("#conditions .condition-frame", "5000")
+    assert _submitted(page)["conditions"][0]["frame_index"] == 5000
+    _refused_as_text(page, "conditions[0].frame_index", "frame_index", "at most 1023")
+    assert "invalid" in (page.get_attribute("#conditions .condition-frame", "class") or "")
+    # a file that is neither an image nor a clip, with a hostile name: refused beside its row, the name as text
+    page.fill("#conditions .condition-frame", "0")
+    page.set_input_files(
+        "#conditions .condition-file", files=[{"name": HOSTILE_FILE, "mimeType": "text/plain", "buffer": b"hi"}]
+    )
+    page.click("#submit-btn")
+    text = _refused_as_text(page, "conditions[0].media", HOSTILE_FILE, "is not a PNG, JPEG or WebP image")
+    assert text.startswith(f'"{HOSTILE_FILE}"')
+    page.wait_for_timeout(300)
+    assert _pwned(page) == "undefined" and page.eval_on_selector_all(INJECTED, "els => els.length") == 0
 
 
 def test_inpaint_inputs_are_sent_with_previews_and_refusals_shown(page, served_app, tmp_path):
@@ -355,44 +325,42 @@ def test_inpaint_inputs_are_sent_with_previews_and_refusals_shown(page, served_a
     for i in range(5):
         refs.append(tmp_path / f"ref{i}.png")
         refs[-1].write_bytes(png_bytes(24 + i))
-    with _offered(page, view, VIDEO_INPAINT) as (family, real):
-        _choose(page, family, VIDEO_INPAINT, num_inference_steps=2, seed=3)
-        page.set_input_files("#video", str(clip))
-        page.set_input_files("#mask", str(mask))
-        page.set_input_files("#reference_images", [str(p) for p in refs[:2]])
-        page.fill("#conditioning_scale", "0.7")
-        page.wait_for_function("() => document.querySelector('#video-previews video')?.readyState >= 1")
-        preview = page.eval_on_selector(
-            "#video-previews video", "v => ({muted: v.muted, loop: v.loop, blob: v.src.startsWith('blob:')})"
-        )
-        assert preview == {"muted": True, "loop": True, "blob": True}
-        page.wait_for_function("() => document.querySelector('#mask-previews img')?.naturalWidth > 0")
-        assert page.locator("#reference_images-previews img").count() == 2
-        body = _submitted(page)
-        assert body["task"] == VIDEO_INPAINT and body["video"].startswith("data:video/mp4;base64,")
-        assert body["mask"].startswith("data:image/png;base64,") and body["conditioning_scale"] == 0.7
-        assert [r[:22] for r in body["reference_images"]] == ["data:image/png;base64,"] * 2
-        assert "conditions" not in body and "strength" not in body
-        if real:
-            sync_api.expect(page.locator("#job-stage")).to_have_attribute("data-status", "succeeded", timeout=60_000)
-        else:
-            _refused_as_text(page, "task", "video-inpaint")
-        page.set_input_files("#reference_images", [str(p) for p in refs])  # five: refused in the page, by name
-        page.click("#submit-btn")
-        _refused_as_text(page, "reference_images", "5 images chosen; at most 4")
-        page.set_input_files("#reference_images", [])
-        page.set_input_files("#mask", files=[{"name": HOSTILE_FILE, "mimeType": "text/plain", "buffer": b"hi"}])
-        assert page.locator("#mask-previews > *").count() == 0  # nothing to preview
-        page.click("#submit-btn")
-        _refused_as_text(page, "mask", HOSTILE_FILE, "is not an MP4, WebM or MOV video or a PNG, JPEG or WebP image")
-        # a mask the server cannot read (a PNG's name and type, not its bytes): its 4xx names mask, shown beside it
-        page.set_input_files("#mask", files=[{"name": "mask.png", "mimeType": "image/png", "buffer": b"not a png"}])
-        body = _submitted(page)
-        if real:
-            _refused_as_text(page, "mask", "mask")
-        assert body["mask"].startswith("data:image/png;base64,")
-        page.wait_for_timeout(300)
-        assert _pwned(page) == "undefined" and page.eval_on_selector_all(INJECTED, "els => els.length") == 0
+    family = _offering(view, VIDEO_INPAINT)
+    _choose(page, family, VIDEO_INPAINT, num_inference_steps=2, seed=3)
+    page.set_input_files("#video", str(clip))
+    page.set_input_files("#mask", str(mask))
+    page.set_input_files("#reference_images", [str(p) for p in refs[:2]])
+    page.fill("#conditioning_scale", "0.7")
+    page.wait_for_function("() => document.querySelector('#video-previews video')?.readyState >= 1")
+    preview = page.eval_on_selector(
+        "#video-previews video", "v => ({muted: v.muted, loop: v.loop, blob: v.src.startsWith('blob:')})"
+    )
+    assert preview == {"muted": True, "loop": True, "blob": True}
+    page.wait_for_function("() => document.querySelector('#mask-previews img')?.naturalWidth > 0")
+    assert page.locator("#reference_images-previews img").count() == 2
+    body = _submitted(page)
+    assert body["task"] == VIDEO_INPAINT and body["video"].startswith("data:video/mp4;base64,")
+    assert body["mask"].startswith("data:image/png;base64,") and body["conditioning_scale"] == 0.7
+    assert [r[:22] for r in body["reference_images"]] == ["data:image/png;base64,"] * 2
+    assert "conditions" not in body and "strength" not in body
+    sync_api.expect(page.locator("#job-stage")).to_have_attribute("data-status", "succeeded", timeout=60_000)
+    sync_api.expect(page.locator("#job-facts")).to_contain_text(
+        f"{family} · {VIDEO_INPAINT} · download MP4", timeout=30_000
+    )
+    page.set_input_files("#reference_images", [str(p) for p in refs])  # five: refused in the page, by name
+    page.click("#submit-btn")
+    _refused_as_text(page, "reference_images", "5 images chosen; at most 4")
+    page.set_input_files("#reference_images", [])
+    page.set_input_files("#mask", files=[{"name": HOSTILE_FILE, "mimeType": "text/plain", "buffer": b"hi"}])
+    assert page.locator("#mask-previews > *").count() == 0  # nothing to preview
+    page.click("#submit-btn")
+    _refused_as_text(page, "mask", HOSTILE_FILE, "is not an MP4, WebM or MOV video or a PNG, JPEG or WebP image")
+    # a mask the server cannot read (a PNG's name and type, not its bytes): its 4xx names mask, shown beside it
+    page.set_input_files("#mask", files=[{"name": "mask.png", "mimeType": "image/png", "buffer": b"not a png"}])
+    assert _submitted(page)["mask"].startswith("data:image/png;base64,")
+    _refused_as_text(page, "mask", "mask")
+    page.wait_for_timeout(300)
+    assert _pwned(page) == "undefined" and page.eval_on_selector_all(INJECTED, "els => els.length") == 0
 
 
 def test_hostile_data_is_rendered_as_text(page, served_app):

@@ -12,6 +12,7 @@ from videogen.video.request import VideoRequest
 from videogen.video.spec import (
     FIRST_LAST_FRAME,
     IMAGE_TO_VIDEO,
+    KEYFRAMES,
     TASK_INPUTS,
     TASKS,
     TEXT_TO_VIDEO,
@@ -94,7 +95,7 @@ def test_output_frames_and_checkpoint_classes():
 
 def test_static_facts_need_no_hardware():
     facts = static_model_facts(get_spec("ltx-video"))
-    assert facts["id"] == "ltx-video" and facts["tasks"] == [TEXT_TO_VIDEO, IMAGE_TO_VIDEO]
+    assert facts["id"] == "ltx-video" and facts["tasks"] == [TEXT_TO_VIDEO, IMAGE_TO_VIDEO, VIDEO_TO_VIDEO, KEYFRAMES]
     assert facts["frame_rule"] == "9..257, of the form 8k+1" and facts["defaults"]["fps"] == 24
 
 

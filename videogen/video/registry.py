@@ -20,6 +20,7 @@ def static_model_facts(spec: VideoModelSpec) -> dict:
         "tasks": spec.tasks,
         "pipeline_classes": spec.pipeline_classes,
         "required_inputs": spec.required_inputs,
+        "optional_inputs": spec.optional_inputs,
         "recommended_dtype": spec.recommended_dtype,
         "rocm_notes": spec.rocm_notes,
         "support_level": spec.support_level.value,

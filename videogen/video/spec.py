@@ -180,6 +180,11 @@ class VideoModelSpec(BaseModel):
         return {t: list(TASK_INPUTS[t]) for t in self.tasks}
 
     @property
+    def optional_inputs(self) -> dict[str, list[str]]:
+        """What each offered task may take besides its required inputs (``TASK_OPTIONAL_INPUTS``)."""
+        return {t: list(TASK_OPTIONAL_INPUTS.get(t, ())) for t in self.tasks}
+
+    @property
     def checkpoint_classes(self) -> list[str]:
         """The ``_class_name`` values a model directory of this family may carry (each once: one class may
         serve two tasks, like Wan's image-to-video and first-last-frame)."""

@@ -20,7 +20,7 @@ from videogen.serve.store.replicas import ReplicaRecord, ReplicaState
 from videogen.video.model_meta import ModelMeta
 from videogen.video.model_source import ModelSource
 from videogen.video.registry import SPECS, static_model_facts
-from videogen.video.spec import TASK_OPTIONAL_INPUTS, TASKS
+from videogen.video.spec import TASKS
 
 
 class StatusViews:
@@ -150,8 +150,6 @@ class StatusViews:
         models = []
         for fid, spec in SPECS.items():
             entry = static_model_facts(spec)
-            # what each offered task may take besides required_inputs (the page shows those inputs too)
-            entry["optional_inputs"] = {t: list(TASK_OPTIONAL_INPUTS.get(t, ())) for t in spec.tasks}
             if fid not in served:
                 entry.update(
                     served=False,
