@@ -45,6 +45,7 @@ def _direct_denoiser_flops(preset, task, num_frames, height, width, batch=1) -> 
     lat = latent_shape(preset, num_frames, height, width)
     facts = pipeline_facts(preset, task, num_frames)
     per_token = calibrate._per_token_timestep(preset, task)
+    section = get_cost_facts(preset.family).sections.get(task)  # FramePack: its packed history beside the window
     call, _ = probes.denoiser_call(
         denoiser_module(preset),
         batch=batch,
@@ -54,6 +55,7 @@ def _direct_denoiser_flops(preset, task, num_frames, height, width, batch=1) -> 
         text_tokens=facts.text_tokens,
         image_tokens=facts.image_tokens,
         per_token_timestep=per_token,
+        history=tuple(part[0] for part in section.history) if section else (),
     )
     with torch.no_grad(), FlopCounterMode(display=False) as counter:
         call()
