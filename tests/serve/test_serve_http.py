@@ -23,10 +23,14 @@ def _body(family, task, **kw):
         body["image"] = png_data_url(40)
     if task == "first-last-frame":
         body["last_image"] = png_data_url(40, seed=1)
-    if task == "video-to-video":  # 9 frames of 32x32 at the jobs' 10 fps: the job follows the clip as it is
-        from videogen.video.video_to_video import grey_clip_b64
+    if task in ("video-to-video", "video-inpaint", "control-to-video"):  # 9 frames of 32x32 at the jobs' 10 fps:
+        from videogen.video.video_to_video import grey_clip_b64  # the job follows the clip as it is
 
         body["video"] = grey_clip_b64(9, 10, size=32)
+    if task == "video-inpaint":  # one image for every frame (the PNG's pixels, binarised: white = regenerate)
+        body["mask"] = png_data_url(32)
+    if task == "reference-to-video":
+        body["reference_images"] = [png_data_url(40)]
     if task == "keyframes":  # the image as the first frame
         body["conditions"] = [{"image": png_data_url(40), "frame_index": 0}]
     body.update(kw)
@@ -238,7 +242,10 @@ BAD = {
     ),
     "missing-prompt": ({"family": "wan"}, 422, "prompt"),
     "unknown-field": ({"family": "wan", "prompt": "x", "model": "/etc/passwd"}, 422, "model"),
-    "bad-task": ({"family": "wan", "prompt": "x", "task": "video-inpaint"}, 422, "task"),
+    "bad-task": ({"family": "wan", "prompt": "x", "task": "keyframes"}, 422, "task"),  # LTX-Video's, not Wan's
+    "no-mask-for-inpaint": (_body("wan", "video-inpaint", mask=None), 422, "mask"),
+    "not-a-mask": (_body("wan", "video-inpaint", mask="bm90IGEgdmlkZW8gbm9yIGFuIGltYWdl"), 422, "mask"),
+    "reference-for-v2v": (_body("wan", "video-to-video", reference_images=[png_data_url(40)]), 422, "reference_images"),
     "no-video-for-v2v": ({"family": "wan", "prompt": "x", "task": "video-to-video"}, 422, "video"),
     "no-last-image-for-flf": (
         {"family": "wan", "task": "first-last-frame", "prompt": "x", "image": png_data_url(40)},

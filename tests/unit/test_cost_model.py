@@ -21,6 +21,7 @@ from videogen.video.cost.memory import PLACEMENTS, weight_bytes
 from videogen.video.cost.meta_models import denoiser_module, meta_module
 from videogen.video.cost.shapes import LatentShape, cfg_passes, latent_shape, pipeline_facts
 from videogen.video.cost.vae_tiles import decode_tiles
+from videogen.video.families import get_cost_facts
 from videogen.video.registry import FAMILY_IDS, get_spec
 from videogen.video.spec import IMAGE_TO_VIDEO, TEXT_TO_VIDEO
 

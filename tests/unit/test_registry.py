@@ -90,7 +90,12 @@ def test_output_frames_and_checkpoint_classes():
     assert hunyuan.output_frames(IMAGE_TO_VIDEO, 13) == 9 and hunyuan.output_frames(TEXT_TO_VIDEO, 13) == 13
     assert wan.output_frames(IMAGE_TO_VIDEO, 13) == 13
     assert animatediff.checkpoint_classes == ["AnimateDiffPipeline", "AnimateDiffVideoToVideoPipeline", "MotionAdapter"]
-    assert wan.checkpoint_classes == ["WanPipeline", "WanImageToVideoPipeline", "WanVideoToVideoPipeline"]
+    assert wan.checkpoint_classes == [
+        "WanPipeline",
+        "WanImageToVideoPipeline",
+        "WanVideoToVideoPipeline",
+        "WanVACEPipeline",  # reference-to-video, video-inpaint and control-to-video: one class, listed once
+    ]
 
 
 def test_static_facts_need_no_hardware():
