@@ -87,12 +87,14 @@ def _print_text(p: dict[str, Any]) -> None:
     print(
         f"{est['family']} {est['task']} on {est['model'] or 'default'} ({est['preset']}), {est['dtype']}: "
         f"{prm['num_frames']} frames {prm['height']}x{prm['width']}, {prm['num_inference_steps']} steps"
+        + (f" ({prm['denoising_steps']} run at its strength)" if prm.get("denoising_steps") is not None else "")
     )
     print("parameters   " + ", ".join(f"{k} {v / 1e9:.3g}B" for k, v in est["parameters"].items()))
     f = est["flops"]
     print(
         f"FLOPs        per step {f['per_step']:.3g}  denoise {f['denoise_total']:.3g}  text {f['text_encode']:.3g}  "
-        f"VAE decode {f['vae_decode']:.3g}  total {f['total']:.3g}"
+        + (f"VAE encode {f['vae_encode']:.3g}  " if f.get("vae_encode") else "")
+        + f"VAE decode {f['vae_decode']:.3g}  total {f['total']:.3g}"
     )
     print("memory (GB)  " + ", ".join(f"{k} {v:g}" for k, v in est["memory_gb"].items()))
     peak = est["seconds_at_device_peak"]

@@ -320,3 +320,25 @@ def test_an_input_the_task_does_not_take_is_refused_naming_it(task, field, png_b
     with pytest.raises(InvalidRequestError) as err:
         get_adapter("wan").resolve_params(request, ModelMeta.for_tiny("wan", task))
     assert err.value.field == field and "first-last-frame" in err.value.message
+
+
+def test_the_estimate_counts_the_steps_the_strength_runs_and_the_clip_encode():
+    """Half the strength runs half the denoising steps; the input clip's VAE encode is priced (text-to-video has none)."""
+    from videogen.video.job_cost import estimate_job
+    from videogen.video.model_source import ModelSource
+
+    source = ModelSource(family="wan", value="tiny")
+    adapter = get_adapter("wan")
+
+    def estimate(task: str, **fields):
+        request = VideoRequest(family="wan", task=task, prompt=PROMPT, num_inference_steps=10, seed=1, **fields)
+        params = adapter.resolve_params(request, tiny_meta("wan", task)).params
+        return params, estimate_job(source, task, params, "float32")[0]
+
+    _, half = estimate(V2V, video=clip(), strength=0.5)
+    settled, full = estimate(V2V, video=clip(), strength=1.0)
+    _, t2v = estimate(T2V, **{k: settled[k] for k in ("num_frames", "height", "width", "fps")})
+    assert half.params["denoising_steps"] == 5 and full.params["denoising_steps"] == 10
+    assert half.flops["denoise_total"] == pytest.approx(full.flops["denoise_total"] / 2)
+    assert half.flops["vae_encode"] > 0 and t2v.flops["vae_encode"] == 0
+    assert full.flops["denoise_total"] == pytest.approx(t2v.flops["denoise_total"])  # the same shape, 10 steps

@@ -125,7 +125,8 @@ def estimate_job(
         int(params["num_frames"]),
         int(params["height"]),
         int(params["width"]),
-        int(params["num_inference_steps"]),
+        # video-to-video runs only int(steps x strength) of its steps (``denoising_steps``, settled with the clip)
+        int(params.get("denoising_steps") or params["num_inference_steps"]),
         float(params["guidance_scale"]),
         dtype=dtype,
         device_name=device_name,
@@ -138,7 +139,11 @@ def estimate_job(
         task=task,
         model=source.value,
         preset=preset.id if not preset.id.startswith(f"{source.family}:") else "(model directory)",
-        params={k: params[k] for k in ("num_frames", "height", "width", "num_inference_steps", "guidance_scale")},
+        params={
+            k: params[k]
+            for k in ("num_frames", "height", "width", "num_inference_steps", "denoising_steps", "guidance_scale")
+            if k in params
+        },
         dtype=dtype,
         parameters={c.name: c.params for c in cost.components},
         flops_per_step=cost.flops.per_step,

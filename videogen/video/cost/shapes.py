@@ -15,7 +15,7 @@ from videogen.video.arch.preset import ArchPreset
 from videogen.video.cost.facts import CfgMode, CostFacts
 from videogen.video.cost.meta_models import meta_module
 from videogen.video.families import get_cost_facts
-from videogen.video.spec import IMAGE_TO_VIDEO
+from videogen.video.spec import IMAGE_TO_VIDEO, VIDEO_TO_VIDEO
 
 
 @dataclass(frozen=True)
@@ -179,7 +179,9 @@ def pipeline_facts(preset: ArchPreset, task: str, num_frames: int) -> PipelineFa
     elif i2v and facts.i2v_vae_encode == "clip":
         # The image followed by zero frames, the whole clip; with expand_timesteps the image only.
         encode_frames = 1 if preset.pipeline_kwargs.get("expand_timesteps") else num_frames
-    clip_encodes = facts.clip_vae_encodes.get(task, 0)
+    # Every video-to-video pipeline VAE-encodes the input clip once (its latents are noised to the strength's
+    # timestep); a family's facts say when a task encodes a clip otherwise (Wan VACE: twice).
+    clip_encodes = facts.clip_vae_encodes.get(task, 1 if task == VIDEO_TO_VIDEO else 0)
     if clip_encodes:
         encode_frames = num_frames
     return PipelineFacts(
