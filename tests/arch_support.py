@@ -16,6 +16,8 @@ _SMALL_LLAMA = {
     "num_key_value_heads": 2,
 }
 _SMALL_2D = {"layers_per_block": 1, "norm_num_groups": 2}
+_SMALL_CLIP_PATCH = 32
+_SMALL_CLIP_TOKENS = (224 // _SMALL_CLIP_PATCH) ** 2 + 1  # the scaled CLIP-H tower's tokens per image (and CLS)
 
 
 def _eights(config: dict) -> dict:
@@ -32,7 +34,7 @@ def _shrink(class_name: str, config: dict) -> dict:
         small["projection_dim"] = _TEXT
     elif class_name == "CLIPVisionModelWithProjection":
         small = {"hidden_size": _TEXT, "intermediate_size": 64, "num_hidden_layers": 2, "num_attention_heads": 2}
-        small.update(patch_size=32, projection_dim=_TEXT)
+        small.update(patch_size=_SMALL_CLIP_PATCH, projection_dim=_TEXT)
     elif class_name == "LlamaModel":
         small = dict(_SMALL_LLAMA)
     elif class_name == "LlavaForConditionalGeneration":
@@ -41,11 +43,15 @@ def _shrink(class_name: str, config: dict) -> dict:
     elif class_name == "Gemma2Model":
         small = {"vocab_size": 256, "hidden_size": _TEXT, "intermediate_size": 64, "num_hidden_layers": 1}
         small.update(num_attention_heads=2, num_key_value_heads=1, head_dim=16, query_pre_attn_scalar=16)
-    elif class_name == "WanTransformer3DModel":
+    elif class_name in ("WanTransformer3DModel", "WanVACETransformer3DModel"):
         small = {"num_attention_heads": 2, "attention_head_dim": 16, "ffn_dim": 64, "num_layers": 1}
         small.update(text_dim=_TEXT, freq_dim=32, rope_max_seq_len=32)
         if config.get("image_dim"):
             small.update(image_dim=_TEXT, added_kv_proj_dim=32)
+        if config.get("pos_embed_seq_len"):  # FLF2V: two images' tokens of the scaled CLIP tower
+            small["pos_embed_seq_len"] = 2 * _SMALL_CLIP_TOKENS
+        if config.get("vace_layers"):  # a VACE block beside the first of two (vace_in_channels stays: 8x VAE)
+            small.update(num_layers=2, vace_layers=[0])
     elif class_name == "AutoencoderKLWan":
         small = {"base_dim": 8, "dim_mult": [1, 1, 1, 1], "num_res_blocks": 1}
         if config.get("decoder_base_dim"):
@@ -92,3 +98,56 @@ def _shrink(class_name: str, config: dict) -> dict:
 
 def scaled_down(preset: ArchPreset) -> ArchPreset:
     return preset.scaled(**{c.name: _shrink(c.class_name, c.config) for c in preset.components})
+
+
+def task_media(pipe, task: str, num_frames: int, height: int, width: int) -> dict:
+    """The media a task's pipeline call takes, at the call's size: images, a clip (and a mask), reference images or
+    keyframe conditions (LTX video-to-video: the clip's latents, as the adapter hands them)."""
+    from PIL import Image
+
+    from videogen.video.spec import (
+        CONTROL_TO_VIDEO,
+        FIRST_LAST_FRAME,
+        IMAGE_TO_VIDEO,
+        KEYFRAMES,
+        REFERENCE_TO_VIDEO,
+        TEXT_TO_VIDEO,
+        VIDEO_INPAINT,
+        VIDEO_TO_VIDEO,
+    )
+
+    def image(shade: int) -> Image.Image:
+        return Image.new("RGB", (width, height), (shade, 120, 255 - shade))
+
+    clip = [image(200 - 30 * i % 200) for i in range(num_frames)]
+    if task == TEXT_TO_VIDEO:
+        return {}
+    if task == IMAGE_TO_VIDEO:
+        return {"image": image(200)}
+    if task == FIRST_LAST_FRAME:
+        return {"image": image(200), "last_image": image(40)}
+    if task == VIDEO_TO_VIDEO and type(pipe).__name__ == "LTXConditionPipeline":
+        from videogen.video.families.ltx_video.conditions import clip_latents
+
+        return {"latents": clip_latents(pipe, clip, height, width), "denoise_strength": 0.8}
+    if task == VIDEO_TO_VIDEO:
+        return {"video": clip, "strength": 0.8}
+    if task == KEYFRAMES:
+        from diffusers.pipelines.ltx.pipeline_ltx_condition import LTXVideoCondition
+
+        last = num_frames - 1
+        return {
+            "conditions": [
+                LTXVideoCondition(image=image(200), frame_index=0),
+                LTXVideoCondition(image=image(40), frame_index=last),
+            ]
+        }
+    if task == VIDEO_INPAINT:  # white: regenerate the middle square
+        mask = Image.new("L", (width, height), 0)
+        mask.paste(255, (width // 4, height // 4, 3 * width // 4, 3 * height // 4))
+        return {"video": clip, "mask": [mask.convert("RGB")] * num_frames}
+    if task == CONTROL_TO_VIDEO:
+        return {"video": clip}
+    if task == REFERENCE_TO_VIDEO:
+        return {"reference_images": [image(90)]}
+    raise KeyError(f"no test media for task {task!r}")

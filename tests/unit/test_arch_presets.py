@@ -6,10 +6,12 @@ pipeline that runs is a scaled-down copy of a preset (same classes and wiring, t
 
 from __future__ import annotations
 
+import inspect
+
 import numpy as np
 import pytest
 import torch
-from arch_support import scaled_down  # (tests/ is on sys.path)
+from arch_support import scaled_down, task_media  # (tests/ is on sys.path)
 
 from videogen.errors import ModelUnavailableError, UnsupportedTaskError
 from videogen.video.arch.catalog import PRESETS, describe_presets, get_preset, is_arch_model, presets_for
@@ -21,6 +23,9 @@ REQUIRED = {
     "wan2.1-t2v-1.3b",
     "wan2.1-t2v-14b",
     "wan2.1-i2v-14b-480p",
+    "wan2.1-flf2v-14b-720p",
+    "wan2.1-vace-1.3b",
+    "wan2.1-vace-14b",
     "wan2.2-ti2v-5b",
     "wan2.2-t2v-a14b",
     "wan2.2-i2v-a14b",
@@ -48,6 +53,16 @@ EXPECTED_COUNTS = {
         "text_encoder": 5_680_910_336,
         "image_encoder": 632_076_800,
     },
+    # the I2V-14B transformer plus its 2 x 257-token image position table (514 x 1280)
+    "wan2.1-flf2v-14b-720p": {
+        "transformer": 16_394_878_784 + 514 * 1280,
+        "vae": 126_892_531,
+        "text_encoder": 5_680_910_336,
+        "image_encoder": 632_076_800,
+    },
+    # the T2V-1.3B / 14B transformer plus 15 / 8 VACE blocks and the control stream's patch embedding
+    "wan2.1-vace-1.3b": {"transformer": 2_153_972_032, "vae": 126_892_531, "text_encoder": 5_680_910_336},
+    "wan2.1-vace-14b": {"transformer": 17_337_592_896, "vae": 126_892_531, "text_encoder": 5_680_910_336},
     "wan2.2-ti2v-5b": {"transformer": 4_999_787_712, "vae": 704_688_668, "text_encoder": 5_680_910_336},
     # two experts, each the Wan 2.1 T2V-14B transformer (i2v: 36 input channels, no image cross-attention)
     "wan2.2-t2v-a14b": {
@@ -119,7 +134,13 @@ _CALL = {
 }
 _SIZE_OVERRIDES = {("wan2.2-ti2v-5b", IMAGE_TO_VIDEO): {"height": 64, "width": 64}}  # /16 VAE, 2x2 patches
 
-_CASES = [(pid, task) for pid, preset in PRESETS.items() for task in preset.tasks]
+# New (preset, task) pairs whose scaled-down pipeline is the very one another pair runs (same classes, the same
+# shrunk values): run once, under the pair named (test_scaled_twins_are_equal checks they are equal).
+_SCALED_TWINS = {
+    ("wan2.1-t2v-14b", "video-to-video"): ("wan2.1-t2v-1.3b", "video-to-video"),
+    **{("wan2.1-vace-14b", task): ("wan2.1-vace-1.3b", task) for task in PRESETS["wan2.1-vace-14b"].tasks},
+}
+_CASES = [(pid, task) for pid, preset in PRESETS.items() for task in preset.tasks if (pid, task) not in _SCALED_TWINS]
 
 
 # ---- catalog -------------------------------------------------------------------------------
@@ -203,7 +224,24 @@ def test_counts_match_published_sizes(preset_id):
     assert preset.denoiser in preset.published_params, "every preset cites its denoiser's published size"
     counts = preset.param_counts()
     for name, published in preset.published_params.items():
-        assert abs(counts[name] / published - 1) < PUBLISHED_TOLERANCE, (name, counts[name], published)
+        # a figure that leaves submodules out (Wan VACE's cards: the DiT it extends) is checked against the rest
+        compared = preset.published_comparable(name)
+        assert abs(compared / published - 1) < PUBLISHED_TOLERANCE, (name, compared, published)
+        if name in preset.published_excludes:
+            assert compared < counts[name], (name, "published_excludes leaves nothing out")
+
+
+def test_vace_published_sizes_are_the_dits_they_extend():
+    """The VACE cards say only "1.3B" / "14B": the T2V DiT of that size, whose counted parameters the VACE
+    transformer without its VACE blocks has exactly; the whole transformer is larger by the blocks."""
+    for vace_id, base_id in (("wan2.1-vace-1.3b", "wan2.1-t2v-1.3b"), ("wan2.1-vace-14b", "wan2.1-t2v-14b")):
+        vace, base = PRESETS[vace_id], PRESETS[base_id]
+        assert vace.published_comparable("transformer") == base.param_counts()["transformer"]
+        assert vace.published_params["transformer"] == base.published_params["transformer"]
+        assert vace.param_counts()["transformer"] > 1.2 * base.param_counts()["transformer"]
+    # every other preset's figure is its whole component
+    others = [p for p in PRESETS.values() if not p.id.startswith("wan2.1-vace-")]
+    assert all(not p.published_excludes for p in others)
 
 
 def test_animatediff_unet_is_what_the_pipeline_builds_from_sd15_and_the_adapter():
@@ -284,18 +322,17 @@ def test_build_pipeline_refuses_a_task_the_preset_lacks():
 
 @pytest.mark.parametrize(("preset_id", "task"), _CASES, ids=[f"{p}-{t}" for p, t in _CASES])
 def test_scaled_pipeline_generates_finite_frames(preset_id, task):
-    from PIL import Image
-
     preset = PRESETS[preset_id]
     pipe = build_pipeline(scaled_down(preset), task, "cpu", torch.float32)
     assert type(pipe).__name__ == preset.pipeline_classes[task]
     assert preset.scheduler_for(task).class_name == type(pipe.scheduler).__name__
     kwargs = {**_CALL[preset.family], **_SIZE_OVERRIDES.get((preset_id, task), {})}
     kwargs.update(preset.model_meta(task).call_kwargs)
-    if task in (IMAGE_TO_VIDEO, "first-last-frame"):
-        kwargs["image"] = Image.new("RGB", (kwargs["width"], kwargs["height"]), (200, 120, 40))
-    if task == "first-last-frame":
-        kwargs["last_image"] = Image.new("RGB", (kwargs["width"], kwargs["height"]), (40, 120, 200))
+    height, width = kwargs["height"], kwargs["width"]
+    kwargs.update(task_media(pipe, task, kwargs.get("num_frames", kwargs.get("frames")), height, width))
+    # video-to-video pipelines take the frame count (VideoToVideoSD also the size) from the clip
+    accepted = inspect.signature(pipe.__call__).parameters
+    kwargs = {k: v for k, v in kwargs.items() if k in accepted or k not in ("num_frames", "height", "width")}
     pipe.set_progress_bar_config(disable=True)
     out = pipe(
         prompt="a red fox running through snow",
@@ -305,8 +342,16 @@ def test_scaled_pipeline_generates_finite_frames(preset_id, task):
         **kwargs,
     )
     frames = np.asarray(out.frames)
-    assert frames.ndim == 5 and frames.shape[2:] == (kwargs["height"], kwargs["width"], 3)
+    assert frames.ndim == 5 and frames.shape[2:] == (height, width, 3)
     assert np.isfinite(frames).all()
+
+
+def test_scaled_twins_are_equal():
+    for (pid, task), (twin_id, twin_task) in _SCALED_TWINS.items():
+        ours, theirs = scaled_down(PRESETS[pid]), scaled_down(PRESETS[twin_id])
+        assert ours.components == theirs.components and ours.scheduler_for(task) == theirs.scheduler_for(twin_task)
+        assert (task, ours.pipeline_classes[task]) == (twin_task, theirs.pipeline_classes[twin_task])
+        assert ours.tokenizers == theirs.tokenizers and ours.processors == theirs.processors, (pid, task)
 
 
 def test_reading_a_model_dir_from_threads_on_a_fresh_interpreter_keeps_every_component():

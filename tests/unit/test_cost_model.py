@@ -23,7 +23,7 @@ from videogen.video.cost.shapes import LatentShape, cfg_passes, latent_shape, pi
 from videogen.video.cost.vae_tiles import decode_tiles
 from videogen.video.families import get_cost_facts
 from videogen.video.registry import FAMILY_IDS, get_spec
-from videogen.video.spec import IMAGE_TO_VIDEO, TEXT_TO_VIDEO
+from videogen.video.spec import FIRST_LAST_FRAME, IMAGE_TO_VIDEO, TEXT_TO_VIDEO
 
 PRESET_TASKS = [(pid, task) for pid, preset in PRESETS.items() for task in preset.tasks]
 
@@ -300,6 +300,24 @@ def test_i2v_estimates_count_the_conditioning():
     e = estimate_cost("wan2.1-i2v-14b-480p", IMAGE_TO_VIDEO, 81, 480, 832, 30, 5.0)
     assert e.flops.image_encode > 0 and e.flops.vae_encode > 0  # CLIP-H image tokens; the whole clip encoded
     assert "vae_encode" in e.memory_for("gpu").stages
+
+
+def test_wan_first_last_frame_is_priced_like_i2v_with_two_images():
+    """WanImageToVideoPipeline with last_image: both images through CLIP-H (2 x 257 tokens in the image
+    cross-attention, which FLF2V's transformer folds into one sequence), the clip between them VAE-encoded once."""
+    i2v = pipeline_facts(get_preset("wan2.1-i2v-14b-480p"), IMAGE_TO_VIDEO, 81)
+    flf_preset = get_preset("wan2.1-flf2v-14b-720p")
+    flf = pipeline_facts(flf_preset, FIRST_LAST_FRAME, 81)
+    assert (i2v.image_tokens, i2v.image_encoder_runs) == (257, 1)
+    assert (flf.image_tokens, flf.image_encoder_runs) == (2 * 257, 2)
+    assert flf.image_tokens == flf_preset.component("transformer").config["pos_embed_seq_len"]
+    assert (flf.vae_encode_frames, flf.vae_encode_runs) == (i2v.vae_encode_frames, i2v.vae_encode_runs) == (81, 1)
+    assert flf.text_tokens == i2v.text_tokens
+    # one CLIP-H measurement for both presets: twice the image-encode FLOPs
+    assert (
+        calibrate.encoder_measurements(flf_preset, FIRST_LAST_FRAME)["image_encoder"]
+        == (calibrate.encoder_measurements(get_preset("wan2.1-i2v-14b-480p"), IMAGE_TO_VIDEO)["image_encoder"])
+    )
 
 
 def test_group_offload_counts_each_component_by_its_own_name_when_one_is_absent():

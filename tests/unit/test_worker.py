@@ -12,9 +12,12 @@ import pytest
 
 from videogen.errors import GenerationCancelled, InvalidRequestError
 from videogen.video.encode import mp4_info, read_mp4
+from videogen.video.families import get_adapter
 from videogen.video.model_meta import ModelMeta
 from videogen.video.registry import SPECS
 from videogen.video.request import VideoRequest
+from videogen.video.task_media import warm_up_media
+from videogen.video.tiny.cache import tiny_meta
 from videogen.video.video_to_video import grey_clip_b64
 from videogen.video.worker import STAGES, GenerationWorker
 
@@ -35,6 +38,9 @@ def _request(family, task, png_b64, **kw):
         kw = {"video": grey_clip_b64(9, fps, size=32), "strength": 1.0, **kw}
     if task == "keyframes":  # the PNG as the first frame
         kw = {"conditions": [{"image": png_b64, "frame_index": 0}], **kw}
+    if task in ("reference-to-video", "video-inpaint", "control-to-video"):  # grey clips, a mask that regenerates all
+        fps = kw.get("fps") or SPECS[family].defaults.fps
+        kw = {**warm_up_media(task, 9, fps), **kw}
     return VideoRequest(family=family, task=task, prompt="a cat running on the beach", image=image, seed=7, **kw)
 
 
@@ -42,9 +48,11 @@ def _request(family, task, png_b64, **kw):
 def test_every_family_and_task_writes_a_decodable_mp4(worker, family, task, png_b64, tmp_path):
     events = []
     out = tmp_path / "out.mp4"
-    result = worker.generate(_request(family, task, png_b64, fps=10), out, on_progress=events.append)
+    request = _request(family, task, png_b64, fps=10)
+    result = worker.generate(request, out, on_progress=events.append)
     frames, fps = read_mp4(out)
-    expected = SPECS[family].output_frames(task, 9)
+    # what the family makes of 9 frames (FramePack: whole sections, 37), settled without the worker
+    expected = get_adapter(family).resolve_params(request, tiny_meta(family, task)).expected_frames
     assert frames.shape == (expected, 32, 32, 3)
     assert result.num_frames == expected and (result.width, result.height) == (32, 32)
     assert fps == 10 and result.bytes == out.stat().st_size
@@ -193,11 +201,12 @@ def test_progress_types_are_the_shared_ones():
 
 def test_a_job_resolves_its_request_once_and_decodes_its_image_once(worker, png_b64, tmp_path, monkeypatch):
     from videogen.video import adapter as adapter_module
+    from videogen.video import task_media
 
     calls = {"resolve": 0, "decode": 0, "policy": 0}
     resolve, decode, derive = (
         adapter_module.VideoPipelineAdapter.resolve_params,
-        adapter_module.decode_image,
+        task_media.decode_image,
         GenerationWorker.policy,
     )
 
@@ -209,7 +218,7 @@ def test_a_job_resolves_its_request_once_and_decodes_its_image_once(worker, png_
         return call
 
     monkeypatch.setattr(adapter_module.VideoPipelineAdapter, "resolve_params", counting("resolve", resolve))
-    monkeypatch.setattr(adapter_module, "decode_image", counting("decode", decode))
+    monkeypatch.setattr(task_media, "decode_image", counting("decode", decode))
     worker.warm("ltx-video", "image-to-video")  # a warm-up's own request is not this job's
     monkeypatch.setattr(GenerationWorker, "policy", counting("policy", derive))
     result = worker.generate(_request("ltx-video", "image-to-video", png_b64, height=64), tmp_path / "once.mp4")

@@ -125,8 +125,9 @@ def estimate_job(
         int(params["num_frames"]),
         int(params["height"]),
         int(params["width"]),
-        # video-to-video runs only int(steps x strength) of its steps (``denoising_steps``, settled with the clip)
-        int(params.get("denoising_steps") or params["num_inference_steps"]),
+        # video-to-video runs only int(steps x strength) of its steps (``denoising_steps``, settled with the clip;
+        # FramePack's ``denoising_steps`` counts every section's, which the cost model multiplies out itself)
+        int(params["denoising_steps"] if params.get("strength") is not None else params["num_inference_steps"]),
         float(params["guidance_scale"]),
         dtype=dtype,
         device_name=device_name,

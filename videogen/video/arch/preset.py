@@ -125,6 +125,11 @@ class ArchPreset(BaseModel):
     published_params: dict[str, int] = Field(
         default_factory=dict, description="published parameter counts per component, for comparison"
     )
+    published_excludes: dict[str, tuple[str, ...]] = Field(
+        default_factory=dict,
+        description="per component, submodules (name prefixes) its published figure leaves out: Wan VACE's cards "
+        'give only the size of the DiT it extends ("1.3B"), not of the VACE blocks beside it',
+    )
     notes: str = ""
 
     @model_validator(mode="after")
@@ -148,6 +153,8 @@ class ArchPreset(BaseModel):
                 problems.append(f"{field} names a task the preset does not offer")
         if not set(self.published_params) <= set(names):
             problems.append("published_params names an unknown component")
+        if not set(self.published_excludes) <= set(self.published_params):
+            problems.append("published_excludes names a component without published_params")
         if problems:
             raise ValueError(f"arch preset {self.id}: " + "; ".join(problems))
         return self
@@ -179,6 +186,15 @@ class ArchPreset(BaseModel):
         """Parameters per component (tied weights counted once), from a meta build, cached per preset."""
         return dict(_param_counts(self))
 
+    def published_comparable(self, name: str) -> int:
+        """Parameters of component ``name`` as its published figure counts them (``published_excludes`` left out)."""
+        excluded = self.published_excludes.get(name, ())
+        if not excluded:
+            return self.param_counts()[name]
+        module = self.component(name).build("meta")
+        kept = {id(p): p for n, p in module.named_parameters() if not any(n.startswith(f"{x}.") for x in excluded)}
+        return sum(p.numel() for p in kept.values())
+
     def total_params(self) -> int:
         return sum(self.param_counts().values())
 
@@ -191,7 +207,8 @@ class ArchPreset(BaseModel):
         unknown = set(component_overrides) - {c.name for c in self.components}
         if unknown:
             raise KeyError(f"{self.id} has no component(s) {sorted(unknown)}")
-        return self.model_copy(update={"id": f"{self.id}~scaled", "components": components, "published_params": {}})
+        update = {"id": f"{self.id}~scaled", "components": components, "published_params": {}, "published_excludes": {}}
+        return self.model_copy(update=update)
 
     def model_meta(self, task: str):
         """What the worker should know about this model beyond diffusers' own (call kwargs)."""
@@ -222,6 +239,11 @@ class ArchPreset(BaseModel):
                     "library": comp.library,
                     "params": counts[comp.name],
                     **({"published_params": published[comp.name]} if comp.name in published else {}),
+                    **(
+                        {"published_params_exclude": list(self.published_excludes[comp.name])}
+                        if comp.name in self.published_excludes
+                        else {}
+                    ),
                 }
                 for comp in self.components
             ],

@@ -338,10 +338,12 @@ def vae_encode_model(preset: ArchPreset, task: str, num_frames: int) -> VaeModel
             points = [(1, h, w) for h, w in sides]
             flop_terms, peak_terms = _ENCODE_ONE_LAW
         else:
-            # Wan 2.1 I2V encodes the whole clip (4k+1 frames), chunk by chunk like its decoder.
+            # Wan 2.1 I2V (and video-to-video) encodes the whole clip, chunk by chunk like its decoder: clips of
+            # k·t+1 frames for the VAE's temporal compression t (4: 5 and 9 frames; LTX 0.9.5's 8: 9 and 17).
             law = _VAE_LAWS[preset.component("vae").class_name]
             flop_terms, peak_terms = law.flop_terms, law.peak_terms
-            points = [(5, *sides[0]), (9, *sides[0]), (5, *sides[1])]
+            t = max(compression(preset)[1], 4)
+            points = [(t + 1, *sides[0]), (2 * t + 1, *sides[0]), (t + 1, *sides[1])]
         runs = _vae_measure(preset, probes.vae_encode_call, points)
         return VaeModel(
             flops=_vae_fit(flop_terms, points, runs, lambda m: m.flops),

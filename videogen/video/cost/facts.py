@@ -14,6 +14,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Literal
 
+from videogen.video.spec import IMAGE_TO_VIDEO
+
 # How a pipeline runs classifier-free guidance when guidance_scale > 1:
 # "batched": one forward on a batch of 2 (cond + uncond); "sequential": two forwards of batch 1;
 # "none": the guidance is an input of the model (HunyuanVideo's embedded guidance), one forward.
@@ -125,8 +127,12 @@ class CostFacts:
     # Image-to-video: what the VAE encodes, and the tasks whose every token gets its own timestep.
     i2v_vae_encode: I2vEncode = "none"
     per_token_timestep_tasks: frozenset[str] = frozenset()
-    # Image-to-video with an ``image_encoder`` component: the image tokens it gives the denoiser.
+    # Image-to-video with an ``image_encoder`` component: the image tokens it gives the denoiser (per image).
     image_encoder_tokens: int = 0
+    # The tasks conditioned on still images as image-to-video is (the VAE encode of ``i2v_vae_encode``, the image
+    # encoder's tokens), and how many images each gives: Wan's first-last-frame embeds both images (2 x the tokens
+    # in the image cross-attention) and encodes the clip they bound once, like its image-to-video.
+    image_tasks: Mapping[str, int] = field(default_factory=lambda: {IMAGE_TO_VIDEO: 1})
     # Tasks whose pipeline denoises in sections (FramePack), and how.
     sections: Mapping[str, SectionFacts] = field(default_factory=dict)
     # Tasks whose pipeline VAE-encodes the whole clip, and how many times (Wan VACE: the kept and the regenerated

@@ -15,7 +15,7 @@ from videogen.video.arch.preset import ArchPreset
 from videogen.video.cost.facts import CfgMode, CostFacts
 from videogen.video.cost.meta_models import meta_module
 from videogen.video.families import get_cost_facts
-from videogen.video.spec import IMAGE_TO_VIDEO, VIDEO_TO_VIDEO
+from videogen.video.spec import VIDEO_TO_VIDEO
 
 
 @dataclass(frozen=True)
@@ -39,10 +39,10 @@ class PipelineFacts:
     text_tokens: int  # the sequence the denoiser cross-attends to (per CFG branch)
     encoder_tokens: dict[str, int]  # text-encoder component -> sequence length it runs at
     cfg: CfgMode
-    image_tokens: int = 0  # Wan 2.1 I2V: CLIP image tokens in the denoiser's image cross-attention
+    image_tokens: int = 0  # Wan 2.1 I2V: CLIP image tokens in the denoiser's image cross-attention (FLF2V: 2 x 257)
     vae_encode_frames: int = 0  # i2v: frames of the conditioning video the VAE encodes
     vae_encode_runs: int = 1  # times it encodes them (FramePack: the first and the last image)
-    image_encoder_runs: int = 0
+    image_encoder_runs: int = 0  # images the image encoder embeds (first-last-frame: two)
     notes: list[str] = field(default_factory=list)
 
 
@@ -169,7 +169,8 @@ def pipeline_facts(preset: ArchPreset, task: str, num_frames: int) -> PipelineFa
             image_encoder_runs=section.image_runs,
             notes=list(text.notes),
         )
-    i2v = task == IMAGE_TO_VIDEO
+    images = facts.image_tasks.get(task, 0)  # image-to-video: 1; Wan first-last-frame: 2
+    i2v = images > 0
     image_encoder = (
         i2v and bool(facts.image_encoder_tokens) and any(c.name == "image_encoder" for c in preset.components)
     )
@@ -188,10 +189,10 @@ def pipeline_facts(preset: ArchPreset, task: str, num_frames: int) -> PipelineFa
         text_tokens=text.denoiser_tokens(denoiser),
         encoder_tokens=text.encoder_lengths(denoiser),
         cfg=facts.cfg,
-        image_tokens=facts.image_encoder_tokens if image_encoder else 0,
+        image_tokens=facts.image_encoder_tokens * images if image_encoder else 0,
         vae_encode_frames=encode_frames,
         vae_encode_runs=clip_encodes or 1,
-        image_encoder_runs=1 if image_encoder else 0,
+        image_encoder_runs=images if image_encoder else 0,
         notes=list(text.notes),
     )
 

@@ -12,7 +12,8 @@ from __future__ import annotations
 
 from videogen.video.arch.preset import ArchPreset, ComponentArch, SchedulerArch, TokenizerArch
 from videogen.video.arch.shared_components import clip_vit_l14_text, sd_vae
-from videogen.video.spec import TEXT_TO_VIDEO
+from videogen.video.families.animatediff.spec import SPEC
+from videogen.video.spec import TEXT_TO_VIDEO, VIDEO_TO_VIDEO
 
 _BLOCKS = [320, 640, 1280, 1280]
 # v1-5-2: 8 heads, 2 temporal layers per block (1 in the mid block), 32 frames of positions
@@ -64,13 +65,16 @@ SD15_MOTION_UNET = ComponentArch(
 SD15_UNET_PARAMS = 859_520_964  # runwayml/stable-diffusion-v1-5 UNet2DConditionModel
 MOTION_ADAPTER_PARAMS = 453_000_000  # mm_sd_v15_v2: 1.82 GB of fp32 weights
 
+# a text-to-video checkpoint's components serve video-to-video unchanged (the family's video-to-video pipeline)
+_T2V_TASKS = {task: SPEC.pipeline_classes[task] for task in (TEXT_TO_VIDEO, VIDEO_TO_VIDEO)}
+
 PRESETS: list[ArchPreset] = [
     ArchPreset(
         id="animatediff-v1-5-2",
         family="animatediff",
         checkpoint="guoyww/animatediff-motion-adapter-v1-5-2",
-        tasks=[TEXT_TO_VIDEO],
-        pipeline_classes={TEXT_TO_VIDEO: "AnimateDiffPipeline"},
+        tasks=list(_T2V_TASKS),
+        pipeline_classes=dict(_T2V_TASKS),
         components=[SD15_MOTION_UNET, MOTION_ADAPTER_V152, sd_vae(sample_size=512), clip_vit_l14_text()],
         denoiser="unet",
         tokenizers=[TokenizerArch(name="tokenizer", kind="clip", model_max_length=77)],

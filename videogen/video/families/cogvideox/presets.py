@@ -10,7 +10,8 @@ from __future__ import annotations
 
 from videogen.video.arch.preset import ArchPreset, ComponentArch, SchedulerArch, TokenizerArch
 from videogen.video.arch.shared_components import t5_v1_1_xxl_encoder
-from videogen.video.spec import IMAGE_TO_VIDEO, TEXT_TO_VIDEO
+from videogen.video.families.cogvideox.spec import SPEC
+from videogen.video.spec import IMAGE_TO_VIDEO, TEXT_TO_VIDEO, VIDEO_TO_VIDEO
 
 _FAMILY = "cogvideox"
 _MAX_TEXT_TOKENS = 226
@@ -85,13 +86,16 @@ def _scheduler(snr_shift_scale: float) -> SchedulerArch:
 
 _TOKENIZER = TokenizerArch(name="tokenizer", kind="t5", model_max_length=_MAX_TEXT_TOKENS)
 
+# a text-to-video checkpoint's components serve video-to-video unchanged (the family's video-to-video pipeline)
+_T2V_TASKS = {task: SPEC.pipeline_classes[task] for task in (TEXT_TO_VIDEO, VIDEO_TO_VIDEO)}
+
 PRESETS: list[ArchPreset] = [
     ArchPreset(
         id="cogvideox-2b",
         family=_FAMILY,
         checkpoint="THUDM/CogVideoX-2b",
-        tasks=[TEXT_TO_VIDEO],
-        pipeline_classes={TEXT_TO_VIDEO: "CogVideoXPipeline"},
+        tasks=list(_T2V_TASKS),
+        pipeline_classes=dict(_T2V_TASKS),
         components=[_transformer(heads=30, layers=30, rope=False), _vae(1.15258426), t5_v1_1_xxl_encoder()],
         denoiser="transformer",
         tokenizers=[_TOKENIZER],
@@ -102,8 +106,8 @@ PRESETS: list[ArchPreset] = [
         id="cogvideox-5b",
         family=_FAMILY,
         checkpoint="THUDM/CogVideoX-5b",
-        tasks=[TEXT_TO_VIDEO],
-        pipeline_classes={TEXT_TO_VIDEO: "CogVideoXPipeline"},
+        tasks=list(_T2V_TASKS),
+        pipeline_classes=dict(_T2V_TASKS),
         components=[_transformer(heads=48, layers=42, rope=True), _vae(0.7), t5_v1_1_xxl_encoder()],
         denoiser="transformer",
         tokenizers=[_TOKENIZER],

@@ -2,18 +2,24 @@
 
 The 2B transformer is the same in 0.9.0 - 0.9.5 (28 layers, 32 heads x 64, T5-XXL captions);
 the VAE changed: 0.9.5's has a 5-level encoder, a timestep-conditioned decoder and /32
-spatial, /8 temporal compression. One checkpoint serves text- and image-to-video.
+spatial, /8 temporal compression. One checkpoint serves text- and image-to-video; 0.9.5 also
+video-to-video and keyframes through ``LTXConditionPipeline``, which 0.9.0's dynamically shifting
+scheduler cannot drive (``conditions.refuse_old_scheduler``).
 """
 
 from __future__ import annotations
 
 from videogen.video.arch.preset import ArchPreset, ComponentArch, SchedulerArch, TokenizerArch
 from videogen.video.arch.shared_components import t5_v1_1_xxl_encoder
-from videogen.video.spec import IMAGE_TO_VIDEO, TEXT_TO_VIDEO
+from videogen.video.families.ltx_video.spec import SPEC
+from videogen.video.spec import IMAGE_TO_VIDEO, KEYFRAMES, TEXT_TO_VIDEO, VIDEO_TO_VIDEO
 
 _FAMILY = "ltx-video"
 _TASKS = [TEXT_TO_VIDEO, IMAGE_TO_VIDEO]
 _PIPELINES = {TEXT_TO_VIDEO: "LTXPipeline", IMAGE_TO_VIDEO: "LTXImageToVideoPipeline"}
+# 0.9.5: LTXConditionPipeline too (its scheduler does not shift dynamically)
+_CONDITION_TASKS = [VIDEO_TO_VIDEO, KEYFRAMES]
+_PIPELINES_095 = {**_PIPELINES, **{task: SPEC.pipeline_classes[task] for task in _CONDITION_TASKS}}
 
 _TRANSFORMER_2B = ComponentArch(
     name="transformer",
@@ -125,8 +131,8 @@ PRESETS: list[ArchPreset] = [
         id="ltx-video-0.9.5",
         family=_FAMILY,
         checkpoint="Lightricks/LTX-Video-0.9.5",
-        tasks=_TASKS,
-        pipeline_classes=_PIPELINES,
+        tasks=[*_TASKS, *_CONDITION_TASKS],
+        pipeline_classes=_PIPELINES_095,
         components=[_TRANSFORMER_2B, _VAE_095, t5_v1_1_xxl_encoder()],
         denoiser="transformer",
         tokenizers=[_TOKENIZER],

@@ -7,7 +7,8 @@ from __future__ import annotations
 
 from videogen.video.arch.preset import ArchPreset, ComponentArch, SchedulerArch, TokenizerArch
 from videogen.video.arch.shared_components import open_clip_vit_h14_text, sd_vae
-from videogen.video.spec import TEXT_TO_VIDEO
+from videogen.video.families.text_to_video_sd.spec import SPEC
+from videogen.video.spec import TEXT_TO_VIDEO, VIDEO_TO_VIDEO
 
 _UNET = ComponentArch(
     name="unet",
@@ -31,13 +32,16 @@ _UNET = ComponentArch(
     },
 )
 
+# a text-to-video checkpoint's components serve video-to-video unchanged (the family's video-to-video pipeline)
+_T2V_TASKS = {task: SPEC.pipeline_classes[task] for task in (TEXT_TO_VIDEO, VIDEO_TO_VIDEO)}
+
 PRESETS: list[ArchPreset] = [
     ArchPreset(
         id="modelscope-t2v-1.7b",
         family="text-to-video-sd",
         checkpoint="ali-vilab/text-to-video-ms-1.7b",
-        tasks=[TEXT_TO_VIDEO],
-        pipeline_classes={TEXT_TO_VIDEO: "TextToVideoSDPipeline"},
+        tasks=list(_T2V_TASKS),
+        pipeline_classes=dict(_T2V_TASKS),
         components=[_UNET, sd_vae(sample_size=256), open_clip_vit_h14_text()],
         denoiser="unet",
         tokenizers=[TokenizerArch(name="tokenizer", kind="clip", model_max_length=77)],

@@ -2,6 +2,7 @@
 
 from videogen.video.cost.facts import CostFacts, TextFacts
 from videogen.video.families.wan.vace import VACE_TASKS
+from videogen.video.spec import FIRST_LAST_FRAME, IMAGE_TO_VIDEO
 
 COST = CostFacts(
     # The VAE's config names its compression (Wan 2.2's /16 VAE too).
@@ -15,6 +16,9 @@ COST = CostFacts(
     i2v_vae_encode="clip",
     # Wan 2.1 I2V's CLIP-H/14 at 224: 16x16 patches + the class token.
     image_encoder_tokens=257,
+    # first-last-frame (WanImageToVideoPipeline with last_image): both images CLIP-embedded (2 x 257 tokens, which
+    # the FLF2V transformer's image embedder folds into one sequence) and the clip between them VAE-encoded once
+    image_tasks={IMAGE_TO_VIDEO: 1, FIRST_LAST_FRAME: 2},
     # WanVACEPipeline VAE-encodes video * (1 - mask) and video * mask, each the whole clip (a zero clip without video)
     clip_vae_encodes=dict.fromkeys(VACE_TASKS, 2),
 )

@@ -2,6 +2,7 @@
 
 All share the UMT5-XXL text encoder; Wan 2.1 uses its 16-channel VAE (/8, /4), Wan 2.2
 TI2V-5B the 48-channel residual VAE (/16 spatial after its 2x2 patchify, /4 temporal).
+A text-to-video checkpoint's components also serve video-to-video (``WanVideoToVideoPipeline``).
 """
 
 from __future__ import annotations
@@ -13,7 +14,9 @@ from videogen.video.arch.shared_components import (
     umt5_xxl_encoder,
     wan21_vae,
 )
-from videogen.video.spec import IMAGE_TO_VIDEO, TEXT_TO_VIDEO
+from videogen.video.families.wan.spec import SPEC
+from videogen.video.families.wan.vace import VACE_TASKS
+from videogen.video.spec import FIRST_LAST_FRAME, IMAGE_TO_VIDEO, TEXT_TO_VIDEO, VIDEO_TO_VIDEO
 
 _FAMILY = "wan"
 
@@ -27,12 +30,15 @@ def _transformer(
     out_channels: int = 16,
     image_dim=None,
     name: str = "transformer",
+    **extra,
 ):
     # Every Wan DiT: 128-wide heads, (1, 2, 2) patches, UMT5 text (4096), 256-d timestep frequencies.
+    # ``extra``: FLF2V's pos_embed_seq_len; VACE's vace_layers / vace_in_channels (a WanVACETransformer3DModel).
+    vace = "vace_layers" in extra
     return ComponentArch(
         name=name,
         library="diffusers",
-        class_name="WanTransformer3DModel",
+        class_name="WanVACETransformer3DModel" if vace else "WanTransformer3DModel",
         config={
             "patch_size": [1, 2, 2],
             "num_attention_heads": heads,
@@ -49,6 +55,7 @@ def _transformer(
             "image_dim": image_dim,
             "added_kv_proj_dim": heads * 128 if image_dim else None,
             "rope_max_seq_len": 1024,
+            **extra,
         },
     )
 
@@ -187,14 +194,18 @@ _WAN22_VAE = ComponentArch(
 )
 
 _TOKENIZER = TokenizerArch(name="tokenizer", kind="t5")
+# the t2v checkpoints: text-to-video, and video-to-video on the same components
+_T2V_TASKS = {task: SPEC.pipeline_classes[task] for task in (TEXT_TO_VIDEO, VIDEO_TO_VIDEO)}
+# VACE: the control stream is 16 kept + 16 regenerated latent channels + the mask folded 8x8 (64)
+_VACE_IN_CHANNELS = 96
 
 PRESETS: list[ArchPreset] = [
     ArchPreset(
         id="wan2.1-t2v-1.3b",
         family=_FAMILY,
         checkpoint="Wan-AI/Wan2.1-T2V-1.3B-Diffusers",
-        tasks=[TEXT_TO_VIDEO],
-        pipeline_classes={TEXT_TO_VIDEO: "WanPipeline"},
+        tasks=list(_T2V_TASKS),
+        pipeline_classes=dict(_T2V_TASKS),
         components=[
             _transformer(heads=12, layers=30, ffn=8960),
             wan21_vae(),
@@ -209,8 +220,8 @@ PRESETS: list[ArchPreset] = [
         id="wan2.1-t2v-14b",
         family=_FAMILY,
         checkpoint="Wan-AI/Wan2.1-T2V-14B-Diffusers",
-        tasks=[TEXT_TO_VIDEO],
-        pipeline_classes={TEXT_TO_VIDEO: "WanPipeline"},
+        tasks=list(_T2V_TASKS),
+        pipeline_classes=dict(_T2V_TASKS),
         components=[
             _transformer(heads=40, layers=40, ffn=13824),
             wan21_vae(),
@@ -240,6 +251,60 @@ PRESETS: list[ArchPreset] = [
         scheduler=_unipc(3.0),
         # "14B" by name; the image cross-attention adds ~2.1 B on top of the T2V 14B
         published_params={"transformer": 16_400_000_000},
+    ),
+    ArchPreset(
+        id="wan2.1-flf2v-14b-720p",
+        family=_FAMILY,
+        checkpoint="Wan-AI/Wan2.1-FLF2V-14B-720P-Diffusers",
+        tasks=[FIRST_LAST_FRAME],
+        pipeline_classes={FIRST_LAST_FRAME: SPEC.pipeline_classes[FIRST_LAST_FRAME]},
+        components=[
+            # the I2V-14B transformer plus a learned position table over both images' CLIP tokens (2 x 257):
+            # its image embedder folds the pipeline's two images into one sequence of 514, so it takes
+            # exactly two images (first and last frame), never one
+            _transformer(heads=40, layers=40, ffn=13824, in_channels=36, image_dim=1280, pos_embed_seq_len=2 * 257),
+            wan21_vae(),
+            umt5_xxl_encoder(),
+            open_clip_vit_h14_vision(),
+        ],
+        denoiser="transformer",
+        tokenizers=[_TOKENIZER],
+        processors=[ProcessorArch(name="image_processor", config=clip_image_processor_config(224))],
+        # 720p: the flow shift Wan recommends at 720p (the cost does not depend on it)
+        scheduler=_unipc(5.0),
+        # "14B" by name, as Wan 2.1 I2V-14B; the position table adds 0.66 M to its 16.39 B
+        published_params={"transformer": 16_400_000_000},
+    ),
+    *(
+        # Wan 2.1 VACE: the T2V DiT of the same size plus VACE blocks beside the listed layers, which read the
+        # control stream (video / mask / reference images); one checkpoint for all three VACE tasks. The model
+        # cards give only "1.3B" / "14B", the size of the T2V DiT it is built on: the VACE blocks add 0.73 B /
+        # 3.05 B on top, so the published figure is checked against the transformer without them.
+        ArchPreset(
+            id=f"wan2.1-vace-{size.lower()}",
+            family=_FAMILY,
+            checkpoint=f"Wan-AI/Wan2.1-VACE-{size}-diffusers",
+            tasks=list(VACE_TASKS),
+            pipeline_classes={task: SPEC.pipeline_classes[task] for task in VACE_TASKS},
+            components=[
+                _transformer(
+                    heads=heads, layers=layers, ffn=ffn, vace_layers=vace_layers, vace_in_channels=_VACE_IN_CHANNELS
+                ),
+                wan21_vae(),
+                umt5_xxl_encoder(),
+            ],
+            denoiser="transformer",
+            tokenizers=[_TOKENIZER],
+            scheduler=_unipc(3.0),
+            published_params={"transformer": published},
+            published_excludes={"transformer": ("vace_blocks", "vace_patch_embedding")},
+        )
+        for size, heads, layers, ffn, vace_layers, published in (
+            # every other layer of 30; 1.42 B: the T2V-1.3B transformer it extends
+            ("1.3B", 12, 30, 8960, list(range(0, 30, 2)), 1_420_000_000),
+            # every fifth layer of 40; 14.29 B: the T2V-14B transformer it extends
+            ("14B", 40, 40, 13824, list(range(0, 40, 5)), 14_290_000_000),
+        )
     ),
     ArchPreset(
         id="wan2.2-ti2v-5b",
