@@ -45,7 +45,8 @@ def _serve(cmd, env, cwd, base_url, log, headers=None):
     proc = subprocess.Popen(cmd, env=env, cwd=cwd, stdout=log, stderr=subprocess.STDOUT)
     try:
         deadline = time.monotonic() + 150
-        with httpx.Client(base_url=base_url, timeout=10, headers=headers) as client:
+        # 60 s a call: the first submission prices the job (a cost calibration on the meta device), slow on a busy box
+        with httpx.Client(base_url=base_url, timeout=60, headers=headers) as client:
             while time.monotonic() < deadline:
                 assert proc.poll() is None, "serve run exited early"
                 try:
