@@ -63,14 +63,13 @@ def denoiser_call(
             "return_dict": False,
         }
         if image_tokens and cfg.image_dim:
-            images = 1
+            images, per_image = 1, image_tokens
             if getattr(cfg, "pos_embed_seq_len", None):
                 # FLF2V: the pipeline hands each image's tokens as its own batch row; the image embedder folds the
-                # two rows into one sequence of pos_embed_seq_len
-                if image_tokens != cfg.pos_embed_seq_len:
-                    raise ValueError(f"image_tokens {image_tokens} != the transformer's pos_embed_seq_len")
-                images = 2
-            kwargs["encoder_hidden_states_image"] = _t(b * images, image_tokens // images, cfg.image_dim, dtype=dt)
+                # two rows into one sequence of pos_embed_seq_len. The transformer fixes that length (a tiny model's
+                # image encoder gives fewer tokens than CLIP-H's 257), so it is the one that is priced.
+                images, per_image = 2, cfg.pos_embed_seq_len // 2
+            kwargs["encoder_hidden_states_image"] = _t(b * images, per_image, cfg.image_dim, dtype=dt)
         if cls == "WanVACETransformer3DModel":  # VACE: the control stream runs its own blocks beside the DiT's
             # (kept + regenerated latents + the folded mask, one latent frame per frame: no reference images counted)
             kwargs["control_hidden_states"] = _t(b, cfg.vace_in_channels, f, h, w, dtype=dt)
