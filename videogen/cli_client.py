@@ -16,7 +16,7 @@ import sys
 import time
 from typing import Any
 
-from videogen.cli_request import add_media_flags, media_from_args
+from videogen.cli_request import REQUEST_VALUES, add_media_flags, media_from_args
 from videogen.video.outputs import VARIANTS as MEDIA_VARIANTS
 
 SERVER_ENV = "VIDEOGEN_SERVER"
@@ -202,20 +202,7 @@ def cmd_submit(args) -> int:
     body: dict[str, Any] = {"family": args.family, "prompt": args.prompt}
     if args.model_name:
         body["model"] = args.model_name
-    for name in (
-        "negative_prompt",
-        "num_frames",
-        "height",
-        "width",
-        "num_inference_steps",
-        "guidance_scale",
-        "guidance_scale_2",
-        "seed",
-        "fps",
-    ):
-        if getattr(args, name) is not None:
-            body[name] = getattr(args, name)
-    for name in ("strength", "conditioning_scale"):
+    for name in ("negative_prompt", *REQUEST_VALUES):
         if getattr(args, name) is not None:
             body[name] = getattr(args, name)
     body.update(media_from_args(args))  # local files, sent inline (the server never reads a path)

@@ -13,6 +13,19 @@ from videogen.video.registry import FAMILY_IDS
 from videogen.video.spec import TASK_INPUTS, TASKS
 
 EXIT_BAD_INPUT = 2
+# The request's plain values a command line sets (each a flag of ``generate``, ``estimate`` and ``submit``).
+REQUEST_VALUES = (
+    "num_frames",
+    "height",
+    "width",
+    "num_inference_steps",
+    "guidance_scale",
+    "guidance_scale_2",
+    "seed",
+    "fps",
+    "strength",
+    "conditioning_scale",
+)
 
 
 def add_request_flags(parser: argparse.ArgumentParser, prompt_required: bool = True) -> None:
@@ -113,21 +126,7 @@ def request_from_args(args, image_required: bool = True):
             args.task, min(args.num_frames or defaults.num_frames, 1024), args.fps or defaults.fps
         )
         media = {**{k: v for k, v in stand_ins.items() if k in TASK_INPUTS[args.task]}, **media}
-    fields = {
-        k: getattr(args, k, None)
-        for k in (
-            "num_frames",
-            "height",
-            "width",
-            "num_inference_steps",
-            "guidance_scale",
-            "guidance_scale_2",
-            "seed",
-            "fps",
-            "strength",
-            "conditioning_scale",
-        )
-    }
+    fields = {k: getattr(args, k, None) for k in REQUEST_VALUES}
     return VideoRequest(
         family=args.family,
         task=args.task,
