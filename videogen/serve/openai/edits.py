@@ -27,7 +27,7 @@ from starlette.exceptions import HTTPException
 from videogen.errors import InvalidRequestError
 from videogen.serve.dependencies import Principal
 from videogen.serve.errors import documented
-from videogen.serve.openai.protocol import (  # _as_form: the one body-schema-to-form conversion
+from videogen.serve.openai.protocol import (
     EXTRA_FIELDS,
     OPENAI_PREFIX,
     POLL_AFTER_MS,
@@ -36,7 +36,7 @@ from videogen.serve.openai.protocol import (  # _as_form: the one body-schema-to
     CreateVideoRequest,
     OpenAIErrorResponse,
     Video,
-    _as_form,
+    request_body_schemas,
 )
 from videogen.serve.openai.routes import Caller, Videos, read_body
 from videogen.serve.openai.serving import OpenAIVideos
@@ -130,30 +130,19 @@ ExtendVideoRequest = create_model(
     video=(SourceVideo, ...),
     **_extras(EXTEND_FIELDS),
 )
-_MODEL_REF = "#/components/schemas/"
+
+
+def _source_video_form(form: dict[str, Any]) -> None:
+    """A form carries the source video as an uploaded file, or as a finished job's id (``video[id]``)."""
+    form["properties"]["video"] = {"type": "string", "format": "binary", "description": "the source video file"}
+    form["properties"]["video[id]"] = {"type": "string", "description": "or: a completed video of yours, by id"}
+    form["required"] = [r for r in form["required"] if r != "video"]
 
 
 def _schemas() -> tuple[dict[str, Any], dict[str, Any]]:
-    components: dict[str, Any] = {}
-    bodies: dict[str, Any] = {}
-    for operation, model in (("edit", EditVideoRequest), ("extend", ExtendVideoRequest)):
-        schema = model.model_json_schema(ref_template=_MODEL_REF + "{model}")
-        defs = schema.pop("$defs", {})
-        form = _as_form(schema, defs)
-        form["properties"]["video"] = {"type": "string", "format": "binary", "description": "the source video file"}
-        form["properties"]["video[id]"] = {"type": "string", "description": "or: a completed video of yours, by id"}
-        form["required"] = [r for r in form["required"] if r != "video"]
-        components.update(defs)
-        components[model.__name__] = schema
-        components[f"{model.__name__}Form"] = form
-        bodies[operation] = {
-            "required": True,
-            "content": {
-                "application/json": {"schema": {"$ref": _MODEL_REF + model.__name__}},
-                "multipart/form-data": {"schema": {"$ref": _MODEL_REF + model.__name__ + "Form"}},
-            },
-        }
-    return components, bodies
+    return request_body_schemas(
+        {"edit": EditVideoRequest, "extend": ExtendVideoRequest}, "#/components/schemas/", _source_video_form
+    )
 
 
 _COMPONENTS, _BODIES = _schemas()

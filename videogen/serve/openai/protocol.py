@@ -7,6 +7,7 @@ typed exceptions (``BadRequestError``, ``NotFoundError``, ...).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from copy import copy
 from typing import Annotated, Any, Literal
 
@@ -262,14 +263,28 @@ def _as_form(schema: dict[str, Any], defs: dict[str, Any]) -> dict[str, Any]:
 def body_schemas(ref_prefix: str) -> tuple[dict[str, dict[str, Any]], dict[str, Any]]:
     """The OpenAPI components of the /v1 bodies (the models, their form versions, what they refer to) and
     the ``requestBody`` of create and of remix, keyed by operation."""
+    return request_body_schemas({"create": CreateVideoRequest, "remix": RemixVideoRequest}, ref_prefix)
+
+
+def request_body_schemas(
+    models: dict[str, type[BaseModel]],
+    ref_prefix: str,
+    adjust_form: Callable[[dict[str, Any]], None] | None = None,
+) -> tuple[dict[str, dict[str, Any]], dict[str, Any]]:
+    """For each operation's body model: its JSON schema and its multipart form version (``_as_form``, then
+    ``adjust_form`` for what a form carries otherwise, e.g. an uploaded file) as components, and the operation's
+    ``requestBody`` taking either."""
     components: dict[str, dict[str, Any]] = {}
     bodies: dict[str, Any] = {}
-    for operation, model in (("create", CreateVideoRequest), ("remix", RemixVideoRequest)):
+    for operation, model in models.items():
         schema = model.model_json_schema(ref_template=ref_prefix + "{model}")
         defs = schema.pop("$defs", {})
+        form = _as_form(schema, defs)
+        if adjust_form is not None:
+            adjust_form(form)
         components.update(defs)
         components[model.__name__] = schema
-        components[f"{model.__name__}Form"] = _as_form(schema, defs)
+        components[f"{model.__name__}Form"] = form
         bodies[operation] = {
             "required": True,
             "content": {
