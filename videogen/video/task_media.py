@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from videogen.errors import InvalidRequestError
 from videogen.video.request import INLINE_FIELDS, Adjustment, VideoRequest, decode_image, grey_png_b64
 from videogen.video.spec import TASK_INPUTS, TASK_OPTIONAL_INPUTS, TASKS, VIDEO_TO_VIDEO, FrameRule
-from videogen.video.video_to_video import DEFAULT_STRENGTH, decode_clip, grey_clip_b64, settle_clip
+from videogen.video.video_to_video import DEFAULT_STRENGTH, clip_frames, decode_clip, grey_clip_b64, settle_clip
 
 if TYPE_CHECKING:
     from PIL import Image
@@ -206,28 +206,15 @@ def settle_conditions(
             settled.append(SettledCondition("image", [image], condition.frame_index, condition.strength))
             continue
         clip = decode_video(condition.video, field=f"{where}.video")
-        room = frames - condition.frame_index
-        available = _frames_at(clip, fps)
-        count = _rule_floor(min(available, room), rule)
-        clip_frames, moved = conform_video(
+        # the clip's own length at the job's fps, down to the frame rule, within the room before the job's end
+        room = rule.model_copy(update={"min_frames": 1, "max_frames": frames - condition.frame_index})
+        count = clip_frames(clip, fps, room)
+        conformed, moved = conform_video(
             clip, num_frames=count, fps=fps, width=size[0], height=size[1], field=f"{where}.video"
         )
         adjustments.extend(moved)
-        settled.append(SettledCondition("video", clip_frames, condition.frame_index, condition.strength))
+        settled.append(SettledCondition("video", conformed, condition.frame_index, condition.strength))
     return settled
-
-
-def _frames_at(clip: DecodedVideo, fps: int) -> int:
-    from videogen.video.video_to_video import clip_frames
-
-    return clip_frames(clip, fps, FrameRule(max_frames=10**6))
-
-
-def _rule_floor(count: int, rule: FrameRule) -> int:
-    """The largest ``multiple * k + remainder`` frame count not above ``count`` (at least one frame)."""
-    if count <= rule.remainder:
-        return 1
-    return rule.multiple * ((count - rule.remainder) // rule.multiple) + rule.remainder
 
 
 def warm_up_media(task: str, num_frames: int, fps: int) -> dict[str, Any]:
