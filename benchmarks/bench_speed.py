@@ -132,7 +132,7 @@ class StageProbe:
 
 
 def device_facts(worker: GenerationWorker) -> dict[str, Any]:
-    from videogen.video.cost.device_peaks import device_peak
+    from videogen.video.cost.device_peaks import device_peak, measure_matmul_tflops
 
     profile = worker.profile
     facts = {"backend": profile.backend, "name": profile.device_name}
@@ -143,13 +143,8 @@ def device_facts(worker: GenerationWorker) -> dict[str, Any]:
             "peak_source": f"cost model device table ({peak.source})",
             "memory": "torch.cuda.max_memory_allocated",
         }
-    size, reps = 1024, 5  # an fp32 matmul: what this device's dense math reaches
-    a, b = torch.randn(size, size), torch.randn(size, size)
-    a @ b
-    started = time.perf_counter()
-    for _ in range(reps):
-        a @ b
-    tflops = 2 * size**3 * reps / (time.perf_counter() - started) / 1e12
+    size = 1024  # an fp32 matmul on the device itself: what its dense math reaches
+    tflops = measure_matmul_tflops("cuda" if profile.backend in ("cuda", "rocm") else profile.backend, size=size)
     where = "CPU" if not profile.is_gpu else "this GPU (not in the cost model's table)"
     return facts | {
         "peak_tflops": round(tflops, 4),

@@ -88,6 +88,8 @@ def _shrink(class_name: str, config: dict) -> dict:
     elif class_name == "UNetMotionModel":
         small = {**_eights(config), **_SMALL_2D, "cross_attention_dim": _TEXT}
         small.update(num_attention_heads=2, motion_num_attention_heads=2)
+    elif class_name == "ControlNetModel":  # the scaled UNetMotionModel's encoder: its residuals join it
+        small = {**_eights(config), **_SMALL_2D, "cross_attention_dim": _TEXT, "attention_head_dim": 2}
     elif class_name == "MotionAdapter":
         small = {**_eights(config), "motion_layers_per_block": 1, "motion_norm_num_groups": 2}
         small["motion_num_attention_heads"] = 2
@@ -146,8 +148,9 @@ def task_media(pipe, task: str, num_frames: int, height: int, width: int) -> dic
         mask = Image.new("L", (width, height), 0)
         mask.paste(255, (width // 4, height // 4, 3 * width // 4, 3 * height // 4))
         return {"video": clip, "mask": [mask.convert("RGB")] * num_frames}
-    if task == CONTROL_TO_VIDEO:
-        return {"video": clip}
+    if task == CONTROL_TO_VIDEO:  # each pipeline's own name for the control clip
+        name = {"CogVideoXFunControlPipeline": "control_video", "AnimateDiffControlNetPipeline": "conditioning_frames"}
+        return {name.get(type(pipe).__name__, "video"): clip}
     if task == REFERENCE_TO_VIDEO:
         return {"reference_images": [image(90)]}
     raise KeyError(f"no test media for task {task!r}")

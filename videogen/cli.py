@@ -14,6 +14,8 @@ import argparse
 import json
 import sys
 
+from videogen.cli_loras import add_lora_flags, lora_config_from_args
+from videogen.cli_policy import add_policy_flags, policy_overrides
 from videogen.cli_request import EXIT_BAD_INPUT, add_request_flags, request_from_args
 from videogen.errors import VideoGenError
 
@@ -22,6 +24,8 @@ _FLAG_FOR_FIELD = {"num_frames": "--frames", "num_inference_steps": "--steps", "
 
 
 def _flag(field: str) -> str:
+    if field.startswith("loras"):  # loras, loras[i].name, loras[i].scale: the --lora flag
+        return "--lora"
     return _FLAG_FOR_FIELD.get(field, "--" + field.replace("_", "-"))
 
 
@@ -47,11 +51,14 @@ def build_parser() -> argparse.ArgumentParser:
 
     gen = sub.add_parser("generate", help="generate one video")
     add_request_flags(gen)
+    add_policy_flags(gen)
+    add_lora_flags(gen)
     gen.add_argument("-o", "--output", required=True, help="output MP4 path")
     gen.add_argument("--json", action="store_true", help="print the result as JSON")
 
     est = sub.add_parser("estimate", help="what a request would cost (FLOPs, memory, time) and where it would run")
     add_request_flags(est, prompt_required=False)
+    add_policy_flags(est)
     est.add_argument(
         "--gpu", help="estimate for this GPU instead of this machine, e.g. 'NVIDIA H200' or 'AMD Instinct MI300X'"
     )
@@ -149,7 +156,12 @@ def cmd_generate(args) -> int:
     from videogen.video.worker import GenerationWorker
 
     request = request_from_args(args)
-    worker = GenerationWorker(models={args.family: args.model})
+    adapters = lora_config_from_args(args)  # --lora-config: the adapters --lora may name
+    worker = GenerationWorker(
+        models={args.family: args.model},
+        policy_overrides=policy_overrides(args),
+        loras={args.family: adapters} if adapters else None,
+    )
     on_progress, close = _progress_printer(sys.stderr.isatty())
     try:
         result = worker.generate(request, args.output, on_progress=on_progress)
@@ -164,6 +176,7 @@ def cmd_generate(args) -> int:
         "bytes": result.bytes,
         "seed": result.params["seed"],
         "adjustments": [a.model_dump() for a in result.adjustments],
+        "loras": result.params.get("loras", []),
         "stages": {s.name: s.seconds for s in result.stages},
         "model": result.model,
     }

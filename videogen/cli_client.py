@@ -16,6 +16,7 @@ import sys
 import time
 from typing import Any
 
+from videogen.cli_loras import add_lora_flags, loras_from_args
 from videogen.cli_request import REQUEST_VALUES, add_media_flags, media_from_args
 from videogen.video.outputs import VARIANTS as MEDIA_VARIANTS
 
@@ -71,6 +72,7 @@ def add_client_parsers(sub) -> None:
         ("--fps", "fps", int),
     ):
         submit.add_argument(flag, dest=dest, type=kind)
+    add_lora_flags(submit, with_config=False)  # the server declares its adapters
     submit.add_argument("--wait", action="store_true", help="follow the job to its end (progress bar)")
     submit.add_argument("-o", "--output", help="with --wait: write the MP4 here")
     submit.set_defaults(handler=cmd_submit)
@@ -206,6 +208,8 @@ def cmd_submit(args) -> int:
         if getattr(args, name) is not None:
             body[name] = getattr(args, name)
     body.update(media_from_args(args))  # local files, sent inline (the server never reads a path)
+    if args.loras:
+        body["loras"] = loras_from_args(args)
     default_task = "video-to-video" if args.video else "image-to-video" if args.image else "text-to-video"
     body["task"] = args.task or default_task
     with _client(args) as client:

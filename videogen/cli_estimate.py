@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from videogen.cli_policy import policy_overrides
 from videogen.cli_request import EXIT_BAD_INPUT, request_from_args
 from videogen.errors import CapacityError, VideoGenError
 
@@ -27,37 +28,32 @@ def _profile(args):
 
 
 def _named_vram(name: str) -> float | None:
-    """Memory of well-known cards (GB as torch reports it), when --vram is not given."""
-    known = {
-        "H200": 139.8,
-        "H100": 79.2,
-        "A100": 79.2,
-        "MI300X": 191.5,
-        "MI325X": 255.7,
-        "MI250X": 63.9,
-        "RTX 4090": 23.6,
-        "L40S": 44.4,
-        "MI210": 63.9,
-        "7900 XTX": 23.9,
-    }
-    return next((gb for key, gb in known.items() if key.lower() in name.lower()), None)
+    """Memory of a card in the device table (GB as torch reports it), when --vram is not given."""
+    from videogen.video.cost.device_peaks import device_peak
+
+    entry = device_peak(name)
+    return entry.memory_gb if entry is not None else None
 
 
 def estimate_payload(args) -> dict[str, Any]:
     """The estimate as JSON: figures always, the admission verdict (rung or refusal) beside them."""
+    from videogen.video.admission import estimate_weights
     from videogen.video.families import get_adapter, get_spec
     from videogen.video.job_cost import estimate_job
     from videogen.video.worker import GenerationWorker
 
     request = request_from_args(args, image_required=False)
     worker = GenerationWorker(
-        models={args.family: args.model}, profile=_profile(args), job_timeout_s=args.job_timeout_s
+        models={args.family: args.model},
+        profile=_profile(args),
+        job_timeout_s=args.job_timeout_s,
+        policy_overrides=policy_overrides(args),
     )
     family, task = request.family, request.task
     get_spec(family).check_task(task)
     params = get_adapter(family).resolve_params(request, worker.model_meta(family, task)).params
     policy = worker.policy(family)
-    priced = estimate_job(worker.source(family), task, params, policy.dtype, worker.profile)
+    priced = estimate_job(worker.source(family), task, params, policy.dtype, worker.profile, **estimate_weights(policy))
     if priced is None:
         raise VideoGenError(
             f"no cost estimate for {args.model or 'the default model'}: its architecture cannot be read "
@@ -68,7 +64,10 @@ def estimate_payload(args) -> dict[str, Any]:
         "hardware": {
             k: getattr(worker.profile, k) for k in ("backend", "device_name", "total_vram_gb", "system_ram_gb")
         },
-        "policy": {k: getattr(policy, k) for k in ("dtype", "placement", "vae_tiling", "vae_slicing")},
+        "policy": {
+            k: getattr(policy, k)
+            for k in ("dtype", "placement", "vae_tiling", "vae_slicing", "weights", "quantized_rungs")
+        },
         "estimate": priced[0].model_dump(),
         "admission": None,
         "refused": None,
@@ -85,7 +84,9 @@ def _print_text(p: dict[str, Any]) -> None:
     est, hw = p["estimate"], p["hardware"]
     prm = est["params"]
     print(
-        f"{est['family']} {est['task']} on {est['model'] or 'default'} ({est['preset']}), {est['dtype']}: "
+        f"{est['family']} {est['task']} on {est['model'] or 'default'} ({est['preset']}), {est['dtype']}"
+        + (f", denoiser weights {est['weights']}" if est.get("weights", "bf16") != "bf16" else "")
+        + ": "
         f"{prm['num_frames']} frames {prm['height']}x{prm['width']}, {prm['num_inference_steps']} steps"
         + (f" ({prm['denoising_steps']} run at its strength)" if prm.get("denoising_steps") is not None else "")
     )
@@ -96,6 +97,13 @@ def _print_text(p: dict[str, Any]) -> None:
         + (f"VAE encode {f['vae_encode']:.3g}  " if f.get("vae_encode") else "")
         + f"VAE decode {f['vae_decode']:.3g}  total {f['total']:.3g}"
     )
+    from videogen.video.cost.conditioning import PARAMS_KEY
+
+    conditioning = prm.get(PARAMS_KEY) or {}  # what the media add: their encodes, the tokens they lengthen by
+    if conditioning:
+        media = [f"{conditioning['reference_images']} reference image(s)"] if "reference_images" in conditioning else []
+        media += [f"{len(conditioning['keyframes'])} keyframe(s)"] if "keyframes" in conditioning else []
+        print(f"conditioning {', '.join(media)}; the denoised sequence: {est['video_tokens']} tokens")
     print("memory (GB)  " + ", ".join(f"{k} {v:g}" for k, v in est["memory_gb"].items()))
     peak = est["seconds_at_device_peak"]
     expected = est["expected_seconds"]
@@ -104,6 +112,12 @@ def _print_text(p: dict[str, Any]) -> None:
         + (f"{peak:.1f} s at the FLOP peak, " if peak else "")
         + (f"about {expected:.1f} s expected" if expected else "no measured throughput yet")
     )
+    tp = est.get("throughput")
+    if tp:  # how the expected time was found: the device's default, or what a replica measured
+        print(
+            f"throughput   {tp['flops_per_s'] / 1e12:.3g} TFLOP/s + {tp['fixed_s_per_step']:.3g} s per step "
+            f"({tp['source']}: {tp['method']})"
+        )
     if p["refused"]:
         print(f"refused: {p['refused']['message']}")
     elif p["admission"]:

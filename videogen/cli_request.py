@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 
+from videogen.cli_loras import loras_from_args
 from videogen.errors import VideoGenError
 from videogen.video.registry import FAMILY_IDS
 from videogen.video.spec import TASK_INPUTS, TASKS
@@ -25,6 +26,7 @@ REQUEST_VALUES = (
     "fps",
     "strength",
     "conditioning_scale",
+    "latent_upscale",
 )
 
 
@@ -53,7 +55,13 @@ def add_request_flags(parser: argparse.ArgumentParser, prompt_required: bool = T
 
 def add_media_flags(parser: argparse.ArgumentParser) -> None:
     """The media flags beyond --image / --video, shared by ``generate``, ``estimate`` and ``submit``."""
-    parser.add_argument("--mask", help="video-inpaint: white = regenerate (MP4/MOV/WebM, or one PNG/JPEG/WebP)")
+    parser.add_argument(
+        "--mask",
+        nargs="+",
+        metavar="PATH",
+        help="video-inpaint: white = regenerate: an MP4/MOV/WebM clip, one PNG/JPEG/WebP for every frame, or an "
+        "image sequence (several images, or a directory of them in name order: one per output frame)",
+    )
     parser.add_argument(
         "--reference-image",
         dest="reference_images",
@@ -68,6 +76,12 @@ def add_media_flags(parser: argparse.ArgumentParser) -> None:
         help="keyframes (repeatable): an image or clip placed at output frame INDEX",
     )
     parser.add_argument("--conditioning-scale", type=float, help="VACE tasks: how strongly the inputs steer, 0..2")
+    parser.add_argument(
+        "--latent-upscale",
+        action="store_true",
+        default=None,  # left out of the request unless given
+        help="LTX-Video with a latent upsampler: generate at half the size, upscale 2x in latent space and refine",
+    )
 
 
 def media_from_args(args) -> dict:
@@ -81,14 +95,32 @@ def media_from_args(args) -> dict:
             raise VideoGenError(f"{flag}: cannot read {path}: {exc.strerror}") from None
 
     media: dict = {}
-    for name in ("image", "last_image", "video", "mask"):
+    for name in ("image", "last_image", "video"):
         if getattr(args, name, None):
             media[name] = read(getattr(args, name), "--" + name.replace("_", "-"))
+    if getattr(args, "mask", None):
+        media["mask"] = _mask(args.mask, read)
     if getattr(args, "reference_images", None):
         media["reference_images"] = [read(path, "--reference-image") for path in args.reference_images]
     if getattr(args, "keyframes", None):
         media["conditions"] = [_keyframe(value, read) for value in args.keyframes]
     return media
+
+
+def _mask(paths: list[str], read) -> str | list[str]:
+    """One clip or image as itself; several images, or a directory's images in name order, as a sequence."""
+    import os
+
+    if len(paths) == 1 and os.path.isdir(paths[0]):
+        folder = paths[0]
+        names = sorted(n for n in os.listdir(folder) if os.path.isfile(os.path.join(folder, n)))
+        paths = [os.path.join(folder, n) for n in names if _is_image_file(os.path.join(folder, n))]
+        if not paths:
+            raise VideoGenError(f"--mask: {folder} holds no PNG/JPEG/WebP images")
+        return [read(path, "--mask") for path in paths]
+    if len(paths) == 1:
+        return read(paths[0], "--mask")
+    return [read(path, "--mask") for path in paths]
 
 
 def _keyframe(value: str, read) -> dict:
@@ -134,4 +166,5 @@ def request_from_args(args, image_required: bool = True):
         negative_prompt=args.negative_prompt,
         **media,
         **{k: v for k, v in fields.items() if v is not None},
+        loras=loras_from_args(args),  # --lora NAME[=SCALE] (videogen.cli_loras)
     )

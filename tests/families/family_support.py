@@ -48,9 +48,9 @@ class FamilyCase:
 
 FAMILIES: dict[str, FamilyCase] = {
     "text-to-video-sd": FamilyCase((T2V, V2V), (65,)),
-    "animatediff": FamilyCase((T2V, V2V), (65,)),
+    "animatediff": FamilyCase((T2V, V2V, CONTROL), (65,)),
     "wan": FamilyCase((T2V, I2V, V2V, FLF, *VACE), (500,)),
-    "cogvideox": FamilyCase((T2V, I2V, V2V), (53,)),
+    "cogvideox": FamilyCase((T2V, I2V, V2V, CONTROL), (53,)),
     "ltx-video": FamilyCase((T2V, I2V, V2V, KF), (300,)),
     # image-to-video drops the 4 conditioning frames: 9 requested -> 5 returned
     # first-last-frame (FramePack) returns whole sections: test_framepack.py
@@ -58,7 +58,8 @@ FAMILIES: dict[str, FamilyCase] = {
     "sana-video": FamilyCase((T2V, I2V), (100,)),
 }
 # Video-to-video is checked in test_video_to_video.py (its input clip decides frames and size), first-last-frame
-# in test_first_last_frame.py, Wan VACE's three tasks in test_vace.py, not here or through ``tiny_fixture``: the
+# in test_first_last_frame.py, Wan VACE's three tasks in test_vace.py (CogVideoX's and AnimateDiff's control-to-video in
+# test_control_to_video.py), not here or through ``tiny_fixture``: the
 # generic and per-family checks below run text- and image-to-video.
 # LTX-Video's keyframes and video-to-video run on LTXConditionPipeline (the clip goes in as ``latents`` with
 # ``denoise_strength``, not as ``video``): test_ltx_conditions.py.
@@ -141,20 +142,21 @@ def assert_moves(
         assert frames.shape == (used["num_frames"], used["height"], used["width"], 3)
 
 
-_LOADED: dict[tuple[str, str], Tiny] = {}
+_LOADED: dict[tuple[str, str, str | None], Tiny] = {}
 _CACHE_DIR: list[Path] = []
 
 
-def load_tiny(family: str, task: str, tmp_path_factory: pytest.TempPathFactory) -> Tiny:
-    """Build (offline) and load a family's tiny pipeline, once per session, in a private cache dir."""
-    key = (family, task)
+def load_tiny(family: str, task: str, tmp_path_factory: pytest.TempPathFactory, variant: str | None = None) -> Tiny:
+    """Build (offline) and load a family's tiny pipeline (``variant``: its named tiny model ``tiny:<variant>``), once
+    per session, in a private cache dir."""
+    key = (family, task, variant)
     if key not in _LOADED:
         if not _CACHE_DIR:
             _CACHE_DIR.append(tmp_path_factory.mktemp("videogen-family-cache"))
         cache_dir = _CACHE_DIR[0]
         with pytest.MonkeyPatch.context() as mp:
             mp.setenv("VIDEOGEN_CACHE_DIR", str(cache_dir))
-            model_dir = ensure_tiny_model(family, task)
+            model_dir = ensure_tiny_model(family, task, variant)
             assert model_dir.is_relative_to(cache_dir)
             meta = ModelMeta.read(model_dir)
             adapter = get_adapter(family)

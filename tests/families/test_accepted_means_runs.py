@@ -21,6 +21,7 @@ from hypothesis import strategies as st
 
 from videogen.errors import InvalidRequestError, VideoGenError
 from videogen.video.encode import read_mp4
+from videogen.video.families import get_adapter
 from videogen.video.registry import FAMILY_IDS, SPECS
 from videogen.video.request import VideoRequest
 from videogen.video.video_to_video import clip_b64
@@ -41,12 +42,15 @@ def _requests(family: str):
     spec = SPECS[family]
     rule, m = spec.frame_rule, spec.resolution_multiple
     sizes = st.integers(min_value=max(m, 16), max_value=spec.max_size)  # the request model takes >= 16
+    # LTX-Video's latent upscale (its tiny model has an upsampler): two passes, priced as such by admission
+    upscale = {"latent_upscale": st.booleans()} if get_adapter(family).has_latent_upsampler_models else {}
     return st.fixed_dictionaries(
         {
             "num_frames": st.integers(min_value=rule.min_frames, max_value=rule.max_frames),
             "height": sizes,
             "width": sizes,
             "seed": st.integers(min_value=0, max_value=2**16),
+            **upscale,
         }
     )
 

@@ -98,7 +98,9 @@ def test_wan_serves_the_three_tasks_on_vace_and_no_other_family_does():
         CONTROL: ["prompt", "video"],
     }
     assert spec.checkpoint_classes.count("WanVACEPipeline") == 1
-    assert [f for f in FAMILY_IDS if set(VACE) & set(get_spec(f).tasks)] == ["wan"]
+    assert [f for f in FAMILY_IDS if {R2V, INPAINT} & set(get_spec(f).tasks)] == ["wan"]
+    # control-to-video has other pipelines too (test_control_to_video.py)
+    assert [f for f in FAMILY_IDS if CONTROL in get_spec(f).tasks] == ["wan", "cogvideox", "animatediff"]
 
 
 def test_the_tiny_model_is_a_vace_transformer(tiny_models):
@@ -164,6 +166,24 @@ def test_the_mask_decides_what_the_control_stream_keeps(tiny_models, monkeypatch
     torch.testing.assert_close(white[:, :16], empty, rtol=1e-4, atol=1e-4)  # ... white: it is to be redone
     torch.testing.assert_close(white[:, 16:32], kept, rtol=1e-4, atol=1e-4)
     assert (black[:, 32:] == 0).all() and (white[:, 32:] == 1).all()
+
+
+def test_a_mask_image_sequence_reaches_the_control_stream_frame_by_frame(tiny_models, monkeypatch):
+    """A mask sent as images, one per frame: black for frames 0-3, white after. WanVACEPipeline folds the mask to
+    its latent frames (nearest of 9 frames -> 3: frames 1, 4 and 7), so the control stream's mask channels are 0
+    for the first latent frame and 1 for the other two: the sequence arrives frame by frame, not as one image."""
+    tiny = tiny_models[INPAINT]
+    seen: list[torch.Tensor] = []
+    forward = tiny.pipe.transformer.forward
+
+    def recording(*args, **kwargs):
+        seen.append(kwargs["control_hidden_states"])
+        return forward(*args, **kwargs)
+
+    monkeypatch.setattr(tiny.pipe.transformer, "forward", recording)
+    _latents(tiny, video=CLIP_A, mask=[BLACK] * 4 + [WHITE] * 5, num_inference_steps=1, guidance_scale=1.0)
+    (control,) = seen
+    assert (control[:, 32:, 0] == 0).all() and (control[:, 32:, 1:] == 1).all()
 
 
 def test_the_inputs_steer_the_video(tiny_models):
@@ -298,6 +318,18 @@ def test_the_worker_writes_each_task(worker, task, fields, tmp_path):
     out, fps = read_mp4(tmp_path / "v.mp4")
     assert out.shape == (expected, 32, 48, 3) and result.num_frames == expected and fps == 16
     assert result.params["conditioning_scale"] == 1.0
+
+
+def test_the_worker_runs_video_inpaint_with_a_mask_image_sequence(worker, tmp_path):
+    """End to end on the tiny VACE model: three 64x40 mask images for a 21-frame job (the clip's length) at 48x32,
+    the last held and every image scaled and cropped like the clip, both said; the MP4 has the promised frames."""
+    mask = [png((255, 255, 255), 64, 40), png((0, 0, 0), 64, 40), png((255, 255, 255), 64, 40)]
+    fields = {"video": clip_b64(frames("a", 12, 40, 64), 8), "mask": mask}
+    result = worker.generate(request(INPAINT, width=48, num_inference_steps=2, seed=3, **fields), tmp_path / "v.mp4")
+    out, _fps = read_mp4(tmp_path / "v.mp4")
+    assert out.shape == (21, 32, 48, 3) and result.num_frames == 21
+    moved = {a.field: (a.requested, a.used) for a in result.adjustments if a.field.startswith("mask")}
+    assert moved == {"mask.frames": (3, 21), "mask.size": ("64x40", "48x32")}
 
 
 def test_cli_generate_video_inpaint(tmp_path):

@@ -178,7 +178,14 @@ def test_every_declared_tiny_variant_is_well_formed():
             assert name == variant.name == name.lower() and variant.model == f"tiny:{name}"
             assert variant.tasks and set(variant.tasks) <= set(get_spec(family).tasks), (family, name)
             assert variant.experts >= 1 and set(variant.call_kwargs) <= set(variant.tasks)
-    assert set(tiny_variants("wan")) == {"wan2.2-a14b"}
+            # a checkpoint class deciding the pipeline serves exactly what the family says it does
+            spec = get_spec(family)
+            assert variant.checkpoint_class is None or set(variant.tasks) <= set(
+                spec.checkpoint_tasks[variant.checkpoint_class]
+            )
+            assert variant.resolution_multiple is None or variant.resolution_multiple % spec.resolution_multiple == 0
+    assert set(tiny_variants("wan")) == {"wan2.2-a14b", "wan2.2-ti2v-5b"}
+    assert set(tiny_variants("hunyuan-video")) == {"framepack"}
 
 
 # -- presets and the cost model ------------------------------------------------------------------------

@@ -424,3 +424,21 @@ def test_a_bad_source_video_is_400_naming_video(sdk, served_app, tmp_path):
             assert r.status_code == 400 and r.json()["error"]["param"] == "video", r.text
         r = c.post("/v1/videos/extensions", json={"prompt": "x", "video": "data:video/mp4;base64,AAAA", "seconds": 0})
         assert r.status_code == 400 and r.json()["error"]["param"] == "seconds", r.text
+
+
+def test_latent_upscale_through_v1_and_refused_for_a_family_without_one(sdk, served_app):
+    video = sdk.videos.create_and_poll(
+        prompt="a lighthouse at night",
+        model="ltx-video",
+        size="64x64",
+        poll_interval_ms=100,
+        extra_body={**TINY, "latent_upscale": True},  # a form field, as the SDK sends it
+    )
+    assert video.status == "completed", video.error
+    assert video.size == "64x64"
+    with served_app.client() as c:
+        job = c.get(f"/api/video/jobs/{video.id}").json()
+        assert job["request"]["latent_upscale"] is True
+        assert (job["params"]["first_pass_height"], job["params"]["first_pass_width"]) == (32, 32)
+        r = c.post("/api/video/jobs", json={"family": "wan", "prompt": "x", "latent_upscale": True})
+        assert r.status_code == 422 and r.json()["error"]["field"] == "latent_upscale"

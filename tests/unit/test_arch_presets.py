@@ -38,6 +38,8 @@ REQUIRED = {
     "hunyuanvideo-i2v",
     "sana-video-2b-480p",
     "animatediff-v1-5-2",
+    "animatediff-v1-5-2-controlnet",
+    "cogvideox-fun-v1.1-5b-pose",
     "modelscope-t2v-1.7b",
 }
 
@@ -80,6 +82,9 @@ EXPECTED_COUNTS = {
     "cogvideox-2b": {"transformer": 1_693_783_872, "vae": 215_583_907, "text_encoder": 4_762_310_656},
     "cogvideox-5b": {"transformer": 5_570_283_072, "vae": 215_583_907, "text_encoder": 4_762_310_656},
     "cogvideox-5b-i2v": {"transformer": 5_570_479_680, "vae": 215_583_907, "text_encoder": 4_762_310_656},
+    # the 5B transformer taking the control latents beside the noise: 32 input channels, like 5B-I2V's (which also
+    # has learned positions: the same count, since they are a buffer there)
+    "cogvideox-fun-v1.1-5b-pose": {"transformer": 5_570_479_680, "vae": 215_583_907, "text_encoder": 4_762_310_656},
     "ltx-video-0.9.0": {"transformer": 1_923_385_472, "vae": 419_193_649, "text_encoder": 4_762_310_656},
     "ltx-video-0.9.5": {"transformer": 1_923_385_472, "vae": 1_246_913_522, "text_encoder": 4_762_310_656},
     "hunyuanvideo-t2v": {
@@ -113,6 +118,13 @@ EXPECTED_COUNTS = {
         "motion_adapter": 453_209_280,
         "vae": 83_653_863,
         "text_encoder": 123_060_480,
+    },
+    "animatediff-v1-5-2-controlnet": {
+        "unet": 1_312_730_244,
+        "motion_adapter": 453_209_280,
+        "vae": 83_653_863,
+        "text_encoder": 123_060_480,
+        "controlnet": 361_279_120,
     },
 }
 
@@ -158,8 +170,9 @@ def test_presets_belong_to_known_families_and_use_their_pipelines():
         assert preset.family in FAMILY_IDS
         spec = get_spec(preset.family)
         for task, class_name in preset.pipeline_classes.items():
-            # the same adapter runs them, so the same pipeline class as the family's
-            assert spec.pipeline_classes[task] == class_name, (preset.id, task)
+            # the same adapter runs them, so the family's pipeline class for the task, or the checkpoint's own where
+            # the family says it serves the task (FramePack's image-to-video)
+            assert spec.pipeline_class_for(task, class_name) == class_name, (preset.id, task)
         assert preset in presets_for(preset.family)
 
 

@@ -19,9 +19,8 @@ from videogen.video.cost.estimate import PLACEMENT_LADDER, _decode, denoise_step
 from videogen.video.cost.measure import measure, module_tensors
 from videogen.video.cost.memory import PLACEMENTS, weight_bytes
 from videogen.video.cost.meta_models import denoiser_module, meta_module
-from videogen.video.cost.shapes import LatentShape, cfg_passes, latent_shape, pipeline_facts
+from videogen.video.cost.shapes import LatentShape, cfg_passes, latent_shape, pipeline_facts, section_facts
 from videogen.video.cost.vae_tiles import decode_tiles
-from videogen.video.families import get_cost_facts
 from videogen.video.registry import FAMILY_IDS, get_spec
 from videogen.video.spec import FIRST_LAST_FRAME, IMAGE_TO_VIDEO, TEXT_TO_VIDEO
 
@@ -46,7 +45,7 @@ def _direct_denoiser_flops(preset, task, num_frames, height, width, batch=1) -> 
     lat = latent_shape(preset, num_frames, height, width)
     facts = pipeline_facts(preset, task, num_frames)
     per_token = calibrate._per_token_timestep(preset, task)
-    section = get_cost_facts(preset.family).sections.get(task)  # FramePack: its packed history beside the window
+    section = section_facts(preset, task)  # FramePack: its packed history beside the window
     call, _ = probes.denoiser_call(
         denoiser_module(preset),
         batch=batch,
@@ -270,7 +269,7 @@ def test_estimate_wan_default_request():
     # Fully resident needs the most, sequential offload the least; nothing on the device on the CPU.
     # (Group offload keeps the VAE and a text encoder without block lists resident, so it can
     # need more than model offload: the ladder is ordered by speed, not memory.)
-    ladder = [e.memory_for(p, t, s).required_bytes for p, t, s in PLACEMENT_LADDER]
+    ladder = [e.memory_for(*rung).required_bytes for rung in PLACEMENT_LADDER]
     assert ladder[0] == max(ladder) and ladder[-1] == min(ladder)
     assert ladder[1] <= ladder[0] and ladder[3] < ladder[2]
     assert e.memory_for("cpu").required_bytes == 0
@@ -352,3 +351,81 @@ def test_an_unknown_family_is_refused_not_costed_as_another():
         assert info.value.field == "family" and info.value.allowed == list(FAMILY_IDS)
     # The same preset under its own family is costed.
     assert latent_shape(real, 16, 512, 512) == LatentShape(4, 16, 64, 64)
+
+
+# (preset, task, frames x height x width, the plain conditioning, the same with 2 more media, the latent frames and
+# the encodes (pixel frames) they add): VACE's reference images (each one latent frame in front of the video's, one
+# frame encoded), LTX keyframes (an image at frame 0 adds no tokens; one at 40 adds its latent frame, a 33-frame clip
+# at 96 its first two of five)
+_CONDITIONED = [
+    pytest.param(
+        "wan2.1-vace-1.3b",
+        "video-inpaint",
+        (81, 480, 832),
+        {},
+        {"reference_images": 2},
+        (2, (1, 1)),
+        id="vace-references",
+    ),
+    pytest.param(
+        "ltx-video-0.9.5",
+        "keyframes",
+        (161, 512, 768),
+        {"keyframes": ((0, 1),)},
+        {"keyframes": ((0, 1), (40, 1), (96, 33))},
+        (3, (1, 33)),
+        id="ltx-keyframes",
+    ),
+]
+
+
+@pytest.mark.parametrize("preset_id,task,size,plain,more,adds", _CONDITIONED)
+def test_conditioning_media_lengthen_the_sequence_and_add_encodes(preset_id, task, size, plain, more, adds):
+    """Two more conditioning media: the sequence the transformer runs gains their latent frames (priced exactly as
+    the meta-device transformer counts a forward at that length), the VAE encodes each, and the estimate grows by
+    between the token ratio and its square: a transformer's FLOPs are a + b*n + c*n^2 in its n tokens (a, b, c >= 0,
+    the n-free part a far below the attention's c*n0*n1 at these sizes)."""
+    from videogen.video.cost.conditioning import Conditioning
+
+    preset, (frames, height, width), (added, encodes) = get_preset(preset_id), size, adds
+    base, longer = (
+        estimate_cost(preset, task, frames, height, width, 30, 5.0, conditioning=Conditioning(**media))
+        for media in (plain, more)
+    )
+    per_frame = base.video_tokens // base.latent.frames  # LTX and Wan VACE: one token per latent cell / 2x2 patch
+    assert longer.video_tokens - base.video_tokens == added * per_frame
+    assert longer.latent == base.latent  # the video itself is the same: the added frames are dropped before decoding
+    temporal = (frames - 1) // (base.latent.frames - 1)
+    direct = _direct_denoiser_flops(preset, task, frames + added * temporal, height, width)
+    assert longer.flops.per_step == pytest.approx(base.cfg_passes * direct, rel=1e-6)
+    n = longer.video_tokens / base.video_tokens
+    assert n <= longer.flops.per_step / base.flops.per_step <= n * n
+    assert longer.flops.denoise_total == pytest.approx(30 * longer.flops.per_step)
+    # the encodes: each added image is one frame at the job's size (its own law), the clip its 33 frames
+    extra = sum(
+        calibrate.vae_encode_fit(preset, single=f == 1).flops(**calibrate.vae_variables(f, height * width))
+        for f in encodes
+    )
+    assert longer.flops.vae_encode - base.flops.vae_encode == pytest.approx(extra, rel=1e-9) and extra > 0
+    assert longer.flops.total > base.flops.total
+    for entry in base.memory:  # a longer sequence holds more activations; the encode stage is at least as large
+        grown = longer.memory_for(entry.placement, entry.vae_tiling, entry.vae_slicing)
+        assert grown.stages["denoise"] >= entry.stages["denoise"]
+        assert grown.stages["vae_encode"] >= entry.stages["vae_encode"]
+    assert longer.memory_for("gpu").stages["denoise"] > base.memory_for("gpu").stages["denoise"]  # on the device
+    assert any("latent frame" in note for note in longer.notes)
+
+
+def test_conditioning_round_trips_through_the_params_and_only_counts_where_the_family_says():
+    from videogen.video.cost.conditioning import Conditioning, conditioning_load
+    from videogen.video.families import get_cost_facts
+
+    media = Conditioning(reference_images=2, keyframes=((0, 9), (16, 1)))
+    assert Conditioning.from_params({"conditioning": media.to_params()}) == media
+    assert Conditioning.from_params({}) == Conditioning() and Conditioning().to_params() == {}
+    # keyframes mean nothing to VACE and reference images nothing to LTX: each family prices its own media only
+    vace = conditioning_load(get_cost_facts("wan"), "video-inpaint", media, temporal=4)
+    ltx = conditioning_load(get_cost_facts("ltx-video"), "keyframes", media, temporal=8)
+    assert (vace.latent_frames, vace.encodes) == (2, (1, 1))
+    assert (ltx.latent_frames, ltx.encodes) == (1, (9, 1))  # the clip at 0 in place; the image at 16: one frame
+    assert conditioning_load(get_cost_facts("wan"), TEXT_TO_VIDEO, media, temporal=4).latent_frames == 0

@@ -89,7 +89,12 @@ def test_output_frames_and_checkpoint_classes():
     hunyuan, wan, animatediff = get_spec("hunyuan-video"), get_spec("wan"), get_spec("animatediff")
     assert hunyuan.output_frames(IMAGE_TO_VIDEO, 13) == 9 and hunyuan.output_frames(TEXT_TO_VIDEO, 13) == 13
     assert wan.output_frames(IMAGE_TO_VIDEO, 13) == 13
-    assert animatediff.checkpoint_classes == ["AnimateDiffPipeline", "AnimateDiffVideoToVideoPipeline", "MotionAdapter"]
+    assert animatediff.checkpoint_classes == [
+        "AnimateDiffPipeline",
+        "AnimateDiffVideoToVideoPipeline",
+        "AnimateDiffControlNetPipeline",
+        "MotionAdapter",
+    ]
     assert wan.checkpoint_classes == [
         "WanPipeline",
         "WanImageToVideoPipeline",

@@ -34,6 +34,7 @@ from videogen.serve.model_configs import (
     ServedModel,
     check_deployment_keys,
 )
+from videogen.video.lora_config import DEFAULT_MAX_LORAS_PER_REPLICA, LoraAdapter
 from videogen.video.registry import FAMILY_IDS
 from videogen.video.spec import Task
 
@@ -359,3 +360,5 @@ class WorkerSettings(_Settings):
     warm: list[Task]
     heartbeat_s: float
     job_timeout_s: float
+    loras: dict[str, LoraAdapter] = Field(default_factory=dict, description="the served model's LoRA adapters")
+    max_loras_per_replica: int = DEFAULT_MAX_LORAS_PER_REPLICA

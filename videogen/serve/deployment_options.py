@@ -190,4 +190,6 @@ def worker_settings(name: str, cfg: VideoGenAppConfig) -> WorkerSettings:
         # Several beats fit in the ingress's timeout, so one slow write is not a death.
         heartbeat_s=max(1.0, min(5.0, cfg.heartbeat_timeout_s / 6)),
         job_timeout_s=cfg.job_timeout_s,
+        loras=dict(fam.loras),
+        max_loras_per_replica=fam.max_loras_per_replica,
     )

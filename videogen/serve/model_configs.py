@@ -8,10 +8,12 @@ deployment of its own); ``ServedModel`` is either, under the name requests use (
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from videogen.video.lora_config import DEFAULT_MAX_LORAS_PER_REPLICA, LORA_NAME_PATTERN, LoraAdapter
 from videogen.video.registry import FAMILY_IDS
 from videogen.video.spec import Task
 
@@ -71,8 +73,29 @@ class FamilyConfig(BaseModel):
     policy: dict[str, Any] = Field(
         default_factory=dict,
         description="load-policy overrides for this family's replicas (dtype, placement, vae_tiling, vae_slicing, "
-        "cpu_memory_cap_gb, concurrency, device); they beat VIDEOGEN_POLICY_* variables",
+        "cpu_memory_cap_gb, concurrency, device, the speed levers, weights: bf16|fp8_storage|int8|fp8|gguf with "
+        "gguf_file, quantized_rungs); they beat VIDEOGEN_POLICY_* variables",
     )
+    loras: dict[str, LoraAdapter] = Field(
+        default_factory=dict,
+        description="LoRA adapters requests may name: name -> {path: a local .safetensors file or directory, or a "
+        "Hugging Face repo id in the cache; scale_range: [lo, hi]; experts: high|low|both} (safetensors only; "
+        "clients see names, scales and experts, never paths)",
+    )
+    max_loras_per_replica: int = Field(
+        default=DEFAULT_MAX_LORAS_PER_REPLICA,
+        ge=1,
+        le=64,
+        description="LoRA adapters a replica keeps loaded (least recently used unloaded first)",
+    )
+
+    @field_validator("loras", mode="before")
+    @classmethod
+    def _lora_names(cls, value: Any) -> Any:
+        for name in value or {}:
+            if not re.fullmatch(LORA_NAME_PATTERN, str(name)):
+                raise ValueError(f"adapter name {name!r} must match {LORA_NAME_PATTERN}")
+        return value
 
     @field_validator("deployment")
     @classmethod

@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING, Any
 from videogen.errors import ErrorCode, GenerationCancelled, VideoGenError, error_dict
 from videogen.rocm_env import apply_rocm_env
 from videogen.serve import metrics
+from videogen.serve.adapter_affinity import adapter_set_loader, note_adapter_set
 from videogen.serve.config import WorkerSettings
 from videogen.serve.progress_writer import ProgressWriter
 from videogen.serve.protocol import RunOutcome
@@ -86,7 +87,11 @@ class VideoWorker:
         self.name = settings.name  # the served model: what its jobs and its replica reports are stored under
         self.store = JobStore(settings.state_dir, settings.journal_mode)
         self.worker = GenerationWorker(
-            models={self.family: settings.model}, policy_overrides=settings.policy, job_timeout_s=settings.job_timeout_s
+            models={self.family: settings.model},
+            policy_overrides=settings.policy,
+            job_timeout_s=settings.job_timeout_s,
+            loras={self.family: settings.loras},
+            max_loras_per_replica=settings.max_loras_per_replica,
         )
         self.identity = _replica_identity()
         self.replica_id: str = self.identity["replica_id"]
@@ -96,6 +101,8 @@ class VideoWorker:
         self._load_errors: dict[str, dict[str, Any]] = {}
         self._jobs_done = 0
         self._broken: str | None = None
+        # Serve routes a job to a replica holding its LoRA adapters (serve.adapter_affinity)
+        self._adapter_sets = adapter_set_loader(settings.max_loras_per_replica) if settings.loras else None
 
         for task in settings.warm:
             self._warm(task)
@@ -226,6 +233,7 @@ class VideoWorker:
         """
         if self._broken or self.worker.fatal_error:
             return {"job_id": job_id, "outcome": str(RunOutcome.UNHEALTHY)}
+        await note_adapter_set(self._adapter_sets)  # this replica now holds the job's adapters (it loads them)
         # Claimed on the generation thread, right before it runs (one thread hop, and
         # a job is only marked running once the thread is free for it). The job owns
         # that thread until it ends, even if this call is cancelled.

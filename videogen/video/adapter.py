@@ -10,6 +10,7 @@ pipeline arguments, ``family_adjustments`` for values it will not use as asked,
 from __future__ import annotations
 
 import inspect
+import json
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar
@@ -17,17 +18,21 @@ from typing import Any, ClassVar
 import numpy as np
 
 from videogen.errors import InvalidRequestError, UnsupportedTaskError
+from videogen.video import model_limits
+from videogen.video.lora_config import settle_loras
 from videogen.video.model_meta import ModelMeta
+from videogen.video.recipes import pick_recipe
 from videogen.video.request import Adjustment, VideoRequest
-from videogen.video.spec import TASK_INPUTS, VideoModelSpec
+from videogen.video.spec import TASK_INPUTS, FrameRule, VideoModelSpec
 from videogen.video.task_media import SettledMedia, decode_request_clip, refuse_unused, settle_media
 from videogen.video.video_to_video import DEFAULT_STRENGTH, clip_frames
 
 
-def diffusers_pipeline_class(spec: VideoModelSpec, task: str):
-    """The diffusers class ``spec`` names for ``task``, looked up at run time (never an import error)."""
+def diffusers_pipeline_class(spec: VideoModelSpec, task: str, name: str | None = None):
+    """The diffusers class ``spec`` names for ``task`` (``name``: the class a checkpoint runs it with, see
+    ``VideoModelSpec.pipeline_class_for``), looked up at run time (never an import error)."""
     spec.check_task(task)
-    name = spec.pipeline_classes[task]
+    name = name or spec.pipeline_classes[task]
     import diffusers
 
     cls = getattr(diffusers, name, None)
@@ -71,6 +76,8 @@ class VideoPipelineAdapter:
     default_strength: ClassVar[float] = DEFAULT_STRENGTH
     # Whether the family has models with a second, low-noise denoiser expert (``guidance_scale_2``; Wan 2.2 A14B)
     has_two_expert_models: ClassVar[bool] = False
+    # Whether the family has models with a 2x latent upsampler a request's ``latent_upscale`` runs (LTX-Video)
+    has_latent_upsampler_models: ClassVar[bool] = False
 
     @property
     def family(self) -> str:
@@ -81,10 +88,26 @@ class VideoPipelineAdapter:
         """The diffusers class for ``task``, resolved at run time (never an import error)."""
         return diffusers_pipeline_class(self.spec, task)
 
-    def load(self, task: str, model_dir: Path, torch_dtype):
-        """Load from a local directory: safetensors only, no remote code, no network."""
-        cls = self.pipeline_class(task)
-        return cls.from_pretrained(str(model_dir), dtype=torch_dtype, use_safetensors=True, local_files_only=True)
+    def checkpoint_pipeline_class(self, task: str, model_dir: Path):
+        """The class that runs ``task`` on the checkpoint in ``model_dir``: its own where the family says it serves
+        the task (a FramePack checkpoint's image-to-video), else the family's."""
+        index = Path(model_dir) / "model_index.json"
+        checkpoint_class = json.loads(index.read_text()).get("_class_name") if index.is_file() else None
+        return diffusers_pipeline_class(self.spec, task, self.spec.pipeline_class_for(task, checkpoint_class))
+
+    def load(self, task: str, model_dir: Path, torch_dtype, **load_kwargs):
+        """Load from a local directory: safetensors only, no remote code, no network. ``load_kwargs``: what
+        ``videogen.video.quantize.load_kwargs`` adds (a quantization config, or a denoiser read from a GGUF file)."""
+        cls = self.checkpoint_pipeline_class(task, model_dir)
+        return cls.from_pretrained(
+            str(model_dir), dtype=torch_dtype, use_safetensors=True, local_files_only=True, **load_kwargs
+        )
+
+    def model_unavailable_reason(self, task: str, model_dir: Path) -> str | None:
+        """Why the model in ``model_dir`` cannot run ``task``, which the family offers, read from its files before
+        anything loads (AnimateDiff's control-to-video without a ControlNet); None when nothing is missing. The loader
+        refuses such a model for the task, and ``videogen models`` shows the task not supported on it, with this."""
+        return None
 
     # -- inputs ------------------------------------------------------------
     def resolve_params(self, request: VideoRequest, meta: ModelMeta | None = None) -> PreparedInputs:
@@ -97,28 +120,38 @@ class VideoPipelineAdapter:
         meta = meta or ModelMeta()
         task = request.task
         spec.check_task(task)
-        defaults = {**spec.defaults.model_dump(), **meta.request_defaults}
+        recipe = pick_recipe(request.recipe, meta.recipes)  # its values replace the defaults; the request's win
+        defaults = {
+            **spec.defaults.model_dump(),
+            **meta.request_defaults,
+            **(recipe.request_defaults() if recipe else {}),
+        }
         adjustments: list[Adjustment] = []
 
         def pick(name: str):
             value = getattr(request, name)
             return defaults[name] if value is None else value
 
-        refuse_unused(request, task)  # an input the task does not take is refused, never silently ignored
+        refuse_unused(request, task, spec)  # an input the task does not take is refused, never silently ignored
+        loras = settle_loras(request.loras, meta.loras, recipe.loras if recipe else ())  # declared names only
         if request.guidance_scale_2 is not None and not self.has_two_expert_models:
             raise InvalidRequestError(
                 "guidance_scale_2", f"is the low-noise expert's guidance; no {self.family} model has two experts"
             )
+        if request.latent_upscale and not self.has_latent_upsampler_models:
+            raise InvalidRequestError(
+                "latent_upscale", f"runs a model's 2x latent upsampler; no {self.family} model has one", allowed=[False]
+            )
         # A task with an input clip follows the clip's own length when the request names no frame count.
         follow_clip = "video" in TASK_INPUTS[task] and request.num_frames is None
-        num_frames = None if follow_clip else self._check_frames(pick("num_frames"), adjustments)
-        # Tiny models generate far below a real model's minimum size: any positive multiple is fine.
-        min_size = spec.resolution_multiple if meta.tiny else spec.min_size
-        height = self._check_size("height", pick("height"), adjustments, min_size)
-        width = self._check_size("width", pick("width"), adjustments, min_size)
+        # the model's own frames and size grid where it has them (a FramePack checkpoint, Wan 2.2 TI2V's /32)
+        rule = model_limits.frame_rule(spec, task, meta)
+        num_frames = None if follow_clip else self._check_frames(pick("num_frames"), adjustments, rule)
+        height = self._check_size("height", pick("height"), adjustments, meta)
+        width = self._check_size("width", pick("width"), adjustments, meta)
         clip = decode_request_clip(request, task)  # after the cheap checks: ffmpeg runs once
         if follow_clip:
-            num_frames = self._check_frames(clip_frames(clip, int(pick("fps")), spec.frame_rule), adjustments)
+            num_frames = self._check_frames(clip_frames(clip, int(pick("fps")), rule), adjustments, rule)
         params = {
             "num_frames": num_frames,
             "height": height,
@@ -129,16 +162,22 @@ class VideoPipelineAdapter:
             "fps": int(pick("fps")),
             "expected_frames": spec.output_frames(task, num_frames),
         }
+        if recipe is not None:  # what the worker swaps in for the call (``recipes.recipe_scheduler``)
+            params["recipe"] = request.recipe
+            params.update(recipe.model_dump(include={"scheduler", "flow_shift"}, exclude_none=True))
         media = settle_media(
             request,
             clip,
             params,
             family=self.family,
-            frame_rule=spec.frame_rule,
+            frame_rule=rule,
             default_strength=meta.request_defaults.get("strength", self.default_strength),
+            spec=spec,
         )
         del clip  # the decoded source: only the conformed frames are kept
         params.update(media.params)
+        if loras:  # what the worker loads and applies (``videogen.video.loras``), and the job says it ran with
+            params["loras"] = loras
         adjustments.extend(media.adjustments)
         adjustments.extend(self.family_adjustments(request))
         return PreparedInputs(kwargs={}, params=params, adjustments=adjustments, media=media)
@@ -172,6 +211,11 @@ class VideoPipelineAdapter:
         prepared.kwargs = {k: v for k, v in kwargs.items() if k in accepted}
         return prepared
 
+    def run(self, pipe, kwargs: dict[str, Any], params: dict[str, Any]) -> Any:
+        """One job's pipeline call: ``kwargs`` from ``prepare_inputs`` with the worker's step callback. A family whose
+        job is more than one call overrides it (LTX-Video's latent upscale: two passes around its upsampler)."""
+        return pipe(**kwargs)
+
     def media_kwargs(self, task: str, media: SettledMedia, params: dict[str, Any]) -> dict[str, Any]:
         """The settled media as pipeline kwargs, under the names diffusers' pipelines share (``image``,
         ``last_image``, ``video`` + ``strength``, ``mask``, ``reference_images``, ``conditioning_scale``). A family
@@ -200,12 +244,13 @@ class VideoPipelineAdapter:
         """Extra pipeline kwargs this family needs. Override in a family adapter."""
         return {}
 
-    def _check_frames(self, frames: int, adjustments: list[Adjustment]) -> int:
-        rule = self.spec.frame_rule
+    def _check_frames(self, frames: int, adjustments: list[Adjustment], rule: FrameRule) -> int:
+        whose = self.family if rule == self.spec.frame_rule else f"this {self.family} model"
+        why = f"{rule.reason}: {rule.describe()}" if rule.reason else f"{whose} needs {rule.describe()} frames"
         if not rule.min_frames <= frames <= rule.max_frames:
             raise InvalidRequestError(
                 "num_frames",
-                f"{frames} is outside {self.family}'s range {rule.describe()}",
+                f"{frames} is outside {whose}'s range {rule.describe()}",
                 allowed={"min": rule.min_frames, "max": rule.max_frames},
             )
         used = rule.nearest(frames)
@@ -215,27 +260,31 @@ class VideoPipelineAdapter:
                     field="num_frames",
                     requested=frames,
                     used=used,
-                    reason=f"{self.family} needs {rule.describe()} frames",
+                    reason=why,
                 )
             )
         return used
 
-    def _check_size(self, name: str, value: int, adjustments: list[Adjustment], min_size: int) -> int:
+    def _check_size(self, name: str, value: int, adjustments: list[Adjustment], meta: ModelMeta) -> int:
         spec = self.spec
+        min_size, m = model_limits.min_size(spec, meta), model_limits.size_multiple(spec, meta)
         if not min_size <= value <= spec.max_size:
             raise InvalidRequestError(
                 name,
                 f"{value} is outside {self.family}'s range {min_size}..{spec.max_size}",
                 allowed={"min": min_size, "max": spec.max_size},
             )
-        m = spec.resolution_multiple
         used = max(
             min_size, min(spec.max_size - spec.max_size % m, int(value / m + 0.5) * m)
         )  # ties round up, like frames
         if used != value:
-            adjustments.append(
-                Adjustment(field=name, requested=value, used=used, reason=f"{self.family} needs a multiple of {m}")
+            why = (
+                f"{self.family} needs a multiple of {m}"
+                if m == spec.resolution_multiple
+                else f"this {self.family} model needs a multiple of {m} (its VAE's spatial compression x its "
+                "transformer's patch)"
             )
+            adjustments.append(Adjustment(field=name, requested=value, used=used, reason=why))
         return used
 
     # -- outputs -----------------------------------------------------------

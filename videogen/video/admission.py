@@ -4,8 +4,11 @@ The rungs, cheapest first (``placement.PLACEMENT_LADDER``): everything on the GP
 + VAE tiling → + VAE slicing → model CPU offload → group offload → sequential offload.
 The operator's policy bounds the ladder: the policy's own placement is the cheapest rung
 allowed, a placement or VAE setting the operator pinned is kept, and a CPU replica only
-toggles the VAE settings. A request is admitted when some allowed rung fits the device's
-memory and its expected time fits ``job_timeout_s``; otherwise it is refused with a
+toggles the VAE settings. Every rung holds the denoisers in the policy's weights mode; when
+the operator allows it (``quantized_rungs``, off by default: it trades quality for memory) and
+the policy's mode is bf16, each placement's last rung comes again with the denoisers converted
+to that 8-bit mode, right after it. A request is admitted when some allowed rung fits the
+device's memory and its expected time fits ``job_timeout_s``; otherwise it is refused with a
 ``CapacityError`` naming the fields and what would fit.
 """
 
@@ -22,7 +25,7 @@ from videogen.video.job_cost import JobEstimate
 from videogen.video.placement import PLACEMENT_LADDER, Rung
 from videogen.video.policy import VideoLoadPolicy
 from videogen.video.policy_overrides import Placement
-from videogen.video.spec import VideoModelSpec
+from videogen.video.spec import FrameRule, VideoModelSpec
 
 _GIB = float(1 << 30)
 # A CPU replica may fill this share of system RAM (the OS, Ray and the store need the rest).
@@ -45,7 +48,28 @@ def allowed_rungs(policy: VideoLoadPolicy) -> list[Rung]:
     for name in ("vae_tiling", "vae_slicing"):
         if name in policy.overrides:
             rungs = [r for r in rungs if getattr(r, name) == getattr(policy, name)]
-    return rungs
+    return _with_weights([r._replace(weights=policy.weights) for r in rungs], policy)
+
+
+def _with_weights(rungs: list[Rung], policy: VideoLoadPolicy) -> list[Rung]:
+    """The quantized rungs the operator allows: each placement's last rung again in 8 bits, after it (quality is
+    traded only when no rung of that placement fits at the policy's weights)."""
+    mode = policy.quantized_rungs
+    if mode == "off" or policy.weights != "bf16":
+        return rungs
+    out: list[Rung] = []
+    for i, rung in enumerate(rungs):
+        out.append(rung)
+        if i + 1 == len(rungs) or rungs[i + 1].placement != rung.placement:
+            out.append(rung._replace(weights=mode))
+    return out
+
+
+def estimate_weights(policy: VideoLoadPolicy) -> dict[str, Any]:
+    """``estimate_job``'s weights arguments for ``policy``: its mode (and GGUF file) and its quantized rungs' mode,
+    so the estimate prices every rung ``allowed_rungs`` may pick."""
+    others = tuple(dict.fromkeys(r.weights for r in allowed_rungs(policy) if r.weights != policy.weights))
+    return {"weights": policy.weights, "gguf_file": policy.gguf_file, "rung_weights": others}
 
 
 def capacity_bytes(profile: VideoHardwareProfile) -> int | None:
@@ -58,7 +82,7 @@ def capacity_bytes(profile: VideoHardwareProfile) -> int | None:
 def required_bytes(cost, rung: Rung) -> int:
     # On a CPU replica "the device" is RAM and everything is resident: the all-on-GPU figure.
     placement = "gpu" if rung.placement == "cpu" else rung.placement
-    return cost.memory_for(placement, rung.vae_tiling, rung.vae_slicing).required_bytes
+    return cost.memory_for(placement, rung.vae_tiling, rung.vae_slicing, rung.weights).required_bytes
 
 
 def choose_rung(cost, profile: VideoHardwareProfile, policy: VideoLoadPolicy) -> Rung | None:
@@ -77,6 +101,7 @@ class Admission(BaseModel):
     placement: Placement | None
     vae_tiling: bool | None
     vae_slicing: bool | None
+    weights: str | None = None  # the denoisers' weights mode at this rung
     required_gb: float | None
     capacity_gb: float | None
     expected_seconds: float | None
@@ -93,12 +118,16 @@ def admit(
     profile: VideoHardwareProfile,
     policy: VideoLoadPolicy,
     job_timeout_s: float | None = None,
+    frame_rule: FrameRule | None = None,
 ) -> tuple[JobEstimate, Admission] | None:
     """The estimate and the rung for ``params``, or a ``CapacityError`` naming what would fit.
 
     ``estimate(params)`` prices a request (``job_cost.estimate_job`` bound to a model and
     hardware). None when the model's cost cannot be estimated (nothing to refuse on).
+    ``frame_rule``: the frames the model takes for the task (``model_limits.frame_rule``; None: the family's), of
+    which a refusal names the most that would fit.
     """
+    rule = frame_rule or spec.frame_rule
     priced = estimate(params)
     if priced is None:
         return None
@@ -106,14 +135,15 @@ def admit(
     rung = choose_rung(cost, profile, policy)
     capacity = capacity_bytes(profile)
     if rung is None:
-        raise _too_big(estimate, params, spec, profile, policy, job, cost, capacity)
+        raise _too_big(estimate, params, rule, profile, policy, job, cost, capacity)
     if job_timeout_s is not None and job.expected_seconds is not None and job.expected_seconds > job_timeout_s:
-        raise _too_slow(estimate, params, spec, job, job_timeout_s)
+        raise _too_slow(estimate, params, rule, job, job_timeout_s)
     return job, Admission(
         rung=rung.name,
         placement=rung.placement,
         vae_tiling=rung.vae_tiling,
         vae_slicing=rung.vae_slicing,
+        weights=rung.weights,
         required_gb=round(required_bytes(cost, rung) / _GIB, 2),
         capacity_gb=None if capacity is None else round(capacity / _GIB, 2),
         expected_seconds=job.expected_seconds,
@@ -121,9 +151,8 @@ def admit(
     )
 
 
-def _frame_counts_below(spec: VideoModelSpec, frames: int) -> list[int]:
+def _frame_counts_below(rule: FrameRule, frames: int) -> list[int]:
     """Valid frame counts under ``frames``, largest first."""
-    rule = spec.frame_rule
     values = {rule.nearest(f) for f in range(rule.min_frames, frames)}
     return sorted((v for v in values if v < frames), reverse=True)
 
@@ -140,13 +169,13 @@ def _largest(candidates: list[int], fits: Callable[[int], bool]) -> int | None:
     return best
 
 
-def _too_big(estimate, params, spec, profile, policy, job: JobEstimate, cost, capacity) -> CapacityError:
+def _too_big(estimate, params, rule, profile, policy, job: JobEstimate, cost, capacity) -> CapacityError:
     def fits(frames: int) -> bool:
         priced = estimate({**params, "num_frames": frames})
         return priced is not None and choose_rung(priced[1], profile, policy) is not None
 
     frames = params["num_frames"]
-    best = _largest(_frame_counts_below(spec, frames), fits)
+    best = _largest(_frame_counts_below(rule, frames), fits)
     cheapest = round(min(required_bytes(cost, r) for r in allowed_rungs(policy)) / _GIB, 2)
     where = f"{profile.device_name} ({capacity / _GIB:.1f} GB usable)" if capacity else profile.device_name
     allowed: dict[str, Any] = {
@@ -171,20 +200,22 @@ def _too_big(estimate, params, spec, profile, policy, job: JobEstimate, cost, ca
     )
 
 
-def _too_slow(estimate, params, spec, job: JobEstimate, job_timeout_s: float) -> CapacityError:
+def _too_slow(estimate, params, rule, job: JobEstimate, job_timeout_s: float) -> CapacityError:
     def in_time(frames: int) -> bool:
         priced = estimate({**params, "num_frames": frames})
         return priced is not None and (priced[0].expected_seconds or 0) <= job_timeout_s
 
     frames = params["num_frames"]
-    best = _largest(_frame_counts_below(spec, frames), in_time)
-    per_step = job.flops_per_step / job.throughput.flops_per_s if job.throughput else None
+    best = _largest(_frame_counts_below(rule, frames), in_time)
+    # a step's seconds: its fixed cost plus its FLOPs at the replica's rate (``throughput.Throughput``)
+    per_step = job.throughput.step_seconds(job.flops_per_step) if job.throughput else None
     fixed = (job.expected_seconds or 0) - (per_step or 0) * params["num_inference_steps"]
     max_steps = int((job_timeout_s - fixed) / per_step) if per_step and job_timeout_s > fixed else 0
     return CapacityError(
         "num_frames",
         f"this request would take about {job.expected_seconds:.0f} s here ({job.total_flops:.3g} FLOPs at "
-        f"{job.throughput.flops_per_s:.3g} FLOP/s, {job.throughput.source}), over job_timeout_s={job_timeout_s:g}; "
+        f"{job.throughput.flops_per_s:.3g} FLOP/s + {job.throughput.fixed_s_per_step:.3g} s per step, "
+        f"{job.throughput.source}), over job_timeout_s={job_timeout_s:g}; "
         + (f"at most {best} frames at this size and these steps fit" if best else "lower the size or the steps"),
         allowed={
             "max_num_frames_at_this_size": best,

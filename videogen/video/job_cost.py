@@ -4,9 +4,10 @@
 (an ``arch:`` preset, a published checkpoint's preset, or the configs saved in a
 tiny/local/cached model directory); ``estimate_job`` prices one request on it with
 the cost model and turns FLOPs into seconds with the best throughput known:
-measured by the replica (warm-up, then its finished jobs), else the device's FLOP
-peak at a stated efficiency. Used by ``videogen estimate``, the worker (placement
-rung, ETA before step one) and the ingress (admission).
+fitted to the replica's own pipeline calls (warm-up, then its finished jobs: a fixed
+cost per step plus FLOPs at its rates, ``throughput``), else the device's datasheet peak
+at the efficiency published runs give (``cost/published_runs``). Used by ``videogen
+estimate``, the worker (placement rung, ETA before step one) and the ingress (admission).
 """
 
 from __future__ import annotations
@@ -18,36 +19,7 @@ from pydantic import BaseModel, Field
 
 from videogen.video.hardware import VideoHardwareProfile
 from videogen.video.model_source import ModelSource
-
-# A real run reaches roughly this share of the dense matmul peak end to end (attention, norms and
-# elementwise work, launch gaps); used only until the replica has measured its own throughput.
-PEAK_EFFICIENCY = 0.5
-
-
-class Throughput(BaseModel):
-    """FLOP/s a replica achieves on a model (the pipeline call: text encode, denoise, decode)."""
-
-    flops_per_s: float = Field(gt=0)
-    source: str = Field(description="measured (warm-up / finished jobs) or device_peak")
-    samples: int = 0
-
-    def updated(self, flops: float, seconds: float, weight: float = 0.3) -> Throughput:
-        """This throughput refined by one finished run (an exponential average once measured)."""
-        observed = flops / max(seconds, 1e-6)
-        if self.source != "measured" or self.samples == 0:
-            return Throughput(flops_per_s=observed, source="measured", samples=1)
-        blended = (1 - weight) * self.flops_per_s + weight * observed
-        return Throughput(flops_per_s=blended, source="measured", samples=self.samples + 1)
-
-
-def peak_throughput(profile: VideoHardwareProfile) -> Throughput | None:
-    """The device's FLOP peak at ``PEAK_EFFICIENCY``; None for a CPU or an unlisted device."""
-    from videogen.video.cost.device_peaks import device_peak
-
-    peak = device_peak(profile.device_name) if profile.is_gpu else None
-    if peak is None:
-        return None
-    return Throughput(flops_per_s=peak.tflops * 1e12 * PEAK_EFFICIENCY, source=f"device_peak ({peak.source})")
+from videogen.video.throughput import Throughput, device_default
 
 
 def preset_for_source(source: ModelSource, task: str):
@@ -69,6 +41,19 @@ def preset_for_source(source: ModelSource, task: str):
     return _preset_from_dir(str(model_dir), source.family, task)
 
 
+def _model_dir(source: ModelSource, task: str):
+    """The source's model directory (what it holds beside its pipeline); None for an ``arch:`` preset or a
+    published checkpoint priced without its files."""
+    from videogen.errors import ModelUnavailableError
+
+    if source.is_arch:
+        return None
+    try:
+        return source.local_dir(task)
+    except ModelUnavailableError:
+        return None
+
+
 @functools.lru_cache(maxsize=64)
 def _preset_from_dir(model_dir: str, family: str, task: str):
     from videogen.video.arch.from_dir import preset_from_model_dir
@@ -85,6 +70,7 @@ class JobEstimate(BaseModel):
     preset: str
     params: dict[str, Any] = Field(description="the request's settled values (frames, size, steps, guidance)")
     dtype: str
+    weights: str = Field("bf16", description="the denoisers' weights mode (videogen.video.weights)")
     parameters: dict[str, int] = Field(description="parameters per component")
     flops_per_step: float
     flops: dict[str, float] = Field(
@@ -93,8 +79,12 @@ class JobEstimate(BaseModel):
     latent: dict[str, int]
     video_tokens: int
     memory_gb: dict[str, float] = Field(description="required device memory per placement rung, e.g. 'gpu+tiling'")
-    seconds_at_device_peak: float | None = Field(description="the whole request at the device's dense FLOP peak")
-    expected_seconds: float | None = Field(description="at the throughput this replica achieves (see throughput)")
+    seconds_at_device_peak: float | None = Field(
+        description="a lower bound: the whole request at the device's dense FLOP peak (measured where known)"
+    )
+    expected_seconds: float | None = Field(
+        description="at this replica's fixed cost per step and FLOP/s (see throughput), else the device's default"
+    )
     throughput: Throughput | None = None
     notes: list[str] = Field(default_factory=list)
 
@@ -110,8 +100,14 @@ def estimate_job(
     dtype: str,
     profile: VideoHardwareProfile | None = None,
     throughput: Throughput | None = None,
+    weights: str = "bf16",
+    gguf_file: str | None = None,
+    rung_weights: tuple[str, ...] = (),
 ):
-    """(JobEstimate, CostEstimate) for settled ``params``; None when the model's architecture is unknown."""
+    """(JobEstimate, CostEstimate) for settled ``params``; None when the model's architecture is unknown.
+    ``weights``/``gguf_file``: the denoisers' weights mode; ``rung_weights``: admission's quantized rungs' modes
+    (``admission.estimate_weights`` gives all three for a policy)."""
+    from videogen.video.cost.conditioning import PARAMS_KEY, Conditioning
     from videogen.video.cost.estimate import estimate_cost
     from videogen.video.placement import PLACEMENT_LADDER
 
@@ -119,21 +115,31 @@ def estimate_job(
     if preset is None:
         return None
     device_name = profile.device_name if profile is not None and profile.is_gpu else None
+    # video-to-video runs only int(steps x strength) of its steps (``denoising_steps``, settled with the clip;
+    # FramePack's ``denoising_steps`` counts every section's, which the cost model multiplies out itself)
+    steps = int(params["denoising_steps"] if params.get("strength") is not None else params["num_inference_steps"])
     cost = estimate_cost(
         preset,
         task,
         int(params["num_frames"]),
         int(params["height"]),
         int(params["width"]),
-        # video-to-video runs only int(steps x strength) of its steps (``denoising_steps``, settled with the clip;
-        # FramePack's ``denoising_steps`` counts every section's, which the cost model multiplies out itself)
-        int(params["denoising_steps"] if params.get("strength") is not None else params["num_inference_steps"]),
+        # a two-pass job (LTX-Video's latent upscale) runs its refining steps at the output size, its own before them
+        int(params.get("refine_steps") or steps),
         float(params["guidance_scale"]),
         dtype=dtype,
         device_name=device_name,
+        weights=weights,
+        gguf_file=gguf_file,
+        rung_weights=rung_weights,
+        conditioning=Conditioning.from_params(params),  # reference images, keyframes: recorded by task_media
     )
+    if params.get("refine_steps"):
+        from videogen.video.cost.two_pass import with_first_pass
+
+        cost = with_first_pass(cost, preset, task, params, steps, _model_dir(source, task))
     if throughput is None and profile is not None:
-        throughput = peak_throughput(profile)
+        throughput = device_default(profile)
     flops = cost.flops.model_dump()
     job = JobEstimate(
         family=source.family,
@@ -142,10 +148,22 @@ def estimate_job(
         preset=preset.id if not preset.id.startswith(f"{source.family}:") else "(model directory)",
         params={
             k: params[k]
-            for k in ("num_frames", "height", "width", "num_inference_steps", "denoising_steps", "guidance_scale")
+            for k in (
+                "num_frames",
+                "height",
+                "width",
+                "num_inference_steps",
+                "denoising_steps",
+                "guidance_scale",
+                "first_pass_height",
+                "first_pass_width",
+                "refine_steps",
+                PARAMS_KEY,
+            )
             if k in params
         },
         dtype=dtype,
+        weights=weights,
         parameters={c.name: c.params for c in cost.components},
         flops_per_step=cost.flops.per_step,
         flops={
@@ -158,14 +176,18 @@ def estimate_job(
                 "denoise_total",
                 "vae_decode",
                 "vae_decode_tiled",
+                "latent_upsample",
                 "total",
             )
         },
         latent=cost.latent.model_dump(),
         video_tokens=cost.video_tokens,
-        memory_gb={rung.name: cost.memory_for(*rung).required_gb for rung in PLACEMENT_LADDER},
+        memory_gb={
+            rung.name: cost.memory_for(*rung).required_gb
+            for rung in (r._replace(weights=w) for w in (weights, *rung_weights) for r in PLACEMENT_LADDER)
+        },
         seconds_at_device_peak=cost.seconds.total if cost.seconds is not None else None,
-        expected_seconds=cost.flops.total / throughput.flops_per_s if throughput is not None else None,
+        expected_seconds=throughput.seconds(flops) if throughput is not None else None,
         throughput=throughput,
         notes=list(cost.notes),
     )

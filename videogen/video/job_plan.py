@@ -6,20 +6,22 @@
 - ``settle_rung``: move the loaded pipeline to that rung, reported as an adjustment.
 - ``call``: run the pipeline; a real out-of-memory error frees memory, steps one rung down the
   ladder, retries once and reports it; the replica stays healthy.
-- ``learn``: refine the achieved FLOP/s from the finished call (the ETA and admission use it).
+- ``learn``: refit the fixed cost per step and the FLOP/s with the finished call (the ETA and admission use it).
 """
 
 from __future__ import annotations
 
 import logging
 import threading
+from collections import deque
 from collections.abc import Callable
 from typing import Any
 
 from pydantic import BaseModel
 
 from videogen.errors import ErrorCode, VideoGenError
-from videogen.video.admission import Admission, admit, allowed_rungs
+from videogen.video import model_limits
+from videogen.video.admission import Admission, admit, allowed_rungs, estimate_weights
 from videogen.video.hardware import VideoHardwareProfile
 from videogen.video.job_cost import JobEstimate, Throughput, estimate_job
 from videogen.video.loader import LoadedPipeline
@@ -28,8 +30,12 @@ from videogen.video.placement import Rung, free_device_memory, move_to_rung
 from videogen.video.policy import VideoLoadPolicy
 from videogen.video.request import Adjustment
 from videogen.video.spec import VideoModelSpec
+from videogen.video.throughput import TimePoint, fit, rate_bounds
 
 logger = logging.getLogger(__name__)
+
+# The pipeline calls a throughput is fitted on: the most recent ones (a replica's speed drifts with its load).
+RECENT_POINTS = 16
 
 
 class OutOfMemoryError(VideoGenError):
@@ -50,6 +56,7 @@ class CapacityPlanner:
     def __init__(self, job_timeout_s: float | None = None):
         self.job_timeout_s = job_timeout_s
         self._throughput: dict[tuple[str, str], Throughput] = {}
+        self._points: dict[tuple[str, str], deque[TimePoint]] = {}
         self._lock = threading.Lock()
 
     def throughput(self, family: str, task: str) -> Throughput | None:
@@ -72,10 +79,11 @@ class CapacityPlanner:
         measured = self.throughput(source.family, task)
 
         def estimate(p: dict[str, Any]):
-            return estimate_job(source, task, p, policy.dtype, profile, measured)
+            return estimate_job(source, task, p, policy.dtype, profile, measured, **estimate_weights(policy))
 
         try:
-            admitted = admit(estimate, params, spec, profile, policy, self.job_timeout_s)
+            rule = model_limits.frame_rule(spec, task, source.model_meta(task))  # a FramePack model's own
+            admitted = admit(estimate, params, spec, profile, policy, self.job_timeout_s, frame_rule=rule)
         except VideoGenError:
             raise
         except Exception:  # an estimate must never stop a job the model can run
@@ -90,17 +98,17 @@ class CapacityPlanner:
         if plan is None or plan.admission.placement is None:
             return
         adm = plan.admission
-        target = Rung(adm.placement, bool(adm.vae_tiling), bool(adm.vae_slicing))
-        if target == loaded.rung:
+        # a denoiser an earlier job converted to 8 bits stays so (move_to_rung): memory only goes down
+        target = Rung(adm.placement, bool(adm.vae_tiling), bool(adm.vae_slicing), adm.weights or loaded.rung.weights)
+        if target == loaded.rung or target == loaded.rung._replace(weights="bf16"):
             return
         before = loaded.rung.name
-        move_to_rung(loaded.pipe, policy, loaded.rung, target)
-        loaded.rung = target
+        loaded.rung = move_to_rung(loaded.pipe, policy, loaded.rung, target)
         adjustments.append(
             Adjustment(
                 field="placement",
                 requested=before,
-                used=adm.rung,
+                used=loaded.rung.name,
                 reason=f"the cost model puts this request at {adm.required_gb} GB on {adm.rung}; "
                 f"{adm.capacity_gb} GB usable here",
             )
@@ -124,8 +132,7 @@ class CapacityPlanner:
             raise OutOfMemoryError(
                 f"out of device memory at {here.name}, the last rung the policy allows: {first}", rung=here.name
             )
-        target = lower[0]
-        move_to_rung(loaded.pipe, policy, loaded.rung, target)
+        target = move_to_rung(loaded.pipe, policy, loaded.rung, lower[0])
         loaded.rung = target
         adjustments.append(
             Adjustment(
@@ -147,12 +154,26 @@ class CapacityPlanner:
                 retried_from=here.name,
             ) from None
 
-    def learn(self, family: str, task: str, plan: JobPlan | None, seconds: float) -> Throughput | None:
-        """Refine the achieved FLOP/s with a finished pipeline call of ``seconds``."""
-        if plan is None or seconds <= 0:
+    def learn(
+        self,
+        family: str,
+        task: str,
+        plan: JobPlan | None,
+        denoise_seconds: float,
+        decode_seconds: float,
+        profile: VideoHardwareProfile,
+        dtype: str,
+    ) -> Throughput | None:
+        """Refit the fixed cost per step and the FLOP/s (``throughput.fit``) with a finished pipeline call: its
+        denoising stage (encoders, every step) and its VAE decode took these seconds."""
+        if plan is None or denoise_seconds <= 0:
             return None
+        point = TimePoint.of(plan.estimate.flops, denoise_seconds, decode_seconds)
+        default, ceiling = rate_bounds(profile, dtype)
         with self._lock:
-            current = self._throughput.get((family, task)) or Throughput(flops_per_s=1.0, source="none")
-            updated = current.updated(plan.estimate.total_flops, seconds)
-            self._throughput[(family, task)] = updated
+            points = self._points.setdefault((family, task), deque(maxlen=RECENT_POINTS))
+            points.append(point)
+            updated = fit(list(points), default, ceiling)
+            if updated is not None:
+                self._throughput[(family, task)] = updated
         return updated

@@ -3,13 +3,14 @@ no remote code, no network; the load policy applied; where it came from recorded
 
 from __future__ import annotations
 
+import logging
 import os
 import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from videogen.errors import ModelUnavailableError
+from videogen.errors import ModelUnavailableError, UnsupportedTaskError
 from videogen.video.families import get_adapter
 from videogen.video.hardware import VideoHardwareProfile
 from videogen.video.model_meta import ModelMeta
@@ -17,7 +18,10 @@ from videogen.video.model_source import ModelSource
 from videogen.video.placement import Rung, apply_load_policy
 from videogen.video.policy import VideoLoadPolicy
 from videogen.video.policy_overrides import PLACEMENTS
+from videogen.video.quantize import apply_weights, load_kwargs
 from videogen.video.speed import apply_attention_backend, apply_compile
+
+logger = logging.getLogger(__name__)
 
 # Weights come from local directories or an already-filled cache only.
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -89,14 +93,23 @@ def load_pipeline(
     quiet_library_progress()
     started = time.perf_counter()
     if source.is_arch:
+        if policy.weights == "gguf":
+            raise ModelUnavailableError(
+                "weights=gguf: an arch: preset has random weights and no model directory; use a local model",
+                field="weights",
+            )
         pipe, path, size = _build_arch(source, task, policy)
     else:
         model_dir = source.local_dir(task)
+        missing = adapter.model_unavailable_reason(task, model_dir)  # before reading any weights
+        if missing is not None:
+            raise UnsupportedTaskError(missing, field="model", family=source.family, task=task)
         path, size = str(model_dir), check_cpu_memory_cap(model_dir, policy)
-        pipe = adapter.load(task, model_dir, policy.torch_dtype())
+        pipe = _load_dir(adapter, task, model_dir, policy)
+    weights = apply_weights(pipe, policy, profile.backend if profile is not None else None)  # before placement
     apply_load_policy(pipe, policy)
     pipe.set_progress_bar_config(disable=True)  # progress is reported through callbacks
-    levers = apply_load_levers(pipe, policy, profile)
+    levers = {**apply_load_levers(pipe, policy, profile), "weights": weights}
     provenance = {
         "family": source.family,
         "task": task,
@@ -110,8 +123,21 @@ def load_pipeline(
         "load_seconds": round(time.perf_counter() - started, 3),
         "levers": levers,
     }
-    rung = Rung(policy.placement, policy.vae_tiling, policy.vae_slicing)
+    rung = Rung(policy.placement, policy.vae_tiling, policy.vae_slicing, weights["applied"])
     return LoadedPipeline(pipe=pipe, provenance=provenance, meta=source.model_meta(task), rung=rung)
+
+
+def _load_dir(adapter: Any, task: str, model_dir: Path, policy: VideoLoadPolicy) -> Any:
+    """The pipeline from ``model_dir``, its denoiser quantized while loading when the weights mode does that; if
+    diffusers refuses that, a plain load (``apply_weights`` then quantizes in place or falls back, and says so)."""
+    extra = load_kwargs(policy, model_dir)
+    if "quantization_config" not in extra:
+        return adapter.load(task, model_dir, policy.torch_dtype(), **extra)
+    try:
+        return adapter.load(task, model_dir, policy.torch_dtype(), **extra)
+    except Exception:  # noqa: BLE001 - quantizing while loading is an optimisation: load plain, quantize after
+        logger.warning("quantizing %s while loading failed; loading it plain", model_dir, exc_info=True)
+        return adapter.load(task, model_dir, policy.torch_dtype())
 
 
 def _build_arch(source: ModelSource, task: str, policy: VideoLoadPolicy) -> tuple[Any, str, float]:

@@ -15,7 +15,8 @@ from pathlib import Path
 from pydantic import BaseModel, ConfigDict
 
 from videogen.errors import ModelUnavailableError
-from videogen.video.model_meta import ModelMeta
+from videogen.video.checkpoint_facts import directory_facts, preset_facts
+from videogen.video.model_meta import LATENT_UPSAMPLER_DIR, ModelMeta
 from videogen.video.registry import get_spec
 
 TINY = "tiny"
@@ -159,7 +160,8 @@ class ModelSource(BaseModel):
 
             return tiny_meta(self.family, task, self.tiny_variant_name)
         if self.is_arch:
-            return self.arch_preset().model_meta(task)
+            preset = self.arch_preset()
+            return preset.model_meta(task).model_copy(update=preset_facts(preset, task))
         try:
             model_dir = self.local_dir(task, build_tiny=False)
         except ModelUnavailableError:
@@ -167,6 +169,12 @@ class ModelSource(BaseModel):
         meta = ModelMeta.read(model_dir)
         if meta.experts is None:  # a diffusers directory says it too: model_index.json lists its denoisers
             meta.experts = _experts_in_index(model_dir)
+        if meta.latent_upsampler is None:  # its folder is what the loader reads (``LATENT_UPSAMPLER_DIR``)
+            meta.latent_upsampler = (model_dir / LATENT_UPSAMPLER_DIR / "config.json").is_file()
+        # its pipeline class and size grid, where its files say otherwise than the family (videogen.json beats them)
+        for name, value in directory_facts(model_dir, self.family, task).items():
+            if getattr(meta, name) is None:
+                setattr(meta, name, value)
         return meta
 
     def describe(self) -> dict:

@@ -16,15 +16,22 @@ logger = logging.getLogger(__name__)
 
 
 class Rung(NamedTuple):
-    """A placement rung: where the weights live and which VAE memory savers are on (the one rung type)."""
+    """A placement rung: where the weights live, which VAE memory savers are on, and the denoisers' weights mode
+    (``videogen.video.weights``; an 8-bit one on admission's quantized rungs) (the one rung type)."""
 
     placement: Placement
     vae_tiling: bool
     vae_slicing: bool
+    weights: str = "bf16"
 
     @property
     def name(self) -> str:
-        return self.placement + ("+tiling" if self.vae_tiling else "") + ("+slicing" if self.vae_slicing else "")
+        return (
+            self.placement
+            + ("+tiling" if self.vae_tiling else "")
+            + ("+slicing" if self.vae_slicing else "")
+            + (f"+{self.weights}" if self.weights != "bf16" else "")
+        )
 
 
 # The admission ladder, cheapest first: each rung trades speed for memory. All on the GPU, + VAE tiling,
@@ -110,24 +117,33 @@ def apply_load_policy(pipe: Any, policy: VideoLoadPolicy) -> None:
         raise ValueError(f"placement: unknown placement {placement!r}; allowed: {', '.join(PLACEMENTS)}")
 
 
-def move_to_rung(pipe: Any, policy: VideoLoadPolicy, current: Rung, target: Rung) -> None:
-    """Re-place a loaded pipeline from rung ``current`` to ``target``.
+def move_to_rung(pipe: Any, policy: VideoLoadPolicy, current: Rung, target: Rung) -> Rung:
+    """Re-place a loaded pipeline from rung ``current`` to ``target``; the rung it is at afterwards.
 
     VAE tiling/slicing are switches; a placement change first removes the offload hooks the
     old placement installed (diffusers' ``remove_all_hooks``), then places the pipeline again.
+    A quantized rung converts a bf16 denoiser in place (``quantize.apply_weights``, with its fallback) and
+    places it again. The conversion is one way: a converted denoiser stays converted (a reload restores it).
     """
-    placement, tiling, slicing = target
-    if placement == current.placement:
+    placement, tiling, slicing, weights = target
+    convert = weights != current.weights and current.weights == "bf16"
+    if placement == current.placement and not convert:
         vae = getattr(pipe, "vae", None)
         if vae is not None:
             set_vae_memory(vae, tiling=tiling, slicing=slicing)
-        return
+        return target._replace(weights=current.weights)
     remove_hooks = getattr(pipe, "remove_all_hooks", None)
     if remove_hooks is not None:
         remove_hooks()
+    reached = current.weights
+    if convert:
+        from videogen.video.quantize import apply_weights
+
+        reached = apply_weights(pipe, policy, requested=weights)["applied"]
     apply_load_policy(
         pipe, policy.model_copy(update={"placement": placement, "vae_tiling": tiling, "vae_slicing": slicing})
     )
+    return target._replace(weights=reached)
 
 
 def free_device_memory() -> None:

@@ -9,7 +9,8 @@ family's ``VideoModelSpec``) into a policy in named steps:
    4. the model's size against the card (``_fit_model_size``);
 5. the CPU-memory cap from the tier and the placement (``_cpu_memory_cap``);
 6. the dtype: the model's recommendation unless the GPU lacks bf16 (``_choose_dtype``);
-7. operator overrides on top (``_apply_overrides``; parsing lives in ``policy_overrides``).
+7. operator overrides on top (``_apply_overrides``; parsing lives in ``policy_overrides``);
+8. the denoiser's weights: the mode asked for, or what it falls back to here (``videogen.video.weights``).
 
 ``reasons`` records a short note per decision, in that order.
 Nothing here imports torch at module import time (see ``videogen.video.hardware``).
@@ -31,9 +32,12 @@ from videogen.video.policy_overrides import (
     CompileMode,
     DType,
     Placement,
+    QuantizedRungs,
     StepCacheKind,
+    WeightsMode,
     collect_overrides,
 )
+from videogen.video.weights import settle_quantized_rungs, settle_weights
 
 if TYPE_CHECKING:  # pragma: no cover
     from videogen.video.spec import VideoModelSpec
@@ -95,6 +99,10 @@ class _Draft:
     step_cache: StepCacheKind = "off"
     step_cache_allowed: tuple[StepCacheKind, ...] = STEP_CACHE_KINDS
     compile: str = "off"
+    # Quantized weights trade quality for memory: off ("bf16") unless the operator asks (``videogen.video.weights``).
+    weights: WeightsMode = "bf16"
+    gguf_file: str | None = None
+    quantized_rungs: QuantizedRungs = "off"
     reasons: list[str] = field(default_factory=list)
 
     def values(self) -> dict[str, Any]:
@@ -110,6 +118,9 @@ class _Draft:
             "step_cache": self.step_cache,
             "step_cache_allowed": self.step_cache_allowed,
             "compile": self.compile,
+            "weights": self.weights,
+            "gguf_file": self.gguf_file,
+            "quantized_rungs": self.quantized_rungs,
         }
 
 
@@ -256,6 +267,9 @@ class VideoLoadPolicy(BaseModel):
     step_cache: StepCacheKind = "off"  # the step cache a job gets when it asks for none
     step_cache_allowed: tuple[StepCacheKind, ...] = STEP_CACHE_KINDS  # what a request may ask for
     compile: CompileMode = "off"  # "regional": compile the denoiser's repeated blocks at warm-up
+    weights: WeightsMode = "bf16"  # the denoiser's weights after any fallback (reasons say why); the load report too
+    gguf_file: str | None = None  # weights=gguf: the operator's local file (never a client's)
+    quantized_rungs: QuantizedRungs = "off"  # what admission may convert the denoiser to when nothing fits at bf16
     overrides: dict[str, Any]  # fields the operator overrode, with their values
     reasons: list[str]  # short human notes on why
 
@@ -273,6 +287,10 @@ class VideoLoadPolicy(BaseModel):
         tier = profile.vram_tier
         draft = _gpu_draft(profile, tier, spec) if profile.is_gpu else _cpu_draft()
         _apply_overrides(draft, profile, collected)
+        draft.weights, why = settle_weights(draft.weights, draft.gguf_file, profile.backend)
+        draft.reasons.extend(why)
+        draft.quantized_rungs, why = settle_quantized_rungs(draft.quantized_rungs, draft.weights, profile.backend)
+        draft.reasons.extend(why)
         return cls(tier=tier, overrides=dict(collected.values), reasons=draft.reasons, **draft.values())
 
     def torch_dtype(self):

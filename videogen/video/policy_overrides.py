@@ -19,6 +19,13 @@ DType = Literal["bfloat16", "float16", "float32"]
 Placement = Literal["gpu", "model_cpu_offload", "group_offload", "sequential_offload", "cpu"]
 
 CompileMode = Literal["off", "regional"]
+# The denoiser's weights (``videogen.video.quantize``): "bf16" keeps the policy's dtype (float32 on a CPU); the
+# others store the denoiser in 8 bits (diffusers' layerwise casting, torchao weight-only) or load it from the
+# operator's GGUF file. The order is the fallback order's reverse: a mode that cannot run here steps towards bf16.
+WeightsMode = Literal["bf16", "fp8_storage", "int8", "fp8", "gguf"]
+# What admission may convert a loaded bf16 denoiser to when nothing fits at bf16 (the operator's allowance, off by
+# default: it trades quality for memory). Only modes that convert a loaded model in place are offered.
+QuantizedRungs = Literal["off", "fp8_storage", "int8"]
 StepCacheKind = Literal["off", "first_block", "taylorseer", "pyramid_broadcast", "faster_cache", "sea_cache"]
 
 DTYPES: tuple[str, ...] = get_args(DType)
@@ -26,6 +33,8 @@ PLACEMENTS: tuple[Placement, ...] = get_args(Placement)
 GPU_PLACEMENTS: tuple[Placement, ...] = tuple(p for p in PLACEMENTS if p != "cpu")
 COMPILE_MODES: tuple[str, ...] = get_args(CompileMode)
 STEP_CACHE_KINDS: tuple[StepCacheKind, ...] = get_args(StepCacheKind)
+WEIGHTS_MODES: tuple[WeightsMode, ...] = get_args(WeightsMode)
+QUANTIZED_RUNGS: tuple[str, ...] = get_args(QuantizedRungs)
 # diffusers 0.42's AttentionBackendName values (a unit test keeps this in step with diffusers; kept here so
 # parsing an override never imports diffusers, and so torch, before the ROCm environment is set).
 ATTENTION_BACKENDS: tuple[str, ...] = (
@@ -161,6 +170,16 @@ def _parse_step_cache_allowed(value: Any) -> tuple[str, ...]:
     return tuple(dict.fromkeys(("off", *kinds)))  # a request may always ask for no cache
 
 
+def _parse_gguf_file(value: Any) -> str | None:
+    """The operator's local GGUF file for the denoiser (checked for existence at load, where it is read)."""
+    if value is None or (isinstance(value, str) and value.strip().lower() in _NO_CAP):
+        return None
+    text = str(value).strip()
+    if not text.lower().endswith(".gguf") or "\x00" in text:
+        raise _Rejected("a path to a local .gguf file, or none")
+    return os.path.expanduser(text)
+
+
 # Field -> parser. The order is the order environment overrides are read (and reported in).
 _PARSERS: dict[str, Callable[[Any], Any]] = {
     "device": _parse_device,
@@ -174,6 +193,9 @@ _PARSERS: dict[str, Callable[[Any], Any]] = {
     "step_cache": _one_of(STEP_CACHE_KINDS),
     "step_cache_allowed": _parse_step_cache_allowed,
     "compile": _one_of(COMPILE_MODES),
+    "weights": _one_of(WEIGHTS_MODES),
+    "gguf_file": _parse_gguf_file,
+    "quantized_rungs": _one_of(QUANTIZED_RUNGS),
 }
 OVERRIDABLE_FIELDS: tuple[str, ...] = tuple(_PARSERS)
 

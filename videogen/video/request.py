@@ -5,9 +5,10 @@ from __future__ import annotations
 import base64
 import binascii
 import io
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, PlainValidator, WithJsonSchema, model_validator
+from pydantic_core import PydanticCustomError
 
 from videogen.errors import InvalidRequestError
 from videogen.video.spec import TEXT_TO_VIDEO, Task
@@ -25,8 +26,70 @@ MAX_VIDEO_BYTES = 16 * 1024 * 1024
 # Lists of inline media: each item is bounded like its single kind; the body limit bounds them together.
 MAX_REFERENCE_IMAGES = 4
 MAX_CONDITIONS = 8
+# LoRA adapters one request may name (each one the operator declared; ``videogen.video.lora_config``).
+MAX_REQUEST_LORAS = 4
+# A mask sent as an image sequence: one image per output frame, as many as a job may have (``num_frames`` <= 1024);
+# together they are bounded like a mask clip (``MAX_VIDEO_BYTES``).
+MAX_MASK_FRAMES = 1024
 _IMAGE_CHARS = MAX_IMAGE_BYTES * 4 // 3 + 1024
 _VIDEO_CHARS = MAX_VIDEO_BYTES * 4 // 3 + 1024
+
+
+def _mask_value(value: Any) -> Any:
+    """``mask``: a clip or one image (a string), or an image sequence (a list of strings); an uploaded file (bytes
+    from a multipart part) is taken as its base64. Only sizes are checked here; ``mask_input`` decodes them."""
+
+    def base64_of(item: Any, who: str, max_bytes: int) -> str:  # who: "" (the mask) or "mask[i] " (an item)
+        if isinstance(item, (bytes, bytearray)):
+            if len(item) > max_bytes:
+                raise PydanticCustomError("mask_too_long", f"{who}is {len(item)} bytes; at most {max_bytes} allowed")
+            return base64.b64encode(item).decode("ascii")
+        if not isinstance(item, str):
+            raise PydanticCustomError("mask_type", f"{who}must be a base64 string or a data: URL")
+        if len(item) > max_bytes * 4 // 3 + 1024:
+            raise PydanticCustomError(
+                "mask_too_long", f"{who}is {len(item)} characters; at most {max_bytes} bytes allowed"
+            )
+        return item
+
+    if value is None:
+        return None
+    if not isinstance(value, list):
+        return base64_of(value, "", MAX_VIDEO_BYTES)
+    if not 1 <= len(value) <= MAX_MASK_FRAMES:
+        raise PydanticCustomError(
+            "mask_frames", f"an image sequence has 1..{MAX_MASK_FRAMES} images; this one has {len(value)}"
+        )
+    items = [base64_of(item, f"mask[{i}] ", MAX_IMAGE_BYTES) for i, item in enumerate(value)]
+    total = sum(len(item) for item in items)
+    if total > _VIDEO_CHARS:
+        raise PydanticCustomError(
+            "mask_too_long",
+            f"an image sequence of {len(items)} images is {total} characters; at most {MAX_VIDEO_BYTES} bytes "
+            "together (as for a mask clip)",
+        )
+    return items
+
+
+MaskInput = Annotated[
+    Any,
+    PlainValidator(_mask_value),
+    WithJsonSchema(
+        {
+            "anyOf": [
+                {"type": "string", "maxLength": _VIDEO_CHARS, "description": "a clip or one image"},
+                {
+                    "type": "array",
+                    "items": {"type": "string", "maxLength": _IMAGE_CHARS},
+                    "minItems": 1,
+                    "maxItems": MAX_MASK_FRAMES,
+                    "description": "an image sequence, one image per output frame",
+                },
+                {"type": "null"},
+            ],
+        }
+    ),
+]
 
 
 class ConditionInput(BaseModel):
@@ -45,6 +108,15 @@ class ConditionInput(BaseModel):
         if bool(self.image) == bool(self.video):
             raise ValueError("a condition carries exactly one of image or video")
         return self
+
+
+class LoraChoice(BaseModel):
+    """One LoRA adapter a request runs with: a name the server declares (it lists them), never a path."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(min_length=1, max_length=64, description="an adapter the served model declares")
+    scale: float = Field(default=1.0, ge=-10.0, le=10.0, description="its strength, within its declared scale_range")
 
 
 class VideoRequest(BaseModel):
@@ -78,11 +150,12 @@ class VideoRequest(BaseModel):
         description="the input video for video-to-video, video-inpaint and control-to-video: base64 or a data: URL "
         "of an MP4, MOV or WebM",
     )
-    mask: str | None = Field(
+    mask: MaskInput = Field(
         default=None,
-        max_length=_VIDEO_CHARS,
         description="video-inpaint: white where the video is regenerated, black where it is kept; a clip like "
-        "`video` (MP4, MOV or WebM) or one PNG/JPEG/WebP image for every frame",
+        "`video` (MP4, MOV or WebM), one PNG/JPEG/WebP image for every frame, or a list of such images, one per "
+        f"output frame (at most {MAX_MASK_FRAMES}, {MAX_VIDEO_BYTES} bytes together; a shorter list has its last "
+        "image repeated, a longer one is cut: both said as adjustments), each base64 or a data: URL",
     )
     reference_images: list[str] | None = Field(
         default=None,
@@ -111,6 +184,11 @@ class VideoRequest(BaseModel):
         description="video-to-video: how far the input video is changed (0 keeps it, 1 ignores it); "
         "default: the family's",
     )
+    latent_upscale: bool = Field(
+        default=False,
+        description="LTX-Video with a latent upsampler: generate at half the size, upscale the latents 2x and refine "
+        "them in a few steps at the full size (height and width then multiples of 64)",
+    )
     num_frames: int | None = Field(default=None, ge=1, le=1024)
     height: int | None = Field(default=None, ge=16, le=4096)
     width: int | None = Field(default=None, ge=16, le=4096)
@@ -124,6 +202,18 @@ class VideoRequest(BaseModel):
     )
     seed: int | None = Field(default=None, ge=0, le=2**32 - 1)
     fps: int | None = Field(default=None, ge=1, le=120)
+    recipe: str | None = Field(
+        default=None,
+        max_length=32,
+        description="a sampling recipe of the model by name (e.g. a few-step distilled setting; the server lists "
+        "them): its steps, guidance and scheduler replace the defaults, values set in the request still win",
+    )
+    loras: list[LoraChoice] | None = Field(
+        default=None,
+        max_length=MAX_REQUEST_LORAS,
+        description="LoRA adapters to run with, by the names the served model declares (the server lists them with "
+        "their scale ranges), each with its scale; combined with a recipe's own adapters",
+    )
     step_cache: StepCacheSetting | None = Field(
         default=None,
         description="a step cache for this job (trades quality for time), within what the operator allows; "
@@ -190,8 +280,9 @@ def grey_png_b64(size: int = 64) -> str:
     return base64.b64encode(buffer.getvalue()).decode("ascii")
 
 
-def decode_image(value: str, field: str = "image"):
-    """base64 / data URL -> RGB PIL image, or InvalidRequestError naming ``field`` (``image``, ``last_image``)."""
+def decode_image(value: str, field: str = "image", max_pixels: int = MAX_IMAGE_PIXELS):
+    """base64 / data URL -> RGB PIL image, or InvalidRequestError naming ``field`` (``image``, ``last_image``);
+    ``max_pixels`` is checked on the header, before the pixels are decoded (a mask frame's is a video frame's)."""
     from PIL import Image, UnidentifiedImageError
 
     payload = value.strip()
@@ -221,11 +312,11 @@ def decode_image(value: str, field: str = "image"):
         raise InvalidRequestError(field, "could not be decoded as an image", allowed=IMAGE_FORMATS_TEXT) from None
     try:
         with opened as img:
-            if img.width * img.height > MAX_IMAGE_PIXELS:
+            if img.width * img.height > max_pixels:
                 raise InvalidRequestError(
                     field,
-                    f"is {img.width}x{img.height}; at most {MAX_IMAGE_PIXELS} pixels allowed",
-                    allowed=f"<= {MAX_IMAGE_PIXELS} pixels",
+                    f"is {img.width}x{img.height}; at most {max_pixels} pixels allowed",
+                    allowed=f"<= {max_pixels} pixels",
                 )
             return img.convert("RGB")
     except (OSError, Image.DecompressionBombError):

@@ -92,6 +92,8 @@ class FrameRule(BaseModel):
     remainder: int = 0
     min_frames: int = 1
     max_frames: int = 257
+    # Why the counts are these, said with each adjustment (empty: the family needs them)
+    reason: str = ""
 
     def describe(self) -> str:
         if self.multiple == 1:
@@ -168,6 +170,17 @@ class VideoModelSpec(BaseModel):
     extra_checkpoint_classes: list[str] = Field(default_factory=list)
     # diffusers' step caches this family's pipelines take (none unless declared).
     step_caches: StepCacheSupport = Field(default_factory=StepCacheSupport)
+    # Checkpoint classes (a model_index.json's ``_class_name``) that run tasks through their own pipeline rather than
+    # the family's for the task: a FramePack checkpoint also serves image-to-video, from a first frame alone, as
+    # ``HunyuanVideoFramepackPipeline``. Read through ``pipeline_class_for``.
+    checkpoint_tasks: dict[str, tuple[str, ...]] = Field(default_factory=dict)
+    # The frames a pipeline class takes where they are not the family's ``frame_rule`` (FramePack: whole sections,
+    # far past the family's longest clip). Read through ``frame_rule_for``.
+    pipeline_frame_rules: dict[str, FrameRule] = Field(default_factory=dict)
+    # What a task may take besides its required inputs where this family's pipeline takes less than the shared
+    # ``TASK_OPTIONAL_INPUTS`` (CogVideoX-Fun's control-to-video: neither reference images nor a conditioning scale).
+    # Read through ``optional_inputs_for``; a field a family does not take is refused, naming it.
+    task_optional_inputs: dict[str, tuple[str, ...]] = Field(default_factory=dict)
 
     @property
     def tasks(self) -> list[str]:
@@ -181,14 +194,30 @@ class VideoModelSpec(BaseModel):
 
     @property
     def optional_inputs(self) -> dict[str, list[str]]:
-        """What each offered task may take besides its required inputs (``TASK_OPTIONAL_INPUTS``)."""
-        return {t: list(TASK_OPTIONAL_INPUTS.get(t, ())) for t in self.tasks}
+        """What each offered task may take besides its required inputs (``optional_inputs_for``)."""
+        return {t: list(self.optional_inputs_for(t)) for t in self.tasks}
+
+    def optional_inputs_for(self, task: str) -> tuple[str, ...]:
+        """What ``task`` may take on this family besides its required inputs: its own declaration where it has one
+        (``task_optional_inputs``), else the shared ``TASK_OPTIONAL_INPUTS``."""
+        return self.task_optional_inputs.get(task, TASK_OPTIONAL_INPUTS.get(task, ()))
 
     @property
     def checkpoint_classes(self) -> list[str]:
         """The ``_class_name`` values a model directory of this family may carry (each once: one class may
         serve two tasks, like Wan's image-to-video and first-last-frame)."""
         return list(dict.fromkeys([*self.pipeline_classes.values(), *self.extra_checkpoint_classes]))
+
+    def pipeline_class_for(self, task: str, checkpoint_class: str | None = None) -> str:
+        """The pipeline class that runs ``task`` on a checkpoint of ``checkpoint_class`` (None: not known): the
+        checkpoint's own where ``checkpoint_tasks`` says it serves the task, else the family's."""
+        if checkpoint_class is not None and task in self.checkpoint_tasks.get(checkpoint_class, ()):
+            return checkpoint_class
+        return self.pipeline_classes[task]
+
+    def frame_rule_for(self, task: str, pipeline_class: str | None = None) -> FrameRule:
+        """The frames ``task`` takes when ``pipeline_class`` runs it (None: the family's class for the task)."""
+        return self.pipeline_frame_rules.get(pipeline_class or self.pipeline_classes.get(task, ""), self.frame_rule)
 
     def output_frames(self, task: str, num_frames: int) -> int:
         """How many frames the pipeline returns when asked for ``num_frames``."""

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from pydantic import BaseModel, Field
 
+from videogen.video import model_limits
+from videogen.video.families import get_adapter
 from videogen.video.hardware import VideoHardwareProfile
 from videogen.video.model_source import ModelSource
 from videogen.video.registry import static_model_facts
@@ -67,6 +69,10 @@ def resolve_task_support(
             f"weights for {model_id} are not on this machine (no local directory and not in the Hugging Face "
             "cache); download them ahead of time or point the model at a local directory",
         )
+    elif not source.is_arch:  # its files are here: one the task needs more of (a ControlNet) says so
+        missing = get_adapter(spec.id).model_unavailable_reason(task, source.local_dir(task, build_tiny=False))
+        if missing is not None:
+            lower(SupportLevel.NOT_SUPPORTED, missing)
     if profile.backend in ("cpu", "mps"):
         lower(
             SupportLevel.NOT_SUPPORTED,
@@ -93,7 +99,24 @@ def describe_model(spec: VideoModelSpec, profile: VideoHardwareProfile, source: 
         "task_support": {task: s.level.value for task, s in task_support.items()},
         "support_reasons": {task: s.reasons for task, s in task_support.items() if s.reasons},
         "model": source.describe(),
+        # per task the model serves: its pipeline, frames and sizes (a FramePack checkpoint's image-to-video, Wan 2.2
+        # TI2V's multiples of 32), what a request is checked against
+        "request_limits": {
+            task: model_limits.request_limits(spec, task, source.model_meta(task))
+            for task in spec.tasks
+            if _source_offers(source, task)
+        },
     }
+
+
+def _source_offers(source: ModelSource, task: str) -> bool:
+    """Whether the source has a model for ``task`` at all (a tiny variant or an ``arch:`` preset: only its own
+    tasks; any other source: every task of its family, whether or not its weights are here)."""
+    if source.is_tiny:
+        return source.tiny_unavailable_reason(task) is None
+    if source.is_arch:
+        return task in source.arch_preset().tasks
+    return True
 
 
 __all__ = ["TaskSupport", "describe_model", "resolve_task_support"]

@@ -1,23 +1,24 @@
 """The media a request carries, settled for one job per task, before any pipeline exists.
 
-A task takes the inputs ``spec.TASK_INPUTS`` names and may take those ``spec.TASK_OPTIONAL_INPUTS`` names; any
-other task-specific field that is set is refused (``refuse_unused``), never silently ignored. Each medium is
-decoded once (images with Pillow through ``request.decode_image``, clips and masks with ffmpeg through
-``video_input``) and conformed to the job: frames, fps and size, every change an ``Adjustment`` naming the
-field (``video.frames``, ``conditions[1].video.size``, ...). The family adapter then turns ``SettledMedia`` into
-its pipeline's arguments (``VideoPipelineAdapter.media_kwargs``).
+A task takes the inputs ``spec.TASK_INPUTS`` names and may take those ``spec.TASK_OPTIONAL_INPUTS`` names (or, where a
+family's pipeline takes fewer, those its ``VideoModelSpec.task_optional_inputs`` names); any other task-specific field that is set is refused (``refuse_unused``), never silently ignored. Each medium is
+decoded once (images with Pillow through ``request.decode_image``, clips with ffmpeg through ``video_input``,
+masks, a clip, an image or an image sequence, through ``mask_input``) and conformed to the job: frames, fps and
+size, every change an ``Adjustment`` naming the field (``video.frames``, ``conditions[1].video.size``, ...). The
+family adapter then turns ``SettledMedia`` into its pipeline's arguments (``VideoPipelineAdapter.media_kwargs``).
+The shapes the cost model prices (how many reference images, each keyframe's start and length) join the job's
+params (``record_conditioning``).
 """
 
 from __future__ import annotations
 
-import base64
-import binascii
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
 from videogen.errors import InvalidRequestError
+from videogen.video.mask_input import decode_mask
 from videogen.video.request import INLINE_FIELDS, Adjustment, VideoRequest, decode_image, grey_png_b64
-from videogen.video.spec import TASK_INPUTS, TASK_OPTIONAL_INPUTS, TASKS, VIDEO_TO_VIDEO, FrameRule
+from videogen.video.spec import TASK_INPUTS, TASK_OPTIONAL_INPUTS, TASKS, VIDEO_TO_VIDEO, FrameRule, VideoModelSpec
 from videogen.video.video_to_video import DEFAULT_STRENGTH, clip_frames, decode_clip, grey_clip_b64, settle_clip
 
 if TYPE_CHECKING:
@@ -28,7 +29,6 @@ if TYPE_CHECKING:
 # The request fields only some tasks take (media and their knobs).
 TASK_FIELDS = (*INLINE_FIELDS, "strength", "conditioning_scale")
 DEFAULT_CONDITIONING_SCALE = 1.0  # WanVACEPipeline's default: the control as strong as trained
-_IMAGE_MAGIC = (b"\x89PNG", b"\xff\xd8\xff", b"RIFF")  # PNG, JPEG, WebP (RIFF....WEBP)
 
 
 @dataclass
@@ -55,17 +55,25 @@ class SettledMedia:
     adjustments: list[Adjustment] = field(default_factory=list)
 
 
-def takes(task: str, name: str) -> bool:
-    return name in TASK_INPUTS[task] or name in TASK_OPTIONAL_INPUTS.get(task, ())
+def takes(task: str, name: str, spec: VideoModelSpec | None = None) -> bool:
+    """Whether ``task`` takes the request field ``name`` (on ``spec``'s family, which may take fewer optional inputs
+    than the task does elsewhere; None: on any family)."""
+    optional = spec.optional_inputs_for(task) if spec is not None else TASK_OPTIONAL_INPUTS.get(task, ())
+    return name in TASK_INPUTS[task] or name in optional
 
 
-def refuse_unused(request: VideoRequest, task: str) -> None:
-    """Refuse a task-specific field that ``task`` does not take, naming the tasks that do."""
+def refuse_unused(request: VideoRequest, task: str, spec: VideoModelSpec | None = None) -> None:
+    """Refuse a task-specific field that ``task`` (on ``spec``'s family) does not take, naming the tasks that do."""
     for name in TASK_FIELDS:
         value = getattr(request, name)
-        if value is not None and value != [] and not takes(task, name):
-            takers = [t for t in TASKS if takes(t, name)]
-            raise InvalidRequestError(name, f"is not used by {task}; tasks that take it: {', '.join(takers)}")
+        if value is None or value == [] or takes(task, name, spec):
+            continue
+        if spec is not None and takes(task, name):  # the task takes it elsewhere, not on this family's pipeline
+            raise InvalidRequestError(
+                name, f"is not used by {task} on {spec.id}: {spec.pipeline_classes[task]} has no such input"
+            )
+        takers = [t for t in TASKS if takes(t, name)]
+        raise InvalidRequestError(name, f"is not used by {task}; tasks that take it: {', '.join(takers)}")
     for name in TASK_INPUTS[task]:
         if name != "prompt" and not getattr(request, name):
             raise InvalidRequestError(name, f"is required for {task}", allowed=_ALLOWED[name])
@@ -75,7 +83,7 @@ _ALLOWED = {
     "image": "base64 or a data: URL of a PNG/JPEG/WebP",
     "last_image": "base64 or a data: URL of a PNG/JPEG/WebP",
     "video": "base64 or a data: URL of an MP4, MOV or WebM",
-    "mask": "an MP4/MOV/WebM clip or one PNG/JPEG/WebP image, base64 or a data: URL",
+    "mask": "an MP4/MOV/WebM clip, one PNG/JPEG/WebP image, or a list of them (one per frame), base64 or data: URLs",
     "reference_images": "a list of 1..4 PNG/JPEG/WebP images",
     "conditions": "a list of {image or video, frame_index, strength}",
 }
@@ -94,8 +102,9 @@ def settle_media(
     family: str,
     frame_rule: FrameRule,
     default_strength: float = DEFAULT_STRENGTH,
+    spec: VideoModelSpec | None = None,
 ) -> SettledMedia:
-    """Decode and conform every medium ``request.task`` takes to the job ``params`` describe."""
+    """Decode and conform every medium ``request.task`` takes (on ``spec``'s family) to the job ``params`` describe."""
     task = request.task
     media = SettledMedia()
     frames, fps = params["num_frames"], params["fps"]
@@ -126,61 +135,32 @@ def settle_media(
     if takes(task, "mask") and request.mask:
         media.mask, moved = decode_mask(request.mask, num_frames=frames, fps=fps, **size)
         media.adjustments.extend(moved)
-    if takes(task, "reference_images") and request.reference_images:
+    if takes(task, "reference_images", spec) and request.reference_images:
         media.reference_images = [
             decode_image(value, field=f"reference_images[{i}]") for i, value in enumerate(request.reference_images)
         ]
-    if takes(task, "conditioning_scale"):
+    if takes(task, "conditioning_scale", spec):
         scale = request.conditioning_scale
         media.params["conditioning_scale"] = DEFAULT_CONDITIONING_SCALE if scale is None else float(scale)
     if takes(task, "conditions"):
         media.conditions = settle_conditions(request, params, frame_rule, media.adjustments)
+    record_conditioning(media, media.params)
     return media
 
 
-def decode_mask(value: str, *, num_frames: int, fps: int, width: int, height: int):
-    """The mask as ``num_frames`` black-and-white RGB frames of the job's size (one image is every frame's)."""
-    from PIL import Image
+def record_conditioning(media: SettledMedia, params: dict[str, Any]) -> None:
+    """The reference images and keyframe conditions ``media`` holds, as the cost model prices them
+    (``cost.conditioning``), in ``params``; a family that moves a condition afterwards records it again."""
+    from videogen.video.cost.conditioning import PARAMS_KEY, Conditioning
 
-    from videogen.video.video_input import conform_video, decode_video
-
-    adjustments: list[Adjustment] = []
-    if _is_image(value):
-        image = decode_image(value, field="mask")
-        if image.size != (width, height):
-            adjustments.append(
-                Adjustment(
-                    field="mask.size",
-                    requested=f"{image.width}x{image.height}",
-                    used=f"{width}x{height}",
-                    reason="resized to the job's size",
-                )
-            )
-            image = image.resize((width, height), Image.Resampling.NEAREST)
-        frames = [image] * num_frames
+    recorded = Conditioning(
+        reference_images=len(media.reference_images or ()),
+        keyframes=tuple((c.frame_index, len(c.frames)) for c in media.conditions or ()),
+    ).to_params()
+    if recorded:
+        params[PARAMS_KEY] = recorded
     else:
-        frames, adjustments = conform_video(
-            decode_video(value, field="mask"), num_frames=num_frames, fps=fps, width=width, height=height, field="mask"
-        )
-    # Hard edges: a compressed clip's grey fringes would half-regenerate the border (white = regenerate).
-    binary: dict[int, Image.Image] = {}
-    out = []
-    for frame in frames:
-        if id(frame) not in binary:
-            binary = {id(frame): frame.convert("L").point(lambda v: 255 if v >= 128 else 0).convert("RGB")}
-        out.append(binary[id(frame)])
-    return out, adjustments
-
-
-def _is_image(value: str) -> bool:
-    payload = value.strip()
-    if payload.startswith("data:"):
-        payload = payload.partition(",")[2]
-    try:
-        head = base64.b64decode(payload[:24], validate=True)
-    except (binascii.Error, ValueError):
-        return False  # decode_video names the field and why
-    return head.startswith(_IMAGE_MAGIC) and (not head.startswith(b"RIFF") or head[8:12] == b"WEBP")
+        params.pop(PARAMS_KEY, None)
 
 
 def settle_conditions(
@@ -238,8 +218,8 @@ __all__ = [
     "TASK_FIELDS",
     "SettledCondition",
     "SettledMedia",
-    "decode_mask",
     "decode_request_clip",
+    "record_conditioning",
     "refuse_unused",
     "settle_conditions",
     "settle_media",

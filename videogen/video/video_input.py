@@ -369,19 +369,33 @@ def conform_video(
                 reason="scaled with its aspect ratio kept, then centre-cropped",
             )
         )
-    scale = max(width / src_w, height / src_h)
-    scaled = (max(width, round(src_w * scale)), max(height, round(src_h * scale)))
-    left, top = (scaled[0] - width) // 2, (scaled[1] - height) // 2
     images: list[Image.Image] = []
     cache: dict[int, Image.Image] = {}
     for index in indices:
         if index not in cache:
             image = Image.fromarray(source[index])
-            if resize:
-                image = image.resize(scaled, Image.Resampling.BICUBIC).crop((left, top, left + width, top + height))
-            cache = {index: image}  # consecutive repeats share one image; memory stays one frame
+            cache = {index: cover_crop(image, width, height) if resize else image}  # repeats share one image
         images.append(cache[index])
     return images, adjustments
 
 
-__all__ = ["DEFAULT_VIDEO_LIMITS", "VIDEO_CODECS", "DecodedVideo", "VideoLimits", "conform_video", "decode_video"]
+def cover_crop(image: Image.Image, width: int, height: int) -> Image.Image:
+    """``image`` scaled to cover ``width`` x ``height`` with its aspect ratio kept, then centre-cropped to it."""
+    from PIL import Image
+
+    src_w, src_h = image.size
+    scale = max(width / src_w, height / src_h)
+    scaled = (max(width, round(src_w * scale)), max(height, round(src_h * scale)))
+    left, top = (scaled[0] - width) // 2, (scaled[1] - height) // 2
+    return image.resize(scaled, Image.Resampling.BICUBIC).crop((left, top, left + width, top + height))
+
+
+__all__ = [
+    "DEFAULT_VIDEO_LIMITS",
+    "VIDEO_CODECS",
+    "DecodedVideo",
+    "VideoLimits",
+    "conform_video",
+    "cover_crop",
+    "decode_video",
+]

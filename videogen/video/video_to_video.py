@@ -90,9 +90,9 @@ def settle_clip(
         raise InvalidRequestError("strength", f"{strength} is outside 0..1", allowed={"min": 0.0, "max": 1.0})
     # The pipelines run int(steps * strength) steps (the same expression); none would leave them nothing to
     # start from, so the smallest strength that runs one step is used instead.
-    if _steps(num_inference_steps, used) < 1:
+    if steps_at_strength(num_inference_steps, used) < 1:
         used = 1.0 / num_inference_steps
-        while _steps(num_inference_steps, used) < 1:
+        while steps_at_strength(num_inference_steps, used) < 1:
             used = math.nextafter(used, 2.0)
         adjustments.append(
             Adjustment(
@@ -104,11 +104,15 @@ def settle_clip(
             )
         )
     return SettledClip(
-        frames=frames, strength=used, denoising_steps=_steps(num_inference_steps, used), adjustments=adjustments
+        frames=frames,
+        strength=used,
+        denoising_steps=steps_at_strength(num_inference_steps, used),
+        adjustments=adjustments,
     )
 
 
-def _steps(num_inference_steps: int, strength: float) -> int:
+def steps_at_strength(num_inference_steps: int, strength: float) -> int:
+    """The steps a pipeline that starts its schedule part-way runs (diffusers' ``get_timesteps``)."""
     return min(int(num_inference_steps * strength), num_inference_steps)
 
 
@@ -138,4 +142,5 @@ __all__ = [
     "decode_clip",
     "grey_clip_b64",
     "settle_clip",
+    "steps_at_strength",
 ]

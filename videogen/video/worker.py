@@ -31,14 +31,17 @@ from videogen.video.hardware import VideoHardwareProfile
 from videogen.video.job_cost import Throughput
 from videogen.video.job_plan import CapacityPlanner, JobPlan
 from videogen.video.loader import LoadedPipeline, load_pipeline
+from videogen.video.lora_config import DEFAULT_MAX_LORAS_PER_REPLICA
 from videogen.video.model_meta import ModelMeta
 from videogen.video.model_source import ModelSource
 from videogen.video.policy import VideoLoadPolicy
 from videogen.video.progress import STAGES, ProgressEvent, StageTiming
+from videogen.video.recipes import parse_recipes, recipe_scheduler
 from videogen.video.request import Adjustment, VideoRequest
 from videogen.video.speed import StepCacheSetting, set_step_cache, warm_up_compiled
 from videogen.video.stage_clock import StageClock, step_callback_kwargs
 from videogen.video.task_media import warm_up_media
+from videogen.video.worker_loras import WorkerLoras
 
 __all__ = ["STAGES", "GenerationResult", "GenerationWorker", "ProgressEvent", "StageTiming", "runtime_snapshot"]
 
@@ -111,6 +114,9 @@ class GenerationWorker:
         profile: VideoHardwareProfile | None = None,
         policy_overrides: Mapping[str, Any] | None = None,
         job_timeout_s: float | None = None,
+        loras: Mapping[str, Mapping[str, Any]] | None = None,  # family -> declared LoRA adapters (lora_config)
+        max_loras_per_replica: int = DEFAULT_MAX_LORAS_PER_REPLICA,
+        recipes: Mapping[str, Mapping[str, Any]] | None = None,  # family -> the operator's sampling recipes
     ):
         self._models = dict(models or {})
         self._default_model = default_model
@@ -120,6 +126,10 @@ class GenerationWorker:
         self._run_lock = threading.Lock()
         self.fatal_error: str | None = None
         self.planner = CapacityPlanner(job_timeout_s)
+        self.loras = WorkerLoras(loras, max_loras_per_replica)  # resident adapters per pipeline, switched per job
+        self._recipes = {
+            family: parse_recipes(value, f"recipes of {family}") for family, value in (recipes or {}).items()
+        }
 
     # -- what this worker is ----------------------------------------------------
     @property
@@ -154,7 +164,8 @@ class GenerationWorker:
         return self.planner.plan(self.source(family), task, params, get_spec(family), self.profile, self.policy(family))
 
     def model_meta(self, family: str, task: str) -> ModelMeta:
-        return self.source(family).model_meta(task)
+        meta = self.source(family).model_meta(task).with_recipes(self._recipes.get(family))
+        return meta.with_loras(self.loras.adapters(family))
 
     def check_health(self) -> None:
         if self.fatal_error:
@@ -168,6 +179,7 @@ class GenerationWorker:
         if key not in self._pipelines:
             loaded = load_pipeline(self.source(family), task, self.policy(family), self.profile)
             compiled = loaded.provenance.get("levers", {}).get("compile", {})
+            self.loras.prepare(key, loaded)  # before a compiled warm-up: its graphs hold the hot-swap slots
             if compiled.get("applied") == "regional":
                 warm_up_compiled(loaded.pipe, self._warm_up_kwargs(family, task, loaded), compiled)
             self._pipelines[key] = loaded
@@ -241,10 +253,13 @@ class GenerationWorker:
         cached = (family, task) in self._pipelines
         loading = clock.start("loading", detail={"cached": cached})
         loaded = self.warm(family, task)
-        loading.detail = {"cached": cached, **loaded.public_provenance()}
+        loras = self.loras.apply((family, task), settled.params.get("loras"))  # never reloads the base
+        loading.detail = {"cached": cached, **loaded.public_provenance(), **({"loras": loras} if loras else {})}
         prepared = adapter.prepare_inputs(request, loaded.pipe, loaded.meta, settled)
-        # video-to-video runs int(steps x strength) of its steps: the progress counts those
+        # video-to-video runs int(steps x strength) of its steps: the progress counts those, and a refining second
+        # pass's (LTX-Video's latent upscale)
         total = prepared.params.get("denoising_steps", prepared.params["num_inference_steps"])
+        total += prepared.params.get("refine_steps", 0)
         self.planner.settle_rung(loaded, plan, policy, prepared.adjustments)
         cache = set_step_cache(
             loaded.pipe,
@@ -274,7 +289,9 @@ class GenerationWorker:
         kwargs = dict(prepared.kwargs)
         kwargs.update(step_callback_kwargs(loaded.pipe, on_step))
         try:
-            output = self.planner.call(loaded, policy, lambda: loaded.pipe(**kwargs), prepared.adjustments)
+            run = functools.partial(adapter.run, loaded.pipe, kwargs, prepared.params)
+            with recipe_scheduler(loaded.pipe, prepared.params):  # a recipe's scheduler for this call only
+                output = self.planner.call(loaded, policy, run, prepared.adjustments)
         except GenerationCancelled:
             _settle_interrupted(loaded.pipe)
             raise
@@ -288,7 +305,7 @@ class GenerationWorker:
         if clock.current != "decoding":
             clock.start("decoding")
         frames = adapter.extract_frames(output)
-        measured = self._measured(clock, plan, family, task)
+        measured = self._measured(clock, plan, family, task, policy.dtype)
 
         clock.start("encoding", detail={"codec": "h264", "pix_fmt": "yuv420p"})
         fps = prepared.params["fps"]
@@ -320,10 +337,14 @@ class GenerationWorker:
             measured=measured,
         )
 
-    def _measured(self, clock: StageClock, plan: JobPlan | None, family: str, task: str) -> dict[str, Any]:
-        """The pipeline call's measured figures beside the estimate; the achieved FLOP/s is learned from them."""
-        seconds = sum(s.seconds or 0.0 for s in clock.stages if s.name in ("denoising", "decoding"))
-        learned = self.planner.learn(family, task, plan, seconds)
+    def _measured(self, clock: StageClock, plan: JobPlan | None, family: str, task: str, dtype: str) -> dict[str, Any]:
+        """The pipeline call's measured figures beside the estimate; the replica's throughput is refitted with them.
+        The decoding stage is still running here (the frames were just extracted): it counts until now."""
+        now = time.time()
+        spent = {s.name: s.seconds if s.seconds is not None else now - s.started_at for s in clock.stages}
+        denoise, decode = spent.get("denoising", 0.0), spent.get("decoding", 0.0)
+        seconds = denoise + decode
+        learned = self.planner.learn(family, task, plan, denoise, decode, self.profile, dtype)
         out: dict[str, Any] = {"pipeline_seconds": round(seconds, 4)}
         if plan is not None:
             out["achieved_flops_per_s"] = plan.estimate.total_flops / seconds if seconds > 0 else None

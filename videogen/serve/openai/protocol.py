@@ -114,7 +114,10 @@ EXTRA_FIELDS = (
     "width",
     "task",
     "step_cache",
-    # the task media and their knobs (JSON; as multipart only strength and conditioning_scale are practical)
+    "latent_upscale",
+    "loras",  # LoRA adapters the model declares, by name and scale (JSON)
+    # the task media and their knobs (JSON; as multipart: strength, conditioning_scale and the mask as a file or
+    # as mask[0], mask[1], ... files, an image sequence)
     "strength",
     "mask",
     "reference_images",
@@ -125,6 +128,7 @@ OPENAI_FIELDS = ("prompt", "model", "seconds", "size", "input_reference")
 SIZE_PATTERN = r"^([0-9]+)[xX]([0-9]+)$"  # WIDTHxHEIGHT (the same in Python and in the schema's ECMA regex)
 _IMAGE_URL = {"type": "string", "description": "a data: URL (or bare base64) of the image; remote URLs are not fetched"}
 _REFERENCE_KEYS = {"image_url", "file_id"}
+_FILE = {"type": "string", "format": "binary"}
 
 
 def _seconds(value: Any) -> Any:
@@ -227,8 +231,10 @@ class RemixVideoRequest(BaseModel):
 
 def _as_form(schema: dict[str, Any], defs: dict[str, Any]) -> dict[str, Any]:
     """A body schema as multipart/form-data: no nulls (a part is left out instead), a nested object as
-    ``name[key]`` parts (as the openai SDK sends it), ``input_reference`` as a file (or ``[image_url]``)."""
+    ``name[key]`` parts (as the openai SDK sends it), ``input_reference`` as a file (or ``[image_url]``), ``mask``
+    as a file or ``mask[0]``, ``mask[1]``, ... files (an image sequence)."""
     props: dict[str, Any] = {}
+    patterns: dict[str, Any] = {}
     for name, prop in schema["properties"].items():
         options = [p for p in prop.get("anyOf", [prop]) if p.get("type") != "null"]
         one = {k: v for k, v in prop.items() if k not in ("anyOf", "default")}
@@ -241,6 +247,9 @@ def _as_form(schema: dict[str, Any], defs: dict[str, Any]) -> dict[str, Any]:
                 "(makes the job image-to-video); or send input_reference[image_url]",
             }
             props[f"{name}[image_url]"] = _IMAGE_URL
+        elif name == "mask":
+            props[name] = {**_FILE, "description": "video-inpaint's mask: a clip or one image file"}
+            patterns[r"^mask\[[0-9]+\]$"] = {**_FILE, "description": "or an image sequence: mask[0], mask[1], ..."}
         elif "$ref" in one:
             nested = defs[one["$ref"].rsplit("/", 1)[-1]]
             props.update(
@@ -255,6 +264,7 @@ def _as_form(schema: dict[str, Any], defs: dict[str, Any]) -> dict[str, Any]:
         "title": f"{schema.get('title', '')}Form",
         "type": "object",
         "properties": props,
+        **({"patternProperties": patterns} if patterns else {}),
         "required": schema.get("required", []),
         "additionalProperties": False,
     }

@@ -78,7 +78,8 @@ def _sent_twice(name: str) -> InvalidRequestError:
 
 async def _form_fields(request: Request) -> dict[str, Any]:
     """A form's fields, each sent once: ``name[key]`` parts as ``{key: ...}`` (the openai SDK sends
-    ``input_reference={"image_url": ...}`` as ``input_reference[image_url]``); an uploaded file as its bytes."""
+    ``input_reference={"image_url": ...}`` as ``input_reference[image_url]``), ``name[0]``, ``name[1]``, ... as a
+    list (a mask's image sequence); an uploaded file as its bytes."""
     fields: dict[str, Any] = {}
     for key, value in (await request.form()).multi_items():
         value = await value.read() if hasattr(value, "read") else value
@@ -92,6 +93,9 @@ async def _form_fields(request: Request) -> dict[str, Any]:
             raise _sent_twice(key)
         else:
             fields[key] = value
+    for name, parts in fields.items():  # name[0], name[1], ... parts: a list in that order (a mask's images)
+        if isinstance(parts, dict) and parts and set(parts) == {str(i) for i in range(len(parts))}:
+            fields[name] = [parts[str(i)] for i in range(len(parts))]
     return fields
 
 

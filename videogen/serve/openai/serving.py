@@ -27,6 +27,7 @@ from videogen.serve.openai.protocol import (  # EXTRA_FIELDS: VideoGen's own fie
     video_from_job,
 )
 from videogen.serve.store.job_pages import delete_job, page_after
+from videogen.video import model_limits
 from videogen.video.outputs import VARIANTS as MEDIA_VARIANTS
 from videogen.video.registry import get_spec
 from videogen.video.request import Adjustment
@@ -159,11 +160,11 @@ class OpenAIVideos:
         asked = {k: fields.get(k) for k in ("seconds", "size") if fields.get(k) not in (None, "")}
         if "size" in asked and "width" not in body and "height" not in body:
             width, height = _size(asked["size"])
-            low = spec.resolution_multiple if meta.tiny else spec.min_size
+            low = model_limits.min_size(spec, meta)
             body["width"], body["height"] = (min(max(v, low), spec.max_size) for v in (width, height))
         if "seconds" in asked and "num_frames" not in body:
             fps = _whole("fps", body.get("fps") or defaults["fps"])
-            rule = spec.frame_rule
+            rule = model_limits.frame_rule(spec, body["task"], meta)  # a FramePack model's are far longer
             body["num_frames"] = min(max(round(_seconds(asked["seconds"]) * fps), rule.min_frames), rule.max_frames)
         return body, asked, meta
 

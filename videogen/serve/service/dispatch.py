@@ -22,11 +22,13 @@ import time
 from collections.abc import Mapping
 from typing import Any
 
-from videogen.errors import ErrorCode, error_dict
+from videogen.errors import ErrorCode, VideoGenError, error_dict
+from videogen.serve.adapter_affinity import routed
 from videogen.serve.config import VideoGenAppConfig
 from videogen.serve.protocol import RunOutcome
 from videogen.serve.store.job_store import JobStore
 from videogen.serve.store.records import JobStatus
+from videogen.video.lora_config import adapter_set_id
 
 logger = logging.getLogger("videogen.serve")
 
@@ -65,11 +67,12 @@ class Dispatcher:
         return bool(self._background)
 
     # -- dispatch -------------------------------------------------------------------
-    def dispatch_soon(self, job_id: str, model: str) -> None:
-        """Push the job to the worker deployment of the served model ``model`` (a family's entry: its id)."""
+    def dispatch_soon(self, job_id: str, model: str, adapter_set: str | None = None) -> None:
+        """Push the job to the worker deployment of the served model ``model`` (a family's entry: its id), to a
+        replica holding its LoRA ``adapter_set`` where one does (None: read from its record)."""
         if job_id in self._tasks and not self._tasks[job_id].done():
             return
-        task = asyncio.get_running_loop().create_task(self._dispatch(job_id, model))
+        task = asyncio.get_running_loop().create_task(self._dispatch(job_id, model, adapter_set))
         self._tasks[job_id] = task
         task.add_done_callback(lambda _t, j=job_id: self._tasks.pop(j, None) if self._tasks.get(j) is _t else None)
 
@@ -79,7 +82,7 @@ class Dispatcher:
         if response is not None:
             response.cancel()
 
-    async def _dispatch(self, job_id: str, model: str) -> None:
+    async def _dispatch(self, job_id: str, model: str, adapter_set: str | None = None) -> None:
         handle = self.workers.get(model)
         if handle is None:
             error = error_dict(
@@ -88,6 +91,13 @@ class Dispatcher:
             )
             await asyncio.to_thread(self.jobs.fail, job_id, error)
             return
+        if adapter_set is None:  # its settled adapters (recipe's and request's), as the worker will load them
+            try:
+                rec = await asyncio.to_thread(self.jobs.get, job_id)
+                adapter_set = adapter_set_id((rec.params or {}).get("loras"))
+            except VideoGenError:  # deleted meanwhile: nothing to run
+                return
+        handle = routed(handle, adapter_set)  # Serve's model multiplexing (serve.adapter_affinity)
         backoff = 0.5
         first = True
         while True:
@@ -200,7 +210,9 @@ class Dispatcher:
     async def _redispatch(self, job_id: str) -> None:
         """Dispatch a queued job again, to the model its record names (never one chosen anew)."""
         rec = await asyncio.to_thread(self.jobs.get, job_id)
-        self.dispatch_soon(job_id, self.settings.model_of(rec.family, rec.model_name))
+        self.dispatch_soon(
+            job_id, self.settings.model_of(rec.family, rec.model_name), adapter_set_id((rec.params or {}).get("loras"))
+        )
 
     async def _reaper_loop(self) -> None:
         while True:

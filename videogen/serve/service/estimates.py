@@ -83,7 +83,8 @@ class EstimateService:
     def plan(self, family: str, task: str, params: dict[str, Any], model: str | None = None):
         """The job plan on the served model's reported hardware (``model`` None: the family's default);
         ``CapacityError`` when it cannot fit; None when unknown."""
-        from videogen.video.admission import admit
+        from videogen.video import model_limits
+        from videogen.video.admission import admit, estimate_weights
         from videogen.video.job_cost import estimate_job
         from videogen.video.registry import get_spec
 
@@ -93,10 +94,16 @@ class EstimateService:
         source, throughput = self._planner_args(family, task, view, model)
 
         def estimate(p: dict[str, Any]):
-            return estimate_job(source, task, p, view.policy.dtype, view.profile, throughput)
+            return estimate_job(
+                source, task, p, view.policy.dtype, view.profile, throughput, **estimate_weights(view.policy)
+            )
 
         try:
-            return admit(estimate, params, get_spec(family), view.profile, view.policy, self.settings.job_timeout_s)
+            spec = get_spec(family)
+            rule = model_limits.frame_rule(spec, task, source.model_meta(task))  # a FramePack model's own
+            return admit(
+                estimate, params, spec, view.profile, view.policy, self.settings.job_timeout_s, frame_rule=rule
+            )
         except CapacityError:
             raise
         except Exception:  # no estimate must never refuse a job the worker can run
@@ -105,6 +112,7 @@ class EstimateService:
 
     def estimate(self, family: str, task: str, params: dict[str, Any], model: str | None = None) -> EstimateResponse:
         """The figures whatever the verdict, and the verdict (on the served model ``model``; None: the default)."""
+        from videogen.video.admission import estimate_weights
         from videogen.video.job_cost import estimate_job
 
         view = self.worker_view(family, model)
@@ -119,7 +127,9 @@ class EstimateService:
             )
         else:
             source, throughput = self._planner_args(family, task, view, model)
-            priced = estimate_job(source, task, params, view.policy.dtype, view.profile, throughput)
+            priced = estimate_job(
+                source, task, params, view.policy.dtype, view.profile, throughput, **estimate_weights(view.policy)
+            )
             response.hardware = {
                 k: getattr(view.profile, k) for k in ("backend", "device_name", "total_vram_gb", "system_ram_gb")
             }

@@ -34,6 +34,7 @@ from videogen.serve.store.bounds import QueueBounds
 from videogen.serve.store.job_store import JobStore
 from videogen.serve.store.records import JobRecord, JobStatus, pack_inputs
 from videogen.video.families import get_adapter
+from videogen.video.lora_config import adapter_set_id
 from videogen.video.progress import Progress
 from videogen.video.registry import get_spec
 from videogen.video.request import VideoRequest
@@ -160,7 +161,8 @@ class JobService:
         except VideoGenError as exc:
             metrics.refused(label, str(exc.code))
             raise
-        self.dispatcher.dispatch_soon(rec.id, self.settings.model_of(rec.family, rec.model_name))
+        adapter_set = adapter_set_id((rec.params or {}).get("loras"))  # to a replica holding its LoRA adapters
+        self.dispatcher.dispatch_soon(rec.id, self.settings.model_of(rec.family, rec.model_name), adapter_set)
         metrics.job_submitted(rec.family, rec.task, rec.model_name)
         metrics.queue_depths(await asyncio.to_thread(metrics.queued_by_model, self.store))
         return self.job(rec)

@@ -17,6 +17,7 @@ from videogen.serve.config import ServedModel, VideoGenAppConfig
 from videogen.serve.deployment_options import worker_deployment_name
 from videogen.serve.store.job_store import JobStore
 from videogen.serve.store.replicas import ReplicaRecord, ReplicaState
+from videogen.video.model_limits import request_limits
 from videogen.video.model_meta import ModelMeta
 from videogen.video.model_source import ModelSource
 from videogen.video.registry import SPECS, static_model_facts
@@ -42,8 +43,11 @@ class StatusViews:
 
     def model_meta(self, family: str, task: str, model: str | None = None) -> ModelMeta:
         """What the served model's workers reported for this task's model (``model``: a served name; None: the
-        family's default), else what the config implies."""
+        family's default), else what the config implies; its LoRA adapters are always the config's."""
         served = self.settings.served_models[model] if model else self.settings.default_model(family)
+        return self._reported_meta(family, task, served).with_loras(served.config.loras)
+
+    def _reported_meta(self, family: str, task: str, served) -> ModelMeta:
         for rep in self.replicas_of(family, served.name):
             meta = rep.models.model_meta.get(task) if rep.models else None
             if meta and "error" not in meta:
@@ -206,30 +210,18 @@ class StatusViews:
             )
         entry["deployment"] = worker_deployment_name(model.name)
         entry.update(self._request_facts(spec, model.name))
+        # the adapters a request may name here: scales, experts, description; never their paths
+        entry["loras"] = {name: a.offer().public() for name, a in model.config.loras.items()}
         return entry
 
     def _request_facts(self, spec, model: str) -> dict[str, Any]:
         """Per offered task, the defaults a request gets on the served model ``model`` (a tiny model's beat the
         family's) and the frames and sizes it accepts: what the ingress validates with (``model_meta``)."""
         defaults, limits = {}, {}
-        rule = spec.frame_rule
         for task in spec.tasks:
             meta = self.model_meta(spec.id, task, model)
             defaults[task] = {**spec.defaults.model_dump(), **meta.request_defaults}
-            limits[task] = {
-                "num_frames": {
-                    "min": rule.min_frames,
-                    "max": rule.max_frames,
-                    "multiple": rule.multiple,
-                    "remainder": rule.remainder,
-                    "rule": rule.describe(),
-                },
-                "size": {
-                    "min": spec.resolution_multiple if meta.tiny else spec.min_size,
-                    "max": spec.max_size,
-                    "multiple": spec.resolution_multiple,
-                },
-            }
+            limits[task] = request_limits(spec, task, meta)  # the model's own frames and size grid where it has them
         return {"request_defaults": defaults, "request_limits": limits}
 
 
@@ -258,6 +250,7 @@ _SUPPORT = (
     "deployment",
     "request_defaults",
     "request_limits",
+    "loras",
 )
 # What a non-admin caller may see of a replica's runtime: versions, not where or how it runs.
 _PUBLIC_RUNTIME_KEYS = ("videogen", "python", "packages")

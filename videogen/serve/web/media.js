@@ -109,6 +109,11 @@ export async function addMedia(b) {  // the shown media inputs into the request 
       b[f] = await dataUrl(file);
     }
   }
+  if (!$("mask-row").hidden && $("mask").files.length > 1) {  // an image sequence: one image per frame, by name
+    const files = [...$("mask").files].sort((x, y) => x.name.localeCompare(y.name, undefined, { numeric: true }));
+    files.forEach((file) => checked("mask", file, ["image"]));
+    b.mask = await Promise.all(files.map(dataUrl));
+  }
   if (!$("reference_images-row").hidden && $("reference_images").files.length) {
     const files = [...$("reference_images").files];
     if (files.length > MAX_REFERENCES) throw fieldError("reference_images", `${files.length} images chosen; at most ${MAX_REFERENCES}`);

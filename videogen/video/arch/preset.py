@@ -219,6 +219,7 @@ class ArchPreset(BaseModel):
             task=task,
             call_kwargs=dict(self.call_kwargs.get(task, {})),
             experts=len(self.denoisers),
+            latent_upsampler=False,  # a preset builds its pipeline alone, never a latent upsampler beside it
         )
 
     def describe(self) -> dict[str, Any]:

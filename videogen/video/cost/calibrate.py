@@ -29,7 +29,14 @@ from videogen.video.cost.facts import SectionFacts
 from videogen.video.cost.fit import PolyFit, Term, fit, fit_attention_monomials, fit_attention_split, term
 from videogen.video.cost.measure import Measurement, measure, module_tensors
 from videogen.video.cost.meta_models import component_key, denoiser_module, meta_module
-from videogen.video.cost.shapes import compression, cost_facts, denoiser_patch, latent_shape, pipeline_facts
+from videogen.video.cost.shapes import (
+    compression,
+    cost_facts,
+    denoiser_patch,
+    latent_shape,
+    pipeline_facts,
+    section_facts,
+)
 
 _UNETS = ("UNet3DConditionModel", "UNetMotionModel")
 _LOCK = threading.RLock()
@@ -187,11 +194,18 @@ def _per_token_timestep(preset: ArchPreset, task: str) -> bool:
     return expand or task in cost_facts(preset).per_token_timestep_tasks
 
 
+def _runs_controlnet(preset: ArchPreset, task: str) -> bool:
+    """Whether ``task``'s pipeline runs the model's ControlNet beside the denoiser at every step
+    (``CostFacts.controlnet_tasks``: AnimateDiff's control-to-video)."""
+    return task in cost_facts(preset).controlnet_tasks and any(c.name == "controlnet" for c in preset.components)
+
+
 def _measure_denoiser(preset: ArchPreset, task: str, frames: int, height: int, width: int) -> Measurement:
     module = denoiser_module(preset)
+    controlnet = meta_module(preset.component("controlnet")) if _runs_controlnet(preset, task) else None
     facts = pipeline_facts(preset, task, num_frames=1)
     per_token = _per_token_timestep(preset, task)
-    section = cost_facts(preset).sections.get(task)
+    section = section_facts(preset, task)
     call, inputs = probes.denoiser_call(
         module,
         batch=1,
@@ -202,8 +216,10 @@ def _measure_denoiser(preset: ArchPreset, task: str, frames: int, height: int, w
         image_tokens=facts.image_tokens,
         per_token_timestep=per_token,
         history=tuple(part[0] for part in section.history) if section is not None else (),
+        controlnet=controlnet,
     )
-    return measure(call, exclude=[*module_tensors(module), *inputs])
+    weights = [*module_tensors(module), *(module_tensors(controlnet) if controlnet is not None else ())]
+    return measure(call, exclude=[*weights, *inputs])
 
 
 def denoiser_model(preset: ArchPreset, task: str) -> DenoiserModel:
@@ -225,7 +241,7 @@ def denoiser_model(preset: ArchPreset, task: str) -> DenoiserModel:
                 flops = fit(flop_terms, xs, [r.flops for r in runs])
             peak = fit(rest_terms, xs[: len(runs)], [r.peak_bytes for r in runs])
             return DenoiserModel(unet, flops, peak, tuple(points[: len(runs)]))
-        section = cost_facts(preset).sections.get(task)
+        section = section_facts(preset, task)
         points = points[:2]
         runs = [_measure_denoiser(preset, task, *p) for p in points]
         xs = [{"n": _tokens(f, h, w, patch, section)} for f, h, w in points]
@@ -246,7 +262,8 @@ def denoiser_model(preset: ArchPreset, task: str) -> DenoiserModel:
 def denoiser_key(preset: ArchPreset, task: str) -> tuple:
     """What a denoiser's cost depends on: presets/tasks with equal keys share one model."""
     facts = pipeline_facts(preset, task, num_frames=1)
-    parts = [c for c in preset.components if c.name in (preset.denoiser, "motion_adapter")]
+    step = (preset.denoiser, "motion_adapter", *(("controlnet",) if _runs_controlnet(preset, task) else ()))
+    parts = [c for c in preset.components if c.name in step]
     return (
         "denoiser",
         *map(component_key, parts),
@@ -254,7 +271,7 @@ def denoiser_key(preset: ArchPreset, task: str) -> tuple:
         facts.text_tokens,
         facts.image_tokens,
         _per_token_timestep(preset, task),
-        cost_facts(preset).sections.get(task),
+        section_facts(preset, task),
     )
 
 
@@ -316,10 +333,12 @@ def vae_decode_model(preset: ArchPreset) -> VaeModel:
 
 def vae_encode_model(preset: ArchPreset, task: str, num_frames: int) -> VaeModel | None:
     """Plain encode of the i2v conditioning (F pixel frames of S pixels); None for text-to-video."""
-    facts = pipeline_facts(preset, task, num_frames=num_frames)
-    if not facts.vae_encode_frames:
-        return None
-    single = facts.vae_encode_frames == 1
+    frames = pipeline_facts(preset, task, num_frames=num_frames).vae_encode_frames
+    return vae_encode_fit(preset, single=frames == 1) if frames else None
+
+
+def vae_encode_fit(preset: ArchPreset, single: bool) -> VaeModel:
+    """Plain encode of F pixel frames of S pixels: one image (``single``: its own law) or a clip."""
 
     def build() -> VaeModel:
         from videogen.video.registry import get_spec

@@ -12,12 +12,15 @@ from pydantic import BaseModel, Field
 
 from videogen.video.arch.preset import ArchPreset
 from videogen.video.cost import calibrate, memory
+from videogen.video.cost.conditioning import Conditioning, conditioning_load
 from videogen.video.cost.device_peaks import device_peak
 from videogen.video.cost.experts import expert_preset, expert_steps, same_architecture
 from videogen.video.cost.meta_models import meta_module
 from videogen.video.cost.shapes import (
+    LatentShape,
     cfg_passes,
     compression,
+    cost_facts,
     denoiser_patch,
     latent_shape,
     pipeline_facts,
@@ -25,6 +28,7 @@ from videogen.video.cost.shapes import (
     text_encoder_runs,
     video_tokens,
 )
+from videogen.video.cost.vae_encodes import vae_encodes
 from videogen.video.cost.vae_tiles import decode_tiles
 from videogen.video.placement import PLACEMENT_LADDER
 from videogen.video.policy_overrides import Placement
@@ -56,13 +60,15 @@ class Flops(BaseModel):
     denoise_total: float
     vae_decode: float = Field(description="plain (untiled) decode; tiling adds the overlaps, see vae_decode_tiled")
     vae_decode_tiled: float
-    total: float = Field(description="text + image + VAE encode + denoise + untiled decode")
+    latent_upsample: float = Field(0.0, description="a latent upsampler between two passes (LTX's latent upscale)")
+    total: float = Field(description="text + image + VAE encode + denoise + latent upsample + untiled decode")
 
 
 class PlacementMemory(BaseModel):
     placement: Placement
     vae_tiling: bool
     vae_slicing: bool
+    weights: str = Field("bf16", description="the denoisers' weights mode (videogen.video.weights)")
     stages: dict[str, int] = Field(description="device bytes per stage: resident weights + activation peak")
     peak_bytes: int = Field(description="largest stage: live tensors, as torch's allocator statistics would count")
     required_bytes: int = Field(description="peak plus allocator fragmentation and runtime overhead")
@@ -86,6 +92,7 @@ class CostEstimate(BaseModel):
     family: str
     task: str
     dtype: str
+    weights: str = Field("bf16", description="the denoisers' weights mode the component bytes are for")
     num_frames: int
     height: int
     width: int
@@ -108,16 +115,20 @@ class CostEstimate(BaseModel):
     seconds: Seconds | None = None
     notes: list[str] = Field(default_factory=list)
 
-    def memory_for(self, placement: Placement, vae_tiling: bool = False, vae_slicing: bool = False) -> PlacementMemory:
+    def memory_for(
+        self, placement: Placement, vae_tiling: bool = False, vae_slicing: bool = False, weights: str | None = None
+    ) -> PlacementMemory:
+        """The entry for a rung; ``weights`` None: the estimate's own weights mode."""
+        key = (placement, vae_tiling, vae_slicing, weights or self.weights)
         for entry in self.memory:
-            if (entry.placement, entry.vae_tiling, entry.vae_slicing) == (placement, vae_tiling, vae_slicing):
+            if (entry.placement, entry.vae_tiling, entry.vae_slicing, entry.weights) == key:
                 return entry
-        raise KeyError(f"no memory estimate for {placement} tiling={vae_tiling} slicing={vae_slicing}")
+        raise KeyError(f"no memory estimate for {placement} tiling={vae_tiling} slicing={vae_slicing} {key[3]}")
 
     def first_fit(self, device_bytes: int) -> PlacementMemory | None:
         """The cheapest rung of ``PLACEMENT_LADDER`` whose required memory fits; None if none does."""
-        for placement, tiling, slicing in PLACEMENT_LADDER:
-            entry = self.memory_for(placement, tiling, slicing)
+        for rung in PLACEMENT_LADDER:
+            entry = self.memory_for(*rung)
             if entry.required_bytes <= device_bytes:
                 return entry
         return None
@@ -180,48 +191,59 @@ def estimate_cost(
     guidance_scale: float,
     dtype: str = "bfloat16",
     device_name: str | None = None,
+    weights: str = "bf16",
+    gguf_file: str | None = None,
+    rung_weights: tuple[str, ...] = (),
+    conditioning: Conditioning | None = None,
 ) -> CostEstimate:
-    """The cost of one request (one video) on ``preset`` at ``dtype``; seconds when ``device_name`` is known."""
+    """The cost of one request (one video) on ``preset`` at ``dtype``, its denoisers in the ``weights`` mode;
+    seconds when ``device_name`` is known. ``rung_weights``: more modes to price memory for (admission's
+    quantized rungs). ``conditioning``: the job's reference images and keyframes (their encodes and tokens)."""
     preset = _preset(preset_or_id)
     if task not in preset.tasks:
         from videogen.errors import UnsupportedTaskError
 
         raise UnsupportedTaskError(f"{preset.id} does not offer {task}", field="task", allowed=list(preset.tasks))
     torch_dtype = _DTYPES[dtype]
-    request = _Request(preset, task, num_frames, height, width, num_inference_steps, guidance_scale, torch_dtype)
+    request = _Request(
+        preset, task, num_frames, height, width, num_inference_steps, guidance_scale, torch_dtype, conditioning
+    )
     flops = _flops(request)
     counts = preset.param_counts()
-    weights = memory.weight_bytes(preset, torch_dtype)
+    bytes_of = memory.weight_bytes(preset, torch_dtype, weights, gguf_file)
     return CostEstimate(
         preset=preset.id,
         family=preset.family,
         task=task,
         dtype=dtype,
+        weights=weights,
         num_frames=num_frames,
         height=height,
         width=width,
         num_inference_steps=num_inference_steps,
         guidance_scale=guidance_scale,
         components=[
-            ComponentCost(name=c.name, class_name=c.class_name, params=counts[c.name], weight_bytes=weights[c.name])
+            ComponentCost(name=c.name, class_name=c.class_name, params=counts[c.name], weight_bytes=bytes_of[c.name])
             for c in preset.components
         ],
         total_params=sum(counts.values()),
-        total_weight_bytes=sum(weights.values()),
+        total_weight_bytes=sum(bytes_of.values()),
         latent=LatentInfo(**vars(request.latent)),
         video_tokens=video_tokens(preset, request.latent)
-        + (request.sections.context_tokens if request.sections else 0),
+        + (request.sections.context_tokens if request.sections else 0)
+        + request.added_tokens,
         text_tokens=request.facts.text_tokens,
         cfg_passes=request.passes,
         cfg_mode=request.facts.cfg,
         denoiser_steps=dict(request.expert_steps),
         flops=flops,
-        memory=_memory(request),
+        memory=_memory(request, (weights, *rung_weights), gguf_file),
         seconds=_seconds(flops, device_name),
         notes=[
             *request.facts.notes,
             *_expert_notes(preset, request.expert_steps),
             *([request.sections.note()] if request.sections else []),
+            *request.load.notes,
         ],
     )
 
@@ -240,9 +262,14 @@ def _expert_notes(preset: ArchPreset, steps: dict[str, int]) -> list[str]:
 class _Request:
     """One request's shapes and the calibrated models it needs."""
 
-    def __init__(self, preset, task, num_frames, height, width, steps, guidance_scale, dtype) -> None:
+    def __init__(self, preset, task, num_frames, height, width, steps, guidance_scale, dtype, conditioning) -> None:
         self.preset, self.task, self.steps, self.dtype = preset, task, steps, dtype
         self.facts = pipeline_facts(preset, task, num_frames)
+        # the conditioning media: more VAE encodes, and latent frames the denoised sequence gains (reference images
+        # in front, keyframes after frame 0), which the fitted denoiser prices as more tokens (FLOPs and peak)
+        temporal = compression(preset)[1]
+        self.load = conditioning_load(cost_facts(preset), task, conditioning or Conditioning(), temporal)
+        self.encodes = vae_encodes(preset, task, num_frames, height * width, self.facts, self.load)
         self.latent = latent_shape(preset, num_frames, height, width)
         # FramePack: every step of every section denoises one window; the VAE decodes after each section
         self.sections = sections_of(preset, task, num_frames, height, width)
@@ -252,9 +279,9 @@ class _Request:
         self.passes = cfg_passes(preset, guidance_scale)
         self.text_runs = text_encoder_runs(preset, guidance_scale)
         self.denoiser = calibrate.denoiser_model(preset, task)
-        self.denoiser_vars = self.denoiser.variables(
-            self.latent.frames, self.latent.height, self.latent.width, denoiser_patch(preset)
-        )
+        lat, extra = self.latent, self.load.latent_frames
+        self.added_tokens = video_tokens(preset, LatentShape(lat.channels, extra, lat.height, lat.width))
+        self.denoiser_vars = self.denoiser.variables(lat.frames + extra, lat.height, lat.width, denoiser_patch(preset))
         # every expert's fitted model (one calibration when they are built alike) and the steps it runs
         self.experts = {
             name: self.denoiser
@@ -264,8 +291,6 @@ class _Request:
         }
         self.expert_steps = expert_steps(preset, task, steps)
         self.encoders = calibrate.encoder_measurements(preset, task)
-        self.encode = calibrate.vae_encode_model(preset, task, num_frames)
-        self.encode_vars = calibrate.vae_variables(self.facts.vae_encode_frames, height * width)
         # (FLOPs, peak) of the decode(s) for each (tiling, slicing): FLOPs summed, the largest peak
         self.decode = {}
         for t, sl in ((t, sl) for t in (False, True) for sl in (False, True)):
@@ -276,7 +301,7 @@ class _Request:
 def _flops(r: _Request) -> Flops:
     text = sum(r.encoders[n].flops for n in r.facts.encoder_tokens) * r.text_runs
     image = r.encoders["image_encoder"].flops * r.facts.image_encoder_runs if "image_encoder" in r.encoders else 0.0
-    vae_encode = r.encode.flops(**r.encode_vars) * r.facts.vae_encode_runs if r.encode else 0.0
+    vae_encode = sum(encode.flops for encode in r.encodes)
     # Each step runs one expert; CFG (decided by guidance_scale alone) runs that expert once per pass.
     per_expert = {name: r.experts[name].flops(**r.denoiser_vars) * r.passes for name in r.expert_steps}
     denoise = sum(per_expert[name] * n for name, n in r.expert_steps.items()) * (r.sections.count if r.sections else 1)
@@ -296,10 +321,8 @@ def _flops(r: _Request) -> Flops:
     )
 
 
-def _memory(r: _Request) -> list[PlacementMemory]:
+def _memory(r: _Request, modes: tuple[str, ...], gguf_file: str | None) -> list[PlacementMemory]:
     scale = _activation_scale(r.dtype)
-    res = memory.component_residency(r.preset, r.dtype)
-    total_weights = sum(x.full for x in res.values())
     stages = [
         memory.Stage("text_encode", (name,), int(scale * r.encoders[name].peak_bytes))
         for name in r.facts.encoder_tokens
@@ -307,8 +330,8 @@ def _memory(r: _Request) -> list[PlacementMemory]:
     if "image_encoder" in r.encoders:
         image_peak = int(scale * r.encoders["image_encoder"].peak_bytes)
         stages.append(memory.Stage("image_encode", ("image_encoder",), image_peak))
-    if r.encode:
-        stages.append(memory.Stage("vae_encode", ("vae",), int(scale * r.encode.peak(**r.encode_vars))))
+    if r.encodes:  # one after another: the largest is the stage's peak
+        stages.append(memory.Stage("vae_encode", ("vae",), int(scale * max(e.peak for e in r.encodes))))
     # Batched CFG runs both branches in one forward: twice the activations.
     batch = 2 if r.facts.cfg == "batched" and r.passes == 2 else 1
     for name, model in r.experts.items():
@@ -317,7 +340,9 @@ def _memory(r: _Request) -> list[PlacementMemory]:
         parts = tuple(c.name for c in r.preset.components if c.name in (name, "motion_adapter"))
         stages.append(memory.Stage("denoise", parts, int(scale * model.peak(**r.denoiser_vars) * batch)))
     entries = []
-    for placement in memory.PLACEMENTS:
+    for mode, placement in ((m, p) for m in dict.fromkeys(modes) for p in memory.PLACEMENTS):
+        res = memory.component_residency(r.preset, r.dtype, mode, gguf_file)  # cached per component and mode
+        total_weights = sum(x.full for x in res.values())
         for (tiling, slicing), (_, decode_peak) in r.decode.items():
             per_stage: dict[str, int] = {}
             for stage in [*stages, memory.Stage("vae_decode", ("vae",), decode_peak)]:
@@ -330,6 +355,7 @@ def _memory(r: _Request) -> list[PlacementMemory]:
                     placement=placement,
                     vae_tiling=tiling,
                     vae_slicing=slicing,
+                    weights=mode,
                     stages=per_stage,
                     peak_bytes=peak,
                     required_bytes=required,

@@ -87,13 +87,13 @@ class SectionFacts:
     Each section denoises ``window`` latent frames beside packed context: ``history`` lists each context part as
     (latent frames, temporal kernel, spatial kernel) of the patch embedder that packs it. The job's
     ``num_frames`` is the video's (``frames_per_section`` per section plus the first frame). The VAE decodes
-    after every section (``decode_latents``); the image encoder embeds ``image_runs`` images.
+    after every section (``decode_latents``); the image encoder embeds and the VAE encodes each of the task's images
+    (``CostFacts.image_tasks``: the first frame, and the last for first-last-frame).
     """
 
     window: int
     frames_per_section: int
     history: tuple[tuple[int, int, int], ...]
-    image_runs: int = 1
 
     def sections(self, num_frames: int) -> int:
         return max(1, -(-(num_frames - 1) // self.frames_per_section))
@@ -118,8 +118,10 @@ class CostFacts:
     vae_temporal: TemporalRule
     cfg: CfgMode
     text: TextFacts
-    # Per-task replacements of ``text`` (a task not listed uses ``text``).
+    # Per-task replacements of ``text`` (a task not listed uses ``text``), and per pipeline class, which beat them
+    # (FramePack runs image-to-video on a FramePack checkpoint with its own text encoders).
     text_by_task: Mapping[str, TextFacts] = field(default_factory=dict)
+    text_by_pipeline: Mapping[str, TextFacts] = field(default_factory=dict)
     # The pipeline pads latent frames to a multiple of the denoiser's ``patch_size_t`` (CogVideoX 1.5).
     pad_latent_frames_to_patch: bool = False
     # Latent frames per VAE decode call for a 2D VAE decoding frames as a batch (None: all at once).
@@ -133,11 +135,27 @@ class CostFacts:
     # encoder's tokens), and how many images each gives: Wan's first-last-frame embeds both images (2 x the tokens
     # in the image cross-attention) and encodes the clip they bound once, like its image-to-video.
     image_tasks: Mapping[str, int] = field(default_factory=lambda: {IMAGE_TO_VIDEO: 1})
-    # Tasks whose pipeline denoises in sections (FramePack), and how.
+    # Pipeline classes that denoise in sections (FramePack), and how: keyed by the class, since one task may run
+    # through it on one checkpoint and not on another (HunyuanVideo's image-to-video).
     sections: Mapping[str, SectionFacts] = field(default_factory=dict)
     # Tasks whose pipeline VAE-encodes the whole clip, and how many times (Wan VACE: the kept and the regenerated
     # video, each of the job's frames, even for reference-to-video's empty clip).
     clip_vae_encodes: Mapping[str, int] = field(default_factory=dict)
+    # The class of the latent upsampler a model directory may hold (``model_meta.LATENT_UPSAMPLER_DIR``; LTX-Video's
+    # spatial upscaler), as ``module:Class``: built on the meta device from the directory's config to count its FLOPs.
+    latent_upsampler_class: str | None = None
+    # Tasks whose reference images are each VAE-encoded as one frame and denoised as one more latent frame in
+    # front of the video's (Wan VACE); ``cost.conditioning`` prices them from the job's own count.
+    reference_image_tasks: frozenset[str] = frozenset()
+    # Tasks whose keyframe conditions are each VAE-encoded and, placed after frame 0, join the denoised sequence
+    # as tokens: an image's one latent frame, a clip's first this many (LTX's ``num_prefix_latent_frames``).
+    keyframe_token_frames: Mapping[str, int] = field(default_factory=dict)
+    # Tasks whose pipeline runs the model's ``controlnet`` component beside its UNet at every step, on the control
+    # frames at the job's size, its residuals added to the UNet's (AnimateDiff's control-to-video): priced as part
+    # of the denoiser's step.
+    controlnet_tasks: frozenset[str] = frozenset()
 
-    def text_for(self, task: str) -> TextFacts:
+    def text_for(self, task: str, pipeline_class: str | None = None) -> TextFacts:
+        if pipeline_class in self.text_by_pipeline:
+            return self.text_by_pipeline[pipeline_class]
         return self.text_by_task.get(task, self.text)

@@ -26,6 +26,7 @@ prompt embeddings and scheduler state are a few MB and are covered by the same m
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 import torch
@@ -34,6 +35,7 @@ from torch import nn
 from videogen.video.arch.materialise import keep_fp32_names
 from videogen.video.arch.preset import ArchPreset
 from videogen.video.cost.meta_models import component_key, meta_module
+from videogen.video.cost.quantized import gguf_bytes, stored_sizes
 from videogen.video.policy_overrides import PLACEMENTS, Placement
 
 GIB = float(1 << 30)
@@ -53,54 +55,75 @@ class Residency:
     leaf: int  # its largest leaf module
 
 
-def _tensor_bytes(module: nn.Module, dtype: torch.dtype, keep: set[str], prefix: str = "") -> int:
+def _tensor_bytes(
+    module: nn.Module, dtype: torch.dtype, keep: set[str], prefix: str = "", sizes: Mapping[int, int] | None = None
+) -> int:
+    """Bytes of ``module``'s tensors in ``dtype``; ``sizes``: the tensors a quantized weights mode stores otherwise."""
+    sizes = sizes or {}
     total = 0
     seen: set[int] = set()
     for name, p in module.named_parameters(prefix=prefix):
         if id(p) in seen:
             continue
         seen.add(id(p))
+        if id(p) in sizes:
+            total += sizes[id(p)]
+            continue
         if p.is_floating_point():
             element = 4 if keep and keep.intersection(name.split(".")) else torch.empty((), dtype=dtype).element_size()
         else:
             element = p.element_size()
         total += p.numel() * element
     for b in module.buffers():
-        total += b.numel() * b.element_size()
+        total += sizes.get(id(b), b.numel() * b.element_size())
     return total
 
 
-def weight_bytes(preset: ArchPreset, dtype: torch.dtype) -> dict[str, int]:
+def weight_bytes(
+    preset: ArchPreset, dtype: torch.dtype, weights: str = "bf16", gguf_file: str | None = None
+) -> dict[str, int]:
     """Bytes of each component's parameters and buffers as the loader would hold them in ``dtype``
-    (modules a library keeps in float32, e.g. Wan's norms and time embedding, at 4 bytes)."""
-    return {name: r.full for name, r in component_residency(preset, dtype).items()}
+    (modules a library keeps in float32, e.g. Wan's norms and time embedding, at 4 bytes), the denoisers in the
+    ``weights`` mode (``cost.quantized``)."""
+    return {name: r.full for name, r in component_residency(preset, dtype, weights, gguf_file).items()}
 
 
-def residency(module: nn.Module, dtype: torch.dtype) -> Residency:
+def residency(module: nn.Module, dtype: torch.dtype, weights: str = "bf16", gguf_file: str | None = None) -> Residency:
     keep = keep_fp32_names(module, dtype)
-    full = _tensor_bytes(module, dtype, keep)
+    sizes = stored_sizes(module, dtype, weights)
+    full = _tensor_bytes(module, dtype, keep, sizes=sizes)
     blocks = [
-        _tensor_bytes(block, dtype, keep)
+        _tensor_bytes(block, dtype, keep, sizes=sizes)
         for child in module.children()
         if isinstance(child, (nn.ModuleList, nn.Sequential))
         for block in child
     ]
     group = full - sum(blocks) + _PREFETCHED_GROUPS * max(blocks, default=0)
-    leaves = [_tensor_bytes(m, dtype, keep) for m in module.modules() if not list(m.children())]
-    return Residency(full=full, group=min(full, group), leaf=max(leaves, default=0))
+    leaves = [_tensor_bytes(m, dtype, keep, sizes=sizes) for m in module.modules() if not list(m.children())]
+    res = Residency(full=full, group=min(full, group), leaf=max(leaves, default=0))
+    if weights == "gguf" and gguf_file:
+        # The file's names need not be the module's (an original-format checkpoint): its total, each part scaled.
+        ratio = gguf_bytes(gguf_file, module, dtype) / max(full, 1)
+        res = Residency(full=round(full * ratio), group=round(res.group * ratio), leaf=round(res.leaf * ratio))
+    return res
 
 
-def component_residency(preset: ArchPreset, dtype: torch.dtype) -> dict[str, Residency]:
+def component_residency(
+    preset: ArchPreset, dtype: torch.dtype, weights: str = "bf16", gguf_file: str | None = None
+) -> dict[str, Residency]:
+    """Each component's residency; the weights mode applies to the denoisers only (GGUF: the one denoiser)."""
     out = {}
+    quantized = [preset.denoiser] if weights == "gguf" else preset.denoisers
     for comp in preset.components:
-        key = (component_key(comp), str(dtype))
+        mode = weights if comp.name in quantized else "bf16"
+        key = (component_key(comp), str(dtype), mode, gguf_file if mode == "gguf" else None)
         if key not in _RESIDENCY:
-            _RESIDENCY[key] = residency(meta_module(comp, dtype), dtype)
+            _RESIDENCY[key] = residency(meta_module(comp, dtype), dtype, mode, gguf_file)
         out[comp.name] = _RESIDENCY[key]
     return out
 
 
-_RESIDENCY: dict[tuple[str, str], Residency] = {}
+_RESIDENCY: dict[tuple[str, str, str, str | None], Residency] = {}
 
 
 @dataclass(frozen=True)

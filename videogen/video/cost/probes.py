@@ -41,10 +41,12 @@ def denoiser_call(
     image_tokens: int = 0,
     per_token_timestep: bool = False,
     history: tuple[int, ...] = (),
+    controlnet: nn.Module | None = None,
 ) -> Call:
     """One denoiser forward on latents of ``frames x height x width`` (latent units), batch ``batch``.
 
-    ``history``: FramePack's packed context, latent frames of each part (clean, 2x, 4x) at the same size."""
+    ``history``: FramePack's packed context, latent frames of each part (clean, 2x, 4x) at the same size.
+    ``controlnet``: the ControlNet the pipeline runs first at every step (AnimateDiff's control-to-video)."""
     cls = type(module).__name__
     cfg = module.config
     dt = _dtype(module)
@@ -134,11 +136,39 @@ def denoiser_call(
             "encoder_hidden_states": _t(text_batch, text_tokens, cfg.cross_attention_dim, dtype=dt),
             "return_dict": False,
         }
+        if controlnet is not None:
+            return _with_controlnet(module, controlnet, kwargs, b * f, h, w)
     else:
         raise NotImplementedError(f"no cost probe for denoiser class {cls}")
     inputs = [v for v in kwargs.values() if isinstance(v, torch.Tensor)]
     inputs += [t for v in kwargs.values() if isinstance(v, tuple) for t in v if isinstance(t, torch.Tensor)]
     return (lambda: module(**kwargs)), inputs
+
+
+def _with_controlnet(
+    unet: nn.Module, controlnet: nn.Module, kwargs: dict[str, Any], images: int, h: int, w: int
+) -> Call:
+    """``AnimateDiffControlNetPipeline``'s step: the ControlNet on every frame (the latents and the control frames as
+    a batch of ``images``, the prompt per frame, as the motion UNet gets it), then the UNet with its residuals added
+    to the down and mid blocks. The control frames are pixels: the ControlNet's conditioning embedding downsamples
+    them to the latents' size."""
+    cfg = controlnet.config
+    dt = _dtype(controlnet)
+    scale = 2 ** (len(cfg.conditioning_embedding_out_channels) - 1)
+    sample = _t(images, cfg.in_channels, h, w, dtype=dt)
+    frames = _t(images, cfg.conditioning_channels, h * scale, w * scale, dtype=dt)
+
+    def run():
+        down, mid = controlnet(
+            sample,
+            kwargs["timestep"],
+            encoder_hidden_states=kwargs["encoder_hidden_states"],
+            controlnet_cond=frames,
+            return_dict=False,
+        )
+        return unet(**kwargs, down_block_additional_residuals=down, mid_block_additional_residual=mid)
+
+    return run, [sample, frames, *(v for v in kwargs.values() if isinstance(v, torch.Tensor))]
 
 
 class _MetaScalar(TorchDispatchMode):

@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from videogen.video.arch.preset import ArchPreset
-from videogen.video.cost.facts import CfgMode, CostFacts
+from videogen.video.cost.facts import CfgMode, CostFacts, SectionFacts, TextFacts
 from videogen.video.cost.meta_models import meta_module
 from videogen.video.families import get_cost_facts
 from videogen.video.spec import VIDEO_TO_VIDEO
@@ -111,9 +111,19 @@ class Sections:
         )
 
 
+def section_facts(preset: ArchPreset, task: str) -> SectionFacts | None:
+    """How the pipeline that runs ``task`` on ``preset`` denoises in sections; None for one without sections."""
+    return cost_facts(preset).sections.get(preset.pipeline_classes.get(task, ""))
+
+
+def text_facts(preset: ArchPreset, task: str) -> TextFacts:
+    """The text sequences of ``task`` as the pipeline that runs it on ``preset`` encodes them."""
+    return cost_facts(preset).text_for(task, preset.pipeline_classes.get(task))
+
+
 def sections_of(preset: ArchPreset, task: str, num_frames: int, height: int, width: int) -> Sections | None:
     """The sections a request of ``num_frames`` (the video's) runs in; None for a pipeline without sections."""
-    facts = cost_facts(preset).sections.get(task)
+    facts = section_facts(preset, task)
     if facts is None:
         return None
     temporal = compression(preset)[1]
@@ -155,21 +165,20 @@ def _patch_tokens(preset: ArchPreset) -> int:
 
 def pipeline_facts(preset: ArchPreset, task: str, num_frames: int) -> PipelineFacts:
     facts = cost_facts(preset)
-    text = facts.text_for(task)
+    text = text_facts(preset, task)
     denoiser = preset.component(preset.denoiser).config
-    section = facts.sections.get(task)
-    if section is not None:  # FramePack: image tokens beside the text, the images VAE-encoded one by one
+    images = facts.image_tasks.get(task, 0)  # image-to-video: 1; first-last-frame: 2
+    if section_facts(preset, task) is not None:  # FramePack: image tokens beside the text, each image VAE-encoded
         return PipelineFacts(
             text_tokens=text.denoiser_tokens(denoiser),
             encoder_tokens=text.encoder_lengths(denoiser),
             cfg=facts.cfg,
             image_tokens=_patch_tokens(preset),
             vae_encode_frames=1,
-            vae_encode_runs=section.image_runs,
-            image_encoder_runs=section.image_runs,
+            vae_encode_runs=images,
+            image_encoder_runs=images,
             notes=list(text.notes),
         )
-    images = facts.image_tasks.get(task, 0)  # image-to-video: 1; Wan first-last-frame: 2
     i2v = images > 0
     image_encoder = (
         i2v and bool(facts.image_encoder_tokens) and any(c.name == "image_encoder" for c in preset.components)

@@ -11,7 +11,7 @@ from __future__ import annotations
 import importlib
 from collections.abc import Callable
 from types import ModuleType
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from videogen.errors import ModelUnavailableError, UnknownFamilyError
 from videogen.video.adapter import VideoPipelineAdapter
@@ -80,6 +80,13 @@ def tiny_call_kwargs(family: str, task: str, variant: str | None = None) -> dict
     return dict(family_package(family).TINY_CALL_KWARGS.get(task, {}))
 
 
+def tiny_extra_models(family: str) -> dict[str, Callable[[], Any]]:
+    """Models the family's plain tiny model directory holds beside its pipeline, by folder (``TINY_EXTRA_MODELS`` in
+    ``families/<family>/tiny.py``: LTX-Video's ``latent_upsampler``); none if it declares none."""
+    module = importlib.import_module(f"{family_package(family).__name__}.tiny")
+    return dict(getattr(module, "TINY_EXTRA_MODELS", {}))
+
+
 def tiny_variants(family: str) -> dict[str, TinyVariant]:
     """The family's named tiny models (``TINY_VARIANTS`` in ``families/<family>/tiny.py``; none if it declares none)."""
     module = importlib.import_module(f"{family_package(family).__name__}.tiny")
@@ -109,6 +116,7 @@ __all__ = [
     "get_spec",
     "tiny_builder",
     "tiny_call_kwargs",
+    "tiny_extra_models",
     "tiny_variant",
     "tiny_variants",
 ]

@@ -13,11 +13,11 @@ import tempfile
 from pathlib import Path
 
 from videogen.paths import cache_root
-from videogen.video.families import get_spec, tiny_builder, tiny_call_kwargs, tiny_variant
-from videogen.video.model_meta import MODEL_META_FILE, ModelMeta
+from videogen.video.families import get_spec, tiny_builder, tiny_call_kwargs, tiny_extra_models, tiny_variant
+from videogen.video.model_meta import LATENT_UPSAMPLER_DIR, MODEL_META_FILE, ModelMeta
 
 # Bump when a tiny architecture changes so stale caches are rebuilt (a new variant has its own directory).
-TINY_VERSION = "4"
+TINY_VERSION = "5"
 SEED = 0
 
 
@@ -45,12 +45,21 @@ def _check_task(family: str, task: str, variant: str | None) -> None:
 
 def tiny_meta(family: str, task: str, variant: str | None = None) -> ModelMeta:
     """What a tiny model's directory says about itself (the one place it is put together)."""
-    extra = {} if variant is None else {"experts": tiny_variant(family, variant).experts}
+    extra = {}
+    if variant is not None:
+        named = tiny_variant(family, variant)
+        runs = get_spec(family).pipeline_class_for(task, named.checkpoint_class)
+        extra = {
+            "experts": named.experts,
+            "pipeline_class": runs if runs != get_spec(family).pipeline_classes[task] else None,
+            "resolution_multiple": named.resolution_multiple,
+        }
     return ModelMeta.for_tiny(
         family,
         task,
         tiny_version=TINY_VERSION,
         call_kwargs=tiny_call_kwargs(family, task, variant),
+        latent_upsampler=variant is None and LATENT_UPSAMPLER_DIR in tiny_extra_models(family),
         **extra,
     )
 
@@ -77,6 +86,9 @@ def ensure_tiny_model(family: str, task: str, variant: str | None = None) -> Pat
     tmp = Path(tempfile.mkdtemp(prefix=f".{task}-", dir=target.parent))
     try:
         pipe.save_pretrained(tmp, safe_serialization=True)
+        if variant is None:  # the models its directory holds beside the pipeline (LTX-Video's latent upsampler)
+            for folder, build in tiny_extra_models(family).items():
+                build().save_pretrained(tmp / folder, safe_serialization=True)
         tiny_meta(family, task, variant).write(tmp)
         try:
             os.rename(tmp, target)

@@ -6,16 +6,23 @@ motion adapter alone (``guoyww/animatediff-motion-adapter-v1-5-2``: only
 ``config.json`` + weights); it is combined with an SD 1.5 base pipeline read
 from the local directory in the environment variable ``VIDEOGEN_ANIMATEDIFF_BASE``
 (e.g. a downloaded ``stable-diffusion-v1-5`` snapshot). Nothing is downloaded.
+Control-to-video adds an SD 1.5 ControlNet to either (``controlnet.py``: where it comes from) and hands the control
+clip to ``AnimateDiffControlNetPipeline`` as ``conditioning_frames``, ``conditioning_scale`` as
+``controlnet_conditioning_scale``.
 """
 
 from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Any
 
-from videogen.errors import ModelUnavailableError
+from videogen.errors import ModelUnavailableError, UnsupportedTaskError
 from videogen.video.adapter import VideoPipelineAdapter
+from videogen.video.families.animatediff.controlnet import load_controlnet, missing_controlnet_reason
 from videogen.video.families.animatediff.spec import SPEC
+from videogen.video.spec import CONTROL_TO_VIDEO
+from videogen.video.task_media import SettledMedia
 
 BASE_ENV = "VIDEOGEN_ANIMATEDIFF_BASE"
 
@@ -23,10 +30,20 @@ BASE_ENV = "VIDEOGEN_ANIMATEDIFF_BASE"
 class AnimateDiffAdapter(VideoPipelineAdapter):
     spec = SPEC
 
-    def load(self, task: str, model_dir: Path, torch_dtype):
+    def model_unavailable_reason(self, task: str, model_dir: Path) -> str | None:
+        return missing_controlnet_reason(model_dir) if task == CONTROL_TO_VIDEO else None
+
+    def load(self, task: str, model_dir: Path, torch_dtype, **load_kwargs):
         model_dir = Path(model_dir)
+        if task == CONTROL_TO_VIDEO:  # the ControlNet joins whichever way the rest loads
+            missing = missing_controlnet_reason(model_dir)
+            if missing is not None:
+                raise UnsupportedTaskError(missing, field="model", family=SPEC.id, task=task)
+            load_kwargs = {**load_kwargs, "controlnet": load_controlnet(model_dir, torch_dtype)}
         if (model_dir / "model_index.json").is_file() or not (model_dir / "config.json").is_file():
-            return super().load(task, model_dir, torch_dtype)
+            return super().load(task, model_dir, torch_dtype, **load_kwargs)
+        # A motion adapter alone has no model index, so quantize.load_kwargs gave nothing: its UNet is quantized
+        # after loading (quantize.apply_weights), once the pipeline has joined it with the adapter.
         from diffusers import DDIMScheduler, MotionAdapter
 
         base = os.environ.get(BASE_ENV)
@@ -45,6 +62,7 @@ class AnimateDiffAdapter(VideoPipelineAdapter):
             dtype=torch_dtype,
             use_safetensors=True,
             local_files_only=True,
+            **{k: v for k, v in load_kwargs.items() if k == "controlnet"},
         )
         # AnimateDiff's recommended sampler (the SD base usually ships PNDM).
         pipe.scheduler = DDIMScheduler.from_config(
@@ -55,3 +73,10 @@ class AnimateDiffAdapter(VideoPipelineAdapter):
             steps_offset=1,
         )
         return pipe
+
+    def media_kwargs(self, task: str, media: SettledMedia, params: dict[str, Any]) -> dict[str, Any]:
+        kwargs = super().media_kwargs(task, media, params)
+        if task == CONTROL_TO_VIDEO:  # AnimateDiffControlNetPipeline's names for the clip and its scale
+            kwargs["conditioning_frames"] = kwargs.pop("video")
+            kwargs["controlnet_conditioning_scale"] = kwargs.pop("conditioning_scale")
+        return kwargs

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from videogen.video.spec import (
+    CONTROL_TO_VIDEO,
     IMAGE_TO_VIDEO,
     TEXT_TO_VIDEO,
     VIDEO_TO_VIDEO,
@@ -17,15 +18,26 @@ SPEC = VideoModelSpec(
     id="animatediff",
     display_name="AnimateDiff (SD 1.5 + motion adapter)",
     task_kind="t2v",
-    pipeline_classes={TEXT_TO_VIDEO: "AnimateDiffPipeline", VIDEO_TO_VIDEO: "AnimateDiffVideoToVideoPipeline"},
+    pipeline_classes={
+        TEXT_TO_VIDEO: "AnimateDiffPipeline",
+        VIDEO_TO_VIDEO: "AnimateDiffVideoToVideoPipeline",
+        # an SD 1.5 ControlNet beside the UNet (families/animatediff/controlnet.py: where it comes from)
+        CONTROL_TO_VIDEO: "AnimateDiffControlNetPipeline",
+    },
     recommended_dtype="float16",
     rocm_notes="SD 1.5 UNet with a motion adapter; fp16 everywhere, small enough for 8 GB cards.",
     support_level=SupportLevel.READY,
-    # video-to-video: the same motion adapter and SD 1.5 base, through AnimateDiffVideoToVideoPipeline
+    # video-to-video: the same motion adapter and SD 1.5 base, through AnimateDiffVideoToVideoPipeline;
+    # control-to-video: those and an SD 1.5 ControlNet (the one assumed: lllyasviel/sd-controlnet-depth, a depth
+    # clip as the control video; any lllyasviel/sd-controlnet-* has its architecture and takes its own kind of clip)
     default_model_ids={
         TEXT_TO_VIDEO: "guoyww/animatediff-motion-adapter-v1-5-2",
         VIDEO_TO_VIDEO: "guoyww/animatediff-motion-adapter-v1-5-2",
+        CONTROL_TO_VIDEO: "guoyww/animatediff-motion-adapter-v1-5-2",
     },
+    # AnimateDiffControlNetPipeline takes no reference images; conditioning_scale is its
+    # controlnet_conditioning_scale (the ControlNet's residuals, scaled)
+    task_optional_inputs={CONTROL_TO_VIDEO: ("conditioning_scale",)},
     unsupported_task_reasons={
         IMAGE_TO_VIDEO: "AnimateDiff is a text-to-video model; diffusers has no image-to-video pipeline for it."
     },

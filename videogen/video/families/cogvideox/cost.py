@@ -1,6 +1,8 @@
-"""CogVideoX's cost facts (``CogVideoXPipeline`` / ``CogVideoXImageToVideoPipeline``, diffusers 0.42)."""
+"""CogVideoX's cost facts (``CogVideoXPipeline`` / ``CogVideoXImageToVideoPipeline`` / ``CogVideoXFunControlPipeline``,
+diffusers 0.42)."""
 
 from videogen.video.cost.facts import CostFacts, TextFacts
+from videogen.video.spec import CONTROL_TO_VIDEO
 
 COST = CostFacts(
     # Spatial: 2 ** (VAE blocks - 1); temporal: the VAE config's ratio.
@@ -12,6 +14,9 @@ COST = CostFacts(
     # CogVideoX 1.5 pads latent frames to a multiple of the transformer's temporal patch.
     pad_latent_frames_to_patch=True,
     i2v_vae_encode="image",
+    # CogVideoXFunControlPipeline VAE-encodes the control video once, whole, like video-to-video's clip (its
+    # transformer's doubled in_channels, which take those latents, are in the denoiser's own config)
+    clip_vae_encodes={CONTROL_TO_VIDEO: 1},
 )
 
 __all__ = ["COST"]

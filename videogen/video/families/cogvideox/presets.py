@@ -2,7 +2,10 @@
 (version 1.0 values) and the published transformer configs.
 
 2B: 30 layers x 30 heads, sin-cos positions (a buffer); 5B: 42 layers x 48 heads with 3D RoPE;
-5B-I2V adds the image latents as 16 extra input channels and learned positions.
+5B-I2V adds the image latents as 16 extra input channels and learned positions. CogVideoX-Fun V1.1 5B Pose
+(``CogVideoXFunControlPipeline``) is the 5B fine-tuned with the control video's latents as 16 extra input channels
+(the pipeline draws ``in_channels // 2`` noise channels) and the 5B's rotary positions: it is trained at several
+resolutions (512 to 1280), which learned positions would not allow.
 All use the T5-v1.1-XXL encoder (226 tokens) and the CogVideoX VAE (/8 spatial, /4 temporal).
 """
 
@@ -11,13 +14,13 @@ from __future__ import annotations
 from videogen.video.arch.preset import ArchPreset, ComponentArch, SchedulerArch, TokenizerArch
 from videogen.video.arch.shared_components import t5_v1_1_xxl_encoder
 from videogen.video.families.cogvideox.spec import SPEC
-from videogen.video.spec import IMAGE_TO_VIDEO, TEXT_TO_VIDEO, VIDEO_TO_VIDEO
+from videogen.video.spec import CONTROL_TO_VIDEO, IMAGE_TO_VIDEO, TEXT_TO_VIDEO, VIDEO_TO_VIDEO
 
 _FAMILY = "cogvideox"
 _MAX_TEXT_TOKENS = 226
 
 
-def _transformer(*, heads: int, layers: int, rope: bool, i2v: bool = False) -> ComponentArch:
+def _transformer(*, heads: int, layers: int, rope: bool, i2v: bool = False, control: bool = False) -> ComponentArch:
     return ComponentArch(
         name="transformer",
         library="diffusers",
@@ -25,7 +28,8 @@ def _transformer(*, heads: int, layers: int, rope: bool, i2v: bool = False) -> C
         config={
             "num_attention_heads": heads,
             "attention_head_dim": 64,
-            "in_channels": 32 if i2v else 16,
+            # i2v / control: the noise latents beside the image's / the control video's
+            "in_channels": 32 if i2v or control else 16,
             "out_channels": 16,
             "time_embed_dim": 512,
             "text_embed_dim": 4096,
@@ -125,5 +129,18 @@ PRESETS: list[ArchPreset] = [
         tokenizers=[_TOKENIZER],
         scheduler=_scheduler(1.0),
         published_params={"transformer": 5_570_000_000},  # same "5B" transformer, 16 more input channels
+    ),
+    ArchPreset(
+        id="cogvideox-fun-v1.1-5b-pose",
+        family=_FAMILY,
+        checkpoint=SPEC.default_model_ids[CONTROL_TO_VIDEO],
+        tasks=[CONTROL_TO_VIDEO],
+        pipeline_classes={CONTROL_TO_VIDEO: SPEC.pipeline_classes[CONTROL_TO_VIDEO]},
+        components=[_transformer(heads=48, layers=42, rope=True, control=True), _vae(0.7), t5_v1_1_xxl_encoder()],
+        denoiser="transformer",
+        tokenizers=[_TOKENIZER],
+        scheduler=_scheduler(1.0),
+        # its transformer's safetensors: 11.1 GB in bf16, the "5B" transformer with 16 more input channels
+        published_params={"transformer": 5_570_000_000},
     ),
 ]

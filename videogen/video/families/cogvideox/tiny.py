@@ -5,13 +5,16 @@ to exactly ``max_text_seq_length`` tokens: the adapter passes ``max_sequence_len
 the transformer config. i2v uses rotary embeddings (CogVideoX-5b-I2V style) but no learned
 positional embeddings, so any size that is a multiple of 16 works. Video-to-video
 (``CogVideoXVideoToVideoPipeline``) gets exactly the text-to-video components (same seed: same weights).
+Control-to-video (``CogVideoXFunControlPipeline``) is CogVideoX-Fun's control layout: the i2v transformer's shape
+(rotary positions, like the 5B it is fine-tuned from) taking the noise and the control video's latents side by side,
+twice the VAE's latent channels.
 """
 
 from __future__ import annotations
 
 from videogen.video.adapter import diffusers_pipeline_class
 from videogen.video.families.cogvideox.spec import SPEC
-from videogen.video.spec import IMAGE_TO_VIDEO
+from videogen.video.spec import CONTROL_TO_VIDEO, IMAGE_TO_VIDEO
 from videogen.video.tiny.text_encoders import T5_DIM, t5_encoder
 
 TINY_CALL_KWARGS: dict[str, dict] = {}
@@ -25,7 +28,8 @@ def build_pipeline(task: str):
     from videogen.video.tiny.tokenizers import t5_tokenizer
 
     pipeline_class = diffusers_pipeline_class(SPEC, task)
-    i2v = task == IMAGE_TO_VIDEO
+    # the noise latents beside the image's (i2v) or the control video's (CogVideoX-Fun control)
+    doubled = task in (IMAGE_TO_VIDEO, CONTROL_TO_VIDEO)
     vae = AutoencoderKLCogVideoX(
         in_channels=3,
         out_channels=3,
@@ -40,8 +44,7 @@ def build_pipeline(task: str):
     transformer = CogVideoXTransformer3DModel(
         num_attention_heads=2,
         attention_head_dim=16,  # rotary (i2v) splits it 4 + 6 + 6: needs 16
-        # i2v: noise latents + image latents
-        in_channels=2 * _LATENT if i2v else _LATENT,
+        in_channels=2 * _LATENT if doubled else _LATENT,
         out_channels=_LATENT,
         time_embed_dim=4,
         text_embed_dim=T5_DIM,
@@ -52,7 +55,7 @@ def build_pipeline(task: str):
         patch_size=2,
         temporal_compression_ratio=4,
         max_text_seq_length=16,
-        use_rotary_positional_embeddings=i2v,
+        use_rotary_positional_embeddings=doubled,
     )
     return pipeline_class(
         tokenizer=t5_tokenizer(),

@@ -1,23 +1,23 @@
 """HunyuanVideo adapter: HunyuanVideoPipeline / HunyuanVideoImageToVideoPipeline / HunyuanVideoFramepackPipeline.
 
 ``guidance_scale`` is the transformer's embedded guidance, and the i2v pipeline's dropped conditioning frames
-are in the spec (``frames_dropped``). First-last-frame (FramePack) returns whole sections, whatever
-``num_frames`` was: the job's ``num_frames`` moves to the count it returns and the pipeline gets the
-``num_frames`` that picks that many sections (``framepack.py``), with FramePack's window and sampling.
+are in the spec (``frames_dropped``). FramePack runs first-last-frame, and image-to-video on a FramePack checkpoint
+(the first frame alone): it returns whole sections, whatever ``num_frames`` was, so the job's ``num_frames`` is
+settled on FramePack's own frame rule (``framepack.frame_rule``, through ``model_limits``), the video keeps every
+frame, and the pipeline gets the ``num_frames`` that picks that many sections (``framepack.py``), with FramePack's
+window and sampling.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+from videogen.video import model_limits
 from videogen.video.adapter import PreparedInputs, VideoPipelineAdapter
 from videogen.video.families.hunyuan_video import framepack
-from videogen.video.families.hunyuan_video.spec import SPEC
+from videogen.video.families.hunyuan_video.spec import FRAMEPACK, SPEC
 from videogen.video.model_meta import ModelMeta
 from videogen.video.request import Adjustment, VideoRequest
-from videogen.video.spec import FIRST_LAST_FRAME
-
-FRAMEPACK_FRAMES = framepack.frame_rule(SPEC.frame_rule)
 
 
 class HunyuanVideoAdapter(VideoPipelineAdapter):
@@ -25,17 +25,18 @@ class HunyuanVideoAdapter(VideoPipelineAdapter):
 
     def resolve_params(self, request: VideoRequest, meta: ModelMeta | None = None) -> PreparedInputs:
         prepared = super().resolve_params(request, meta)
-        if request.task == FIRST_LAST_FRAME:
+        if model_limits.pipeline_class(SPEC, request.task, meta) == FRAMEPACK:
             _settle_sections(prepared)
         return prepared
 
     def family_call_kwargs(self, task: str, pipe, params: dict[str, Any]) -> dict[str, Any]:
-        if task != FIRST_LAST_FRAME:
+        if "sections" not in params:  # settled for FramePack only
             return {}
         return {
             # num_frames only picks the section count: this one gives exactly params["num_frames"] frames
             "num_frames": framepack.pipeline_num_frames(params["num_frames"]),
             "latent_window_size": framepack.LATENT_WINDOW_SIZE,
+            # the only sampling that takes a last_image, and FramePackI2V_HY's with or without one
             "sampling_type": framepack.SAMPLING_TYPE,
         }
 
@@ -55,26 +56,10 @@ class HunyuanVideoAdapter(VideoPipelineAdapter):
 
 
 def _settle_sections(prepared: PreparedInputs) -> None:
-    """Move ``num_frames`` to the nearest count FramePack returns (36k+1), merged into any move already made, and
-    count every section's steps in the progress."""
+    """FramePack's ``num_frames`` (already on its frame rule) is the video's: no frame is dropped; count its sections,
+    and every section's steps in the progress."""
     params = prepared.params
-    asked = params["num_frames"]
-    used = FRAMEPACK_FRAMES.nearest(asked)
-    if used != asked:
-        earlier = [a for a in prepared.adjustments if a.field == "num_frames"]
-        requested = earlier[0].requested if earlier else asked
-        prepared.adjustments[:] = [a for a in prepared.adjustments if a.field != "num_frames"]
-        prepared.adjustments.insert(
-            0,
-            Adjustment(
-                field="num_frames",
-                requested=requested,
-                used=used,
-                reason=f"FramePack returns whole sections of {framepack.frames_per_section()} frames plus the "
-                f"first: {FRAMEPACK_FRAMES.describe()}",
-            ),
-        )
-    sections = framepack.sections(framepack.pipeline_num_frames(used))
-    params.update(num_frames=used, expected_frames=used, sections=sections)
+    sections = framepack.sections(framepack.pipeline_num_frames(params["num_frames"]))
+    params.update(expected_frames=params["num_frames"], sections=sections)
     # the scheduler runs all its steps once per section: the progress counts every one
     params["denoising_steps"] = sections * params["num_inference_steps"]

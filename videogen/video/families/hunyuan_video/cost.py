@@ -3,6 +3,7 @@
 
 from videogen.video.cost.facts import CostFacts, SectionFacts, TextFacts
 from videogen.video.families.hunyuan_video import framepack
+from videogen.video.families.hunyuan_video.spec import FRAMEPACK
 from videogen.video.spec import FIRST_LAST_FRAME, IMAGE_TO_VIDEO
 
 # The prompt templates: tokens of the template prefix the pipeline crops away.
@@ -35,25 +36,29 @@ COST = CostFacts(
             splice_strides={"token_replace": 4},
             notes=("the i2v text encoder also runs its CLIP-L/336 vision tower on the image",),
         ),
-        FIRST_LAST_FRAME: TextFacts(
+    },
+    i2v_vae_encode="image",
+    # the first frame; first-last-frame (FramePack) embeds and encodes the last one too
+    image_tasks={IMAGE_TO_VIDEO: 1, FIRST_LAST_FRAME: 2},
+    # FramePack (first-last-frame, and image-to-video on a FramePack checkpoint): the text as in text-to-video (the
+    # same template, LlamaModel + CLIP-L); per section a window of 9 latent frames beside packed context (2 clean
+    # latent frames patched 1x2x2 like the window, 2 at 2x4x4, 16 at 4x8x8), the SigLIP image tokens prepended to
+    # the text. Each image is SigLIP-embedded and VAE-encoded.
+    text_by_pipeline={
+        FRAMEPACK: TextFacts(
             tokens=_PROMPT,
             encoder_tokens={"text_encoder": _PROMPT + _T2V_CROP, "text_encoder_2": _CLIP},
             notes=(
                 "FramePack's transformer drops the prompt's padding at batch 1: its text is at most "
                 f"{_PROMPT} tokens (counted in full here, an upper bound)",
             ),
-        ),
+        )
     },
-    i2v_vae_encode="image",
-    # FramePack: the text as in text-to-video (the same template, LlamaModel + CLIP-L); per section a window of
-    # 9 latent frames beside packed context (2 clean latent frames patched 1x2x2 like the window, 2 at 2x4x4,
-    # 16 at 4x8x8), the SigLIP image tokens prepended to the text. Both images are SigLIP-embedded and VAE-encoded.
     sections={
-        FIRST_LAST_FRAME: SectionFacts(
+        FRAMEPACK: SectionFacts(
             window=framepack.LATENT_WINDOW_SIZE,
             frames_per_section=framepack.frames_per_section(),
             history=framepack.HISTORY,
-            image_runs=2,
         )
     },
 )

@@ -9,8 +9,16 @@ diffusers 0.42.1's ``__call__`` and checked by running it (``tests/families/test
 num_frames 9..33 give 37 frames, 34..66 give 73, 67..99 give 109.
 
 So the pipeline's ``num_frames`` only picks S. The adapter moves the job's ``num_frames`` to the nearest count
-the pipeline really returns (``FRAME_RULE``: 36k+1 with W = 9), reported as an adjustment, and hands the
+the pipeline really returns (``frame_rule``: 36k+1 with W = 9), reported as an adjustment, and hands the
 pipeline ``pipeline_num_frames`` for that many sections: the job's frame count is the video's.
+
+How long: FramePack is made for long videos (its own demo goes to minutes), far past the 129 frames HunyuanVideo's
+other pipelines take, because every section costs the same: one window of W latent frames beside a fixed packed
+history, and a VAE decode of at most 2W + 1 latent frames. Only the decoded video grows with the length (the
+pipeline keeps every frame in pixels on the device, and the job keeps them to encode). ``MAX_SECTIONS`` = 10 bounds
+a job at 361 frames: 12 s at FramePack's 30 fps (15 s at the family's 24). The cost model prices it section by
+section: at 544x960 and 30 steps, 2.4e17 FLOPs (about 5 minutes at an H200's dense peak), 1.8x HunyuanVideo's own
+129-frame clip, at the same peak memory as one section; the decoded frames add about 1.1 GB in bf16 on the device.
 """
 
 from __future__ import annotations
@@ -29,6 +37,8 @@ _TEMPORAL = 4  # HunyuanVideo's VAE: 4 frames per latent frame
 # Packed history the transformer sees each section (inverted anti-drifting): latent frames and the
 # (t, h, w) kernel of its patch embedder. The clean latents are the first image's and one history frame.
 HISTORY = ((2, 1, 2), (2, 2, 4), (16, 4, 8))
+# The most sections one job runs (see the module's docstring): 361 frames with W = 9.
+MAX_SECTIONS = 10
 
 
 def frames_per_section(window: int = LATENT_WINDOW_SIZE) -> int:
@@ -57,8 +67,14 @@ def pipeline_num_frames(video_frames: int, window: int = LATENT_WINDOW_SIZE) -> 
     return count * section_input_frames(window)
 
 
-def frame_rule(family_rule: FrameRule, window: int = LATENT_WINDOW_SIZE) -> FrameRule:
-    """The counts FramePack returns within the family's frame range: 4·W·k + 1 (W = 9: 37, 73, 109)."""
+def frame_rule(min_frames: int, window: int = LATENT_WINDOW_SIZE) -> FrameRule:
+    """The frames a FramePack job takes: ``min_frames`` (the family's least) up to ``MAX_SECTIONS`` sections, moved
+    to the counts FramePack returns, 4·W·k + 1 (W = 9: 37, 73, 109, ... 361)."""
     step = frames_per_section(window)
-    highest = (family_rule.max_frames - 1) // step * step + 1
-    return FrameRule(multiple=step, remainder=1, min_frames=step + 1, max_frames=highest)
+    return FrameRule(
+        multiple=step,
+        remainder=1,
+        min_frames=min_frames,
+        max_frames=step * MAX_SECTIONS + 1,
+        reason=f"FramePack returns whole sections of {step} frames plus the first, at most {MAX_SECTIONS} sections",
+    )

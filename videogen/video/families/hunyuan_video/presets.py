@@ -18,7 +18,8 @@ from videogen.video.arch.shared_components import (
     llava_llama3_8b,
     llava_llama3_8b_text,
 )
-from videogen.video.spec import FIRST_LAST_FRAME, IMAGE_TO_VIDEO, TEXT_TO_VIDEO
+from videogen.video.families.hunyuan_video.spec import FRAMEPACK, SPEC
+from videogen.video.spec import IMAGE_TO_VIDEO, TEXT_TO_VIDEO
 
 _FAMILY = "hunyuan-video"
 _IMAGE_TOKENS = (336 // 14) ** 2  # CLIP ViT-L/14-336 patches; Llava drops the CLS token
@@ -192,14 +193,15 @@ PRESETS: list[ArchPreset] = [
         id="framepack-i2v-hy",
         family=_FAMILY,
         checkpoint="lllyasviel/FramePackI2V_HY",
-        tasks=[FIRST_LAST_FRAME],
-        pipeline_classes={FIRST_LAST_FRAME: "HunyuanVideoFramepackPipeline"},
+        # first-last-frame, and image-to-video from the first frame alone (SPEC.checkpoint_tasks): one pipeline
+        tasks=list(SPEC.checkpoint_tasks[FRAMEPACK]),
+        pipeline_classes=dict.fromkeys(SPEC.checkpoint_tasks[FRAMEPACK], FRAMEPACK),
         components=[_FRAMEPACK_TRANSFORMER, _VAE, llava_llama3_8b_text(), clip_vit_l14_text("text_encoder_2"), _SIGLIP],
         denoiser="transformer",
         tokenizers=_TOKENIZERS,
         processors=[_SIGLIP_PROCESSOR],
         scheduler=_SCHEDULER,
-        call_kwargs={FIRST_LAST_FRAME: {"prompt_template": _T2V_TEMPLATE}},
+        call_kwargs=dict.fromkeys(SPEC.checkpoint_tasks[FRAMEPACK], {"prompt_template": _T2V_TEMPLATE}),
         published_params={"transformer": 13_000_000_000},  # FramePack's README: "a 13B model"
         notes="FramePack on HunyuanVideo's VAE and text encoders (hunyuanvideo-community/HunyuanVideo) with "
         "lllyasviel/flux_redux_bfl's SigLIP image encoder: sections of 9 latent frames beside packed history.",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from videogen.video.families.hunyuan_video import framepack
 from videogen.video.spec import (
     FIRST_LAST_FRAME,
     IMAGE_TO_VIDEO,
@@ -13,6 +14,10 @@ from videogen.video.spec import (
     VideoModelSpec,
 )
 
+# 4k+1 (the VAE's /4 in time) up to the 129 frames HunyuanVideo's own pipelines take.
+_FRAMES = FrameRule(multiple=4, remainder=1, min_frames=9, max_frames=129)
+FRAMEPACK = "HunyuanVideoFramepackPipeline"
+
 SPEC = VideoModelSpec(
     id="hunyuan-video",
     display_name="HunyuanVideo",
@@ -23,8 +28,13 @@ SPEC = VideoModelSpec(
         # FramePack (lllyasviel): image= the first frame, last_image= the last. Generates in sections of
         # latent_window_size latent frames, each conditioned on SigLIP embeddings of the images and on packed
         # (2x/4x compressed) history latents; the adapter settles the frame count (see ``framepack.py``).
-        FIRST_LAST_FRAME: "HunyuanVideoFramepackPipeline",
+        FIRST_LAST_FRAME: FRAMEPACK,
     },
+    # A FramePack checkpoint runs image-to-video too, from the first frame alone (last_image None): its own pipeline
+    # and frames (long videos, section by section), where HunyuanVideo's checkpoints keep
+    # HunyuanVideoImageToVideoPipeline.
+    checkpoint_tasks={FRAMEPACK: (FIRST_LAST_FRAME, IMAGE_TO_VIDEO)},
+    pipeline_frame_rules={FRAMEPACK: framepack.frame_rule(_FRAMES.min_frames)},
     recommended_dtype="bfloat16",
     rocm_notes="13B transformer: needs ≥ 48 GB or offload; bf16 on MI300X runs it fully on GPU.",
     support_level=SupportLevel.READY,
@@ -40,7 +50,7 @@ SPEC = VideoModelSpec(
         # feature_extractor=).save_pretrained(dir) writes).
         FIRST_LAST_FRAME: "lllyasviel/FramePackI2V_HY",
     },
-    frame_rule=FrameRule(multiple=4, remainder=1, min_frames=9, max_frames=129),
+    frame_rule=_FRAMES,
     resolution_multiple=16,
     defaults=Defaults(num_inference_steps=30, guidance_scale=6.0, num_frames=61, height=544, width=960, fps=24),
     min_vram_gb=24,

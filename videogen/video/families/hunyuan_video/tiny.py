@@ -9,14 +9,20 @@ layer; a HunyuanVideo VAE with the real model's /8 spatial and /4 temporal compr
 FramePack: the same text encoders and VAE, a FramePack transformer of the same width (patch 2, which its
 history embedder's fixed 2x2 / 4x4 / 8x8 kernels assume) with its image projection and history embedder,
 and a SigLIP vision tower (hidden 8, 1 layer, 32 px in 8 px patches) with its image processor.
+
+``TINY_VARIANTS`` (``--model tiny:framepack``): that FramePack model as a checkpoint of its own, which serves
+image-to-video from the first frame alone as well as first-last-frame (``SPEC.checkpoint_tasks``), both through
+``HunyuanVideoFramepackPipeline`` and the same weights (the plain tiny image-to-video stays
+``HunyuanVideoImageToVideoPipeline``).
 """
 
 from __future__ import annotations
 
 from videogen.video.adapter import diffusers_pipeline_class
-from videogen.video.families.hunyuan_video.spec import SPEC
+from videogen.video.families.hunyuan_video.spec import FRAMEPACK, SPEC
 from videogen.video.spec import FIRST_LAST_FRAME, IMAGE_TO_VIDEO, TEXT_TO_VIDEO
 from videogen.video.tiny.tokenizers import clip_tokenizer, llama_tokenizer
+from videogen.video.tiny.variants import TinyVariant
 
 _LLAMA_VOCAB = 128  # tokenizer ids 0..127; the Llava image token sits just past them
 _IMAGE_TOKEN = _LLAMA_VOCAB
@@ -197,3 +203,24 @@ def _siglip() -> dict:
 
 def build_pipeline(task: str):
     return diffusers_pipeline_class(SPEC, task)(**_components(task))
+
+
+def build_framepack(task: str):
+    """The tiny FramePack model for either of its tasks: the same components (and weights) as the plain tiny
+    first-last-frame model, saved as a ``HunyuanVideoFramepackPipeline``."""
+    if task not in SPEC.checkpoint_tasks[FRAMEPACK]:
+        raise ValueError(f"tiny:framepack offers {', '.join(SPEC.checkpoint_tasks[FRAMEPACK])}, not {task}")
+    return diffusers_pipeline_class(SPEC, task, FRAMEPACK)(**_components(FIRST_LAST_FRAME))
+
+
+TINY_VARIANTS: dict[str, TinyVariant] = {
+    "framepack": TinyVariant(
+        name="framepack",
+        description="FramePack (HunyuanVideoFramepackPipeline) as its own checkpoint: first-last-frame, and long "
+        "image-to-video from the first frame alone, section by section",
+        tasks=SPEC.checkpoint_tasks[FRAMEPACK],
+        build=build_framepack,
+        call_kwargs=dict.fromkeys(SPEC.checkpoint_tasks[FRAMEPACK], TINY_CALL_KWARGS[FIRST_LAST_FRAME]),
+        checkpoint_class=FRAMEPACK,
+    ),
+}

@@ -3,13 +3,16 @@ LTXConditionPipeline, which takes the same components: one set of weights per se
 
 A T5 encoder (d_model 32, 1 layer), a 1-layer LTX transformer (4 heads x 8) and an
 8-channel LTX VAE (spatial /8 and temporal /8 compression like the real one, so
-frame and size rules behave as in the real model).
+frame and size rules behave as in the real model). Beside the pipeline, every task's directory holds a tiny
+``latent_upsampler/`` (the layout of Lightricks' spatial upscaler at 8 channels: ``TINY_EXTRA_MODELS``), so
+``--model tiny`` takes ``latent_upscale``.
 """
 
 from __future__ import annotations
 
 from videogen.video.adapter import diffusers_pipeline_class
 from videogen.video.families.ltx_video.spec import SPEC
+from videogen.video.model_meta import LATENT_UPSAMPLER_DIR
 from videogen.video.spec import IMAGE_TO_VIDEO, KEYFRAMES, TEXT_TO_VIDEO, VIDEO_TO_VIDEO
 from videogen.video.tiny.text_encoders import T5_DIM, t5_encoder
 from videogen.video.tiny.tokenizers import t5_tokenizer
@@ -69,3 +72,15 @@ def _components() -> dict:
 
 def build_pipeline(task: str):
     return diffusers_pipeline_class(SPEC, task)(**_components())
+
+
+def build_latent_upsampler():
+    """A tiny ``LTXLatentUpsamplerModel`` for the tiny VAE's 8 latent channels: 3D convolutions and a 2x spatial
+    pixel shuffle like the published one, one block per stage at 32 channels (its GroupNorms take groups of 32)."""
+    from diffusers.pipelines.ltx.modeling_latent_upsampler import LTXLatentUpsamplerModel
+
+    return LTXLatentUpsamplerModel(in_channels=8, mid_channels=32, num_blocks_per_stage=1, dims=3)
+
+
+# Saved in each tiny LTX directory beside the pipeline (``tiny.cache``), by folder.
+TINY_EXTRA_MODELS = {LATENT_UPSAMPLER_DIR: build_latent_upsampler}

@@ -21,6 +21,8 @@ COST = CostFacts(
     image_tasks={IMAGE_TO_VIDEO: 1, FIRST_LAST_FRAME: 2},
     # WanVACEPipeline VAE-encodes video * (1 - mask) and video * mask, each the whole clip (a zero clip without video)
     clip_vae_encodes=dict.fromkeys(VACE_TASKS, 2),
+    # ... and each reference image once more (one frame), one more latent frame in both streams
+    reference_image_tasks=frozenset(VACE_TASKS),
 )
 
 __all__ = ["COST"]

@@ -10,7 +10,11 @@ position embedding, which tells the first frame's tokens from the last's); an i2
 ``TINY_VARIANTS`` (``--model tiny:<name>``): ``wan2.2-a14b`` is Wan 2.2 A14B's layout, two tiny transformers of
 the same shape, ``transformer`` for the high-noise steps and ``transformer_2`` for the low-noise ones, switched at
 the published ``boundary_ratio`` (0.875 text-to-video, 0.9 image-to-video); its image-to-video has no CLIP image
-encoder (the first frame reaches the transformer only through its 36 input channels)."""
+encoder (the first frame reaches the transformer only through its 36 input channels). ``wan2.2-ti2v-5b`` is Wan 2.2
+TI2V-5B's: one model for text- and image-to-video (the same weights in both tasks' directories) on Wan 2.2's VAE
+(48 latent channels, a 2x2 patchify before its /8: /16 in space, so sizes are multiples of 32 with the transformer's
+2x2 patches), built with ``expand_timesteps``: image-to-video writes the image's latents into the first latent frame
+and gives its tokens timestep 0, with no image encoder."""
 
 from __future__ import annotations
 
@@ -27,6 +31,8 @@ TINY_CALL_KWARGS: dict[str, dict] = {}
 _IMAGE_DIM = 8
 _IMAGE_SIZE, _PATCH = 32, 8
 _IMAGE_TOKENS = (_IMAGE_SIZE // _PATCH) ** 2 + 1  # CLIP's patches and its class token
+_WAN22_CHANNELS, _WAN22_SPATIAL = 48, 16  # Wan 2.2's VAE: latent channels, spatial compression
+_TRANSFORMER_PATCH = 2  # every Wan transformer's spatial patch (1, 2, 2)
 
 
 def _image_encoder():
@@ -58,15 +64,39 @@ def _vae():
     )
 
 
-def _transformer(*, in_channels: int, image_dim: int | None = None, pos_embed_seq_len: int | None = None):
+def _wan22_vae():
+    """Wan 2.2's VAE in miniature (diffusers' own TI2V-5B test config): residual blocks, 48 latent channels and a
+    2x2 patchify of its 3 input channels (12) ahead of the /8 downsampling."""
+    from diffusers import AutoencoderKLWan
+
+    return AutoencoderKLWan(
+        base_dim=3,
+        z_dim=_WAN22_CHANNELS,
+        in_channels=12,
+        out_channels=12,
+        is_residual=True,
+        patch_size=2,
+        latents_mean=[0.0] * _WAN22_CHANNELS,
+        latents_std=[1.0] * _WAN22_CHANNELS,
+        dim_mult=[1, 1, 1, 1],
+        num_res_blocks=1,
+        scale_factor_spatial=_WAN22_SPATIAL,
+        scale_factor_temporal=4,
+        temperal_downsample=[False, True, True],
+    )
+
+
+def _transformer(
+    *, in_channels: int, out_channels: int = 16, image_dim: int | None = None, pos_embed_seq_len: int | None = None
+):
     from diffusers import WanTransformer3DModel
 
     return WanTransformer3DModel(
-        patch_size=(1, 2, 2),
+        patch_size=(1, _TRANSFORMER_PATCH, _TRANSFORMER_PATCH),
         num_attention_heads=2,
         attention_head_dim=12,
         in_channels=in_channels,
-        out_channels=16,
+        out_channels=out_channels,
         text_dim=T5_DIM,
         freq_dim=32,
         ffn_dim=32,
@@ -136,6 +166,20 @@ def build_a14b(task: str):
     )
 
 
+TI2V_TASKS = (TEXT_TO_VIDEO, IMAGE_TO_VIDEO)
+
+
+def build_ti2v(task: str):
+    """Wan 2.2 TI2V-5B in miniature: one transformer over the 48-channel latents for both tasks (built in the same order
+    from the same seed: the same weights); image-to-video conditions through the first latent frame only."""
+    if task not in TI2V_TASKS:
+        raise ValueError(f"tiny:wan2.2-ti2v-5b offers {', '.join(TI2V_TASKS)}, not {task}")
+    pipeline_class = diffusers_pipeline_class(SPEC, task)
+    vae = _wan22_vae()
+    transformer = _transformer(in_channels=_WAN22_CHANNELS, out_channels=_WAN22_CHANNELS)
+    return pipeline_class(vae=vae, transformer=transformer, expand_timesteps=True, **_text_components())
+
+
 TINY_VARIANTS: dict[str, TinyVariant] = {
     "wan2.2-a14b": TinyVariant(
         name="wan2.2-a14b",
@@ -144,5 +188,14 @@ TINY_VARIANTS: dict[str, TinyVariant] = {
         tasks=tuple(A14B_BOUNDARY_RATIO),
         build=build_a14b,
         experts=2,
+    ),
+    "wan2.2-ti2v-5b": TinyVariant(
+        name="wan2.2-ti2v-5b",
+        description="Wan 2.2 TI2V-5B's layout: one model for text- and image-to-video (expand_timesteps: the image's "
+        "latents written into the first latent frame, no CLIP image encoder) on Wan 2.2's 48-channel VAE, /16 in "
+        f"space: sizes are multiples of {_WAN22_SPATIAL * _TRANSFORMER_PATCH}",
+        tasks=TI2V_TASKS,
+        build=build_ti2v,
+        resolution_multiple=_WAN22_SPATIAL * _TRANSFORMER_PATCH,
     ),
 }
