@@ -16,6 +16,7 @@ import sys
 
 from videogen.cli_loras import add_lora_flags, lora_config_from_args
 from videogen.cli_policy import add_policy_flags, policy_overrides
+from videogen.cli_recipes import add_recipe_flags, recipes_from_args
 from videogen.cli_request import EXIT_BAD_INPUT, add_request_flags, request_from_args
 from videogen.errors import VideoGenError
 
@@ -53,12 +54,14 @@ def build_parser() -> argparse.ArgumentParser:
     add_request_flags(gen)
     add_policy_flags(gen)
     add_lora_flags(gen)
+    add_recipe_flags(gen)
     gen.add_argument("-o", "--output", required=True, help="output MP4 path")
     gen.add_argument("--json", action="store_true", help="print the result as JSON")
 
     est = sub.add_parser("estimate", help="what a request would cost (FLOPs, memory, time) and where it would run")
     add_request_flags(est, prompt_required=False)
     add_policy_flags(est)
+    add_recipe_flags(est)
     est.add_argument(
         "--gpu", help="estimate for this GPU instead of this machine, e.g. 'NVIDIA H200' or 'AMD Instinct MI300X'"
     )
@@ -161,6 +164,7 @@ def cmd_generate(args) -> int:
         models={args.family: args.model},
         policy_overrides=policy_overrides(args),
         loras={args.family: adapters} if adapters else None,
+        recipes={args.family: recipes_from_args(args) or {}},  # --recipes: the recipes --recipe may name
     )
     on_progress, close = _progress_printer(sys.stderr.isatty())
     try:
@@ -177,6 +181,12 @@ def cmd_generate(args) -> int:
         "seed": result.params["seed"],
         "adjustments": [a.model_dump() for a in result.adjustments],
         "loras": result.params.get("loras", []),
+        # what sampled it: the steps and guidance used, and the recipe's scheduler and shift when one was named
+        "sampling": {
+            k: result.params[k]
+            for k in ("recipe", "num_inference_steps", "guidance_scale", "scheduler", "flow_shift")
+            if k in result.params
+        },
         "stages": {s.name: s.seconds for s in result.stages},
         "model": result.model,
     }

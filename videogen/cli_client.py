@@ -17,6 +17,7 @@ import time
 from typing import Any
 
 from videogen.cli_loras import add_lora_flags, loras_from_args
+from videogen.cli_recipes import add_recipe_flags
 from videogen.cli_request import REQUEST_VALUES, add_media_flags, media_from_args
 from videogen.video.outputs import VARIANTS as MEDIA_VARIANTS
 
@@ -73,6 +74,7 @@ def add_client_parsers(sub) -> None:
     ):
         submit.add_argument(flag, dest=dest, type=kind)
     add_lora_flags(submit, with_config=False)  # the server declares its adapters
+    add_recipe_flags(submit, with_config=False)  # and its recipes
     submit.add_argument("--wait", action="store_true", help="follow the job to its end (progress bar)")
     submit.add_argument("-o", "--output", help="with --wait: write the MP4 here")
     submit.set_defaults(handler=cmd_submit)

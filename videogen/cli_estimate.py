@@ -12,6 +12,7 @@ import json
 from typing import Any
 
 from videogen.cli_policy import policy_overrides
+from videogen.cli_recipes import recipes_from_args
 from videogen.cli_request import EXIT_BAD_INPUT, request_from_args
 from videogen.errors import CapacityError, VideoGenError
 
@@ -48,6 +49,7 @@ def estimate_payload(args) -> dict[str, Any]:
         profile=_profile(args),
         job_timeout_s=args.job_timeout_s,
         policy_overrides=policy_overrides(args),
+        recipes={args.family: recipes_from_args(args) or {}},
     )
     family, task = request.family, request.task
     get_spec(family).check_task(task)

@@ -27,6 +27,7 @@ REQUEST_VALUES = (
     "strength",
     "conditioning_scale",
     "latent_upscale",
+    "recipe",
 )
 
 

@@ -85,7 +85,22 @@ def served_app(ray_session, tmp_path_factory) -> ServedApp:
     }
     # A second tiny wan beside the family's entry, on its own deployment (test_serve_http, test_serve_handle); it warms
     # nothing at start, so it costs one small replica and loads its pipeline with its first job.
-    args["models"] = {NAMED_MODEL: {"family": "wan", "model": "tiny", "warm": []}}
+    # It declares a sampling recipe (test_serve_http): one step without CFG on UniPC at shift 5.
+    args["models"] = {
+        NAMED_MODEL: {
+            "family": "wan",
+            "model": "tiny",
+            "warm": [],
+            "recipes": {
+                "fast": {
+                    "num_inference_steps": 1,
+                    "guidance_scale": 1.0,
+                    "scheduler": "UniPCMultistepScheduler",
+                    "flow_shift": 5.0,
+                }
+            },
+        }
+    }
     started = time.monotonic()
     serve.run(build_app(args), name="videogen", route_prefix="/")
     print(f"[serve] videogen app ready in {time.monotonic() - started:.1f}s")

@@ -101,6 +101,24 @@ def test_a_named_model_runs_on_its_own_deployment_and_an_unknown_one_is_refused(
     assert served["wan"]["default"] and named["task_support"]["text-to-video"] == "ready"  # reported by its replica
     runtime = client.get("/api/video/runtime").json()["families"]["wan"]
     assert runtime["models"][NAMED_MODEL]["replica_states"].get("RUNNING") == 1
+    # its sampling recipe: listed, run with its values (the request's own still win), unknown ones refused
+    assert named["recipes"]["fast"]["num_inference_steps"] == 1 and served["wan"]["recipes"] == {}
+    r = client.post("/api/video/jobs", json=_body("wan", "text-to-video", model=NAMED_MODEL, recipe="fast"))
+    assert r.status_code == 202, r.text
+    job = wait_job(client, r.json()["id"], timeout=90)
+    assert job["status"] == "succeeded", job["error"]
+    used = {k: job["params"][k] for k in ("recipe", "num_inference_steps", "guidance_scale", "scheduler", "flow_shift")}
+    assert used == {
+        "recipe": "fast",
+        "num_inference_steps": 1,
+        "guidance_scale": 1.0,
+        "scheduler": "UniPCMultistepScheduler",
+        "flow_shift": 5.0,
+    }
+    for model, allowed in ((NAMED_MODEL, ["fast"]), (None, [])):  # the family's default model declares none
+        bad = client.post("/api/video/jobs", json=_body("wan", "text-to-video", model=model, recipe="turbo"))
+        assert bad.status_code == 422 and bad.json()["error"]["field"] == "recipe", bad.text
+        assert bad.json()["error"]["allowed"] == allowed
 
 
 @pytest.mark.parametrize(("family", "task"), CASES, ids=[f"{f}-{t}" for f, t in CASES])

@@ -9,6 +9,7 @@ error) is rendered as text, never as markup, and the page's Content-Security-Pol
 
 from __future__ import annotations
 
+import base64
 import os
 import re
 import shutil
@@ -359,6 +360,14 @@ def test_inpaint_inputs_are_sent_with_previews_and_refusals_shown(page, served_a
     page.set_input_files("#mask", files=[{"name": "mask.png", "mimeType": "image/png", "buffer": b"not a png"}])
     assert _submitted(page)["mask"].startswith("data:image/png;base64,")
     _refused_as_text(page, "mask", "mask")
+    # several images: an image sequence, sent in name order; one of another size is refused naming its index
+    frames = [tmp_path / "frame10.png", tmp_path / "frame2.png"]
+    frames[0].write_bytes(png_bytes(40))
+    frames[1].write_bytes(png_bytes(32))
+    page.set_input_files("#mask", [str(p) for p in frames])
+    sent = _submitted(page)["mask"]
+    assert [base64.b64decode(m.partition(",")[2]) for m in sent] == [png_bytes(32), png_bytes(40)]  # 2 before 10
+    _refused_as_text(page, "mask", "mask[1]", "all of one size")
     page.wait_for_timeout(300)
     assert _pwned(page) == "undefined" and page.eval_on_selector_all(INJECTED, "els => els.length") == 0
 

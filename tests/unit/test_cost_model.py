@@ -56,6 +56,8 @@ def _direct_denoiser_flops(preset, task, num_frames, height, width, batch=1) -> 
         image_tokens=facts.image_tokens,
         per_token_timestep=per_token,
         history=tuple(part[0] for part in section.history) if section else (),
+        # AnimateDiff's control-to-video: its ControlNet runs first at every step
+        controlnet=meta_module(preset.component("controlnet")) if calibrate._runs_controlnet(preset, task) else None,
     )
     with torch.no_grad(), FlopCounterMode(display=False) as counter:
         call()

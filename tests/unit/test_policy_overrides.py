@@ -190,4 +190,7 @@ def test_foundation_reexports_the_public_names():
         "step_cache",
         "step_cache_allowed",
         "compile",
+        "weights",
+        "gguf_file",
+        "quantized_rungs",
     )

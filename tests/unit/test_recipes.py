@@ -95,3 +95,44 @@ def test_recipe_configs_are_validated():
     with pytest.raises(ValueError, match="must match"):
         parse_recipes({"Fast Mode": {}})
     assert parse_recipes({"fast": {"num_inference_steps": 4}})["fast"].request_defaults() == {"num_inference_steps": 4}
+
+
+def test_cli_declares_and_names_a_recipe(tmp_path):
+    """``videogen generate --recipes FILE --recipe NAME`` runs with it and says so; a bad file is one line, exit 2."""
+    import json
+    import subprocess
+    import sys
+
+    recipes = tmp_path / "recipes.yaml"
+    recipes.write_text("fast:\n  num_inference_steps: 3\n  guidance_scale: 1.0\n  flow_shift: 5.0\n")
+
+    def cli(*args):
+        return subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "videogen.cli",
+                "generate",
+                "--family",
+                "wan",
+                "--model",
+                "tiny",
+                "--prompt",
+                "a",
+                "-o",
+                str(tmp_path / "v.mp4"),
+                "--json",
+                *args,
+            ],
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
+
+    proc = cli("--recipes", str(recipes), "--recipe", "fast")
+    assert proc.returncode == 0, proc.stderr
+    sampling = json.loads(proc.stdout)["sampling"]
+    assert sampling == {"recipe": "fast", "num_inference_steps": 3, "guidance_scale": 1.0, "flow_shift": 5.0}
+    recipes.write_text("fast:\n  scheduler: os.system\n")
+    proc = cli("--recipes", str(recipes), "--recipe", "fast")
+    assert proc.returncode == 2 and "fast.scheduler" in proc.stderr.strip().splitlines()[-1]

@@ -70,7 +70,7 @@ FIXED, RATE, DECODE_RATE = 0.05, 2e12, 4e11
 
 def _point(steps: int, flops_per_step: float, encode: float = 1e12, decode: float = 2e12) -> TimePoint:
     flops = encode + steps * flops_per_step
-    return TimePoint(steps, flops, steps * FIXED + flops / RATE, decode, decode / DECODE_RATE)
+    return TimePoint(steps, flops_per_step, flops, steps * FIXED + flops / RATE, decode, decode / DECODE_RATE)
 
 
 def test_the_fit_recovers_a_fixed_cost_and_a_throughput_from_points_on_an_exact_line():
@@ -104,34 +104,37 @@ def test_one_point_leaves_the_device_default_to_explain_the_compute_and_the_rest
 def test_points_of_one_size_are_not_fitted_as_a_line():
     """Two jobs of the same FLOPs per step (different steps) cannot separate the fixed cost from the throughput:
     a line through them would be noise. They are treated as one size."""
-    same = [_point(2, 1e11), _point(8, 1e11 * (SHAPE_SPREAD - 0.1))]
+    same = [_point(2, 1e11), _point(8, 1e11 * (SHAPE_SPREAD - 0.1))]  # on an exact line, yet not told apart
     tp = fit(same, default_flops_per_s=None, ceiling_flops_per_s=None)
     assert tp is not None and tp.method.startswith("one size (2 points)") and tp.fixed_s_per_step == 0
 
 
 def test_overhead_bound_points_keep_the_device_default_and_a_fit_faster_than_the_peak_is_held_to_it():
     # all fixed cost: bigger jobs took no longer (noise) -> no throughput can be read from them
-    flat = [TimePoint(2, 1e9, 0.5), TimePoint(2, 1e10, 0.45), TimePoint(2, 4e10, 0.5)]
+    flat = [TimePoint(2, f / 2, f, t) for f, t in ((1e9, 0.5), (1e10, 0.48), (4e10, 0.45))]
     tp = fit(flat, default_flops_per_s=1e12, ceiling_flops_per_s=3e12)
     assert tp is not None and tp.flops_per_s == 1e12 and "did not grow" in tp.method
     assert 0.2 < tp.fixed_s_per_step < 0.26
     # a line whose slope means more than the device's peak: the peak bounds it
-    fast = [TimePoint(2, 1e9, 0.2), TimePoint(2, 1e12, 0.3)]  # 1e12 FLOPs in 0.1 s = 1e13 FLOP/s
+    fast = [TimePoint(2, f / 2, f, t) for f, t in ((1e9, 0.2), (1e12, 0.3))]  # 1e12 FLOPs more in 0.1 s: 1e13/s
     held = fit(fast, default_flops_per_s=1e12, ceiling_flops_per_s=3e12)
     assert held is not None and held.flops_per_s == 3e12 and "peak" in held.method
 
 
 # -- the tiny CPU Wan: small jobs price a large one sanely -----------------------------------------
 def test_the_tiny_cpu_wan_prices_a_large_request_from_its_small_warm_up_without_absurdity(tmp_path):
-    """Issue 15: from a 32x32 job's FLOPs / seconds, a 720x1280 request at 50 steps was priced at ~10,600 s (it
-    runs in about 2 minutes on this 2-core CPU) and refused. The 32x32 job is overhead-bound: its time is far
-    above its FLOPs at this CPU's own matmul rate, so the fit reads it as fixed cost per step.
+    """Issue 15: from a 32x32 job's FLOPs / seconds alone, a 720x1280 request at 50 steps was priced at ~10,600 s
+    (that figure also left the decode's seconds out) and refused; it ran here (2 CPU cores) in 102 s. The 32x32 job
+    is overhead-bound: its time is far above its FLOPs at this CPU's default rate (its own measured matmul rate
+    at the published efficiency), so the fit reads the rest as fixed cost per step. (Measured once here: priced
+    at 78-90 s from the warm-up alone, 70 s after two more small sizes.)
 
-    Asserted: the fit found a fixed cost and took this CPU's default rate; the large request is priced at least
-    10x below the FLOPs-only price of the same measurement, not below its FLOPs at this CPU's measured matmul
-    peak (not absurdly low either), and admitted under a one-hour job timeout. It could fail if the 32x32 job
-    ran faster than this CPU's default rate predicts (then it is all compute and the price stays FLOPs-only), or
-    if a step's fixed cost here exceeded ~70 s."""
+    Asserted: the fit found a fixed cost and took this CPU's default rate; the large request is admitted under a
+    one-hour job timeout, priced at least 5x below the FLOPs-only price of the same measurement (20x here) and
+    not below its FLOPs at this CPU's measured matmul peak (not absurdly low either). It could fail if the 32x32
+    job ran faster than this CPU's default rate predicts (then it is all compute and the price stays FLOPs-only),
+    or on a much faster CPU, where the FLOPs-only price shrinks with the small job's seconds while the compute at
+    the default rate does not."""
     worker = GenerationWorker(models={"wan": "tiny"}, job_timeout_s=3600)
     small = worker.generate(VideoRequest(family="wan", prompt="a red fox", seed=0), tmp_path / "small.mp4")
     measured = small.measured
@@ -145,5 +148,5 @@ def test_the_tiny_cpu_wan_prices_a_large_request_from_its_small_warm_up_without_
     expected, total = plan.estimate.expected_seconds, plan.estimate.total_flops
     _, ceiling = rate_bounds(worker.profile, worker.policy("wan").dtype)
     print(f"720x1280x9, 50 steps: {expected:.0f} s; FLOPs only {total / flops_only_rate:.0f} s; {throughput}")
-    assert expected <= total / flops_only_rate / 10
+    assert expected <= total / flops_only_rate / 5
     assert expected >= total / ceiling

@@ -35,6 +35,7 @@ from videogen.serve.model_configs import (
     check_deployment_keys,
 )
 from videogen.video.lora_config import DEFAULT_MAX_LORAS_PER_REPLICA, LoraAdapter
+from videogen.video.recipes import SamplingRecipe
 from videogen.video.registry import FAMILY_IDS
 from videogen.video.spec import Task
 
@@ -362,3 +363,4 @@ class WorkerSettings(_Settings):
     job_timeout_s: float
     loras: dict[str, LoraAdapter] = Field(default_factory=dict, description="the served model's LoRA adapters")
     max_loras_per_replica: int = DEFAULT_MAX_LORAS_PER_REPLICA
+    recipes: dict[str, SamplingRecipe] = Field(default_factory=dict, description="the served model's recipes")

@@ -192,4 +192,5 @@ def worker_settings(name: str, cfg: VideoGenAppConfig) -> WorkerSettings:
         job_timeout_s=cfg.job_timeout_s,
         loras=dict(fam.loras),
         max_loras_per_replica=fam.max_loras_per_replica,
+        recipes=dict(fam.recipes),
     )

@@ -14,6 +14,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from videogen.video.lora_config import DEFAULT_MAX_LORAS_PER_REPLICA, LORA_NAME_PATTERN, LoraAdapter
+from videogen.video.recipes import SamplingRecipe, parse_recipes
 from videogen.video.registry import FAMILY_IDS
 from videogen.video.spec import Task
 
@@ -82,6 +83,11 @@ class FamilyConfig(BaseModel):
         "Hugging Face repo id in the cache; scale_range: [lo, hi]; experts: high|low|both} (safetensors only; "
         "clients see names, scales and experts, never paths)",
     )
+    recipes: dict[str, SamplingRecipe] = Field(
+        default_factory=dict,
+        description="sampling recipes requests may name ('recipe'): name -> {num_inference_steps, guidance_scale, "
+        "scheduler, flow_shift, loras: [{name, scale}], description}; they beat the model directory's by name",
+    )
     max_loras_per_replica: int = Field(
         default=DEFAULT_MAX_LORAS_PER_REPLICA,
         ge=1,
@@ -96,6 +102,11 @@ class FamilyConfig(BaseModel):
             if not re.fullmatch(LORA_NAME_PATTERN, str(name)):
                 raise ValueError(f"adapter name {name!r} must match {LORA_NAME_PATTERN}")
         return value
+
+    @field_validator("recipes", mode="before")
+    @classmethod
+    def _recipe_names(cls, value: Any) -> Any:
+        return parse_recipes(value)
 
     @field_validator("deployment")
     @classmethod

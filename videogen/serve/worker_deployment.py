@@ -92,6 +92,7 @@ class VideoWorker:
             job_timeout_s=settings.job_timeout_s,
             loras={self.family: settings.loras},
             max_loras_per_replica=settings.max_loras_per_replica,
+            recipes={self.family: settings.recipes},
         )
         self.identity = _replica_identity()
         self.replica_id: str = self.identity["replica_id"]

@@ -105,6 +105,7 @@ class TimePoint:
     """One finished pipeline call: its denoising stage (encoders and every step) and its VAE decode."""
 
     steps: int
+    flops_per_step: float  # the job's size: what tells points apart (the rest of ``flops`` is the encoders')
     flops: float
     seconds: float
     decode_flops: float = 0.0
@@ -114,7 +115,8 @@ class TimePoint:
     def of(cls, flops: Mapping[str, float], denoise_seconds: float, decode_seconds: float) -> TimePoint:
         """A point from a job's FLOPs per stage (``JobEstimate.flops``) and its two stages' seconds."""
         decode = flops.get("vae_decode", 0.0)
-        return cls(denoiser_steps(flops), flops["total"] - decode, denoise_seconds, decode, decode_seconds)
+        steps = denoiser_steps(flops)
+        return cls(steps, flops["per_step"], flops["total"] - decode, denoise_seconds, decode, decode_seconds)
 
 
 def fit(points: Sequence[TimePoint], default_flops_per_s: float | None, ceiling_flops_per_s: float | None):
@@ -141,9 +143,11 @@ def _fit_denoise(pts: list[TimePoint], default: float | None, ceiling: float | N
     steps = np.array([p.steps for p in pts], dtype=np.float64)
     flops = np.array([p.flops for p in pts], dtype=np.float64)
     seconds = np.array([p.seconds for p in pts], dtype=np.float64)
-    per_step = flops / np.maximum(steps, 1.0)
+    # Points of one size (steps apart) meet only through the encoders' FLOPs, which cannot tell a per-job cost
+    # from compute: only points whose steps differ in FLOPs separate the fixed cost from the throughput.
+    per_step = np.array([p.flops_per_step for p in pts], dtype=np.float64)
     why = f"one size ({len(pts)} points)"
-    if len(pts) >= 2 and per_step.max() >= SHAPE_SPREAD * per_step.min() and steps.min() > 0:
+    if len(pts) >= 2 and per_step.min() > 0 and per_step.max() >= SHAPE_SPREAD * per_step.min():
         # Relative error: each row divided by its seconds, so a 1 s job weighs as much as a 100 s one.
         a = np.stack([steps / seconds, flops / seconds], axis=1)
         scale = a.max(axis=0)

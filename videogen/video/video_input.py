@@ -383,19 +383,11 @@ def cover_crop(image: Image.Image, width: int, height: int) -> Image.Image:
     """``image`` scaled to cover ``width`` x ``height`` with its aspect ratio kept, then centre-cropped to it."""
     from PIL import Image
 
-    src_w, src_h = image.size
-    scale = max(width / src_w, height / src_h)
-    scaled = (max(width, round(src_w * scale)), max(height, round(src_h * scale)))
+    scale = max(width / image.width, height / image.height)
+    scaled = (max(width, round(image.width * scale)), max(height, round(image.height * scale)))
     left, top = (scaled[0] - width) // 2, (scaled[1] - height) // 2
     return image.resize(scaled, Image.Resampling.BICUBIC).crop((left, top, left + width, top + height))
 
 
-__all__ = [
-    "DEFAULT_VIDEO_LIMITS",
-    "VIDEO_CODECS",
-    "DecodedVideo",
-    "VideoLimits",
-    "conform_video",
-    "cover_crop",
-    "decode_video",
-]
+__all__ = ["DEFAULT_VIDEO_LIMITS", "VIDEO_CODECS", "DecodedVideo", "VideoLimits", "conform_video", "decode_video"]
+__all__ += ["cover_crop"]  # scaled to cover, centre-cropped: a clip's frames and a mask sequence's images

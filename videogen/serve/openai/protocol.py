@@ -116,6 +116,7 @@ EXTRA_FIELDS = (
     "step_cache",
     "latent_upscale",
     "loras",  # LoRA adapters the model declares, by name and scale (JSON)
+    "recipe",  # a sampling recipe the model declares, by name
     # the task media and their knobs (JSON; as multipart: strength, conditioning_scale and the mask as a file or
     # as mask[0], mask[1], ... files, an image sequence)
     "strength",

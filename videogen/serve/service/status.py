@@ -45,7 +45,8 @@ class StatusViews:
         """What the served model's workers reported for this task's model (``model``: a served name; None: the
         family's default), else what the config implies; its LoRA adapters are always the config's."""
         served = self.settings.served_models[model] if model else self.settings.default_model(family)
-        return self._reported_meta(family, task, served).with_loras(served.config.loras)
+        meta = self._reported_meta(family, task, served).with_recipes(served.config.recipes)
+        return meta.with_loras(served.config.loras)
 
     def _reported_meta(self, family: str, task: str, served) -> ModelMeta:
         for rep in self.replicas_of(family, served.name):
@@ -212,6 +213,9 @@ class StatusViews:
         entry.update(self._request_facts(spec, model.name))
         # the adapters a request may name here: scales, experts, description; never their paths
         entry["loras"] = {name: a.offer().public() for name, a in model.config.loras.items()}
+        entry["recipes"] = {  # the operator's; a model directory's own show in its tasks' model meta
+            name: r.model_dump(exclude_none=True) for name, r in model.config.recipes.items()
+        }
         return entry
 
     def _request_facts(self, spec, model: str) -> dict[str, Any]:
@@ -251,6 +255,7 @@ _SUPPORT = (
     "request_defaults",
     "request_limits",
     "loras",
+    "recipes",
 )
 # What a non-admin caller may see of a replica's runtime: versions, not where or how it runs.
 _PUBLIC_RUNTIME_KEYS = ("videogen", "python", "packages")

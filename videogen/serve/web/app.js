@@ -65,7 +65,16 @@ function onFamily() {
   const tasks = (m.tasks || Object.keys(support)).filter((t) => support[t] !== "not_supported");
   task.replaceChildren(...tasks.map((t) => el("option", { value: t, textContent: t })));
   if (tasks.includes(previous)) task.value = previous;
+  const loras = m.loras || {}, names = Object.keys(loras);  // the served model's declared adapters, by name
+  $("lora").replaceChildren(el("option", { value: "", textContent: "none" }), ...names.map((n) =>
+    el("option", { value: n, textContent: loras[n].description ? `${n}: ${loras[n].description}` : n })));
+  $("lora-row").hidden = $("lora_scale-row").hidden = !names.length;
+  onLora();
   onTask();
+}
+function onLora() {  // the scale input follows the chosen adapter's scale_range
+  const m = models[$("family").value], range = ((m && m.loras) || {})[$("lora").value]?.scale_range;
+  Object.assign($("lora_scale"), range ? { min: range[0], max: range[1] } : { min: "", max: "" });
 }
 function served(m, task) {
   return {
@@ -127,6 +136,7 @@ async function body() {
   const b = { family: $("family").value, task: $("task").value, prompt: $("prompt").value };
   if ($("negative_prompt").value) b.negative_prompt = $("negative_prompt").value;
   for (const f of FIELDS) if ($(f).value !== "") b[f] = Number($(f).value);
+  if ($("lora").value) b.loras = [{ name: $("lora").value, scale: Number($("lora_scale").value || 1) }];
   return addMedia(b);
 }
 function showEstimate(r) {
@@ -340,6 +350,7 @@ $("api-key").addEventListener("change", () => { saveKey(); load(); });
 $("remember-key").addEventListener("change", saveKey);
 $("family").addEventListener("change", onFamily);
 $("task").addEventListener("change", onTask);
+$("lora").addEventListener("change", onLora);
 setupMedia();
 $("estimate-btn").addEventListener("click", estimate);
 $("job-form").addEventListener("submit", submit);
