@@ -68,7 +68,7 @@ def served_app(ray_session, tmp_path_factory) -> ServedApp:
     args["heartbeat_timeout_s"] = 6.0  # the kill tests wait for it
     # Admission judges time with the throughput each replica measures, which a loaded CI box lowers: the long
     # jobs the cancel tests start must stay admissible, and the LTX request the estimate test expects refused is
-    # thousands of times over either way.
+    # ~10x over either way (1.3e14 FLOPs a step: ~10,000 s at this CPU's default FLOP/s, whatever the fixed cost).
     args["job_timeout_s"] = 900
     args["model_aliases"] = {"wan2.1-t2v-1.3b": "wan"}  # a /v1/videos model name (test_openai_videos)
     # Every test here is the one keyless local caller, and the fuzz submits hundreds of jobs a minute: the

@@ -187,8 +187,9 @@ def test_gguf_is_refused_where_it_cannot_load(tiny_gguf):
             worker.warm(family, "text-to-video")
         assert refused.value.field == "weights"
     missing = GenerationWorker(default_model="tiny", policy_overrides={**overrides, "gguf_file": "/nonexistent.gguf"})
-    with pytest.raises(ModelUnavailableError, match="is not a file"):
+    with pytest.raises(ModelUnavailableError, match="the configured gguf_file is not a file") as refused:
         missing.warm("wan", "text-to-video")
+    assert "/nonexistent.gguf" not in str(refused.value.to_dict())  # a job's error reaches its client: no path
 
 
 # -- fallbacks ------------------------------------------------------------------------------------------------------
@@ -305,3 +306,16 @@ def test_a_job_that_fits_only_quantized_is_refused_unless_the_operator_allows_it
     loaded = worker.warm("wan", "text-to-video")
     assert loaded.rung.weights == "fp8_storage"
     assert loaded.pipe.transformer.blocks[0].attn1.to_q.weight.dtype == torch.float8_e4m3fn
+
+
+def test_a_non_admin_runtime_view_never_shows_the_gguf_path(tiny_gguf):
+    import json
+
+    from videogen.serve.service.status import public_runtime
+
+    overrides = {"weights": "gguf", "gguf_file": tiny_gguf}
+    policy = VideoLoadPolicy.derive(VideoHardwareProfile.synthetic("cpu"), overrides=overrides, environ={})
+    assert policy.gguf_file == tiny_gguf and any(tiny_gguf in r for r in policy.reasons)  # the admin's view has it
+    view = {"runtime": {}, "families": {}, "served_families": [], "load_policy": policy.model_dump()}
+    public = public_runtime(view)
+    assert public["load_policy"]["weights"] == "gguf" and tiny_gguf not in json.dumps(public)

@@ -20,7 +20,7 @@ from videogen.video.registry import get_spec
 from videogen.video.spec import VideoModelSpec
 
 # What a directory whose configs the cost model cannot read falls back on: the family's rules.
-_UNREADABLE = (OSError, ValueError, KeyError, TypeError, AttributeError, ImportError)
+_UNREADABLE = (OSError, ValueError, KeyError, TypeError, AttributeError, ImportError, RuntimeError)
 
 
 def resolution_multiple(spec: VideoModelSpec, preset) -> int | None:

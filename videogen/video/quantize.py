@@ -132,7 +132,9 @@ def _gguf_denoiser(policy: VideoLoadPolicy, model_dir: Path) -> dict[str, Any]:
     from diffusers.loaders.single_file_model import SINGLE_FILE_LOADABLE_CLASSES
 
     def refuse(why: str) -> ModelUnavailableError:
-        return ModelUnavailableError(f"weights=gguf: {why}", field="weights", gguf_file=policy.gguf_file)
+        # A job's error reaches its client: the file's path goes to the log only (clients never see server paths).
+        logger.warning("weights=gguf with gguf_file=%s: %s", policy.gguf_file, why)
+        return ModelUnavailableError(f"weights=gguf: {why}", field="weights")
 
     names = _indexed_denoisers(_model_index(model_dir))
     if len(names) != 1:
@@ -146,7 +148,7 @@ def _gguf_denoiser(policy: VideoLoadPolicy, model_dir: Path) -> dict[str, Any]:
         raise refuse(f"diffusers cannot load a {class_name} from a single file; use bf16, fp8_storage or int8")
     path = Path(str(policy.gguf_file)).expanduser()
     if not path.is_file():
-        raise refuse(f"{path} is not a file")
+        raise refuse("the configured gguf_file is not a file")
     model = cls.from_single_file(
         str(path),
         quantization_config=diffusers.GGUFQuantizationConfig(compute_dtype=policy.torch_dtype()),

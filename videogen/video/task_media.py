@@ -1,13 +1,13 @@
 """The media a request carries, settled for one job per task, before any pipeline exists.
 
 A task takes the inputs ``spec.TASK_INPUTS`` names and may take those ``spec.TASK_OPTIONAL_INPUTS`` names (or, where a
-family's pipeline takes fewer, those its ``VideoModelSpec.task_optional_inputs`` names); any other task-specific field that is set is refused (``refuse_unused``), never silently ignored. Each medium is
-decoded once (images with Pillow through ``request.decode_image``, clips with ffmpeg through ``video_input``,
-masks, a clip, an image or an image sequence, through ``mask_input``) and conformed to the job: frames, fps and
-size, every change an ``Adjustment`` naming the field (``video.frames``, ``conditions[1].video.size``, ...). The
-family adapter then turns ``SettledMedia`` into its pipeline's arguments (``VideoPipelineAdapter.media_kwargs``).
-The shapes the cost model prices (how many reference images, each keyframe's start and length) join the job's
-params (``record_conditioning``).
+family's pipeline takes fewer, those its ``VideoModelSpec.task_optional_inputs`` names); any other task-specific
+field that is set is refused (``refuse_unused``), never silently ignored. Each medium is decoded once (images with
+Pillow through ``request.decode_image``, clips with ffmpeg through ``video_input``, masks, a clip, an image or an
+image sequence, through ``mask_input``) and conformed to the job: frames, fps and size, every change an
+``Adjustment`` naming the field (``video.frames``, ``conditions[1].video.size``, ...). The family adapter then turns
+``SettledMedia`` into its pipeline's arguments (``VideoPipelineAdapter.media_kwargs``). The shapes the cost model
+prices (how many reference images, each keyframe's start and length) join the job's params (``record_conditioning``).
 """
 
 from __future__ import annotations

@@ -70,7 +70,7 @@ def settle_weights(requested: WeightsMode, gguf_file: str | None, backend: str) 
         missing = package_missing("gguf")
         if missing:
             raise ValueError(f"invalid load-policy override weights='gguf': the {missing} package is not installed")
-        return SettledWeights("gguf", [f"weights: the denoiser from the GGUF file {gguf_file}"])
+        return SettledWeights("gguf", ["weights: the denoiser from the operator's GGUF file (gguf_file)"])
     reasons = [] if gguf_file is None else [f"gguf_file is not used: weights is {requested}, not gguf"]
     mode: WeightsMode = requested
     while (why := unavailable_reason(mode, backend)) is not None:

@@ -268,6 +268,18 @@ def _public_model(source: str | None) -> str | None:
     return source
 
 
+def _public_policy(policy: dict[str, Any] | None) -> dict[str, Any] | None:
+    """The load policy without the operator's GGUF file path (in ``gguf_file``, ``overrides`` and ``reasons``)."""
+    path = (policy or {}).get("gguf_file")
+    if not path:
+        return policy
+    hidden = "(a local file)"
+    public = {**policy, "gguf_file": hidden, "reasons": [r.replace(path, hidden) for r in policy.get("reasons", [])]}
+    if "gguf_file" in (policy.get("overrides") or {}):
+        public["overrides"] = {**policy["overrides"], "gguf_file": hidden}
+    return public
+
+
 def public_runtime(view: dict[str, Any]) -> dict[str, Any]:
     """``runtime`` for a non-admin key: no host names, addresses, pids, paths or environment."""
     runtime = {k: v for k, v in (view.get("runtime") or {}).items() if k in _PUBLIC_RUNTIME_KEYS}
@@ -301,7 +313,7 @@ def public_runtime(view: dict[str, Any]) -> dict[str, Any]:
         }
     return {
         "hardware_profile": view.get("hardware_profile"),
-        "load_policy": view.get("load_policy"),
+        "load_policy": _public_policy(view.get("load_policy")),
         "auth": view.get("auth"),
         "runtime": runtime,
         "served_families": view["served_families"],

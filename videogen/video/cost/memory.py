@@ -1,4 +1,4 @@
-"""Weight bytes and peak device memory per placement.
+"""Weight bytes and peak device memory per placement (and per weights mode of the denoisers: ``cost.quantized``).
 
 A request runs in stages, one module at a time: text encoding, (i2v) image encoding and
 VAE encoding, denoising, VAE decoding. Each stage's device peak is the weights resident on

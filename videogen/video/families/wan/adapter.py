@@ -1,4 +1,5 @@
-"""Wan 2.1 / 2.2: the generic adapter covers everything (frames 4k+1, sizes multiple of 16); first-last-frame
+"""Wan 2.1 / 2.2: the generic adapter covers everything (frames 4k+1, sizes multiple of 16, or of 32 on a checkpoint
+whose VAE is /16 like Wan 2.2 TI2V-5B's: ``model_limits``); first-last-frame
 checks that the loaded checkpoint can take two frames; ``guidance_scale_2`` (the low-noise expert's guidance) goes
 only to a pipeline with two denoiser experts (Wan 2.2 A14B: ``transformer_2`` switched at ``boundary_ratio``)."""
 
