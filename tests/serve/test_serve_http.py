@@ -268,6 +268,8 @@ BAD = {
     "bad-task": ({"family": "wan", "prompt": "x", "task": "keyframes"}, 422, "task"),  # LTX-Video's, not Wan's
     "no-mask-for-inpaint": (_body("wan", "video-inpaint", mask=None), 422, "mask"),
     "not-a-mask": (_body("wan", "video-inpaint", mask="bm90IGEgdmlkZW8gbm9yIGFuIGltYWdl"), 422, "mask"),
+    "not-a-mask-image": (_body("wan", "video-inpaint", mask=[png_data_url(32), "bm90IGFuIGltYWdl"]), 422, "mask[1]"),
+    "mask-sequence-too-long": (_body("wan", "video-inpaint", mask=["AAAA"] * 1025), 422, "mask"),
     "reference-for-v2v": (_body("wan", "video-to-video", reference_images=[png_data_url(40)]), 422, "reference_images"),
     "no-video-for-v2v": ({"family": "wan", "prompt": "x", "task": "video-to-video"}, 422, "video"),
     "no-last-image-for-flf": (

@@ -8,6 +8,7 @@ import json
 import pytest
 
 from videogen.cli import main
+from videogen.video.arch.catalog import get_preset
 from videogen.video.cost.published_runs import DATASHEET_EFFICIENCY, PUBLISHED_RUNS, PublishedRun
 from videogen.video.hardware import VideoHardwareProfile
 from videogen.video.request import VideoRequest
@@ -25,7 +26,7 @@ def test_a_published_run_is_reproduced_within_25_percent(run: PublishedRun, caps
     code = main(
         [
             "estimate",
-            *("--family", run.family, "--task", run.task, "--model", f"arch:{run.model}"),
+            *("--family", get_preset(run.model).family, "--task", run.task, "--model", f"arch:{run.model}"),
             *("--frames", str(run.num_frames), "--height", str(run.height), "--width", str(run.width)),
             *("--steps", str(run.steps), "--guidance", str(run.guidance_scale), "--gpu", run.device, "--json"),
         ]

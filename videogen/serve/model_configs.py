@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from videogen.video.lora_config import DEFAULT_MAX_LORAS_PER_REPLICA, LORA_NAME_PATTERN, LoraAdapter
 from videogen.video.recipes import SamplingRecipe, parse_recipes
@@ -107,6 +107,23 @@ class FamilyConfig(BaseModel):
     @classmethod
     def _recipe_names(cls, value: Any) -> Any:
         return parse_recipes(value)
+
+    @model_validator(mode="after")
+    def _recipe_loras_declared(self) -> FamilyConfig:
+        """A recipe runs adapters of this model only, within their scales: said when the config is read."""
+        for name, recipe in self.recipes.items():
+            for lora in recipe.loras:
+                adapter = self.loras.get(lora.name)
+                if adapter is None:
+                    raise ValueError(
+                        f"recipes.{name}.loras: {lora.name!r} is not in loras (declared: {sorted(self.loras)})"
+                    )
+                lo, hi = adapter.scale_range
+                if not lo <= lora.scale <= hi:
+                    raise ValueError(
+                        f"recipes.{name}.loras: {lora.name} scale {lora.scale:g} is outside [{lo:g}, {hi:g}]"
+                    )
+        return self
 
     @field_validator("deployment")
     @classmethod

@@ -13,6 +13,8 @@ architecture presets (``videogen.video.arch``) built on the meta device.
 - ``vae_tiles``: the decode calls a VAE makes with and without tiling/slicing.
 - ``calibrate``: the per-preset fitted models (first call measures, later calls evaluate).
 - ``memory``: weight bytes, device-resident weights per placement, peak device memory.
-- ``device_peaks``: dense bf16/fp16 FLOP/s per device.
+- ``device_peaks``: the one device table: dense bf16/fp16 FLOP/s (datasheet, measured) and memory per device.
+- ``published_runs``: published end-to-end runs with their conditions, and the efficiency they give the time
+  estimate (``videogen.video.throughput`` turns FLOPs into seconds).
 - ``estimate``: ``CostEstimate`` and ``estimate_cost``.
 """

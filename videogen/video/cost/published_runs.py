@@ -32,8 +32,7 @@ DATASHEET_EFFICIENCY = 0.34
 class PublishedRun:
     source: str
     reference: str  # where the figure is published
-    family: str
-    model: str  # the ``arch:`` preset of the checkpoint the run used
+    model: str  # the ``arch:`` preset of the checkpoint the run used (its family is the preset's)
     task: str
     num_frames: int
     height: int
@@ -51,7 +50,6 @@ PUBLISHED_RUNS: tuple[PublishedRun, ...] = (
     PublishedRun(
         source="FastVideo",
         reference="FastVideo docs, inference performance (Wan2.1-T2V-1.3B)",
-        family="wan",
         model="wan2.1-t2v-1.3b",
         task="text-to-video",
         num_frames=81,
@@ -67,7 +65,6 @@ PUBLISHED_RUNS: tuple[PublishedRun, ...] = (
     PublishedRun(
         source="FastVideo",
         reference="FastVideo docs, inference performance (Wan2.1-T2V-1.3B)",
-        family="wan",
         model="wan2.1-t2v-1.3b",
         task="text-to-video",
         num_frames=81,
@@ -84,7 +81,6 @@ PUBLISHED_RUNS: tuple[PublishedRun, ...] = (
     PublishedRun(
         source="xDiT",
         reference="xDiT docs, HunyuanVideo performance (1 GPU; 2/4/8 with Ulysses: 925/514/338 s)",
-        family="hunyuan-video",
         model="hunyuanvideo-t2v",
         task="text-to-video",
         num_frames=129,
@@ -100,7 +96,6 @@ PUBLISHED_RUNS: tuple[PublishedRun, ...] = (
     PublishedRun(
         source="LightX2V",
         reference="LightX2V README, performance (diffusers baseline)",
-        family="wan",
         model="wan2.1-i2v-14b-480p",
         task="image-to-video",
         num_frames=81,
