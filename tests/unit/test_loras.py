@@ -251,6 +251,35 @@ def test_the_serve_config_declares_adapters_per_model_and_shows_no_path(tmp_path
         VideoGenAppConfig(families={"wan": {"loras": {"x": {"path": "/m/x.pt"}}}}, state_dir=str(tmp_path))
     meta = ModelMeta().with_loras(cfg.families["wan"].loras)
     assert "path" not in json.dumps(meta.model_dump(mode="json"))
+    for recipe_lora, needle in (({"name": "anime"}, "is not in loras"), ({"name": "ghibli", "scale": 2}, "outside")):
+        family = {"loras": {"ghibli": lora}, "recipes": {"fast": {"loras": [recipe_lora]}}}
+        with pytest.raises(ValidationError, match=needle):  # a recipe runs declared adapters only, in their range
+            VideoGenAppConfig(families={"wan": family}, state_dir=str(tmp_path))
+
+
+def test_the_cli_declares_adapters_in_a_file_and_names_them_with_lora(adapters, tmp_path, capsys):
+    from videogen.cli import main
+
+    config = tmp_path / "loras.yaml"
+    config.write_text(f"style-a: {{path: {adapters['style-a']['path']}, scale_range: [0, 1]}}\n")
+    common = [
+        "generate",
+        "--family",
+        "wan",
+        "--model",
+        "tiny",
+        "--lora-config",
+        str(config),
+        "-o",
+        str(tmp_path / "v.mp4"),
+    ]
+    assert main([*common, "--lora", "style-a=0.5", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["loras"] == [{"name": "style-a", "scale": 0.5}]
+    assert main([*common, "--lora", "style-a=3"]) == 2
+    assert "--lora: 3 is outside 'style-a's scale_range [0, 1]" in capsys.readouterr().err
+    config.write_text("style-a: {path: weights.pt}\n")
+    assert main([*common, "--lora", "style-a"]) == 2
+    assert "style-a: Value error, path 'weights.pt': a .pt file is a pickle" in capsys.readouterr().err
 
 
 def _resolve(loras, recipe=None):
