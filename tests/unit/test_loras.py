@@ -266,6 +266,8 @@ def test_the_cli_declares_adapters_in_a_file_and_names_them_with_lora(adapters, 
         "generate",
         "--family",
         "wan",
+        "--prompt",
+        "a cat",
         "--model",
         "tiny",
         "--lora-config",
@@ -276,7 +278,7 @@ def test_the_cli_declares_adapters_in_a_file_and_names_them_with_lora(adapters, 
     assert main([*common, "--lora", "style-a=0.5", "--json"]) == 0
     assert json.loads(capsys.readouterr().out)["loras"] == [{"name": "style-a", "scale": 0.5}]
     assert main([*common, "--lora", "style-a=3"]) == 2
-    assert "--lora: 3 is outside 'style-a's scale_range [0, 1]" in capsys.readouterr().err
+    assert "--lora: 3 is outside the scale_range of 'style-a', [0, 1]" in capsys.readouterr().err
     config.write_text("style-a: {path: weights.pt}\n")
     assert main([*common, "--lora", "style-a"]) == 2
     assert "style-a: Value error, path 'weights.pt': a .pt file is a pickle" in capsys.readouterr().err

@@ -247,16 +247,16 @@ def test_the_cli_estimate_follows_the_weights(capsys):
     import json
 
     def estimate(*flags):
-        argv = ["estimate", "--family", "wan", "--model", "arch:wan2.1-t2v-14b", "--gpu", "NVIDIA H100", "--json"]
+        argv = ["estimate", "--family", "wan", "--model", "arch:wan2.1-t2v-1.3b", "--gpu", "NVIDIA H100", "--json"]
         assert main([*argv, "--frames", "81", "--height", "480", "--width", "832", *flags]) == 0
         return json.loads(capsys.readouterr().out)
 
     bf16, fp8 = estimate(), estimate("--weights", "fp8_storage")
     assert fp8["policy"]["weights"] == fp8["estimate"]["weights"] == fp8["admission"]["weights"] == "fp8_storage"
     assert fp8["admission"]["rung"] == "gpu+fp8_storage"
-    # 14.3 B transformer parameters: about 14.3 GB fewer (1 byte instead of 2 for nearly all of them)
+    # 1.42 B transformer parameters: 1 byte instead of 2 for nearly all of them
     saved = bf16["admission"]["required_gb"] - fp8["admission"]["required_gb"]
-    assert 12.0 < saved / 1.1 < 14.3e9 / 2**30  # required = peak x 1.1 + a fixed overhead
+    assert 1.2 < saved / 1.1 < 1.42e9 / 2**30  # required = peak x 1.1 + a fixed overhead
 
 
 # -- admission's quantized rung -------------------------------------------------------------------------------------

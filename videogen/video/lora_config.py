@@ -194,7 +194,7 @@ def _in_range(field: str, name: str, scale: float, offer: LoraOffer) -> float:
     lo, hi = offer.scale_range
     if not lo <= scale <= hi:
         raise InvalidRequestError(
-            field, f"{scale:g} is outside {name!r}'s scale_range [{lo:g}, {hi:g}]", allowed={"min": lo, "max": hi}
+            field, f"{scale:g} is outside the scale_range of {name!r}, [{lo:g}, {hi:g}]", allowed={"min": lo, "max": hi}
         )
     return scale
 

@@ -69,7 +69,9 @@ class ModelMeta(BaseModel):
     def with_loras(self, adapters) -> ModelMeta:
         """This meta with the operator's adapters (``LoraAdapter`` or ``LoraOffer`` by name) as what requests may
         name: their offers only, never their paths."""
-        return self.model_copy(update={"loras": offers(adapters)}) if adapters else self
+        if not adapters and not self.loras:
+            return self
+        return self.model_copy(update={"loras": offers(adapters)})  # the declaration's, never an older report's
 
     def with_recipes(self, recipes) -> ModelMeta:
         """This meta with the operator's sampling recipes over the directory's, by name."""

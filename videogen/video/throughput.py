@@ -6,7 +6,7 @@ A job's pipeline call takes
 
 The fixed cost per step is what a step costs whatever its size (kernel launches, the scheduler, Python, one call
 per CFG pass): small jobs are bound by it, so a throughput taken as FLOPs / seconds of a small job prices a large
-one far too high (the tiny CPU Wan's 32x32 warm-up priced a 720x1280 request at ~10,600 s; it runs in ~2 min).
+one far too high (the tiny CPU Wan's 32x32 warm-up priced a 720x1280 request at ~10,600 s; it ran in 102 s).
 The VAE decode has its own rate: on a CPU the tiny Wan's decode ran ~40x fewer FLOP/s than its denoiser.
 
 - Before a replica has measured itself: the device table's datasheet peak at ``DATASHEET_EFFICIENCY``, derived

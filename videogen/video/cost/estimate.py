@@ -55,7 +55,9 @@ class Flops(BaseModel):
 
     text_encode: float = Field(description="all text encoders, prompt and (with CFG) negative prompt")
     image_encode: float = Field(0.0, description="i2v image encoder (Wan 2.1 I2V's CLIP)")
-    vae_encode: float = Field(0.0, description="i2v: the VAE encoding the conditioning image/clip")
+    vae_encode: float = Field(
+        0.0, description="the VAE encoding the inputs: an i2v image/clip, an input video, reference images, keyframes"
+    )
     per_step: float = Field(description="one denoising step: every CFG pass")
     denoise_total: float
     vae_decode: float = Field(description="plain (untiled) decode; tiling adds the overlaps, see vae_decode_tiled")
