@@ -88,7 +88,7 @@ def test_validation_without_torch(tmp_path, png_b64):
     assert info.value.allowed == ["wan", "animatediff"]
     with pytest.raises(InvalidRequestError) as info:
         svc.jobs.validate(VideoRequest(family="animatediff", task="image-to-video", prompt="x", image=png_b64))
-    assert info.value.field == "task" and info.value.allowed == ["text-to-video", "video-to-video"]
+    assert info.value.field == "task" and info.value.allowed == ["text-to-video", "video-to-video", "control-to-video"]
     prepared = svc.jobs.validate(VideoRequest(family="wan", prompt="x", num_frames=10))
     assert prepared.params["num_frames"] == 9 and prepared.params["height"] == 32  # tiny defaults
     assert [a.field for a in prepared.adjustments] == ["num_frames"]

@@ -47,7 +47,11 @@ def test_a_task_the_family_does_not_offer_is_refused_the_same_way_everywhere():
     with pytest.raises(InvalidRequestError) as from_spec:
         adapter.spec.check_task("image-to-video")
     assert from_params.value.to_dict() == from_class.value.to_dict() == from_spec.value.to_dict()
-    assert from_spec.value.field == "task" and from_spec.value.allowed == ["text-to-video", "video-to-video"]
+    assert from_spec.value.field == "task" and from_spec.value.allowed == [
+        "text-to-video",
+        "video-to-video",
+        "control-to-video",
+    ]
 
 
 def test_a_class_missing_from_diffusers_is_an_unsupported_task():
