@@ -40,6 +40,18 @@ MOTION_ADAPTER_V152 = ComponentArch(
     },
 )
 
+# SD 1.5's UNet blocks, shared by its motion UNet and its ControlNets' encoder copy.
+_SD15_BLOCKS = {
+    "block_out_channels": _BLOCKS,
+    "layers_per_block": 2,
+    "downsample_padding": 1,
+    "mid_block_scale_factor": 1,
+    "act_fn": "silu",
+    "norm_num_groups": 32,
+    "norm_eps": 1e-5,
+    "cross_attention_dim": 768,
+}
+
 # SD 1.5's UNet (8 heads, CLIP-L's 768-d context) with the adapter's temporal blocks.
 SD15_MOTION_UNET = ComponentArch(
     name="unet",
@@ -52,14 +64,7 @@ SD15_MOTION_UNET = ComponentArch(
         "out_channels": 4,
         "down_block_types": ["CrossAttnDownBlockMotion"] * 3 + ["DownBlockMotion"],
         "up_block_types": ["UpBlockMotion"] + ["CrossAttnUpBlockMotion"] * 3,
-        "block_out_channels": _BLOCKS,
-        "layers_per_block": 2,
-        "downsample_padding": 1,
-        "mid_block_scale_factor": 1,
-        "act_fn": "silu",
-        "norm_num_groups": 32,
-        "norm_eps": 1e-5,
-        "cross_attention_dim": 768,
+        **_SD15_BLOCKS,
         "num_attention_heads": 8,
         "use_linear_projection": False,
     },
@@ -79,14 +84,7 @@ SD15_CONTROLNET = ComponentArch(
         "in_channels": 4,
         "conditioning_channels": 3,
         "down_block_types": ["CrossAttnDownBlock2D"] * 3 + ["DownBlock2D"],
-        "block_out_channels": _BLOCKS,
-        "layers_per_block": 2,
-        "downsample_padding": 1,
-        "mid_block_scale_factor": 1,
-        "act_fn": "silu",
-        "norm_num_groups": 32,
-        "norm_eps": 1e-5,
-        "cross_attention_dim": 768,
+        **_SD15_BLOCKS,
         "attention_head_dim": 8,
         "use_linear_projection": False,
         "conditioning_embedding_out_channels": [16, 32, 96, 256],
