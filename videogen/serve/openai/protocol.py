@@ -251,6 +251,14 @@ def _as_form(schema: dict[str, Any], defs: dict[str, Any]) -> dict[str, Any]:
         elif name == "mask":
             props[name] = {**_FILE, "description": "video-inpaint's mask: a clip or one image file"}
             patterns[r"^mask\[[0-9]+\]$"] = {**_FILE, "description": "or an image sequence: mask[0], mask[1], ..."}
+        elif one.get("type") == "array" and "$ref" in one.get("items", {}):
+            # A list of objects as the openai SDK sends it: name[][key] parts, one object after another (or
+            # name[0][key] by index).
+            nested = defs[one["items"]["$ref"].rsplit("/", 1)[-1]]
+            for key, sub in nested["properties"].items():
+                patterns[rf"^{name}\[[0-9]*\]\[{key}\]$"] = _as_form({"properties": {key: sub}}, defs)["properties"][
+                    key
+                ]
         elif "$ref" in one:
             nested = defs[one["$ref"].rsplit("/", 1)[-1]]
             props.update(

@@ -11,6 +11,7 @@ content route its media types.
 
 from __future__ import annotations
 
+import re
 from typing import Any, Literal
 
 from fastapi import APIRouter, Depends, Query, Request, Response
@@ -76,26 +77,75 @@ def _sent_twice(name: str) -> InvalidRequestError:
     )
 
 
+# A form part's name: a field, then up to two bracketed parts: ``name``, ``name[key]``, ``name[0]``, ``name[]``,
+# ``name[][key]``, ``name[0][key]``.
+_PART_NAME = re.compile(r"^([A-Za-z_][A-Za-z0-9_]*)((?:\[[^\[\]]*\]){0,2})$")
+
+
+def _place(fields: dict[str, Any], key: str, value: Any) -> None:
+    """One form part into ``fields``: ``name[key]`` into a dict (the openai SDK sends ``input_reference=
+    {"image_url": ...}`` as ``input_reference[image_url]``); ``name[]`` appended to a list and ``name[][key]`` into
+    its last object, a new object when that key is already set (the SDK's "brackets" form of a list, e.g.
+    ``loras=[{"name": ..., "scale": ...}, ...]`` as ``loras[][name]``, ``loras[][scale]``, ...); ``name[0]``,
+    ``name[0][key]`` by index."""
+    match = _PART_NAME.match(key)
+    if match is None:  # not a field name the body declares: the model refuses it by name
+        if key in fields:
+            raise _sent_twice(key)
+        fields[key] = value
+        return
+    name, path = match.group(1), re.findall(r"\[([^\[\]]*)\]", match.group(2))
+    if not path:
+        if name in fields:
+            raise _sent_twice(name)
+        fields[name] = value
+        return
+    first, rest = path[0], path[1:]
+    if first == "":
+        items = fields.setdefault(name, [])
+        if not isinstance(items, list):
+            raise _sent_twice(name)
+        if not rest:
+            items.append(value)
+            return
+        # The k-th name[][key] part belongs to the k-th object: httpx writes a list's parts key by key
+        # (every name, then every scale), not object by object.
+        index = sum(1 for item in items if isinstance(item, dict) and rest[0] in item)
+        while len(items) <= index:
+            items.append({})
+        if not isinstance(items[index], dict):
+            raise _sent_twice(name)
+        items[index][rest[0]] = value
+        return
+    parts = fields.setdefault(name, {})
+    if not isinstance(parts, dict):
+        raise _sent_twice(name)
+    if rest:
+        parts = parts.setdefault(first, {})
+        first = rest[0]
+        if not isinstance(parts, dict):
+            raise _sent_twice(name)
+    if first in parts:
+        raise _sent_twice(name)
+    parts[first] = value
+
+
 async def _form_fields(request: Request) -> dict[str, Any]:
-    """A form's fields, each sent once: ``name[key]`` parts as ``{key: ...}`` (the openai SDK sends
-    ``input_reference={"image_url": ...}`` as ``input_reference[image_url]``), ``name[0]``, ``name[1]``, ... as a
-    list (a mask's image sequence); an uploaded file as its bytes."""
+    """A form's fields, each sent once (``_place``); an uploaded file as its bytes. ``name[0]``, ``name[1]``, ...
+    parts become a list in that order (a mask's image sequence, a list of objects by index)."""
     fields: dict[str, Any] = {}
     for key, value in (await request.form()).multi_items():
-        value = await value.read() if hasattr(value, "read") else value
-        name, bracket, rest = key.partition("[")
-        if name and bracket and rest.endswith("]"):
-            parts = fields.setdefault(name, {})
-            if not isinstance(parts, dict) or rest[:-1] in parts:
-                raise _sent_twice(name)
-            parts[rest[:-1]] = value
-        elif key in fields:
-            raise _sent_twice(key)
-        else:
-            fields[key] = value
-    for name, parts in fields.items():  # name[0], name[1], ... parts: a list in that order (a mask's images)
+        _place(fields, key, await value.read() if hasattr(value, "read") else value)
+    for name, parts in fields.items():
         if isinstance(parts, dict) and parts and set(parts) == {str(i) for i in range(len(parts))}:
             fields[name] = [parts[str(i)] for i in range(len(parts))]
+        elif isinstance(parts, list) and len({frozenset(p) for p in parts if isinstance(p, dict)}) > 1:
+            # name[][key] parts pair up by position only: with a key left out of one object they would pair wrong.
+            raise InvalidRequestError(
+                name,
+                "gives an object's key as name[][key] for some items only: the items cannot be told apart",
+                allowed=f"every key for every item ({name}[][key]), or numbered items ({name}[0][key], ...)",
+            )
     return fields
 
 

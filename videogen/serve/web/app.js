@@ -66,15 +66,26 @@ function onFamily() {
   task.replaceChildren(...tasks.map((t) => el("option", { value: t, textContent: t })));
   if (tasks.includes(previous)) task.value = previous;
   const loras = m.loras || {}, names = Object.keys(loras);  // the served model's declared adapters, by name
-  $("lora").replaceChildren(el("option", { value: "", textContent: "none" }), ...names.map((n) =>
-    el("option", { value: n, textContent: loras[n].description ? `${n}: ${loras[n].description}` : n })));
-  $("lora-row").hidden = $("lora_scale-row").hidden = !names.length;
-  onLora();
+  $("loras").replaceChildren(...names.map((n) => loraRow(n, loras[n])));
+  $("loras-row").hidden = !names.length;
   onTask();
 }
-function onLora() {  // the scale input follows the chosen adapter's scale_range
-  const m = models[$("family").value], range = ((m && m.loras) || {})[$("lora").value]?.scale_range;
-  Object.assign($("lora_scale"), range ? { min: range[0], max: range[1] } : { min: "", max: "" });
+function loraRow(name, lora) {  // one declared adapter: ticked to use it, at a scale within its scale_range
+  const range = lora.scale_range, label = lora.description ? `${name}: ${lora.description}` : name;
+  const use = el("input", { type: "checkbox", className: "lora-use", value: name });
+  const scale = el("input", { type: "number", className: "lora-scale", step: "0.05", value: "1",
+    min: range ? range[0] : "", max: range ? range[1] : "", title: `${name} scale` });
+  return el("div", { className: "lora", dataset: { name } },
+    el("label", {}, use, " ", label), el("label", {}, "scale ", scale), el("span", { className: "field-error" }));
+}
+function chosenLoras() {  // the ticked adapters in the request's order; each row's fields named by that order
+  const rows = [...$("loras").children];
+  for (const row of rows) { delete row.querySelector(".lora-scale").dataset.field; delete row.querySelector(".field-error").dataset.for; }
+  return rows.filter((row) => row.querySelector(".lora-use").checked).map((row, i) => {
+    row.querySelector(".lora-scale").dataset.field = `loras[${i}]`;
+    row.querySelector(".field-error").dataset.for = `loras[${i}]`;
+    return { name: row.dataset.name, scale: Number(row.querySelector(".lora-scale").value || 1) };
+  });
 }
 function served(m, task) {
   return {
@@ -136,7 +147,8 @@ async function body() {
   const b = { family: $("family").value, task: $("task").value, prompt: $("prompt").value };
   if ($("negative_prompt").value) b.negative_prompt = $("negative_prompt").value;
   for (const f of FIELDS) if ($(f).value !== "") b[f] = Number($(f).value);
-  if ($("lora").value) b.loras = [{ name: $("lora").value, scale: Number($("lora_scale").value || 1) }];
+  const loras = chosenLoras();
+  if (loras.length) b.loras = loras;
   return addMedia(b);
 }
 function showEstimate(r) {
@@ -350,7 +362,6 @@ $("api-key").addEventListener("change", () => { saveKey(); load(); });
 $("remember-key").addEventListener("change", saveKey);
 $("family").addEventListener("change", onFamily);
 $("task").addEventListener("change", onTask);
-$("lora").addEventListener("change", onLora);
 setupMedia();
 $("estimate-btn").addEventListener("click", estimate);
 $("job-form").addEventListener("submit", submit);

@@ -130,6 +130,8 @@ export function slotName(field) {
   if (!field) return field;
   const c = /^conditions(?:\[(\d+)\]|\.(\d+))(?:\.(\w+))?/.exec(field);
   if (c) return `conditions[${c[1] ?? c[2]}].${c[3] === "frame_index" || c[3] === "strength" ? c[3] : "media"}`;
+  const lora = /^loras(?:\[(\d+)\]|\.(\d+))/.exec(field);  // an adapter's row (its scale input and its slot)
+  if (lora) return `loras[${lora[1] ?? lora[2]}]`;
   const base = /^(reference_images|mask|video|image|last_image)[.[]/.exec(field);
   return base ? base[1] : field;
 }
