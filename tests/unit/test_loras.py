@@ -319,3 +319,22 @@ def test_a_recipes_adapters_come_first_and_the_request_sets_their_scale():
     both = _resolve([{"name": "ghibli", "scale": 0.5}, {"name": "pixel", "scale": 0.25}], recipe)["loras"]
     assert both == [{"name": "pixel", "scale": 0.25}, {"name": "ghibli", "scale": 0.5}]
     assert adapter_set_id(both) == "ghibli+pixel" and adapter_set_id(None) == ""
+
+
+@pytest.mark.parametrize("mode", ["fp8_storage", "int8", "fp8"])
+def test_an_adapter_runs_on_quantized_weights_and_moves_them_as_it_moves_bf16(adapters, worker, mode, tmp_path):
+    """An adapter loaded onto 8-bit weights: scale 0 is that mode's base; scale 1 lands near the bf16 model's
+    LoRA output (the quantized-weights PSNR bounds, tests/unit/test_quantized_weights.py). fp8_storage needs the
+    adapter kept out of fp8 storage (``loras.lift_out_of_storage_dtype``), or no op takes it."""
+    from videogen.video.speed_measure import psnr_db
+
+    quantized = GenerationWorker(
+        models={"wan": "tiny"}, loras={"wan": adapters}, max_loras_per_replica=2, policy_overrides={"weights": mode}
+    )
+    base = run(quantized, tmp_path)
+    zero = run(quantized, tmp_path, [{"name": "style-a", "scale": 0.0}])
+    one = run(quantized, tmp_path, [{"name": "style-a", "scale": 1.0}])
+    assert np.array_equal(zero.frames, base.frames) and not np.array_equal(one.frames, base.frames)
+    assert lora_report(one)["applied"] == [{"name": "style-a", "scale": 1.0}]
+    reference = run(worker, tmp_path, [{"name": "style-a", "scale": 1.0}])
+    assert psnr_db(one.frames, reference.frames) >= {"fp8_storage": 38.0, "int8": 43.0, "fp8": 35.0}[mode]

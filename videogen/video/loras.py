@@ -169,6 +169,7 @@ class ResidentLoras:
                 )
                 if name not in (getattr(getattr(self.pipe, component), "peft_config", None) or {}):
                     raise LoraMismatch(f"none of its weights apply to this model's {component}")
+                lift_out_of_storage_dtype(getattr(self.pipe, component), name)
             self.loads += 1
             return components
         except ModelUnavailableError:  # its file is missing: not remembered, the operator may put it back
@@ -192,6 +193,22 @@ class ResidentLoras:
                 continue
             model.enable_lora()
             model.set_adapters([str(w["name"]) for w in here], [float(w["scale"]) for w in here])
+
+
+def lift_out_of_storage_dtype(model: Any, name: str) -> None:
+    """An adapter loaded onto fp8-stored weights (``fp8_storage``: diffusers' layerwise casting) runs in the compute
+    dtype. peft makes an adapter's A and B in its base layer's dtype, fp8 here, which no op takes ("mul ... not
+    implemented for Float8_e4m3fn"); diffusers keeps adapters out of the casting only for those loaded before it
+    was enabled (``enable_layerwise_casting`` skips peft's layers), and ours load later, per request. They are
+    small (rank x width): kept in the compute dtype the base layer's hook casts to."""
+    for module in model.modules():
+        registry = getattr(getattr(module, "base_layer", None), "_diffusers_hook", None)
+        hook = registry.get_hook("layerwise_casting") if registry is not None else None
+        if hook is None:
+            continue
+        for layers in (getattr(module, "lora_A", {}), getattr(module, "lora_B", {})):
+            if name in layers:
+                layers[name].to(dtype=hook.compute_dtype)
 
 
 def check_capacity(names: Sequence[str], capacity: int) -> None:
