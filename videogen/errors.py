@@ -37,6 +37,11 @@ class ErrorCode(str, Enum):
     # One API key is over its own limits (queued jobs, submissions per minute, open streams).
     RATE_LIMITED = "rate_limited"
     STORAGE_FULL = "storage_full"
+    # The artifact store (videogen.serve.artifacts): an upload that failed fails the job; a read that cannot reach
+    # the store is 503 with Retry-After; a byte range past the end of a file is 416.
+    ARTIFACT_UPLOAD_FAILED = "artifact_upload_failed"
+    ARTIFACTS_UNAVAILABLE = "artifacts_unavailable"
+    RANGE_NOT_SATISFIABLE = "range_not_satisfiable"
     # HTTP-level refusals that come from the framework, not from VideoGen code.
     NOT_FOUND = "not_found"
     METHOD_NOT_ALLOWED = "method_not_allowed"
@@ -169,6 +174,19 @@ class StorageFullError(VideoGenError):
     code = ErrorCode.STORAGE_FULL
 
 
+class ArtifactUploadError(VideoGenError):
+    """A job's video or pictures could not be uploaded to the artifact store: the job fails with this reason
+    (``details.key``: the object, ``details.reason``: the store's answer); no object of it is left."""
+
+    code = ErrorCode.ARTIFACT_UPLOAD_FAILED
+
+
+class RangeNotSatisfiableError(VideoGenError):
+    """A ``Range`` header asked for bytes past the end of a download (``details.size``: the file's length)."""
+
+    code = ErrorCode.RANGE_NOT_SATISFIABLE
+
+
 class PipelineFailedError(VideoGenError):
     """The pipeline raised on a request the validator accepted; ``details.params`` holds the values it ran with."""
 
@@ -186,6 +204,7 @@ class JobFailedError(VideoGenError):
 
 
 __all__ = [
+    "ArtifactUploadError",
     "CapacityError",
     "ErrorCode",
     "GenerationCancelled",
@@ -194,6 +213,7 @@ __all__ = [
     "JobNotFoundError",
     "JobStateError",
     "PipelineFailedError",
+    "RangeNotSatisfiableError",
     "ModelUnavailableError",
     "ServiceBusyError",
     "StorageFullError",

@@ -27,6 +27,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 from videogen.errors import InvalidRequestError
 from videogen.paths import default_state_dir
+from videogen.serve.artifacts.config import ArtifactsConfig
 from videogen.serve.model_configs import (
     MODEL_NAME_PATTERN,
     FamilyConfig,
@@ -88,6 +89,10 @@ class VideoGenAppConfig(BaseModel):
     )
     sqlite_journal_mode: JournalMode = Field(
         default="WAL", description="WAL on a local disk; DELETE when state_dir is on a network file system"
+    )
+    artifacts: ArtifactsConfig = Field(
+        default_factory=ArtifactsConfig,
+        description="where videos, pictures and uploaded inputs are kept: local (under state_dir) or s3 (a bucket)",
     )
     api_key: str | None = Field(
         default=None, description=f"one admin key (named 'admin'); also read from ${API_KEY_ENV} in the ingress replica"
@@ -349,6 +354,7 @@ class _Settings(BaseModel):
 
     state_dir: str
     journal_mode: JournalMode
+    artifacts: ArtifactsConfig = Field(default_factory=ArtifactsConfig)
 
 
 class WorkerSettings(_Settings):

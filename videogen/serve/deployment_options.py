@@ -186,6 +186,7 @@ def worker_settings(name: str, cfg: VideoGenAppConfig) -> WorkerSettings:
         policy=fam.policy,
         state_dir=cfg.state_dir,
         journal_mode=cfg.sqlite_journal_mode,
+        artifacts=cfg.artifacts,
         warm=list(fam.warm) if fam.warm is not None else list(get_spec(family).tasks),
         # Several beats fit in the ingress's timeout, so one slow write is not a death.
         heartbeat_s=max(1.0, min(5.0, cfg.heartbeat_timeout_s / 6)),

@@ -50,6 +50,8 @@ HTTP_STATUS: dict[ErrorCode, int] = {
     ErrorCode.OVERLOADED: 503,
     ErrorCode.STORE_BUSY: 503,
     ErrorCode.STORAGE_FULL: 507,
+    ErrorCode.RANGE_NOT_SATISFIABLE: 416,
+    ErrorCode.ARTIFACTS_UNAVAILABLE: 503,
 }
 # Refusals Starlette raises itself (unknown route, wrong method, ...) get the code of their status.
 _FRAMEWORK_CODES = (ErrorCode.NOT_FOUND, ErrorCode.METHOD_NOT_ALLOWED, ErrorCode.UNAUTHORIZED, ErrorCode.TOO_LARGE)
@@ -62,10 +64,11 @@ STATUS_MEANING = {
     404: "no such job",
     409: "the job is not in a state that allows this (e.g. its video before it succeeded)",
     413: "the body (or its image) is larger than the service accepts",
+    416: "the Range header asks for bytes past the end of the file (Content-Range: bytes */<size>)",
     429: "this API key is over its own limits (queued jobs, submissions per minute, open event streams); see Retry-After",
     422: "a field is invalid, names an unknown family or task, or the job would not fit the hardware",
     500: "an unexpected error (a bug: the fuzz test holds every route to none)",
-    503: "overloaded (queue full), job store busy, or model/worker unavailable; see Retry-After",
+    503: "overloaded (queue full), job store busy, artifact store or model/worker unavailable; see Retry-After",
     507: "the state directory is at its disk-usage cap or its disk is nearly full",
 }
 
@@ -92,6 +95,8 @@ def error_body(exc: VideoGenError) -> dict[str, Any]:
 
 def error_headers(exc: VideoGenError) -> dict[str, str] | None:
     """``Retry-After`` (whole seconds) when the error says when to try again."""
+    if exc.code == ErrorCode.RANGE_NOT_SATISFIABLE:  # RFC 9110: a 416 says the file's current length
+        return {"Content-Range": f"bytes */{exc.details.get('size', '*')}"}
     retry = exc.details.get("retry_after_s") if exc.details else None
     return {"Retry-After": str(max(1, int(retry)))} if retry is not None else None
 

@@ -85,7 +85,7 @@ class VideoWorker:
         self.settings = settings
         self.family = settings.family
         self.name = settings.name  # the served model: what its jobs and its replica reports are stored under
-        self.store = JobStore(settings.state_dir, settings.journal_mode)
+        self.store = JobStore(settings.state_dir, settings.journal_mode, settings.artifacts)
         self.worker = GenerationWorker(
             models={self.family: settings.model},
             policy_overrides=settings.policy,
@@ -311,13 +311,17 @@ class VideoWorker:
         try:
             # "client": what a /v1 caller asked in its own terms (model alias, seconds, size), kept for display only.
             asked = {k: v for k, v in rec.request.items() if k != "client"}
-            request = VideoRequest.model_validate({**asked, **rec.inputs})
+            # Inputs kept in the artifact store (s3) are fetched here: this node may not be the one that took them.
+            request = VideoRequest.model_validate({**asked, **self.store.artifacts.load_inputs(rec.inputs)})
             result = self.worker.generate(
                 request,
                 self.store.video_path(job_id),
                 on_progress=on_progress,
                 should_cancel=lambda: jobs.should_stop(job_id, token),
             )
+            # Uploaded before the result is written: a succeeded job always has its files (a failed upload
+            # raises ArtifactUploadError, and the job fails with that reason, no object of it left).
+            self.store.artifacts.commit_outputs(job_id)
             self._jobs_done += 1
             steps = result.params.get("num_inference_steps")
             done = finish(
@@ -381,8 +385,7 @@ class VideoWorker:
             self._current = None
 
     def _drop_job_files(self, job_id: str) -> None:
-        for path in self.store.videos_dir.glob(f"{job_id}.*"):  # the MP4, its pictures, their .partial files
-            path.unlink(missing_ok=True)
+        self.store.remove_outputs(job_id)  # the MP4, its pictures, their .partial files, its uploaded objects
 
     def _heartbeat_loop(self, job_id: str, token: str, stop: threading.Event) -> None:
         while not stop.wait(self.settings.heartbeat_s):

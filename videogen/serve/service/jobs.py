@@ -32,7 +32,8 @@ from videogen.serve.service.limits import Limits
 from videogen.serve.service.status import StatusViews
 from videogen.serve.store.bounds import QueueBounds
 from videogen.serve.store.job_store import JobStore
-from videogen.serve.store.records import JobRecord, JobStatus, pack_inputs
+from videogen.serve.store.jobs import new_job_id
+from videogen.serve.store.records import JobRecord, JobStatus
 from videogen.video.families import get_adapter
 from videogen.video.lora_config import adapter_set_id
 from videogen.video.progress import Progress
@@ -186,12 +187,16 @@ class JobService:
         summary["seed"] = params["seed"]  # the seed used: a retried job makes the same video
         if client:
             summary["client"] = client
+        job_id = new_job_id()
+        # The inline inputs: kept in the row (local), or stored as an object the row names (s3), for any node.
+        image = await asyncio.to_thread(self.store.artifacts.keep_inputs, job_id, request.inline_inputs())
         create = functools.partial(
             self.jobs.create,
+            job_id=job_id,
             family=request.family,
             task=request.task,
             request=summary,
-            image=pack_inputs(request.inline_inputs()),
+            image=image,
             model={"family": request.family, "name": served.name, "source": served.source},
             model_name=served.name,
             params=params,

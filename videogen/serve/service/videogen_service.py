@@ -23,7 +23,7 @@ from videogen.serve.store.job_store import JobStore
 class VideoGenService:
     def __init__(self, settings: VideoGenAppConfig, workers: Mapping[str, Any], replica_label: str = "ingress"):
         self.settings = settings
-        self.store = JobStore(settings.state_dir, settings.sqlite_journal_mode)
+        self.store = JobStore(settings.state_dir, settings.sqlite_journal_mode, settings.artifacts)
         # Unique per replica start: a restarted ingress must not think it still holds its old leases.
         dispatcher_id = f"{replica_label}:{uuid.uuid4().hex[:8]}"
         self.keys = KeyRing(settings)

@@ -10,6 +10,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from videogen.serve.artifacts.config import ArtifactsConfig
+from videogen.serve.artifacts.stores import open_artifacts
 from videogen.serve.store.database import Database
 from videogen.serve.store.events import EventLog
 from videogen.serve.store.jobs import Jobs
@@ -17,17 +19,21 @@ from videogen.serve.store.replicas import Replicas
 
 
 class JobStore:
-    def __init__(self, state_dir: str | os.PathLike, journal_mode: str = "WAL"):
+    def __init__(
+        self, state_dir: str | os.PathLike, journal_mode: str = "WAL", artifacts: ArtifactsConfig | None = None
+    ):
         self.state_dir = Path(state_dir)
-        self.videos_dir = self.state_dir / "videos"
-        self.videos_dir.mkdir(parents=True, exist_ok=True)
+        # Videos, pictures and uploaded inputs (videogen.serve.artifacts): files under state_dir, or a bucket.
+        self.artifacts = open_artifacts(artifacts, self.state_dir)
+        self.videos_dir = self.artifacts.videos_dir  # where a worker renders (and local files stay)
         self.db = Database(self.state_dir, journal_mode)
         self.events = EventLog(self.db)
         self.jobs = Jobs(self.db, self.events)
         self.replicas = Replicas(self.db)
 
     def video_path(self, job_id: str) -> Path:
-        return self.videos_dir / f"{job_id}.mp4"
+        """Where the job's MP4 is rendered on this node (the local backend keeps it there)."""
+        return self.artifacts.render_path(job_id)
 
     def output_path(self, job_id: str, variant: str = "video") -> Path:
         """The MP4 (``video``) or a picture beside it (``thumbnail``, ``spritesheet``, ``preview``)."""
@@ -36,10 +42,9 @@ class JobStore:
         return output_paths(self.video_path(job_id))[variant]
 
     def remove_outputs(self, job_id: str) -> int:
-        """Delete a job's video and pictures; returns how many files went."""
-        from videogen.video.outputs import remove_outputs
-
-        return len(remove_outputs(self.video_path(job_id)))
+        """Delete a job's video, pictures and uploaded inputs wherever they are kept (the one removal hook:
+        retention, delete, a job deleted while it ran); returns how many files or objects went."""
+        return self.artifacts.remove_job(job_id)
 
     def close(self) -> None:
         self.db.close()
