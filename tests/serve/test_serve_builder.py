@@ -38,8 +38,8 @@ def test_worker_defaults_gpu_one_request_autoscaling_health_shutdown(tmp_path):
     assert opts["max_ongoing_requests"] == 1
     auto = opts["autoscaling_config"]
     assert auto["min_replicas"] == 1 and auto["target_ongoing_requests"] == 1 and auto["downscale_delay_s"] >= 300
-    # Bounded (issue 9): a stuck job no longer holds a scale-down or a shutdown for 900 s; the job is re-queued.
-    assert opts["graceful_shutdown_timeout_s"] == cfg.shutdown_timeout_s == 60
+    # A scale-down waits for the running job as long as it may run (issue 18); a stuck one fails at job_timeout_s.
+    assert opts["graceful_shutdown_timeout_s"] == cfg.job_timeout_s + 60 and cfg.shutdown_timeout_s is None
     assert opts["health_check_period_s"] <= 30
     env = opts["ray_actor_options"]["runtime_env"]["env_vars"]
     for key in default_rocm_env():

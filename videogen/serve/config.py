@@ -42,6 +42,7 @@ from videogen.video.spec import Task
 
 API_KEY_ENV = "VIDEOGEN_API_KEY"
 API_KEYS_ENV = "VIDEOGEN_API_KEYS"
+DATABASE_URL_ENV = "VIDEOGEN_DATABASE_URL"
 Role = Literal["admin", "user"]
 JournalMode = Literal["WAL", "DELETE", "TRUNCATE"]
 
@@ -89,6 +90,12 @@ class VideoGenAppConfig(BaseModel):
     )
     sqlite_journal_mode: JournalMode = Field(
         default="WAL", description="WAL on a local disk; DELETE when state_dir is on a network file system"
+    )
+    database_url: str | None = Field(
+        default=None,
+        description="the job store on PostgreSQL (postgresql://user:password@host:5432/db), shared by every node; "
+        f"none: SQLite under state_dir (one node). Also read from ${DATABASE_URL_ENV} in every replica, so the "
+        "password can stay in a secret",
     )
     artifacts: ArtifactsConfig = Field(
         default_factory=ArtifactsConfig,
@@ -169,12 +176,20 @@ class VideoGenAppConfig(BaseModel):
     max_sse_streams_per_key: int = Field(
         default=16, ge=1, description="open event streams per API key per ingress; beyond: 429"
     )
-    shutdown_timeout_s: float = Field(
-        default=60.0,
+    shutdown_timeout_s: float | None = Field(
+        default=None,
         ge=1,
-        le=3600,
-        description="a worker replica stopping (shutdown, scale-down) waits this long for its job, then re-queues it",
+        le=24 * 3600,
+        description="a worker replica stopping (scale-down, shutdown, redeploy) waits this long for its running job, "
+        "then Serve kills it and the job is re-queued; default: the job's own bound (job_timeout_s + 60 s), so a "
+        "scale-down never kills a running job",
     )
+
+    @property
+    def worker_shutdown_timeout_s(self) -> float:
+        """How long a stopping worker replica waits for its job (Serve's ``graceful_shutdown_timeout_s``): a job
+        never runs past ``job_timeout_s`` (the worker fails it there), so by default a stop outlasts any job."""
+        return self.shutdown_timeout_s if self.shutdown_timeout_s is not None else self.job_timeout_s + 60.0
 
     @field_validator("families", mode="before")
     @classmethod
@@ -255,6 +270,11 @@ class VideoGenAppConfig(BaseModel):
     @classmethod
     def _known_keys(cls, value: dict[str, Any], info) -> dict[str, Any]:
         return check_deployment_keys(info.field_name, value)
+
+    @field_validator("database_url")
+    @classmethod
+    def _postgres_url(cls, value: str | None) -> str | None:
+        return check_database_url(value, "database_url")
 
     @field_validator("state_dir")
     @classmethod
@@ -347,6 +367,18 @@ class VideoGenAppConfig(BaseModel):
         return (served.config.max_queued_jobs if served is not None else None) or self.max_queued_jobs
 
 
+def check_database_url(value: str | None, where: str) -> str | None:
+    if value and not value.startswith(("postgresql://", "postgres://")):
+        raise ValueError(f"{where}: a PostgreSQL URL (postgresql://user:password@host:5432/db), or none for SQLite")
+    return value or None
+
+
+def database_url_of(configured: str | None) -> str | None:
+    """The job store's database a replica opens: the configured URL, else ``$VIDEOGEN_DATABASE_URL`` as this
+    replica sees it (None: SQLite under state_dir)."""
+    return check_database_url(configured or os.environ.get(DATABASE_URL_ENV), DATABASE_URL_ENV)
+
+
 # -- what a worker replica is built with ---------------------------------------------------------
 class _Settings(BaseModel):
     # Frozen: a replica's settings are the app's, never edited in place.
@@ -355,6 +387,7 @@ class _Settings(BaseModel):
     state_dir: str
     journal_mode: JournalMode
     artifacts: ArtifactsConfig = Field(default_factory=ArtifactsConfig)
+    database_url: str | None = None
 
 
 class WorkerSettings(_Settings):

@@ -21,6 +21,7 @@ from typing import Any
 from videogen.paths import CACHE_DIR_ENV
 from videogen.rocm_env import RAY_OWNED_VARS, default_rocm_env, rocm_env_vars
 from videogen.serve.config import VideoGenAppConfig, WorkerSettings
+from videogen.serve.queue_autoscaling import queue_policy
 
 # Env vars forwarded from the process that builds the app to every worker replica
 # when set there (the tiny-model cache and the offline Hugging Face cache).
@@ -41,7 +42,7 @@ WORKER_DEFAULTS: dict[str, Any] = {
     },
     "health_check_period_s": 10,
     "health_check_timeout_s": 30,
-    # Scaling down waits for the running job (graceful_shutdown_timeout_s: the config's shutdown_timeout_s,
+    # Scaling down waits for the running job (graceful_shutdown_timeout_s: the config's worker_shutdown_timeout_s,
     # set in worker_deployment_options).
     "graceful_shutdown_wait_loop_s": 2,
 }
@@ -143,10 +144,14 @@ def worker_deployment_options(name: str, cfg: VideoGenAppConfig, num_gpus: float
         WORKER_DEFAULTS,
         {
             "name": worker_deployment_name(name),
-            # A stuck job must not hold a shutdown or scale-down for long: past this Serve force-kills
-            # the replica, and the ingress re-queues (or fails) its job with the reason (the handle call
-            # failed, or its heartbeat stopped).
-            "graceful_shutdown_timeout_s": cfg.shutdown_timeout_s,
+            # Serve picks the replicas a scale-down stops without looking at their load, then waits this long
+            # for their ongoing call (the running job) before force-killing them: by default as long as a job
+            # may run (a stuck one is failed by the worker at job_timeout_s), so a scale-down never kills a job.
+            # An operator who wants fast redeploys sets shutdown_timeout_s; a job cut off there is re-queued.
+            "graceful_shutdown_timeout_s": cfg.worker_shutdown_timeout_s,
+            # Scale on the store's queued + running jobs too (serve.queue_autoscaling); an operator's
+            # autoscaling_config.policy replaces it (null: Serve's own handle-queue policy).
+            "autoscaling_config": {"policy": queue_policy(cfg.served_models[name].family, name, cfg)},
             "ray_actor_options": {
                 "num_gpus": gpus,
                 # The GPU does the work; on a CPU-only box keep the reservation small
@@ -186,6 +191,7 @@ def worker_settings(name: str, cfg: VideoGenAppConfig) -> WorkerSettings:
         policy=fam.policy,
         state_dir=cfg.state_dir,
         journal_mode=cfg.sqlite_journal_mode,
+        database_url=cfg.database_url,
         artifacts=cfg.artifacts,
         warm=list(fam.warm) if fam.warm is not None else list(get_spec(family).tasks),
         # Several beats fit in the ingress's timeout, so one slow write is not a death.
