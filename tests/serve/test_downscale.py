@@ -7,7 +7,8 @@ force-kills them after ``graceful_shutdown_timeout_s``. VideoGen sets that to as
 One small app on the session's cluster: tiny Wan on two worker replicas, both running a long job, then scaled
 to one through Serve's external scaling API (what an external autoscaler calls; ``external_scaler_enabled``).
 Both replicas are busy, so the replica Serve stops is running a job: both jobs must succeed on their first
-attempt, with no retry, and one of the two replicas must be gone afterwards.
+attempt, with no retry, and one of the two replicas must be gone afterwards. (With `shutdown_timeout_s: 1` the
+same test fails: the stopped replica's job is killed and runs a second attempt.)
 """
 
 from __future__ import annotations
@@ -17,9 +18,9 @@ import time
 from serve_helpers import wait_job, wait_until
 
 NAME, PREFIX = "videogen-downscale", "/downscale"
-# Long enough that the scale-down lands mid-job on this CPU (a tiny Wan step is ~10-30 ms here; the stop
-# and its wait take a few seconds), short enough to keep the test small.
-LONG_STEPS = 400
+# Long enough that the scale-down lands mid-job on this CPU (the stop and its wait take a few seconds), short
+# enough to keep the test small.
+LONG = {"num_inference_steps": 200, "num_frames": 25, "width": 64, "height": 64}
 
 
 def _replica_alive(replica_id: str) -> bool:
@@ -51,7 +52,7 @@ def test_scaling_down_lets_the_running_job_finish_once(ray_session, tmp_path):
             for seed in (1, 2):
                 r = c.post(
                     "/api/video/jobs",
-                    json={"family": "wan", "prompt": "a long walk", "seed": seed, "num_inference_steps": LONG_STEPS},
+                    json={"family": "wan", "prompt": "a long walk", "seed": seed, **LONG},
                 )
                 assert r.status_code == 202, r.text
                 ids.append(r.json()["id"])
@@ -71,6 +72,7 @@ def test_scaling_down_lets_the_running_job_finish_once(ray_session, tmp_path):
                 controller.update_deployment_replicas.remote(DeploymentID(name="VideoWorker_wan", app_name=NAME), 1)
             )
             scaled_at = time.monotonic()
+            steps_then = [c.get(f"/api/video/jobs/{i}").json()["progress"]["step"] for i in ids]
 
             done = [wait_job(c, i, timeout=240) for i in ids]
             for job in done:
@@ -78,6 +80,10 @@ def test_scaling_down_lets_the_running_job_finish_once(ray_session, tmp_path):
                 assert job["attempts"] == 1 and job["history"] == [], job  # ran once: never killed, never retried
             # The scale-down happened: one of the two busy replicas is gone once its job ended.
             wait_until(lambda: sum(_replica_alive(r) for r in replicas) == 1, timeout=120)
-            print(f"[downscale] both jobs done {time.monotonic() - scaled_at:.1f}s after the scale-down")
+            print(
+                f"[downscale] scaled to one at steps {steps_then} of {LONG['num_inference_steps']}; both jobs done "
+                f"{time.monotonic() - scaled_at:.1f}s later"
+            )
+            assert max(steps_then) < LONG["num_inference_steps"]  # the scale-down came while both were running
     finally:
         serve.delete(NAME)
