@@ -18,6 +18,9 @@ $(VENV)/.installed: pyproject.toml
 	@# The web page's browser test drives Debian's chromium through Playwright (no Playwright browser download).
 	@command -v chromium >/dev/null || command -v chromium-browser >/dev/null || \
 		{ $(SUDO) apt-get update -q && $(SUDO) apt-get install -y -q chromium; }
+	@# The job store tests start a real PostgreSQL from Debian's packages (tests/pg_server.py: initdb, pg_ctl).
+	@ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || command -v initdb >/dev/null || \
+		{ $(SUDO) apt-get update -q && $(SUDO) apt-get install -y -q postgresql; }
 	@touch $@
 
 demo: install

@@ -6,6 +6,7 @@ import os
 import tempfile
 
 import pytest
+from s3_server import s3_server  # noqa: F401 - the session's SeaweedFS (started only for a test that asks)
 
 # Set before anything builds a tiny model, and inherited by subprocesses and Ray workers.
 os.environ.setdefault("VIDEOGEN_CACHE_DIR", tempfile.mkdtemp(prefix="videogen-test-cache-"))

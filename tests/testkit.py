@@ -41,6 +41,22 @@ def blank_png_b64(width: int, height: int) -> str:
     return base64.b64encode(buf.getvalue()).decode("ascii")
 
 
+def run_cli(capsys, *args: str) -> tuple[int, str, str]:
+    """``videogen ARGS`` in this process (the ``main`` the console script calls): its exit status, stdout, stderr.
+
+    A subprocess would start Python and import torch and diffusers again, 5-8 s a call on 2 cores;
+    tests/unit/test_cli.py runs the installed console script itself, as a user does."""
+    from videogen.cli import main
+
+    capsys.readouterr()  # only this call's output
+    try:
+        code = main(list(args))
+    except SystemExit as exc:  # the argument parser's errors exit (one line, status 2)
+        code = exc.code
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
 def queue_job(store, **overrides):
     """A queued job written straight to a ``JobStore`` (a tiny wan text-to-video unless ``overrides`` say
     otherwise): the store's own ``create``, with every argument a test does not care about filled in."""

@@ -34,6 +34,8 @@ class ErrorCode(str, Enum):
     # The service is full for now: try again after ``details.retry_after_s``.
     OVERLOADED = "overloaded"
     STORE_BUSY = "store_busy"
+    # The job store's database cannot be reached (PostgreSQL down, restarting, or no free connection in time).
+    STORE_UNAVAILABLE = "store_unavailable"
     # One API key is over its own limits (queued jobs, submissions per minute, open streams).
     RATE_LIMITED = "rate_limited"
     STORAGE_FULL = "storage_full"
@@ -149,8 +151,9 @@ class UnauthorizedError(VideoGenError):
 
 
 class ServiceBusyError(VideoGenError):
-    """Refused for now, not for what was asked: the queue is full (``OVERLOADED``) or the job store
-    is locked beyond its timeout (``STORE_BUSY``). ``details.retry_after_s`` says when to try again."""
+    """Refused for now, not for what was asked: the queue is full (``OVERLOADED``), the job store
+    is locked beyond its timeout (``STORE_BUSY``) or cannot be reached (``STORE_UNAVAILABLE``).
+    ``details.retry_after_s`` says when to try again."""
 
     code = ErrorCode.OVERLOADED
 

@@ -21,8 +21,6 @@ from __future__ import annotations
 import base64
 import io
 import json
-import subprocess
-import sys
 
 import numpy as np
 import pytest
@@ -290,19 +288,19 @@ def test_the_worker_decodes_each_frame_once_and_writes_the_video(tmp_path, monke
     assert worker.warm_up("wan", FLF) is not None  # the warm-up job (grey first and last frames) runs
 
 
-def test_cli_generate_first_last_frame(tmp_path):
+def test_cli_generate_first_last_frame(tmp_path, capsys):
     first, last = tmp_path / "first.png", tmp_path / "last.png"
     first.write_bytes(base64.b64decode(A))
     last.write_bytes(base64.b64decode(B))
     out = tmp_path / "out.mp4"
     args = ["generate", "--family", "wan", "--task", FLF, "--image", str(first), "--last-image", str(last)]
     args += ["--model", "tiny", "--prompt", "a fox", "--steps", "2", "--seed", "4", "-o", str(out), "--json"]
-    proc = subprocess.run([sys.executable, "-m", "videogen.cli", *args], capture_output=True, text=True, timeout=300)
-    assert proc.returncode == 0, proc.stderr
-    assert json.loads(proc.stdout)["frames"] == 9 and read_mp4(out)[0].shape == (9, 32, 32, 3)
+    code, stdout, stderr = testkit.run_cli(capsys, *args)
+    assert code == 0, stderr
+    assert json.loads(stdout)["frames"] == 9 and read_mp4(out)[0].shape == (9, 32, 32, 3)
     missing = [a for a in args if a not in ("--last-image", str(last))]
-    proc = subprocess.run([sys.executable, "-m", "videogen.cli", *missing], capture_output=True, text=True, timeout=300)
-    assert proc.returncode == 2 and "last_image" in proc.stderr.replace("-", "_")
+    code, _, stderr = testkit.run_cli(capsys, *missing)
+    assert code == 2 and "last_image" in stderr.replace("-", "_")
 
 
 def test_an_image_to_video_checkpoint_is_refused_before_it_runs(tiny, tmp_path_factory):

@@ -21,14 +21,13 @@ from __future__ import annotations
 import base64
 import io
 import json
-import subprocess
-import sys
 
 import numpy as np
 import pydantic
 import pytest
 import torch
 from family_support import PROMPT, V2V, load_tiny, moved
+from testkit import run_cli
 
 from videogen.errors import InvalidRequestError, UnsupportedTaskError
 from videogen.video.encode import read_mp4
@@ -266,7 +265,7 @@ def test_video_to_video_noises_the_clips_latents_to_the_strength(v2v):
     assert _mse(low_a, low_b) > _mse(high_a, high_b)  # a low strength follows its clip; 1.0 ignores it
 
 
-def test_the_worker_writes_keyframes_and_the_cli_runs_them(tmp_path):
+def test_the_worker_writes_keyframes_and_the_cli_runs_them(tmp_path, capsys):
     worker = GenerationWorker(default_model="tiny")
     job = request(conditions=[{"image": A}, {"image": B, "frame_index": 16}], num_frames=17, num_inference_steps=2)
     result = worker.generate(job, tmp_path / "kf.mp4")
@@ -281,8 +280,6 @@ def test_the_worker_writes_keyframes_and_the_cli_runs_them(tmp_path):
     args += ["--model", "tiny", "--prompt", "a fox", "--steps", "2", "--seed", "4", "-o", str(out), "--json"]
     # 17 frames: the tiny model's default 9 end at frame 8, and a keyframe at 16 would be refused naming
     # conditions[1].frame_index (test_bad_conditions_are_refused_naming_the_field)
-    proc = subprocess.run(
-        [sys.executable, "-m", "videogen.cli", *args, "--frames", "17"], capture_output=True, text=True, timeout=300
-    )
-    assert proc.returncode == 0, proc.stderr
-    assert json.loads(proc.stdout)["frames"] == 17 and read_mp4(out)[0].shape == (17, 32, 32, 3)
+    code, stdout, stderr = run_cli(capsys, *args, "--frames", "17")
+    assert code == 0, stderr
+    assert json.loads(stdout)["frames"] == 17 and read_mp4(out)[0].shape == (17, 32, 32, 3)

@@ -17,8 +17,6 @@ from __future__ import annotations
 import base64
 import io
 import json
-import subprocess
-import sys
 
 import numpy as np
 import pytest
@@ -332,15 +330,15 @@ def test_the_worker_runs_video_inpaint_with_a_mask_image_sequence(worker, tmp_pa
     assert moved == {"mask.frames": (3, 21), "mask.size": ("64x40", "48x32")}
 
 
-def test_cli_generate_video_inpaint(tmp_path):
+def test_cli_generate_video_inpaint(tmp_path, capsys):
     video, mask, out = tmp_path / "v.mp4", tmp_path / "m.png", tmp_path / "out.mp4"
     video.write_bytes(base64.b64decode(clip_b64(frames("a", 10, 48, 64), 8)))
     mask.write_bytes(base64.b64decode(png((255, 255, 255), 64, 48)))  # outpainting's kind: a white border ...
     args = ["generate", "--family", "wan", "--task", INPAINT, "--video", str(video), "--mask", str(mask)]
     args += ["--model", "tiny", "--prompt", "a fox", "--steps", "2", "--seed", "4", "-o", str(out), "--json"]
-    proc = subprocess.run([sys.executable, "-m", "videogen.cli", *args], capture_output=True, text=True, timeout=300)
-    assert proc.returncode == 0, proc.stderr
-    payload = json.loads(proc.stdout)
+    code, stdout, stderr = testkit.run_cli(capsys, *args)
+    assert code == 0, stderr
+    payload = json.loads(stdout)
     # 10 frames at 8 fps -> 19 at 16 fps -> 17 (4k+1); 64x48 -> the tiny 32x32
     assert payload["frames"] == 17 and read_mp4(out)[0].shape == (17, 32, 32, 3)
     assert {"video.size", "mask.size"} <= {a["field"] for a in payload["adjustments"]}

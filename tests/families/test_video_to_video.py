@@ -13,8 +13,6 @@ from __future__ import annotations
 
 import base64
 import json
-import subprocess
-import sys
 
 import numpy as np
 import pytest
@@ -259,26 +257,21 @@ def test_the_worker_writes_the_restyled_clip(worker, family, tmp_path, monkeypat
     assert "video.size" in {a.field for a in result.adjustments}
 
 
-def test_cli_generate_video_to_video(tmp_path):
+def test_cli_generate_video_to_video(tmp_path, capsys):
     source = tmp_path / "clip.mp4"
     source.write_bytes(base64.b64decode(clip(count=10, fps=8, height=48, width=64)))
     out = tmp_path / "out.mp4"
     args = ["generate", "--family", "wan", "--task", "video-to-video", "--video", str(source), "--strength", "0.6"]
     args += ["--model", "tiny", "--prompt", "a fox", "--steps", "5", "--seed", "4", "-o", str(out), "--json"]
-    proc = subprocess.run([sys.executable, "-m", "videogen.cli", *args], capture_output=True, text=True, timeout=300)
-    assert proc.returncode == 0, proc.stderr
-    payload = json.loads(proc.stdout)
+    code, stdout, stderr = testkit.run_cli(capsys, *args)
+    assert code == 0, stderr
+    payload = json.loads(stdout)
     frames, _ = read_mp4(out)
     # 10 frames at 8 fps -> 19 at Wan's 16 fps -> 17 (4k+1); 64x48 -> the tiny 32x32, centre-cropped
     assert payload["frames"] == 17 and frames.shape == (17, 32, 32, 3)
     assert {a["field"] for a in payload["adjustments"]} >= {"video.fps", "video.frames", "video.size"}
-    bad = subprocess.run(
-        [sys.executable, "-m", "videogen.cli", *[a if a != str(source) else __file__ for a in args]],
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    assert bad.returncode == 2 and "--video" in bad.stderr
+    code, _, stderr = testkit.run_cli(capsys, *[a if a != str(source) else __file__ for a in args])
+    assert code == 2 and "--video" in stderr
 
 
 def test_a_cancel_at_a_step_leaves_before_decoding(tiny, monkeypatch):

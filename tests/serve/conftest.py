@@ -13,6 +13,14 @@ import tempfile
 import time
 
 import pytest
+from pg_server import (  # noqa: F401 - the store fixtures, on both backends
+    open_store,
+    postgres_server,
+    postgres_url,
+    store,
+    store_backend,
+    store_url,
+)
 from serve_helpers import (
     BOUNDED_FAMILY,
     BOUNDED_QUEUE,
@@ -79,9 +87,18 @@ def served_app(ray_session, tmp_path_factory) -> ServedApp:
     args["families"]["ltx-video"]["policy"] = {"vae_slicing": True}  # an operator override, reported by the replica
     # A small queue on one family: the burst test fills it (test_overload.py); no other test queues many there.
     args["families"][BOUNDED_FAMILY] = {"model": "tiny", "max_queued_jobs": BOUNDED_QUEUE}
+    # It starts at zero and the first job wakes it; once up it stays (the YAML's 60 s downscale delay had it
+    # scale down between modules, and each later module paid a replica start again: 15-30 s a time on 2 cores).
     args["families"][SCALE_FROM_ZERO] = {
         "model": "tiny",
-        "deployment": {"autoscaling_config": {"min_replicas": 0, "max_replicas": 1, "upscale_delay_s": 0}},
+        "deployment": {
+            "autoscaling_config": {
+                "min_replicas": 0,
+                "max_replicas": 1,
+                "upscale_delay_s": 0,
+                "downscale_delay_s": 3600,
+            }
+        },
     }
     # A second tiny wan beside the family's entry, on its own deployment (test_serve_http, test_serve_handle); it warms
     # nothing at start, so it costs one small replica and loads its pipeline with its first job.

@@ -1,5 +1,5 @@
 """The event log keeps deltas and compacts an ended job to one row (a grace period after its end, by the
-housekeeping sweep); replays still give whole records (no Ray)."""
+housekeeping sweep); replays still give whole records (no Ray). On both store backends."""
 
 from __future__ import annotations
 
@@ -63,8 +63,7 @@ def _step(store: JobStore, job_id: str, token: str, step: int) -> None:
     )
 
 
-def test_a_progress_write_stores_what_changed_not_the_whole_record(tmp_path):
-    store = JobStore(tmp_path)
+def test_a_progress_write_stores_what_changed_not_the_whole_record(store):
     job = _create(store)
     claim = store.jobs.claim(job.id, {"replica_id": "w"})
     before = len(_rows(store, job.id))
@@ -78,8 +77,7 @@ def test_a_progress_write_stores_what_changed_not_the_whole_record(tmp_path):
     assert len(rows[-1][1]) * 4 < len(rows[0][1]), (len(rows[-1][1]), len(rows[0][1]))
 
 
-def test_a_live_jobs_replay_gives_every_whole_record_in_order_from_any_event(tmp_path):
-    store = JobStore(tmp_path)
+def test_a_live_jobs_replay_gives_every_whole_record_in_order_from_any_event(store):
     job = _create(store, dispatcher="d")
     expected = [store.jobs.get(job.id).snapshot()]
     claim = store.jobs.claim(job.id, {"replica_id": "w"})
@@ -111,8 +109,7 @@ def test_a_live_jobs_replay_gives_every_whole_record_in_order_from_any_event(tmp
     assert paged == expected
 
 
-def test_an_ended_job_keeps_one_row_and_an_old_id_resumes_to_its_final_state(tmp_path):
-    store = JobStore(tmp_path)
+def test_an_ended_job_keeps_one_row_and_an_old_id_resumes_to_its_final_state(store):
     job = _create(store)
     claim = store.jobs.claim(job.id, {})
     for step in range(1, 6):
@@ -141,8 +138,7 @@ def test_an_ended_job_keeps_one_row_and_an_old_id_resumes_to_its_final_state(tmp
     assert seq == rows[0][0] and snap.status == JobStatus.SUCCEEDED
 
 
-def test_each_way_a_job_ends_compacts_its_log(tmp_path):
-    store = JobStore(tmp_path)
+def test_each_way_a_job_ends_compacts_its_log(store):
     cancelled = _create(store)
     store.jobs.request_cancel(cancelled.id)
     failed = _create(store)
@@ -161,9 +157,10 @@ def test_each_way_a_job_ends_compacts_its_log(tmp_path):
         assert len(rows) == 1 and json.loads(rows[0][1])["status"] in ("cancelled", "failed")
 
 
-def test_an_sse_client_resuming_from_an_id_compacted_away_gets_the_final_state(tmp_path):
+def test_an_sse_client_resuming_from_an_id_compacted_away_gets_the_final_state(tmp_path, store_url):
     async def main():
-        svc = VideoGenService(VideoGenAppConfig(families=["wan"], state_dir=str(tmp_path)), workers={})
+        cfg = VideoGenAppConfig(families=["wan"], state_dir=str(tmp_path), database_url=store_url)
+        svc = VideoGenService(cfg, workers={})
         job = _create(svc.store)
         claim = svc.store.jobs.claim(job.id, {})
         _step(svc.store, job.id, claim.claim_token, 3)
@@ -175,5 +172,6 @@ def test_an_sse_client_resuming_from_an_id_compacted_away_gets_the_final_state(t
         event = json.loads(chunks[0].split("data: ", 1)[1])
         assert event["status"] == "failed" and event["error"]["message"] == "gone"
         assert event["params"]["num_inference_steps"] == 40  # a whole record, not a delta
+        svc.store.close()
 
     asyncio.run(main())

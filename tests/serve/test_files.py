@@ -71,9 +71,12 @@ def test_a_download_is_the_whole_file_and_one_byte_range_is_206(app):
         assert r.headers["content-range"] == f"bytes 10-19/{len(video)}"
         assert client.get(url, headers={"Range": "bytes=-5"}).content == video[-5:]
         assert client.get(url, headers={"Range": f"bytes={len(video) - 3}-"}).content == video[-3:]
-        for ignored in ("bytes=abc", "bytes=5-1", f"bytes={len(video)}-", "bytes=0-1,4-5", "items=0-1", "bytes=-0"):
+        for ignored in ("bytes=abc", "bytes=5-1", "bytes=0-1,4-5", "items=0-1"):
             r = client.get(url, headers={"Range": ignored})
             assert r.status_code == 200 and r.content == video, ignored
+        for unsatisfiable in (f"bytes={len(video)}-", "bytes=-0"):  # valid ranges that select no byte: 416
+            r = client.get(url, headers={"Range": unsatisfiable})
+            assert r.status_code == 416 and r.headers["content-range"] == f"bytes */{len(video)}", unsatisfiable
         r = client.get(url, params={"variant": "thumbnail"})
         assert r.status_code == 200 and r.content == b"thumbnail" and r.headers["content-type"] == "image/jpeg"
 
@@ -82,10 +85,10 @@ def test_the_sweep_deleting_the_file_after_it_was_opened_still_sends_it_whole(ap
     svc, client = app
     opened = svc.jobs.open_output
 
-    async def open_then_sweep(job_id, path, variant="video", who=HANDLE):
-        file = await opened(job_id, path, variant, who)
+    async def open_then_sweep(job_id, variant="video", who=HANDLE):
+        file = await opened(job_id, variant, who)
         _sweep_everything(svc)  # between the check and the answer: the row and every file go
-        assert not path.exists()
+        assert not svc.store.video_path(job_id).exists()
         return file
 
     monkeypatch.setattr(svc.jobs, "open_output", open_then_sweep)
@@ -98,14 +101,13 @@ def test_the_sweep_deleting_the_file_after_it_was_opened_still_sends_it_whole(ap
 
 def test_the_sweep_deleting_the_file_before_it_opened_is_a_clean_404(app, monkeypatch):
     svc, client = app
-    checked = svc.jobs.video_path
+    opening = svc.store.artifacts.open
 
-    async def check_then_sweep(job_id, variant="video", who=HANDLE):
-        path = await checked(job_id, variant, who)
-        _sweep_everything(svc)  # between the path check and the open
-        return path
+    def sweep_then_open(key):
+        _sweep_everything(svc)  # between the job's check and the open
+        return opening(key)
 
-    monkeypatch.setattr(svc.jobs, "video_path", check_then_sweep)
+    monkeypatch.setattr(svc.store.artifacts, "open", sweep_then_open)
     for url in ("/api/video/jobs/{}/video", "/v1/videos/{}/content"):
         job_id, _ = _succeeded(svc)
         r = client.get(url.format(job_id))

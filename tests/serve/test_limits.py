@@ -3,7 +3,6 @@ a full disk while a video is written, and the shutdown bound (the real shutdown 
 
 from __future__ import annotations
 
-import re
 import sqlite3
 import time
 from pathlib import Path

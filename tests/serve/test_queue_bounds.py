@@ -1,5 +1,6 @@
 """The queue bounds are atomic: counted and inserted in one transaction, so concurrent submitters
-(threads of one ingress, or two ingress replicas on the same store) never push a queue past its bound."""
+(threads of one ingress, or two ingress replicas on the same store) never push a queue past its bound.
+On both store backends: SQLite's write lock, PostgreSQL's advisory locks."""
 
 from __future__ import annotations
 
@@ -35,17 +36,17 @@ def _race(stores: list[JobStore], bounds: QueueBounds, threads: int, each: int, 
     return accepted, refused
 
 
-def test_concurrent_submitters_never_pass_the_family_bound(tmp_path):
-    # Two JobStores on one directory stand for two ingress replicas; each thread has its own connection.
-    stores = [JobStore(tmp_path), JobStore(tmp_path)]
+def test_concurrent_submitters_never_pass_the_family_bound(open_store):
+    # Two JobStores on one database stand for two ingress replicas; each thread has its own connection.
+    stores = [open_store(), open_store()]
     accepted, refused = _race(stores, QueueBounds(family_max_queued=10, default_job_seconds=5), threads=12, each=4)
     queued = stores[0].jobs.counts()["wan"]["queued"]
     assert queued == len(accepted) == 10  # exactly the bound: never over it, and no room left unused
     assert len(refused) == 12 * 4 - 10 and all(e.details["max_queued_jobs"] == 10 for e in refused)
 
 
-def test_concurrent_submissions_of_one_key_never_pass_its_limits(tmp_path):
-    stores = [JobStore(tmp_path), JobStore(tmp_path)]
+def test_concurrent_submissions_of_one_key_never_pass_its_limits(open_store):
+    stores = [open_store(), open_store()]
     bounds = QueueBounds(family_max_queued=1000, default_job_seconds=5, owner_max_queued=1000, owner_per_minute=7)
     accepted, refused = _race(stores, bounds, threads=8, each=3, owner="alice")
     assert len(accepted) == 7 and len(refused) == 17

@@ -55,7 +55,7 @@ def _serve(cmd, env, cwd, base_url, log, headers=None):
                         break
                 except (httpx.HTTPError, ValueError, KeyError):
                     pass
-                time.sleep(1)
+                time.sleep(0.25)
             else:
                 raise AssertionError("not ready in 150 s")
             job = client.post("/api/video/jobs", json={"family": rt["served_families"][0], "prompt": "a boat"}).json()
@@ -72,7 +72,9 @@ def _cpu_tiny(tmp_path, host: str) -> tuple[Path, int]:
     port = free_port()
     config["http_options"] = {"host": host, "port": port}
     families = config["applications"][0]["args"]["families"]
-    config["applications"][0]["args"]["families"] = {k: families[k] for k in ("wan", "ltx-video")}  # keep it quick
+    # One family: what is checked is the YAML's own subset being served; each worker replica more is one more
+    # process importing torch on the 2 cores while the app starts.
+    config["applications"][0]["args"]["families"] = {k: families[k] for k in ("ltx-video",)}
     path = tmp_path / "cpu-tiny.yaml"
     path.write_text(yaml.safe_dump(config))
     return path, port
@@ -91,7 +93,7 @@ def test_serve_run_the_cpu_tiny_yaml_beyond_loopback_with_a_key_from_the_environ
             log,
             headers={"Authorization": f"Bearer {KEY}"},
         )
-    assert sorted(rt["served_families"]) == ["ltx-video", "wan"]
+    assert rt["served_families"] == ["ltx-video"]
     assert rt["state_dir"] == str(tmp_path / "state")  # the env key is an admin: it sees the details
     assert rt["auth"]["enabled"] is True
 
@@ -108,7 +110,7 @@ def test_serve_run_beyond_loopback_without_a_key_refuses_to_start(tmp_path):
         deadline = time.monotonic() + 120
         while "will not serve without an API key" not in log_path.read_text(errors="replace"):
             assert time.monotonic() < deadline, log_path.read_text(errors="replace")[-3000:]
-            time.sleep(1)
+            time.sleep(0.25)
         # Nothing of the app answers: the build was refused before any deployment started.
         with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=5) as client:
             try:

@@ -146,7 +146,7 @@ def test_submit_dispatch_wait_and_the_sse_stream(tmp_path):
         page = await svc.jobs.list(20, 0, "succeeded", "wan")
         assert page.total == 1 and page.jobs[0].id == job.id
         with pytest.raises(JobStateError):  # succeeded, but the fake wrote no MP4
-            await svc.jobs.video_path(job.id)
+            await svc.jobs.open_output(job.id)
 
     asyncio.run(main())
 
@@ -161,7 +161,7 @@ def test_cancel_a_waiting_job_takes_its_request_back(tmp_path):
         cancelled = await svc.jobs.cancel(job.id)
         assert cancelled.status == JobStatus.CANCELLED and cancelled.error.code == "cancelled"
         with pytest.raises(JobStateError):
-            await svc.jobs.video_path(job.id)
+            await svc.jobs.open_output(job.id)
         await asyncio.sleep(0.1)
         assert svc.dispatcher._tasks == {}  # the dispatch task ended with its withdrawn request
 

@@ -2,7 +2,9 @@
 
 Every stream here runs with a fallback re-read of an hour: an event can only
 reach it through a wake-up (this replica's own ``notify`` or the store
-watcher). The waits below are safety limits for a broken build, not timings.
+watcher: SQLite's ``data_version`` poll, or PostgreSQL's LISTEN/NOTIFY, in the
+tests that run on both backends). The waits below are safety limits for a broken
+build, not timings.
 """
 
 from __future__ import annotations
@@ -24,8 +26,8 @@ NEVER = 3600.0  # the fallback re-read: never within a test
 SAFETY_S = 10.0
 
 
-def _service(tmp_path) -> VideoGenService:
-    cfg = VideoGenAppConfig(families=["wan"], state_dir=str(tmp_path))
+def _service(tmp_path, database_url: str | None = None) -> VideoGenService:
+    cfg = VideoGenAppConfig(families=["wan"], state_dir=str(tmp_path), database_url=database_url)
     svc = VideoGenService(cfg, workers={})
     svc.jobs.sse_fallback_s = NEVER
     return svc
@@ -75,10 +77,10 @@ def test_change_watch_tells_which_watched_jobs_got_events(tmp_path):
     watch.close()
 
 
-def test_events_a_worker_writes_reach_the_stream_in_order(tmp_path):
+def test_events_a_worker_writes_reach_the_stream_in_order(tmp_path, open_store, store_url):
     async def main():
-        svc = _service(tmp_path)
-        worker = JobStore(tmp_path)  # another process's connection, as a worker replica has
+        svc = _service(tmp_path, store_url)
+        worker = open_store()  # another process's connection, as a worker replica has
         job = _create(worker)
         follow = Follower(await svc.jobs.sse_stream(job.id))
         assert (await follow.next())["status"] == "queued"
@@ -95,7 +97,8 @@ def test_events_a_worker_writes_reach_the_stream_in_order(tmp_path):
         worker.jobs.finish(job.id, claim.claim_token, JobStatus.SUCCEEDED, progress=Progress(stage="done", percent=100))
         assert (await follow.next())["status"] == "succeeded"
         assert await follow.next() is None  # the stream ends with the job
-        assert not svc.jobs.feed._active.is_set()  # no stream open: the watcher is parked
+        assert not svc.jobs.feed._active.is_set()  # no stream open (SQLite's watcher parks)
+        svc.store.close()
 
     asyncio.run(main())
 
@@ -116,15 +119,21 @@ def test_this_replicas_own_write_wakes_its_streams_without_the_watcher(tmp_path,
     asyncio.run(main())
 
 
-def test_a_stream_on_another_ingress_replica_sees_the_change(tmp_path):
+def test_a_stream_on_another_ingress_replica_sees_the_change(tmp_path, store_url):
     async def main():
-        here, there = _service(tmp_path), _service(tmp_path)  # two ingress replicas, one state dir
+        # Two ingress replicas on one store (PostgreSQL: two nodes, each with its own state dir).
+        here, there = (
+            _service(tmp_path / "a", store_url),
+            _service(tmp_path / "b" if store_url else tmp_path / "a", store_url),
+        )
         job = _create(here.store)
         follow = Follower(await there.jobs.sse_stream(job.id, 0))
         assert (await follow.next())["status"] == "queued"
         await here.jobs.cancel(job.id)
         assert (await follow.next())["status"] == "cancelled"
         assert await follow.next() is None
+        here.store.close()
+        there.store.close()
 
     asyncio.run(main())
 

@@ -1,4 +1,8 @@
-"""The job store without Ray: the state machine, its concurrency rules, the event log, replica reports."""
+"""The job store without Ray: the state machine, its concurrency rules, the event log, replica reports.
+
+Every test that takes ``store`` or ``open_store`` runs on both backends, SQLite and a real PostgreSQL
+(``tests/pg_server.py``); ``open_store()`` twice is two nodes on one database.
+"""
 
 from __future__ import annotations
 
@@ -10,18 +14,12 @@ import pytest
 from testkit import queue_job
 
 from videogen.errors import ErrorCode, JobNotFoundError, error_dict
-from videogen.serve.store.database import Database
+from videogen.serve.store.backends import open_database
 from videogen.serve.store.events import EventLog
-from videogen.serve.store.job_store import JobStore
 from videogen.serve.store.jobs import Jobs
 from videogen.serve.store.records import JobRecord, JobStatus
 from videogen.serve.store.replicas import ModelsReport, ReplicaState
 from videogen.video.progress import Progress, StageTiming
-
-
-@pytest.fixture()
-def store(tmp_path):
-    return JobStore(tmp_path)
 
 
 def _create(store, dispatcher="d1", **kw) -> JobRecord:
@@ -41,17 +39,20 @@ def _create(store, dispatcher="d1", **kw) -> JobRecord:
     )
 
 
-def test_a_job_dispatched_twice_is_claimed_once(tmp_path):
-    store = JobStore(tmp_path)
+def test_a_job_dispatched_twice_is_claimed_once(open_store):
+    store = open_store()
     job = _create(store)
     wins = []
+    nodes = [open_store() for _ in range(8)]
+    barrier = threading.Barrier(len(nodes))
 
     def claim(i):
-        rec = JobStore(tmp_path).jobs.claim(job.id, {"replica_id": f"r{i}"})
+        barrier.wait()
+        rec = nodes[i].jobs.claim(job.id, {"replica_id": f"r{i}"})
         if rec:
             wins.append(rec.claim_token)
 
-    threads = [threading.Thread(target=claim, args=(i,)) for i in range(8)]
+    threads = [threading.Thread(target=claim, args=(i,)) for i in range(len(nodes))]
     for t in threads:
         t.start()
     for t in threads:
@@ -178,9 +179,9 @@ def test_finish_only_ends_a_job(store):
         store.jobs.finish(job.id, rec.claim_token, JobStatus.RUNNING)
 
 
-def test_jobs_persist_across_store_instances(tmp_path):
-    job = _create(JobStore(tmp_path))
-    again = JobStore(tmp_path)
+def test_jobs_persist_across_store_instances(open_store):
+    job = _create(open_store())
+    again = open_store()
     assert again.jobs.get(job.id).id == job.id
     jobs, total = again.jobs.list(limit=5)
     assert total == 1 and jobs[0].id == job.id
@@ -219,7 +220,7 @@ def test_fail_from_outside_only_in_the_given_states(store):
 
 
 def test_parts_share_one_database(tmp_path):
-    db = Database(tmp_path, "DELETE")
+    db = open_database(tmp_path, "DELETE")
     events = EventLog(db)
     jobs = Jobs(db, events)
     rec = jobs.create(
@@ -310,11 +311,10 @@ def test_a_job_that_ends_in_retry_or_fail_drops_its_image(store):
     }  # it runs again: it still needs its image
 
 
-def test_a_jobs_inline_inputs_are_kept_until_it_ends(tmp_path):
+def test_a_jobs_inline_inputs_are_kept_until_it_ends(store):
     """Image, last image and video ride in the job's one inputs column; every end of the job clears them."""
     from videogen.serve.store.records import pack_inputs
 
-    store = JobStore(tmp_path)
     assert pack_inputs({"image": "aW1n", "video": None}) == "aW1n"  # an image alone: stored as it always was
     packed = pack_inputs({"image": "aW1n", "last_image": "bGFzdA==", "video": "dmlk"})
     job = queue_job(store, task="video-to-video", image=packed)

@@ -1,12 +1,19 @@
-"""The ``videogen`` command line, on the built-in tiny models (run as a subprocess, like a user)."""
+"""The ``videogen`` command line, on the built-in tiny models.
+
+The first test runs the installed console script as a subprocess, like a user (the entry point, the exit status,
+the JSON on stdout); the others call the same ``main`` in this process (``testkit.run_cli``), as do the
+families' CLI tests: a subprocess each would start Python and import torch again.
+"""
 
 from __future__ import annotations
 
 import json
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
+from testkit import run_cli
 
 from videogen.video.encode import read_mp4
 from videogen.video.registry import SPECS
@@ -14,8 +21,9 @@ from videogen.video.worker import STAGES
 
 
 def _cli(*args, timeout=300):
+    """The ``videogen`` console script pyproject.toml installs beside this Python."""
     return subprocess.run(
-        [sys.executable, "-m", "videogen.cli", *args], capture_output=True, text=True, timeout=timeout
+        [str(Path(sys.executable).with_name("videogen")), *args], capture_output=True, text=True, timeout=timeout
     )
 
 
@@ -65,18 +73,20 @@ def test_cli_generate_json_i2v(tmp_path, png_b64):
         (["--family", "wan", "--steps", "0"], "--steps"),
     ],
 )
-def test_cli_bad_input_is_one_line_and_exit_2(args, needle, tmp_path):
-    proc = _cli("generate", "--model", "tiny", "--prompt", "x", "-o", str(tmp_path / "x.mp4"), *args)
-    assert proc.returncode == 2
-    lines = proc.stderr.strip().splitlines()
-    assert len(lines) == 1 and needle in lines[0], proc.stderr
-    assert "Traceback" not in proc.stderr
+def test_cli_bad_input_is_one_line_and_exit_2(args, needle, tmp_path, capsys):
+    code, _out, err = run_cli(
+        capsys, "generate", "--model", "tiny", "--prompt", "x", "-o", str(tmp_path / "x.mp4"), *args
+    )
+    assert code == 2
+    lines = err.strip().splitlines()
+    assert len(lines) == 1 and needle in lines[0], err
+    assert "Traceback" not in err
 
 
-def test_cli_models_tiny_all_ready():
-    proc = _cli("models", "--model", "tiny", "--json")
-    assert proc.returncode == 0, proc.stderr
-    models = json.loads(proc.stdout)["models"]
+def test_cli_models_tiny_all_ready(capsys):
+    code, out, err = run_cli(capsys, "models", "--model", "tiny", "--json")
+    assert code == 0, err
+    models = json.loads(out)["models"]
     assert [m["id"] for m in models] == list(SPECS)
     for m in models:
         for task in SPECS[m["id"]].tasks:
@@ -93,17 +103,19 @@ def test_cli_models_tiny_all_ready():
             assert key in m
 
 
-def test_cli_models_real_says_why_not_ready():
-    proc = _cli("models", "--json")
-    models = json.loads(proc.stdout)["models"]
+def test_cli_models_real_says_why_not_ready(capsys):
+    code, out, err = run_cli(capsys, "models", "--json")
+    assert code == 0, err
+    models = json.loads(out)["models"]
     for m in models:
         assert m["effective_support_level"] != "ready"
         assert any("GPU" in r for reasons in m["support_reasons"].values() for r in reasons)
 
 
-def test_cli_runtime_json():
-    proc = _cli("runtime", "--json")
-    data = json.loads(proc.stdout)
+def test_cli_runtime_json(capsys):
+    code, out, err = run_cli(capsys, "runtime", "--json")
+    assert code == 0, err
+    data = json.loads(out)
     assert data["hardware_profile"]["backend"] == "cpu"
     assert data["load_policy"]["placement"] == "cpu"
     assert data["runtime"]["rocm_env"]["MIOPEN_FIND_MODE"] == "FAST"

@@ -97,42 +97,20 @@ def test_recipe_configs_are_validated():
     assert parse_recipes({"fast": {"num_inference_steps": 4}})["fast"].request_defaults() == {"num_inference_steps": 4}
 
 
-def test_cli_declares_and_names_a_recipe(tmp_path):
+def test_cli_declares_and_names_a_recipe(tmp_path, capsys):
     """``videogen generate --recipes FILE --recipe NAME`` runs with it and says so; a bad file is one line, exit 2."""
     import json
-    import subprocess
-    import sys
+
+    from testkit import run_cli
 
     recipes = tmp_path / "recipes.yaml"
     recipes.write_text("fast:\n  num_inference_steps: 3\n  guidance_scale: 1.0\n  flow_shift: 5.0\n")
+    generate = ["generate", "--family", "wan", "--model", "tiny", "--prompt", "a", "-o", str(tmp_path / "v.mp4")]
 
-    def cli(*args):
-        return subprocess.run(
-            [
-                sys.executable,
-                "-m",
-                "videogen.cli",
-                "generate",
-                "--family",
-                "wan",
-                "--model",
-                "tiny",
-                "--prompt",
-                "a",
-                "-o",
-                str(tmp_path / "v.mp4"),
-                "--json",
-                *args,
-            ],
-            capture_output=True,
-            text=True,
-            timeout=300,
-        )
-
-    proc = cli("--recipes", str(recipes), "--recipe", "fast")
-    assert proc.returncode == 0, proc.stderr
-    sampling = json.loads(proc.stdout)["sampling"]
+    code, out, err = run_cli(capsys, *generate, "--json", "--recipes", str(recipes), "--recipe", "fast")
+    assert code == 0, err
+    sampling = json.loads(out)["sampling"]
     assert sampling == {"recipe": "fast", "num_inference_steps": 3, "guidance_scale": 1.0, "flow_shift": 5.0}
     recipes.write_text("fast:\n  scheduler: os.system\n")
-    proc = cli("--recipes", str(recipes), "--recipe", "fast")
-    assert proc.returncode == 2 and "fast.scheduler" in proc.stderr.strip().splitlines()[-1]
+    code, _, err = run_cli(capsys, *generate, "--json", "--recipes", str(recipes), "--recipe", "fast")
+    assert code == 2 and "fast.scheduler" in err.strip().splitlines()[-1]

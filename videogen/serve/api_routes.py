@@ -14,7 +14,7 @@ from fastapi import APIRouter, Depends, Header, Query, Request
 from fastapi.responses import StreamingResponse
 
 from videogen.serve.dependencies import Principal, principal, videogen
-from videogen.serve.downloads import file_response
+from videogen.serve.downloads import DOWNLOAD_ANSWERS, download_response
 from videogen.serve.errors import HTTP_STATUS, documented
 from videogen.serve.protocol import JOBS_PATH, CreateJobRequest, ErrorResponse, Job, JobList
 from videogen.serve.service.estimates import EstimateResponse
@@ -86,7 +86,11 @@ async def http_cancel_job(job_id: str, svc: VideoGenService = Service, who: Prin
 
 @router.get(
     JOBS_PATH + "/{job_id}/video",
-    responses={200: {"content": {"video/mp4": {}, "image/*": {}}}, **documented(401, 404, 409, 422, 500, 503)},
+    responses={
+        200: {"content": {"video/mp4": {}, "image/*": {}}},
+        **DOWNLOAD_ANSWERS,
+        **documented(401, 404, 409, 416, 422, 500, 503),
+    },
 )
 async def http_video(
     job_id: str,
@@ -98,13 +102,8 @@ async def http_video(
     who: Principal = Caller,
 ):
     # Opened before the answer starts: a retention sweep removing it meanwhile cannot make it a 500.
-    file, path = await svc.jobs.open_video(job_id, variant, who)
-    return file_response(
-        file,
-        media_type=media_type(variant),
-        filename=f"{job_id}{path.name.removeprefix(job_id)}",
-        range_header=request.headers.get("range"),
-    )
+    opened = await svc.jobs.open_output(job_id, variant, who)
+    return await download_response(opened, media_type=media_type(variant), range_header=request.headers.get("range"))
 
 
 @router.get(

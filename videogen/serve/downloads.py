@@ -1,32 +1,31 @@
-"""A job's file answered from a handle opened before the answer starts.
+"""A job's file answered from the artifact store, opened before the answer starts.
 
-Starlette's ``FileResponse`` opens the file by its path only once it starts sending: a retention sweep
-or a ``/v1`` delete that removes the file in between turns the download into a 500. Here the service
-opens the file first (``JobService.open_video``: a file already gone is the job's clean 404, or 409),
-and the answer streams from that handle. On POSIX an open file stays readable after it is unlinked, so
-a download that has started always ends whole. One byte range (``Range: bytes=a-b``, ``a-``, ``-n``) is
-answered with 206, as players and resumed downloads ask; any other ``Range`` gets the whole file (a
-server may ignore it).
+The service opens the object first (``JobService.open_output``: a file already gone is the job's clean 404,
+or 409), and the answer streams from it: a local file from a handle opened beforehand (on POSIX an open file
+stays readable after it is unlinked, so a retention sweep racing a download never cuts it short), an S3
+object from a GET sent before the first byte goes out. One byte range (``Range: bytes=a-b``, ``a-``, ``-n``)
+is answered with 206, as players and resumed downloads ask; a range that starts past the end (or ``-0``) is
+416 with ``Content-Range: bytes */<size>`` (RFC 9110); a header that is not one valid range (other units,
+several ranges, ``5-1``) is ignored and the whole file sent, as a server may. With ``presign_downloads`` the
+answer is a 307 to a presigned URL of the object instead (the client sends its ``Range`` there).
 """
 
 from __future__ import annotations
 
-import asyncio
-import hashlib
-import os
 import re
-from collections.abc import AsyncIterator
 from email.utils import formatdate
-from typing import BinaryIO
 
-from fastapi.responses import StreamingResponse
+from fastapi.responses import RedirectResponse, Response, StreamingResponse
 
-CHUNK_BYTES = 256 * 1024
+from videogen.errors import JobStateError, RangeNotSatisfiableError
+from videogen.serve.artifacts.base import OpenedArtifact
+
 _RANGE = re.compile(r"^\s*bytes\s*=\s*(\d{0,18})\s*-\s*(\d{0,18})\s*$")
 
 
 def byte_range(header: str | None, size: int) -> tuple[int, int] | None:
-    """``[start, end)`` of one satisfiable byte range in a ``Range`` header; None for anything else."""
+    """``[start, end)`` of the one byte range in a ``Range`` header; None when there is no valid one (the whole
+    file is sent). Raises ``RangeNotSatisfiableError`` for a valid range that selects no byte of the file."""
     match = _RANGE.match(header or "")
     if match is None or size == 0:
         return None
@@ -35,41 +34,47 @@ def byte_range(header: str | None, size: int) -> tuple[int, int] | None:
         return None
     if not first:  # the last n bytes
         count = int(last)
-        return (max(0, size - count), size) if count else None
+        if not count:
+            raise RangeNotSatisfiableError(f"Range {header!r}: a suffix of 0 bytes selects nothing", size=size)
+        return max(0, size - count), size
     start = int(first)
-    end = min(size, int(last) + 1) if last else size
-    return (start, end) if start < end else None
+    if last and int(last) < start:
+        return None  # not a valid range: ignored
+    if start >= size:
+        raise RangeNotSatisfiableError(f"Range {header!r} starts past the end of the file ({size} bytes)", size=size)
+    return start, (min(size, int(last) + 1) if last else size)
 
 
-def file_response(
-    file: BinaryIO, *, media_type: str, filename: str, range_header: str | None = None
-) -> StreamingResponse:
-    """Stream ``file`` (opened by the caller, closed here once sent or dropped) as an attachment."""
-    info = os.fstat(file.fileno())
-    tag = hashlib.md5(f"{info.st_mtime}-{info.st_size}".encode(), usedforsecurity=False).hexdigest()
+# The answers of a download route besides 200 and the errors (OpenAPI ``responses=``).
+DOWNLOAD_ANSWERS = {
+    206: {"description": "the one byte range asked with Range: bytes=first-last, first- or -suffix"},
+    307: {"description": "artifacts.presign_downloads: the file at a presigned URL of the object store"},
+}
+
+
+async def download_response(opened: OpenedArtifact, *, media_type: str, range_header: str | None = None) -> Response:
+    """Answer with ``opened`` (closed here once sent, refused or dropped) as an attachment named by its key."""
+    filename = opened.key.rpartition("/")[2]
+    if opened.presigned_url:
+        opened.close()
+        return RedirectResponse(opened.presigned_url, status_code=307)
     headers = {
         "accept-ranges": "bytes",
         "content-disposition": f'attachment; filename="{filename}"',
-        "last-modified": formatdate(info.st_mtime, usegmt=True),
-        "etag": f'"{tag}"',
+        "last-modified": formatdate(opened.modified, usegmt=True),
+        "etag": opened.etag,
     }
-    span = byte_range(range_header, info.st_size)
-    start, end = span or (0, info.st_size)
+    try:
+        span = byte_range(range_header, opened.size)
+        start, end = span or (0, opened.size)
+        chunks = await opened.read(start, end)
+    except FileNotFoundError:
+        opened.close()
+        raise JobStateError(f"the file {filename} was removed while it was being opened") from None
+    except BaseException:
+        opened.close()
+        raise
     if span is not None:
-        headers["content-range"] = f"bytes {start}-{end - 1}/{info.st_size}"
+        headers["content-range"] = f"bytes {start}-{end - 1}/{opened.size}"
     headers["content-length"] = str(end - start)
-
-    async def body() -> AsyncIterator[bytes]:
-        try:
-            await asyncio.to_thread(file.seek, start)
-            left = end - start
-            while left > 0:
-                chunk = await asyncio.to_thread(file.read, min(CHUNK_BYTES, left))
-                if not chunk:  # cannot happen to a file only ever replaced whole; never send past it
-                    break
-                left -= len(chunk)
-                yield chunk
-        finally:
-            file.close()
-
-    return StreamingResponse(body(), status_code=206 if span else 200, media_type=media_type, headers=headers)
+    return StreamingResponse(chunks, status_code=206 if span else 200, media_type=media_type, headers=headers)

@@ -49,6 +49,7 @@ HTTP_STATUS: dict[ErrorCode, int] = {
     ErrorCode.MODEL_UNAVAILABLE: 503,
     ErrorCode.OVERLOADED: 503,
     ErrorCode.STORE_BUSY: 503,
+    ErrorCode.STORE_UNAVAILABLE: 503,
     ErrorCode.STORAGE_FULL: 507,
     ErrorCode.RANGE_NOT_SATISFIABLE: 416,
     ErrorCode.ARTIFACTS_UNAVAILABLE: 503,
@@ -68,7 +69,7 @@ STATUS_MEANING = {
     429: "this API key is over its own limits (queued jobs, submissions per minute, open event streams); see Retry-After",
     422: "a field is invalid, names an unknown family or task, or the job would not fit the hardware",
     500: "an unexpected error (a bug: the fuzz test holds every route to none)",
-    503: "overloaded (queue full), job store busy, artifact store or model/worker unavailable; see Retry-After",
+    503: "overloaded (queue full), job store busy or unreachable, artifact store or model/worker unavailable; see Retry-After",
     507: "the state directory is at its disk-usage cap or its disk is nearly full",
 }
 
@@ -155,17 +156,18 @@ def _too_large(errors: list[dict[str, Any]]) -> bool:
     return first.get("field") == "image" and first.get("type") == "string_too_long"
 
 
-# How long a client is told to wait when the job store stayed locked past its busy timeout.
+# How long a client is told to wait when the job store stayed locked past its busy timeout, or was unreachable.
 STORE_RETRY_AFTER_S = 5
 
 
 def store_error(exc: BaseException) -> VideoGenError | None:
-    """SQLite's own refusals as typed errors: locked past the busy timeout -> 503 ``store_busy``
-    (with Retry-After), disk full -> 507 ``storage_full``; anything else is not a store condition."""
+    """The job store's database refusals as typed errors: locked past the busy timeout -> 503 ``store_busy``,
+    unreachable -> 503 ``store_unavailable`` (both with Retry-After), disk full -> 507 ``storage_full``;
+    anything else (a bug in a statement) is not a store condition."""
     import sqlite3
 
     if not isinstance(exc, sqlite3.OperationalError):
-        return None
+        return _postgres_error(exc)
     text = str(exc).lower()
     if "locked" in text or "busy" in text:
         return ServiceBusyError(
@@ -176,6 +178,27 @@ def store_error(exc: BaseException) -> VideoGenError | None:
     if "disk is full" in text or "disk full" in text:
         return StorageFullError(f"the state directory's disk is full ({exc}); no new job can be recorded")
     return None
+
+
+def _postgres_error(exc: BaseException) -> VideoGenError | None:
+    """PostgreSQL's (psycopg's ``OperationalError``s): a lock or statement past its timeout, a deadlock or a
+    serialization conflict -> ``store_busy``; the server gone, restarting, or no pooled connection in time ->
+    ``store_unavailable``."""
+    try:
+        import psycopg
+        from psycopg import errors as pg
+    except ImportError:  # the SQLite-only install
+        return None
+    if not isinstance(exc, psycopg.OperationalError):
+        return None
+    if isinstance(exc, pg.DiskFull):
+        return StorageFullError(f"the job store's database disk is full ({exc}); no new job can be recorded")
+    busy = isinstance(exc, (pg.LockNotAvailable, pg.QueryCanceled, pg.TransactionRollback))
+    return ServiceBusyError(
+        f"the job store is {'busy' if busy else 'unavailable'} ({type(exc).__name__}: {exc}); try again shortly",
+        retry_after_s=STORE_RETRY_AFTER_S,
+        code=ErrorCode.STORE_BUSY if busy else ErrorCode.STORE_UNAVAILABLE,
+    )
 
 
 # -- rendering: one shape per API, chosen by path ------------------------------------------------

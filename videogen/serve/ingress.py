@@ -70,8 +70,7 @@ class VideoGenIngress:
         jobs = self._ready().jobs
         job = await jobs.wait((await jobs.submit(request)).id, timeout_s=timeout_s)
         if job.status == JobStatus.SUCCEEDED:
-            path = await jobs.video_path(job.id)
-            return {"job": job.wire(), "video": await asyncio.to_thread(path.read_bytes)}
+            return {"job": job.wire(), "video": await jobs.read_output(job.id)}
         if not job.status.terminal:
             return {"job": job.wire(), "video": None}
         reason = job.error.message if job.error else str(job.status)

@@ -28,7 +28,7 @@ from videogen.errors import ErrorCode, GenerationCancelled, VideoGenError, error
 from videogen.rocm_env import apply_rocm_env
 from videogen.serve import metrics
 from videogen.serve.adapter_affinity import adapter_set_loader, note_adapter_set
-from videogen.serve.config import WorkerSettings
+from videogen.serve.config import WorkerSettings, database_url_of
 from videogen.serve.progress_writer import ProgressWriter
 from videogen.serve.protocol import RunOutcome
 from videogen.serve.store.records import JobStatus
@@ -85,7 +85,8 @@ class VideoWorker:
         self.settings = settings
         self.family = settings.family
         self.name = settings.name  # the served model: what its jobs and its replica reports are stored under
-        self.store = JobStore(settings.state_dir, settings.journal_mode, settings.artifacts)
+        database_url = database_url_of(settings.database_url)  # the config's, else $VIDEOGEN_DATABASE_URL here
+        self.store = JobStore(settings.state_dir, settings.journal_mode, settings.artifacts, database_url=database_url)
         self.worker = GenerationWorker(
             models={self.family: settings.model},
             policy_overrides=settings.policy,
@@ -319,9 +320,7 @@ class VideoWorker:
                 on_progress=on_progress,
                 should_cancel=lambda: jobs.should_stop(job_id, token),
             )
-            # Uploaded before the result is written: a succeeded job always has its files (a failed upload
-            # raises ArtifactUploadError, and the job fails with that reason, no object of it left).
-            self.store.artifacts.commit_outputs(job_id)
+            self.store.artifacts.commit_outputs(job_id)  # before the result: a failed upload fails the job
             self._jobs_done += 1
             steps = result.params.get("num_inference_steps")
             done = finish(
@@ -385,7 +384,10 @@ class VideoWorker:
             self._current = None
 
     def _drop_job_files(self, job_id: str) -> None:
-        self.store.remove_outputs(job_id)  # the MP4, its pictures, their .partial files, its uploaded objects
+        try:  # the MP4, its pictures, their .partial files, its uploaded objects
+            self.store.remove_outputs(job_id)
+        except Exception:  # noqa: BLE001 - the bucket is unreachable: the job still ends, its objects are logged
+            logger.warning("job %s: its files could not be removed", job_id, exc_info=True)
 
     def _heartbeat_loop(self, job_id: str, token: str, stop: threading.Event) -> None:
         while not stop.wait(self.settings.heartbeat_s):

@@ -2,7 +2,7 @@
 ``videos.extend`` over the same jobs as ``/v1/videos``.
 
 ``video`` is an uploaded MP4/MOV/WebM (multipart, what the SDK sends), a data URL (JSON), or ``{"id": ...}``: a
-completed video of the caller's own, read from the store through the download path (``JobService.open_video``:
+completed video of the caller's own, read from the store through the download path (``JobService.read_output``:
 the owner's check, never a path the client chooses). An edit is video-to-video on the model the request names
 (default: the source video's model, else the first served family's); an extension is the ``keyframes`` task with
 the source clip as the condition at frame 0 and ``seconds`` more frames after it (the frame count moved to the
@@ -212,9 +212,7 @@ class VideoEdits:
         if isinstance(video, dict):
             video_id = video["id"]
             rec = await asyncio.to_thread(self.jobs.jobs.get, video_id, who.owner_filter)  # 404 when not theirs
-            handle, _path = await self.jobs.open_video(video_id, "video", who)  # 409 until it has completed
-            with handle:
-                raw = await asyncio.to_thread(handle.read, MAX_VIDEO_BYTES + 1)
+            raw = await self.jobs.read_output(video_id, "video", who, limit=MAX_VIDEO_BYTES + 1)  # 409 until done
             return _data_url(raw), rec
         raw = video if isinstance(video, bytes) else _text_bytes(video)
         return _data_url(raw), None

@@ -19,7 +19,7 @@ from pydantic import BaseModel, ValidationError
 
 from videogen.errors import InvalidRequestError
 from videogen.serve.dependencies import Principal, principal, videogen
-from videogen.serve.downloads import file_response
+from videogen.serve.downloads import DOWNLOAD_ANSWERS, download_response
 from videogen.serve.errors import documented, request_validation_error
 from videogen.serve.openai.protocol import (
     OPENAI_PREFIX,
@@ -234,7 +234,8 @@ async def v1_delete_video(video_id: str, videos: OpenAIVideos = Videos, who: Pri
 
 
 @router.get(
-    "/videos/{video_id}/content", responses={200: {"content": _CONTENT_TYPES}, **_v1(400, 401, 404, 409, 500, 503)}
+    "/videos/{video_id}/content",
+    responses={200: {"content": _CONTENT_TYPES}, **DOWNLOAD_ANSWERS, **_v1(400, 401, 404, 409, 416, 500, 503)},
 )
 async def v1_video_content(
     video_id: str,
@@ -243,11 +244,8 @@ async def v1_video_content(
     videos: OpenAIVideos = Videos,
     who: Principal = Caller,
 ):
-    path = await videos.content(video_id, variant, who)
-    file = await videos.jobs.open_output(video_id, path, variant, who)  # opened now: see videogen.serve.downloads
-    return file_response(
-        file, media_type=media_type(variant), filename=path.name, range_header=request.headers.get("range")
-    )
+    opened = await videos.content(video_id, variant, who)  # opened now: see videogen.serve.downloads
+    return await download_response(opened, media_type=media_type(variant), range_header=request.headers.get("range"))
 
 
 @router.post(

@@ -26,7 +26,8 @@ from videogen.serve.openai.protocol import (  # EXTRA_FIELDS: VideoGen's own fie
     seconds_text,
     video_from_job,
 )
-from videogen.serve.store.job_pages import delete_job, page_after
+from videogen.serve.store.housekeeping import delete_jobs
+from videogen.serve.store.job_pages import page_after
 from videogen.video import model_limits
 from videogen.video.outputs import VARIANTS as MEDIA_VARIANTS
 from videogen.video.registry import get_spec
@@ -35,8 +36,7 @@ from videogen.video.spec import IMAGE_TO_VIDEO, TEXT_TO_VIDEO, VIDEO_TO_VIDEO
 from videogen.video.video_container import ContainerError, sniff
 
 if TYPE_CHECKING:
-    from pathlib import Path
-
+    from videogen.serve.artifacts.base import OpenedArtifact
     from videogen.serve.config import ServedModel
     from videogen.serve.service.auth import Principal
     from videogen.serve.service.videogen_service import VideoGenService
@@ -247,10 +247,11 @@ class OpenAIVideos:
             data=data, first_id=data[0].id if data else None, last_id=data[-1].id if data else None, has_more=more
         )
 
-    async def content(self, video_id: str, variant: str, who: Principal) -> Path:
+    async def content(self, video_id: str, variant: str, who: Principal) -> OpenedArtifact:
+        """The video (or a picture) opened in the artifact store, for ``downloads.download_response``."""
         if variant not in VARIANTS:
             raise InvalidRequestError("variant", f"{variant!r} is not a variant", allowed=list(VARIANTS))
-        return await self.jobs.video_path(video_id, variant, who)
+        return await self.jobs.open_output(video_id, variant, who)
 
     # -- delete -----------------------------------------------------------------------------------
     async def delete(self, video_id: str, who: Principal) -> VideoDeleted:
@@ -259,8 +260,6 @@ class OpenAIVideos:
         if not job.status.terminal:
             await self.jobs.cancel(video_id, who)
             await self.jobs.wait(video_id, timeout_s=DELETE_WAIT_S)
-        store = self.service.store
-        await asyncio.to_thread(delete_job, store.db, video_id)
-        await asyncio.to_thread(store.remove_outputs, video_id)
+        await asyncio.to_thread(delete_jobs, self.service.store, [video_id])
         self.jobs.feed.notify(video_id)
         return VideoDeleted(id=video_id)

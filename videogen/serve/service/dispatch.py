@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import time
 from collections.abc import Mapping
 from typing import Any
 
@@ -170,7 +169,11 @@ class Dispatcher:
             f"waited in the queue longer than queue_timeout_s={limit:g}s without a "
             "worker starting it (the model's workers were busy, scaling up or unavailable)",
         )
-        expired = await asyncio.to_thread(self.jobs.expire_queued, time.time() - limit, error)
+
+        def expire() -> list[str]:  # the cutoff by the store's clock, the one created_at is in (not this node's)
+            return self.jobs.expire_queued(self.jobs.db.now() - limit, error)
+
+        expired = await asyncio.to_thread(expire)
         for job_id in expired:
             self.withdraw(job_id)
             logger.warning("job %s: queued longer than queue_timeout_s=%gs; failed", job_id, limit)

@@ -5,12 +5,14 @@ the log, and a wake-up only tells it to read now instead of at its fallback
 interval. Two paths wake a stream:
 
 - ``notify(job_id)``, called by this replica right after it wrote an event itself;
-- one watcher thread per replica (running only while streams are open) that asks
-  the store every ``WATCH_POLL_S`` which watched jobs got events
-  (``store.events.ChangeWatch``: one ``PRAGMA data_version`` read when nothing
-  changed). It sees every writer of the shared state directory, so events from
-  the workers and from the other ingress replicas wake streams here too, and a
-  restarted replica needs nothing but the store.
+- one watcher thread per replica that learns from the store which watched jobs
+  got events (``store.events.open_watch``). On SQLite it runs while streams are
+  open and asks every ``WATCH_POLL_S`` (``ChangeWatch``: one ``PRAGMA
+  data_version`` read when nothing changed); on PostgreSQL it runs from the start
+  and waits on the replica's one ``LISTEN`` connection (``NotifyWatch``). Either
+  way it sees every writer, so events from the workers and from the other ingress
+  replicas (on any node) wake streams here too, and a restarted replica needs
+  nothing but the store.
 
 A stream subscribes *before* its first read and clears its flag before every
 read, so an event committed at any time either is in that read or sets the flag.
@@ -31,7 +33,7 @@ from collections.abc import AsyncGenerator, Iterator
 from contextlib import contextmanager
 
 from videogen.errors import RateLimitedError
-from videogen.serve.store.events import ChangeWatch
+from videogen.serve.store.events import open_watch
 from videogen.serve.store.job_store import JobStore
 
 logger = logging.getLogger("videogen.serve")
@@ -162,7 +164,9 @@ class EventFeed:
         self._thread: threading.Thread | None = None
         # Opened before any stream subscribes: every event it counts as already seen
         # was committed before a stream's first read, so that read has it.
-        self._watch = ChangeWatch(store.db)
+        self._watch = open_watch(store.db)
+        if self._watch.blocks:  # a LISTEN connection is read from the start, streams or not
+            self._start_watcher()
 
     @contextmanager
     def subscribe(self, job_id: str) -> Iterator[Subscription]:
@@ -203,10 +207,12 @@ class EventFeed:
 
     def _run_watcher(self) -> None:
         try:
-            while True:
-                self._active.wait()  # parked while no stream is open
+            while not self._watch.closed:
+                if not self._watch.blocks:
+                    self._active.wait()  # parked while no stream is open
                 for job_id in self._watch.poll(self.watched):
                     self.notify(job_id)
-                time.sleep(self.poll_s)
+                if not self._watch.blocks:
+                    time.sleep(self.poll_s)
         except Exception:  # streams still read at their fallback interval; the next one restarts it
             logger.exception("the SSE watcher stopped; streams fall back to re-reading the store")

@@ -14,13 +14,13 @@ import functools
 import json
 import time
 from collections.abc import AsyncIterator, Mapping
-from pathlib import Path
-from typing import TYPE_CHECKING, Any, BinaryIO
+from typing import TYPE_CHECKING, Any
 
 from pydantic import ValidationError
 
 from videogen.errors import InvalidRequestError, JobStateError, UnknownFamilyError, VideoGenError
 from videogen.serve import metrics
+from videogen.serve.artifacts.base import OpenedArtifact, output_key
 from videogen.serve.config import ServedModel, VideoGenAppConfig
 from videogen.serve.errors import request_validation_error
 from videogen.serve.protocol import Job, JobList
@@ -209,7 +209,12 @@ class JobService:
             owner=who.name,
             bounds=self.bounds(served, who),
         )
-        return await asyncio.to_thread(create)
+        try:
+            return await asyncio.to_thread(create)
+        except BaseException:
+            if image is not None:  # refused (a queue bound) or failed: inputs stored for it go with it
+                await asyncio.to_thread(self.store.artifacts.discard_inputs, job_id)
+            raise
 
     async def get(self, job_id: str, who: Principal = HANDLE) -> Job:
         return self.job(await asyncio.to_thread(self.jobs.get, job_id, who.owner_filter))
@@ -229,34 +234,40 @@ class JobService:
             self.dispatcher.withdraw(job_id)  # still waiting in the handle's queue: take it back
         return self.job(rec)
 
-    async def video_path(self, job_id: str, variant: str = "video", who: Principal = HANDLE) -> Path:
-        """The MP4 of a succeeded job, or (``variant``) its thumbnail, spritesheet or animated preview."""
+    async def _check_succeeded(self, job_id: str, who: Principal) -> None:
         rec = await asyncio.to_thread(self.jobs.get, job_id, who.owner_filter)
         if rec.status != JobStatus.SUCCEEDED:
             raise JobStateError(
                 f"job {job_id} is {rec.status}; its video exists once it has succeeded", status=str(rec.status)
             )
-        path = self.store.output_path(job_id, variant)
-        if not path.is_file():
-            raise JobStateError(
-                f"the video of job {job_id} is missing from {self.store.videos_dir} (is the state directory shared by every node?)"
-            )
-        return path
 
-    async def open_output(self, job_id: str, path: Path, variant: str = "video", who: Principal = HANDLE) -> BinaryIO:
-        """``path`` (``video_path``'s answer) opened now, for a download to stream from: a retention sweep or a
-        delete that removes it later no longer matters (an open file stays readable). Removed before this
-        opened it: the job is gone with it (404), or the file alone went missing (409), never a 500."""
+    async def open_output(self, job_id: str, variant: str = "video", who: Principal = HANDLE) -> OpenedArtifact:
+        """The MP4 of a succeeded job, or (``variant``) its thumbnail, spritesheet or animated preview, opened in
+        the artifact store for a download to stream from (``videogen.serve.downloads``). Removed before it was
+        opened: the job is gone with it (404), or the file alone went missing (409), never a 500."""
+        await self._check_succeeded(job_id, who)
+        artifacts = self.store.artifacts
         try:
-            return await asyncio.to_thread(open, path, "rb")
+            return await asyncio.to_thread(artifacts.open, output_key(job_id, variant))
         except FileNotFoundError:
-            await self.video_path(job_id, variant, who)  # raises: the job's 404, or the missing file's 409
-            raise JobStateError(f"the {variant} of job {job_id} was removed while it was being opened") from None
+            await self._check_succeeded(job_id, who)  # raises the job's 404 when it went with its file
+            where = artifacts.describe().get("dir") or artifacts.backend
+            raise JobStateError(
+                f"the {variant} of job {job_id} is missing from the artifact store ({where}; with the local backend "
+                "every node must share state_dir, or use artifacts.backend s3)"
+            ) from None
 
-    async def open_video(self, job_id: str, variant: str = "video", who: Principal = HANDLE) -> tuple[BinaryIO, Path]:
-        """``video_path``'s file, opened (``open_output``): the handle and the path."""
-        path = await self.video_path(job_id, variant, who)
-        return await self.open_output(job_id, path, variant, who), path
+    async def read_output(
+        self, job_id: str, variant: str = "video", who: Principal = HANDLE, limit: int | None = None
+    ) -> bytes:
+        """``open_output``'s object read whole (or its first ``limit`` bytes)."""
+        opened = await self.open_output(job_id, variant, who)
+        try:
+            chunks = await opened.read(0, opened.size if limit is None else min(limit, opened.size))
+        except FileNotFoundError:
+            opened.close()
+            raise JobStateError(f"the {variant} of job {job_id} was removed while it was being read") from None
+        return b"".join([chunk async for chunk in chunks])
 
     async def wait(self, job_id: str, timeout_s: float | None = None, poll_s: float = 0.2) -> Job:
         """The job once it has ended, or as it is when ``timeout_s`` runs out."""

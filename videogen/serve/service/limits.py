@@ -19,7 +19,7 @@ from pathlib import Path
 
 from videogen.errors import StorageFullError
 from videogen.serve.config import VideoGenAppConfig
-from videogen.serve.store.housekeeping import Housekeeping
+from videogen.serve.store.housekeeping import DELETE_BATCH, delete_jobs, ended_before
 from videogen.serve.store.job_store import JobStore
 
 logger = logging.getLogger("videogen.serve")
@@ -47,7 +47,6 @@ class Limits:
     def __init__(self, settings: VideoGenAppConfig, store: JobStore):
         self.settings = settings
         self.store = store
-        self.housekeeping = Housekeeping(store.db)
         self._usage: tuple[float, int] | None = None  # (when measured, bytes)
 
     # -- at submission (the queue bounds are checked atomically with the insert: store/bounds.py) ----------
@@ -85,15 +84,13 @@ class Limits:
         days = self.settings.retention_days
         if days is None:
             return []
-        cutoff = (time.time() if now is None else now) - days * 86400
+        # The database's clock: the one finished_at was written in (PostgreSQL: the server's, not this node's).
+        cutoff = (self.store.db.now() if now is None else now) - days * 86400
         removed: list[str] = []
         while True:
-            ids = self.housekeeping.purge_ended(cutoff)
-            for job_id in ids:
-                for path in self.store.videos_dir.glob(f"{job_id}*"):
-                    path.unlink(missing_ok=True)
-            removed += ids
-            if len(ids) < 500:
+            ids = ended_before(self.store.db, cutoff)
+            removed += delete_jobs(self.store, ids)  # files wherever they are kept (state_dir, a bucket), rows
+            if len(ids) < DELETE_BATCH:
                 break
         if removed:
             self._usage = None
@@ -102,7 +99,7 @@ class Limits:
 
     def compact_events(self, now: float | None = None) -> int:
         """Compact the event logs of jobs that ended more than ``COMPACT_AFTER_S`` ago to their final state."""
-        return self.store.events.compact_ended((time.time() if now is None else now) - COMPACT_AFTER_S)
+        return self.store.events.compact_ended((self.store.db.now() if now is None else now) - COMPACT_AFTER_S)
 
     async def sweep_loop(self, interval_s: float = SWEEP_INTERVAL_S) -> None:
         while True:

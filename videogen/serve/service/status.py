@@ -89,7 +89,7 @@ class StatusViews:
         no host names, addresses, pids, file paths or environment."""
         from videogen.video.worker import runtime_snapshot  # the core's versions and env; no torch import
 
-        now = time.time()
+        now = self.store.db.now()  # the clock last_seen is in (PostgreSQL: the server's)
         statuses = self._serve_status()
         replicas = self.store.replicas.list()
         counts = self.store.jobs.counts()
@@ -142,6 +142,7 @@ class StatusViews:
             "served_families": self.settings.served,
             "families": families,
             "state_dir": str(self.store.state_dir),
+            "artifacts": self.store.artifacts.describe(),
         }
         return view if details else public_runtime(view)
 
@@ -149,7 +150,7 @@ class StatusViews:
         """Every family, served or not, with its default model's effective support, and every served model
         (``served_models``: a family's entry and its named models, each with its own); without ``details`` (a
         non-admin caller) a model in a local directory is named only as such."""
-        now = time.time()
+        now = self.store.db.now()  # the clock last_seen is in (PostgreSQL: the server's)
         replicas = self.store.replicas.list()
         served = self.settings.served
         models = []

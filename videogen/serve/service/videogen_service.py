@@ -11,7 +11,7 @@ import uuid
 from collections.abc import Mapping
 from typing import Any
 
-from videogen.serve.config import VideoGenAppConfig
+from videogen.serve.config import VideoGenAppConfig, database_url_of
 from videogen.serve.service.auth import KeyRing
 from videogen.serve.service.dispatch import Dispatcher
 from videogen.serve.service.jobs import JobService
@@ -23,7 +23,12 @@ from videogen.serve.store.job_store import JobStore
 class VideoGenService:
     def __init__(self, settings: VideoGenAppConfig, workers: Mapping[str, Any], replica_label: str = "ingress"):
         self.settings = settings
-        self.store = JobStore(settings.state_dir, settings.sqlite_journal_mode, settings.artifacts)
+        self.store = JobStore(
+            settings.state_dir,
+            settings.sqlite_journal_mode,
+            settings.artifacts,
+            database_url=database_url_of(settings.database_url),
+        )
         # Unique per replica start: a restarted ingress must not think it still holds its old leases.
         dispatcher_id = f"{replica_label}:{uuid.uuid4().hex[:8]}"
         self.keys = KeyRing(settings)

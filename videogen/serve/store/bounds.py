@@ -1,9 +1,10 @@
 """The queue bounds a new job must fit, checked inside the transaction that inserts it.
 
-``Jobs.create`` runs ``check`` and its INSERT in one ``BEGIN IMMEDIATE``
-transaction: SQLite's write lock is held from the count to the insert, so two
-ingress replicas (or two requests of one) can never both see room for one more
-job and both insert it. The bounds:
+``Jobs.create`` runs ``check`` and its INSERT in one transaction that holds, from
+the count to the insert, the lock of the family's queue and of the owner
+(``db.serialize``: SQLite's ``BEGIN IMMEDIATE`` write lock; PostgreSQL advisory
+locks), so two ingress replicas (or two requests of one) can never both see room
+for one more job and both insert it. The bounds:
 
 - the served model's queue (``max_queued_jobs``; a family with one model: the family's): 503
   ``overloaded`` with Retry-After = the expected drain time of what is queued and running on it;
@@ -16,10 +17,10 @@ job and both insert it. The bounds:
 from __future__ import annotations
 
 import json
-import sqlite3
 from dataclasses import dataclass
 
 from videogen.errors import RateLimitedError, ServiceBusyError
+from videogen.serve.store.database import Connection
 from videogen.serve.store.records import JobStatus
 
 RATE_WINDOW_S = 60.0
@@ -46,7 +47,7 @@ def _queue_where(bounds: QueueBounds, family: str) -> tuple[str, tuple]:
     return "family=? AND COALESCE(model_name, ?)=?", (family, bounds.default_name or family, bounds.model_name)
 
 
-def _drain_seconds(conn: sqlite3.Connection, bounds: QueueBounds, family: str, default: float) -> float:
+def _drain_seconds(conn: Connection, bounds: QueueBounds, family: str, default: float) -> float:
     where, args = _queue_where(bounds, family)
     rows = conn.execute(
         f"SELECT estimate_json FROM jobs WHERE {where} AND status IN (?,?)",
@@ -59,7 +60,7 @@ def _drain_seconds(conn: sqlite3.Connection, bounds: QueueBounds, family: str, d
     return total
 
 
-def check(conn: sqlite3.Connection, bounds: QueueBounds, family: str, owner: str | None, now: float) -> None:
+def check(conn: Connection, bounds: QueueBounds, family: str, owner: str | None, now: float) -> None:
     """Raise when one more job of ``family`` (on ``bounds.model_name``) by ``owner`` would break a bound (inside the
     caller's transaction)."""
     where, args = _queue_where(bounds, family)

@@ -1,4 +1,4 @@
-"""The job store's database: one contract, two backends.
+"""The job store's database: one contract, two backends (``backends.open_database`` picks one).
 
 - ``sqlite`` (the default, nothing to set up): one file under ``state_dir`` for one node
   (``database_sqlite``);
@@ -28,7 +28,6 @@ driver error.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator, Sequence
 from contextlib import AbstractContextManager
 from typing import Any, ClassVar, Protocol
@@ -85,17 +84,3 @@ class Database:
 
     def close(self) -> None:
         raise NotImplementedError
-
-
-def open_database(
-    state_dir: str | os.PathLike, journal_mode: str = "WAL", database_url: str | None = None
-) -> Database:
-    """The store's database, its schema brought up to date on open (``migrations``): PostgreSQL at
-    ``database_url`` when one is given, else the SQLite file under ``state_dir``."""
-    if database_url:
-        from videogen.serve.store.database_postgres import PostgresDatabase
-
-        return PostgresDatabase(database_url)
-    from videogen.serve.store.database_sqlite import SqliteDatabase
-
-    return SqliteDatabase(state_dir, journal_mode)

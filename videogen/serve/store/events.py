@@ -22,21 +22,27 @@ period after the job ends (``compact_ended``, run by the housekeeping sweep) its
 log is compacted to that row, keeping its seq: a client resuming from any older
 id gets the final state at once, while a live stream never loses a stage.
 
-``ChangeWatch`` tells, cheaply enough to ask every few milliseconds, which jobs
-got events since it last looked, whoever wrote them (a worker, this or another
-ingress replica): SQLite's ``PRAGMA data_version`` changes when any *other*
-connection commits, so the watch keeps a connection of its own that never writes.
+A watch (``open_watch``) tells an ingress which jobs got events, whoever wrote them (a worker, this or
+another ingress replica, on any node):
+
+- SQLite: ``ChangeWatch``, cheap enough to ask every few milliseconds: ``PRAGMA data_version`` changes
+  when any *other* connection commits, so the watch keeps a connection of its own that never writes;
+- PostgreSQL: ``NotifyWatch``, one ``LISTEN`` connection per ingress: every event's transaction sends
+  ``NOTIFY`` with its job id, delivered when it commits; the watch waits for them (up to
+  ``NOTIFY_WAIT_S``, then returns so its thread can stop). A lost connection is reopened and every
+  watched job counted as changed, since what was sent meanwhile is unknown.
+
+Either way the log stays the source of truth: a watch only says when to read it.
 """
 
 from __future__ import annotations
 
 import json
 import sqlite3
-import time
 from collections.abc import Callable, Collection
 from typing import Any
 
-from videogen.serve.store.database import Database
+from videogen.serve.store.database import Connection, Database
 from videogen.serve.store.records import JobRecord
 
 # Above this many watched jobs, one query over all recent events beats a long IN list.
@@ -45,6 +51,8 @@ _MAX_IN_LIST = 256
 FULL_EVERY = 32
 _DELTA = "delta"  # the key of a delta row (a record has no such field)
 _END = 2**63 - 1  # past every seq
+# The longest a PostgreSQL watch waits for a notification before it returns (nothing changed).
+NOTIFY_WAIT_S = 1.0
 
 
 def _decode(data: str) -> tuple[dict[str, Any], int | None]:
@@ -59,9 +67,9 @@ class EventLog:
     def __init__(self, db: Database):
         self.db = db
 
-    @staticmethod
-    def append(conn: sqlite3.Connection, record: JobRecord) -> None:
-        """Log ``record`` inside the caller's transaction: a delta, a full row, or (the job ended) the one row left."""
+    def append(self, conn: Connection, record: JobRecord) -> None:
+        """Log ``record`` inside the caller's transaction: a delta, a full row, or (the job ended) the one row left;
+        the other nodes' watchers hear of it when the transaction commits."""
         snapshot = record.snapshot()
         data: dict[str, Any] = snapshot
         rows = [] if record.status.terminal else EventLog._chain(conn, record.id)
@@ -72,8 +80,10 @@ class EventLog:
                 "base": rows[0][0],
             }
         conn.execute(
-            "INSERT INTO events(job_id, created_at, data) VALUES (?,?,?)", (record.id, time.time(), json.dumps(data))
+            "INSERT INTO events(job_id, created_at, data) VALUES (?,?,?)",
+            (record.id, self.db.clock(conn), json.dumps(data)),
         )
+        self.db.notify(conn, record.id)
 
     def compact_ended(self, ended_before: float) -> int:
         """Keep only the last (full) row of every job that ended before ``ended_before``; rows deleted.
@@ -93,7 +103,7 @@ class EventLog:
             ).rowcount
 
     @staticmethod
-    def _chain(conn: sqlite3.Connection, job_id: str, before_seq: int = _END) -> list[tuple[int, str]]:
+    def _chain(conn: Connection, job_id: str, before_seq: int = _END) -> list[tuple[int, str]]:
         """The rows that rebuild the job's state as of its last event before ``before_seq``: (seq, data),
         from that event's base full row on; empty when the job has no event before it."""
         last = conn.execute(
@@ -121,7 +131,7 @@ class EventLog:
         return state
 
     @staticmethod
-    def last_seq(conn: sqlite3.Connection, job_id: str) -> int:
+    def last_seq(conn: Connection, job_id: str) -> int:
         return conn.execute("SELECT COALESCE(MAX(seq), 0) FROM events WHERE job_id=?", (job_id,)).fetchone()[0]
 
     def since(self, job_id: str, after_seq: int, limit: int = 200) -> list[tuple[int, JobRecord]]:
@@ -148,8 +158,16 @@ class EventLog:
         return out
 
 
+def open_watch(db: Database) -> ChangeWatch | NotifyWatch:
+    """The watch that suits ``db``'s backend (see the module docstring)."""
+    return NotifyWatch(db) if db.dialect == "postgres" else ChangeWatch(db)
+
+
 class ChangeWatch:
-    """Which watched jobs got events since the last ``poll``; for one thread (the watcher's)."""
+    """Which watched jobs got events since the last ``poll``; for one thread (the watcher's). SQLite's."""
+
+    # ``poll`` answers at once: its caller sleeps between polls and parks while no stream is open.
+    blocks = False
 
     def __init__(self, db: Database):
         # Its own connection, never the thread's shared one: data_version ignores the
@@ -157,6 +175,7 @@ class ChangeWatch:
         self._conn = sqlite3.connect(db.path, timeout=30.0, isolation_level=None, check_same_thread=False)
         self._conn.execute("PRAGMA busy_timeout=30000")
         self._conn.execute("PRAGMA query_only=ON")
+        self.closed = False
         self._version = self._data_version()
         self._seq = self._max_seq()
 
@@ -194,4 +213,30 @@ class ChangeWatch:
         return changed if len(jobs) <= _MAX_IN_LIST else changed & set(jobs)
 
     def close(self) -> None:
+        self.closed = True
         self._conn.close()
+
+
+class NotifyWatch:
+    """Which watched jobs got events, from PostgreSQL's notifications; for one thread (the watcher's)."""
+
+    # ``poll`` waits for notifications itself: its caller neither sleeps nor parks, so the listening
+    # connection is always read (unread notifications would hold back the server's queue).
+    blocks = True
+
+    def __init__(self, db: Database):
+        self._listener = db.listen()  # LISTENing before any stream reads: a later commit is heard
+
+    def poll(self, watched: Callable[[], Collection[str]]) -> set[str]:
+        """The jobs among ``watched()`` notified since the last poll, waiting up to ``NOTIFY_WAIT_S`` for one;
+        all of them after the connection was lost (one may have been missed)."""
+        notified = self._listener.wait(NOTIFY_WAIT_S)
+        jobs = set(watched())
+        return jobs if notified is None else notified & jobs
+
+    @property
+    def closed(self) -> bool:
+        return self._listener.closed
+
+    def close(self) -> None:
+        self._listener.close()

@@ -1,4 +1,5 @@
-"""Cursor pages of jobs and a job's removal: what the OpenAI-shaped ``/v1/videos`` routes need.
+"""Cursor pages of jobs: what the OpenAI-shaped ``/v1/videos`` list route needs (its delete is
+``housekeeping.delete_jobs``, the one delete path).
 
 ``/api/video/jobs`` pages by offset (``Jobs.list``); ``/v1/videos`` pages after
 a job id, in either order, the way OpenAI's list endpoints do. The table's
@@ -34,11 +35,3 @@ def page_after(
     direction = "DESC" if order == "desc" else "ASC"
     rows = conn.execute(f"SELECT * FROM jobs {clause} ORDER BY seq {direction} LIMIT ?", [*args, limit + 1]).fetchall()
     return [JobRecord.from_row(r) for r in rows[:limit]], len(rows) > limit
-
-
-def delete_job(db: Database, job_id: str) -> bool:
-    """Remove a job and its event log; a worker still running it then finds no row and stops."""
-    with db.tx() as conn:
-        gone = conn.execute("DELETE FROM jobs WHERE id=?", (job_id,)).rowcount == 1
-        conn.execute("DELETE FROM events WHERE job_id=?", (job_id,))
-    return gone

@@ -2,12 +2,11 @@
 
 Part of the job state machine (``Jobs`` in ``jobs.py`` inherits them): leases are how an ingress says
 "I am dispatching this queued job"; the scans find work whose owner stopped answering (an expired lease,
-a stale heartbeat, a job past its timeout).
+a stale heartbeat, a job past its timeout). Times are the database's ``clock``; a scan skips the rows a
+writer holds right now (``db.skip_locked``: a heartbeat being written is not reaped, nor waited for).
 """
 
 from __future__ import annotations
-
-import time
 
 from videogen.serve.store.database import Database
 from videogen.serve.store.records import JobStatus
@@ -37,8 +36,8 @@ class LeasesAndScans:
     # -- dispatch leases and what the reaper looks for -----------------------------------------
     def acquire_lease(self, job_id: str, dispatcher: str, lease_s: float) -> bool:
         """Take over dispatching a queued job whose lease is free or expired (or already ours)."""
-        now = time.time()
         with self.db.tx() as conn:
+            now = self.db.clock(conn)
             cur = conn.execute(
                 """UPDATE jobs SET dispatcher=?, lease_until=?
                    WHERE id=? AND status=? AND (dispatcher IS NULL OR dispatcher=? OR lease_until IS NULL OR lease_until<?)""",
@@ -50,21 +49,19 @@ class LeasesAndScans:
         with self.db.tx() as conn:
             cur = conn.execute(
                 "UPDATE jobs SET lease_until=? WHERE dispatcher=? AND status IN (?,?)",
-                (time.time() + lease_s, dispatcher, str(QUEUED), str(RUNNING)),
+                (self.db.clock(conn) + lease_s, dispatcher, str(QUEUED), str(RUNNING)),
             )
             return cur.rowcount
 
     def orphaned_queued(self, dispatcher: str) -> list[str]:
         """Queued jobs nobody is dispatching (their ingress died)."""
-        rows = (
-            self.db.conn()
-            .execute(
-                """SELECT id FROM jobs WHERE status=? AND (dispatcher IS NULL OR lease_until IS NULL OR lease_until<?)
-                   AND (dispatcher IS NULL OR dispatcher<>?) ORDER BY seq""",
-                (str(QUEUED), time.time(), dispatcher),
-            )
-            .fetchall()
-        )
+        conn = self.db.conn()
+        rows = conn.execute(
+            """SELECT id FROM jobs WHERE status=? AND (dispatcher IS NULL OR lease_until IS NULL OR lease_until<?)
+               AND (dispatcher IS NULL OR dispatcher<>?) ORDER BY seq"""
+            + self.db.skip_locked,
+            (str(QUEUED), self.db.clock(conn), dispatcher),
+        ).fetchall()
         return [r[0] for r in rows]
 
     def queued_by(self, dispatcher: str) -> list[tuple[str, str, str | None]]:
@@ -82,24 +79,19 @@ class LeasesAndScans:
 
     def stale_running(self, heartbeat_timeout_s: float) -> list[tuple[str, str]]:
         """(id, claim token) of running jobs without a heartbeat for this long."""
-        rows = (
-            self.db.conn()
-            .execute(
-                "SELECT id, claim_token FROM jobs WHERE status=? AND (heartbeat_at IS NULL OR heartbeat_at<?)",
-                (str(RUNNING), time.time() - heartbeat_timeout_s),
-            )
-            .fetchall()
-        )
+        conn = self.db.conn()
+        rows = conn.execute(
+            "SELECT id, claim_token FROM jobs WHERE status=? AND (heartbeat_at IS NULL OR heartbeat_at<?)"
+            + self.db.skip_locked,
+            (str(RUNNING), self.db.clock(conn) - heartbeat_timeout_s),
+        ).fetchall()
         return [(r[0], r[1]) for r in rows]
 
     def overdue_running(self, timeout_s: float) -> list[tuple[str, str]]:
         """(id, claim token) of running jobs started more than ``timeout_s`` ago."""
-        rows = (
-            self.db.conn()
-            .execute(
-                "SELECT id, claim_token FROM jobs WHERE status=? AND started_at<?",
-                (str(RUNNING), time.time() - timeout_s),
-            )
-            .fetchall()
-        )
+        conn = self.db.conn()
+        rows = conn.execute(
+            "SELECT id, claim_token FROM jobs WHERE status=? AND started_at<?" + self.db.skip_locked,
+            (str(RUNNING), self.db.clock(conn) - timeout_s),
+        ).fetchall()
         return [(r[0], r[1]) for r in rows]

@@ -1,8 +1,8 @@
-"""``JobStore``: the state directory, opened once per replica.
+"""``JobStore``: the job store and the artifacts, opened once per replica.
 
-The SQLite database (jobs, their event log, replica reports) and the videos
-directory beside it. ``state_dir`` must be one file system shared by every
-node, or a job written by one replica is invisible to the others.
+The database (jobs, their event log, replica reports): PostgreSQL at ``database_url``, shared by every
+node, or SQLite under ``state_dir`` (one node, or a file system every node shares); and the videos
+beside it (``videogen.serve.artifacts``).
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from pathlib import Path
 
 from videogen.serve.artifacts.config import ArtifactsConfig
 from videogen.serve.artifacts.stores import open_artifacts
-from videogen.serve.store.database import Database
+from videogen.serve.store.backends import open_database
 from videogen.serve.store.events import EventLog
 from videogen.serve.store.jobs import Jobs
 from videogen.serve.store.replicas import Replicas
@@ -20,13 +20,18 @@ from videogen.serve.store.replicas import Replicas
 
 class JobStore:
     def __init__(
-        self, state_dir: str | os.PathLike, journal_mode: str = "WAL", artifacts: ArtifactsConfig | None = None
+        self,
+        state_dir: str | os.PathLike,
+        journal_mode: str = "WAL",
+        artifacts: ArtifactsConfig | None = None,
+        database_url: str | None = None,
     ):
         self.state_dir = Path(state_dir)
         # Videos, pictures and uploaded inputs (videogen.serve.artifacts): files under state_dir, or a bucket.
         self.artifacts = open_artifacts(artifacts, self.state_dir)
         self.videos_dir = self.artifacts.videos_dir  # where a worker renders (and local files stay)
-        self.db = Database(self.state_dir, journal_mode)
+        # The jobs, their events and the replica reports: PostgreSQL at database_url, else SQLite in state_dir.
+        self.db = open_database(self.state_dir, journal_mode, database_url)
         self.events = EventLog(self.db)
         self.jobs = Jobs(self.db, self.events)
         self.replicas = Replicas(self.db)
@@ -34,12 +39,6 @@ class JobStore:
     def video_path(self, job_id: str) -> Path:
         """Where the job's MP4 is rendered on this node (the local backend keeps it there)."""
         return self.artifacts.render_path(job_id)
-
-    def output_path(self, job_id: str, variant: str = "video") -> Path:
-        """The MP4 (``video``) or a picture beside it (``thumbnail``, ``spritesheet``, ``preview``)."""
-        from videogen.video.outputs import output_paths
-
-        return output_paths(self.video_path(job_id))[variant]
 
     def remove_outputs(self, job_id: str) -> int:
         """Delete a job's video, pictures and uploaded inputs wherever they are kept (the one removal hook:

@@ -9,7 +9,6 @@ dispatcher and the workers read. The HTTP ``Job`` is built from it in
 from __future__ import annotations
 
 import json
-import sqlite3
 from enum import Enum
 from typing import Any
 
@@ -54,6 +53,15 @@ JSON_COLUMNS = (
 # Left out of event snapshots: the image is up to megabytes (once per job is enough)
 # and the claim token is what lets a worker write; neither is for watchers.
 _PRIVATE = frozenset({"image", "claim_token"})
+
+
+def column_json(value: Any) -> str:
+    """The JSON text of a ``<name>_json`` column's value (pydantic models dumped as JSON-ready data)."""
+    if isinstance(value, list):
+        value = [v.model_dump(mode="json") if hasattr(v, "model_dump") else v for v in value]
+    elif hasattr(value, "model_dump"):
+        value = value.model_dump(mode="json")
+    return json.dumps(value)
 
 
 def pack_inputs(inputs: dict[str, Any]) -> str | None:
@@ -112,7 +120,8 @@ class JobRecord(BaseModel):
     lease_until: float | None = None
 
     @classmethod
-    def from_row(cls, row: sqlite3.Row) -> JobRecord:
+    def from_row(cls, row: Any) -> JobRecord:
+        """From a row of ``SELECT * FROM jobs`` (either backend's: it reads by column name)."""
         data = dict(row)
         for name in JSON_COLUMNS:
             raw = data.pop(f"{name}_json", None)

@@ -9,7 +9,6 @@ those routes never call, or wake, a worker scaled to zero.
 from __future__ import annotations
 
 import json
-import time
 from enum import Enum
 from typing import Any
 
@@ -71,8 +70,8 @@ class Replicas:
     ) -> None:
         """Write this replica's full report (its identity: replica_id, deployment, app, node_id, node_ip, pid;
         ``model_name``: the served model it runs)."""
-        now = time.time()
         with self.db.tx() as conn:
+            now = self.db.clock(conn)
             conn.execute(
                 """INSERT INTO replicas(replica_id, family, deployment, app, node_id, node_ip, pid, state,
                        diagnostics_json, models_json, started_at, last_seen, model_name)
@@ -99,12 +98,13 @@ class Replicas:
     def touch(self, replica_id: str, state: ReplicaState | None = None) -> None:
         """The replica is alive (and, if given, in ``state``)."""
         with self.db.tx() as conn:
+            now = self.db.clock(conn)
             if state:
                 conn.execute(
-                    "UPDATE replicas SET last_seen=?, state=? WHERE replica_id=?", (time.time(), str(state), replica_id)
+                    "UPDATE replicas SET last_seen=?, state=? WHERE replica_id=?", (now, str(state), replica_id)
                 )
             else:
-                conn.execute("UPDATE replicas SET last_seen=? WHERE replica_id=?", (time.time(), replica_id))
+                conn.execute("UPDATE replicas SET last_seen=? WHERE replica_id=?", (now, replica_id))
 
     def list(self, family: str | None = None) -> list[ReplicaRecord]:
         """Every replica that ever reported (stopped ones too), most recently seen first."""

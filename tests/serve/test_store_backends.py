@@ -1,0 +1,195 @@
+"""What the two store backends promise beyond the shared state machine (no Ray): the database's clock on
+PostgreSQL, events across nodes by LISTEN/NOTIFY, versioned schemas that adopt and upgrade old stores,
+one delete path, and a database out of reach as a typed 503, never a 500.
+
+The shared state machine runs on both backends in test_store.py, test_event_log.py,
+test_queue_bounds.py and test_sse_events.py; PostgreSQL is the real server ``tests/pg_server.py`` starts.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+import time
+
+import psycopg
+import pytest
+from pg_server import free_port
+from testkit import queue_job
+
+from videogen.errors import ErrorCode, ServiceBusyError
+from videogen.serve.errors import error_headers, http_status, store_error
+from videogen.serve.store.database_postgres import PostgresDatabase
+from videogen.serve.store.events import NotifyWatch, open_watch
+from videogen.serve.store.housekeeping import delete_jobs
+from videogen.serve.store.job_store import JobStore
+from videogen.serve.store.migrations import LATEST, STEPS, current_version
+from videogen.serve.store.records import JobStatus
+
+
+def test_a_nodes_clock_running_ahead_changes_nothing_on_postgres(tmp_path, postgres_url, monkeypatch):
+    """Heartbeats and leases are stamped and judged by the server's clock: a node a minute ahead neither writes
+    future times nor reaps a live job. (SQLite is one node's store: there its clock is the only one.)"""
+    pg, lite = JobStore(tmp_path / "pg", database_url=postgres_url), JobStore(tmp_path / "lite")
+    try:
+        claims = {}
+        for name, store in (("pg", pg), ("lite", lite)):
+            job = queue_job(store, dispatcher="d1", lease_s=30)
+            claims[name] = (job.id, store.jobs.claim(job.id, {"replica_id": "w"}).claim_token)
+        real = time.time
+        monkeypatch.setattr(time, "time", lambda: real() + 60)  # this node's clock is a minute ahead
+        job_id, token = claims["pg"]
+        assert pg.jobs.heartbeat(job_id, token)
+        assert pg.jobs.get(job_id).heartbeat_at < real() + 5  # the server's time, not this node's
+        assert pg.jobs.stale_running(20) == []  # alive by the server's clock
+        assert pg.jobs.orphaned_queued("d2") == []  # nor does the lease look expired
+        assert lite.jobs.stale_running(20) == [claims["lite"]]  # the same scan, judged by the node's clock
+    finally:
+        pg.close()
+        lite.close()
+
+
+def test_notify_wakes_another_nodes_watch_and_a_lost_listener_resyncs(tmp_path, postgres_server, postgres_url):
+    writer = JobStore(tmp_path / "a", database_url=postgres_url)
+    reader = JobStore(tmp_path / "b", database_url=postgres_url)  # another node: its own state dir
+    try:
+        watch = open_watch(reader.db)
+        assert isinstance(watch, NotifyWatch)
+        job, quiet = queue_job(writer), queue_job(writer)
+        watch.poll(lambda: [])  # both creations heard (nobody watched them yet)
+        claim = writer.jobs.claim(job.id, {})
+        assert watch.poll(lambda: [job.id, quiet.id]) == {job.id}  # heard at commit, only the job with the event
+        # The listening connection dies (a server restart, a network cut): reconnected, every watched job counted
+        # as changed (what was sent meanwhile is unknown), and the next commit is heard again.
+        postgres_server.admin.execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE query LIKE 'LISTEN%'"
+        )
+        assert watch.poll(lambda: [job.id, quiet.id]) == {job.id, quiet.id}
+        writer.jobs.finish(job.id, claim.claim_token, JobStatus.SUCCEEDED, result={})
+        assert watch.poll(lambda: [job.id, quiet.id]) == {job.id}
+    finally:
+        writer.close()
+        reader.close()
+    assert watch.closed  # closed with its store: the watcher thread stops
+
+
+OLD_SQLITE = """
+CREATE TABLE jobs (seq INTEGER PRIMARY KEY AUTOINCREMENT, id TEXT NOT NULL UNIQUE, status TEXT NOT NULL,
+    family TEXT NOT NULL, task TEXT NOT NULL, request_json TEXT NOT NULL, image TEXT, model_json TEXT,
+    params_json TEXT, adjustments_json TEXT NOT NULL DEFAULT '[]', progress_json TEXT,
+    stages_json TEXT NOT NULL DEFAULT '[]', error_json TEXT, result_json TEXT, worker_json TEXT,
+    history_json TEXT NOT NULL DEFAULT '[]', created_at REAL NOT NULL, started_at REAL, finished_at REAL,
+    updated_at REAL NOT NULL, attempts INTEGER NOT NULL DEFAULT 0, max_attempts INTEGER NOT NULL DEFAULT 2,
+    claim_token TEXT, heartbeat_at REAL, dispatcher TEXT, lease_until REAL,
+    cancel_requested INTEGER NOT NULL DEFAULT 0);
+CREATE INDEX jobs_status ON jobs(status);
+CREATE INDEX jobs_created ON jobs(created_at);
+CREATE TABLE events (seq INTEGER PRIMARY KEY AUTOINCREMENT, job_id TEXT NOT NULL, created_at REAL NOT NULL,
+    data TEXT NOT NULL);
+CREATE INDEX events_job ON events(job_id, seq);
+CREATE TABLE replicas (replica_id TEXT PRIMARY KEY, family TEXT NOT NULL, deployment TEXT, app TEXT, node_id TEXT,
+    node_ip TEXT, pid INTEGER, state TEXT NOT NULL, diagnostics_json TEXT, models_json TEXT,
+    started_at REAL NOT NULL, last_seen REAL NOT NULL);
+INSERT INTO jobs(id, status, family, task, request_json, created_at, updated_at, max_attempts)
+    VALUES ('job_old', 'queued', 'wan', 'text-to-video', '{"family": "wan", "prompt": "a fox"}', 1, 1, 2);
+INSERT INTO events(job_id, created_at, data) VALUES ('job_old', 1, '{"id": "job_old", "status": "queued",
+    "family": "wan", "task": "text-to-video", "request": {"family": "wan", "prompt": "a fox"}, "created_at": 1,
+    "max_attempts": 2}');
+"""
+
+
+def test_a_sqlite_store_from_before_schema_versions_opens_with_its_jobs(tmp_path):
+    conn = sqlite3.connect(tmp_path / "jobs.sqlite3")
+    conn.executescript(OLD_SQLITE)  # the first release's tables, without the columns added since
+    conn.close()
+    store = JobStore(tmp_path)
+    try:
+        conn = store.db.conn()
+        assert current_version(store.db, conn) == LATEST
+        assert [r[0] for r in conn.execute("SELECT version FROM schema_version ORDER BY version")] == [
+            s.version for s in STEPS
+        ]
+        old = store.jobs.get("job_old")
+        assert old.status == JobStatus.QUEUED and old.request["prompt"] == "a fox" and old.owner is None
+        claim = store.jobs.claim("job_old", {"replica_id": "w"})  # it still runs
+        assert claim.attempts == 1 and store.events.since("job_old", 0)[-1][1].status == JobStatus.RUNNING
+    finally:
+        store.close()
+    JobStore(tmp_path).close()  # opened again: nothing left to do
+
+
+def test_postgres_schema_is_created_once_by_concurrent_openers_and_upgraded_in_place(tmp_path, postgres_server):
+    url = postgres_server.create_database()
+    opened, errors = [], []
+
+    def open_one(i: int) -> None:
+        try:
+            opened.append(JobStore(tmp_path / str(i), database_url=url))
+        except Exception as exc:  # noqa: BLE001 - collected and asserted below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=open_one, args=(i,)) for i in range(4)]  # replicas starting together
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    for store in opened:
+        store.close()
+    assert errors == [] and len(opened) == 4
+    with psycopg.connect(url, autocommit=True) as conn:
+        assert [r[0] for r in conn.execute("SELECT version FROM schema_version ORDER BY version")] == [1, 2]
+        # Roll the schema back to step 1, with a job in it: the next open runs step 2 in place.
+        conn.execute("DROP INDEX jobs_finished")
+        conn.execute("DELETE FROM schema_version WHERE version > 1")
+    store = JobStore(tmp_path / "again", database_url=url)
+    try:
+        job = queue_job(store)
+        assert current_version(store.db, store.db.conn()) == LATEST
+        assert store.db.conn().execute("SELECT to_regclass('jobs_finished') IS NOT NULL").fetchone()[0]
+        assert store.jobs.get(job.id).status == JobStatus.QUEUED
+    finally:
+        store.close()
+
+
+def test_one_delete_path_removes_rows_events_and_files(store):
+    job = queue_job(store)
+    claim = store.jobs.claim(job.id, {})
+    video = store.video_path(job.id)
+    video.parent.mkdir(parents=True, exist_ok=True)
+    video.write_bytes(b"mp4")
+    store.jobs.finish(job.id, claim.claim_token, JobStatus.SUCCEEDED, result={"bytes": 3})
+    kept = queue_job(store)
+    assert delete_jobs(store, [job.id, "job_unknown"]) == [job.id]
+    assert not video.exists() and not store.jobs.exists(job.id) and store.events.since(job.id, 0) == []
+    assert store.jobs.exists(kept.id) and store.events.since(kept.id, 0)  # nothing else went
+    assert delete_jobs(store, [job.id]) == []
+
+
+def test_an_unreachable_postgres_is_a_typed_503_with_retry_after():
+    with pytest.raises(ServiceBusyError) as refused:
+        PostgresDatabase(f"postgresql://postgres@127.0.0.1:{free_port()}/videogen", pool_timeout_s=0.5)
+    assert refused.value.code == ErrorCode.STORE_UNAVAILABLE
+    assert http_status(refused.value) == 503 and int(error_headers(refused.value)["Retry-After"]) >= 1
+    # A driver error that escaped untyped is mapped the same way by the HTTP handlers; a bug stays a 500.
+    assert store_error(psycopg.errors.LockNotAvailable("lock timeout")).code == ErrorCode.STORE_BUSY
+    assert store_error(psycopg.OperationalError("server closed the connection")).code == ErrorCode.STORE_UNAVAILABLE
+    assert store_error(psycopg.errors.UndefinedTable("no such table")) is None
+
+
+def test_a_connection_lost_mid_transaction_is_typed_and_the_next_call_reconnects(
+    tmp_path, postgres_server, postgres_url
+):
+    store = JobStore(tmp_path, database_url=postgres_url)
+    try:
+        job = queue_job(store)
+        with pytest.raises(ServiceBusyError) as lost:
+            with store.db.tx() as conn:
+                conn.execute("SELECT 1")
+                postgres_server.admin.execute(  # every connection of the store: the one in use and the pooled
+                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = 'videogen_store'"
+                )
+                conn.execute("SELECT 1")
+        assert lost.value.code == ErrorCode.STORE_UNAVAILABLE
+        assert store.jobs.get(job.id).status == JobStatus.QUEUED  # a fresh connection, checked out of the pool
+    finally:
+        store.close()

@@ -1,0 +1,264 @@
+"""The PostgreSQL backend: one server every node reaches (``database_url``), through psycopg 3's pool.
+
+- The store's ``?`` SQL runs as it is: ``?`` becomes psycopg's ``%s``, and rows read by index and by
+  column name, as ``sqlite3.Row`` does.
+- Writes run in READ COMMITTED transactions; what SQLite's file lock gave for free is asked for
+  explicitly: ``SELECT … FOR UPDATE`` before a read-then-write, ``FOR UPDATE SKIP LOCKED`` in scans,
+  advisory transaction locks for a count-then-insert (the queue bounds) and for migrations. A read-only
+  transaction (``tx(immediate=False)``) is a REPEATABLE READ snapshot.
+- Every stored time is the server's clock (``clock_timestamp()`` as epoch seconds, read once per
+  transaction), never a node's: a skew between nodes cannot make a live job look stale.
+- ``notify`` sends ``NOTIFY`` in the transaction that inserts an event; a ``Listener`` (one connection of
+  its own per ingress) receives them.
+- Connections come from a pool checked on every checkout (a server restart leaves no dead connection
+  behind); a lock or statement past its timeout, or a server that cannot be reached within the pool's
+  timeout, is the typed ``ServiceBusyError`` (``store_busy`` / ``store_unavailable``, HTTP 503 with
+  ``Retry-After``).
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+import threading
+import time
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from typing import Any
+
+import psycopg
+from psycopg_pool import ConnectionPool
+
+from videogen.serve.errors import store_error
+from videogen.serve.store.database import Database
+
+logger = logging.getLogger("videogen.serve")
+
+# The channel every event's NOTIFY goes to; the payload is the job id.
+CHANNEL = "videogen_events"
+# Connections per process: the ingress's threads and a worker's few writers.
+POOL_MAX_SIZE = 10
+# How long a call waits for a connection (the server restarting, or every connection busy) before the
+# caller gets 503 store_unavailable: shorter than a worker's heartbeat interval.
+POOL_TIMEOUT_S = 5.0
+CONNECT_TIMEOUT_S = 5
+# A row lock waited for longer than this is 503 store_busy (a heartbeat never waits past a reaper's patience).
+LOCK_TIMEOUT_MS = 5_000
+STATEMENT_TIMEOUT_MS = 30_000
+# A transaction left open by a dead client frees its locks after this long.
+IDLE_IN_TRANSACTION_TIMEOUT_MS = 60_000
+_CLOCK = "SELECT extract(epoch FROM clock_timestamp())::float8"
+
+
+@functools.lru_cache(maxsize=1024)
+def _psycopg_sql(sql: str) -> str:
+    """The store's SQL with psycopg's placeholders (its ``%`` escaped: the store's SQL has no ``?`` in text)."""
+    return sql.replace("%", "%%").replace("?", "%s")
+
+
+class Row(tuple):
+    """A row read by position or by column name; ``dict(row)`` gives the columns."""
+
+    def __new__(cls, values: Sequence[Any], index: dict[str, int]) -> Row:
+        row = super().__new__(cls, values)
+        row._index = index
+        return row
+
+    def __getitem__(self, key: Any) -> Any:
+        return tuple.__getitem__(self, self._index[key] if isinstance(key, str) else key)
+
+    def keys(self) -> list[str]:
+        return list(self._index)
+
+
+def _rows(cursor: psycopg.Cursor) -> Any:
+    index = {column.name: i for i, column in enumerate(cursor.description or ())}
+    return lambda values: Row(values, index)
+
+
+def _configure(conn: psycopg.Connection) -> None:
+    conn.execute(f"SET lock_timeout = {LOCK_TIMEOUT_MS}")
+    conn.execute(f"SET statement_timeout = {STATEMENT_TIMEOUT_MS}")
+    conn.execute(f"SET idle_in_transaction_session_timeout = {IDLE_IN_TRANSACTION_TIMEOUT_MS}")
+
+
+@contextmanager
+def _typed_errors() -> Iterator[None]:
+    """psycopg's refusals as the store's typed errors (``serve.errors.store_error``); anything else (a bug
+    in a statement) stays itself."""
+    try:
+        yield
+    except psycopg.Error as exc:
+        typed = store_error(exc)
+        if typed is None:
+            raise
+        raise typed from exc
+
+
+class _Conn:
+    """A pooled connection inside a transaction: the store's SQL on it, and the transaction's clock."""
+
+    def __init__(self, raw: psycopg.Connection):
+        self.raw = raw
+        self.clock: float | None = None
+
+    def execute(self, sql: str, params: Sequence[Any] = ()) -> psycopg.Cursor:
+        return self.raw.execute(_psycopg_sql(sql), params)
+
+
+class _Buffered:
+    """A statement's rows, read whole before its connection went back to the pool."""
+
+    def __init__(self, rows: list[Any], rowcount: int):
+        self._rows, self.rowcount = rows, rowcount
+
+    def fetchone(self) -> Any:
+        return self._rows[0] if self._rows else None
+
+    def fetchall(self) -> list[Any]:
+        return list(self._rows)
+
+    def __iter__(self) -> Iterator[Any]:
+        return iter(self._rows)
+
+
+class _Autocommit:
+    """``conn()`` outside a transaction: each statement on a connection borrowed from the pool for it."""
+
+    def __init__(self, pool: ConnectionPool):
+        self.pool = pool
+
+    def execute(self, sql: str, params: Sequence[Any] = ()) -> _Buffered:
+        with _typed_errors(), self.pool.connection() as raw:
+            cur = raw.execute(_psycopg_sql(sql), params)
+            return _Buffered(cur.fetchall() if cur.description else [], cur.rowcount)
+
+
+class Listener:
+    """A connection of its own that LISTENs on ``CHANNEL``: which jobs got events, as they commit."""
+
+    def __init__(self, url: str):
+        self.url = url
+        self.closed = False
+        self._conn: psycopg.Connection | None = None
+        self._connect()
+
+    def _connect(self) -> None:
+        conn = psycopg.connect(self.url, autocommit=True, connect_timeout=CONNECT_TIMEOUT_S)
+        conn.execute(f"LISTEN {CHANNEL}")
+        self._conn = conn
+
+    def wait(self, timeout_s: float) -> set[str] | None:
+        """The job ids notified within ``timeout_s`` (empty: none). None when the connection was lost (it is
+        reopened here, or on a later call while the server is away): what was sent meanwhile is unknown."""
+        if self.closed:
+            return set()
+        if self._conn is None:
+            return self._reconnect(timeout_s)
+        try:
+            ids = {n.payload for n in self._conn.notifies(timeout=timeout_s, stop_after=1)}
+            if ids:  # more may be waiting already: take them without waiting again
+                ids |= {n.payload for n in self._conn.notifies(timeout=0)}
+            return ids
+        except (psycopg.Error, OSError) as exc:
+            if self.closed:
+                return set()
+            logger.warning("the job store's event listener lost its connection (%s); reconnecting", exc)
+            self._drop()
+            return self._reconnect(timeout_s)
+
+    def _reconnect(self, timeout_s: float) -> None:
+        try:
+            self._connect()
+        except (psycopg.Error, OSError):
+            time.sleep(timeout_s)  # the server is away: try again at the fallback interval
+        return None
+
+    def _drop(self) -> None:
+        conn, self._conn = self._conn, None
+        if conn is not None:
+            try:
+                conn.close()
+            except Exception:  # noqa: BLE001 - a connection already broken closes as it can
+                pass
+
+    def close(self) -> None:
+        self.closed = True
+        self._drop()
+
+
+class PostgresDatabase(Database):
+    dialect = "postgres"
+    for_update = " FOR UPDATE"
+    skip_locked = " FOR UPDATE SKIP LOCKED"
+
+    def __init__(self, url: str, *, pool_timeout_s: float = POOL_TIMEOUT_S):
+        from videogen.serve.store.migrations import migrate
+
+        self.url = url
+        self.pool = ConnectionPool(
+            url,
+            min_size=1,
+            max_size=POOL_MAX_SIZE,
+            timeout=pool_timeout_s,
+            kwargs={"autocommit": True, "row_factory": _rows, "connect_timeout": CONNECT_TIMEOUT_S},
+            configure=_configure,
+            check=ConnectionPool.check_connection,
+            name="videogen-store",
+            open=True,
+        )
+        self._autocommit = _Autocommit(self.pool)
+        self._local = threading.local()
+        self._listeners: list[Listener] = []
+        try:
+            migrate(self)
+        except BaseException:
+            self.close()
+            raise
+
+    def conn(self) -> _Conn | _Autocommit:
+        return getattr(self._local, "tx", None) or self._autocommit
+
+    @contextmanager
+    def tx(self, immediate: bool = True) -> Iterator[_Conn]:
+        if getattr(self._local, "tx", None) is not None:
+            raise RuntimeError("a store transaction is already open on this thread")
+        with _typed_errors(), self.pool.connection() as raw:
+            conn = _Conn(raw)
+            with raw.transaction():
+                if not immediate:
+                    raw.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+                self._local.tx = conn
+                try:
+                    yield conn
+                finally:
+                    self._local.tx = None
+
+    def clock(self, conn: _Conn | _Autocommit) -> float:
+        if isinstance(conn, _Conn):  # one time per transaction, as now() is
+            if conn.clock is None:
+                conn.clock = conn.execute(_CLOCK).fetchone()[0]
+            return conn.clock
+        return conn.execute(_CLOCK).fetchone()[0]
+
+    def serialize(self, conn: _Conn, *keys: str) -> None:
+        for key in keys:
+            conn.execute("SELECT pg_advisory_xact_lock(hashtext(?))", (key,))
+
+    def notify(self, conn: _Conn, job_id: str) -> None:
+        conn.execute("SELECT pg_notify(?, ?)", (CHANNEL, job_id))
+
+    def has_table(self, conn: _Conn | _Autocommit, name: str) -> bool:
+        return bool(conn.execute("SELECT to_regclass(?) IS NOT NULL", (name,)).fetchone()[0])
+
+    def listen(self) -> Listener:
+        """A new listener on the events channel, closed with this database."""
+        with _typed_errors():
+            listener = Listener(self.url)
+        self._listeners.append(listener)
+        return listener
+
+    def close(self) -> None:
+        for listener in self._listeners:
+            listener.close()
+        self.pool.close()
