@@ -138,13 +138,22 @@ def test_kuberay_manifests_declare_gpu_worker_groups():
         groups = service["spec"]["rayClusterConfig"]["workerGroupSpecs"]
         limits = [c["resources"]["limits"] for g in groups for c in g["template"]["spec"]["containers"]]
         assert any(resource in lim for lim in limits)
-        mounts = [
-            m["mountPath"]
-            for g in groups
-            for c in g["template"]["spec"]["containers"]
-            for m in c.get("volumeMounts", [])
+        # Many nodes without a shared file system (issue 18): jobs in PostgreSQL, videos in a bucket, the state
+        # dir a per-pod scratch volume; every pod (head: the ingress and the autoscaler) gets the secrets.
+        assert args["artifacts"]["backend"] == "s3" and "database_url" not in args  # the URL is a secret's
+        pods = [service["spec"]["rayClusterConfig"]["headGroupSpec"]["template"]["spec"]] + [
+            g["template"]["spec"] for g in groups
         ]
-        assert any(args["state_dir"].startswith(m) for m in mounts)  # the shared state volume
+        for pod in pods:
+            (container,) = pod["containers"]
+            secrets = {e["name"]: e["valueFrom"]["secretKeyRef"] for e in container["env"] if "valueFrom" in e}
+            assert secrets["VIDEOGEN_DATABASE_URL"] == {"name": "videogen-pg-app", "key": "uri"}
+            assert {args["artifacts"]["access_key_id_env"], args["artifacts"]["secret_access_key_env"]} <= set(secrets)
+            state = next(v for v in pod["volumes"] if v["name"] == "state")
+            assert "emptyDir" in state and "persistentVolumeClaim" not in state
+        assert not any(d and d.get("kind") == "PersistentVolumeClaim" for d in docs[vendor])
+    cnpg = yaml.safe_load((ROOT / "deploy" / "kuberay" / "postgres-cnpg.yaml").read_text())
+    assert cnpg["kind"] == "Cluster" and cnpg["metadata"]["name"] + "-app" == "videogen-pg-app"
 
 
 @pytest.mark.parametrize(

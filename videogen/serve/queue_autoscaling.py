@@ -69,7 +69,11 @@ class QueueAutoscalingPolicy:
             from videogen.serve.store.events import EventLog
             from videogen.serve.store.jobs import Jobs
 
-            db = open_database(*self._store_args)
+            from videogen.serve.config import database_url_of
+
+            state_dir, journal_mode, database_url = self._store_args
+            # As every replica does: the configured URL, else $VIDEOGEN_DATABASE_URL in the controller's process.
+            db = open_database(state_dir, journal_mode, database_url_of(database_url))
             self._counter = Jobs(db, EventLog(db))
         return store_workload(self._counter.counts_by_model(), self.family, self.name, self.default)
 
@@ -113,6 +117,6 @@ def queue_policy(family: str, name: str, cfg: Any) -> dict[str, Any]:
             "default": default,
             "state_dir": str(cfg.state_dir),
             "journal_mode": cfg.sqlite_journal_mode,
-            "database_url": getattr(cfg, "database_url", None),
+            "database_url": cfg.database_url,
         },
     }
