@@ -84,6 +84,19 @@ def served_app(ray_session, tmp_path_factory) -> ServedApp:
     # tests (test_auth.py, and the keyed fuzz run's own app).
     args["key_submissions_per_minute"] = 100_000
     args["key_max_queued_jobs"] = 10_000
+    # Two tiny LoRA adapters declared on wan's entry (the page offers them: test_web_page). Declared only: a job
+    # that names none runs exactly as before, on the same replica.
+    from videogen.video.tiny.cache import ensure_tiny_model
+    from videogen.video.tiny.loras import make_tiny_lora
+
+    wan_dir, lora_root = ensure_tiny_model("wan", "text-to-video"), tmp_path_factory.mktemp("loras")
+    args["families"]["wan"] = {
+        **args["families"]["wan"],
+        "loras": {
+            "style-a": {"path": str(make_tiny_lora(wan_dir, lora_root / "a", seed=1)), "description": "tiny A"},
+            "style-b": {"path": str(make_tiny_lora(wan_dir, lora_root / "b", seed=2)), "scale_range": [0.0, 1.0]},
+        },
+    }
     args["families"]["ltx-video"]["policy"] = {"vae_slicing": True}  # an operator override, reported by the replica
     # A small queue on one family: the burst test fills it (test_overload.py); no other test queues many there.
     args["families"][BOUNDED_FAMILY] = {"model": "tiny", "max_queued_jobs": BOUNDED_QUEUE}

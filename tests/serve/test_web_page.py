@@ -148,6 +148,30 @@ def test_bad_value_is_shown_beside_its_field(page):
     assert "invalid" in (page.get_attribute("#num_inference_steps", "class") or "")
 
 
+def test_several_lora_adapters_are_ticked_with_their_scales(page, served_app):
+    """wan declares two adapters (tests/serve/conftest.py): a row each, ticked to use it; a scale outside its
+    range is refused beside its row; both ticked run together with their scales."""
+    _fill(page, "wan", num_inference_steps=2, seed=3)
+    rows = page.locator("#loras .lora")
+    sync_api.expect(rows).to_have_count(2)
+    assert page.is_visible("#loras-row") and "tiny A" in rows.nth(0).inner_text()
+    assert rows.nth(1).locator(".lora-scale").get_attribute("max") == "1"  # style-b's scale_range
+    rows.nth(0).locator(".lora-use").check()
+    rows.nth(1).locator(".lora-use").check()
+    rows.nth(1).locator(".lora-scale").fill("5")
+    page.click("#submit-btn")
+    sync_api.expect(rows.nth(1).locator(".field-error")).to_contain_text("scale", timeout=15_000)
+    assert "invalid" in (rows.nth(1).locator(".lora-scale").get_attribute("class") or "")
+    rows.nth(1).locator(".lora-scale").fill("0.5")
+    page.click("#submit-btn")
+    sync_api.expect(page.locator("#job-stage")).to_have_attribute("data-status", "succeeded", timeout=60_000)
+    with served_app.client() as c:
+        job = c.get(f"/api/video/jobs/{page.inner_text('#job-id')}").json()
+    assert job["params"]["loras"] == [{"name": "style-a", "scale": 1.0}, {"name": "style-b", "scale": 0.5}]
+    _fill(page, "cogvideox")  # a model without adapters: no rows
+    assert not page.is_visible("#loras-row")
+
+
 def test_estimate_submit_progress_and_the_video_plays(page):
     _fill(page, "ltx-video", num_inference_steps=2, seed=4)
     page.click("#estimate-btn")
