@@ -7,7 +7,7 @@ OUT ?= out
 TORCH_SPEC ?= torch==2.13.0
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: install demo demo-cli test test-fast clean
+.PHONY: install demo demo-cli test test-fast gpu-bundle clean
 
 install: $(VENV)/.installed
 
@@ -40,6 +40,20 @@ test: install
 
 test-fast: install
 	$(PY) -m pytest -q -p no:cacheprovider -m "not serve"
+
+# The wheels the GPU machine lacks (it has torch, no network): carried to it as .gpu-bundle/ by the device tool's
+# `carry`, for benchmarks/gpu_check.py (README "GPU check"). Prints the bundle's size and, with the working tree
+# that travels beside it, the total against the 64 MiB a call may carry.
+gpu-bundle:
+	rm -rf .gpu-bundle && mkdir -p .gpu-bundle
+	python3 -m pip download -q --no-deps --only-binary=:all: --python-version 3.12 --implementation cp \
+		--platform manylinux_2_28_x86_64 --platform manylinux_2_17_x86_64 --platform manylinux2014_x86_64 \
+		-d .gpu-bundle -r benchmarks/gpu_bundle.txt
+	@bundle=$$(cat .gpu-bundle/*.whl | wc -c); \
+	tree=$$(git ls-files -z --cached --others --exclude-standard | xargs -0 cat 2>/dev/null | wc -c); \
+	awk -v b=$$bundle -v t=$$tree -v n=$$(ls .gpu-bundle/*.whl | wc -l) 'BEGIN { \
+		printf "gpu bundle: %d wheels, %.1f MiB; with the working tree that travels: %.1f MiB of 64 MiB\n", \
+		n, b / 1048576, (b + t) / 1048576 }'
 
 clean:
 	rm -rf $(OUT) .pytest_cache

@@ -65,17 +65,36 @@ class PostgresServer:
         self._run(
             self.bindir / "initdb", "-D", self.data, "-U", user, "--auth=trust", "-E", "UTF8", "--locale=C", "--no-sync"
         )
-        options = (
+        self._options = (
             f"-c listen_addresses=127.0.0.1 -p {self.port} -c unix_socket_directories={self.root} "
             "-c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=300"
         )
-        self._run(self.bindir / "pg_ctl", "-D", self.data, "-l", self.root / "server.log", "-w", "-o", options, "start")
+        subprocess.run(self.ctl("start"), check=True, capture_output=True, cwd=self.root)
         self._base = f"postgresql://{user}@127.0.0.1:{self.port}"
         self.admin = psycopg.connect(self.url("postgres"), autocommit=True)
         self._names = itertools.count()
 
     def _run(self, *args: object) -> None:
         subprocess.run([*self._prefix, *map(str, args)], check=True, capture_output=True, cwd=self.root)
+
+    def ctl(self, action: str) -> list[str]:
+        """The ``pg_ctl`` command line that starts this server (``start``: same data, same port), stops it cleanly
+        (``stop``) or asks whether it runs (``status``): the multi-node test restarts it mid-run from its own
+        process."""
+        pg_ctl = [*self._prefix, str(self.bindir / "pg_ctl"), "-D", str(self.data), "-w"]
+        if action == "start":
+            return [*pg_ctl, "-l", str(self.root / "server.log"), "-o", self._options, "start"]
+        return [*pg_ctl, "-m", "fast", "stop"] if action == "stop" else [*pg_ctl, "status"]
+
+    def reconnect(self) -> None:
+        """A new admin connection (the old one died with a restart); the server started again if a test left it
+        stopped (pg_ctl status: 3)."""
+        import psycopg
+
+        if subprocess.run(self.ctl("status"), capture_output=True, cwd=self.root).returncode == 3:
+            subprocess.run(self.ctl("start"), check=True, capture_output=True, cwd=self.root)
+        self.admin.close()
+        self.admin = psycopg.connect(self.url("postgres"), autocommit=True)
 
     def url(self, database: str) -> str:
         return f"{self._base}/{database}"

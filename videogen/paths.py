@@ -25,3 +25,13 @@ def default_state_dir(environ: Mapping[str, str] | None = None) -> str:
     """``$VIDEOGEN_STATE_DIR``, else ``<cache root>/state``."""
     environ = os.environ if environ is None else environ
     return environ.get(STATE_DIR_ENV) or os.path.join(cache_root(environ), "state")
+
+
+def node_state_dir(configured: str) -> str:
+    """The app's ``state_dir`` as a replica on this node sees it: the variables left in it (set on each node, not
+    where the app was built, e.g. ``$VIDEOGEN_STATE_DIR``) expanded from this process's environment. For
+    PostgreSQL with s3 artifacts, where ``state_dir`` holds only this node's renders until they are uploaded."""
+    path = os.path.expandvars(configured)
+    if "$" in path:
+        raise ValueError(f"state_dir {configured!r} names an environment variable this node does not set")
+    return os.path.abspath(os.path.expanduser(path))

@@ -85,6 +85,7 @@ def test_every_route_but_the_public_ones_needs_a_key(tmp_path):
         "/v1/videos/{video_id}/content",
     }
     for method, path in private:
+        assert "401" in paths[path][method.lower()]["responses"], (method, path)  # and documented as such
         for headers in (
             {},
             {"Authorization": "Bearer wrong-key-0123456789"},

@@ -127,7 +127,7 @@ def test_an_app_shut_down_by_serve_mid_job_loses_nothing(ray_session, tmp_path):
 
     name, prefix = "videogen-shutdown", "/shutdown"
     args = {
-        "families": {SLOW: {"model": "tiny"}},
+        "families": {SLOW: {"model": "tiny", "warm": ["text-to-video"]}},  # the one task it runs, at each start
         "num_gpus": 0,
         "state_dir": str(tmp_path),
         "shutdown_timeout_s": 2,

@@ -86,7 +86,9 @@ class VideoGenAppConfig(BaseModel):
         "worker deployment; a request picks one with 'model' (default: the family's default model)",
     )
     state_dir: str = Field(
-        default_factory=default_state_dir, description="SQLite job store and videos; shared by every node"
+        default_factory=default_state_dir,
+        description="SQLite job store and videos, shared by every node (with PostgreSQL and s3: each node's scratch; "
+        "a $VARIABLE unset where the app is built is expanded on each node)",
     )
     sqlite_journal_mode: JournalMode = Field(
         default="WAL", description="WAL on a local disk; DELETE when state_dir is on a network file system"
@@ -274,8 +276,9 @@ class VideoGenAppConfig(BaseModel):
     @field_validator("state_dir")
     @classmethod
     def _absolute(cls, value: str) -> str:
-        # Resolved where the app is built, so every replica sees the same path.
-        return str(Path(os.path.expandvars(value)).expanduser().resolve())
+        # Resolved where the app is built; a variable unset here is each node's (paths.node_state_dir).
+        expanded = os.path.expandvars(value)
+        return expanded if "$" in expanded else str(Path(expanded).expanduser().resolve())
 
     @model_validator(mode="after")
     def _arch_presets(self) -> VideoGenAppConfig:

@@ -180,6 +180,15 @@ def store_error(exc: BaseException) -> VideoGenError | None:
     return None
 
 
+def store_unavailable(exc: BaseException) -> VideoGenError | None:
+    """``exc`` as its typed error when it says the job store is away or busy for now (``store_unavailable``,
+    ``store_busy``): what every replica sees at once, and replacing one would not cure."""
+    typed = exc if isinstance(exc, VideoGenError) else store_error(exc)
+    if typed is not None and typed.code in (ErrorCode.STORE_UNAVAILABLE, ErrorCode.STORE_BUSY):
+        return typed
+    return None
+
+
 def _postgres_error(exc: BaseException) -> VideoGenError | None:
     """PostgreSQL's (psycopg's ``OperationalError``s): a lock or statement past its timeout, a deadlock or a
     serialization conflict -> ``store_busy``; the server gone, restarting, or no pooled connection in time ->

@@ -54,7 +54,7 @@ class VideoGenIngress:
         return self.service.ready()
 
     async def check_health(self) -> None:
-        await self._ready().check_store()
+        await self._ready().check_health()  # the job store away (every replica sees it) is not unhealthy
 
     # -- Python handle API (no API key: only drivers inside the cluster reach it; they act as admin) ----
     async def submit(self, request: Any) -> dict[str, Any]:

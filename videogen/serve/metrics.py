@@ -10,11 +10,15 @@ failure must not fail a job.
 
 from __future__ import annotations
 
+import asyncio
 import logging
+from collections.abc import Iterable
 from typing import Any
 
 logger = logging.getLogger("videogen.serve.metrics")
 
+# How often an ingress replica counts the queues for ``videogen_queue_depth`` (never once per submission).
+QUEUE_DEPTH_INTERVAL_S = 5.0
 # Seconds: a tiny CPU job ends in well under a second, a real one in minutes.
 DURATION_BOUNDARIES = [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600, 1200, 3600]
 STEP_BOUNDARIES = [0.001, 0.005, 0.01, 0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30]
@@ -127,6 +131,18 @@ def queued_by_model(store) -> dict[tuple[str, str], int]:
         key = (family, name or family)
         depths[key] = depths.get(key, 0) + statuses.get("queued", 0)
     return depths
+
+
+async def queue_depth_loop(store, served: Iterable[tuple[str, str]], interval_s: float = QUEUE_DEPTH_INTERVAL_S):
+    """The queue-depth gauges from one count of the store every ``interval_s``, for an ingress replica: every
+    served (family, model name) in ``served`` is set, 0 while nothing waits on it."""
+    zeros = dict.fromkeys(served, 0)
+    while True:
+        try:
+            queue_depths({**zeros, **await asyncio.to_thread(queued_by_model, store)})
+        except Exception:  # the store away: the next pass counts again
+            logger.debug("queue depths not counted", exc_info=True)
+        await asyncio.sleep(interval_s)
 
 
 def record_job_end(store, job_id: str, status: str, seconds: float, model: str | None = None) -> None:

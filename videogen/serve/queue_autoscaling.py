@@ -65,11 +65,10 @@ class QueueAutoscalingPolicy:
     def _count(self) -> int:
         """One read of the store (in a worker thread): this model's queued and running jobs."""
         if self._counter is None:
+            from videogen.serve.config import database_url_of
             from videogen.serve.store.backends import open_database
             from videogen.serve.store.events import EventLog
             from videogen.serve.store.jobs import Jobs
-
-            from videogen.serve.config import database_url_of
 
             state_dir, journal_mode, database_url = self._store_args
             # As every replica does: the configured URL, else $VIDEOGEN_DATABASE_URL in the controller's process.

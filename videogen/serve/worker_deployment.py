@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import os
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -25,14 +24,17 @@ from typing import TYPE_CHECKING, Any
 
 # None of these imports torch: the replica applies the ROCm environment first (see __init__).
 from videogen.errors import ErrorCode, GenerationCancelled, VideoGenError, error_dict
+from videogen.paths import node_state_dir
 from videogen.rocm_env import apply_rocm_env
 from videogen.serve import metrics
 from videogen.serve.adapter_affinity import adapter_set_loader, note_adapter_set
 from videogen.serve.config import WorkerSettings, database_url_of
 from videogen.serve.progress_writer import ProgressWriter
 from videogen.serve.protocol import RunOutcome
+from videogen.serve.replica_identity import replica_identity
 from videogen.serve.store.records import JobStatus
 from videogen.serve.store.replicas import ModelsReport, ReplicaState
+from videogen.serve.store_health import StopCheck, StoreHealth, until_store_answers
 from videogen.video.encode import is_storage_error
 from videogen.video.progress import DONE_STAGE, STAGES, Progress
 
@@ -44,32 +46,6 @@ logger = logging.getLogger("videogen.serve.worker")
 
 # Step events are written at most this often (stage changes always are).
 PROGRESS_WRITE_INTERVAL_S = 0.5
-
-
-def _replica_identity() -> dict[str, Any]:
-    import ray
-
-    info: dict[str, Any] = {"pid": os.getpid()}
-    try:
-        from ray import serve
-
-        ctx = serve.get_replica_context()
-        info["replica_id"] = (
-            f"{ctx.replica_id.deployment_id.app_name}#{ctx.replica_id.deployment_id.name}#{ctx.replica_id.unique_id}"
-        )
-        info["deployment"] = ctx.replica_id.deployment_id.name
-        info["app"] = ctx.replica_id.deployment_id.app_name
-    except Exception:  # noqa: BLE001 - outside Serve (unit tests)
-        info["replica_id"] = f"local#{os.getpid()}#{time.time_ns()}"
-    try:
-        rc = ray.get_runtime_context()
-        info["node_id"] = rc.get_node_id()
-        info["actor_id"] = rc.get_actor_id()
-        info["node_ip"] = ray.util.get_node_ip_address()
-        info["accelerator_ids"] = {k: list(v) for k, v in rc.get_accelerator_ids().items() if v}
-    except Exception:  # noqa: BLE001 - outside Ray: the identity has no node or actor
-        pass
-    return info
 
 
 class VideoWorker:
@@ -86,7 +62,8 @@ class VideoWorker:
         self.family = settings.family
         self.name = settings.name  # the served model: what its jobs and its replica reports are stored under
         database_url = database_url_of(settings.database_url)  # the config's, else $VIDEOGEN_DATABASE_URL here
-        self.store = JobStore(settings.state_dir, settings.journal_mode, settings.artifacts, database_url=database_url)
+        state_dir = node_state_dir(settings.state_dir)  # this node's (a per-node variable expanded here)
+        self.store = JobStore(state_dir, settings.journal_mode, settings.artifacts, database_url=database_url)
         self.worker = GenerationWorker(
             models={self.family: settings.model},
             policy_overrides=settings.policy,
@@ -95,8 +72,9 @@ class VideoWorker:
             max_loras_per_replica=settings.max_loras_per_replica,
             recipes={self.family: settings.recipes},
         )
-        self.identity = _replica_identity()
+        self.identity = replica_identity()
         self.replica_id: str = self.identity["replica_id"]
+        self._store_health = StoreHealth(f"worker {self.replica_id}")  # the store away: logged, not unhealthy
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"videogen-{self.family}")
         self._current: dict[str, Any] | None = None
         self._stop = threading.Event()
@@ -159,6 +137,7 @@ class VideoWorker:
     def _report(self, state: ReplicaState) -> None:
         diagnostics = self.worker.diagnostics(self.family)
         diagnostics["replica"] = {**self.identity, "jobs_done": self._jobs_done, "broken": self._broken}
+        diagnostics["replica"]["store"] = self._store_health.describe()
         self.store.replicas.report(
             self.identity,
             family=self.family,
@@ -183,7 +162,8 @@ class VideoWorker:
 
     # -- Serve hooks -------------------------------------------------------------------
     def check_health(self) -> None:
-        """Fails when this replica can no longer generate; Serve then replaces it."""
+        """Fails when this replica can no longer generate; Serve then replaces it. The job store away (a
+        database restart: every replica sees it) does not fail it (``serve.store_health``)."""
         self.worker.check_health()  # a fatal device error (illegal memory access, ...)
         if self._broken:
             raise RuntimeError(f"worker broken: {self._broken}")
@@ -192,10 +172,7 @@ class VideoWorker:
             raise RuntimeError(f"job {current['job_id']} has run past job_timeout_s: the generation thread is hung")
         if not self._reporter.is_alive() and not self._stop.is_set():
             raise RuntimeError("the replica's report thread died")
-        try:
-            self.store.replicas.touch(self.replica_id)
-        except Exception as exc:
-            raise RuntimeError(f"state store unusable: {exc}") from exc
+        self._store_health.probe(lambda: self.store.replicas.touch(self.replica_id))
 
     def __del__(self):
         try:
@@ -299,7 +276,8 @@ class VideoWorker:
 
         def finish(status: JobStatus, **fields: Any) -> bool:
             writer.close()  # every progress write lands before the final status
-            done = jobs.finish(job_id, token, status, **fields)
+            # A store away at the end (a database restart): the ending is written once it is back, not lost.
+            done = until_store_answers(lambda: jobs.finish(job_id, token, status, **fields), self.settings.heartbeat_s)
             if not done and not jobs.exists(job_id):
                 # Deleted while it ran (/v1 delete): its files were removed before these were written, or are
                 # removed now; either way none stays (a job taken over by another claim keeps them).
@@ -318,7 +296,7 @@ class VideoWorker:
                 request,
                 self.store.video_path(job_id),
                 on_progress=on_progress,
-                should_cancel=lambda: jobs.should_stop(job_id, token),
+                should_cancel=StopCheck(lambda: jobs.should_stop(job_id, token)),  # the store away: go on
             )
             self.store.artifacts.commit_outputs(job_id)  # before the result: a failed upload fails the job
             self._jobs_done += 1

@@ -11,19 +11,24 @@ dispatched job carries a lease in the store that this ingress renews. A
 queued job whose lease lapsed (its ingress died) is picked up by any ingress
 replica's reaper, a running job whose worker stopped heart-beating is
 retried once or failed, and a job still queued ``queue_timeout_s`` after it was
-submitted fails with that reason (code ``timeout``).
+submitted fails with that reason (code ``timeout``). After the store was out of reach (a database restart),
+heartbeats and leases are judged again only once it has been reachable for their whole timeout: the writes that
+could not land meanwhile do not make live jobs look dead.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import math
+import time
 from collections.abc import Mapping
 from typing import Any
 
 from videogen.errors import ErrorCode, VideoGenError, error_dict
 from videogen.serve.adapter_affinity import routed
 from videogen.serve.config import VideoGenAppConfig
+from videogen.serve.errors import store_unavailable
 from videogen.serve.protocol import RunOutcome
 from videogen.serve.store.job_store import JobStore
 from videogen.serve.store.records import JobStatus
@@ -52,6 +57,9 @@ class Dispatcher:
         self._tasks: dict[str, asyncio.Task] = {}
         self._responses: dict[str, Any] = {}
         self._background: list[asyncio.Task] = []
+        # When the store last came back after this reaper could not reach it (None: away now). Heartbeats and
+        # lease renewals could not land meanwhile: they are judged only over a window the store was reachable.
+        self._store_back_at: float | None = -math.inf
 
     # -- lifecycle -----------------------------------------------------------------
     def start(self) -> None:
@@ -182,13 +190,17 @@ class Dispatcher:
     async def reap_once(self) -> None:
         timeout_s, heartbeat_s = self.settings.job_timeout_s, self.settings.heartbeat_timeout_s
         await self.expire_queued()
+        if self._store_back_at is None:  # the first pass since the store came back
+            self._store_back_at = time.monotonic()
+        watched = time.monotonic() - self._store_back_at  # how long the store has been reachable
         for job_id, token in await asyncio.to_thread(self.jobs.overdue_running, timeout_s):
             error = error_dict(
                 ErrorCode.TIMEOUT, f"ran longer than job_timeout_s={timeout_s:.0f}s; its worker replica is replaced"
             )
             if await asyncio.to_thread(self.jobs.fail_claim, job_id, token, error):
                 logger.warning("job %s: timed out", job_id)
-        for job_id, token in await asyncio.to_thread(self.jobs.stale_running, heartbeat_s):
+        stale = await asyncio.to_thread(self.jobs.stale_running, heartbeat_s) if watched >= heartbeat_s else []
+        for job_id, token in stale:
             status = await asyncio.to_thread(
                 self.jobs.retry_or_fail,
                 job_id,
@@ -201,7 +213,8 @@ class Dispatcher:
                 await self._redispatch(job_id)
             if status:
                 logger.warning("job %s: stale heartbeat; now %s", job_id, status)
-        for job_id in await asyncio.to_thread(self.jobs.orphaned_queued, self.dispatcher_id):
+        orphaned = await asyncio.to_thread(self.jobs.orphaned_queued, self.dispatcher_id) if watched >= LEASE_S else []
+        for job_id in orphaned:
             if await asyncio.to_thread(self.jobs.acquire_lease, job_id, self.dispatcher_id, LEASE_S):
                 logger.info("job %s: its dispatcher is gone; dispatching it again", job_id)
                 await self._redispatch(job_id)
@@ -217,10 +230,19 @@ class Dispatcher:
             job_id, self.settings.model_of(rec.family, rec.model_name), adapter_set_id((rec.params or {}).get("loras"))
         )
 
+    async def reap_pass(self) -> None:
+        """One pass of the reaper loop: ``reap_once``, a failure logged (the store away: noted, once)."""
+        try:
+            await self.reap_once()
+        except Exception as exc:
+            if store_unavailable(exc) is None:
+                logger.exception("reaper pass failed")
+                return
+            if self._store_back_at is not None:
+                logger.warning("the job store is unavailable (%s); the reaper waits for it", exc)
+            self._store_back_at = None
+
     async def _reaper_loop(self) -> None:
         while True:
-            try:
-                await self.reap_once()
-            except Exception:
-                logger.exception("reaper pass failed")
+            await self.reap_pass()
             await asyncio.sleep(REAPER_INTERVAL_S)

@@ -11,6 +11,7 @@ here and the worker checks again before it loads.
 
 from __future__ import annotations
 
+import json
 import logging
 from typing import Any
 
@@ -18,7 +19,9 @@ from pydantic import BaseModel
 
 from videogen.errors import CapacityError
 from videogen.serve.config import VideoGenAppConfig
+from videogen.serve.service.report_cache import ReplicaReports
 from videogen.serve.store.job_store import JobStore
+from videogen.serve.store.replicas import ReplicaRecord
 from videogen.video.hardware import VideoHardwareProfile
 from videogen.video.policy import VideoLoadPolicy
 
@@ -46,14 +49,19 @@ class EstimateResponse(BaseModel):
 
 
 class EstimateService:
-    def __init__(self, settings: VideoGenAppConfig, store: JobStore):
+    def __init__(self, settings: VideoGenAppConfig, store: JobStore, reports: ReplicaReports | None = None):
         self.settings = settings
         self.store = store
+        # The replicas' reports, read at most once a second; a view and a plan are worked out once per read.
+        self.reports = reports or ReplicaReports(store.replicas)
 
     def worker_view(self, family: str, model: str | None = None) -> WorkerView | None:
         """The newest report of the served model ``model``'s replicas (None: the family's default)."""
         name = model or self.settings.default_model(family).name
-        for rep in self.store.replicas.list(family=family):  # newest first
+        return self.reports.derive(family, ("worker_view", name), lambda reports: self._newest(family, name, reports))
+
+    def _newest(self, family: str, name: str, reports: list[ReplicaRecord]) -> WorkerView | None:
+        for rep in reports:  # newest first
             if self.settings.model_of(family, rep.model_name) != name:
                 continue
             diag = rep.diagnostics or {}
@@ -82,7 +90,13 @@ class EstimateService:
 
     def plan(self, family: str, task: str, params: dict[str, Any], model: str | None = None):
         """The job plan on the served model's reported hardware (``model`` None: the family's default);
-        ``CapacityError`` when it cannot fit; None when unknown."""
+        ``CapacityError`` when it cannot fit; None when unknown. A request shape is priced once per read of the
+        reports (the seed changes no cost): a burst of alike jobs is priced once (a refusal each time)."""
+        shape = json.dumps({k: v for k, v in params.items() if k != "seed"}, sort_keys=True, default=str)
+        key = ("plan", task, model or self.settings.default_model(family).name, shape)
+        return self.reports.derive(family, key, lambda _reports: self._plan(family, task, params, model))
+
+    def _plan(self, family: str, task: str, params: dict[str, Any], model: str | None = None):
         from videogen.video import model_limits
         from videogen.video.admission import admit, estimate_weights
         from videogen.video.job_cost import estimate_job

@@ -10,10 +10,10 @@ worker runs later, against the model the job will run on (the request's
 from __future__ import annotations
 
 import asyncio
-import functools
 import json
 import time
 from collections.abc import AsyncIterator, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any
 
 from pydantic import ValidationError
@@ -46,9 +46,13 @@ if TYPE_CHECKING:
     from videogen.video.model_meta import ModelMeta
 
 SSE_KEEPALIVE_S = 15.0
+# Threads of the submissions' own (admission and the insert, one hop each): SSE streams and the dispatcher read the
+# store on the event loop's default executor, and hundreds of open streams must not make a submission wait for one.
+SUBMIT_THREADS = 4
 # A stream is woken when its job has a new event (see event_feed); it also re-reads
-# the store this often on its own, so a lost wake-up costs at most this long.
-SSE_FALLBACK_S = 1.0
+# the store this often on its own, so a lost wake-up costs at most this long. Slow on purpose: the watch misses
+# nothing (a lost LISTEN connection wakes every stream), and each open stream's re-read is one store read.
+SSE_FALLBACK_S = 5.0
 
 
 class JobService:
@@ -62,7 +66,7 @@ class JobService:
         limits: Limits | None = None,
     ):
         self.settings = settings
-        self.estimates = estimates or EstimateService(settings, store)
+        self.estimates = estimates or EstimateService(settings, store, status.reports)
         self.limits = limits or Limits(settings, store)
         self.store = store
         self.jobs = store.jobs
@@ -71,6 +75,7 @@ class JobService:
         self.feed = EventFeed(store)
         self.streams = StreamSlots(settings.max_sse_streams, settings.max_sse_streams_per_key)
         self.sse_fallback_s = SSE_FALLBACK_S
+        self.submit_executor = ThreadPoolExecutor(SUBMIT_THREADS, thread_name_prefix="videogen-submit")
 
     # -- validation ----------------------------------------------------------------------
     def validate(self, request: VideoRequest, meta: ModelMeta | None = None) -> PreparedInputs:
@@ -153,34 +158,37 @@ class JobService:
         """Queue a job owned by ``who``. ``adjustments`` made before the request (``/v1``: seconds and size
         mapped to frames and resolution) are listed first; ``client`` is kept in the request summary as asked;
         ``prepared``: ``validate``'s answer for this request, when the caller has it (not resolved again).
-        The queue bounds (the family's, the caller's) are checked in the transaction that inserts the job."""
+        The queue bounds (the family's, the caller's) are checked in the transaction that inserts the job.
+        All of it runs in one hop to a submission thread; the queue-depth gauges are refreshed on their own
+        (``VideoGenService``), never per submission."""
         request = self.parse(request)
         # Metrics labels only ever name a served family: a client's string never becomes a series.
         label = request.family if request.family in self.settings.families else "unknown"
         try:
-            rec = await self._admit_and_create(request, who, adjustments, client, prepared)
+            rec = await asyncio.get_running_loop().run_in_executor(
+                self.submit_executor, self.admit_and_create, request, who, adjustments, client, prepared
+            )
         except VideoGenError as exc:
             metrics.refused(label, str(exc.code))
             raise
         adapter_set = adapter_set_id((rec.params or {}).get("loras"))  # to a replica holding its LoRA adapters
         self.dispatcher.dispatch_soon(rec.id, self.settings.model_of(rec.family, rec.model_name), adapter_set)
         metrics.job_submitted(rec.family, rec.task, rec.model_name)
-        metrics.queue_depths(await asyncio.to_thread(metrics.queued_by_model, self.store))
         return self.job(rec)
 
-    async def _admit_and_create(
+    def admit_and_create(
         self,
         request: VideoRequest,
-        who: Principal,
-        adjustments: list | None,
-        client: dict[str, Any] | None,
-        prepared: PreparedInputs | None,
+        who: Principal = HANDLE,
+        adjustments: list | None = None,
+        client: dict[str, Any] | None = None,
+        prepared: PreparedInputs | None = None,
     ) -> JobRecord:
-        """Admit the request (validation, hardware, disk), then write it within the queue bounds."""
-        prepared, estimate = await asyncio.to_thread(self.admit, request, prepared)
+        """Admit the request (validation, hardware, disk), then write it within the queue bounds (blocking)."""
+        prepared, estimate = self.admit(request, prepared)
         served = self.settings.resolve_model(request.family, request.model)
         # After validation (a bad request is a 422 even when the disk is full), before the write.
-        await asyncio.to_thread(self.limits.check_disk)
+        self.limits.check_disk()
         prepared.adjustments[:0] = adjustments or []
         params = dict(prepared.params)
         summary = request.summary()
@@ -189,31 +197,29 @@ class JobService:
             summary["client"] = client
         job_id = new_job_id()
         # The inline inputs: kept in the row (local), or stored as an object the row names (s3), for any node.
-        image = await asyncio.to_thread(self.store.artifacts.keep_inputs, job_id, request.inline_inputs())
-        create = functools.partial(
-            self.jobs.create,
-            job_id=job_id,
-            family=request.family,
-            task=request.task,
-            request=summary,
-            image=image,
-            model={"family": request.family, "name": served.name, "source": served.source},
-            model_name=served.name,
-            params=params,
-            adjustments=[a.model_dump() for a in prepared.adjustments],
-            progress=Progress.queued(total_steps=params["num_inference_steps"]),
-            max_attempts=self.settings.max_attempts,
-            dispatcher=self.dispatcher.dispatcher_id,
-            lease_s=LEASE_S,
-            estimate=estimate,
-            owner=who.name,
-            bounds=self.bounds(served, who),
-        )
+        image = self.store.artifacts.keep_inputs(job_id, request.inline_inputs())
         try:
-            return await asyncio.to_thread(create)
+            return self.jobs.create(
+                job_id=job_id,
+                family=request.family,
+                task=request.task,
+                request=summary,
+                image=image,
+                model={"family": request.family, "name": served.name, "source": served.source},
+                model_name=served.name,
+                params=params,
+                adjustments=[a.model_dump() for a in prepared.adjustments],
+                progress=Progress.queued(total_steps=params["num_inference_steps"]),
+                max_attempts=self.settings.max_attempts,
+                dispatcher=self.dispatcher.dispatcher_id,
+                lease_s=LEASE_S,
+                estimate=estimate,
+                owner=who.name,
+                bounds=self.bounds(served, who),
+            )
         except BaseException:
             if image is not None:  # refused (a queue bound) or failed: inputs stored for it go with it
-                await asyncio.to_thread(self.store.artifacts.discard_inputs, job_id)
+                self.store.artifacts.discard_inputs(job_id)
             raise
 
     async def get(self, job_id: str, who: Principal = HANDLE) -> Job:
@@ -294,6 +300,8 @@ class JobService:
                 if rec.status.terminal:
                     return
                 ended = False
+                # Subscribed before the snapshot: an event after it has set the flag, so wait before reading again.
+                await sub.wait(min(self.sse_fallback_s, SSE_KEEPALIVE_S))
             else:
                 rec = await asyncio.to_thread(self.jobs.get, job_id, owner)  # 404 before the stream starts
                 seq = last_event_id

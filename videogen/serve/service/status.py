@@ -15,6 +15,7 @@ from typing import Any
 from videogen.errors import VideoGenError
 from videogen.serve.config import ServedModel, VideoGenAppConfig
 from videogen.serve.deployment_options import worker_deployment_name
+from videogen.serve.service.report_cache import ReplicaReports
 from videogen.serve.store.job_store import JobStore
 from videogen.serve.store.replicas import ReplicaRecord, ReplicaState
 from videogen.video.model_limits import request_limits
@@ -25,31 +26,47 @@ from videogen.video.spec import TASKS
 
 
 class StatusViews:
-    def __init__(self, settings: VideoGenAppConfig, store: JobStore, dispatcher_id: str, auth: Any = None):
+    def __init__(
+        self,
+        settings: VideoGenAppConfig,
+        store: JobStore,
+        dispatcher_id: str,
+        auth: Any = None,
+        store_health: Any = None,
+    ):
         self.settings = settings
+        self.store_health = store_health  # the replica's StoreHealth: the runtime view says the store's outages
         self.auth = auth  # the replica's KeyRing: runtime says whether the service is open
         self.store = store
         self.dispatcher_id = dispatcher_id
         self.started_at = time.time()
+        # What submissions validate with, read at most once a second (the views below read the store themselves).
+        self.reports = ReplicaReports(store.replicas)
 
     def _live(self, rep: ReplicaRecord, now: float) -> bool:
         # Replicas touch their row every heartbeat_timeout_s / 6 (at most 5 s).
         return rep.state != ReplicaState.STOPPED and now - rep.last_seen < max(self.settings.heartbeat_timeout_s, 15.0)
 
     def replicas_of(self, family: str, model: str, replicas: list[ReplicaRecord] | None = None) -> list[ReplicaRecord]:
-        """The reports of the served model ``model``'s replicas (of ``replicas``, else the store's), newest first."""
-        reps = self.store.replicas.list(family=family) if replicas is None else replicas
+        """The reports of the served model ``model``'s replicas (of ``replicas``, else the store's as ``reports``
+        holds them), newest first."""
+        reps = self.reports.list(family) if replicas is None else replicas
         return [r for r in reps if r.family == family and self.settings.model_of(family, r.model_name) == model]
 
     def model_meta(self, family: str, task: str, model: str | None = None) -> ModelMeta:
         """What the served model's workers reported for this task's model (``model``: a served name; None: the
-        family's default), else what the config implies; its LoRA adapters are always the config's."""
+        family's default), else what the config implies; its LoRA adapters are always the config's. Worked out once
+        per read of the reports (``self.reports``) and shared: never changed by a caller."""
         served = self.settings.served_models[model] if model else self.settings.default_model(family)
-        meta = self._reported_meta(family, task, served).with_recipes(served.config.recipes)
-        return meta.with_loras(served.config.loras)
 
-    def _reported_meta(self, family: str, task: str, served) -> ModelMeta:
-        for rep in self.replicas_of(family, served.name):
+        def meta(reports: list[ReplicaRecord]) -> ModelMeta:
+            reported = self._reported_meta(family, task, served, reports).with_recipes(served.config.recipes)
+            return reported.with_loras(served.config.loras)
+
+        return self.reports.derive(family, ("model_meta", task, served.name), meta)
+
+    def _reported_meta(self, family: str, task: str, served, reports: list[ReplicaRecord]) -> ModelMeta:
+        for rep in self.replicas_of(family, served.name, reports):
             meta = rep.models.model_meta.get(task) if rep.models else None
             if meta and "error" not in meta:
                 return ModelMeta.model_validate(meta)
@@ -138,7 +155,12 @@ class StatusViews:
             "runtime": diag.get("runtime") or ingress_runtime,
             "reported_by": base.replica_id if base else None,
             "note": None if base else "no worker replica has reported yet: hardware is known once a worker starts",
-            "ingress": {"dispatcher": self.dispatcher_id, "started_at": self.started_at, "runtime": ingress_runtime},
+            "ingress": {
+                "dispatcher": self.dispatcher_id,
+                "started_at": self.started_at,
+                "runtime": ingress_runtime,
+                "store": self.store_health.describe() if self.store_health is not None else None,
+            },
             "served_families": self.settings.served,
             "families": families,
             "state_dir": str(self.store.state_dir),

@@ -11,6 +11,8 @@ import uuid
 from collections.abc import Mapping
 from typing import Any
 
+from videogen.paths import node_state_dir
+from videogen.serve import metrics
 from videogen.serve.config import VideoGenAppConfig, database_url_of
 from videogen.serve.service.auth import KeyRing
 from videogen.serve.service.dispatch import Dispatcher
@@ -18,13 +20,14 @@ from videogen.serve.service.jobs import JobService
 from videogen.serve.service.limits import Limits
 from videogen.serve.service.status import StatusViews
 from videogen.serve.store.job_store import JobStore
+from videogen.serve.store_health import StoreHealth
 
 
 class VideoGenService:
     def __init__(self, settings: VideoGenAppConfig, workers: Mapping[str, Any], replica_label: str = "ingress"):
         self.settings = settings
         self.store = JobStore(
-            settings.state_dir,
+            node_state_dir(settings.state_dir),  # this node's (a per-node variable expanded here)
             settings.sqlite_journal_mode,
             settings.artifacts,
             database_url=database_url_of(settings.database_url),
@@ -33,10 +36,12 @@ class VideoGenService:
         dispatcher_id = f"{replica_label}:{uuid.uuid4().hex[:8]}"
         self.keys = KeyRing(settings)
         self.dispatcher = Dispatcher(settings, self.store, workers, dispatcher_id)
-        self.status = StatusViews(settings, self.store, dispatcher_id, auth=self.keys)
+        self.store_health = StoreHealth(f"ingress {dispatcher_id}")  # the store away: logged, not unhealthy
+        self.status = StatusViews(settings, self.store, dispatcher_id, auth=self.keys, store_health=self.store_health)
         self.limits = Limits(settings, self.store)
         self.jobs = JobService(settings, self.store, self.dispatcher, self.status, limits=self.limits)
         self._sweeper: asyncio.Task | None = None
+        self._gauges: asyncio.Task | None = None
 
     @property
     def started(self) -> bool:
@@ -53,7 +58,15 @@ class VideoGenService:
         self.dispatcher.start()
         if self._sweeper is None:
             self._sweeper = asyncio.get_running_loop().create_task(self.limits.sweep_loop())
+        if self._gauges is None:  # the queue-depth gauges, counted on their own, not after every submission
+            served = [(m.family, m.name) for m in self.settings.served_models.values()]
+            self._gauges = asyncio.get_running_loop().create_task(metrics.queue_depth_loop(self.store, served))
 
     async def check_store(self) -> None:
-        """The store answers (a health check)."""
+        """The store answers (``/healthz``: 503 while it does not)."""
         await asyncio.to_thread(self.store.jobs.counts)
+
+    async def check_health(self) -> None:
+        """The replica's health check: the store answers, or is away for every replica alike (then logged, and
+        not a reason to replace this replica); only a failure of the store's own to this replica raises."""
+        await asyncio.to_thread(self.store_health.probe, self.store.jobs.counts)

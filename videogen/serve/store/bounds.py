@@ -62,11 +62,17 @@ def _drain_seconds(conn: Connection, bounds: QueueBounds, family: str, default: 
 
 def check(conn: Connection, bounds: QueueBounds, family: str, owner: str | None, now: float) -> None:
     """Raise when one more job of ``family`` (on ``bounds.model_name``) by ``owner`` would break a bound (inside the
-    caller's transaction)."""
+    caller's transaction). The three counts are one statement (one round trip to a database server)."""
     where, args = _queue_where(bounds, family)
-    queued = conn.execute(
-        f"SELECT COUNT(*) FROM jobs WHERE {where} AND status=?", (*args, str(JobStatus.QUEUED))
-    ).fetchone()[0]
+    counts = [f"(SELECT COUNT(*) FROM jobs WHERE {where} AND status=?)"]
+    count_args: list = [*args, str(JobStatus.QUEUED)]
+    if owner is not None:
+        counts += [
+            "(SELECT COUNT(*) FROM jobs WHERE owner=? AND status=?)",
+            "(SELECT COUNT(*) FROM jobs WHERE owner=? AND created_at>?)",
+        ]
+        count_args += [owner, str(JobStatus.QUEUED), owner, now - RATE_WINDOW_S]
+    queued, *mine = conn.execute(f"SELECT {', '.join(counts)}", count_args).fetchone()
     if queued >= bounds.family_max_queued:
         drain_s = _drain_seconds(conn, bounds, family, bounds.default_job_seconds)
         raise ServiceBusyError(
@@ -78,19 +84,16 @@ def check(conn: Connection, bounds: QueueBounds, family: str, owner: str | None,
         )
     if owner is None:
         return
-    if bounds.owner_max_queued is not None:
-        mine = conn.execute(
-            "SELECT COUNT(*) FROM jobs WHERE owner=? AND status=?", (owner, str(JobStatus.QUEUED))
-        ).fetchone()[0]
-        if mine >= bounds.owner_max_queued:
-            raise RateLimitedError(
-                f"{owner} has {mine} jobs queued, its limit (max_queued_jobs={bounds.owner_max_queued}); "
-                "wait for one to start or cancel one",
-                retry_after_s=bounds.default_job_seconds,
-                queued=mine,
-                max_queued_jobs=bounds.owner_max_queued,
-            )
-    if bounds.owner_per_minute is not None:
+    queued_by_owner, recent_by_owner = mine
+    if bounds.owner_max_queued is not None and queued_by_owner >= bounds.owner_max_queued:
+        raise RateLimitedError(
+            f"{owner} has {queued_by_owner} jobs queued, its limit (max_queued_jobs={bounds.owner_max_queued}); "
+            "wait for one to start or cancel one",
+            retry_after_s=bounds.default_job_seconds,
+            queued=queued_by_owner,
+            max_queued_jobs=bounds.owner_max_queued,
+        )
+    if bounds.owner_per_minute is not None and recent_by_owner >= bounds.owner_per_minute:
         recent = [
             r[0]
             for r in conn.execute(
@@ -98,11 +101,10 @@ def check(conn: Connection, bounds: QueueBounds, family: str, owner: str | None,
                 (owner, now - RATE_WINDOW_S),
             )
         ]
-        if len(recent) >= bounds.owner_per_minute:
-            wait = recent[len(recent) - bounds.owner_per_minute] + RATE_WINDOW_S - now
-            raise RateLimitedError(
-                f"{owner} submitted {len(recent)} jobs in the last minute, its limit "
-                f"(submissions_per_minute={bounds.owner_per_minute}); try again in {max(1, round(wait))}s",
-                retry_after_s=max(1.0, wait),
-                submissions_per_minute=bounds.owner_per_minute,
-            )
+        wait = recent[len(recent) - bounds.owner_per_minute] + RATE_WINDOW_S - now
+        raise RateLimitedError(
+            f"{owner} submitted {len(recent)} jobs in the last minute, its limit "
+            f"(submissions_per_minute={bounds.owner_per_minute}); try again in {max(1, round(wait))}s",
+            retry_after_s=max(1.0, wait),
+            submissions_per_minute=bounds.owner_per_minute,
+        )

@@ -67,12 +67,13 @@ class EventLog:
     def __init__(self, db: Database):
         self.db = db
 
-    def append(self, conn: Connection, record: JobRecord) -> None:
+    def append(self, conn: Connection, record: JobRecord, *, first: bool = False) -> None:
         """Log ``record`` inside the caller's transaction: a delta, a full row, or (the job ended) the one row left;
-        the other nodes' watchers hear of it when the transaction commits."""
+        the other nodes' watchers hear of it when the transaction commits. ``first``: the job was just inserted, so
+        it has no event to build on (none is looked for)."""
         snapshot = record.snapshot()
         data: dict[str, Any] = snapshot
-        rows = [] if record.status.terminal else EventLog._chain(conn, record.id)
+        rows = [] if first or record.status.terminal else EventLog._chain(conn, record.id)
         if 0 < len(rows) < FULL_EVERY:  # else: the job's first event, its last, or time for a full row
             previous = EventLog._replay(rows)
             data = {

@@ -61,10 +61,11 @@ class Jobs(LeasesAndScans, JobEndings):
             raise JobNotFoundError(f"job {job_id!r} not found", job_id=job_id)
         return JobRecord.from_row(row)
 
-    def _changed(self, conn: Connection, job_id: str, row: Any = None) -> JobRecord:
-        """The job after a change (``row``: as the change returned it), logged as an event in the same transaction."""
+    def _changed(self, conn: Connection, job_id: str, row: Any = None, *, first: bool = False) -> JobRecord:
+        """The job after a change (``row``: as the change returned it), logged as an event in the same transaction
+        (``first``: the job's first event)."""
         record = JobRecord.from_row(row) if row is not None else self._read(conn, job_id)
-        self.events.append(conn, record)
+        self.events.append(conn, record, first=first)
         return record
 
     def get(self, job_id: str, owner: str | None = None) -> JobRecord:
@@ -137,11 +138,11 @@ class Jobs(LeasesAndScans, JobEndings):
                 # The count and the insert are one step for every writer of this queue and this owner.
                 self.db.serialize(conn, f"queue:{family}", *([f"owner:{owner}"] if owner is not None else []))
                 queue_bounds.check(conn, bounds, family, owner, now)
-            conn.execute(
+            rows = conn.execute(
                 """INSERT INTO jobs(id, status, family, task, request_json, image, model_json, params_json,
                        adjustments_json, progress_json, estimate_json, created_at, updated_at, max_attempts,
                        dispatcher, lease_until, owner, model_name)
-                   VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)""",
+                   VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?) RETURNING *""",
                 (
                     job_id,
                     str(QUEUED),
@@ -162,8 +163,8 @@ class Jobs(LeasesAndScans, JobEndings):
                     owner,
                     model_name,
                 ),
-            )
-            return self._changed(conn, job_id)
+            ).fetchall()  # the row as inserted: not read again (read whole: finished before the commit)
+            return self._changed(conn, job_id, rows[0], first=True)
 
     # -- the worker runs it -----------------------------------------------------------------
     def claim(self, job_id: str, worker: dict[str, Any]) -> JobRecord | None:

@@ -57,6 +57,9 @@ class ReplicaRecord(BaseModel):
 class Replicas:
     def __init__(self, db: Database):
         self.db = db
+        # Counts the full reports written through this object: a cache of reports in this process
+        # (service.report_cache) sees them at once, and those of other processes within its time to live.
+        self.version = 0
 
     def report(
         self,
@@ -94,6 +97,7 @@ class Replicas:
                     model_name,
                 ),
             )
+        self.version += 1
 
     def touch(self, replica_id: str, state: ReplicaState | None = None) -> None:
         """The replica is alive (and, if given, in ``state``)."""
@@ -108,14 +112,19 @@ class Replicas:
 
     def list(self, family: str | None = None) -> list[ReplicaRecord]:
         """Every replica that ever reported (stopped ones too), most recently seen first."""
+        return [self.record(row) for row in self.rows(family)]
+
+    def rows(self, family: str | None = None) -> list[Any]:
+        """``list``'s rows as stored (their reports still JSON text: ``record`` parses one)."""
         sql, args = "SELECT * FROM replicas", []
         if family:
             sql += " WHERE family=?"
             args.append(family)
-        out = []
-        for row in self.db.conn().execute(sql + " ORDER BY last_seen DESC", args).fetchall():
-            data = dict(row)
-            data["diagnostics"] = json.loads(data.pop("diagnostics_json") or "null")
-            data["models"] = json.loads(data.pop("models_json") or "null")
-            out.append(ReplicaRecord.model_validate(data))
-        return out
+        return self.db.conn().execute(sql + " ORDER BY last_seen DESC", args).fetchall()
+
+    @staticmethod
+    def record(row: Any) -> ReplicaRecord:
+        data = dict(row)
+        data["diagnostics"] = json.loads(data.pop("diagnostics_json") or "null")
+        data["models"] = json.loads(data.pop("models_json") or "null")
+        return ReplicaRecord.model_validate(data)

@@ -1,0 +1,427 @@
+"""Submission and event-stream load on the served app, per job store backend, side by side.
+
+    .venv/bin/python benchmarks/bench_submit.py [--backends sqlite,postgres] [--clients 32] [--jobs 200]
+                                                [--streams 500] [--out benchmarks/results/cpu --label latest]
+
+For each backend it starts its own local Ray (``address="local"``, its own temp dir; never attaches to
+another cluster, never ``ray stop``) with the app of ``deploy/cpu-tiny.yaml`` (the seven families on their
+tiny models), on SQLite in a temp state dir or on PostgreSQL (``--database-url``, else a throwaway server
+started from the machine's packages the way the test suite does: ``tests/pg_server.py``). ``--url`` measures
+an app already served instead. Then, after one warm-up job per family:
+
+- **submit**: ``--clients`` concurrent clients POST ``--jobs`` jobs over the families while the workers run
+  them: each POST's latency (p50/p95/p99) and submissions/s over the burst; then every job is waited for;
+- **fixed cost**: ``--fixed-jobs`` jobs one at a time, each POST -> its terminal SSE event, less the
+  worker's own stage time (``bench_serving.HttpRunner``: the same definition as the serving benchmark);
+- **streams**: ``--streams`` SSE streams held open at once on ``--streams // 10`` jobs; per event, the time
+  from its write (the record's ``updated_at``, the database's clock: on this one machine the client's
+  clock too) to the client reading it (p50/p95/p99); each stream's first event (a snapshot) is not counted.
+
+Targets are printed, never asserted. Results: ``submit-<label>.json`` and ``submit-<label>.md`` under ``--out``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import shutil
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+import bench_serving  # noqa: E402 - its app, statistics and HTTP runner
+
+ROOT = HERE.parent
+TARGETS = {"submit_p95_ms": 100.0, "submissions_per_s": 200.0, "fixed_cost_ms": 20.0, "event_p99_ms": 250.0}
+FAMILIES = ("text-to-video-sd", "wan", "cogvideox", "ltx-video", "hunyuan-video", "sana-video", "animatediff")
+JOBS_PATH = "/api/video/jobs"
+
+
+# -- the app ------------------------------------------------------------------------------------------------
+def app_args(state_dir: str, database_url: str | None, families: list[str], streams: int) -> dict[str, Any]:
+    """``deploy/cpu-tiny.yaml``'s args, with the per-key limits and stream bounds opened for the load."""
+    import yaml
+
+    args = yaml.safe_load((ROOT / "deploy" / "cpu-tiny.yaml").read_text())["applications"][0]["args"]
+    args["families"] = {f: args["families"][f] for f in families}
+    args.update(
+        state_dir=state_dir,
+        database_url=database_url,
+        key_submissions_per_minute=1_000_000,  # one client submits everything: its per-key limits would answer 429
+        key_max_queued_jobs=1_000_000,
+        max_sse_streams=streams + 64,
+        max_sse_streams_per_key=streams + 64,
+        ingress={"max_ongoing_requests": streams + 256},  # every open stream holds a request
+    )
+    return args
+
+
+@contextmanager
+def postgres(url: str | None) -> Iterator[str]:
+    """``url``, or a throwaway PostgreSQL of the test suite's kind (``tests/pg_server.py``) for this run."""
+    if url:
+        yield url
+        return
+    sys.path.insert(0, str(ROOT / "tests"))
+    from pg_server import PostgresServer
+
+    server = PostgresServer()
+    try:
+        yield server.create_database("vgbench")
+    finally:
+        server.stop()
+
+
+@contextmanager
+def local_app(args: dict[str, Any]) -> Iterator[str]:
+    """A local Ray of our own with the app on it (Ray workers at this process's priority); the base URL."""
+    import ray
+    from ray import serve
+
+    from videogen.serve.builder import build_app
+
+    os.environ.pop("RAY_ADDRESS", None)
+    ray_dir = tempfile.mkdtemp(prefix="vgbench-ray-")
+    started = time.monotonic()
+    ray.init(
+        address="local",
+        num_cpus=8,
+        include_dashboard=False,
+        _temp_dir=ray_dir,
+        log_to_driver=False,
+        _system_config={"worker_niceness": 0},
+    )
+    try:
+        port = bench_serving._free_port()
+        serve.start(http_options={"host": "127.0.0.1", "port": port})
+        serve.run(build_app(args), name="videogen", route_prefix="/")
+        print(f"[bench] local Ray + app ready in {time.monotonic() - started:.1f}s", flush=True)
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        try:
+            serve.shutdown()
+        finally:
+            ray.shutdown()
+            shutil.rmtree(ray_dir, ignore_errors=True)
+
+
+# -- the load -------------------------------------------------------------------------------------------------
+def job_request(family: str, seed: int, steps: int = 2) -> dict[str, Any]:
+    return {"family": family, "prompt": "a boat on the sea", "seed": seed, "num_inference_steps": steps}
+
+
+def ms(values: list[float]) -> dict[str, float]:
+    """p50/p95/p99/max of seconds, in ms."""
+    out = {f"p{q}": round(bench_serving.percentile([v * 1000 for v in values], q), 2) for q in (50, 95, 99)}
+    out["max"] = round(max(values) * 1000, 2) if values else float("nan")
+    return out
+
+
+async def _wait_ended(session, job_ids: list[str], timeout_s: float) -> dict[str, int]:
+    """Poll until every job has ended; how many ended in each status."""
+    deadline, pending, ended = time.monotonic() + timeout_s, set(job_ids), {}
+    while pending and time.monotonic() < deadline:
+        for job_id in list(pending):
+            async with session.get(f"{JOBS_PATH}/{job_id}") as r:
+                status = (await r.json())["status"]
+            if status in bench_serving.TERMINAL:
+                pending.discard(job_id)
+                ended[status] = ended.get(status, 0) + 1
+        if pending:
+            await asyncio.sleep(0.5)
+    if pending:
+        ended["not_ended"] = len(pending)
+    return ended
+
+
+async def _post_all(session, families: list[str], clients: int, jobs: int):
+    """``jobs`` POSTs from ``clients`` concurrent clients: (latencies, answers by status, accepted ids, wall)."""
+    todo = iter(range(jobs))
+    latencies: list[float] = []
+    codes: dict[str, int] = {}
+    accepted: list[str] = []
+
+    async def client() -> None:
+        for i in todo:  # the clients share one iterator: each job is sent once
+            started = time.perf_counter()
+            async with session.post(JOBS_PATH, json=job_request(families[i % len(families)], i)) as r:
+                body = await r.json()
+            latencies.append(time.perf_counter() - started)
+            codes[str(r.status)] = codes.get(str(r.status), 0) + 1
+            if r.status == 202:
+                accepted.append(body["id"])
+
+    started = time.perf_counter()
+    await asyncio.gather(*(client() for _ in range(clients)))
+    return latencies, codes, accepted, time.perf_counter() - started
+
+
+async def _submit_burst(session, families: list[str], clients: int, jobs: int) -> dict[str, Any]:
+    latencies, codes, accepted, wall = await _post_all(session, families, clients, jobs)
+    ended = await _wait_ended(session, accepted, timeout_s=600)
+    return {
+        "clients": clients,
+        "jobs": jobs,
+        "wall_s": round(wall, 3),
+        "submissions_per_s": round(jobs / wall, 1),
+        "latency_ms": ms(latencies),
+        "status_codes": codes,
+        "ended": ended,
+    }
+
+
+async def _streams(session, families: list[str], streams: int, steps: int) -> dict[str, Any]:
+    """``streams`` SSE streams on ``streams // 10`` jobs, all opened at once; each event's latency."""
+    job_ids = []
+    for i in range(max(1, streams // 10)):
+        async with session.post(JOBS_PATH, json=job_request(families[i % len(families)], 10_000 + i, steps)) as r:
+            if r.status != 202:
+                raise RuntimeError(f"a stream's job was refused: {r.status} {await r.text()}")
+            job_ids.append((await r.json())["id"])
+    latencies: list[float] = []
+    state = {"open": 0, "held_max": 0, "refused": 0, "events": 0}
+
+    async def stream(job_id: str) -> None:
+        async with session.get(f"{JOBS_PATH}/{job_id}/events") as r:
+            if r.status != 200:
+                state["refused"] += 1
+                return
+            state["open"] += 1
+            state["held_max"] = max(state["held_max"], state["open"])
+            first = True
+            try:
+                async for raw in r.content:
+                    line = raw.decode().rstrip("\n")
+                    if not line.startswith("data: "):
+                        continue
+                    job = json.loads(line[6:])
+                    if not first and job.get("updated_at"):
+                        latencies.append(time.time() - job["updated_at"])
+                    first = False
+                    state["events"] += 1
+                    if job["status"] in bench_serving.TERMINAL:
+                        break
+            finally:
+                state["open"] -= 1
+
+    started = time.perf_counter()
+    await asyncio.gather(*(stream(job_ids[i % len(job_ids)]) for i in range(streams)))
+    return {
+        "streams": streams,
+        "jobs": len(job_ids),
+        "steps": steps,
+        "held_at_once": state["held_max"],
+        "refused": state["refused"],
+        "events_timed": len(latencies),
+        "events": state["events"],
+        "wall_s": round(time.perf_counter() - started, 3),
+        "event_latency_ms": ms(latencies),
+    }
+
+
+async def _load(base_url: str, families: list[str], clients: int, jobs: int, streams: int, stream_steps: int):
+    import aiohttp
+
+    connector = aiohttp.TCPConnector(limit=0)  # as many connections as clients and streams ask for
+    timeout = aiohttp.ClientTimeout(total=900)
+    async with aiohttp.ClientSession(base_url, connector=connector, timeout=timeout) as session:
+        warm = []
+        for i, family in enumerate(families):  # every worker has run a job before the clock starts
+            async with session.post(JOBS_PATH, json=job_request(family, 90_000 + i)) as r:
+                warm.append((await r.json())["id"])
+        warmed = await _wait_ended(session, warm, timeout_s=600)
+        submit = await _submit_burst(session, families, clients, jobs)
+        held = await _streams(session, families, streams, stream_steps) if streams else None
+    return warmed, submit, held
+
+
+def fixed_cost(base_url: str, family: str, jobs: int) -> dict[str, Any]:
+    """Jobs one at a time on an idle app: POST -> terminal SSE event, less the worker's stages."""
+    http = bench_serving.HttpRunner(base_url)
+    try:
+        http.run(bench_serving.short_request(family, 70_000, 9, 32, 2))  # warm the path
+        rows = [http.run(bench_serving.short_request(family, 70_001 + i, 9, 32, 2)) for i in range(jobs)]
+    finally:
+        http.close()
+    return {
+        "family": family,
+        "jobs": jobs,
+        "fixed_cost_ms": ms([r["fixed_cost_s"] for r in rows]),
+        "post_ms": ms([r["post_s"] for r in rows]),
+        "breakdown_p50_ms": {
+            k: round(bench_serving.percentile([r["breakdown"][k] * 1000 for r in rows], 50), 2)
+            for k in bench_serving.PHASES
+        },
+    }
+
+
+def measure(base_url: str, *, families: list[str], clients: int, jobs: int, streams: int, stream_steps: int,
+            fixed_jobs: int) -> dict[str, Any]:  # fmt: skip
+    warmed, submit, held = asyncio.run(_load(base_url, families, clients, jobs, streams, stream_steps))
+    fixed = fixed_cost(base_url, families[0], fixed_jobs) if fixed_jobs else None
+    return {
+        "warm_up": warmed,
+        "submit": submit,
+        "fixed": fixed,
+        "streams": held,
+        "targets": targets(submit, fixed, held),
+    }
+
+
+def targets(submit: dict, fixed: dict | None, held: dict | None) -> dict[str, Any]:
+    values = {
+        "submit_p95_ms": submit["latency_ms"]["p95"],
+        "submissions_per_s": submit["submissions_per_s"],
+        "fixed_cost_ms": fixed["fixed_cost_ms"]["p50"] if fixed else None,
+        "event_p99_ms": held["event_latency_ms"]["p99"] if held else None,
+    }
+    out = {}
+    for name, value in values.items():
+        goal = TARGETS[name]
+        met = None if value is None else (value >= goal if name == "submissions_per_s" else value <= goal)
+        out[name] = {"target": goal, "value": value, "met": met}
+    return out
+
+
+# -- output -----------------------------------------------------------------------------------------------------
+def markdown(result: dict[str, Any], label: str) -> str:
+    runs, cfg = result["runs"], result["config"]
+    names = list(runs)
+    row = lambda title, get: f"| {title} | " + " | ".join(str(get(runs[n])) for n in names) + " |"  # noqa: E731
+    opt = lambda d, *keys: "-" if d is None else _dig(d, keys)  # noqa: E731
+    lines = [
+        f"# Submission benchmark ({label})",
+        "",
+        f"{result['created']} · {result['machine']['platform']} · {result['machine']['cpu_count']} CPUs · "
+        f"families {', '.join(cfg['families'])} (tiny) · {cfg['clients']} clients, {cfg['jobs']} jobs · "
+        f"{cfg['streams']} streams",
+        "",
+        *([f"Code: {result['code']}", ""] if result.get("code") else []),
+        "| measure | " + " | ".join(names) + " |",
+        "|---|" + "---:|" * len(names),
+        row("submit p50 ms", lambda r: r["submit"]["latency_ms"]["p50"]),
+        row("submit p95 ms", lambda r: r["submit"]["latency_ms"]["p95"]),
+        row("submit p99 ms", lambda r: r["submit"]["latency_ms"]["p99"]),
+        row("submissions/s", lambda r: r["submit"]["submissions_per_s"]),
+        row("answers", lambda r: r["submit"]["status_codes"]),
+        row("jobs ended", lambda r: r["submit"]["ended"]),
+        row("fixed cost p50 ms", lambda r: opt(r["fixed"], "fixed_cost_ms", "p50")),
+        row("fixed cost p95 ms", lambda r: opt(r["fixed"], "fixed_cost_ms", "p95")),
+        row("streams held at once", lambda r: opt(r["streams"], "held_at_once")),
+        row("streams refused", lambda r: opt(r["streams"], "refused")),
+        row("events timed", lambda r: opt(r["streams"], "events_timed")),
+        row("event latency p50 ms", lambda r: opt(r["streams"], "event_latency_ms", "p50")),
+        row("event latency p99 ms", lambda r: opt(r["streams"], "event_latency_ms", "p99")),
+        "",
+        "submit: one POST /api/video/jobs, sent -> 202 read, while the workers run the jobs already queued. "
+        "fixed cost: a job alone, POST sent -> terminal SSE event read, less the worker's stage sum. "
+        "event latency: an event's write (its updated_at) -> a held stream's client reads it.",
+        "",
+        "Fixed cost p50 by phase (ms): "
+        + "; ".join(
+            f"{n}: " + ", ".join(f"{k} {v}" for k, v in runs[n]["fixed"]["breakdown_p50_ms"].items())
+            for n in names
+            if runs[n]["fixed"]
+        ),
+        "",
+        "Targets (issue 18): "
+        + "; ".join(
+            f"{name} {'≥' if name == 'submissions_per_s' else '≤'} {TARGETS[name]:g}: "
+            + ", ".join(f"{n} {_verdict(runs[n]['targets'][name])}" for n in names)
+            for name in TARGETS
+        ),
+        "",
+    ]
+    return "\n".join(lines)
+
+
+def _dig(d: dict, keys: tuple) -> Any:
+    for k in keys:
+        d = d[k]
+    return d
+
+
+def _verdict(t: dict[str, Any]) -> str:
+    return "-" if t["met"] is None else f"**{t['value']}** ({'met' if t['met'] else 'not met'})"
+
+
+def write_outputs(result: dict[str, Any], out_dir: str | os.PathLike, label: str) -> tuple[Path, Path]:
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    json_path, md_path = out / f"submit-{label}.json", out / f"submit-{label}.md"
+    json_path.write_text(json.dumps(result, indent=2) + "\n")
+    md_path.write_text(markdown(result, label))
+    return json_path, md_path
+
+
+def main(argv: list[str] | None = None) -> dict[str, Any]:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--url", help="an app already served (default: start one per backend)")
+    parser.add_argument("--backends", default="sqlite,postgres", help="comma-separated: sqlite, postgres")
+    parser.add_argument("--database-url", default=None, help="PostgreSQL for the postgres run (default: a temp one)")
+    parser.add_argument("--families", default=",".join(FAMILIES))
+    parser.add_argument("--clients", type=int, default=32)
+    parser.add_argument("--jobs", type=int, default=200)
+    parser.add_argument("--streams", type=int, default=500)
+    parser.add_argument("--stream-steps", type=int, default=20, help="steps of the streamed jobs (they run longer)")
+    parser.add_argument("--fixed-jobs", type=int, default=10)
+    parser.add_argument("--out", default=None, help="directory for submit-<label>.json and .md")
+    parser.add_argument("--label", default="latest")
+    parser.add_argument("--code", default=None, help="what code was measured (a commit, 'before the fix')")
+    args = parser.parse_args(argv)
+    families = args.families.split(",")
+    load = dict(
+        families=families,
+        clients=args.clients,
+        jobs=args.jobs,
+        streams=args.streams,
+        stream_steps=args.stream_steps,
+        fixed_jobs=args.fixed_jobs,
+    )
+    runs: dict[str, Any] = {}
+    if args.url:
+        runs["url"] = measure(args.url, **load)
+    else:
+        from videogen.video.tiny.cache import ensure_tiny_model
+
+        for family in families:  # built here once, so replicas find them on disk
+            ensure_tiny_model(family, "text-to-video")
+        for backend in args.backends.split(","):
+            state_dir = tempfile.mkdtemp(prefix="vgbench-state-")
+            try:
+                with postgres(args.database_url) if backend == "postgres" else _none() as url:
+                    with local_app(app_args(state_dir, url, families, args.streams)) as base:
+                        runs[backend] = measure(base, **load)
+            finally:
+                shutil.rmtree(state_dir, ignore_errors=True)
+    result = {
+        "benchmark": "submit",
+        "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+        "machine": bench_serving.machine_facts(None),
+        "config": {k: v for k, v in load.items()},
+        "code": args.code,
+        "runs": runs,
+    }
+    print()
+    print(markdown(result, args.label))
+    if args.out:
+        for path in write_outputs(result, args.out, args.label):
+            print(f"[bench] wrote {path}")
+    return result
+
+
+@contextmanager
+def _none() -> Iterator[None]:
+    yield None
+
+
+if __name__ == "__main__":
+    main()
