@@ -93,3 +93,29 @@ def test_the_serving_benchmark_report_adds_up(served_app, tmp_path):
     assert targets["fixed_cost_ms_p50"]["met"] == (summary["fixed_cost_ms"]["p50"] <= bench.TARGET_FIXED_COST_MS)
     assert targets["long_ratio"]["value"] == long["summary"]["ratio"]
     assert f"**{summary['fixed_cost_ms']['p50']} ms**" in markdown and "# Serving benchmark (smoke)" in markdown
+
+
+def test_the_submission_benchmark_report_adds_up(served_app, tmp_path):
+    spec = importlib.util.spec_from_file_location("bench_submit", ROOT / "benchmarks" / "bench_submit.py")
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)
+    out = tmp_path / "results"
+    args = ["--url", served_app.base_url, "--families", "wan", "--clients", "3", "--jobs", "5", "--streams", "6"]
+    result = bench.main([*args, "--stream-steps", "2", "--fixed-jobs", "1", "--out", str(out), "--label", "smoke"])
+    assert json.loads((out / "submit-smoke.json").read_text()) == json.loads(json.dumps(result))
+    run = result["runs"]["url"]
+    submit, streams = run["submit"], run["streams"]
+    assert submit["status_codes"] == {"202": 5} and submit["ended"] == {"succeeded": 5}
+    assert math.isclose(submit["submissions_per_s"], 5 / submit["wall_s"], rel_tol=0.01)
+    latency = submit["latency_ms"]
+    assert 0 < latency["p50"] <= latency["p95"] <= latency["p99"] <= latency["max"]
+    # Every stream was held before its job ran, then read that job's events after the snapshot, to the end.
+    assert streams["held_at_once"] == 6 and streams["refused"] == 0 and streams["jobs"] == 1
+    assert streams["events_timed"] == streams["events"] - 6 > 0
+    for name, target in run["targets"].items():
+        assert target["met"] == (
+            target["value"] >= target["target"] if name == "submissions_per_s" else target["value"] <= target["target"]
+        )
+    assert run["targets"]["event_p99_ms"]["value"] == streams["event_latency_ms"]["p99"]
+    markdown = (out / "submit-smoke.md").read_text()
+    assert "# Submission benchmark (smoke)" in markdown and f"| submit p95 ms | {latency['p95']} |" in markdown
