@@ -50,9 +50,8 @@ SSE_KEEPALIVE_S = 15.0
 # store on the event loop's default executor, and hundreds of open streams must not make a submission wait for one.
 SUBMIT_THREADS = 4
 # A stream is woken when its job has a new event (see event_feed); it also re-reads
-# the store this often on its own, so a lost wake-up costs at most this long. Slow on purpose: the watch misses
-# nothing (a lost LISTEN connection wakes every stream), and each open stream's re-read is one store read.
-SSE_FALLBACK_S = 5.0
+# the store this often on its own, so a lost wake-up costs at most this long.
+SSE_FALLBACK_S = 1.0
 
 
 class JobService:
