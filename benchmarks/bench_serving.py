@@ -76,8 +76,9 @@ def app_args(family: str, state_dir: str, threads: int | None) -> dict[str, Any]
 
 
 @contextmanager
-def local_app(family: str, threads: int | None, worker_niceness: int = 0) -> Iterator[str]:
-    """A local Ray of our own with the app on it; yields the base URL.
+def serve_locally(args: dict[str, Any], worker_niceness: int = 0) -> Iterator[str]:
+    """A local Ray of our own (``address="local"``, its own temp dir) serving the app built from ``args``;
+    yields the base URL.
 
     Ray starts its workers (the Serve replicas) at nice 15 unless told otherwise;
     on a busy machine that alone makes a served job slower than the same job in
@@ -90,7 +91,6 @@ def local_app(family: str, threads: int | None, worker_niceness: int = 0) -> Ite
 
     os.environ.pop("RAY_ADDRESS", None)  # a stale address makes ray.init hang
     ray_dir = tempfile.mkdtemp(prefix="vgbench-ray-")
-    state_dir = tempfile.mkdtemp(prefix="vgbench-state-")
     started = time.monotonic()
     ray.init(
         address="local",
@@ -103,7 +103,7 @@ def local_app(family: str, threads: int | None, worker_niceness: int = 0) -> Ite
     try:
         port = _free_port()
         serve.start(http_options={"host": "127.0.0.1", "port": port})
-        serve.run(build_app(app_args(family, state_dir, threads)), name="videogen", route_prefix="/")
+        serve.run(build_app(args), name="videogen", route_prefix="/")
         print(f"[bench] local Ray + app ready in {time.monotonic() - started:.1f}s", flush=True)
         yield f"http://127.0.0.1:{port}"
     finally:
@@ -112,7 +112,17 @@ def local_app(family: str, threads: int | None, worker_niceness: int = 0) -> Ite
         finally:
             ray.shutdown()
             shutil.rmtree(ray_dir, ignore_errors=True)
-            shutil.rmtree(state_dir, ignore_errors=True)
+
+
+@contextmanager
+def local_app(family: str, threads: int | None, worker_niceness: int = 0) -> Iterator[str]:
+    """``serve_locally`` with one family's tiny model in a temp state dir."""
+    state_dir = tempfile.mkdtemp(prefix="vgbench-state-")
+    try:
+        with serve_locally(app_args(family, state_dir, threads), worker_niceness) as url:
+            yield url
+    finally:
+        shutil.rmtree(state_dir, ignore_errors=True)
 
 
 # -- the two ways of running a request -------------------------------------------------------------
@@ -487,13 +497,18 @@ def markdown(result: dict[str, Any], label: str) -> str:
     return "\n".join(lines)
 
 
-def write_outputs(result: dict[str, Any], out_dir: str | os.PathLike, label: str) -> tuple[Path, Path]:
+def write_report(result: dict[str, Any], out_dir: str | os.PathLike, stem: str, text: str) -> tuple[Path, Path]:
+    """``<stem>.json`` (the result) and ``<stem>.md`` (``text``) under ``out_dir``."""
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    json_path, md_path = out / f"serving-{label}.json", out / f"serving-{label}.md"
+    json_path, md_path = out / f"{stem}.json", out / f"{stem}.md"
     json_path.write_text(json.dumps(result, indent=2) + "\n")
-    md_path.write_text(markdown(result, label))
+    md_path.write_text(text)
     return json_path, md_path
+
+
+def write_outputs(result: dict[str, Any], out_dir: str | os.PathLike, label: str) -> tuple[Path, Path]:
+    return write_report(result, out_dir, f"serving-{label}", markdown(result, label))
 
 
 def main(argv: list[str] | None = None) -> dict[str, Any]:

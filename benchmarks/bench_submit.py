@@ -89,39 +89,6 @@ def postgres(url: str | None) -> Iterator[str]:
         server.stop()
 
 
-@contextmanager
-def local_app(args: dict[str, Any]) -> Iterator[str]:
-    """A local Ray of our own with the app on it (Ray workers at this process's priority); the base URL."""
-    import ray
-    from ray import serve
-
-    from videogen.serve.builder import build_app
-
-    os.environ.pop("RAY_ADDRESS", None)
-    ray_dir = tempfile.mkdtemp(prefix="vgbench-ray-")
-    started = time.monotonic()
-    ray.init(
-        address="local",
-        num_cpus=8,
-        include_dashboard=False,
-        _temp_dir=ray_dir,
-        log_to_driver=False,
-        _system_config={"worker_niceness": 0},
-    )
-    try:
-        port = bench_serving._free_port()
-        serve.start(http_options={"host": "127.0.0.1", "port": port})
-        serve.run(build_app(args), name="videogen", route_prefix="/")
-        print(f"[bench] local Ray + app ready in {time.monotonic() - started:.1f}s", flush=True)
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        try:
-            serve.shutdown()
-        finally:
-            ray.shutdown()
-            shutil.rmtree(ray_dir, ignore_errors=True)
-
-
 # -- the load -------------------------------------------------------------------------------------------------
 def job_request(family: str, seed: int, steps: int = 2) -> dict[str, Any]:
     return {"family": family, "prompt": "a boat on the sea", "seed": seed, "num_inference_steps": steps}
@@ -438,12 +405,7 @@ def _verdict(t: dict[str, Any]) -> str:
 
 
 def write_outputs(result: dict[str, Any], out_dir: str | os.PathLike, label: str) -> tuple[Path, Path]:
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    json_path, md_path = out / f"submit-{label}.json", out / f"submit-{label}.md"
-    json_path.write_text(json.dumps(result, indent=2) + "\n")
-    md_path.write_text(markdown(result, label))
-    return json_path, md_path
+    return bench_serving.write_report(result, out_dir, f"submit-{label}", markdown(result, label))
 
 
 def main(argv: list[str] | None = None) -> dict[str, Any]:
@@ -486,7 +448,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
             state_dir = tempfile.mkdtemp(prefix="vgbench-state-")
             try:
                 with postgres(args.database_url) if backend == "postgres" else _none() as url:
-                    with local_app(app_args(state_dir, url, families, args.streams)) as base:
+                    with bench_serving.serve_locally(app_args(state_dir, url, families, args.streams)) as base:
                         runs[backend] = measure(base, **load)
             finally:
                 shutil.rmtree(state_dir, ignore_errors=True)

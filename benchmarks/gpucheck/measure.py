@@ -13,6 +13,7 @@ from __future__ import annotations
 import gc
 import statistics
 import time
+from collections.abc import Callable
 from typing import Any
 
 import torch
@@ -152,6 +153,23 @@ class Rig:
         )
 
 
+def _clocked(pipe, run: Callable[[], Any]) -> tuple[Any, StepClock, float, float, float]:
+    """``run()`` between two device syncs with the pipeline's step clock on and the peak-memory counter reset:
+    (its result, the clock, start and end times, resident MB before)."""
+    clock = StepClock(pipe)
+    peak_memory_reset()
+    before = resident_mb()
+    try:
+        _sync()
+        started = time.perf_counter()
+        value = run()
+        _sync()
+        ended = time.perf_counter()
+    finally:
+        clock.remove()
+    return value, clock, started, ended, before
+
+
 def raw_call(rig: Rig, kwargs: dict[str, Any], *, decode: bool = True) -> tuple[dict[str, Any], Any]:
     """The loaded pipeline called directly with ``kwargs`` (a fresh generator of the same seed): no VideoGen code
     in the loop. ``decode`` False stops at the latents."""
@@ -160,17 +178,7 @@ def raw_call(rig: Rig, kwargs: dict[str, Any], *, decode: bool = True) -> tuple[
     call = kwargs | {"generator": torch.Generator("cpu").manual_seed(seed)}
     if not decode:
         call["output_type"] = "latent"
-    clock = StepClock(rig.pipe)
-    peak_memory_reset()
-    before = resident_mb()
-    try:
-        _sync()
-        started = time.perf_counter()
-        output = rig.pipe(**call)
-        _sync()
-        ended = time.perf_counter()
-    finally:
-        clock.remove()
+    output, clock, started, ended, before = _clocked(rig.pipe, lambda: rig.pipe(**call))
     step_s = clock.step_seconds(steps)
     row = {
         "steps": steps,
@@ -189,17 +197,7 @@ def raw_call(rig: Rig, kwargs: dict[str, Any], *, decode: bool = True) -> tuple[
 
 def worker_job(rig: Rig, request: VideoRequest, out_path) -> tuple[dict[str, Any], Any]:
     """One job through ``GenerationWorker.generate``: what a replica runs (plan, placement, callbacks, MP4)."""
-    clock = StepClock(rig.pipe)
-    peak_memory_reset()
-    before = resident_mb()
-    try:
-        _sync()
-        started = time.perf_counter()
-        result = rig.worker.generate(request, out_path)
-        _sync()
-        ended = time.perf_counter()
-    finally:
-        clock.remove()
+    result, clock, started, ended, before = _clocked(rig.pipe, lambda: rig.worker.generate(request, out_path))
     steps = result.params.get("num_inference_steps")
     step_s = clock.step_seconds(steps)
     stages = {s.name: s.seconds for s in result.stages}

@@ -10,6 +10,7 @@ import asyncio
 import json
 
 import pytest
+from testkit import queue_job
 
 from videogen.errors import InvalidRequestError, JobStateError, UnauthorizedError, UnknownFamilyError
 from videogen.serve.config import VideoGenAppConfig
@@ -184,19 +185,9 @@ def test_the_reaper_redispatches_orphans_and_retries_silent_workers(tmp_path):
         jobs = svc.store.jobs
         worker = FakeWorker(svc.store)
         svc.dispatcher.workers["wan"] = worker
-        common = dict(
-            family="wan",
-            task="text-to-video",
-            request={"prompt": "x"},
-            image=None,
-            model=None,
-            params={"num_inference_steps": 2},
-            adjustments=[],
-            progress=Progress.queued(),
-            max_attempts=2,
-        )
-        orphan = jobs.create(**common, dispatcher="dead-ingress", lease_s=-1)  # its lease already ran out
-        silent = jobs.create(**common, dispatcher=None, lease_s=0)
+        common = dict(params={"num_inference_steps": 2})
+        orphan = queue_job(svc.store, **common, dispatcher="dead-ingress", lease_s=-1)  # its lease already ran out
+        silent = queue_job(svc.store, **common, lease_s=0)
         claim = jobs.claim(silent.id, {"replica_id": "gone"})
         svc.store.db.conn().execute("UPDATE jobs SET heartbeat_at=0 WHERE id=?", (silent.id,))
         await svc.dispatcher.reap_once()

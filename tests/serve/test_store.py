@@ -269,19 +269,7 @@ def test_finish_adds_the_workers_adjustments_to_those_stored_at_submission(store
         {"field": "seconds", "requested": "1", "used": "1.06", "reason": "wan makes 17 frames at 16 fps"},
         {"field": "num_frames", "requested": 16, "used": 17, "reason": "wan needs 4k+1 frames"},
     ]
-    job = store.jobs.create(
-        family="wan",
-        task="text-to-video",
-        request={"prompt": "x"},
-        image=None,
-        model={},
-        params={},
-        adjustments=asked,
-        progress=Progress.queued(),
-        max_attempts=1,
-        dispatcher=None,
-        lease_s=0,
-    )
+    job = queue_job(store, model={}, adjustments=asked, max_attempts=1, lease_s=0)
     rec = store.jobs.claim(job.id, {})
     placement = {
         "field": "placement",

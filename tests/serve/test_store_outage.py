@@ -12,12 +12,12 @@ import sqlite3
 
 import pytest
 from psycopg_pool import PoolTimeout
+from testkit import queue_job
 
 from videogen.serve.config import VideoGenAppConfig
 from videogen.serve.service.videogen_service import VideoGenService
 from videogen.serve.store.records import JobStatus
 from videogen.serve.store_health import StopCheck, StoreHealth, until_store_answers
-from videogen.video.progress import Progress
 
 
 def _away():
@@ -76,19 +76,7 @@ def test_after_an_outage_the_reaper_judges_heartbeats_only_once_it_has_watched_a
         cfg = VideoGenAppConfig(families=["wan"], state_dir=str(tmp_path), heartbeat_timeout_s=3)
         svc = VideoGenService(cfg, workers={})
         jobs = svc.store.jobs
-        rec = jobs.create(
-            family="wan",
-            task="text-to-video",
-            request={"prompt": "x"},
-            image=None,
-            model=None,
-            params={"num_inference_steps": 2},
-            adjustments=[],
-            progress=Progress.queued(),
-            max_attempts=2,
-            dispatcher=None,
-            lease_s=0,
-        )
+        rec = queue_job(svc.store, params={"num_inference_steps": 2}, lease_s=0)
         claim = jobs.claim(rec.id, {"replica_id": "alive-but-unheard"})
         svc.store.db.conn().execute("UPDATE jobs SET heartbeat_at=0 WHERE id=?", (rec.id,))
         with monkeypatch.context() as m:
