@@ -169,9 +169,9 @@ def _watch(worker: VideoWorker) -> list:
     ends its log is compacted to the final state, so the sequence is observed while it is written."""
     seen, append = [], worker.store.events.append
 
-    def logged(conn, record):
+    def logged(conn, record, **how):
         seen.append(record)
-        return append(conn, record)
+        return append(conn, record, **how)
 
     worker.store.events.append = logged
     return seen

@@ -23,6 +23,10 @@ def replica_identity() -> dict[str, Any]:
         info["app"] = ctx.replica_id.deployment_id.app_name
     except Exception:  # noqa: BLE001 - outside Serve (unit tests)
         info["replica_id"] = f"local#{os.getpid()}#{time.time_ns()}"
+    if not ray.is_initialized():
+        # ray.get_runtime_context() would start (or attach to) a Ray cluster of its own: a worker built outside
+        # Ray, as the tests build one, has no node to report.
+        return info
     try:
         rc = ray.get_runtime_context()
         info["node_id"] = rc.get_node_id()
