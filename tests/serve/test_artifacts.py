@@ -253,3 +253,28 @@ def test_the_config_names_the_field_it_refuses():
     ):
         with pytest.raises(ValueError, match=field):
             VideoGenAppConfig(families=["wan"], artifacts=bad)
+
+
+def test_a_per_node_state_dir_needs_a_shared_store_and_a_bucket(s3_server, postgres_url, tmp_path, monkeypatch):
+    """``state_dir: $VIDEOGEN_STATE_DIR`` (each node's own disk) with SQLite or local videos would split the jobs
+    between nodes: the replica refuses to start, naming what to set; with PostgreSQL and a bucket it opens."""
+    from videogen.serve.store.job_store import open_replica_store
+
+    monkeypatch.delenv("VIDEOGEN_DATABASE_URL", raising=False)
+    monkeypatch.setenv("VG_NODE_DIR", str(tmp_path / "node"))
+    bucket = ArtifactsConfig(**s3_server.artifacts(prefix="tests/per-node"))
+    with pytest.raises(ValueError, match="set database_url"):
+        open_replica_store("$VG_NODE_DIR", "WAL", bucket, None)
+    with pytest.raises(ValueError, match="artifacts.backend to s3"):
+        open_replica_store("$VG_NODE_DIR", "WAL", None, postgres_url)
+    monkeypatch.setenv("VIDEOGEN_DATABASE_URL", postgres_url)  # the URL as a secret in each replica's environment
+    store = open_replica_store("$VG_NODE_DIR", "WAL", bucket, None)
+    try:
+        assert store.state_dir == tmp_path / "node" and store.db.dialect == "postgres"
+    finally:
+        store.close()
+    # One node, one disk: SQLite under a plain state_dir stays the default.
+    monkeypatch.delenv("VIDEOGEN_DATABASE_URL")
+    local = open_replica_store(str(tmp_path / "one"), "WAL", None, None)
+    assert local.db.dialect == "sqlite"
+    local.close()

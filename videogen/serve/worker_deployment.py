@@ -24,14 +24,14 @@ from typing import TYPE_CHECKING, Any
 
 # None of these imports torch: the replica applies the ROCm environment first (see __init__).
 from videogen.errors import ErrorCode, GenerationCancelled, VideoGenError, error_dict
-from videogen.paths import node_state_dir
 from videogen.rocm_env import apply_rocm_env
 from videogen.serve import metrics
 from videogen.serve.adapter_affinity import adapter_set_loader, note_adapter_set
-from videogen.serve.config import WorkerSettings, database_url_of
+from videogen.serve.config import WorkerSettings
 from videogen.serve.progress_writer import ProgressWriter
 from videogen.serve.protocol import RunOutcome
 from videogen.serve.replica_identity import replica_identity
+from videogen.serve.store.job_store import open_replica_store
 from videogen.serve.store.records import JobStatus
 from videogen.serve.store.replicas import ModelsReport, ReplicaState
 from videogen.serve.store_health import StopCheck, StoreHealth, until_store_answers
@@ -55,15 +55,15 @@ class VideoWorker:
         # The builder put the ROCm mapping into runtime_env; if a YAML replaced
         # ray_actor_options wholesale, it is applied here, still before torch.
         apply_rocm_env()
-        from videogen.serve.store.job_store import JobStore
         from videogen.video.worker import GenerationWorker
 
         self.settings = settings
         self.family = settings.family
         self.name = settings.name  # the served model: what its jobs and its replica reports are stored under
-        database_url = database_url_of(settings.database_url)  # the config's, else $VIDEOGEN_DATABASE_URL here
-        state_dir = node_state_dir(settings.state_dir)  # this node's (a per-node variable expanded here)
-        self.store = JobStore(state_dir, settings.journal_mode, settings.artifacts, database_url=database_url)
+        # This node's state_dir (a per-node variable expanded here), the config's database or $VIDEOGEN_DATABASE_URL.
+        self.store = open_replica_store(
+            settings.state_dir, settings.journal_mode, settings.artifacts, settings.database_url
+        )
         self.worker = GenerationWorker(
             models={self.family: settings.model},
             policy_overrides=settings.policy,

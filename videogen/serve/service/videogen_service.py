@@ -11,26 +11,23 @@ import uuid
 from collections.abc import Mapping
 from typing import Any
 
-from videogen.paths import node_state_dir
 from videogen.serve import metrics
-from videogen.serve.config import VideoGenAppConfig, database_url_of
+from videogen.serve.config import VideoGenAppConfig
 from videogen.serve.service.auth import KeyRing
 from videogen.serve.service.dispatch import Dispatcher
 from videogen.serve.service.jobs import JobService
 from videogen.serve.service.limits import Limits
 from videogen.serve.service.status import StatusViews
-from videogen.serve.store.job_store import JobStore
+from videogen.serve.store.job_store import open_replica_store
 from videogen.serve.store_health import StoreHealth
 
 
 class VideoGenService:
     def __init__(self, settings: VideoGenAppConfig, workers: Mapping[str, Any], replica_label: str = "ingress"):
         self.settings = settings
-        self.store = JobStore(
-            node_state_dir(settings.state_dir),  # this node's (a per-node variable expanded here)
-            settings.sqlite_journal_mode,
-            settings.artifacts,
-            database_url=database_url_of(settings.database_url),
+        # This node's state_dir (a per-node variable expanded here), the config's database or $VIDEOGEN_DATABASE_URL.
+        self.store = open_replica_store(
+            settings.state_dir, settings.sqlite_journal_mode, settings.artifacts, settings.database_url
         )
         # Unique per replica start: a restarted ingress must not think it still holds its old leases.
         dispatcher_id = f"{replica_label}:{uuid.uuid4().hex[:8]}"

@@ -10,8 +10,10 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from videogen.paths import node_state_dir
 from videogen.serve.artifacts.config import ArtifactsConfig
 from videogen.serve.artifacts.stores import open_artifacts
+from videogen.serve.config import DATABASE_URL_ENV, database_url_of
 from videogen.serve.store.backends import open_database
 from videogen.serve.store.events import EventLog
 from videogen.serve.store.jobs import Jobs
@@ -47,3 +49,25 @@ class JobStore:
 
     def close(self) -> None:
         self.db.close()
+
+
+def open_replica_store(
+    state_dir: str, journal_mode: str, artifacts: ArtifactsConfig | None, database_url: str | None
+) -> JobStore:
+    """The store a replica opens: ``state_dir`` as this node sees it, ``database_url`` (the config's, else
+    ``$VIDEOGEN_DATABASE_URL`` here). A per-node ``state_dir`` (a variable each node sets) means no disk is shared:
+    SQLite files there would split the jobs between nodes and local videos could only be fetched from the node that
+    rendered them, so such a replica refuses to start instead of serving half the jobs."""
+    url = database_url_of(database_url)
+    if "$" in state_dir:
+        if url is None:
+            raise ValueError(
+                f"state_dir {state_dir!r} is each node's own: the job store must be shared, so set database_url "
+                f"(or ${DATABASE_URL_ENV}) to a PostgreSQL database"
+            )
+        if artifacts is None or artifacts.backend != "s3":
+            raise ValueError(
+                f"state_dir {state_dir!r} is each node's own: videos must be kept where every node reads them, so "
+                "set artifacts.backend to s3 (a bucket)"
+            )
+    return JobStore(node_state_dir(state_dir), journal_mode, artifacts, database_url=url)
