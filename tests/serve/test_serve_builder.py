@@ -10,8 +10,9 @@ from serve_helpers import ROOT
 
 from videogen.rocm_env import default_rocm_env
 from videogen.serve.builder import build_app
-from videogen.serve.config import VideoGenAppConfig, WorkerSettings
+from videogen.serve.config import VideoGenAppConfig
 from videogen.serve.deployment_options import worker_deployment_options
+from videogen.serve.replica_settings import WorkerSettings
 from videogen.video.registry import FAMILY_IDS, get_spec
 
 

@@ -10,7 +10,7 @@ choose a path: they may pick a configured model by name, and only what is
 configured here is served.
 
 The ingress is bound with the validated ``VideoGenAppConfig`` itself (as Ray
-Serve LLM binds its ``LLMConfig``); a worker gets ``WorkerSettings``, the slice
+Serve LLM binds its ``LLMConfig``); a worker gets ``WorkerSettings`` (serve.replica_settings), the slice
 of it one served model's replicas need, derived by ``deployment_options``. Either
 way a replica reads typed attributes and never picks a default of its own:
 every default lives on ``VideoGenAppConfig``.
@@ -35,10 +35,7 @@ from videogen.serve.model_configs import (
     ServedModel,
     check_deployment_keys,
 )
-from videogen.video.lora_config import DEFAULT_MAX_LORAS_PER_REPLICA, LoraAdapter
-from videogen.video.recipes import SamplingRecipe
 from videogen.video.registry import FAMILY_IDS
-from videogen.video.spec import Task
 
 API_KEY_ENV = "VIDEOGEN_API_KEY"
 API_KEYS_ENV = "VIDEOGEN_API_KEYS"
@@ -363,38 +360,3 @@ class VideoGenAppConfig(BaseModel):
         if served is None and name in self.served:
             served = self.default_model(name)
         return (served.config.max_queued_jobs if served is not None else None) or self.max_queued_jobs
-
-
-def database_url_of(configured: str | None) -> str | None:
-    """The job store's database a replica opens: the configured URL, else ``$VIDEOGEN_DATABASE_URL`` as this
-    replica sees it (None: SQLite under state_dir). The URL holds a password: no message repeats it."""
-    url = configured or os.environ.get(DATABASE_URL_ENV) or None
-    if url and not url.startswith(("postgresql://", "postgres://")):
-        raise ValueError(f"${DATABASE_URL_ENV} is not a PostgreSQL URL (postgresql://user:password@host:5432/db)")
-    return url
-
-
-# -- what a worker replica is built with ---------------------------------------------------------
-class _Settings(BaseModel):
-    # Frozen: a replica's settings are the app's, never edited in place.
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    state_dir: str
-    journal_mode: JournalMode
-    artifacts: ArtifactsConfig = Field(default_factory=ArtifactsConfig)
-    database_url: str | None = None
-
-
-class WorkerSettings(_Settings):
-    """A worker replica's constructor argument (one per served model)."""
-
-    name: str = Field(description="the served model's name (a family's entry is named by the family id)")
-    family: str
-    model: str | None
-    policy: dict[str, Any]
-    warm: list[Task]
-    heartbeat_s: float
-    job_timeout_s: float
-    loras: dict[str, LoraAdapter] = Field(default_factory=dict, description="the served model's LoRA adapters")
-    max_loras_per_replica: int = DEFAULT_MAX_LORAS_PER_REPLICA
-    recipes: dict[str, SamplingRecipe] = Field(default_factory=dict, description="the served model's recipes")

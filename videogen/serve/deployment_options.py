@@ -20,8 +20,9 @@ from typing import Any
 
 from videogen.paths import CACHE_DIR_ENV
 from videogen.rocm_env import RAY_OWNED_VARS, default_rocm_env, rocm_env_vars
-from videogen.serve.config import VideoGenAppConfig, WorkerSettings
+from videogen.serve.config import VideoGenAppConfig
 from videogen.serve.queue_autoscaling import queue_policy
+from videogen.serve.replica_settings import WorkerSettings
 
 # Env vars forwarded from the process that builds the app to every worker replica
 # when set there (the tiny-model cache and the offline Hugging Face cache).

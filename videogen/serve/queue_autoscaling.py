@@ -65,7 +65,7 @@ class QueueAutoscalingPolicy:
     def _count(self) -> int:
         """One read of the store (in a worker thread): this model's queued and running jobs."""
         if self._counter is None:
-            from videogen.serve.config import database_url_of
+            from videogen.serve.replica_settings import database_url_of
             from videogen.serve.store.backends import open_database
             from videogen.serve.store.events import EventLog
             from videogen.serve.store.jobs import Jobs

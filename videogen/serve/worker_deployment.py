@@ -27,10 +27,10 @@ from videogen.errors import ErrorCode, GenerationCancelled, VideoGenError, error
 from videogen.rocm_env import apply_rocm_env
 from videogen.serve import metrics
 from videogen.serve.adapter_affinity import adapter_set_loader, note_adapter_set
-from videogen.serve.config import WorkerSettings
 from videogen.serve.progress_writer import ProgressWriter
 from videogen.serve.protocol import RunOutcome
 from videogen.serve.replica_identity import replica_identity
+from videogen.serve.replica_settings import WorkerSettings
 from videogen.serve.store.job_store import open_replica_store
 from videogen.serve.store.records import JobStatus
 from videogen.serve.store.replicas import ModelsReport, ReplicaState

@@ -13,7 +13,8 @@ from pathlib import Path
 from videogen.paths import node_state_dir
 from videogen.serve.artifacts.config import ArtifactsConfig
 from videogen.serve.artifacts.stores import open_artifacts
-from videogen.serve.config import DATABASE_URL_ENV, database_url_of
+from videogen.serve.config import DATABASE_URL_ENV
+from videogen.serve.replica_settings import database_url_of
 from videogen.serve.store.backends import open_database
 from videogen.serve.store.events import EventLog
 from videogen.serve.store.jobs import Jobs
