@@ -19,9 +19,10 @@ an app already served instead. Then, after one warm-up job per family:
   client's clock too) to the client reading it (p50/p95/p99); each stream's first event (a snapshot) is not
   counted.
 
-``--renice-workers N`` (a local app only) lowers the CPU priority of the generation workers' processes by N
-after the warm-up: what the serving path gets when generation yields the CPU to it (on a CPU-only machine the
-workers' torch threads otherwise take the cores the ingress and Serve's proxy need).
+``--worker-cpu-niceness N`` (a local app only; default: ``deploy/cpu-tiny.yaml``'s ``worker_cpu_niceness``) is the
+app setting that lowers the generation workers' CPU priority: what the serving path gets when generation yields the
+CPU to it (on a CPU-only machine the workers' torch threads otherwise take the cores the ingress and Serve's proxy
+need; ``videogen.serve.cpu_priority``).
 
 Targets are printed, never asserted. Results: ``submit-<label>.json`` and ``submit-<label>.md`` under ``--out``.
 """
@@ -245,26 +246,7 @@ async def _streams(session, families: list[str], streams: int, steps: int) -> di
     }
 
 
-def renice_workers(niceness: int) -> list[int]:
-    """Lower the CPU priority of this machine's generation worker replicas (every thread: Linux keeps one per
-    thread) by ``niceness``; their pids."""
-    reniced = []
-    for proc in Path("/proc").glob("[0-9]*"):
-        try:
-            if b"ServeReplica:videogen:VideoWorker" not in (proc / "cmdline").read_bytes():
-                continue
-            for task in (proc / "task").iterdir():
-                tid = int(task.name)
-                os.setpriority(os.PRIO_PROCESS, tid, os.getpriority(os.PRIO_PROCESS, tid) + niceness)
-            reniced.append(int(proc.name))
-        except (OSError, ValueError):  # gone meanwhile
-            continue
-    return reniced
-
-
-async def _load(
-    base_url: str, families: list[str], clients: int, jobs: int, streams: int, stream_steps: int, renice: int = 0
-):
+async def _load(base_url: str, families: list[str], clients: int, jobs: int, streams: int, stream_steps: int):
     import aiohttp
 
     connector = aiohttp.TCPConnector(limit=0)  # as many connections as clients and streams ask for
@@ -275,8 +257,6 @@ async def _load(
             async with session.post(JOBS_PATH, json=job_request(family, 90_000 + i)) as r:
                 warm.append((await r.json())["id"])
         warmed = await _wait_ended(session, warm, timeout_s=600)
-        if renice:
-            warmed["reniced_workers"] = len(renice_workers(renice))
         submit = await _submit_burst(session, families, clients, jobs)
         held = await _streams(session, families, streams, stream_steps) if streams else None
     return warmed, submit, held
@@ -311,9 +291,9 @@ def measure(
     streams: int,
     stream_steps: int,
     fixed_jobs: int,
-    renice_workers: int = 0,
+    worker_cpu_niceness: int | None = None,  # the app's (recorded in the result; set where the app is built)
 ) -> dict[str, Any]:
-    load = _load(base_url, families, clients, jobs, streams, stream_steps, renice_workers)
+    load = _load(base_url, families, clients, jobs, streams, stream_steps)
     warmed, submit, held = asyncio.run(load)
     fixed = fixed_cost(base_url, families[0], fixed_jobs) if fixed_jobs else None
     return {
@@ -352,7 +332,11 @@ def markdown(result: dict[str, Any], label: str) -> str:
         f"{result['created']} · {result['machine']['platform']} · {result['machine']['cpu_count']} CPUs · "
         f"families {', '.join(cfg['families'])} (tiny) · {cfg['clients']} clients, {cfg['jobs']} jobs · "
         f"{cfg['streams']} streams · generation workers "
-        + (f"reniced +{cfg['renice_workers']}" if cfg.get("renice_workers") else "at the serving path's CPU priority"),
+        + (
+            f"at nice +{cfg['worker_cpu_niceness']} (worker_cpu_niceness)"
+            if cfg.get("worker_cpu_niceness")
+            else "at the serving path's CPU priority"
+        ),
         "",
         *([f"Code: {result['code']}", ""] if result.get("code") else []),
         "| measure | " + " | ".join(names) + " |",
@@ -420,7 +404,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser.add_argument("--stream-steps", type=int, default=20, help="steps of the streamed jobs (they run longer)")
     parser.add_argument("--fixed-jobs", type=int, default=10)
     parser.add_argument(
-        "--renice-workers", type=int, default=0, help="lower the generation workers' CPU priority by this (local app)"
+        "--worker-cpu-niceness", type=int, default=None, help="the app's worker_cpu_niceness (default: cpu-tiny.yaml's)"
     )
     parser.add_argument("--out", default=None, help="directory for submit-<label>.json and .md")
     parser.add_argument("--label", default="latest")
@@ -434,8 +418,10 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         streams=args.streams,
         stream_steps=args.stream_steps,
         fixed_jobs=args.fixed_jobs,
-        renice_workers=0 if args.url else args.renice_workers,
     )
+    if not args.url:
+        niceness = app_args("", None, families, args.streams).get("worker_cpu_niceness", 0)
+        load["worker_cpu_niceness"] = niceness if args.worker_cpu_niceness is None else args.worker_cpu_niceness
     runs: dict[str, Any] = {}
     if args.url:
         runs["url"] = measure(args.url, **load)
@@ -448,7 +434,9 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
             state_dir = tempfile.mkdtemp(prefix="vgbench-state-")
             try:
                 with postgres(args.database_url) if backend == "postgres" else _none() as url:
-                    with bench_serving.serve_locally(app_args(state_dir, url, families, args.streams)) as base:
+                    served = app_args(state_dir, url, families, args.streams)
+                    served["worker_cpu_niceness"] = load["worker_cpu_niceness"]
+                    with bench_serving.serve_locally(served) as base:
                         runs[backend] = measure(base, **load)
             finally:
                 shutil.rmtree(state_dir, ignore_errors=True)

@@ -129,6 +129,13 @@ class VideoGenAppConfig(BaseModel):
     worker_defaults: dict[str, Any] = Field(default_factory=dict, description="deployment options for every worker")
     ingress: dict[str, Any] = Field(default_factory=dict, description="deployment options for the ingress")
     env_vars: dict[str, str] = Field(default_factory=dict, description="extra env vars for every worker replica")
+    worker_cpu_niceness: int = Field(
+        default=0,
+        ge=0,
+        le=19,
+        description="added to every worker thread's nice value: on CPU-only nodes, generation yields the cores to "
+        "the ingress and Serve's proxy (serve.cpu_priority)",
+    )
     max_attempts: int = Field(default=2, ge=1, le=5, description="runs of a job whose worker died (2 = retried once)")
     heartbeat_timeout_s: float = Field(
         default=20.0, ge=3.0, le=50.0, description="a running job without a heartbeat this long is retried or failed"

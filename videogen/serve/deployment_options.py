@@ -201,4 +201,5 @@ def worker_settings(name: str, cfg: VideoGenAppConfig) -> WorkerSettings:
         loras=dict(fam.loras),
         max_loras_per_replica=fam.max_loras_per_replica,
         recipes=dict(fam.recipes),
+        cpu_niceness=cfg.worker_cpu_niceness,
     )

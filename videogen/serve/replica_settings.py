@@ -48,3 +48,4 @@ class WorkerSettings(_Settings):
     loras: dict[str, LoraAdapter] = Field(default_factory=dict, description="the served model's LoRA adapters")
     max_loras_per_replica: int = DEFAULT_MAX_LORAS_PER_REPLICA
     recipes: dict[str, SamplingRecipe] = Field(default_factory=dict, description="the served model's recipes")
+    cpu_niceness: int = Field(default=0, description="the app's worker_cpu_niceness")

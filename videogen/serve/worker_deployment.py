@@ -27,6 +27,7 @@ from videogen.errors import ErrorCode, GenerationCancelled, VideoGenError, error
 from videogen.rocm_env import apply_rocm_env
 from videogen.serve import metrics
 from videogen.serve.adapter_affinity import adapter_set_loader, note_adapter_set
+from videogen.serve.cpu_priority import lower_cpu_priority
 from videogen.serve.progress_writer import ProgressWriter
 from videogen.serve.protocol import RunOutcome
 from videogen.serve.replica_identity import replica_identity
@@ -57,6 +58,7 @@ class VideoWorker:
         apply_rocm_env()
         from videogen.video.worker import GenerationWorker
 
+        lower_cpu_priority(settings.cpu_niceness)  # before torch makes its threads: they inherit it
         self.settings = settings
         self.family = settings.family
         self.name = settings.name  # the served model: what its jobs and its replica reports are stored under

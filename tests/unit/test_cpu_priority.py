@@ -1,0 +1,48 @@
+"""``worker_cpu_niceness``: every thread of a worker, those it has and those torch makes later, runs at the lower
+priority (in a fresh interpreter: the test process keeps its own)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from videogen.serve.config import VideoGenAppConfig
+from videogen.serve.deployment_options import worker_settings
+
+CHILD = """
+import json, os, threading, time
+from pathlib import Path
+stop = threading.Event()
+before = threading.Thread(target=stop.wait, daemon=True)  # a thread that exists before the change
+before.start()
+from videogen.serve.cpu_priority import lower_cpu_priority
+base = os.getpriority(os.PRIO_PROCESS, 0)
+changed = lower_cpu_priority(7)
+import torch
+torch.set_num_threads(2)
+x = torch.randn(256, 256)
+for _ in range(20):
+    x = torch.tanh(x @ x)  # torch's intra-op pool: threads made after the change
+nice = {t.name: os.getpriority(os.PRIO_PROCESS, int(t.name)) for t in Path(f"/proc/{os.getpid()}/task").iterdir()}
+print(json.dumps({"base": base, "changed": changed, "nice": nice}))
+"""
+
+
+def test_every_thread_now_and_later_runs_at_the_lower_priority():
+    out = subprocess.run([sys.executable, "-c", CHILD], capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    seen = json.loads(out.stdout.strip().splitlines()[-1])
+    assert seen["changed"] >= 2  # the main thread and the one started before
+    assert len(seen["nice"]) >= 3, seen  # torch's pool added threads
+    assert set(seen["nice"].values()) == {min(19, seen["base"] + 7)}, seen
+
+
+def test_the_setting_reaches_each_worker_and_is_bounded():
+    cfg = VideoGenAppConfig(families=["wan"], worker_cpu_niceness=10)
+    assert worker_settings("wan", cfg).cpu_niceness == 10
+    assert worker_settings("wan", VideoGenAppConfig(families=["wan"])).cpu_niceness == 0
+    with pytest.raises(ValueError, match="worker_cpu_niceness"):
+        VideoGenAppConfig(families=["wan"], worker_cpu_niceness=20)

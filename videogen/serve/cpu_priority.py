@@ -1,0 +1,32 @@
+"""A generation worker yielding the CPU to the serving path (``worker_cpu_niceness``).
+
+On a node without a GPU the workers' torch threads take every core, and the ingress and Serve's proxy answering
+submissions and streams wait behind them (on the 2-core test box: 62 submissions/s and an event p99 of 2.8 s with
+the workers at the ingress's priority; ``benchmarks/results/cpu/submit-*.md``). Linux keeps a nice value per
+thread and a new thread inherits its creator's, so a replica lowers every thread it has when it starts, before it
+builds its pipeline: torch's thread pools, made later, inherit the lower priority.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from pathlib import Path
+
+logger = logging.getLogger("videogen.serve")
+
+
+def lower_cpu_priority(niceness: int) -> int:
+    """Raise this process's every thread's nice value by ``niceness`` (0: nothing); how many threads changed.
+    Lowering priority needs no privilege; a thread that ended meanwhile is skipped."""
+    if niceness <= 0:
+        return 0
+    changed = 0
+    for task in Path(f"/proc/{os.getpid()}/task").iterdir():
+        tid = int(task.name)
+        try:
+            os.setpriority(os.PRIO_PROCESS, tid, min(19, os.getpriority(os.PRIO_PROCESS, tid) + niceness))
+            changed += 1
+        except (ProcessLookupError, PermissionError) as exc:
+            logger.debug("thread %s kept its priority: %s", tid, exc)
+    return changed
