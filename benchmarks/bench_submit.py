@@ -46,9 +46,11 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 import bench_serving  # noqa: E402 - its app, statistics and HTTP runner
 
+from videogen.video.families import FAMILY_IDS  # noqa: E402
+
 ROOT = HERE.parent
 TARGETS = {"submit_p95_ms": 100.0, "submissions_per_s": 200.0, "fixed_cost_ms": 20.0, "event_p99_ms": 250.0}
-FAMILIES = ("text-to-video-sd", "wan", "cogvideox", "ltx-video", "hunyuan-video", "sana-video", "animatediff")
+FAMILIES = FAMILY_IDS  # the one family list: every family the app serves
 JOBS_PATH = "/api/video/jobs"
 # A job that keeps a worker busy while the streams open (cancelled once they are all held).
 BLOCKER = {"num_frames": 25, "height": 64, "width": 64, "num_inference_steps": 200}

@@ -74,6 +74,16 @@ def _shrink(class_name: str, config: dict) -> dict:
         small = {"num_attention_heads": 2, "attention_head_dim": 16, "num_layers": 1, "num_single_layers": 1}
         small.update(num_refiner_layers=1, text_embed_dim=_TEXT, pooled_projection_dim=_TEXT, rope_axes_dim=[4, 6, 6])
         small["image_proj_dim"] = 16
+    elif class_name == "HunyuanVideo15Transformer3DModel":
+        small = {"num_attention_heads": 2, "attention_head_dim": 16, "num_layers": 1, "num_refiner_layers": 1}
+        small.update(text_embed_dim=_TEXT, text_embed_2_dim=_TEXT, image_embed_dim=16, rope_axes_dim=[4, 6, 6])
+        small["target_size"] = 32  # image-to-video generates about target_size² pixels: the scaled call's 32x32
+    elif class_name == "AutoencoderKLHunyuanVideo15":  # its encoder averages the last width over 2 x 32 channels
+        small = {"block_out_channels": [64] * len(config["block_out_channels"]), "layers_per_block": 1}
+    elif class_name == "Qwen2_5_VLTextModel":  # multimodal RoPE sections over the 16-wide heads' 8 frequencies
+        small = {"vocab_size": 256, "hidden_size": _TEXT, "intermediate_size": 64, "num_hidden_layers": 2}
+        small.update(num_attention_heads=2, num_key_value_heads=2)
+        small["rope_scaling"] = {"type": "mrope", "mrope_section": [2, 3, 3]}
     elif class_name == "SiglipVisionModel":
         small = {"hidden_size": 16, "intermediate_size": 32, "num_hidden_layers": 1, "num_attention_heads": 2}
         small["patch_size"] = 32

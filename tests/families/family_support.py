@@ -56,6 +56,7 @@ FAMILIES: dict[str, FamilyCase] = {
     # first-last-frame (FramePack) returns whole sections: test_framepack.py
     "hunyuan-video": FamilyCase((T2V, I2V, FLF), (5, 200), frames={T2V: 9, I2V: 5}),
     "sana-video": FamilyCase((T2V, I2V), (100,)),
+    "hunyuan-video15": FamilyCase((T2V, I2V), (1, 245)),
 }
 # Video-to-video is checked in test_video_to_video.py (its input clip decides frames and size), first-last-frame
 # in test_first_last_frame.py, Wan VACE's three tasks in test_vace.py (CogVideoX's and AnimateDiff's control-to-video in

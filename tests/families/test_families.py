@@ -111,7 +111,9 @@ def _count_decodes(tiny, monkeypatch) -> list[int]:
 
 
 def test_cancel_raised_at_a_step_leaves_the_pipeline_before_decoding(tiny, monkeypatch):
-    """The worker's cancel: GenerationCancelled raised from the step callback ends the call, for every pipeline."""
+    """The worker's cancel: GenerationCancelled raised from the step callback ends the call, for every pipeline
+    (called as the worker calls it: the adapter's ``run``, which hooks the scheduler of a pipeline without a
+    step-callback argument)."""
     decodes = _count_decodes(tiny, monkeypatch)
     steps: list[int] = []
 
@@ -119,12 +121,14 @@ def test_cancel_raised_at_a_step_leaves_the_pipeline_before_decoding(tiny, monke
         steps.append(step_index)
         raise GenerationCancelled("cancelled")
 
+    def run(prepared, on_step) -> None:
+        tiny.adapter.run(tiny.pipe, {**prepared.kwargs, **step_callback_kwargs(tiny.pipe, on_step)}, prepared.params)
+
     prepared = tiny.prepare(seed=0, num_inference_steps=2)
     with pytest.raises(GenerationCancelled):
-        tiny.pipe(**prepared.kwargs, **step_callback_kwargs(tiny.pipe, cancel_at_first_step))
+        run(prepared, cancel_at_first_step)
     assert steps == [0] and decodes == []
 
     # The same pipeline, not cancelled, does decode through vae.decode: the count above means something.
-    prepared = tiny.prepare(seed=0, num_inference_steps=1)
-    tiny.pipe(**prepared.kwargs, **step_callback_kwargs(tiny.pipe, steps.append))
+    run(tiny.prepare(seed=0, num_inference_steps=1), steps.append)
     assert steps == [0, 0] and decodes

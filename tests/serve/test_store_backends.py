@@ -56,7 +56,11 @@ def test_notify_wakes_another_nodes_watch_and_a_lost_listener_resyncs(tmp_path, 
         watch = open_watch(reader.db)
         assert isinstance(watch, NotifyWatch)
         job, quiet = queue_job(writer), queue_job(writer)
-        watch.poll(lambda: [])  # both creations heard (nobody watched them yet)
+        # Both creations heard before the claim: each commit's notification may arrive in its own poll.
+        heard, deadline = set(), time.monotonic() + 10
+        while heard != {job.id, quiet.id} and time.monotonic() < deadline:
+            heard |= watch.poll(lambda: [job.id, quiet.id])
+        assert heard == {job.id, quiet.id}
         claim = writer.jobs.claim(job.id, {})
         assert watch.poll(lambda: [job.id, quiet.id]) == {job.id}  # heard at commit, only the job with the event
         # The listening connection dies (a server restart, a network cut): reconnected, every watched job counted

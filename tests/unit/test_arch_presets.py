@@ -41,6 +41,10 @@ REQUIRED = {
     "animatediff-v1-5-2-controlnet",
     "cogvideox-fun-v1.1-5b-pose",
     "modelscope-t2v-1.7b",
+    "hunyuanvideo-1.5-480p-t2v",
+    "hunyuanvideo-1.5-720p-t2v",
+    "hunyuanvideo-1.5-480p-i2v",
+    "hunyuanvideo-1.5-480p-i2v-step-distilled",
 }
 
 # Measured on the meta device with diffusers 0.42.1 / transformers 5.x; a change here means the
@@ -113,6 +117,30 @@ EXPECTED_COUNTS = {
         "text_encoder_2": 123_060_480,
     },
     "sana-video-2b-480p": {"transformer": 2_056_862_144, "vae": 126_892_531, "text_encoder": 2_614_341_888},
+    # one DiT for every HunyuanVideo 1.5 checkpoint; the step-distilled one adds the timestep_r embedder
+    **{
+        f"hunyuanvideo-1.5-{variant}": {
+            "transformer": 8_326_608_160,
+            "vae": 1_260_634_115,
+            "text_encoder": 7_070_619_136,
+            "text_encoder_2": 219_314_944,
+        }
+        for variant in ("480p-t2v", "480p-t2v-cfg-distilled", "720p-t2v")
+    },
+    **{
+        f"hunyuanvideo-1.5-{variant}": {
+            "transformer": transformer,
+            "vae": 1_260_634_115,
+            "text_encoder": 7_070_619_136,
+            "text_encoder_2": 219_314_944,
+            "image_encoder": 428_225_600,
+        }
+        for variant, transformer in (
+            ("480p-i2v", 8_326_608_160),
+            ("720p-i2v", 8_326_608_160),
+            ("480p-i2v-step-distilled", 8_331_330_848),
+        )
+    },
     "animatediff-v1-5-2": {
         "unet": 1_312_730_244,
         "motion_adapter": 453_209_280,
@@ -143,6 +171,7 @@ _CALL = {
     "hunyuan-video": {"num_frames": 9, "height": 32, "width": 32, "max_sequence_length": 16},
     "sana-video": {"frames": 5, "height": 32, "width": 32, "max_sequence_length": 16, "use_resolution_binning": False},
     "animatediff": {"num_frames": 4, "height": 32, "width": 32},
+    "hunyuan-video15": {"num_frames": 9, "height": 32, "width": 32},
 }
 _SIZE_OVERRIDES = {("wan2.2-ti2v-5b", IMAGE_TO_VIDEO): {"height": 64, "width": 64}}  # /16 VAE, 2x2 patches
 
@@ -151,6 +180,8 @@ _SIZE_OVERRIDES = {("wan2.2-ti2v-5b", IMAGE_TO_VIDEO): {"height": 64, "width": 6
 _SCALED_TWINS = {
     ("wan2.1-t2v-14b", "video-to-video"): ("wan2.1-t2v-1.3b", "video-to-video"),
     **{("wan2.1-vace-14b", task): ("wan2.1-vace-1.3b", task) for task in PRESETS["wan2.1-vace-14b"].tasks},
+    # the same DiT and scheduler; only the guider's default scale differs
+    ("hunyuanvideo-1.5-480p-t2v-cfg-distilled", "text-to-video"): ("hunyuanvideo-1.5-480p-t2v", "text-to-video"),
 }
 _CASES = [(pid, task) for pid, preset in PRESETS.items() for task in preset.tasks if (pid, task) not in _SCALED_TWINS]
 

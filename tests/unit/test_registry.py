@@ -22,8 +22,17 @@ from videogen.video.spec import (
     Task,
 )
 
-EXPECTED_IDS = ["text-to-video-sd", "wan", "cogvideox", "ltx-video", "hunyuan-video", "sana-video", "animatediff"]
-I2V_FAMILIES = {"wan", "cogvideox", "ltx-video", "hunyuan-video", "sana-video"}
+EXPECTED_IDS = [
+    "text-to-video-sd",
+    "wan",
+    "cogvideox",
+    "ltx-video",
+    "hunyuan-video",
+    "sana-video",
+    "animatediff",
+    "hunyuan-video15",
+]
+I2V_FAMILIES = {"wan", "cogvideox", "ltx-video", "hunyuan-video", "sana-video", "hunyuan-video15"}
 
 
 def test_seven_families_with_their_ids():

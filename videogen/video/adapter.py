@@ -24,6 +24,7 @@ from videogen.video.model_meta import ModelMeta
 from videogen.video.recipes import pick_recipe
 from videogen.video.request import Adjustment, VideoRequest
 from videogen.video.spec import TASK_INPUTS, FrameRule, VideoModelSpec
+from videogen.video.stage_clock import call_pipeline
 from videogen.video.task_media import SettledMedia, decode_request_clip, refuse_unused, settle_media
 from videogen.video.video_to_video import DEFAULT_STRENGTH, clip_frames
 
@@ -214,7 +215,7 @@ class VideoPipelineAdapter:
     def run(self, pipe, kwargs: dict[str, Any], params: dict[str, Any]) -> Any:
         """One job's pipeline call: ``kwargs`` from ``prepare_inputs`` with the worker's step callback. A family whose
         job is more than one call overrides it (LTX-Video's latent upscale: two passes around its upsampler)."""
-        return pipe(**kwargs)
+        return call_pipeline(pipe, kwargs)
 
     def media_kwargs(self, task: str, media: SettledMedia, params: dict[str, Any]) -> dict[str, Any]:
         """The settled media as pipeline kwargs, under the names diffusers' pipelines share (``image``,

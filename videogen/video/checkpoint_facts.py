@@ -16,6 +16,7 @@ import math
 from pathlib import Path
 from typing import Any
 
+from videogen.video.families import family_checkpoint_facts
 from videogen.video.registry import get_spec
 from videogen.video.spec import VideoModelSpec
 
@@ -42,6 +43,9 @@ def preset_facts(preset, task: str) -> dict[str, Any]:
     multiple = resolution_multiple(spec, preset)
     if multiple is not None:
         facts["resolution_multiple"] = multiple
+    own = family_checkpoint_facts(preset.family, preset, task)
+    if own:
+        facts["family_facts"] = own
     return facts
 
 

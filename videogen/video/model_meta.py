@@ -50,6 +50,9 @@ class ModelMeta(BaseModel):
     # Pixel sides must be multiples of this where the checkpoint needs a coarser grid than the family's: its VAE's
     # spatial compression x its transformer's patch (Wan 2.2 TI2V-5B: 16 x 2 = 32). None: the family's.
     resolution_multiple: int | None = Field(default=None, ge=1, description="size multiple, if not the family's")
+    # What the checkpoint says that only its family's adapter reads (``checkpoint_facts`` in the family's package:
+    # HunyuanVideo 1.5's target_size, the resolution its image-to-video generates at). None: not known.
+    family_facts: dict[str, Any] | None = Field(default=None, description="the checkpoint's facts for its family")
 
     @classmethod
     def for_tiny(cls, family: str | None = None, task: str | None = None, **kw: Any) -> ModelMeta:

@@ -3,10 +3,11 @@ hook that gives a diffusers pipeline a per-step callback."""
 
 from __future__ import annotations
 
+import contextlib
 import inspect
 import itertools
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from videogen.video.progress import DONE_STAGE, STAGES, ProgressEvent, StageTiming
@@ -95,4 +96,39 @@ def step_callback_kwargs(pipe, on_step: Callable[[int], None]) -> dict[str, Any]
         return {"callback_on_step_end": callback_on_step_end}
     if "callback" in accepted:  # older pipelines (TextToVideoSD)
         return {"callback": lambda step, _t, _latents: on_step(step), "callback_steps": 1}
-    return {}
+    # No callback argument (HunyuanVideo 1.5's pipelines): ``call_pipeline`` counts its scheduler's steps instead.
+    return {SCHEDULER_STEP_HOOK: on_step}
+
+
+# The kwarg that carries ``on_step`` to ``call_pipeline`` for a pipeline without a step callback (never passed on).
+SCHEDULER_STEP_HOOK = "_videogen_on_scheduler_step"
+
+
+def call_pipeline(pipe, kwargs: dict[str, Any]) -> Any:
+    """``pipe(**kwargs)``, with ``on_step`` called after each scheduler step where ``step_callback_kwargs`` could
+    give the pipeline no callback (every denoising step ends in one ``scheduler.step``)."""
+    kwargs = dict(kwargs)
+    on_step = kwargs.pop(SCHEDULER_STEP_HOOK, None)
+    if on_step is None:
+        return pipe(**kwargs)
+    with scheduler_steps(pipe.scheduler, on_step):
+        return pipe(**kwargs)
+
+
+@contextlib.contextmanager
+def scheduler_steps(scheduler, on_step: Callable[[int], None]) -> Iterator[None]:
+    """``on_step(index)`` after each ``scheduler.step`` while inside; an exception it raises leaves the caller there
+    (after the step), so a cancelled pipeline never decodes."""
+    step = scheduler.step
+    done = itertools.count()
+
+    def counted_step(*args, **kwargs):
+        out = step(*args, **kwargs)
+        on_step(next(done))
+        return out
+
+    scheduler.step = counted_step  # this instance, for this call only
+    try:
+        yield
+    finally:
+        del scheduler.step

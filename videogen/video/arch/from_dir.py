@@ -61,6 +61,7 @@ def preset_from_model_dir(model_dir: str | Path, family: str, task: str, preset_
     index = json.loads((root / "model_index.json").read_text())
     components: list[ComponentArch] = []
     scheduler: SchedulerArch | None = None
+    guider: SchedulerArch | None = None
     for name, entry in index.items():
         if name.startswith("_") or not isinstance(entry, list) or len(entry) != 2 or None in entry:
             continue
@@ -70,6 +71,12 @@ def preset_from_model_dir(model_dir: str | Path, family: str, task: str, preset_
         if name == "scheduler":
             raw = json.loads((root / name / "scheduler_config.json").read_text())
             scheduler = SchedulerArch(
+                class_name=class_name, config={k: v for k, v in raw.items() if not k.startswith("_")}
+            )
+        elif name == "guider":  # HunyuanVideo 1.5's: its guidance scale is the checkpoint's default
+            path = root / name / "guider_config.json"
+            raw = json.loads(path.read_text()) if path.is_file() else {}
+            guider = SchedulerArch(
                 class_name=class_name, config={k: v for k, v in raw.items() if not k.startswith("_")}
             )
         elif _is_module(library, class_name):
@@ -93,5 +100,6 @@ def preset_from_model_dir(model_dir: str | Path, family: str, task: str, preset_
         denoiser_2=second,
         pipeline_kwargs=pipeline_kwargs,
         scheduler=scheduler or SchedulerArch(class_name="FlowMatchEulerDiscreteScheduler", config={}),
+        guider=guider,
         notes=f"read from the model directory's config files ({root.name})",
     )

@@ -44,6 +44,8 @@ def build_pipeline(
     kwargs.update({tok.name: build_tokenizer(tok) for tok in preset.tokenizers})
     kwargs.update({proc.name: build_processor(proc) for proc in preset.processors})
     kwargs["scheduler"] = preset.scheduler_for(task).build()
+    if preset.guider is not None:
+        kwargs["guider"] = preset.guider.build()
     kwargs.update(preset.pipeline_kwargs)
     _check_arguments(pipeline_class, kwargs, preset)
     return pipeline_class(**kwargs)

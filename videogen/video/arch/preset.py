@@ -71,8 +71,10 @@ class TokenizerArch(BaseModel):
     model_config = ConfigDict(frozen=True)
 
     name: str = "tokenizer"
-    kind: Literal["t5", "clip", "llama3", "gemma"]
+    kind: Literal["t5", "clip", "llama3", "gemma", "builder"]
     model_max_length: int | None = None
+    # kind "builder": ``module:function`` of a family's own offline tokenizer (called with no arguments)
+    builder: str | None = None
 
 
 class ProcessorArch(BaseModel):
@@ -118,6 +120,9 @@ class ArchPreset(BaseModel):
     processors: list[ProcessorArch] = Field(default_factory=list)
     scheduler: SchedulerArch
     task_schedulers: dict[str, SchedulerArch] = Field(default_factory=dict, description="per-task scheduler overrides")
+    guider: SchedulerArch | None = Field(
+        default=None, description="diffusers' guider component where the pipeline takes one (HunyuanVideo 1.5)"
+    )
     pipeline_kwargs: dict[str, Any] = Field(default_factory=dict, description="non-module pipeline constructor args")
     call_kwargs: dict[str, dict[str, Any]] = Field(
         default_factory=dict, description="per-task pipeline-call kwargs the offline tokenizers need"

@@ -33,6 +33,11 @@ def build_tokenizer(spec: TokenizerArch):
         tok = tiny.gemma_tokenizer()
     elif spec.kind == "llama3":
         tok = llama3_tokenizer()
+    elif spec.kind == "builder" and spec.builder:
+        import importlib
+
+        module, _, function = spec.builder.partition(":")
+        tok = getattr(importlib.import_module(module), function)()
     else:  # pragma: no cover - the Literal type rules it out
         raise ValueError(f"unknown tokenizer kind {spec.kind!r}")
     if spec.model_max_length is not None:

@@ -25,8 +25,8 @@ from dataclasses import dataclass
 
 from videogen.video.arch.preset import ArchPreset
 from videogen.video.cost import probes
-from videogen.video.cost.facts import SectionFacts
-from videogen.video.cost.fit import PolyFit, Term, fit, fit_attention_monomials, fit_attention_split, term
+from videogen.video.cost.facts import SectionFacts, VaeLaw
+from videogen.video.cost.fit import PolyFit, fit, fit_attention_monomials, fit_attention_split, term
 from videogen.video.cost.measure import Measurement, measure, module_tensors
 from videogen.video.cost.meta_models import component_key, denoiser_module, meta_module
 from videogen.video.cost.shapes import (
@@ -43,21 +43,6 @@ _LOCK = threading.RLock()
 _CACHE: dict[tuple, object] = {}
 
 
-@dataclass(frozen=True)
-class _VaeLaw:
-    """How a VAE class's plain decode scales, and where to measure it.
-
-    Variables: F latent frames (a 2D VAE: frames in the batch), S latent pixels per frame,
-    O = 1 when F is odd. Points are (F, spatial scale) with scale 0 = the family's default
-    latent size, 1 = half of it per side, 2 = three quarters.
-    """
-
-    flop_terms: tuple[Term, ...]
-    flop_points: tuple[tuple[int, int], ...]
-    peak_terms: tuple[Term, ...]
-    peak_points: tuple[tuple[int, int], ...]
-
-
 # FLOPs: convolutions (F·S, and S: the first causal chunk differs), mid-block attention per frame
 # (F·S²); HunyuanVideo's mid-block attends over all frames of a window at once ((F·S)²);
 # CogVideoX's frame batching decodes an odd first frame apart (O·S).
@@ -66,32 +51,32 @@ class _VaeLaw:
 # steady state only after the first chunks (CogVideoX at 4-5 latent frames, where an even count
 # peaks ~2% lower), so their peak points sit at 5 and 7 frames; each latent frame costs a Wan
 # meta pass ~0.1 s, so the counts stay small.
-_VAE_LAWS: dict[str, _VaeLaw] = {
-    "AutoencoderKLWan": _VaeLaw(
+_VAE_LAWS: dict[str, VaeLaw] = {
+    "AutoencoderKLWan": VaeLaw(
         (term(s=1), term(f=1, s=1), term(f=1, s=2)),
         ((5, 0), (7, 0), (5, 1)),
         (term(s=1), term(f=1, s=1)),
         ((5, 0), (7, 0), (5, 1)),
     ),
-    "AutoencoderKLCogVideoX": _VaeLaw(
+    "AutoencoderKLCogVideoX": VaeLaw(
         (term(s=1), term(f=1, s=1), term(o=1, s=1)),
         ((5, 0), (6, 0), (7, 1)),
         (term(s=1), term(f=1, s=1)),
         ((5, 0), (7, 1)),
     ),
-    "AutoencoderKLLTXVideo": _VaeLaw(
+    "AutoencoderKLLTXVideo": VaeLaw(
         (term(), term(s=1), term(f=1, s=1)),
         ((2, 0), (5, 0), (2, 1)),
         (term(s=1), term(f=1, s=1)),
         ((2, 0), (5, 0), (2, 1)),
     ),
-    "AutoencoderKLHunyuanVideo": _VaeLaw(
+    "AutoencoderKLHunyuanVideo": VaeLaw(
         (term(s=1), term(f=1, s=1), term(f=1, s=2), term(f=2, s=2)),
         ((2, 0), (5, 0), (2, 1), (5, 1)),
         (term(s=1), term(f=1, s=1), term(f=2, s=2)),
         ((2, 0), (5, 0), (2, 1), (5, 1)),
     ),
-    "AutoencoderKL": _VaeLaw(
+    "AutoencoderKL": VaeLaw(
         (term(f=1, s=1), term(f=1, s=2)),
         ((2, 0), (4, 1)),
         (term(f=1, s=1),),
@@ -100,6 +85,12 @@ _VAE_LAWS: dict[str, _VaeLaw] = {
 }
 # i2v encode of one image (F = 1): convolutions (S) and mid-block attention (S²).
 _ENCODE_ONE_LAW = ((term(), term(s=1), term(s=2)), (term(), term(s=1)))
+
+
+def _vae_law(preset: ArchPreset) -> VaeLaw:
+    """The decode law of the preset's VAE class: the shared table's, else its family's (``CostFacts.vae_laws``)."""
+    name = preset.component("vae").class_name
+    return _VAE_LAWS.get(name) or cost_facts(preset).vae_laws[name]
 
 
 @dataclass(frozen=True)
@@ -263,7 +254,12 @@ def denoiser_key(preset: ArchPreset, task: str) -> tuple:
     """What a denoiser's cost depends on: presets/tasks with equal keys share one model."""
     facts = pipeline_facts(preset, task, num_frames=1)
     step = (preset.denoiser, "motion_adapter", *(("controlnet",) if _runs_controlnet(preset, task) else ()))
-    parts = [c for c in preset.components if c.name in step]
+    neutral = cost_facts(preset).cost_neutral_config
+    parts = [
+        c.model_copy(update={"config": {k: v for k, v in c.config.items() if k not in neutral}})
+        for c in preset.components
+        if c.name in step
+    ]
     return (
         "denoiser",
         *map(component_key, parts),
@@ -316,7 +312,7 @@ def vae_decode_model(preset: ArchPreset) -> VaeModel:
     """Plain decode (no tiling, no framewise split) of F latent frames of S latent pixels."""
 
     def build() -> VaeModel:
-        law = _VAE_LAWS[preset.component("vae").class_name]
+        law = _vae_law(preset)
         _, h0, w0 = _default_latent(preset)
         sides = [(h0, w0), (max(2, h0 // 2), max(2, w0 // 2)), (max(2, h0 * 3 // 4), max(2, w0 * 3 // 4))]
         flop_points = [(f, *sides[k]) for f, k in law.flop_points]
@@ -359,7 +355,7 @@ def vae_encode_fit(preset: ArchPreset, single: bool) -> VaeModel:
         else:
             # Wan 2.1 I2V (and video-to-video) encodes the whole clip, chunk by chunk like its decoder: clips of
             # k·t+1 frames for the VAE's temporal compression t (4: 5 and 9 frames; LTX 0.9.5's 8: 9 and 17).
-            law = _VAE_LAWS[preset.component("vae").class_name]
+            law = _vae_law(preset)
             flop_terms, peak_terms = law.flop_terms, law.peak_terms
             t = max(compression(preset)[1], 4)
             points = [(t + 1, *sides[0]), (2 * t + 1, *sides[0]), (t + 1, *sides[1])]

@@ -10,10 +10,11 @@ patch) is read from the preset, so a preset with a different VAE needs no new fa
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Literal
 
+from videogen.video.cost.fit import Term
 from videogen.video.spec import IMAGE_TO_VIDEO
 
 # How a pipeline runs classifier-free guidance when guidance_scale > 1:
@@ -35,6 +36,21 @@ TemporalRule = Literal["config_scale_factor", "config_ratio", "module_ratio", "n
 # VAE-encoded conditioning), "image" (the image alone), "clip" (the image followed by zero
 # frames, the whole clip; a pipeline run with ``expand_timesteps`` encodes the image alone).
 I2vEncode = Literal["none", "image", "clip"]
+
+
+@dataclass(frozen=True)
+class VaeLaw:
+    """How a VAE class's plain decode scales, and where to measure it (``calibrate``).
+
+    Variables: F latent frames (a 2D VAE: frames in the batch), S latent pixels per frame,
+    O = 1 when F is odd. Points are (F, spatial scale) with scale 0 = the family's default
+    latent size, 1 = half of it per side, 2 = three quarters.
+    """
+
+    flop_terms: tuple[Term, ...]
+    flop_points: tuple[tuple[int, int], ...]
+    peak_terms: tuple[Term, ...]
+    peak_points: tuple[tuple[int, int], ...]
 
 
 @dataclass(frozen=True)
@@ -154,6 +170,15 @@ class CostFacts:
     # frames at the job's size, its residuals added to the UNet's (AnimateDiff's control-to-video): priced as part
     # of the denoiser's step.
     controlnet_tasks: frozenset[str] = frozenset()
+    # The family's own meta-device probes of denoiser classes the shared ones (``probes.denoiser_call``) do not know, by
+    # class name: ``probe(module, *, batch, frames, height, width, text_tokens, image_tokens) -> (call, inputs)``
+    # (HunyuanVideo 1.5's transformer, whose forward packs its conditions by boolean masks).
+    denoiser_probes: Mapping[str, Callable] = field(default_factory=dict)
+    # Decode laws of VAE classes the shared table (``calibrate``) does not know, by class name.
+    vae_laws: Mapping[str, VaeLaw] = field(default_factory=dict)
+    # Denoiser config values its forward never reads (HunyuanVideo 1.5's target_size and task_type, which only its
+    # pipelines read): presets that differ in nothing else share one calibration.
+    cost_neutral_config: frozenset[str] = frozenset()
 
     def text_for(self, task: str, pipeline_class: str | None = None) -> TextFacts:
         if pipeline_class in self.text_by_pipeline:

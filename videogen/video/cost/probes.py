@@ -139,10 +139,24 @@ def denoiser_call(
         if controlnet is not None:
             return _with_controlnet(module, controlnet, kwargs, b * f, h, w)
     else:
-        raise NotImplementedError(f"no cost probe for denoiser class {cls}")
+        probe = family_denoiser_probe(cls)
+        if probe is None:
+            raise NotImplementedError(f"no cost probe for denoiser class {cls}")
+        return probe(module, batch=b, frames=f, height=h, width=w, text_tokens=text_tokens, image_tokens=image_tokens)
     inputs = [v for v in kwargs.values() if isinstance(v, torch.Tensor)]
     inputs += [t for v in kwargs.values() if isinstance(v, tuple) for t in v if isinstance(t, torch.Tensor)]
     return (lambda: module(**kwargs)), inputs
+
+
+def family_denoiser_probe(class_name: str) -> Callable[..., Call] | None:
+    """A family's own probe of a denoiser class the branches above do not know (``CostFacts.denoiser_probes``)."""
+    from videogen.video.families import FAMILY_IDS, get_cost_facts
+
+    for family in FAMILY_IDS:
+        probe = get_cost_facts(family).denoiser_probes.get(class_name)
+        if probe is not None:
+            return probe
+    return None
 
 
 def _with_controlnet(

@@ -47,10 +47,13 @@ def decode_tiles(
     cls = type(vae).__name__
     if cls == "AutoencoderKL":
         return _sd_tiles(vae, chunk or frames, frames, height, width, tiling=tiling, slicing=slicing)
-    if cls == "AutoencoderKLCogVideoX":
+    if hasattr(vae, "tile_latent_min_height") and not hasattr(vae, "tile_sample_stride_height"):
+        # tiles sized in latent pixels and strided by an overlap factor: one per side (CogVideoX) or one for both
+        # (HunyuanVideo 1.5), each tile every frame
         min_h, min_w = vae.tile_latent_min_height, vae.tile_latent_min_width
-        stride_h = int(min_h * (1 - vae.tile_overlap_factor_height))
-        stride_w = int(min_w * (1 - vae.tile_overlap_factor_width))
+        both = getattr(vae, "tile_overlap_factor", None)
+        stride_h = int(min_h * (1 - getattr(vae, "tile_overlap_factor_height", both)))
+        stride_w = int(min_w * (1 - getattr(vae, "tile_overlap_factor_width", both)))
     else:
         sc = vae.spatial_compression_ratio
         min_h, min_w = vae.tile_sample_min_height // sc, vae.tile_sample_min_width // sc

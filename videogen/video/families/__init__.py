@@ -20,6 +20,7 @@ from videogen.video.families import (
     animatediff,
     cogvideox,
     hunyuan_video,
+    hunyuan_video15,
     ltx_video,
     sana_video,
     text_to_video_sd,
@@ -32,7 +33,7 @@ if TYPE_CHECKING:
     from videogen.video.tiny.variants import TinyVariant
 
 # The order is the order every listing shows.
-_PACKAGES = (text_to_video_sd, wan, cogvideox, ltx_video, hunyuan_video, sana_video, animatediff)
+_PACKAGES = (text_to_video_sd, wan, cogvideox, ltx_video, hunyuan_video, sana_video, animatediff, hunyuan_video15)
 
 FAMILIES: dict[str, ModuleType] = {package.SPEC.id: package for package in _PACKAGES}
 SPECS: dict[str, VideoModelSpec] = {family: package.SPEC for family, package in FAMILIES.items()}
@@ -87,6 +88,20 @@ def tiny_extra_models(family: str) -> dict[str, Callable[[], Any]]:
     return dict(getattr(module, "TINY_EXTRA_MODELS", {}))
 
 
+def family_checkpoint_facts(family: str, preset: ArchPreset, task: str) -> dict[str, Any]:
+    """What a checkpoint (an ``arch:`` preset, or a preset read from a model directory) says that only its family's
+    adapter reads: the family's ``checkpoint_facts(preset, task)``; none if it declares none."""
+    read = getattr(family_package(family), "checkpoint_facts", None)
+    return dict(read(preset, task)) if read is not None else {}
+
+
+def tiny_family_facts(family: str) -> dict[str, Any]:
+    """The family's ``checkpoint_facts`` of its plain tiny model, known without building it (``TINY_FAMILY_FACTS`` in
+    ``families/<family>/tiny.py``); none if it declares none."""
+    module = importlib.import_module(f"{family_package(family).__name__}.tiny")
+    return dict(getattr(module, "TINY_FAMILY_FACTS", {}))
+
+
 def tiny_variants(family: str) -> dict[str, TinyVariant]:
     """The family's named tiny models (``TINY_VARIANTS`` in ``families/<family>/tiny.py``; none if it declares none)."""
     module = importlib.import_module(f"{family_package(family).__name__}.tiny")
@@ -109,6 +124,7 @@ __all__ = [
     "FAMILY_IDS",
     "SPECS",
     "adapter_class",
+    "family_checkpoint_facts",
     "family_package",
     "family_presets",
     "get_adapter",
@@ -117,6 +133,7 @@ __all__ = [
     "tiny_builder",
     "tiny_call_kwargs",
     "tiny_extra_models",
+    "tiny_family_facts",
     "tiny_variant",
     "tiny_variants",
 ]

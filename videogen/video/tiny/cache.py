@@ -13,7 +13,14 @@ import tempfile
 from pathlib import Path
 
 from videogen.paths import cache_root
-from videogen.video.families import get_spec, tiny_builder, tiny_call_kwargs, tiny_extra_models, tiny_variant
+from videogen.video.families import (
+    get_spec,
+    tiny_builder,
+    tiny_call_kwargs,
+    tiny_extra_models,
+    tiny_family_facts,
+    tiny_variant,
+)
 from videogen.video.model_meta import LATENT_UPSAMPLER_DIR, MODEL_META_FILE, ModelMeta
 
 # Bump when a tiny architecture changes so stale caches are rebuilt (a new variant has its own directory).
@@ -45,7 +52,7 @@ def _check_task(family: str, task: str, variant: str | None) -> None:
 
 def tiny_meta(family: str, task: str, variant: str | None = None) -> ModelMeta:
     """What a tiny model's directory says about itself (the one place it is put together)."""
-    extra = {}
+    extra = {"family_facts": tiny_family_facts(family) or None} if variant is None else {}
     if variant is not None:
         named = tiny_variant(family, variant)
         runs = get_spec(family).pipeline_class_for(task, named.checkpoint_class)
