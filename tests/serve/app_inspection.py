@@ -30,6 +30,10 @@ def describe_app(app: Application) -> dict[str, dict[str, Any]]:
             "graceful_shutdown_timeout_s": cfg.graceful_shutdown_timeout_s,
             "init_args": [a for a in dep.init_args if not _holds_apps(a)],
         }
+        replica = dep._replica_config
+        if replica.placement_group_bundles:  # a multi-device replica: one bundle per rank
+            out[dep.name]["placement_group_bundles"] = replica.placement_group_bundles
+            out[dep.name]["placement_group_strategy"] = replica.placement_group_strategy
         for arg in dep.init_args:
             for child in arg.values() if isinstance(arg, dict) else [arg]:
                 if isinstance(child, Application):

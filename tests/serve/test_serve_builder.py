@@ -92,7 +92,7 @@ def test_overrides_merge_and_keep_rocm_env(tmp_path):
     assert ltx["num_replicas"] == 2 and "autoscaling_config" not in ltx
 
 
-def test_cpu_tiny_yaml_all_seven_families_without_gpus(tmp_path):
+def test_cpu_tiny_yaml_every_family_without_gpus(tmp_path):
     config = _yaml("cpu-tiny.yaml")
     from ray.serve.schema import ServeDeploySchema
 
@@ -102,7 +102,7 @@ def test_cpu_tiny_yaml_all_seven_families_without_gpus(tmp_path):
     args = dict(app["args"], state_dir=str(tmp_path))
     described = describe_app(build_app(args))
     workers = {k: v for k, v in described.items() if k.startswith("VideoWorker_")}
-    assert len(workers) == 7
+    assert set(workers) == {f"VideoWorker_{f}" for f in FAMILY_IDS}  # every family the registry lists
     for opts in workers.values():
         assert opts["ray_actor_options"]["num_gpus"] == 0 and opts["ray_actor_options"]["num_cpus"] <= 0.1
         assert "MIOPEN_FIND_MODE" in opts["ray_actor_options"]["runtime_env"]["env_vars"]
@@ -116,7 +116,7 @@ def test_gpu_yamls_ask_for_one_gpu_per_worker(name):
     ServeDeploySchema.model_validate(config)
     described = describe_app(build_app(config["applications"][0]["args"]))
     workers = {k: v for k, v in described.items() if k.startswith("VideoWorker_")}
-    assert len(workers) == 7
+    assert set(workers) == {f"VideoWorker_{f}" for f in FAMILY_IDS}  # every family the registry lists
     for opts in workers.values():
         assert opts["ray_actor_options"]["num_gpus"] == 1
         assert opts["max_ongoing_requests"] == 1

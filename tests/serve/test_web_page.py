@@ -176,7 +176,9 @@ def test_estimate_submit_progress_and_the_video_plays(page):
     _fill(page, "ltx-video", num_inference_steps=2, seed=4)
     page.click("#estimate-btn")
     sync_api.expect(page.locator("#estimate")).to_contain_text("Estimate", timeout=15_000)
+    before = page.inner_text("#job-id")  # an earlier test's job may be shown, succeeded: wait for this one
     page.click("#submit-btn")
+    sync_api.expect(page.locator("#job-id")).not_to_have_text(before, timeout=15_000)
     sync_api.expect(page.locator("#job-stage")).to_have_attribute("data-status", "succeeded", timeout=60_000)
     assert page.eval_on_selector("#job-progress", "p => p.value") == 100
     page.wait_for_function("() => document.querySelector('#job-video').readyState >= 2", timeout=30_000)

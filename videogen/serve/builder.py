@@ -31,6 +31,7 @@ def build_app(args: VideoGenAppConfig) -> Application:
     # Imported here: the deployment classes pull in FastAPI and the core, which a
     # process that only validates a config (or inspects the options) does not need.
     from videogen.serve.ingress import VideoGenIngress
+    from videogen.serve.parallel_replica import check_served_parallel
     from videogen.serve.service.auth import refuse_keyless_exposure, serve_http_host
     from videogen.serve.worker_deployment import VideoWorker
 
@@ -39,7 +40,9 @@ def build_app(args: VideoGenAppConfig) -> Application:
     refuse_keyless_exposure(cfg, serve_http_host())
     gpus = resolve_num_gpus(cfg.num_gpus)
     workers: dict[str, Any] = {}
-    for name in cfg.served_models:
+    for name, served in cfg.served_models.items():
+        fam = served.config  # a split the model cannot run is refused here, naming families.<name>.parallel
+        check_served_parallel(name, served.family, fam.model, fam.parallel, fam.policy)
         options = worker_deployment_options(name, cfg, num_gpus=gpus)
         workers[name] = serve.deployment(VideoWorker).options(**options).bind(worker_settings(name, cfg))
     ingress = serve.deployment(VideoGenIngress).options(**ingress_deployment_options(cfg))

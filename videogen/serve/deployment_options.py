@@ -170,7 +170,26 @@ def worker_deployment_options(name: str, cfg: VideoGenAppConfig, num_gpus: float
     runtime_env = dict(actor.get("runtime_env") or {})
     runtime_env["env_vars"] = worker_env_vars(cfg, user_env)
     actor["runtime_env"] = runtime_env
-    return _finish_scaling(merged)
+    return _finish_scaling(_place_ranks(merged, fam.parallel.world_size))
+
+
+def rank_bundle(actor_options: dict[str, Any]) -> dict[str, float]:
+    """What one rank of a multi-device replica reserves: the replica actor's own CPUs and GPUs (and any custom
+    resources it asks for, e.g. an accelerator type), so rank 0 fits its bundle exactly as the others do."""
+    bundle = {"CPU": actor_options.get("num_cpus", 1), "GPU": actor_options.get("num_gpus", 0)}
+    bundle.update(actor_options.get("resources") or {})
+    return {key: value for key, value in bundle.items() if value}
+
+
+def _place_ranks(options: dict[str, Any], world_size: int) -> dict[str, Any]:
+    """A replica splitting a job across ``world_size`` ranks asks Serve for one bundle per rank, packed on one
+    node (the ranks meet on its loopback; Ulysses' all-to-all runs every layer): Serve places the replica actor
+    (rank 0) in bundle 0, and the replica starts ranks 1..N-1 in the others (``serve.parallel_replica``), as Ray
+    Serve LLM places a multi-GPU vLLM engine. Bundles an operator configured are kept as they are."""
+    if world_size > 1 and not options.get("placement_group_bundles"):
+        options["placement_group_bundles"] = [rank_bundle(options["ray_actor_options"])] * world_size
+        options.setdefault("placement_group_strategy", "STRICT_PACK")
+    return options
 
 
 def ingress_deployment_options(cfg: VideoGenAppConfig) -> dict[str, Any]:
@@ -202,4 +221,5 @@ def worker_settings(name: str, cfg: VideoGenAppConfig) -> WorkerSettings:
         max_loras_per_replica=fam.max_loras_per_replica,
         recipes=dict(fam.recipes),
         cpu_niceness=cfg.worker_cpu_niceness,
+        parallel=fam.parallel,
     )

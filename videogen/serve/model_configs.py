@@ -14,6 +14,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from videogen.video.lora_config import DEFAULT_MAX_LORAS_PER_REPLICA, LORA_NAME_PATTERN, LoraAdapter
+from videogen.video.parallel.config import ParallelConfig
 from videogen.video.recipes import SamplingRecipe, parse_recipes
 from videogen.video.registry import FAMILY_IDS
 from videogen.video.spec import Task
@@ -93,6 +94,12 @@ class FamilyConfig(BaseModel):
         ge=1,
         le=64,
         description="LoRA adapters a replica keeps loaded (least recently used unloaded first)",
+    )
+    parallel: ParallelConfig = Field(
+        default_factory=ParallelConfig,
+        description="one job on several devices: {cfg: 1|2, ulysses: u, ring: r}; each replica then holds "
+        "cfg x ulysses x ring devices on one node (a placement group, one bundle per rank), each rank a whole "
+        "copy of the weights; checked against the model when the app is built",
     )
 
     @field_validator("loras", mode="before")

@@ -11,6 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from videogen.serve.artifacts.config import ArtifactsConfig
 from videogen.serve.config import DATABASE_URL_ENV, JournalMode
 from videogen.video.lora_config import DEFAULT_MAX_LORAS_PER_REPLICA, LoraAdapter
+from videogen.video.parallel.config import ParallelConfig
 from videogen.video.recipes import SamplingRecipe
 from videogen.video.spec import Task
 
@@ -49,3 +50,21 @@ class WorkerSettings(_Settings):
     max_loras_per_replica: int = DEFAULT_MAX_LORAS_PER_REPLICA
     recipes: dict[str, SamplingRecipe] = Field(default_factory=dict, description="the served model's recipes")
     cpu_niceness: int = Field(default=0, description="the app's worker_cpu_niceness")
+    parallel: ParallelConfig = Field(default_factory=ParallelConfig, description="the served model's split")
+
+
+_FROM_SETTINGS = object()
+
+
+def generation_worker(settings: WorkerSettings, job_timeout_s: float | None | object = _FROM_SETTINGS):
+    """The ``GenerationWorker`` a replica (or one rank of it) runs its model with: one place for both."""
+    from videogen.video.worker import GenerationWorker
+
+    return GenerationWorker(
+        models={settings.family: settings.model},
+        policy_overrides=settings.policy,
+        job_timeout_s=settings.job_timeout_s if job_timeout_s is _FROM_SETTINGS else job_timeout_s,
+        loras={settings.family: settings.loras},
+        max_loras_per_replica=settings.max_loras_per_replica,
+        recipes={settings.family: settings.recipes},
+    )

@@ -28,10 +28,11 @@ from videogen.rocm_env import apply_rocm_env
 from videogen.serve import metrics
 from videogen.serve.adapter_affinity import adapter_set_loader, note_adapter_set
 from videogen.serve.cpu_priority import lower_cpu_priority
+from videogen.serve.parallel_replica import ParallelReplica, RankLost
 from videogen.serve.progress_writer import ProgressWriter
 from videogen.serve.protocol import RunOutcome
 from videogen.serve.replica_identity import replica_identity
-from videogen.serve.replica_settings import WorkerSettings
+from videogen.serve.replica_settings import WorkerSettings, generation_worker
 from videogen.serve.store.job_store import open_replica_store
 from videogen.serve.store.records import JobStatus
 from videogen.serve.store.replicas import ModelsReport, ReplicaState
@@ -56,8 +57,6 @@ class VideoWorker:
         # The builder put the ROCm mapping into runtime_env; if a YAML replaced
         # ray_actor_options wholesale, it is applied here, still before torch.
         apply_rocm_env()
-        from videogen.video.worker import GenerationWorker
-
         lower_cpu_priority(settings.cpu_niceness)  # before torch makes its threads: they inherit it
         self.settings = settings
         self.family = settings.family
@@ -66,16 +65,14 @@ class VideoWorker:
         self.store = open_replica_store(
             settings.state_dir, settings.journal_mode, settings.artifacts, settings.database_url
         )
-        self.worker = GenerationWorker(
-            models={self.family: settings.model},
-            policy_overrides=settings.policy,
-            job_timeout_s=settings.job_timeout_s,
-            loras={self.family: settings.loras},
-            max_loras_per_replica=settings.max_loras_per_replica,
-            recipes={self.family: settings.recipes},
-        )
+        self.worker = generation_worker(settings)
         self.identity = replica_identity()
         self.replica_id: str = self.identity["replica_id"]
+        # What loads, warms up and generates: the worker itself, or all ranks of a multi-device replica at once.
+        self.parallel = (
+            ParallelReplica(settings, self.worker, self.replica_id) if settings.parallel.world_size > 1 else None
+        )
+        self.runner = self.parallel or self.worker
         self._store_health = StoreHealth(f"worker {self.replica_id}")  # the store away: logged, not unhealthy
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"videogen-{self.family}")
         self._current: dict[str, Any] | None = None
@@ -97,10 +94,10 @@ class VideoWorker:
     def _warm(self, task: str) -> None:
         started = time.time()
         try:
-            self.worker.warm(self.family, task)
+            self.runner.warm(self.family, task)
             logger.info("%s/%s loaded in %.2fs", self.family, task, time.time() - started)
             # A short run measures the FLOP/s this replica achieves: ETAs and admission use it from the start.
-            self.worker.warm_up(self.family, task)
+            self.runner.warm_up(self.family, task)
         except VideoGenError as exc:
             # The replica stays up and says why; jobs for this task fail with the reason.
             self._load_errors[task] = exc.to_dict()
@@ -167,6 +164,8 @@ class VideoWorker:
         """Fails when this replica can no longer generate; Serve then replaces it. The job store away (a
         database restart: every replica sees it) does not fail it (``serve.store_health``)."""
         self.worker.check_health()  # a fatal device error (illegal memory access, ...)
+        if self.parallel is not None and (lost := self.parallel.lost()):
+            self._broken = lost  # Serve replaces the replica, and Ray its ranks with it
         if self._broken:
             raise RuntimeError(f"worker broken: {self._broken}")
         current = self._current
@@ -181,6 +180,8 @@ class VideoWorker:
             self._stop.set()
             self.release_current("its worker replica shut down (shutdown or scale-down) before the job ended")
             self.store.replicas.touch(self.replica_id, ReplicaState.STOPPED)
+            if self.parallel is not None:
+                self.parallel.close()
         except Exception:  # noqa: BLE001
             pass
 
@@ -294,7 +295,7 @@ class VideoWorker:
             asked = {k: v for k, v in rec.request.items() if k != "client"}
             # Inputs kept in the artifact store (s3) are fetched here: this node may not be the one that took them.
             request = VideoRequest.model_validate({**asked, **self.store.artifacts.load_inputs(rec.inputs)})
-            result = self.worker.generate(
+            result = self.runner.generate(
                 request,
                 self.store.video_path(job_id),
                 on_progress=on_progress,
@@ -322,6 +323,14 @@ class VideoWorker:
             )
             self._report_soon()  # after the job's end: the refined throughput reaches admission now, not in 30 s
             return JobStatus.SUCCEEDED if done else RunOutcome.SUPERSEDED
+        except RankLost as exc:  # the group is gone or out of step: the job runs again on a new one
+            self._broken = str(exc)
+            logger.warning("job %s: %s; the replica is replaced with its ranks", job_id, exc)
+            writer.close()
+            jobs.retry_or_fail(
+                job_id, token, f"a rank of its worker replica was lost: {exc}", dispatcher=None, lease_s=0
+            )
+            return RunOutcome.UNHEALTHY
         except GenerationCancelled as exc:
             finish(JobStatus.CANCELLED, error=exc.to_dict(), **ended(JobStatus.CANCELLED))
             return JobStatus.CANCELLED
