@@ -50,7 +50,9 @@ def test_one_bundle_per_rank_packed_on_one_node(tmp_path):
         ("wan", "arch:wan2.1-t2v-1.3b", {"ring": 2}, "families.wan.parallel.ring", "flash"),
     ],
 )
-def test_a_split_the_model_cannot_run_is_refused_when_the_app_is_built(tmp_path, family, model, parallel, field, allowed):
+def test_a_split_the_model_cannot_run_is_refused_when_the_app_is_built(
+    tmp_path, family, model, parallel, field, allowed
+):
     with pytest.raises(ValueError, match=field) as refused:
         _app(tmp_path, family=family, model=model, parallel=parallel)
     assert allowed in str(refused.value)
