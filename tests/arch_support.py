@@ -43,7 +43,7 @@ def _shrink(class_name: str, config: dict) -> dict:
     elif class_name == "Gemma2Model":
         small = {"vocab_size": 256, "hidden_size": _TEXT, "intermediate_size": 64, "num_hidden_layers": 1}
         small.update(num_attention_heads=2, num_key_value_heads=1, head_dim=16, query_pre_attn_scalar=16)
-    elif class_name in ("WanTransformer3DModel", "WanVACETransformer3DModel"):
+    elif class_name in ("WanTransformer3DModel", "WanVACETransformer3DModel", "SkyReelsV2Transformer3DModel"):
         small = {"num_attention_heads": 2, "attention_head_dim": 16, "ffn_dim": 64, "num_layers": 1}
         small.update(text_dim=_TEXT, freq_dim=32, rope_max_seq_len=32)
         if config.get("image_dim"):
@@ -84,6 +84,28 @@ def _shrink(class_name: str, config: dict) -> dict:
         small = {"vocab_size": 256, "hidden_size": _TEXT, "intermediate_size": 64, "num_hidden_layers": 2}
         small.update(num_attention_heads=2, num_key_value_heads=2)
         small["rope_scaling"] = {"type": "mrope", "mrope_section": [2, 3, 3]}
+    elif class_name == "LTX2VideoTransformer3DModel":  # each stream's heads x width is its cross_attention_dim
+        small = {"num_attention_heads": 2, "attention_head_dim": 16, "cross_attention_dim": 32, "num_layers": 1}
+        small.update(audio_num_attention_heads=2, audio_attention_head_dim=8, audio_cross_attention_dim=16)
+        small.update(caption_channels=_TEXT, audio_in_channels=8, audio_out_channels=8)  # the scaled audio VAE's
+    elif class_name == "LTX2TextConnectors":  # over the scaled Gemma's 3 hidden states; 8 registers divide 16 tokens
+        small = {"caption_channels": _TEXT, "text_proj_in_factor": 3}
+        for stream in ("video", "audio"):
+            small.update({f"{stream}_connector_num_attention_heads": 2, f"{stream}_connector_attention_head_dim": 16})
+            small.update({f"{stream}_connector_num_layers": 1, f"{stream}_connector_num_learnable_registers": 8})
+    elif class_name == "AutoencoderKLLTX2Video":  # the widths' ratios kept, as LTX-Video's
+        small = {k: [c // 32 for c in config[k]] for k in ("block_out_channels", "decoder_block_out_channels")}
+        small.update({k: [1] * len(config[k]) for k in ("layers_per_block", "decoder_layers_per_block")})
+    elif class_name == "AutoencoderKLLTX2Audio":  # its latent statistics span latent channels x mel bins / 4 (2 x 4)
+        small = {"base_channels": 8, "num_res_blocks": 1, "latent_channels": 2, "mel_bins": 16}
+    elif class_name == "LTX2Vocoder":  # the scaled spectrogram's 2 x 16; five upsamplings halve the width: 32 -> 1
+        small = {"in_channels": 32, "hidden_channels": 32, "resnet_kernel_sizes": [3], "resnet_dilations": [[1, 3, 5]]}
+    elif class_name == "Gemma3ForConditionalGeneration":  # 2 layers: 3 stacked hidden states for LTX-2's connectors
+        text = {"vocab_size": 256, "hidden_size": _TEXT, "intermediate_size": 64, "num_hidden_layers": 2}
+        text.update(num_attention_heads=2, num_key_value_heads=1, head_dim=16, query_pre_attn_scalar=16)
+        vision = {"hidden_size": 16, "intermediate_size": 32, "num_hidden_layers": 1, "num_attention_heads": 2}
+        # 56 px in 14 px patches: 4 x 4, pooled to the 2 x 2 image tokens mm_tokens_per_image says
+        small = {"text_config": text, "vision_config": {**vision, "image_size": 56}, "mm_tokens_per_image": 4}
     elif class_name == "SiglipVisionModel":
         small = {"hidden_size": 16, "intermediate_size": 32, "num_hidden_layers": 1, "num_attention_heads": 2}
         small["patch_size"] = 32
@@ -142,6 +164,8 @@ def task_media(pipe, task: str, num_frames: int, height: int, width: int) -> dic
         from videogen.video.families.ltx_video.conditions import clip_latents
 
         return {"latents": clip_latents(pipe, clip, height, width), "denoise_strength": 0.8}
+    if task == VIDEO_TO_VIDEO and type(pipe).__name__ == "SkyReelsV2DiffusionForcingVideoToVideoPipeline":
+        return {"video": clip, "overlap_history": 1}  # extends the clip from its last frame: no strength
     if task == VIDEO_TO_VIDEO:
         return {"video": clip, "strength": 0.8}
     if task == KEYFRAMES:

@@ -27,6 +27,8 @@ _FLAG_FOR_FIELD = {"num_frames": "--frames", "num_inference_steps": "--steps", "
 def _flag(field: str) -> str:
     if field.startswith("loras"):  # loras, loras[i].name, loras[i].scale: the --lora flag
         return "--lora"
+    if field.startswith("parallel."):  # a key of --parallel cfg=2,ulysses=4
+        return f"--parallel {field.partition('.')[2]}"
     return _FLAG_FOR_FIELD.get(field, "--" + field.replace("_", "-"))
 
 
@@ -67,6 +69,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     est.add_argument("--vram", type=float, help="with --gpu: its memory in GB (default: the named card's)")
     est.add_argument("--job-timeout", type=float, dest="job_timeout_s", help="refuse what would run longer (seconds)")
+    est.add_argument(
+        "--parallel",
+        help="price one job split across ranks, e.g. cfg=2,ulysses=4 (each rank holds the whole model): the figures "
+        "are then one rank's, with the bytes each sends and their time on the device's link",
+    )
     est.add_argument("--json", action="store_true")
 
     from videogen.cli_client import add_client_parsers  # submit / status / wait / download --server URL
@@ -149,6 +156,8 @@ def _progress_printer(enabled: bool):
 
     def on_progress(event) -> None:
         label = event.stage if event.step is None else f"{event.stage} {event.step}/{event.total_steps}"
+        if event.block is not None:  # a job in windows (SkyReels-V2's diffusion forcing): the one it is in
+            label += f" block {event.block}/{event.total_blocks}"
         bar.set_description_str(label)
         bar.update(event.percent - bar.n)
 

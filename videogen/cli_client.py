@@ -126,6 +126,8 @@ def _print_job(job: dict[str, Any], as_json: bool) -> None:
         return
     progress = job.get("progress") or {}
     step = f" step {progress['step']}/{progress['total_steps']}" if progress.get("step") else ""
+    if progress.get("block"):  # a job in windows (SkyReels-V2's diffusion forcing): the one it is in
+        step += f" block {progress['block']}/{progress['total_blocks']}"
     print(
         f"{job['id']} {job['status']} {job['family']}/{job['task']} stage={progress.get('stage')}{step} "
         f"{progress.get('percent', 0):.0f}%"
@@ -174,6 +176,8 @@ def follow(client, job_id: str, out=None) -> dict[str, Any]:
             text = p.get("stage") or job["status"]
             if p.get("step") and p.get("total_steps"):
                 text += f" {p['step']}/{p['total_steps']}"
+            if p.get("block"):
+                text += f" block {p['block']}/{p['total_blocks']}"
             bar.set_description_str(text, refresh=False)
             if p.get("eta_s") is not None and job["status"] not in TERMINAL:
                 bar.set_postfix_str(f"ETA {p['eta_s']:.1f}s", refresh=False)

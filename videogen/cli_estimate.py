@@ -36,6 +36,37 @@ def _named_vram(name: str) -> float | None:
     return entry.memory_gb if entry is not None else None
 
 
+def parallel_from_args(args):
+    """``--parallel`` as a ``ParallelConfig`` (None without it); a bad value is an error naming the flag."""
+    from pydantic import ValidationError
+
+    from videogen.errors import InvalidRequestError
+    from videogen.video.parallel.config import ParallelConfig
+
+    text = getattr(args, "parallel", None)
+    if not text:
+        return None
+    try:
+        return ParallelConfig.parse(text)
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        key = ".".join(str(part) for part in err["loc"]) or "value"
+        raise InvalidRequestError("parallel", f"{text!r}: {key}: {err['msg']}; e.g. cfg=2,ulysses=4") from None
+    except ValueError as exc:
+        raise InvalidRequestError("parallel", str(exc).removeprefix("parallel: ")) from None
+
+
+def _check_parallel(worker, family: str, task: str, config) -> list[str]:
+    """Refuse a split the model cannot run (``parallel.<key>`` named), as a replica's build would; else its notes."""
+    from videogen.video.job_cost import preset_for_source
+    from videogen.video.parallel.validate import ParallelFacts, check_parallel
+
+    source = worker.source(family)
+    preset = preset_for_source(source, task)  # a published checkpoint's preset needs no files here
+    facts = ParallelFacts.from_arch(preset) if preset is not None else ParallelFacts.from_source(source, task)
+    return check_parallel(config, facts, worker.policy(family).attention_backend)
+
+
 def estimate_payload(args) -> dict[str, Any]:
     """The estimate as JSON: figures always, the admission verdict (rung or refusal) beside them."""
     from videogen.video.admission import estimate_weights
@@ -44,15 +75,18 @@ def estimate_payload(args) -> dict[str, Any]:
     from videogen.video.worker import GenerationWorker
 
     request = request_from_args(args, image_required=False)
+    parallel = parallel_from_args(args)
     worker = GenerationWorker(
         models={args.family: args.model},
         profile=_profile(args),
         job_timeout_s=args.job_timeout_s,
         policy_overrides=policy_overrides(args),
         recipes={args.family: recipes_from_args(args) or {}},
+        parallel=parallel,
     )
     family, task = request.family, request.task
     get_spec(family).check_task(task)
+    parallel_notes = _check_parallel(worker, family, task, parallel) if parallel else []
     params = get_adapter(family).resolve_params(request, worker.model_meta(family, task)).params
     policy = worker.policy(family)
     priced = estimate_job(worker.source(family), task, params, policy.dtype, worker.profile, **estimate_weights(policy))
@@ -70,6 +104,8 @@ def estimate_payload(args) -> dict[str, Any]:
             k: getattr(policy, k)
             for k in ("dtype", "placement", "vae_tiling", "vae_slicing", "weights", "quantized_rungs")
         },
+        "parallel": parallel
+        and {"config": parallel.describe(), "world_size": parallel.world_size, "notes": parallel_notes},
         "estimate": priced[0].model_dump(),
         "admission": None,
         "refused": None,
@@ -106,7 +142,13 @@ def _print_text(p: dict[str, Any]) -> None:
         media = [f"{conditioning['reference_images']} reference image(s)"] if "reference_images" in conditioning else []
         media += [f"{len(conditioning['keyframes'])} keyframe(s)"] if "keyframes" in conditioning else []
         print(f"conditioning {', '.join(media)}; the denoised sequence: {est['video_tokens']} tokens")
-    print("memory (GB)  " + ", ".join(f"{k} {v:g}" for k, v in est["memory_gb"].items()))
+    split = est.get("parallel")
+    if split:
+        _print_parallel(split)
+    print(
+        ("memory per rank (GB) " if split else "memory (GB)  ")
+        + ", ".join(f"{k} {v:g}" for k, v in est["memory_gb"].items())
+    )
     peak = est["seconds_at_device_peak"]
     expected = est["expected_seconds"]
     print(
@@ -125,6 +167,24 @@ def _print_text(p: dict[str, Any]) -> None:
     elif p["admission"]:
         a = p["admission"]
         print(f"would run at {a['rung']} ({a['required_gb']} GB of {a['capacity_gb']} GB)")
+
+
+def _print_parallel(split: dict[str, Any]) -> None:
+    """The split: world size, what each rank holds and sends, and the time that takes on the link."""
+    sent = ", ".join(
+        f"{e['axis']} {e['bytes_per_step'] / 1e6:.3g} MB/step ({e['collective']})" for e in split["exchanges"]
+    )
+    link = split.get("link_gbps")
+    seconds = split.get("communication_seconds")
+    print(
+        f"parallel     {split['parallel']}: {split['world_size']} ranks, each holding the whole model "
+        f"({split['weights_bytes_per_rank'] / 2**30:.2f} GB of weights); a rank computes {split['denoise_share']:.3g} "
+        f"of the denoising; figures below are one rank's"
+    )
+    print(
+        f"exchanges    {sent or 'none'}; {split['communication_bytes'] / 1e9:.3g} GB a rank in all"
+        + (f", {seconds:.3g} s at {link:g} GB/s" if seconds is not None and link else "")
+    )
 
 
 def cmd_estimate(args) -> int:

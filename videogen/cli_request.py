@@ -27,6 +27,10 @@ REQUEST_VALUES = (
     "strength",
     "conditioning_scale",
     "latent_upscale",
+    "with_audio",
+    "ar_step",
+    "causal_block_size",
+    "overlap_history",
     "recipe",
 )
 
@@ -83,6 +87,17 @@ def add_media_flags(parser: argparse.ArgumentParser) -> None:
         default=None,  # left out of the request unless given
         help="LTX-Video with a latent upsampler: generate at half the size, upscale 2x in latent space and refine",
     )
+    parser.add_argument(
+        "--no-audio",
+        dest="with_audio",
+        action="store_false",
+        default=None,  # left out of the request unless given: a family with sound keeps it
+        help="a family with sound (LTX-2): leave the audio track out of the MP4",
+    )
+    # diffusion forcing (SkyReels-V2's DF models): long videos in windows, extended videos
+    parser.add_argument("--ar-step", type=int, help="diffusion forcing: steps each causal block lags the one before")
+    parser.add_argument("--causal-block-size", type=int, help="diffusion forcing: latent frames per causal block")
+    parser.add_argument("--overlap-history", type=int, help="diffusion forcing: frames shared between windows")
 
 
 def media_from_args(args) -> dict:

@@ -32,7 +32,8 @@ def choose(requested: str) -> str:
     return "opencv" if importlib.util.find_spec("cv2") is not None else "skip"
 
 
-def _opencv_mp4(frames: np.ndarray, path: str | Path, fps: int) -> int:
+def _opencv_mp4(frames: np.ndarray, path: str | Path, fps: int, audio=None) -> int:
+    """The frames only: OpenCV writes no audio (a soundtrack, LTX-2's, is dropped on this fallback)."""
     import cv2
 
     path = Path(path)
@@ -51,7 +52,7 @@ def _opencv_mp4(frames: np.ndarray, path: str | Path, fps: int) -> int:
     return path.stat().st_size
 
 
-def _skip(frames: np.ndarray, path: str | Path, fps: int) -> int:
+def _skip(frames: np.ndarray, path: str | Path, fps: int, audio=None) -> int:
     return 0
 
 

@@ -57,6 +57,8 @@ FAMILIES: dict[str, FamilyCase] = {
     "hunyuan-video": FamilyCase((T2V, I2V, FLF), (5, 200), frames={T2V: 9, I2V: 5}),
     "sana-video": FamilyCase((T2V, I2V), (100,)),
     "hunyuan-video15": FamilyCase((T2V, I2V), (1, 245)),
+    "ltx2": FamilyCase((T2V, I2V), (1, 489)),
+    "skyreels-v2": FamilyCase((T2V, I2V, V2V), (1, 1023)),
 }
 # Video-to-video is checked in test_video_to_video.py (its input clip decides frames and size), first-last-frame
 # in test_first_last_frame.py, Wan VACE's three tasks in test_vace.py (CogVideoX's and AnimateDiff's control-to-video in
@@ -65,7 +67,9 @@ FAMILIES: dict[str, FamilyCase] = {
 # LTX-Video's keyframes and video-to-video run on LTXConditionPipeline (the clip goes in as ``latents`` with
 # ``denoise_strength``, not as ``video``): test_ltx_conditions.py.
 OWN_TESTS = (V2V, FLF, *VACE, KF)
-V2V_FAMILIES = [family for family, case in FAMILIES.items() if V2V in case.tasks and family != "ltx-video"]
+_OWN_V2V = ("ltx-video", "skyreels-v2")
+# SkyReels-V2's video-to-video extends the clip (no strength): test_family_skyreels_v2.py
+V2V_FAMILIES = [family for family, case in FAMILIES.items() if V2V in case.tasks and family not in _OWN_V2V]
 CASES = [(family, task) for family, case in FAMILIES.items() for task in case.tasks if task not in OWN_TESTS]
 I2V_CASES = [(family, task) for family, task in CASES if task == I2V]
 T2V_CASES = [(family, task) for family, task in CASES if task == T2V]

@@ -10,6 +10,7 @@ padded or cut to it); the clip's own length, rate and size are not drawn here (t
 First-last-frame (Wan) is covered the same way, one small PNG as both its first and its last frame.
 Wan VACE too: the clip (with the PNG as its mask for video-inpaint), the PNG as reference-to-video's reference.
 Keyframes (LTX-Video): the PNG at frame 0 and the clip from the family's ``min_frames - 1`` (cut to what fits).
+A family with sound (LTX-2) draws ``with_audio`` too: the MP4 has a decodable audio track exactly when it is kept.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from videogen.video.encode import read_mp4
 from videogen.video.families import get_adapter
 from videogen.video.registry import FAMILY_IDS, SPECS
 from videogen.video.request import VideoRequest
+from videogen.video.soundtrack import read_audio_track
 from videogen.video.video_to_video import clip_b64
 from videogen.video.worker import GenerationWorker
 
@@ -44,6 +46,8 @@ def _requests(family: str):
     sizes = st.integers(min_value=max(m, 16), max_value=spec.max_size)  # the request model takes >= 16
     # LTX-Video's latent upscale (its tiny model has an upsampler): two passes, priced as such by admission
     upscale = {"latent_upscale": st.booleans()} if get_adapter(family).has_latent_upsampler_models else {}
+    # a family with sound (LTX-2): with or without its track in the MP4
+    audio = {"with_audio": st.booleans()} if spec.audio else {}
     return st.fixed_dictionaries(
         {
             "num_frames": st.integers(min_value=rule.min_frames, max_value=rule.max_frames),
@@ -51,6 +55,7 @@ def _requests(family: str):
             "width": sizes,
             "seed": st.integers(min_value=0, max_value=2**16),
             **upscale,
+            **audio,
         }
     )
 
@@ -101,5 +106,8 @@ def test_every_accepted_request_runs_or_is_refused_naming_a_field(worker, family
         frames, _ = read_mp4(out)
         assert frames.shape[0] == result.num_frames == spec.output_frames(task, result.params["num_frames"])
         assert frames.shape[1:3] == (result.params["height"], result.params["width"])
+        # the soundtrack is in the file exactly when the job keeps one (decoded, not only listed)
+        track = read_audio_track(out)
+        assert (track is not None and track.samples.size > 0) == bool(result.params.get("with_audio"))
 
     check()

@@ -36,6 +36,8 @@ PIPELINES = {
     "animatediff": "AnimateDiffVideoToVideoPipeline",
     # LTX's clip goes in as latents + denoise_strength: its pipeline checks are in test_ltx_conditions.py
     "ltx-video": "LTXConditionPipeline",
+    # SkyReels-V2's extends the clip (diffusion forcing, no strength): test_family_skyreels_v2.py
+    "skyreels-v2": "SkyReelsV2DiffusionForcingVideoToVideoPipeline",
 }
 DEFAULT_STRENGTH = {"text-to-video-sd": 0.6, "wan": 0.8, "cogvideox": 0.8, "animatediff": 0.8}
 # A 12-frame clip at 8 fps: at the job's fps (Wan 16, the others 8), down to the frame rule.
@@ -95,7 +97,7 @@ def _mse(a: np.ndarray, b: np.ndarray) -> float:
 
 
 def test_the_four_families_offer_it_through_diffusers_own_pipelines():
-    assert sorted([*V2V_FAMILIES, "ltx-video"]) == sorted(PIPELINES)
+    assert sorted([*V2V_FAMILIES, "ltx-video", "skyreels-v2"]) == sorted(PIPELINES)
     for family in FAMILY_IDS:
         spec = get_spec(family)
         assert spec.pipeline_classes.get(V2V) == PIPELINES.get(family)
@@ -165,7 +167,7 @@ def test_strength_decides_how_far_the_output_moves_from_the_input(tiny):
     assert not np.array_equal(to_uint8(low_a), to_uint8(low_b))
 
 
-@pytest.mark.parametrize("family", sorted(PIPELINES))
+@pytest.mark.parametrize("family", [f for f in sorted(PIPELINES) if "strength" in get_spec(f).optional_inputs_for(V2V)])
 def test_a_strength_that_runs_no_step_is_moved_to_one_step(family):
     adapter = get_adapter(family)
     prepared = adapter.resolve_params(

@@ -442,3 +442,62 @@ def test_latent_upscale_through_v1_and_refused_for_a_family_without_one(sdk, ser
         assert (job["params"]["first_pass_height"], job["params"]["first_pass_width"]) == (32, 32)
         r = c.post("/api/video/jobs", json={"family": "wan", "prompt": "x", "latent_upscale": True})
         assert r.status_code == 422 and r.json()["error"]["field"] == "latent_upscale"
+
+
+def test_ltx2_video_has_its_soundtrack_unless_with_audio_is_false(sdk, served_app, tmp_path):
+    """LTX-2 through /v1: the downloaded MP4 carries an AAC track (decoded here), a form's with_audio=false leaves it
+    out; a family without sound refuses with_audio=true naming the field."""
+    from videogen.video.soundtrack import read_audio_track
+
+    for with_audio in (True, False):
+        video = sdk.videos.create_and_poll(
+            prompt="a drummer on a beach",
+            model="ltx2",
+            size="32x32",
+            poll_interval_ms=100,
+            extra_body={**TINY, **({} if with_audio else {"with_audio": False})},  # as the SDK sends it: a form field
+        )
+        assert video.status == "completed", video.error
+        path = tmp_path / f"{with_audio}.mp4"
+        path.write_bytes(sdk.videos.download_content(video.id).content)
+        track = read_audio_track(path)
+        if with_audio:
+            assert track.codec == "aac" and track.channels == 2 and track.seconds == pytest.approx(9 / 24, abs=0.06)
+        else:
+            assert track is None
+        assert read_mp4(path)[0].shape == (9, 32, 32, 3)
+        with served_app.client() as c:
+            assert c.get(f"/api/video/jobs/{video.id}").json()["params"]["with_audio"] is with_audio
+    with served_app.client() as c:
+        r = c.post("/api/video/jobs", json={"family": "wan", "prompt": "x", "with_audio": True})
+        assert r.status_code == 422 and r.json()["error"]["field"] == "with_audio", r.text
+        models = {m["id"]: m for m in c.get("/api/video/models").json()["models"]}
+        assert models["ltx2"]["audio"] is True and models["wan"]["audio"] is False
+
+
+def test_skyreels_v2_long_video_runs_in_windows_and_its_forcing_fields_are_validated(sdk, served_app):
+    """SkyReels-V2 through /v1: diffusion forcing's fields as form fields, a long video in two windows of the tiny
+    model's 9 frames (its progress ends in the second); a causal block that does not divide the windows is a 422
+    naming the field and the values allowed, and another family refuses the fields."""
+    video = sdk.videos.create_and_poll(
+        prompt="a fox running through snow",
+        model="skyreels-v2",
+        size="32x32",
+        poll_interval_ms=100,
+        extra_body={**TINY, "num_frames": 13, "ar_step": 1},
+    )
+    assert video.status == "completed", video.error
+    with served_app.client() as c:
+        job = c.get(f"/api/video/jobs/{video.id}").json()
+        assert job["params"]["denoising_blocks"] == [4, 2] and job["params"]["forcing"]["ar_step"] == 1
+        assert (job["progress"]["step"], job["progress"]["block"], job["progress"]["total_blocks"]) == (6, 2, 2)
+        r = c.post(
+            "/api/video/jobs",
+            json={"family": "skyreels-v2", "prompt": "x", "num_frames": 13, "causal_block_size": 3},
+        )
+        assert r.status_code == 422 and r.json()["error"]["field"] == "causal_block_size", r.text
+        assert r.json()["error"]["allowed"] == [1]
+        r = c.post("/api/video/jobs", json={"family": "wan", "prompt": "x", "ar_step": 5})
+        assert r.status_code == 422 and r.json()["error"]["field"] == "ar_step", r.text
+        models = {m["id"]: m for m in c.get("/api/video/models").json()["models"]}
+        assert models["skyreels-v2"]["request_fields"] == ["ar_step", "causal_block_size", "overlap_history"]

@@ -74,6 +74,14 @@ def test_a_job_on_four_ranks_equals_one_device(parallel_client, tmp_path):
     served = tmp_path / "served.mp4"
     served.write_bytes(parallel_client.get(job["result"]["video_url"]).content)
 
+    # priced per rank by the ingress, from the split the replica reports; a size whose tokens do not split across
+    # the two sequence ranks (48x48: 3x3 patches a latent frame, 3 latent frames) is refused at submission
+    odd = {**BODY, "height": 48, "width": 48, "num_frames": 9}
+    refused = parallel_client.post("/api/video/jobs", json=odd)
+    assert refused.status_code == 422 and refused.json()["error"]["field"] == "num_frames", refused.text
+    priced = parallel_client.post("/api/video/estimate", json=BODY).json()
+    assert priced["estimate"]["parallel"]["world_size"] == 4, priced
+
     single = GenerationWorker(models={"wan": "tiny"})  # the same request on one device, in this process
     single.generate(VideoRequest.model_validate(BODY), tmp_path / "single.mp4")
     got, want = read_mp4(served)[0].astype(int), read_mp4(tmp_path / "single.mp4")[0].astype(int)
@@ -104,7 +112,7 @@ def test_a_rank_killed_mid_job_retries_the_job_on_a_new_group(parallel_client):
     import ray
 
     before = _rank_actors()
-    r = parallel_client.post("/api/video/jobs", json={**BODY, "num_inference_steps": 60})
+    r = parallel_client.post("/api/video/jobs", json={**BODY, "num_inference_steps": 25})
     job_id = r.json()["id"]
     running = wait_until(
         lambda: (j := parallel_client.get(f"/api/video/jobs/{job_id}").json()).get("progress", {}).get("step") and j,

@@ -133,6 +133,8 @@ def _worker(tmp_path, core) -> VideoWorker:
     worker.name = "wan"  # the served model (a family's entry is named by the family id)
     worker.store = JobStore(tmp_path)
     worker.worker = core
+    worker.runner = core  # one rank: the core runs the job itself
+    worker.parallel = None
     worker.identity = {"replica_id": "test#1"}
     worker.replica_id = "test#1"
     worker._current = None

@@ -198,6 +198,52 @@ def test_estimate_submit_progress_and_the_video_plays(page):
     assert "{" not in runtime  # words, not JSON
 
 
+def test_an_ltx2_video_plays_with_its_sound_and_the_box_leaves_it_out(page, served_app):
+    """A family with sound shows the "Sound" box (ticked); its video plays unmuted and the browser decodes its AAC
+    track; unticked, the job keeps no track. A family without sound has no box."""
+    _fill(page, "ltx2", num_inference_steps=2, seed=4)
+    assert page.is_visible("#with_audio-row") and page.is_checked("#with_audio")
+    for with_audio in (True, False):
+        page.set_checked("#with_audio", with_audio)
+        before = page.inner_text("#job-id")
+        page.click("#submit-btn")
+        sync_api.expect(page.locator("#job-id")).not_to_have_text(before, timeout=15_000)
+        sync_api.expect(page.locator("#job-stage")).to_have_attribute("data-status", "succeeded", timeout=60_000)
+        page.wait_for_function("() => document.querySelector('#job-video').readyState >= 2", timeout=30_000)
+        with served_app.client() as c:
+            assert c.get(f"/api/video/jobs/{page.inner_text('#job-id')}").json()["params"]["with_audio"] is with_audio
+        if with_audio:  # Chromium counts the audio it decoded while the (looping) video plays
+            page.wait_for_function(
+                "() => { const v = document.querySelector('#job-video');"
+                " return !v.muted && !v.paused && v.webkitAudioDecodedByteCount > 0; }",
+                timeout=15_000,
+            )
+            assert "with sound" in page.inner_text("#job-facts")
+        else:
+            assert "with sound" not in page.inner_text("#job-facts")
+    _fill(page, "wan")
+    assert page.is_hidden("#with_audio-row")
+
+
+def test_a_skyreels_long_video_takes_the_forcing_fields_and_shows_its_block(page, served_app):
+    """A diffusion-forcing family shows its own fields: a long video in two of the tiny model's windows, its last
+    step shown in the second block; the fields reach the job, and a family without them hides them."""
+    _fill(page, "skyreels-v2", num_frames=13, num_inference_steps=2, seed=4)
+    assert page.is_visible("#forcing-row")
+    page.fill("#ar_step", "1")
+    before = page.inner_text("#job-id")
+    page.click("#submit-btn")
+    sync_api.expect(page.locator("#job-id")).not_to_have_text(before, timeout=15_000)
+    sync_api.expect(page.locator("#job-stage")).to_have_attribute("data-status", "succeeded", timeout=60_000)
+    assert "step 6/6 (block 2/2)" in page.inner_text("#job-stage")
+    with served_app.client() as c:
+        job = c.get(f"/api/video/jobs/{page.inner_text('#job-id')}").json()
+        assert job["params"]["forcing"]["ar_step"] == 1 and job["params"]["denoising_blocks"] == [4, 2]
+    page.fill("#ar_step", "")
+    _fill(page, "wan")
+    assert page.is_hidden("#forcing-row")
+
+
 def test_video_to_video_from_an_uploaded_clip(page, tmp_path):
     """The task's own inputs: an input video (previewed in the page) and a strength; the job restyles it."""
     import numpy as np

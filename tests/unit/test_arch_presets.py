@@ -45,6 +45,11 @@ REQUIRED = {
     "hunyuanvideo-1.5-720p-t2v",
     "hunyuanvideo-1.5-480p-i2v",
     "hunyuanvideo-1.5-480p-i2v-step-distilled",
+    "ltx-2-19b-dev",
+    "skyreels-v2-df-1.3b-540p",
+    "skyreels-v2-df-14b-720p",
+    "skyreels-v2-t2v-14b-540p",
+    "skyreels-v2-i2v-1.3b-540p",
 }
 
 # Measured on the meta device with diffusers 0.42.1 / transformers 5.x; a change here means the
@@ -141,6 +146,38 @@ EXPECTED_COUNTS = {
             ("480p-i2v-step-distilled", 8_331_330_848),
         )
     },
+    "ltx-2-19b-dev": {
+        "transformer": 18_876_174_592,
+        "connectors": 1_431_475_200,
+        "vae": 1_222_479_601,
+        "audio_vae": 53_248_146,
+        "vocoder": 55_592_802,
+        "text_encoder": 12_187_325_040,
+    },
+    # SkyReels-V2: Wan 2.1 DiTs (the DF-1.3B with its frame-rate embedding), Wan 2.1's VAE and UMT5-XXL
+    **{
+        f"skyreels-v2-{kind}": {"transformer": transformer, "vae": 126_892_531, "text_encoder": 5_680_910_336}
+        for kind, transformer in (
+            ("df-1.3b-540p", 1_435_525_696),
+            ("df-14b-540p", 14_288_491_584),
+            ("df-14b-720p", 14_288_491_584),
+            ("t2v-14b-540p", 14_288_491_584),
+            ("t2v-14b-720p", 14_288_491_584),
+        )
+    },
+    **{
+        f"skyreels-v2-{kind}": {
+            "transformer": transformer,
+            "vae": 126_892_531,
+            "text_encoder": 5_680_910_336,
+            "image_encoder": 632_076_800,
+        }
+        for kind, transformer in (
+            ("i2v-1.3b-540p", 1_564_428_608),
+            ("i2v-14b-540p", 16_394_878_784),
+            ("i2v-14b-720p", 16_394_878_784),
+        )
+    },
     "animatediff-v1-5-2": {
         "unet": 1_312_730_244,
         "motion_adapter": 453_209_280,
@@ -172,6 +209,8 @@ _CALL = {
     "sana-video": {"frames": 5, "height": 32, "width": 32, "max_sequence_length": 16, "use_resolution_binning": False},
     "animatediff": {"num_frames": 4, "height": 32, "width": 32},
     "hunyuan-video15": {"num_frames": 9, "height": 32, "width": 32},
+    "ltx2": {"num_frames": 9, "height": 64, "width": 64, "max_sequence_length": 16},  # /32 VAE, reflect padding
+    "skyreels-v2": {"num_frames": 5, "height": 32, "width": 32, "max_sequence_length": 16},
 }
 _SIZE_OVERRIDES = {("wan2.2-ti2v-5b", IMAGE_TO_VIDEO): {"height": 64, "width": 64}}  # /16 VAE, 2x2 patches
 
@@ -182,6 +221,16 @@ _SCALED_TWINS = {
     **{("wan2.1-vace-14b", task): ("wan2.1-vace-1.3b", task) for task in PRESETS["wan2.1-vace-14b"].tasks},
     # the same DiT and scheduler; only the guider's default scale differs
     ("hunyuanvideo-1.5-480p-t2v-cfg-distilled", "text-to-video"): ("hunyuanvideo-1.5-480p-t2v", "text-to-video"),
+    # SkyReels-V2's 720P checkpoints are their 540P twins (another window and native size); shrunk, the 14B I2V DiT is
+    # the 1.3B's
+    **{
+        ("skyreels-v2-df-14b-720p", t): ("skyreels-v2-df-14b-540p", t) for t in PRESETS["skyreels-v2-df-14b-720p"].tasks
+    },
+    ("skyreels-v2-t2v-14b-720p", "text-to-video"): ("skyreels-v2-t2v-14b-540p", "text-to-video"),
+    **{
+        (f"skyreels-v2-i2v-14b-{r}", "image-to-video"): ("skyreels-v2-i2v-1.3b-540p", "image-to-video")
+        for r in ("540p", "720p")
+    },
 }
 _CASES = [(pid, task) for pid, preset in PRESETS.items() for task in preset.tasks if (pid, task) not in _SCALED_TWINS]
 
@@ -208,6 +257,8 @@ def test_presets_belong_to_known_families_and_use_their_pipelines():
 
 
 def test_every_class_named_exists():
+    import importlib
+
     import diffusers
     import transformers
 
@@ -216,6 +267,8 @@ def test_every_class_named_exists():
             assert hasattr(diffusers, class_name), class_name
         for comp in preset.components:
             library = diffusers if comp.library == "diffusers" else transformers
+            if comp.module:  # a pipeline's own module (LTX-2's connectors and vocoder), where diffusers loads it from
+                library = importlib.import_module(comp.module)
             assert hasattr(library, comp.class_name), comp.class_name
             if comp.config_class:
                 assert hasattr(transformers, comp.config_class), comp.config_class

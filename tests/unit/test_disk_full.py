@@ -22,6 +22,7 @@ from videogen.errors import ErrorCode, StorageFullError
 from videogen.video.encode import EncodeFailedError, read_mp4, write_mp4
 from videogen.video.outputs import PICTURE_VARIANTS, output_paths, write_outputs
 from videogen.video.request import VideoRequest
+from videogen.video.soundtrack import Soundtrack, read_audio_track
 from videogen.video.worker import GenerationWorker
 
 
@@ -70,6 +71,18 @@ def test_a_failure_only_ffmpegs_exit_status_shows_is_never_renamed_into_place(di
     decoded, fps = read_mp4(disk.path / "job.mp4")
     assert decoded.shape == (9, 32, 32, 3) and fps == 8 and size == (disk.path / "job.mp4").stat().st_size
     assert disk.files() == ["job.mp4"]
+
+
+def test_a_soundtrack_that_does_not_fit_is_storage_full_and_leaves_neither_wav_nor_mp4(disk):
+    """LTX-2's soundtrack goes to ffmpeg as a WAV beside the target: a disk too full for it is the same
+    ``storage_full``, and no file stays (the WAV is removed whatever happened)."""
+    track = Soundtrack(np.zeros((2, 300_000), np.float32), 24000)  # 1.2 MB of PCM: more than the whole disk
+    with pytest.raises(StorageFullError) as err:
+        write_mp4(_noise(9, 32), disk.path / "job.mp4", fps=8, audio=track)
+    assert "job.mp4" in err.value.message and disk.files() == []
+    short = Soundtrack(np.zeros((2, 2400), np.float32), 24000)  # with room, the WAV is gone after the mux
+    write_mp4(_noise(9, 32), disk.path / "job.mp4", fps=8, audio=short)
+    assert disk.files() == ["job.mp4"] and read_audio_track(disk.path / "job.mp4").codec == "aac"
 
 
 def test_an_encoder_failure_that_is_not_the_disk_is_a_clear_generation_failed_error(tmp_path):
@@ -162,8 +175,8 @@ def test_a_disk_that_fills_after_the_mp4_landed_leaves_neither_the_mp4_nor_any_p
     real_write_mp4 = encode.write_mp4
     landed = []
 
-    def write_then_fill(frames, path, fps):  # the MP4 is in place; then the disk is full for the pictures
-        size = real_write_mp4(frames, path, fps)
+    def write_then_fill(frames, path, fps, audio=None):  # the MP4 is in place; then the disk is full for the pictures
+        size = real_write_mp4(frames, path, fps, audio)
         landed.append(path.name)
         disk.fill(leave=0, this_process=True)
         return size

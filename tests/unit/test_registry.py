@@ -31,8 +31,19 @@ EXPECTED_IDS = [
     "sana-video",
     "animatediff",
     "hunyuan-video15",
+    "ltx2",
+    "skyreels-v2",
 ]
-I2V_FAMILIES = {"wan", "cogvideox", "ltx-video", "hunyuan-video", "sana-video", "hunyuan-video15"}
+I2V_FAMILIES = {
+    "wan",
+    "cogvideox",
+    "ltx-video",
+    "hunyuan-video",
+    "sana-video",
+    "hunyuan-video15",
+    "ltx2",
+    "skyreels-v2",
+}
 
 
 def test_seven_families_with_their_ids():

@@ -10,7 +10,16 @@ from videogen.video.registry import SPECS
 from videogen.video.spec import IMAGE_TO_VIDEO, TASKS, TEXT_TO_VIDEO, SupportLevel
 from videogen.video.support import describe_model, resolve_task_support
 
-I2V_FAMILIES = {"wan", "cogvideox", "ltx-video", "hunyuan-video", "sana-video", "hunyuan-video15"}
+I2V_FAMILIES = {
+    "wan",
+    "cogvideox",
+    "ltx-video",
+    "hunyuan-video",
+    "sana-video",
+    "hunyuan-video15",
+    "ltx2",
+    "skyreels-v2",
+}
 
 
 def cpu_profile():

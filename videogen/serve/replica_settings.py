@@ -67,4 +67,5 @@ def generation_worker(settings: WorkerSettings, job_timeout_s: float | None | ob
         loras={settings.family: settings.loras},
         max_loras_per_replica=settings.max_loras_per_replica,
         recipes={settings.family: settings.recipes},
+        parallel=settings.parallel if settings.parallel.world_size > 1 else None,
     )

@@ -303,10 +303,9 @@ class VideoWorker:
             )
             self.store.artifacts.commit_outputs(job_id)  # before the result: a failed upload fails the job
             self._jobs_done += 1
-            steps = result.params.get("num_inference_steps")
             done = finish(
                 JobStatus.SUCCEEDED,
-                progress=last["progress"].model_copy(update={"total_steps": steps}).ended(DONE_STAGE),
+                progress=last["progress"].model_copy(update=_ran(result)).ended(DONE_STAGE),
                 stages=result.stages,
                 result={
                     "frames": result.num_frames,
@@ -385,3 +384,15 @@ class VideoWorker:
                     return
             except Exception:
                 logger.exception("heartbeat for %s failed", job_id)
+
+
+def _ran(result) -> dict[str, Any]:
+    """What a finished job's progress says it ran: the steps the worker counted (its denoising stage's total: a
+    video-to-video job's steps at its strength, a job in windows' every call), and the last of its windows."""
+    denoising = next((stage for stage in result.stages if stage.name == "denoising"), None)
+    steps = (denoising.detail or {}).get("total_steps") if denoising is not None else None
+    ran: dict[str, Any] = {"total_steps": steps or result.params.get("num_inference_steps")}
+    blocks = result.params.get("denoising_blocks") or []
+    if len(blocks) > 1:  # SkyReels-V2's diffusion forcing over a long video
+        ran.update(block=len(blocks), total_blocks=len(blocks))
+    return ran

@@ -22,7 +22,8 @@ from videogen.video import model_limits
 from videogen.video.lora_config import settle_loras
 from videogen.video.model_meta import ModelMeta
 from videogen.video.recipes import pick_recipe
-from videogen.video.request import Adjustment, VideoRequest
+from videogen.video.request import FAMILY_FIELDS, Adjustment, VideoRequest
+from videogen.video.soundtrack import Soundtrack, soundtrack_of
 from videogen.video.spec import TASK_INPUTS, FrameRule, VideoModelSpec
 from videogen.video.stage_clock import call_pipeline
 from videogen.video.task_media import SettledMedia, decode_request_clip, refuse_unused, settle_media
@@ -143,6 +144,11 @@ class VideoPipelineAdapter:
             raise InvalidRequestError(
                 "latent_upscale", f"runs a model's 2x latent upsampler; no {self.family} model has one", allowed=[False]
             )
+        if request.with_audio and not spec.audio:
+            raise InvalidRequestError("with_audio", f"{self.family} generates no sound", allowed=[False])
+        for name in FAMILY_FIELDS:  # a family's own knobs (SkyReels-V2's diffusion forcing), refused elsewhere
+            if getattr(request, name) is not None and name not in spec.request_fields:
+                raise InvalidRequestError(name, f"is not a {self.family} request field", allowed=None)
         # A task with an input clip follows the clip's own length when the request names no frame count.
         follow_clip = "video" in TASK_INPUTS[task] and request.num_frames is None
         # the model's own frames and size grid where it has them (a FramePack checkpoint, Wan 2.2 TI2V's /32)
@@ -163,6 +169,8 @@ class VideoPipelineAdapter:
             "fps": int(pick("fps")),
             "expected_frames": spec.output_frames(task, num_frames),
         }
+        if spec.audio:  # whether the MP4 carries the soundtrack (the pipeline makes it either way)
+            params["with_audio"] = request.with_audio is not False
         if recipe is not None:  # what the worker swaps in for the call (``recipes.recipe_scheduler``)
             params["recipe"] = request.recipe
             params.update(recipe.model_dump(include={"scheduler", "flow_shift"}, exclude_none=True))
@@ -289,6 +297,14 @@ class VideoPipelineAdapter:
         return used
 
     # -- outputs -----------------------------------------------------------
+    def extract_audio(self, output, pipe, params: dict[str, Any]) -> Soundtrack | None:
+        """The soundtrack the MP4 carries: the pipeline's ``audio`` at its vocoder's rate for a family with sound
+        (``spec.audio``) when the job keeps it (``with_audio``); None otherwise."""
+        audio = getattr(output, "audio", None)
+        if not params.get("with_audio") or audio is None:
+            return None
+        return soundtrack_of(audio, pipe.vocoder.config.output_sampling_rate)
+
     def extract_frames(self, output) -> np.ndarray:
         """Pipeline output -> uint8 frames ``[F, H, W, 3]``."""
         frames = getattr(output, "frames", output)

@@ -22,6 +22,7 @@ from pydantic import BaseModel
 from videogen.errors import CapacityError
 from videogen.video.hardware import VideoHardwareProfile
 from videogen.video.job_cost import JobEstimate
+from videogen.video.parallel.validate import check_tokens_split
 from videogen.video.placement import PLACEMENT_LADDER, Rung
 from videogen.video.policy import VideoLoadPolicy
 from videogen.video.policy_overrides import Placement
@@ -66,10 +67,31 @@ def _with_weights(rungs: list[Rung], policy: VideoLoadPolicy) -> list[Rung]:
 
 
 def estimate_weights(policy: VideoLoadPolicy) -> dict[str, Any]:
-    """``estimate_job``'s weights arguments for ``policy``: its mode (and GGUF file) and its quantized rungs' mode,
-    so the estimate prices every rung ``allowed_rungs`` may pick."""
+    """``estimate_job``'s arguments that ``policy`` decides: its weights mode (and GGUF file) and its quantized rungs'
+    mode, so the estimate prices every rung ``allowed_rungs`` may pick, and the replica's split across ranks
+    (``policy.parallel``), so every figure is one rank's."""
     others = tuple(dict.fromkeys(r.weights for r in allowed_rungs(policy) if r.weights != policy.weights))
-    return {"weights": policy.weights, "gguf_file": policy.gguf_file, "rung_weights": others}
+    return {
+        "weights": policy.weights,
+        "gguf_file": policy.gguf_file,
+        "rung_weights": others,
+        "parallel": policy.parallel,
+    }
+
+
+def _tokens_split(job: JobEstimate) -> bool:
+    """Whether every denoising pass's tokens split evenly across the job's sequence-parallel ranks."""
+    if job.parallel is None:
+        return True
+    return all(tokens % job.parallel.config.sequence_degree == 0 for tokens in job.parallel.video_tokens)
+
+
+def check_split(job: JobEstimate) -> None:
+    """Refuse a job whose tokens do not split across the ranks (``InvalidRequestError`` naming ``num_frames``): diffusers
+    would assert inside the call."""
+    if job.parallel is not None:
+        for tokens in job.parallel.video_tokens:
+            check_tokens_split(job.parallel.config, tokens)
 
 
 def capacity_bytes(profile: VideoHardwareProfile) -> int | None:
@@ -132,6 +154,7 @@ def admit(
     if priced is None:
         return None
     job, cost = priced
+    check_split(job)
     rung = choose_rung(cost, profile, policy)
     capacity = capacity_bytes(profile)
     if rung is None:
@@ -172,7 +195,7 @@ def _largest(candidates: list[int], fits: Callable[[int], bool]) -> int | None:
 def _too_big(estimate, params, rule, profile, policy, job: JobEstimate, cost, capacity) -> CapacityError:
     def fits(frames: int) -> bool:
         priced = estimate({**params, "num_frames": frames})
-        return priced is not None and choose_rung(priced[1], profile, policy) is not None
+        return priced is not None and _tokens_split(priced[0]) and choose_rung(priced[1], profile, policy) is not None
 
     frames = params["num_frames"]
     best = _largest(_frame_counts_below(rule, frames), fits)
@@ -203,19 +226,21 @@ def _too_big(estimate, params, rule, profile, policy, job: JobEstimate, cost, ca
 def _too_slow(estimate, params, rule, job: JobEstimate, job_timeout_s: float) -> CapacityError:
     def in_time(frames: int) -> bool:
         priced = estimate({**params, "num_frames": frames})
-        return priced is not None and (priced[0].expected_seconds or 0) <= job_timeout_s
+        return priced is not None and _tokens_split(priced[0]) and (priced[0].expected_seconds or 0) <= job_timeout_s
 
     frames = params["num_frames"]
     best = _largest(_frame_counts_below(rule, frames), in_time)
-    # a step's seconds: its fixed cost plus its FLOPs at the replica's rate (``throughput.Throughput``)
-    per_step = job.throughput.step_seconds(job.flops_per_step) if job.throughput else None
+    # a step's seconds: its fixed cost plus its FLOPs at the replica's rate (``throughput.Throughput``) and, split
+    # across ranks, its exchanges
+    per_step = job.step_seconds()
     fixed = (job.expected_seconds or 0) - (per_step or 0) * params["num_inference_steps"]
     max_steps = int((job_timeout_s - fixed) / per_step) if per_step and job_timeout_s > fixed else 0
     return CapacityError(
         "num_frames",
         f"this request would take about {job.expected_seconds:.0f} s here ({job.total_flops:.3g} FLOPs at "
         f"{job.throughput.flops_per_s:.3g} FLOP/s + {job.throughput.fixed_s_per_step:.3g} s per step, "
-        f"{job.throughput.source}), over job_timeout_s={job_timeout_s:g}; "
+        + (f"+ {job.communication_seconds:.3g} s exchanging between ranks, " if job.communication_seconds else "")
+        + f"{job.throughput.source}), over job_timeout_s={job_timeout_s:g}; "
         + (f"at most {best} frames at this size and these steps fit" if best else "lower the size or the steps"),
         allowed={
             "max_num_frames_at_this_size": best,

@@ -1,8 +1,9 @@
-"""MP4 writing (H.264, yuv420p) through the ffmpeg that imageio-ffmpeg ships.
+"""MP4 writing (H.264, yuv420p; a soundtrack as AAC) through the ffmpeg that imageio-ffmpeg ships.
 
 ffmpeg runs as our own child process (``imageio_ffmpeg.write_frames`` hides its
-exit status and lets its stderr go to ours): frames go in through its stdin, its
-stderr is kept, and the video is written under ``<name>.partial`` and renamed
+exit status and lets its stderr go to ours): frames go in through its stdin (a
+soundtrack as a 16-bit WAV beside the target, removed after), its stderr is kept,
+and the video is written under ``<name>.partial`` and renamed
 into place only when ffmpeg exited 0 and the file is a whole MP4 (its top-level
 boxes ``ftyp`` ... ``moov`` ... ``mdat`` cover the file exactly). On any failure
 the temporary file is removed and a typed error is raised:
@@ -33,6 +34,7 @@ from pathlib import Path
 import numpy as np
 
 from videogen.errors import ErrorCode, StorageFullError, VideoGenError
+from videogen.video.soundtrack import Soundtrack, aac_arguments, write_wav
 
 # The errnos that mean "the storage refused these bytes"; a write failing with one is a full disk, not a bug.
 STORAGE_ERRNOS = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EFBIG})
@@ -76,26 +78,34 @@ def discard(path: Path) -> None:
         logger.warning("could not remove %s after a failed write: %s", path, exc)
 
 
-def write_mp4(frames: np.ndarray, path: str | Path, fps: int) -> int:
-    """Write uint8 ``[F, H, W, 3]`` frames; returns the file size in bytes."""
+def write_mp4(frames: np.ndarray, path: str | Path, fps: int, audio: Soundtrack | None = None) -> int:
+    """Write uint8 ``[F, H, W, 3]`` frames (and ``audio`` as an AAC track); returns the file size in bytes."""
     if frames.dtype != np.uint8 or frames.ndim != 4 or frames.shape[-1] != 3:
         raise ValueError(f"expected uint8 [F, H, W, 3] frames, got {frames.dtype} {frames.shape}")
     path = Path(path)
     tmp = path.with_name(path.name + ".partial")
+    wav = path.with_name(path.name + ".wav.partial") if audio is not None else None
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        _run_ffmpeg(frames, tmp, path, fps)
+        if audio is not None:
+            write_wav(audio, wav)
+        _run_ffmpeg(frames, tmp, path, fps, audio, wav)
         _check_mp4(tmp)
         tmp.replace(path)  # readers never see a half-written video
         return path.stat().st_size
     except BaseException as exc:
         discard(tmp)
-        if is_storage_error(exc):  # our own mkdir / rename / stat on a full disk
+        if is_storage_error(exc):  # our own mkdir / WAV / rename / stat on a full disk
             raise storage_full_error(path, exc.strerror or str(exc)) from exc
         raise
+    finally:
+        if wav is not None:
+            discard(wav)
 
 
-def _ffmpeg_command(tmp: Path, width: int, height: int, fps: int) -> list[str]:
+def _ffmpeg_command(
+    tmp: Path, width: int, height: int, fps: int, audio: Soundtrack | None = None, wav: Path | None = None
+) -> list[str]:
     import imageio_ffmpeg
 
     cmd = [
@@ -114,7 +124,7 @@ def _ffmpeg_command(tmp: Path, width: int, height: int, fps: int) -> list[str]:
         str(fps),
         "-i",
         "-",
-        "-an",
+        *(["-i", str(wav), *aac_arguments(audio)] if audio is not None else ["-an"]),
         "-vcodec",
         "libx264",
         "-pix_fmt",
@@ -127,10 +137,12 @@ def _ffmpeg_command(tmp: Path, width: int, height: int, fps: int) -> list[str]:
     return cmd + ["-v", "error", "-preset", "fast", "-movflags", "+faststart", "-f", "mp4", str(tmp)]
 
 
-def _run_ffmpeg(frames: np.ndarray, tmp: Path, path: Path, fps: int) -> None:
+def _run_ffmpeg(
+    frames: np.ndarray, tmp: Path, path: Path, fps: int, audio: Soundtrack | None = None, wav: Path | None = None
+) -> None:
     height, width = frames.shape[1:3]
     proc = subprocess.Popen(
-        _ffmpeg_command(tmp, width, height, fps),
+        _ffmpeg_command(tmp, width, height, fps, audio, wav),
         stdin=subprocess.PIPE,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,

@@ -165,10 +165,12 @@ class CapacityPlanner:
         dtype: str,
     ) -> Throughput | None:
         """Refit the fixed cost per step and the FLOP/s (``throughput.fit``) with a finished pipeline call: its
-        denoising stage (encoders, every step) and its VAE decode took these seconds."""
+        denoising stage (encoders, every step) and its VAE decode took these seconds. A job split across ranks: less
+        the exchanges the cost model counts (every estimate adds them back), so the rates are its compute's."""
         if plan is None or denoise_seconds <= 0:
             return None
-        point = TimePoint.of(plan.estimate.flops, denoise_seconds, decode_seconds)
+        computing = max(denoise_seconds - plan.estimate.communication_seconds, 0.0)  # 0: a point the fit skips
+        point = TimePoint.of(plan.estimate.flops, computing, decode_seconds)
         default, ceiling = rate_bounds(profile, dtype)
         with self._lock:
             points = self._points.setdefault((family, task), deque(maxlen=RECENT_POINTS))

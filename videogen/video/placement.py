@@ -155,3 +155,15 @@ def free_device_memory() -> None:
     gc.collect()
     if torch.cuda.is_available():
         torch.cuda.empty_cache()
+
+
+def settle_interrupted(pipe: Any) -> None:
+    """Do what a pipeline does at the end of a call it did not reach: offload its models again
+    (model CPU offload would otherwise leave the denoiser on the GPU) and reset stateful hooks."""
+    free_hooks = getattr(pipe, "maybe_free_model_hooks", None)
+    if free_hooks is None:
+        return
+    try:
+        free_hooks()
+    except Exception:  # (the cancel is what the caller must see)
+        logger.warning("could not offload %s after a cancel", type(pipe).__name__, exc_info=True)

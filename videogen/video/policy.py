@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Any
 from pydantic import BaseModel
 
 from videogen.video.hardware import TIER_SLACK, VideoHardwareProfile
+from videogen.video.parallel.config import ParallelConfig
 from videogen.video.policy_overrides import (
     GPU_PLACEMENTS,
     STEP_CACHE_KINDS,
@@ -270,6 +271,7 @@ class VideoLoadPolicy(BaseModel):
     weights: WeightsMode = "bf16"  # the denoiser's weights after any fallback (reasons say why); the load report too
     gguf_file: str | None = None  # weights=gguf: the operator's local file (never a client's)
     quantized_rungs: QuantizedRungs = "off"  # what admission may convert the denoiser to when nothing fits at bf16
+    parallel: ParallelConfig | None = None  # one job over several ranks (the worker's; None: one), each the whole model
     overrides: dict[str, Any]  # fields the operator overrode, with their values
     reasons: list[str]  # short human notes on why
 
@@ -292,6 +294,13 @@ class VideoLoadPolicy(BaseModel):
         draft.quantized_rungs, why = settle_quantized_rungs(draft.quantized_rungs, draft.weights, profile.backend)
         draft.reasons.extend(why)
         return cls(tier=tier, overrides=dict(collected.values), reasons=draft.reasons, **draft.values())
+
+    def with_parallel(self, parallel: ParallelConfig | None) -> VideoLoadPolicy:
+        """This policy for a replica that splits a job across ranks (None or one rank: as it is)."""
+        if parallel is None or parallel.world_size == 1:
+            return self
+        why = f"parallel {parallel.describe()}: {parallel.world_size} ranks, each holding the whole model"
+        return self.model_copy(update={"parallel": parallel, "reasons": [*self.reasons, why]})
 
     def torch_dtype(self):
         import torch

@@ -23,6 +23,10 @@ class Progress(BaseModel):
     total_steps: int | None = None
     percent: float = 0.0
     eta_s: float | None = None
+    # A job that denoises in windows, one after another (SkyReels-V2's diffusion forcing over a long video): the
+    # window the step is in (1-based) and how many there are; None for a job of one.
+    block: int | None = Field(default=None, description="the window (block) of the job the step is in, 1-based")
+    total_blocks: int | None = Field(default=None, description="windows (blocks) the job denoises in, one by one")
     note: str | None = Field(default=None, description="why the job is where it is, e.g. 'retrying: ...'")
 
     @classmethod

@@ -28,6 +28,8 @@ def static_model_facts(spec: VideoModelSpec) -> dict:
         "resolution_multiple": spec.resolution_multiple,
         "defaults": spec.defaults.model_dump(),
         "step_caches": spec.step_caches.model_dump(),
+        "audio": spec.audio,
+        "request_fields": list(spec.request_fields),
     }
 
 

@@ -189,6 +189,33 @@ class VideoRequest(BaseModel):
         description="LTX-Video with a latent upsampler: generate at half the size, upscale the latents 2x and refine "
         "them in a few steps at the full size (height and width then multiples of 64)",
     )
+    with_audio: bool | None = Field(
+        default=None,
+        description="a family that generates sound (LTX-2): whether the MP4 carries it as an audio track (AAC); "
+        "default: it does. A family without sound refuses true",
+    )
+    # Diffusion forcing (SkyReels-V2's DF models): a family whose spec lists them in ``request_fields`` takes them.
+    ar_step: int | None = Field(
+        default=None,
+        ge=0,
+        le=50,
+        description="diffusion forcing: steps each causal block of frames lags the one before (0: all together; the "
+        "model card's asynchronous mode is 5, with causal_block_size 5: more transformer calls, slower); default 0",
+    )
+    causal_block_size: int | None = Field(
+        default=None,
+        ge=1,
+        le=32,
+        description="diffusion forcing: latent frames per causal block; it must divide every window's latent frames "
+        "(a refusal lists the values that do); default: the model's own (1)",
+    )
+    overlap_history: int | None = Field(
+        default=None,
+        ge=1,
+        le=1021,
+        description="diffusion forcing: frames each window of a long video shares with the one before, and that "
+        "video-to-video continues the clip from (17 or 37 recommended); default 17, within the model's window",
+    )
     num_frames: int | None = Field(default=None, ge=1, le=1024)
     height: int | None = Field(default=None, ge=16, le=4096)
     width: int | None = Field(default=None, ge=16, le=4096)
@@ -244,6 +271,8 @@ def _summarised(value: Any) -> Any:
     return value
 
 
+# The request fields only some families take (a family lists those it does in its spec's ``request_fields``).
+FAMILY_FIELDS = ("ar_step", "causal_block_size", "overlap_history")
 # The request fields that carry inline media (summarised, never logged whole).
 INLINE_FIELDS = ("image", "last_image", "video", "mask", "reference_images", "conditions")
 

@@ -181,6 +181,12 @@ class VideoModelSpec(BaseModel):
     # ``TASK_OPTIONAL_INPUTS`` (CogVideoX-Fun's control-to-video: neither reference images nor a conditioning scale).
     # Read through ``optional_inputs_for``; a field a family does not take is refused, naming it.
     task_optional_inputs: dict[str, tuple[str, ...]] = Field(default_factory=dict)
+    # Whether the pipelines return a soundtrack with the frames (LTX-2): the MP4 carries it as an audio track unless a
+    # request's ``with_audio`` is false; a request asking for sound from a family without any is refused.
+    audio: bool = False
+    # Request fields only this family's pipelines take (``request.FAMILY_FIELDS``; SkyReels-V2's diffusion forcing:
+    # ``ar_step``, ``causal_block_size``, ``overlap_history``); every other family refuses them, naming the field.
+    request_fields: tuple[str, ...] = ()
 
     @property
     def tasks(self) -> list[str]:

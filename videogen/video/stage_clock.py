@@ -31,6 +31,9 @@ class StageClock:
         self.stages: list[StageTiming] = []
         # Seconds the cost model expects the pipeline call to take: the ETA before step one ends.
         self.expected_seconds: float | None = None
+        # Steps of each window a job denoises in, in order (its params' ``denoising_blocks``: SkyReels-V2's diffusion
+        # forcing over a long video); each step's progress then says the window it is in. None: one window.
+        self.block_steps: list[int] | None = None
 
     @property
     def current(self) -> str | None:
@@ -56,14 +59,30 @@ class StageClock:
         step = min(step, total)
         eta = (time.time() - started_at) / step * (total - step)
         lo, hi = STAGE_END_PERCENT["loading"], STAGE_END_PERCENT["denoising"]
-        self.emit("denoising", lo + (hi - lo) * step / total, step=step, total=total, eta=round(eta, 3))
+        percent = lo + (hi - lo) * step / total
+        self.emit("denoising", percent, step=step, total=total, eta=round(eta, 3), block=self._block_of(step))
+
+    def _block_of(self, step: int) -> int | None:
+        """The window (1-based) step ``step`` (1-based) falls in; None for a job of one window."""
+        if not self.block_steps or len(self.block_steps) < 2:
+            return None
+        for index, end in enumerate(itertools.accumulate(self.block_steps), start=1):
+            if step <= end:
+                return index
+        return len(self.block_steps)
 
     def done(self) -> None:
         self.finish()
         self.emit(DONE_STAGE, 100.0)
 
     def emit(
-        self, stage: str, percent: float, step: int | None = None, total: int | None = None, eta: float | None = None
+        self,
+        stage: str,
+        percent: float,
+        step: int | None = None,
+        total: int | None = None,
+        eta: float | None = None,
+        block: int | None = None,
     ):
         if eta is None and step is None and stage in ("loading", "denoising") and self.expected_seconds is not None:
             eta = round(self.expected_seconds, 3)
@@ -74,6 +93,8 @@ class StageClock:
                 total_steps=total,
                 percent=round(percent, 2),
                 eta_s=eta,
+                block=block,
+                total_blocks=len(self.block_steps) if block is not None else None,
                 stages=[s.model_copy() for s in self.stages],
             )
             self.on_progress(event)

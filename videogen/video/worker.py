@@ -34,6 +34,8 @@ from videogen.video.loader import LoadedPipeline, load_pipeline
 from videogen.video.lora_config import DEFAULT_MAX_LORAS_PER_REPLICA
 from videogen.video.model_meta import ModelMeta
 from videogen.video.model_source import ModelSource
+from videogen.video.parallel.config import ParallelConfig
+from videogen.video.placement import settle_interrupted
 from videogen.video.policy import VideoLoadPolicy
 from videogen.video.progress import STAGES, ProgressEvent, StageTiming
 from videogen.video.recipes import parse_recipes, recipe_scheduler
@@ -117,11 +119,13 @@ class GenerationWorker:
         loras: Mapping[str, Mapping[str, Any]] | None = None,  # family -> declared LoRA adapters (lora_config)
         max_loras_per_replica: int = DEFAULT_MAX_LORAS_PER_REPLICA,
         recipes: Mapping[str, Mapping[str, Any]] | None = None,  # family -> the operator's sampling recipes
+        parallel: ParallelConfig | None = None,  # this replica's split of a job across ranks (None: one rank)
     ):
         self._models = dict(models or {})
         self._default_model = default_model
         self._profile = profile
         self._policy_overrides = dict(policy_overrides or {})
+        self.parallel = parallel if parallel and parallel.world_size > 1 else None  # admission prices a rank's share
         self._pipelines: dict[tuple[str, str], LoadedPipeline] = {}
         self._run_lock = threading.Lock()
         self.fatal_error: str | None = None
@@ -144,7 +148,7 @@ class GenerationWorker:
 
     def policy(self, family: str | None = None) -> VideoLoadPolicy:
         spec = get_spec(family) if family else None
-        return VideoLoadPolicy.derive(self.profile, spec, overrides=self._policy_overrides)
+        return VideoLoadPolicy.derive(self.profile, spec, overrides=self._policy_overrides).with_parallel(self.parallel)
 
     def diagnostics(self, family: str | None = None, policy: VideoLoadPolicy | None = None) -> dict[str, Any]:
         runtime = runtime_snapshot()
@@ -155,6 +159,7 @@ class GenerationWorker:
             "load_policy": (policy or self.policy(family)).model_dump(),
             "runtime": runtime,
             "throughput": self.planner.throughputs(),  # FLOP/s achieved per family/task (admission and ETAs)
+            "parallel": self.parallel and {"config": self.parallel.describe(), "world_size": self.parallel.world_size},
         }
 
     def estimate(self, request: VideoRequest) -> JobPlan | None:
@@ -260,6 +265,7 @@ class GenerationWorker:
         # pass's (LTX-Video's latent upscale)
         total = prepared.params.get("denoising_steps", prepared.params["num_inference_steps"])
         total += prepared.params.get("refine_steps", 0)
+        clock.block_steps = prepared.params.get("denoising_blocks")  # a job in windows: each step says its window
         self.planner.settle_rung(loaded, plan, policy, prepared.adjustments)
         cache = set_step_cache(
             loaded.pipe,
@@ -293,7 +299,7 @@ class GenerationWorker:
             with recipe_scheduler(loaded.pipe, prepared.params):  # a recipe's scheduler for this call only
                 output = self.planner.call(loaded, policy, run, prepared.adjustments)
         except GenerationCancelled:
-            _settle_interrupted(loaded.pipe)
+            settle_interrupted(loaded.pipe)
             raise
         except (RuntimeError, ValueError, IndexError) as exc:
             raise _pipeline_failure(exc, loaded, prepared.params) from exc
@@ -305,12 +311,14 @@ class GenerationWorker:
         if clock.current != "decoding":
             clock.start("decoding")
         frames = adapter.extract_frames(output)
+        soundtrack = adapter.extract_audio(output, loaded.pipe, prepared.params)  # None: a silent video
         measured = self._measured(clock, plan, family, task, policy.dtype)
 
-        clock.start("encoding", detail={"codec": "h264", "pix_fmt": "yuv420p"})
+        audio = {"audio_codec": "aac", **soundtrack.describe()} if soundtrack else {}
+        clock.start("encoding", detail={"codec": "h264", "pix_fmt": "yuv420p", **audio})
         fps = prepared.params["fps"]
         try:
-            size = write_mp4(frames, output_path, fps)
+            size = write_mp4(frames, output_path, fps, audio=soundtrack)
             # The thumbnail, spritesheet and animated preview, timed as a stage of their own.
             clock.start("outputs", detail={"variants": list(PICTURE_VARIANTS)})
             outputs = write_outputs(frames, output_path, fps)
@@ -386,15 +394,3 @@ def _pipeline_failure(exc: Exception, loaded: LoadedPipeline, params: dict[str, 
         params=values,
         exception=type(exc).__name__,
     )
-
-
-def _settle_interrupted(pipe) -> None:
-    """Do what a pipeline does at the end of a call it did not reach: offload its models again
-    (model CPU offload would otherwise leave the denoiser on the GPU) and reset stateful hooks."""
-    free_hooks = getattr(pipe, "maybe_free_model_hooks", None)
-    if free_hooks is None:
-        return
-    try:
-        free_hooks()
-    except Exception:  # (the cancel is what the caller must see)
-        logger.warning("could not offload %s after a cancel", type(pipe).__name__, exc_info=True)

@@ -115,6 +115,10 @@ EXTRA_FIELDS = (
     "task",
     "step_cache",
     "latent_upscale",
+    "with_audio",  # a family with sound (LTX-2): false leaves the track out of the MP4
+    "ar_step",  # diffusion forcing (SkyReels-V2's DF models): the family's own knobs, refused by the others
+    "causal_block_size",
+    "overlap_history",
     "loras",  # LoRA adapters the model declares, by name and scale (JSON)
     "recipe",  # a sampling recipe the model declares, by name
     # the task media and their knobs (JSON; as multipart: strength, conditioning_scale and the mask as a file or

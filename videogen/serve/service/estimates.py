@@ -23,6 +23,7 @@ from videogen.serve.service.report_cache import ReplicaReports
 from videogen.serve.store.job_store import JobStore
 from videogen.serve.store.replicas import ReplicaRecord
 from videogen.video.hardware import VideoHardwareProfile
+from videogen.video.parallel.validate import TokenSplitError
 from videogen.video.policy import VideoLoadPolicy
 
 logger = logging.getLogger("videogen.serve")
@@ -118,7 +119,7 @@ class EstimateService:
             return admit(
                 estimate, params, spec, view.profile, view.policy, self.settings.job_timeout_s, frame_rule=rule
             )
-        except CapacityError:
+        except (CapacityError, TokenSplitError):  # too big here, or its tokens do not split across the ranks
             raise
         except Exception:  # no estimate must never refuse a job the worker can run
             logger.warning("no estimate for %s/%s", family, task, exc_info=True)
@@ -150,7 +151,7 @@ class EstimateService:
             try:
                 admitted = self.plan(family, task, params, model)
                 response.admission = admitted[1].model_dump() if admitted else None
-            except CapacityError as exc:
+            except (CapacityError, TokenSplitError) as exc:
                 response.refused = exc.to_dict()
         if priced is None:
             response.note = "this model's architecture cannot be read here, so it cannot be priced"

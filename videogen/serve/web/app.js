@@ -10,6 +10,7 @@ import { addMedia, setupMedia, showInputs, slotName } from "./media.js";
 
 const SIZE_FIELDS = ["num_frames", "width", "height", "num_inference_steps"];
 const FIELDS = [...SIZE_FIELDS, "seed"];
+const FORCING_FIELDS = ["ar_step", "causal_block_size", "overlap_history"];  // a family's own (SkyReels-V2)
 const TERMINAL = ["succeeded", "failed", "cancelled"];
 const KEY_NAME = "videogen-key";
 const SMALL_VIDEO = 320;  // a video narrower than this is scaled up by a whole factor (tiny models make 32x32)
@@ -96,6 +97,8 @@ function served(m, task) {
 function onTask() {
   const m = models[$("family").value], task = $("task").value;
   showInputs(m, task);  // the inputs the task takes, as the served family declares them
+  $("with_audio-row").hidden = !(m && m.audio);  // a family that generates sound (LTX-2)
+  $("forcing-row").hidden = !(m && (m.request_fields || []).includes("ar_step"));  // diffusion forcing (SkyReels-V2)
   if (!m) { $("limits").textContent = ""; return; }
   const { defaults: d, limits } = served(m, task);
   for (const f of SIZE_FIELDS) $(f).placeholder = d[f] ?? "";
@@ -147,6 +150,8 @@ async function body() {
   const b = { family: $("family").value, task: $("task").value, prompt: $("prompt").value };
   if ($("negative_prompt").value) b.negative_prompt = $("negative_prompt").value;
   for (const f of FIELDS) if ($(f).value !== "") b[f] = Number($(f).value);
+  if (!$("forcing-row").hidden) for (const f of FORCING_FIELDS) if ($(f).value !== "") b[f] = Number($(f).value);
+  if (!$("with_audio-row").hidden && !$("with_audio").checked) b.with_audio = false;  // sent only to leave it out
   const loras = chosenLoras();
   if (loras.length) b.loras = loras;
   return addMedia(b);
@@ -197,7 +202,7 @@ function showJob(job) {
   $("job-id").textContent = job.id;
   $("job-prompt").textContent = (job.request && job.request.prompt) || "";
   $("job-progress").value = job.status === "succeeded" ? 100 : p.percent || 0;
-  const step = p.step ? ` step ${p.step}/${p.total_steps}` : "";
+  const step = (p.step ? ` step ${p.step}/${p.total_steps}` : "") + (p.block ? ` (block ${p.block}/${p.total_blocks})` : "");
   const eta = p.eta_s != null && !TERMINAL.includes(job.status) ? ` ETA ${seconds(p.eta_s)}` : "";
   $("job-stage").textContent = `${job.status} · ${p.stage || ""}${step}${eta}` + (job.error ? ` · ${errorText(job.error)}` : "");
   $("job-stage").dataset.status = job.status;
@@ -221,9 +226,12 @@ async function play(job) {
   v.src = url;
   v.hidden = false;
   const facts = [`${r.frames} frames`, `${r.width}×${r.height}`, `${r.fps} fps`, `${num((r.bytes || 0) / 1024)} KiB`,
-    params.seed != null ? `seed ${params.seed}` : "", `${job.family} · ${job.task}`].filter(Boolean).join(" · ");
+    params.seed != null ? `seed ${params.seed}` : "", params.with_audio ? "with sound" : "",
+    `${job.family} · ${job.task}`].filter(Boolean).join(" · ");
   $("job-facts").replaceChildren(facts + " · ", el("a", { href: url, download: `${job.id}.mp4`, textContent: "download MP4" }));
-  v.play().catch(() => {});
+  // with its sound where the browser lets the page play it (after a click on the page), else muted: the controls unmute
+  v.muted = false;
+  v.play().catch(() => { v.muted = true; v.play().catch(() => {}); });
 }
 function sizePlayer() {  // its own size; a tiny video scaled up by a whole factor so it can be seen
   const v = $("job-video"), w = v.videoWidth;

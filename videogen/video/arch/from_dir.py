@@ -21,16 +21,15 @@ from videogen.video.arch.preset import ArchPreset, ComponentArch, SchedulerArch
 _TRANSFORMERS_BOOKKEEPING = ("architectures", "transformers_version", "dtype", "torch_dtype", "_name_or_path")
 
 
-def _diffusers_component(name: str, class_name: str, config: dict[str, Any]) -> ComponentArch:
-    import diffusers
-
-    cls = getattr(diffusers, class_name)
+def _diffusers_component(name: str, class_name: str, config: dict[str, Any], module: str | None) -> ComponentArch:
+    cls = getattr(importlib.import_module(module or "diffusers"), class_name)
     accepted = set(inspect.signature(cls.__init__).parameters) - {"self"}
     kwargs = {k: v for k, v in config.items() if not k.startswith("_") and k in accepted}
-    return ComponentArch(name=name, library="diffusers", class_name=class_name, config=kwargs)
+    return ComponentArch(name=name, library="diffusers", class_name=class_name, config=kwargs, module=module)
 
 
-def _transformers_component(name: str, class_name: str, config: dict[str, Any]) -> ComponentArch:
+def _transformers_component(name: str, class_name: str, config: dict[str, Any], module: str | None) -> ComponentArch:
+    del module  # transformers exports every class at its root
     import transformers
 
     config_class = type(transformers.AutoConfig.for_model(config["model_type"])).__name__
@@ -50,7 +49,10 @@ def _is_module(library: str, class_name: str) -> bool:
     import torch
 
     with _IMPORT_LOCK:
-        module = importlib.import_module(library)
+        try:
+            module = importlib.import_module(library)
+        except ModuleNotFoundError:  # a library diffusers knows and VideoGen does not build: not a component here
+            return False
         cls = getattr(module, class_name, None)
     return isinstance(cls, type) and issubclass(cls, torch.nn.Module)
 
@@ -66,8 +68,10 @@ def preset_from_model_dir(model_dir: str | Path, family: str, task: str, preset_
         if name.startswith("_") or not isinstance(entry, list) or len(entry) != 2 or None in entry:
             continue
         library, class_name = entry
+        module = None
         if library not in ("diffusers", "transformers"):
-            continue
+            # a pipeline's own module (LTX-2's connectors and vocoder: ["ltx2", "LTX2Vocoder"]), as diffusers loads it
+            library, module = "diffusers", f"diffusers.pipelines.{library}"
         if name == "scheduler":
             raw = json.loads((root / name / "scheduler_config.json").read_text())
             scheduler = SchedulerArch(
@@ -79,10 +83,10 @@ def preset_from_model_dir(model_dir: str | Path, family: str, task: str, preset_
             guider = SchedulerArch(
                 class_name=class_name, config={k: v for k, v in raw.items() if not k.startswith("_")}
             )
-        elif _is_module(library, class_name):
+        elif _is_module(module or library, class_name):
             config = json.loads((root / name / "config.json").read_text())
             build = _diffusers_component if library == "diffusers" else _transformers_component
-            components.append(build(name, class_name, config))
+            components.append(build(name, class_name, config, module))
     names = {c.name for c in components}
     denoiser = "transformer" if "transformer" in names else "unet"
     # The pipeline's own settings its cost depends on (model_index.json keeps what register_to_config saw):

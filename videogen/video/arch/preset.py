@@ -27,12 +27,20 @@ class ComponentArch(BaseModel):
     class_name: str
     config: dict[str, Any] = Field(description="diffusers constructor kwargs, or transformers config kwargs")
     config_class: str | None = Field(default=None, description="transformers config class (transformers only)")
+    module: str | None = Field(
+        default=None,
+        description="the module exporting the class where the library's root does not: a pipeline's own modules "
+        "(diffusers.pipelines.ltx2: LTX-2's text connectors and vocoder)",
+    )
 
     def _construct(self) -> nn.Module:
         if self.library == "diffusers":
+            import importlib
+
             import diffusers
 
-            return getattr(diffusers, self.class_name)(**copy.deepcopy(self.config))
+            owner = importlib.import_module(self.module) if self.module else diffusers
+            return getattr(owner, self.class_name)(**copy.deepcopy(self.config))
         import transformers
 
         if not self.config_class:

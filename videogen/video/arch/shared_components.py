@@ -7,7 +7,7 @@ family preset says "Wan 2.1 VAE" rather than repeating its numbers.
 
 from __future__ import annotations
 
-from videogen.video.arch.preset import ComponentArch
+from videogen.video.arch.preset import ComponentArch, ProcessorArch
 
 # Both T5 encoders below: 24 layers, d_model 4096, 64 heads x 64, gated-GELU FFN 10240.
 _T5_XXL_BODY = {
@@ -261,3 +261,34 @@ def clip_image_processor_config(size: int) -> dict:
         "image_std": CLIP_STD,
         "resample": 3,
     }
+
+
+def siglip_so400m_vision(name: str = "image_encoder") -> ComponentArch:
+    """google/siglip-so400m-patch14-384's vision tower (FramePack's image encoder via flux_redux_bfl, HunyuanVideo
+    1.5's image-to-video): 27 layers, 1152 wide, 16 heads, 4304 FFN, 384 px in 14 px patches = 729 tokens."""
+    return ComponentArch(
+        name=name,
+        library="transformers",
+        class_name="SiglipVisionModel",
+        config_class="SiglipVisionConfig",
+        config={
+            "hidden_size": 1152,
+            "intermediate_size": 4304,
+            "num_hidden_layers": 27,
+            "num_attention_heads": 16,
+            "image_size": 384,
+            "patch_size": 14,
+            "hidden_act": "gelu_pytorch_tanh",
+            "layer_norm_eps": 1e-6,
+        },
+    )
+
+
+def siglip_so400m_processor(name: str = "feature_extractor") -> ProcessorArch:
+    """Its image processor: resized to 384 x 384 (bicubic), normalised to [-1, 1]."""
+    size = {"height": 384, "width": 384}
+    return ProcessorArch(
+        name=name,
+        class_name="SiglipImageProcessor",
+        config={"size": size, "image_mean": [0.5] * 3, "image_std": [0.5] * 3, "resample": 3},
+    )

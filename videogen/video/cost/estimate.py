@@ -11,7 +11,7 @@ import torch
 from pydantic import BaseModel, Field
 
 from videogen.video.arch.preset import ArchPreset
-from videogen.video.cost import calibrate, memory
+from videogen.video.cost import calibrate, memory, parallel_cost
 from videogen.video.cost.conditioning import Conditioning, conditioning_load
 from videogen.video.cost.device_peaks import device_peak
 from videogen.video.cost.experts import expert_preset, expert_steps, same_architecture
@@ -63,7 +63,8 @@ class Flops(BaseModel):
     vae_decode: float = Field(description="plain (untiled) decode; tiling adds the overlaps, see vae_decode_tiled")
     vae_decode_tiled: float
     latent_upsample: float = Field(0.0, description="a latent upsampler between two passes (LTX's latent upscale)")
-    total: float = Field(description="text + image + VAE encode + denoise + latent upsample + untiled decode")
+    audio_decode: float = Field(0.0, description="decoders after the VAE's: LTX-2's audio VAE and vocoder")
+    total: float = Field(description="text + image + VAE encode + denoise + latent upsample + untiled decode + audio")
 
 
 class PlacementMemory(BaseModel):
@@ -115,6 +116,7 @@ class CostEstimate(BaseModel):
     flops: Flops
     memory: list[PlacementMemory]
     seconds: Seconds | None = None
+    parallel: parallel_cost.ParallelCost | None = Field(None, description="the split across ranks: figures per rank")
     notes: list[str] = Field(default_factory=list)
 
     def memory_for(
@@ -197,10 +199,12 @@ def estimate_cost(
     gguf_file: str | None = None,
     rung_weights: tuple[str, ...] = (),
     conditioning: Conditioning | None = None,
+    parallel: parallel_cost.ParallelConfig | None = None,
 ) -> CostEstimate:
     """The cost of one request (one video) on ``preset`` at ``dtype``, its denoisers in the ``weights`` mode;
     seconds when ``device_name`` is known. ``rung_weights``: more modes to price memory for (admission's
-    quantized rungs). ``conditioning``: the job's reference images and keyframes (their encodes and tokens)."""
+    quantized rungs). ``conditioning``: the job's reference images and keyframes (their encodes and tokens).
+    ``parallel``: the replica's split across ranks; every figure is then one rank's (``parallel_cost``)."""
     preset = _preset(preset_or_id)
     if task not in preset.tasks:
         from videogen.errors import UnsupportedTaskError
@@ -213,7 +217,8 @@ def estimate_cost(
     flops = _flops(request)
     counts = preset.param_counts()
     bytes_of = memory.weight_bytes(preset, torch_dtype, weights, gguf_file)
-    return CostEstimate(
+    split = parallel_cost.Split.of(parallel, preset, request.passes, request.facts.cfg, request.tokens, torch_dtype)
+    cost = CostEstimate(
         preset=preset.id,
         family=preset.family,
         task=task,
@@ -231,15 +236,13 @@ def estimate_cost(
         total_params=sum(counts.values()),
         total_weight_bytes=sum(bytes_of.values()),
         latent=LatentInfo(**vars(request.latent)),
-        video_tokens=video_tokens(preset, request.latent)
-        + (request.sections.context_tokens if request.sections else 0)
-        + request.added_tokens,
+        video_tokens=request.tokens,
         text_tokens=request.facts.text_tokens,
         cfg_passes=request.passes,
         cfg_mode=request.facts.cfg,
         denoiser_steps=dict(request.expert_steps),
         flops=flops,
-        memory=_memory(request, (weights, *rung_weights), gguf_file),
+        memory=_memory(request, (weights, *rung_weights), gguf_file, split),
         seconds=_seconds(flops, device_name),
         notes=[
             *request.facts.notes,
@@ -248,6 +251,7 @@ def estimate_cost(
             *request.load.notes,
         ],
     )
+    return parallel_cost.per_rank(cost, split)
 
 
 def _expert_notes(preset: ArchPreset, steps: dict[str, int]) -> list[str]:
@@ -284,6 +288,8 @@ class _Request:
         lat, extra = self.latent, self.load.latent_frames
         self.added_tokens = video_tokens(preset, LatentShape(lat.channels, extra, lat.height, lat.width))
         self.denoiser_vars = self.denoiser.variables(lat.frames + extra, lat.height, lat.width, denoiser_patch(preset))
+        context = self.sections.context_tokens if self.sections else 0  # the sequence the denoiser attends over
+        self.tokens = video_tokens(preset, lat) + context + self.added_tokens
         # every expert's fitted model (one calibration when they are built alike) and the steps it runs
         self.experts = {
             name: self.denoiser
@@ -293,6 +299,8 @@ class _Request:
         }
         self.expert_steps = expert_steps(preset, task, steps)
         self.encoders = calibrate.encoder_measurements(preset, task)
+        after = cost_facts(preset).after_decode  # the sound's decoders (LTX-2), after the VAE's
+        self.after_decode = after(preset, num_frames) if after is not None else None
         # (FLOPs, peak) of the decode(s) for each (tiling, slicing): FLOPs summed, the largest peak
         self.decode = {}
         for t, sl in ((t, sl) for t in (False, True) for sl in (False, True)):
@@ -311,6 +319,7 @@ def _flops(r: _Request) -> Flops:
     distinct = set(per_expert.values())
     per_step = distinct.pop() if len(distinct) == 1 else denoise / max(r.steps, 1)
     decode = r.decode[(False, False)][0]
+    audio = r.after_decode.flops if r.after_decode else 0.0
     return Flops(
         text_encode=text,
         image_encode=image,
@@ -319,11 +328,14 @@ def _flops(r: _Request) -> Flops:
         denoise_total=denoise,
         vae_decode=decode,
         vae_decode_tiled=r.decode[(True, False)][0],
-        total=text + image + vae_encode + denoise + decode,
+        audio_decode=audio,
+        total=text + image + vae_encode + denoise + decode + audio,
     )
 
 
-def _memory(r: _Request, modes: tuple[str, ...], gguf_file: str | None) -> list[PlacementMemory]:
+def _memory(
+    r: _Request, modes: tuple[str, ...], gguf_file: str | None, split: parallel_cost.Split | None
+) -> list[PlacementMemory]:
     scale = _activation_scale(r.dtype)
     stages = [
         memory.Stage("text_encode", (name,), int(scale * r.encoders[name].peak_bytes))
@@ -340,7 +352,10 @@ def _memory(r: _Request, modes: tuple[str, ...], gguf_file: str | None) -> list[
         # One expert runs at a time: placements that move weights in per running model (model CPU offload, group,
         # sequential) hold one expert's; "gpu" holds every component, both experts included.
         parts = tuple(c.name for c in r.preset.components if c.name in (name, "motion_adapter"))
-        stages.append(memory.Stage("denoise", parts, int(scale * model.peak(**r.denoiser_vars) * batch)))
+        peak = scale * model.peak(**r.denoiser_vars) * batch  # one rank's share of it when split across ranks
+        stages.append(memory.Stage("denoise", parts, int(split.activation(peak) if split else peak)))
+    if r.after_decode:
+        stages.append(memory.Stage("audio_decode", r.after_decode.components, int(scale * r.after_decode.peak_bytes)))
     entries = []
     for mode, placement in ((m, p) for m in dict.fromkeys(modes) for p in memory.PLACEMENTS):
         res = memory.component_residency(r.preset, r.dtype, mode, gguf_file)  # cached per component and mode
@@ -378,6 +393,6 @@ def _seconds(flops: Flops, device_name: str | None) -> Seconds | None:
         source=entry.source,
         text_encode=(flops.text_encode + flops.image_encode + flops.vae_encode) / rate,
         denoise=flops.denoise_total / rate,
-        vae_decode=flops.vae_decode / rate,
+        vae_decode=(flops.vae_decode + flops.audio_decode) / rate,
         total=flops.total / rate,
     )

@@ -54,6 +54,16 @@ class VaeLaw:
 
 
 @dataclass(frozen=True)
+class AfterDecode:
+    """Decoders a pipeline runs after the VAE's decode, for one request: the components they are, their FLOPs and
+    their activation peak (measured in bfloat16, like every stage's)."""
+
+    components: tuple[str, ...]
+    flops: float
+    peak_bytes: int
+
+
+@dataclass(frozen=True)
 class TextFacts:
     """The text sequences of one task.
 
@@ -179,6 +189,21 @@ class CostFacts:
     # Denoiser config values its forward never reads (HunyuanVideo 1.5's target_size and task_type, which only its
     # pipelines read): presets that differ in nothing else share one calibration.
     cost_neutral_config: frozenset[str] = frozenset()
+    # The family's own meta-device probes of text-side modules the shared ``probes.encoder_call`` does not know, by
+    # class name: ``probe(module, *, tokens) -> (call, inputs)`` (LTX-2's text connectors, listed in
+    # ``TextFacts.encoder_tokens`` like a text encoder: they run on every stacked Gemma hidden state).
+    encoder_probes: Mapping[str, Callable] = field(default_factory=dict)
+    # Decoders the pipeline runs after the VAE's (LTX-2's audio VAE and vocoder: the sound as samples):
+    # ``after_decode(preset, num_frames) -> AfterDecode``, priced as a stage of their own.
+    after_decode: Callable | None = None
+    # Per pipeline class, what image-to-video VAE-encodes where it is not ``i2v_vae_encode`` (SkyReels-V2: the
+    # diffusion-forcing pipeline encodes the image alone, a plain image-to-video checkpoint's the whole clip).
+    i2v_vae_encode_by_pipeline: Mapping[str, I2vEncode] = field(default_factory=dict)
+    # A pipeline whose denoiser does not run ``steps`` forwards over the whole clip prices a job itself, from its
+    # settled params: ``price_job(cost, estimate, params) -> CostEstimate``, given the plain estimate and
+    # ``estimate(num_frames, height, width, steps, guidance_scale)`` of the same model at another size (SkyReels-V2's
+    # diffusion forcing: each window its own calls over its own latent frames). It returns ``cost`` for other jobs.
+    price_job: Callable | None = None
 
     def text_for(self, task: str, pipeline_class: str | None = None) -> TextFacts:
         if pipeline_class in self.text_by_pipeline:

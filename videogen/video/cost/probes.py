@@ -142,7 +142,16 @@ def denoiser_call(
         probe = family_denoiser_probe(cls)
         if probe is None:
             raise NotImplementedError(f"no cost probe for denoiser class {cls}")
-        return probe(module, batch=b, frames=f, height=h, width=w, text_tokens=text_tokens, image_tokens=image_tokens)
+        return probe(
+            module,
+            batch=b,
+            frames=f,
+            height=h,
+            width=w,
+            text_tokens=text_tokens,
+            image_tokens=image_tokens,
+            per_token_timestep=per_token_timestep,
+        )
     inputs = [v for v in kwargs.values() if isinstance(v, torch.Tensor)]
     inputs += [t for v in kwargs.values() if isinstance(v, tuple) for t in v if isinstance(t, torch.Tensor)]
     return (lambda: module(**kwargs)), inputs
@@ -150,10 +159,14 @@ def denoiser_call(
 
 def family_denoiser_probe(class_name: str) -> Callable[..., Call] | None:
     """A family's own probe of a denoiser class the branches above do not know (``CostFacts.denoiser_probes``)."""
+    return _family_probe("denoiser_probes", class_name)
+
+
+def _family_probe(kind: str, class_name: str) -> Callable[..., Call] | None:
     from videogen.video.families import FAMILY_IDS, get_cost_facts
 
     for family in FAMILY_IDS:
-        probe = get_cost_facts(family).denoiser_probes.get(class_name)
+        probe = getattr(get_cost_facts(family), kind).get(class_name)
         if probe is not None:
             return probe
     return None
@@ -324,4 +337,7 @@ def encoder_call(module: nn.Module, *, tokens: int) -> Call:
     if cls == "LlamaModel":
         # HunyuanVideo reads hidden_states[-3], so every layer's output is kept.
         return (lambda: module(input_ids=ids, output_hidden_states=True)), [ids]
+    probe = _family_probe("encoder_probes", cls)  # a family's own text-side module (LTX-2's connectors)
+    if probe is not None:
+        return probe(module, tokens=tokens)
     return (lambda: module(input_ids=ids)), [ids]

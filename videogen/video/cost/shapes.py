@@ -184,9 +184,10 @@ def pipeline_facts(preset: ArchPreset, task: str, num_frames: int) -> PipelineFa
         i2v and bool(facts.image_encoder_tokens) and any(c.name == "image_encoder" for c in preset.components)
     )
     encode_frames = 0
-    if i2v and facts.i2v_vae_encode == "image":
+    encode = facts.i2v_vae_encode_by_pipeline.get(preset.pipeline_classes.get(task, ""), facts.i2v_vae_encode)
+    if i2v and encode == "image":
         encode_frames = 1
-    elif i2v and facts.i2v_vae_encode == "clip":
+    elif i2v and encode == "clip":
         # The image followed by zero frames, the whole clip; with expand_timesteps the image only.
         encode_frames = 1 if preset.pipeline_kwargs.get("expand_timesteps") else num_frames
     # Every video-to-video pipeline VAE-encodes the input clip once (its latents are noised to the strength's

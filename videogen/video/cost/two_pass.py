@@ -50,6 +50,7 @@ def with_first_pass(
         float(params["guidance_scale"]),
         dtype=output_pass.dtype,
         conditioning=Conditioning.from_params(params),  # keyframes condition the first pass too
+        parallel=output_pass.parallel.config if output_pass.parallel else None,  # split the same way, a rank's
     )
     upsampler = _upsampler(preset.family, model_dir, first.latent, getattr(torch, output_pass.dtype))
     up_flops, up_bytes = upsampler or (0.0, 0)
@@ -80,9 +81,19 @@ def with_first_pass(
             "denoiser_steps": steps,
             "memory": [_with_upsampler(entry, up_bytes) for entry in output_pass.memory],
             "seconds": _seconds(output_pass, flops),
+            "parallel": _parallel(first, output_pass, flops),
             "notes": [*output_pass.notes, note],
         }
     )
+
+
+def _parallel(first: CostEstimate, output_pass: CostEstimate, flops: Flops):
+    """Both passes' split (their tokens and exchanges); the job's one-device FLOPs: a rank's and what the split saved
+    in each pass's denoising."""
+    if output_pass.parallel is None or first.parallel is None:
+        return None
+    saved = sum(c.parallel.job_flops_total - c.flops.total for c in (first, output_pass))
+    return output_pass.parallel.plus(first.parallel).model_copy(update={"job_flops_total": flops.total + saved})
 
 
 def _upsampler(family: str, model_dir: Path | None, latent: LatentInfo, dtype: torch.dtype) -> tuple[float, int] | None:

@@ -21,8 +21,10 @@ from videogen.video.families import (
     cogvideox,
     hunyuan_video,
     hunyuan_video15,
+    ltx2,
     ltx_video,
     sana_video,
+    skyreels_v2,
     text_to_video_sd,
     wan,
 )
@@ -33,7 +35,18 @@ if TYPE_CHECKING:
     from videogen.video.tiny.variants import TinyVariant
 
 # The order is the order every listing shows.
-_PACKAGES = (text_to_video_sd, wan, cogvideox, ltx_video, hunyuan_video, sana_video, animatediff, hunyuan_video15)
+_PACKAGES = (
+    text_to_video_sd,
+    wan,
+    cogvideox,
+    ltx_video,
+    hunyuan_video,
+    sana_video,
+    animatediff,
+    hunyuan_video15,
+    ltx2,
+    skyreels_v2,
+)
 
 FAMILIES: dict[str, ModuleType] = {package.SPEC.id: package for package in _PACKAGES}
 SPECS: dict[str, VideoModelSpec] = {family: package.SPEC for family, package in FAMILIES.items()}

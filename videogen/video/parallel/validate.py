@@ -217,12 +217,17 @@ def _check_sequence(config: ParallelConfig, facts: ParallelFacts, backend: str |
         )
 
 
+class TokenSplitError(InvalidRequestError):
+    """A job's tokens do not split across the replica's sequence ranks: refused at submission like a capacity
+    refusal (the ingress prices every job), never left for diffusers to fail inside the call."""
+
+
 def check_tokens_split(config: ParallelConfig, tokens: int) -> None:
     """A job's video tokens (latent frames x patches) must split evenly across the sequence ranks: diffusers
     asserts it inside the call (``EquipartitionSharder``), which would otherwise fail the job as a 500."""
     degree = config.sequence_degree
     if degree > 1 and tokens % degree:
-        raise InvalidRequestError(
+        raise TokenSplitError(
             "num_frames",
             f"this job has {tokens} video tokens (latent frames x height/width patches), which do not split "
             f"evenly across {degree} sequence-parallel ranks; change num_frames, height or width",

@@ -17,6 +17,8 @@ from videogen.video.arch.shared_components import (
     clip_vit_l14_text,
     llava_llama3_8b,
     llava_llama3_8b_text,
+    siglip_so400m_processor,
+    siglip_so400m_vision,
 )
 from videogen.video.families.hunyuan_video.spec import FRAMEPACK, SPEC
 from videogen.video.spec import IMAGE_TO_VIDEO, TEXT_TO_VIDEO
@@ -129,34 +131,9 @@ _FRAMEPACK_TRANSFORMER = ComponentArch(
         "has_clean_x_embedder": True,
     },
 )
-# lllyasviel/flux_redux_bfl's image_encoder: google/siglip-so400m-patch14-384's vision tower (27 layers, 1152 wide,
-# 16 heads, 4304 FFN, 384 px in 14 px patches: 729 tokens), and its feature_extractor.
-_SIGLIP = ComponentArch(
-    name="image_encoder",
-    library="transformers",
-    class_name="SiglipVisionModel",
-    config_class="SiglipVisionConfig",
-    config={
-        "hidden_size": 1152,
-        "intermediate_size": 4304,
-        "num_hidden_layers": 27,
-        "num_attention_heads": 16,
-        "image_size": 384,
-        "patch_size": 14,
-        "hidden_act": "gelu_pytorch_tanh",
-        "layer_norm_eps": 1e-6,
-    },
-)
-_SIGLIP_PROCESSOR = ProcessorArch(
-    name="feature_extractor",
-    class_name="SiglipImageProcessor",
-    config={
-        "size": {"height": 384, "width": 384},
-        "image_mean": [0.5, 0.5, 0.5],
-        "image_std": [0.5, 0.5, 0.5],
-        "resample": 3,
-    },
-)
+# SigLIP so400m-patch14-384 (shared_components): 729 image tokens of 1152.
+_SIGLIP = siglip_so400m_vision()
+_SIGLIP_PROCESSOR = siglip_so400m_processor()
 
 PRESETS: list[ArchPreset] = [
     ArchPreset(

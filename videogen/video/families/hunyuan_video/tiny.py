@@ -21,6 +21,7 @@ from __future__ import annotations
 from videogen.video.adapter import diffusers_pipeline_class
 from videogen.video.families.hunyuan_video.spec import FRAMEPACK, SPEC
 from videogen.video.spec import FIRST_LAST_FRAME, IMAGE_TO_VIDEO, TEXT_TO_VIDEO
+from videogen.video.tiny.image_encoders import siglip_vision
 from videogen.video.tiny.tokenizers import clip_tokenizer, llama_tokenizer
 from videogen.video.tiny.variants import TinyVariant
 
@@ -152,7 +153,7 @@ def _components(task: str) -> dict:
 
         components["text_encoder"] = LlamaModel(_llama_config())
         if flf:
-            components.update(_siglip())
+            components.update(siglip_vision(_SIGLIP_HIDDEN, _VISION_SIZE, _VISION_PATCH))
         return components
 
     from transformers import CLIPImageProcessor, CLIPVisionConfig, LlavaConfig, LlavaForConditionalGeneration
@@ -183,22 +184,6 @@ def _components(task: str) -> dict:
         resample=3,
     )
     return components
-
-
-def _siglip() -> dict:
-    """FramePack's image encoder (SigLIP; the pipeline reads its last hidden state) and its processor."""
-    from transformers import SiglipImageProcessor, SiglipVisionConfig, SiglipVisionModel
-
-    config = SiglipVisionConfig(
-        hidden_size=_SIGLIP_HIDDEN,
-        intermediate_size=16,
-        num_hidden_layers=1,
-        num_attention_heads=2,
-        image_size=_VISION_SIZE,
-        patch_size=_VISION_PATCH,
-    )
-    processor = SiglipImageProcessor(size={"height": _VISION_SIZE, "width": _VISION_SIZE})
-    return {"image_encoder": SiglipVisionModel(config).eval(), "feature_extractor": processor}
 
 
 def build_pipeline(task: str):

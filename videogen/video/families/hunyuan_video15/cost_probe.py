@@ -51,10 +51,20 @@ def _dtype(module: torch.nn.Module) -> torch.dtype:
 
 
 def denoiser_call(
-    module: torch.nn.Module, *, batch: int, frames: int, height: int, width: int, text_tokens: int, image_tokens: int
+    module: torch.nn.Module,
+    *,
+    batch: int,
+    frames: int,
+    height: int,
+    width: int,
+    text_tokens: int,
+    image_tokens: int,
+    per_token_timestep: bool = False,
 ):
     """One forward on latents of ``frames x height x width`` (latent units): ``text_tokens`` are Qwen's and ByT5's
-    (``cost.COST.text``), ``image_tokens`` SigLIP's (image-to-video; text-to-video passes 729 zero tokens)."""
+    (``cost.COST.text``), ``image_tokens`` SigLIP's (image-to-video; text-to-video passes 729 zero tokens). Its
+    timestep is one per video (``per_token_timestep`` is never set for this family)."""
+    del per_token_timestep
     cfg = module.config
     dt = _dtype(module)
 

@@ -14,10 +14,10 @@ from __future__ import annotations
 from videogen.video.arch.preset import (
     ArchPreset,
     ComponentArch,
-    ProcessorArch,
     SchedulerArch,
     TokenizerArch,
 )
+from videogen.video.arch.shared_components import siglip_so400m_processor, siglip_so400m_vision
 from videogen.video.spec import IMAGE_TO_VIDEO, TEXT_TO_VIDEO
 
 _FAMILY = "hunyuan-video15"
@@ -112,28 +112,9 @@ _BYT5_GLYPH = ComponentArch(
         "decoder_start_token_id": 0,
     },
 )
-# SigLIP so400m-patch14-384's vision tower: 729 tokens of 1152 (the pipeline's vision_num_semantic_tokens).
-_SIGLIP = ComponentArch(
-    name="image_encoder",
-    library="transformers",
-    class_name="SiglipVisionModel",
-    config_class="SiglipVisionConfig",
-    config={
-        "hidden_size": 1152,
-        "intermediate_size": 4304,
-        "num_hidden_layers": 27,
-        "num_attention_heads": 16,
-        "image_size": 384,
-        "patch_size": 14,
-        "hidden_act": "gelu_pytorch_tanh",
-        "layer_norm_eps": 1e-6,
-    },
-)
-_SIGLIP_PROCESSOR = ProcessorArch(
-    name="feature_extractor",
-    class_name="SiglipImageProcessor",
-    config={"size": {"height": 384, "width": 384}, "image_mean": [0.5] * 3, "image_std": [0.5] * 3, "resample": 3},
-)
+# SigLIP so400m-patch14-384 (shared_components): 729 image tokens of 1152.
+_SIGLIP = siglip_so400m_vision()
+_SIGLIP_PROCESSOR = siglip_so400m_processor()
 _TOKENIZER_LIST = [
     TokenizerArch(name="tokenizer", kind="builder", builder=f"{_TOKENIZERS}:qwen_chat_tokenizer"),
     TokenizerArch(name="tokenizer_2", kind="builder", builder=f"{_TOKENIZERS}:byt5_tokenizer"),

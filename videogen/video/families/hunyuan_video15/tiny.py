@@ -18,6 +18,7 @@ from videogen.video.adapter import diffusers_pipeline_class
 from videogen.video.families.hunyuan_video15.spec import SPEC
 from videogen.video.families.hunyuan_video15.tokenizers import byt5_tokenizer, qwen_chat_tokenizer
 from videogen.video.spec import IMAGE_TO_VIDEO
+from videogen.video.tiny.image_encoders import siglip_vision
 from videogen.video.tiny.text_encoders import T5_DIM, t5_encoder
 
 TINY_CALL_KWARGS: dict[str, dict] = {}
@@ -52,21 +53,6 @@ def _qwen(tokenizer):
         pad_token_id=tokenizer.pad_token_id,
     )
     return Qwen2_5_VLTextModel(config).eval()
-
-
-def _siglip() -> dict:
-    from transformers import SiglipImageProcessor, SiglipVisionConfig, SiglipVisionModel
-
-    config = SiglipVisionConfig(
-        hidden_size=_SIGLIP_HIDDEN,
-        intermediate_size=16,
-        num_hidden_layers=1,
-        num_attention_heads=2,
-        image_size=_VISION_SIZE,
-        patch_size=_VISION_PATCH,
-    )
-    processor = SiglipImageProcessor(size={"height": _VISION_SIZE, "width": _VISION_SIZE})
-    return {"image_encoder": SiglipVisionModel(config).eval(), "feature_extractor": processor}
 
 
 def _components(task: str) -> dict:
@@ -115,7 +101,7 @@ def _components(task: str) -> dict:
         "guider": ClassifierFreeGuidance(guidance_scale=SPEC.defaults.guidance_scale),
     }
     if i2v:
-        components.update(_siglip())
+        components.update(siglip_vision(_SIGLIP_HIDDEN, _VISION_SIZE, _VISION_PATCH))
     return components
 
 

@@ -1,0 +1,206 @@
+"""LTX-2 tiny t2v/i2v: video with sound. The soundtrack the pipeline returns reaches the MP4 as an AAC track (checked
+by decoding the file) unless the job's ``with_audio`` is false; the call runs LTX-2.0's guidance (CFG alone, one
+batched pass a step, as priced); image-to-video's first frame is compressed as in training; and the cost model counts
+the audio branch (the transformer's audio stream, the connectors, the audio VAE and vocoder).
+
+Generic checks (frames, seeds, image handling, cancel): test_families.py; FLOPs per step against FlopCounterMode and
+parameter counts against the published sizes: tests/unit/test_cost_model.py and test_arch_presets.py.
+"""
+
+from __future__ import annotations
+
+import family_support
+import numpy as np
+import pytest
+from family_support import I2V, T2V, assert_moves, image_b64, tiny_fixture
+
+from videogen.errors import InvalidRequestError
+from videogen.video.families import get_adapter
+from videogen.video.request import VideoRequest
+from videogen.video.soundtrack import read_audio_track
+
+FAMILY = "ltx2"
+tiny = tiny_fixture(FAMILY)
+
+
+def _run(tiny, prepared):
+    return tiny.adapter.run(tiny.pipe, prepared.kwargs, prepared.params)
+
+
+def _gradient_png(width: int, height: int) -> str:
+    import base64
+    import io
+
+    from PIL import Image
+
+    x, y = np.meshgrid(np.linspace(0, 255, width), np.linspace(0, 255, height))
+    rgb = np.stack([x, y, 255 - x], axis=-1).astype(np.uint8)
+    buffer = io.BytesIO()
+    Image.fromarray(rgb).save(buffer, format="PNG")
+    return base64.b64encode(buffer.getvalue()).decode("ascii")
+
+
+@pytest.mark.parametrize("tiny", [T2V], indirect=True)
+def test_one_step_is_moved_to_two(tiny):
+    """The real scheduler (the converter's, with shift_terminal) has no one-step schedule: its sigmas would be NaN."""
+    from diffusers import FlowMatchEulerDiscreteScheduler
+
+    scheduler = FlowMatchEulerDiscreteScheduler.from_config(tiny.pipe.scheduler.config)
+    with pytest.warns(RuntimeWarning, match="invalid value"):
+        scheduler.set_timesteps(sigmas=[1.0], mu=1.0)
+    assert np.isnan(scheduler.sigmas[0].item())
+    prepared = tiny.prepare(seed=0, num_inference_steps=1)
+    assert prepared.kwargs["num_inference_steps"] == 2
+    assert [(a.field, a.requested, a.used) for a in prepared.adjustments] == [("num_inference_steps", 1, 2)]
+    assert np.isfinite(tiny.adapter.extract_frames(_run(tiny, prepared)).astype(float)).all()
+
+
+def test_the_pipeline_returns_a_soundtrack_as_long_as_the_video(tiny):
+    prepared = tiny.prepare(seed=0, num_frames=17, fps=12)
+    output = _run(tiny, prepared)
+    frames = tiny.adapter.extract_frames(output)
+    track = tiny.adapter.extract_audio(output, tiny.pipe, prepared.params)
+    assert frames.shape == (17, 32, 32, 3)
+    assert (track.sample_rate, track.channels) == (tiny.pipe.vocoder.config.output_sampling_rate, 2) == (8000, 2)
+    # 17 frames at 12 fps last 1.42 s: the audio's causal VAE and vocoder give within a few mel frames of that
+    assert track.seconds == pytest.approx(17 / 12, abs=0.05)
+    assert np.isfinite(track.samples).all() and np.abs(track.samples).max() > 0
+    assert prepared.kwargs["frame_rate"] == 12.0  # the RoPE positions and the audio's length follow the fps
+
+
+@pytest.mark.parametrize("tiny", [T2V], indirect=True)
+def test_the_call_runs_ltx20_guidance_one_batched_pass_a_step(tiny, monkeypatch):
+    """CFG alone (no STG or modality-isolation passes, which the pipelines' LTX-2.3 defaults would add): one
+    transformer call a step on the conditional and unconditional batch, as ``cost.py`` prices it (cfg batched)."""
+    from videogen.video.arch.catalog import get_preset
+    from videogen.video.cost.shapes import cfg_passes, cost_facts
+
+    batches: list[int] = []
+    forward = tiny.pipe.transformer.forward
+    monkeypatch.setattr(
+        tiny.pipe.transformer,
+        "forward",
+        lambda *a, **k: batches.append(k["hidden_states"].shape[0]) or forward(*a, **k),
+    )
+    preset = get_preset("ltx-2-19b-dev")
+    for scale, expected in ((4.0, [2, 2]), (1.0, [1, 1])):
+        batches.clear()
+        _run(tiny, tiny.prepare(seed=0, guidance_scale=scale, num_inference_steps=2))
+        assert batches == expected and sum(batches) // 2 == cfg_passes(preset, scale)
+    assert cost_facts(preset).cfg == "batched"
+
+
+@pytest.mark.parametrize("tiny", [T2V], indirect=True)
+def test_frames_to_8k_plus_1_and_sizes_to_multiples_of_32(tiny):
+    assert_moves(tiny, {"num_frames": 12}, {"num_frames": (12, 9)})
+    assert_moves(tiny, {"height": 40, "width": 100}, {"height": (40, 32), "width": (100, 96)})
+
+
+def test_with_audio_is_the_jobs_and_refused_where_there_is_no_sound(tiny):
+    assert tiny.resolve().params["with_audio"] is True  # a family with sound keeps it by default
+    assert tiny.resolve(with_audio=False).params["with_audio"] is False
+    silent = VideoRequest(family="wan", prompt="a fox", with_audio=True)
+    with pytest.raises(InvalidRequestError) as err:
+        get_adapter("wan").resolve_params(silent)
+    assert (err.value.field, err.value.allowed) == ("with_audio", [False])
+    assert "with_audio" not in get_adapter("wan").resolve_params(silent.model_copy(update={"with_audio": None})).params
+
+
+@pytest.mark.parametrize("tiny", [I2V], indirect=True)
+def test_a_jobs_mp4_carries_the_soundtrack_unless_with_audio_is_false(tiny, tmp_path, monkeypatch):
+    """The worker's whole path on the tiny model: the track decoded back from the file (AAC, the vocoder's rate, as
+    long as the video); with_audio=false leaves the file without an audio stream."""
+    from videogen.video.encode import read_mp4
+    from videogen.video.worker import GenerationWorker
+
+    monkeypatch.setenv("VIDEOGEN_CACHE_DIR", str(family_support._CACHE_DIR[0]))  # the tiny model built above
+    worker = GenerationWorker(models={FAMILY: "tiny"})
+    request = VideoRequest(family=FAMILY, task=I2V, prompt="a fox", image=image_b64(), seed=1, num_frames=25, fps=24)
+    result = worker.generate(request, tmp_path / "sound.mp4")
+    track = read_audio_track(tmp_path / "sound.mp4")
+    assert (track.codec, track.sample_rate, track.channels) == ("aac", 8000, 2)
+    assert track.seconds == pytest.approx(25 / 24, abs=0.06) and np.abs(track.samples).max() > 0
+    encoding = next(stage for stage in result.stages if stage.name == "encoding")
+    assert encoding.detail["audio_codec"] == "aac" and encoding.detail["sample_rate"] == 8000
+    frames, _ = read_mp4(tmp_path / "sound.mp4")
+    assert frames.shape == (25, 32, 32, 3)
+
+    silent = worker.generate(request.model_copy(update={"with_audio": False}), tmp_path / "silent.mp4")
+    assert read_audio_track(tmp_path / "silent.mp4") is None and silent.params["with_audio"] is False
+    np.testing.assert_array_equal(read_mp4(tmp_path / "silent.mp4")[0], frames)  # the same picture, no track
+
+
+@pytest.mark.parametrize("tiny", [I2V], indirect=True)
+def test_image_to_video_compresses_the_first_frame_as_in_training(tiny, monkeypatch):
+    from videogen.video.families.ltx2 import image_crf
+
+    seen: list[int] = []
+    compress = image_crf.compress
+    monkeypatch.setattr(image_crf, "compress", lambda image, crf: seen.append(crf) or compress(image, crf))
+    smooth = _gradient_png(64, 48)  # a picture H.264 keeps well (a noise image would not be)
+    prepared = tiny.prepare(seed=0, image=smooth)
+    assert seen == [33] and prepared.kwargs["image_crf"] == 0  # Gemma-3's CRF here; none again in the pipeline
+    image = prepared.kwargs["image"]
+    plain = np.asarray(prepared.media.image.resize(image.size), np.float32)
+    compressed = np.asarray(image, np.float32)
+    assert image.size == (32, 32) and not np.array_equal(plain, compressed)
+    psnr = 10 * np.log10(255.0**2 / np.mean((plain - compressed) ** 2))
+    assert psnr > 30  # an H.264 frame of the same picture
+    assert compress(image, 0) is image
+
+
+@pytest.mark.parametrize("tiny", [T2V], indirect=True)
+def test_the_cost_probe_gives_the_transformer_the_pipelines_audio_length(tiny, monkeypatch):
+    """The probe prices the audio stream at as many audio latents as the pipeline denoises beside the video."""
+    from videogen.video.families.ltx2.cost_probe import audio_latent_frames
+
+    shapes: list[tuple[int, int]] = []
+    forward = tiny.pipe.transformer.forward
+
+    def recording(*args, **kwargs):
+        shapes.append((kwargs["hidden_states"].shape[1], kwargs["audio_hidden_states"].shape[1]))
+        return forward(*args, **kwargs)
+
+    monkeypatch.setattr(tiny.pipe.transformer, "forward", recording)
+    _run(tiny, tiny.prepare(seed=0, num_frames=41, num_inference_steps=2, guidance_scale=1.0))  # the default 24 fps
+    latent_frames = (41 - 1) // 8 + 1
+    expected = (latent_frames * 4 * 4, audio_latent_frames(tiny.pipe.transformer.config, latent_frames, 24))
+    assert shapes == [expected, expected]
+
+
+def test_the_audio_decoders_fit_matches_their_meta_decode():
+    """The audio VAE and vocoder, measured at two lengths, priced at a third as the meta-device decode counts it."""
+    from videogen.video.arch.catalog import get_preset
+    from videogen.video.cost.measure import measure, module_tensors
+    from videogen.video.cost.meta_models import meta_module
+    from videogen.video.families.ltx2.cost import audio_decode
+    from videogen.video.families.ltx2.cost_probe import audio_decode_call
+
+    preset = get_preset("ltx-2-19b-dev")
+    audio_vae, vocoder = meta_module(preset.component("audio_vae")), meta_module(preset.component("vocoder"))
+    call, inputs = audio_decode_call(audio_vae, vocoder, audio_frames=126)  # 121 frames at 24 fps: 5.04 s x 25
+    direct = measure(call, exclude=[*module_tensors(audio_vae, vocoder), *inputs])
+    fitted = audio_decode(preset, 121)
+    assert fitted.components == ("audio_vae", "vocoder")
+    assert fitted.flops == pytest.approx(direct.flops, rel=1e-6) and fitted.flops > 1e11
+    assert fitted.peak_bytes == pytest.approx(direct.peak_bytes, rel=0.05)
+
+
+def test_the_estimate_prices_the_sound_and_the_connectors():
+    from videogen.video.cost.estimate import estimate_cost
+
+    estimate = estimate_cost("ltx-2-19b-dev", T2V, 121, 512, 768, 40, 4.0, device_name="NVIDIA H200")
+    longer = estimate_cost("ltx-2-19b-dev", T2V, 241, 512, 768, 40, 4.0)
+    assert estimate.cfg_passes == 2 and estimate.text_tokens == 1024 and estimate.video_tokens == 16 * 16 * 24
+    assert 0 < estimate.flops.audio_decode < longer.flops.audio_decode
+    assert estimate.flops.total == pytest.approx(
+        estimate.flops.text_encode
+        + estimate.flops.denoise_total
+        + estimate.flops.vae_decode
+        + estimate.flops.audio_decode
+    )
+    gpu = estimate.memory_for("gpu")
+    assert {"text_encode", "denoise", "vae_decode", "audio_decode"} <= set(gpu.stages)
+    # model offload holds the audio VAE and vocoder alone while they run: far less than the resident whole
+    offload = estimate.memory_for("model_cpu_offload")
+    assert offload.stages["audio_decode"] < 2**30 < gpu.stages["audio_decode"]

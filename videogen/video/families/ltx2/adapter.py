@@ -1,0 +1,78 @@
+"""LTX-2 adapter: LTX2Pipeline / LTX2ImageToVideoPipeline.
+
+What is this family's own:
+
+- the call runs LTX-2.0 as diffusers documents it (the ``__call__`` docstrings): classifier-free guidance at the job's
+  scale for picture and sound alike, no spatio-temporal guidance, no modality-isolation guidance, no guidance rescale,
+  the legacy (2.0) cross-attention timestep. The pipelines' own defaults are LTX-2.3's, which add two more transformer
+  passes a step; the cost model prices the one batched CFG pass these settings run (``cost.py``);
+- the frame rate goes in as ``frame_rate``: the RoPE positions of the video and the audio's length follow it;
+- image-to-video's first frame is H.264-compressed as in training (``image_crf.py``);
+- at least ``MIN_STEPS`` steps: the scheduler stretches its sigmas to a terminal value (``shift_terminal``), which a
+  one-step schedule has no room for (0/0: NaN latents), so one step is moved to two, and said;
+- the soundtrack: the pipeline returns it beside the frames (``extract_audio`` of the base adapter, at the vocoder's
+  rate); the MP4 carries it unless the job's ``with_audio`` is false.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from videogen.video.adapter import PreparedInputs, VideoPipelineAdapter
+from videogen.video.families.ltx2 import image_crf
+from videogen.video.families.ltx2.spec import SPEC
+from videogen.video.model_meta import ModelMeta
+from videogen.video.request import Adjustment, VideoRequest
+from videogen.video.spec import IMAGE_TO_VIDEO
+
+# LTX-2.0's guidance: CFG only (the pipelines' docstrings; None: the audio takes the video's value)
+LTX20_GUIDANCE: dict[str, Any] = {
+    "stg_scale": 0.0,
+    "modality_scale": 1.0,
+    "guidance_rescale": 0.0,
+    "audio_guidance_scale": None,
+    "audio_stg_scale": None,
+    "audio_modality_scale": None,
+    "audio_guidance_rescale": None,
+    "spatio_temporal_guidance_blocks": None,
+    "use_cross_timestep": False,
+}
+
+
+MIN_STEPS = 2
+
+
+class LTX2Adapter(VideoPipelineAdapter):
+    spec = SPEC
+
+    def resolve_params(self, request: VideoRequest, meta: ModelMeta | None = None) -> PreparedInputs:
+        prepared = super().resolve_params(request, meta)
+        steps = prepared.params["num_inference_steps"]
+        if steps < MIN_STEPS:
+            prepared.params["num_inference_steps"] = MIN_STEPS
+            prepared.adjustments.append(
+                Adjustment(
+                    field="num_inference_steps",
+                    requested=steps,
+                    used=MIN_STEPS,
+                    reason=f"LTX-2's scheduler stretches its schedule to a terminal sigma: {MIN_STEPS} steps at least",
+                )
+            )
+        return prepared
+
+    def prepare_inputs(
+        self, request: VideoRequest, pipe, meta: ModelMeta | None = None, settled: PreparedInputs | None = None
+    ) -> PreparedInputs:
+        prepared = super().prepare_inputs(request, pipe, meta, settled)
+        if request.task == IMAGE_TO_VIDEO:
+            from diffusers.pipelines.ltx2.utils import resolve_default_image_crf
+
+            crf = resolve_default_image_crf(pipe.text_encoder)  # the text encoder's generation's (Gemma-3: 33)
+            prepared.kwargs["image"] = image_crf.compress(prepared.kwargs["image"], crf)
+        return prepared
+
+    def family_call_kwargs(self, task: str, pipe, params: dict[str, Any]) -> dict[str, Any]:
+        kwargs: dict[str, Any] = {"frame_rate": float(params["fps"]), **LTX20_GUIDANCE}
+        if task == IMAGE_TO_VIDEO:
+            kwargs["image_crf"] = 0  # compressed here already (prepare_inputs)
+        return kwargs
