@@ -87,6 +87,15 @@ def test_pipeline_loads_once_and_stays_warm(worker, tmp_path):
     assert loading.detail["cached"] is True
 
 
+def test_a_rank_that_is_not_the_writer_computes_the_same_frames_and_writes_nothing(worker, tmp_path):
+    written = worker.generate(VideoRequest(family="ltx-video", prompt="x", seed=2), tmp_path / "a.mp4")
+    computed = worker.generate(VideoRequest(family="ltx-video", prompt="x", seed=2), None)
+    assert np.array_equal(written.frames, computed.frames)
+    assert computed.bytes == 0 and computed.output_path == "" and not computed.outputs
+    assert {"encoding", "outputs"} & {s.name for s in computed.stages} == set()
+    assert [p.name for p in tmp_path.iterdir() if p.suffix == ".mp4"] == ["a.mp4"]
+
+
 def test_adjustments_are_recorded(worker, tmp_path):
     result = worker.generate(
         VideoRequest(family="wan", prompt="x", num_frames=10, height=40, seed=1), tmp_path / "a.mp4"

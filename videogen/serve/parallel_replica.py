@@ -22,9 +22,7 @@ from __future__ import annotations
 
 import logging
 import random
-import tempfile
 import threading
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from videogen.errors import InvalidRequestError, ModelUnavailableError
@@ -39,8 +37,8 @@ if TYPE_CHECKING:
 logger = logging.getLogger("videogen.serve.parallel")
 
 RANK_ADDR = "127.0.0.1"  # the ranks of a replica are packed on one node: they meet on its loopback only
-# After rank 0 ends a job, how long the other ranks may take to end theirs (they encode a throwaway copy of the
-# video; a rank stuck in a collective never ends): past it, the group is out of step and the replica is replaced.
+# After rank 0 ends a job, how long the other ranks may take to end theirs (they decode their copy of the video
+# and write none; a rank stuck in a collective never ends): past it, the group is out of step and the replica is replaced.
 RANKS_SETTLE_S = 120.0
 LOST_RANK_GRACE_S = 10.0  # after rank 0's call failed: how long Ray may take to notice a rank's process is gone
 
@@ -136,10 +134,9 @@ class RankWorker:
         self.worker.warm_up(self.settings.family, task)
 
     def generate(self, request: VideoRequest) -> int:
-        """Compute this rank's share of the job; the video it writes is thrown away (rank 0 keeps the real one)."""
+        """Compute this rank's share of the job; only rank 0 encodes and writes the video."""
         _prepare(self.worker, self.rank, self.settings, request.task, self._prepared)
-        with tempfile.TemporaryDirectory(prefix="videogen-rank-") as tmp:
-            self.worker.generate(request, Path(tmp) / "rank.mp4", should_cancel=self.rank.should_cancel(None))
+        self.worker.generate(request, None, should_cancel=self.rank.should_cancel(None))
         return self.rank.groups.rank
 
 

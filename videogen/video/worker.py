@@ -225,13 +225,15 @@ class GenerationWorker:
     def generate(
         self,
         request: VideoRequest,
-        output_path: str | Path,
+        output_path: str | Path | None,
         on_progress: Callable[[ProgressEvent], None] | None = None,
         should_cancel: Callable[[], bool] | None = None,
     ) -> GenerationResult:
+        """``output_path`` None: run the job and write nothing (a parallel replica's ranks but the writer)."""
+        path = Path(output_path) if output_path is not None else None
         with self._run_lock:
             try:
-                return self._generate(request, Path(output_path), on_progress, should_cancel or (lambda: False))
+                return self._generate(request, path, on_progress, should_cancel or (lambda: False))
             except RuntimeError as exc:
                 if any(marker in str(exc) for marker in _FATAL_DEVICE_MARKERS):
                     self.fatal_error = str(exc)[:500]
@@ -315,21 +317,23 @@ class GenerationWorker:
         measured = self._measured(clock, plan, family, task, policy.dtype)
 
         audio = {"audio_codec": "aac", **soundtrack.describe()} if soundtrack else {}
-        clock.start("encoding", detail={"codec": "h264", "pix_fmt": "yuv420p", **audio})
-        fps = prepared.params["fps"]
+        fps, size, outputs = prepared.params["fps"], 0, {}
         try:
-            size = write_mp4(frames, output_path, fps, audio=soundtrack)
-            # The thumbnail, spritesheet and animated preview, timed as a stage of their own.
-            clock.start("outputs", detail={"variants": list(PICTURE_VARIANTS)})
-            outputs = write_outputs(frames, output_path, fps)
+            if output_path is not None:
+                clock.start("encoding", detail={"codec": "h264", "pix_fmt": "yuv420p", **audio})
+                size = write_mp4(frames, output_path, fps, audio=soundtrack)
+                # The thumbnail, spritesheet and animated preview, timed as a stage of their own.
+                clock.start("outputs", detail={"variants": list(PICTURE_VARIANTS)})
+                outputs = write_outputs(frames, output_path, fps)
         except BaseException:
             # A job that fails here leaves no file: no temporary, no MP4 without its pictures.
             # (A full disk is already a StorageFullError: write_mp4 and write_outputs map it.)
-            remove_outputs(output_path)
+            if output_path is not None:
+                remove_outputs(output_path)
             raise
         clock.done()
         return GenerationResult(
-            output_path=str(output_path),
+            output_path=str(output_path or ""),
             num_frames=int(frames.shape[0]),
             width=int(frames.shape[2]),
             height=int(frames.shape[1]),

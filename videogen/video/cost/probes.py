@@ -23,11 +23,19 @@ def _t(*shape: int, dtype: torch.dtype = torch.bfloat16) -> torch.Tensor:
     return torch.empty(*shape, device=_META, dtype=dtype)
 
 
-def _dtype(module: nn.Module) -> torch.dtype:
-    for p in module.parameters():
-        if p.is_floating_point():
-            return p.dtype
-    return torch.float32
+def module_dtype(module: nn.Module) -> torch.dtype:
+    """The dtype a module computes in: its first floating-point parameter's (float32 for one with none)."""
+    return next((p.dtype for p in module.parameters() if p.is_floating_point()), torch.float32)
+
+
+def meta_tensors(module: nn.Module) -> Callable[..., torch.Tensor]:
+    """``t(*shape, dtype=...)``: empty meta tensors, in ``module``'s dtype unless told (the families' probes)."""
+    dt = module_dtype(module)
+
+    def t(*shape: int, dtype: torch.dtype = dt) -> torch.Tensor:
+        return _t(*shape, dtype=dtype)
+
+    return t
 
 
 def denoiser_call(
@@ -49,9 +57,9 @@ def denoiser_call(
     ``controlnet``: the ControlNet the pipeline runs first at every step (AnimateDiff's control-to-video)."""
     cls = type(module).__name__
     cfg = module.config
-    dt = _dtype(module)
+    dt = module_dtype(module)
     b, f, h, w = batch, frames, height, width
-    c = int(cfg.in_channels)
+    c = int(cfg.get("in_channels", 0))  # a family's own probe reads its own (Kandinsky 5: in_visual_dim)
     timestep = _t(b, dtype=torch.float32)
     if cls in ("WanTransformer3DModel", "WanVACETransformer3DModel"):
         x = _t(b, c, f, h, w, dtype=dt)
@@ -180,7 +188,7 @@ def _with_controlnet(
     to the down and mid blocks. The control frames are pixels: the ControlNet's conditioning embedding downsamples
     them to the latents' size."""
     cfg = controlnet.config
-    dt = _dtype(controlnet)
+    dt = module_dtype(controlnet)
     scale = 2 ** (len(cfg.conditioning_embedding_out_channels) - 1)
     sample = _t(images, cfg.in_channels, h, w, dtype=dt)
     frames = _t(images, cfg.conditioning_channels, h * scale, w * scale, dtype=dt)
@@ -269,7 +277,7 @@ def vae_decode_call(vae: nn.Module, *, frames: int, height: int, width: int) -> 
 
     A 2D VAE (``AutoencoderKL``) decodes frames as a batch, as the SD-based video pipelines do.
     """
-    dt = _dtype(vae)
+    dt = module_dtype(vae)
     channels = int(vae.config.latent_channels if "latent_channels" in vae.config else vae.config.z_dim)
     if type(vae).__name__ == "AutoencoderKL":
         z = _t(frames, channels, height, width, dtype=dt)
@@ -290,7 +298,7 @@ def vae_decode_call(vae: nn.Module, *, frames: int, height: int, width: int) -> 
 
 def vae_encode_call(vae: nn.Module, *, frames: int, height: int, width: int) -> Call:
     """The VAE's plain encode of ``frames`` pixel frames of ``height x width``."""
-    dt = _dtype(vae)
+    dt = module_dtype(vae)
     if type(vae).__name__ == "AutoencoderKL":
         x = _t(frames, 3, height, width, dtype=dt)
     else:
@@ -315,14 +323,14 @@ def encoder_call(module: nn.Module, *, tokens: int) -> Call:
     ids = torch.zeros(1, tokens, dtype=torch.long, device=_META)
     if cls.startswith(("CLIPVision", "SiglipVision")):
         size = module.config.image_size
-        pixels = _t(1, 3, size, size, dtype=_dtype(module))
+        pixels = _t(1, 3, size, size, dtype=module_dtype(module))
         return (lambda: module(pixel_values=pixels, output_hidden_states=True)), [pixels]
     if cls == "LlavaForConditionalGeneration":
         # Run the parts the way the merged forward does, without its data-dependent checks
         # (it counts image tokens with .item(), which the meta device cannot answer).
         inner = module.model
         size = inner.vision_tower.config.image_size
-        pixels = _t(1, 3, size, size, dtype=_dtype(module))
+        pixels = _t(1, 3, size, size, dtype=module_dtype(module))
 
         def run_llava():
             vision = inner.vision_tower(pixels, output_hidden_states=True).hidden_states[-2][:, 1:]

@@ -14,10 +14,10 @@ the other bundles, and every rank then does the same, in the same order::
     loaded = worker.warm(family, task)                    # the same pipeline on every rank
     report = rank.prepare(loaded.pipe, family, where=f"families.{family}.parallel")
     request = request.model_copy(update={"seed": rank.same_seed(seed)})  # or rank 0 sends it with the request
-    worker.generate(request, path, on_progress=... if rank.is_writer else None,
+    worker.generate(request, path if rank.is_writer else None, on_progress=... if rank.is_writer else None,
                     should_cancel=rank.should_cancel(job_cancelled if rank.is_writer else None))
 
-Only rank 0 reports progress and events and keeps the video; a rank that dies fails the job (the others' next
+Only rank 0 reports progress and events and writes the video; a rank that dies fails the job (the others' next
 collective fails at the group's timeout, or at once when Ray kills the group), and the replica restarts with its
 whole group. ``validate.check_parallel`` with ``ParallelFacts.from_model_dir`` refuses a config at build time.
 """

@@ -16,6 +16,7 @@ from typing import Any
 import torch
 from torch.utils._python_dispatch import TorchDispatchMode
 
+from videogen.video.cost.probes import meta_tensors
 from videogen.video.families.hunyuan_video15.sequence import BYT5_TOKENS, VISION_TOKENS
 
 _META = torch.device("meta")
@@ -46,10 +47,6 @@ class MetaMasks(TorchDispatchMode):
         return out
 
 
-def _dtype(module: torch.nn.Module) -> torch.dtype:
-    return next((p.dtype for p in module.parameters() if p.is_floating_point()), torch.float32)
-
-
 def denoiser_call(
     module: torch.nn.Module,
     *,
@@ -66,10 +63,7 @@ def denoiser_call(
     timestep is one per video (``per_token_timestep`` is never set for this family)."""
     del per_token_timestep
     cfg = module.config
-    dt = _dtype(module)
-
-    def t(*shape: int, dtype: torch.dtype = dt) -> torch.Tensor:
-        return torch.empty(*shape, device=_META, dtype=dtype)
+    t = meta_tensors(module)
 
     b, qwen = batch, text_tokens - BYT5_TOKENS
     kwargs: dict[str, Any] = {

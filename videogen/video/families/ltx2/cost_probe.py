@@ -15,15 +15,7 @@ from typing import Any
 
 import torch
 
-_META = torch.device("meta")
-
-
-def _t(*shape: int, dtype: torch.dtype) -> torch.Tensor:
-    return torch.empty(*shape, device=_META, dtype=dtype)
-
-
-def _dtype(module: torch.nn.Module) -> torch.dtype:
-    return next((p.dtype for p in module.parameters() if p.is_floating_point()), torch.float32)
+from videogen.video.cost.probes import meta_tensors, module_dtype
 
 
 def audio_frames(config, num_frames: int, fps: float) -> int:
@@ -55,20 +47,20 @@ def denoiser_call(
 
     del image_tokens  # LTX-2 has no image encoder
     cfg = module.config
-    dt = _dtype(module)
+    t = meta_tensors(module)
     b, n = batch, frames * height * width
     audio = audio_latent_frames(cfg, frames, SPEC.defaults.fps)
-    timestep = _t(b, n, dtype=torch.float32) if per_token_timestep else _t(b, dtype=torch.float32)
+    timestep = t(b, n, dtype=torch.float32) if per_token_timestep else t(b, dtype=torch.float32)
     kwargs: dict[str, Any] = {
-        "hidden_states": _t(b, n, cfg.in_channels, dtype=dt),
-        "audio_hidden_states": _t(b, audio, cfg.audio_in_channels, dtype=dt),
-        "encoder_hidden_states": _t(b, text_tokens, cfg.caption_channels, dtype=dt),
-        "audio_encoder_hidden_states": _t(b, text_tokens, cfg.caption_channels, dtype=dt),
+        "hidden_states": t(b, n, cfg.in_channels),
+        "audio_hidden_states": t(b, audio, cfg.audio_in_channels),
+        "encoder_hidden_states": t(b, text_tokens, cfg.caption_channels),
+        "audio_encoder_hidden_states": t(b, text_tokens, cfg.caption_channels),
         "timestep": timestep,
-        "audio_timestep": _t(b, dtype=torch.float32),
-        "sigma": _t(b, dtype=torch.float32),
-        "encoder_attention_mask": _t(b, text_tokens, dtype=dt),
-        "audio_encoder_attention_mask": _t(b, text_tokens, dtype=dt),
+        "audio_timestep": t(b, dtype=torch.float32),
+        "sigma": t(b, dtype=torch.float32),
+        "encoder_attention_mask": t(b, text_tokens),
+        "audio_encoder_attention_mask": t(b, text_tokens),
         "num_frames": frames,
         "height": height,
         "width": width,
@@ -83,21 +75,21 @@ def connectors_call(module: torch.nn.Module, *, tokens: int):
     """The connectors over ``tokens`` tokens of every text-encoder layer's states, stacked (``caption_channels x
     text_proj_in_factor`` wide), with the tokenizer's mask."""
     cfg = module.config
-    dt = _dtype(module)
-    states = _t(1, tokens, cfg.caption_channels * cfg.text_proj_in_factor, dtype=dt)
-    mask = torch.ones(1, tokens, dtype=torch.long, device=_META)
+    t = meta_tensors(module)
+    states = t(1, tokens, cfg.caption_channels * cfg.text_proj_in_factor)
+    mask = torch.ones(1, tokens, dtype=torch.long, device="meta")
     return (lambda: module(states, mask)), [states, mask]
 
 
 def audio_decode_call(audio_vae: torch.nn.Module, vocoder: torch.nn.Module, *, audio_frames: int):
     """The audio VAE's decode of ``audio_frames`` latent frames, then the vocoder on the spectrogram it gives."""
     cfg = audio_vae.config
-    latents = _t(
-        1, cfg.latent_channels, audio_frames, cfg.mel_bins // audio_vae.mel_compression_ratio, dtype=_dtype(audio_vae)
+    latents = meta_tensors(audio_vae)(
+        1, cfg.latent_channels, audio_frames, cfg.mel_bins // audio_vae.mel_compression_ratio
     )
 
     def run():
         mel = audio_vae.decode(latents, return_dict=False)[0]
-        return vocoder(mel.to(_dtype(vocoder)))
+        return vocoder(mel.to(module_dtype(vocoder)))
 
     return run, [latents]

@@ -14,11 +14,9 @@ from typing import Any
 
 import torch
 
+from videogen.video.cost.probes import meta_tensors
+
 _META = torch.device("meta")
-
-
-def _dtype(module: torch.nn.Module) -> torch.dtype:
-    return next((p.dtype for p in module.parameters() if p.is_floating_point()), torch.float32)
 
 
 def denoiser_call(
@@ -35,10 +33,7 @@ def denoiser_call(
     """One forward on latents of ``frames x height x width`` (latent units) at batch ``batch``."""
     del per_token_timestep  # the per-frame timesteps are diffusion forcing's, decided by the model here
     cfg = module.config
-    dt = _dtype(module)
-
-    def t(*shape: int, dtype: torch.dtype = dt) -> torch.Tensor:
-        return torch.empty(*shape, device=_META, dtype=dtype)
+    t = meta_tensors(module)
 
     forcing = not cfg.image_dim
     kwargs: dict[str, Any] = {
