@@ -14,6 +14,8 @@ import torch
 from torch import nn
 from torch.utils._python_dispatch import TorchDispatchMode
 
+from videogen.video.cost.meta_tensors import module_dtype
+
 Call = tuple[Callable[[], Any], list[torch.Tensor]]
 
 _META = torch.device("meta")
@@ -21,21 +23,6 @@ _META = torch.device("meta")
 
 def _t(*shape: int, dtype: torch.dtype = torch.bfloat16) -> torch.Tensor:
     return torch.empty(*shape, device=_META, dtype=dtype)
-
-
-def module_dtype(module: nn.Module) -> torch.dtype:
-    """The dtype a module computes in: its first floating-point parameter's (float32 for one with none)."""
-    return next((p.dtype for p in module.parameters() if p.is_floating_point()), torch.float32)
-
-
-def meta_tensors(module: nn.Module) -> Callable[..., torch.Tensor]:
-    """``t(*shape, dtype=...)``: empty meta tensors, in ``module``'s dtype unless told (the families' probes)."""
-    dt = module_dtype(module)
-
-    def t(*shape: int, dtype: torch.dtype = dt) -> torch.Tensor:
-        return _t(*shape, dtype=dtype)
-
-    return t
 
 
 def denoiser_call(

@@ -16,7 +16,7 @@ from typing import Any
 import torch
 from torch.utils._python_dispatch import TorchDispatchMode
 
-from videogen.video.cost.probes import meta_tensors
+from videogen.video.cost.meta_tensors import meta_tensors
 from videogen.video.families.hunyuan_video15.sequence import BYT5_TOKENS, VISION_TOKENS
 
 _META = torch.device("meta")

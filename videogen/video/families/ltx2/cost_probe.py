@@ -15,7 +15,7 @@ from typing import Any
 
 import torch
 
-from videogen.video.cost.probes import meta_tensors, module_dtype
+from videogen.video.cost.meta_tensors import meta_tensors, module_dtype
 
 
 def audio_frames(config, num_frames: int, fps: float) -> int:

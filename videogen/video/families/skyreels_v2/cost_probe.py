@@ -14,7 +14,7 @@ from typing import Any
 
 import torch
 
-from videogen.video.cost.probes import meta_tensors
+from videogen.video.cost.meta_tensors import meta_tensors
 
 _META = torch.device("meta")
 
