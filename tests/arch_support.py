@@ -84,6 +84,22 @@ def _shrink(class_name: str, config: dict) -> dict:
         small = {"vocab_size": 256, "hidden_size": _TEXT, "intermediate_size": 64, "num_hidden_layers": 2}
         small.update(num_attention_heads=2, num_key_value_heads=2)
         small["rope_scaling"] = {"type": "mrope", "mrope_section": [2, 3, 3]}
+    elif class_name == "Kandinsky5Transformer3DModel":  # heads of 4 + 6 + 6: 2 heads of 16
+        small = {"model_dim": 32, "ff_dim": 64, "time_dim": 16, "num_text_blocks": 1, "num_visual_blocks": 1}
+        small.update(axes_dims=[4, 6, 6], in_text_dim=_TEXT, in_text_dim2=_TEXT)
+    elif class_name == "Qwen2_5_VLForConditionalGeneration":  # the text model as Qwen2_5_VLTextModel's, a 1-block tower
+        text = {"vocab_size": 256, "hidden_size": _TEXT, "intermediate_size": 64, "num_hidden_layers": 2}
+        text.update(
+            num_attention_heads=2, num_key_value_heads=2, rope_scaling={"type": "mrope", "mrope_section": [2, 3, 3]}
+        )
+        vision = {"depth": 1, "hidden_size": 16, "intermediate_size": 16, "num_heads": 2, "out_hidden_size": _TEXT}
+        small = {"text_config": text, "vision_config": {**vision, "fullatt_block_indexes": [0]}}
+    elif class_name == "MochiTransformer3DModel":  # one block (the context-pre-only last), a 16-wide text stream
+        small = {"num_attention_heads": 2, "attention_head_dim": 8, "num_layers": 1, "pooled_projection_dim": 16}
+        small.update(text_embed_dim=_TEXT, time_embed_dim=4)
+    elif class_name == "AutoencoderKLMochi":  # 32 groups per norm: 32 wide; one resnet, the decoder's at latent size
+        small = {k: [32] * 4 for k in ("encoder_block_out_channels", "decoder_block_out_channels")}
+        small["layers_per_block"] = [0, 0, 0, 0, 1]
     elif class_name == "LTX2VideoTransformer3DModel":  # each stream's heads x width is its cross_attention_dim
         small = {"num_attention_heads": 2, "attention_head_dim": 16, "cross_attention_dim": 32, "num_layers": 1}
         small.update(audio_num_attention_heads=2, audio_attention_head_dim=8, audio_cross_attention_dim=16)

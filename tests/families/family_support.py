@@ -59,6 +59,10 @@ FAMILIES: dict[str, FamilyCase] = {
     "hunyuan-video15": FamilyCase((T2V, I2V), (1, 245)),
     "ltx2": FamilyCase((T2V, I2V), (1, 489)),
     "skyreels-v2": FamilyCase((T2V, I2V, V2V), (1, 1023)),
+    # image-to-video needs 5 latent frames: the default 9 frames are moved to 17 (test_family_kandinsky5.py)
+    "kandinsky5": FamilyCase((T2V, I2V), (1, 245), frames={T2V: 9, I2V: 17}),
+    # 6k+1 frames: the tiny model's default 9 runs as 7 (test_family_mochi.py)
+    "mochi": FamilyCase((T2V,), (1, 169), frames={T2V: 7}),
 }
 # Video-to-video is checked in test_video_to_video.py (its input clip decides frames and size), first-last-frame
 # in test_first_last_frame.py, Wan VACE's three tasks in test_vace.py (CogVideoX's and AnimateDiff's control-to-video in

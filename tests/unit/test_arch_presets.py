@@ -50,6 +50,10 @@ REQUIRED = {
     "skyreels-v2-df-14b-720p",
     "skyreels-v2-t2v-14b-540p",
     "skyreels-v2-i2v-1.3b-540p",
+    "kandinsky5-lite-t2v-5s",
+    "kandinsky5-pro-t2v-5s",
+    "kandinsky5-pro-i2v-5s",
+    "mochi-1-preview",
 }
 
 # Measured on the meta device with diffusers 0.42.1 / transformers 5.x; a change here means the
@@ -191,6 +195,18 @@ EXPECTED_COUNTS = {
         "text_encoder": 123_060_480,
         "controlnet": 361_279_120,
     },
+    # Kandinsky 5: the Lite (2B) and Pro (19B) DiTs on HunyuanVideo's VAE, Qwen2.5-VL-7B whole and CLIP-L
+    **{
+        f"kandinsky5-{kind}-5s": {
+            "transformer": transformer,
+            "vae": 246_478_803,
+            "text_encoder": 8_292_166_656,
+            "text_encoder_2": 123_060_480,
+        }
+        for kind, transformer in (("lite-t2v", 2_007_702_848), ("pro-t2v", 19_311_325_248), ("pro-i2v", 19_311_325_248))
+    },
+    # Mochi 1: the 10B AsymmDiT, its VAE (encoder and decoder) and T5-v1.1-XXL
+    "mochi-1-preview": {"transformer": 10_027_677_744, "vae": 459_748_611, "text_encoder": 4_762_310_656},
 }
 
 # A published figure is a rounded size ("2B", "5.57 B"): within 3 % is the same architecture.
@@ -211,6 +227,8 @@ _CALL = {
     "hunyuan-video15": {"num_frames": 9, "height": 32, "width": 32},
     "ltx2": {"num_frames": 9, "height": 64, "width": 64, "max_sequence_length": 16},  # /32 VAE, reflect padding
     "skyreels-v2": {"num_frames": 5, "height": 32, "width": 32, "max_sequence_length": 16},
+    "kandinsky5": {"num_frames": 17, "height": 32, "width": 32},  # image-to-video: 5 latent frames at least
+    "mochi": {"num_frames": 7, "height": 32, "width": 32, "max_sequence_length": 16},  # 6k+1 frames
 }
 _SIZE_OVERRIDES = {("wan2.2-ti2v-5b", IMAGE_TO_VIDEO): {"height": 64, "width": 64}}  # /16 VAE, 2x2 patches
 
@@ -231,6 +249,8 @@ _SCALED_TWINS = {
         (f"skyreels-v2-i2v-14b-{r}", "image-to-video"): ("skyreels-v2-i2v-1.3b-540p", "image-to-video")
         for r in ("540p", "720p")
     },
+    # shrunk, Kandinsky 5 Pro's DiT is Lite's (the same scheduler for text-to-video)
+    ("kandinsky5-pro-t2v-5s", "text-to-video"): ("kandinsky5-lite-t2v-5s", "text-to-video"),
 }
 _CASES = [(pid, task) for pid, preset in PRESETS.items() for task in preset.tasks if (pid, task) not in _SCALED_TWINS]
 

@@ -102,7 +102,7 @@ def _shallow(preset):
     """The preset with its denoiser cut to ``_TRACED_BLOCKS`` blocks of each kind (its own cost-model cache key)."""
     denoiser = preset.component(preset.denoiser)
     config = dict(denoiser.config)
-    for key in ("num_layers", "num_single_layers"):
+    for key in ("num_layers", "num_single_layers", "num_text_blocks", "num_visual_blocks"):  # Kandinsky 5: the last two
         if key in config:
             config[key] = min(config[key], _TRACED_BLOCKS)
     if "vace_layers" in config:

@@ -33,6 +33,8 @@ EXPECTED_IDS = [
     "hunyuan-video15",
     "ltx2",
     "skyreels-v2",
+    "kandinsky5",
+    "mochi",
 ]
 I2V_FAMILIES = {
     "wan",
@@ -43,6 +45,7 @@ I2V_FAMILIES = {
     "hunyuan-video15",
     "ltx2",
     "skyreels-v2",
+    "kandinsky5",
 }
 
 

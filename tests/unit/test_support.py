@@ -19,6 +19,7 @@ I2V_FAMILIES = {
     "hunyuan-video15",
     "ltx2",
     "skyreels-v2",
+    "kandinsky5",
 }
 
 

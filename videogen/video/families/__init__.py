@@ -21,8 +21,10 @@ from videogen.video.families import (
     cogvideox,
     hunyuan_video,
     hunyuan_video15,
+    kandinsky5,
     ltx2,
     ltx_video,
+    mochi,
     sana_video,
     skyreels_v2,
     text_to_video_sd,
@@ -46,6 +48,8 @@ _PACKAGES = (
     hunyuan_video15,
     ltx2,
     skyreels_v2,
+    kandinsky5,
+    mochi,
 )
 
 FAMILIES: dict[str, ModuleType] = {package.SPEC.id: package for package in _PACKAGES}
