@@ -69,6 +69,16 @@ class PreparedInputs:
     def expected_frames(self) -> int:
         return self.params["expected_frames"]
 
+    def at_least_steps(self, minimum: int, why: str) -> None:
+        """Move a step count the family's scheduler cannot run (below ``minimum``) up to it, and say ``why``."""
+        steps = self.params["num_inference_steps"]
+        if steps < minimum:
+            self.params["num_inference_steps"] = minimum
+            reason = f"{why}: {minimum} steps at least"
+            self.adjustments.append(
+                Adjustment(field="num_inference_steps", requested=steps, used=minimum, reason=reason)
+            )
+
 
 class VideoPipelineAdapter:
     """Base adapter; a family adapter sets ``spec`` and overrides hooks as needed."""

@@ -22,7 +22,7 @@ from videogen.video.adapter import PreparedInputs, VideoPipelineAdapter
 from videogen.video.families.ltx2 import image_crf
 from videogen.video.families.ltx2.spec import SPEC
 from videogen.video.model_meta import ModelMeta
-from videogen.video.request import Adjustment, VideoRequest
+from videogen.video.request import VideoRequest
 from videogen.video.spec import IMAGE_TO_VIDEO
 
 # LTX-2.0's guidance: CFG only (the pipelines' docstrings; None: the audio takes the video's value)
@@ -47,17 +47,7 @@ class LTX2Adapter(VideoPipelineAdapter):
 
     def resolve_params(self, request: VideoRequest, meta: ModelMeta | None = None) -> PreparedInputs:
         prepared = super().resolve_params(request, meta)
-        steps = prepared.params["num_inference_steps"]
-        if steps < MIN_STEPS:
-            prepared.params["num_inference_steps"] = MIN_STEPS
-            prepared.adjustments.append(
-                Adjustment(
-                    field="num_inference_steps",
-                    requested=steps,
-                    used=MIN_STEPS,
-                    reason=f"LTX-2's scheduler stretches its schedule to a terminal sigma: {MIN_STEPS} steps at least",
-                )
-            )
+        prepared.at_least_steps(MIN_STEPS, "LTX-2's scheduler stretches its schedule to a terminal sigma")
         return prepared
 
     def prepare_inputs(

@@ -16,7 +16,7 @@ from videogen.video import model_limits
 from videogen.video.adapter import PreparedInputs, VideoPipelineAdapter
 from videogen.video.families.mochi.spec import SPEC
 from videogen.video.model_meta import ModelMeta
-from videogen.video.request import Adjustment, VideoRequest
+from videogen.video.request import VideoRequest
 
 MIN_STEPS = 2
 
@@ -26,17 +26,7 @@ class MochiAdapter(VideoPipelineAdapter):
 
     def resolve_params(self, request: VideoRequest, meta: ModelMeta | None = None) -> PreparedInputs:
         prepared = super().resolve_params(request, default_frames_on_grid(request, meta or ModelMeta()))
-        steps = prepared.params["num_inference_steps"]
-        if steps < MIN_STEPS:
-            prepared.params["num_inference_steps"] = MIN_STEPS
-            prepared.adjustments.append(
-                Adjustment(
-                    field="num_inference_steps",
-                    requested=steps,
-                    used=MIN_STEPS,
-                    reason=f"Mochi's linear-quadratic schedule divides by its linear half: {MIN_STEPS} steps at least",
-                )
-            )
+        prepared.at_least_steps(MIN_STEPS, "Mochi's linear-quadratic schedule divides by its linear half")
         return prepared
 
 
