@@ -3,24 +3,13 @@
 from __future__ import annotations
 
 import pytest
+from test_registry import I2V_FAMILIES  # the one list of families with image-to-video (tests/unit is on sys.path)
 
 from videogen.video.hardware import VideoHardwareProfile
 from videogen.video.model_source import ModelSource
 from videogen.video.registry import SPECS
 from videogen.video.spec import IMAGE_TO_VIDEO, TASKS, TEXT_TO_VIDEO, SupportLevel
 from videogen.video.support import describe_model, resolve_task_support
-
-I2V_FAMILIES = {
-    "wan",
-    "cogvideox",
-    "ltx-video",
-    "hunyuan-video",
-    "sana-video",
-    "hunyuan-video15",
-    "ltx2",
-    "skyreels-v2",
-    "kandinsky5",
-}
 
 
 def cpu_profile():
