@@ -57,7 +57,7 @@ FAMILIES: dict[str, FamilyCase] = {
     "hunyuan-video": FamilyCase((T2V, I2V, FLF), (5, 200), frames={T2V: 9, I2V: 5}),
     "sana-video": FamilyCase((T2V, I2V), (100,)),
     "hunyuan-video15": FamilyCase((T2V, I2V), (1, 245)),
-    "ltx2": FamilyCase((T2V, I2V), (1, 489)),
+    "ltx2": FamilyCase((T2V, I2V, KF), (1, 489)),
     "skyreels-v2": FamilyCase((T2V, I2V, V2V), (1, 1023)),
     # image-to-video needs 5 latent frames: the default 9 frames are moved to 17 (test_family_kandinsky5.py)
     "kandinsky5": FamilyCase((T2V, I2V), (1, 245), frames={T2V: 9, I2V: 17}),

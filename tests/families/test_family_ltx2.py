@@ -1,7 +1,9 @@
 """LTX-2 tiny t2v/i2v: video with sound. The soundtrack the pipeline returns reaches the MP4 as an AAC track (checked
 by decoding the file) unless the job's ``with_audio`` is false; the call runs LTX-2.0's guidance (CFG alone, one
 batched pass a step, as priced); image-to-video's first frame is compressed as in training; and the cost model counts
-the audio branch (the transformer's audio stream, the connectors, the audio VAE and vocoder).
+the audio branch (the transformer's audio stream, the connectors, the audio VAE and vocoder). Keyframes run on
+``LTX2ConditionPipeline``: each condition at the latent index LTX-2 reads (a frame off its grid moved and said), those
+after frame 0 joining the transformer's sequence whole, as the cost model counts them.
 
 Generic checks (frames, seeds, image handling, cancel): test_families.py; FLOPs per step against FlopCounterMode and
 parameter counts against the published sizes: tests/unit/test_cost_model.py and test_arch_presets.py.
@@ -12,7 +14,7 @@ from __future__ import annotations
 import family_support
 import numpy as np
 import pytest
-from family_support import I2V, T2V, assert_moves, image_b64, tiny_fixture
+from family_support import I2V, KF, T2V, assert_moves, image_b64, tiny_fixture
 
 from videogen.errors import InvalidRequestError
 from videogen.video.families import get_adapter
@@ -204,3 +206,41 @@ def test_the_estimate_prices_the_sound_and_the_connectors():
     # model offload holds the audio VAE and vocoder alone while they run: far less than the resident whole
     offload = estimate.memory_for("model_cpu_offload")
     assert offload.stages["audio_decode"] < 2**30 < gpu.stages["audio_decode"]
+
+
+@pytest.mark.parametrize("tiny", [KF], indirect=True)
+def test_keyframes_go_to_latent_indices_and_join_the_sequence_as_priced(tiny, monkeypatch):
+    from videogen.video.cost.conditioning import Conditioning, conditioning_load
+    from videogen.video.families.ltx2.cost import COST
+    from videogen.video.video_to_video import clip_b64
+
+    clip = clip_b64(np.full((9, 32, 32, 3), 90, np.uint8), 24)
+    conditions = [
+        {"image": image_b64(), "frame_index": 0},  # the first frame: overwritten in place
+        {"image": _gradient_png(32, 32), "frame_index": 16},  # the last frame of 17: latent 2 starts at frame 9
+        {"video": clip, "frame_index": 8},  # a clip between grid frames: moved to frame 1, latent 1
+    ]
+    placed: list = []
+    preprocess = tiny.pipe.preprocess_conditions
+    monkeypatch.setattr(
+        tiny.pipe, "preprocess_conditions", lambda *a, **k: placed.append(out := preprocess(*a, **k)) or out
+    )
+    tokens: list[int] = []
+    forward = tiny.pipe.transformer.forward
+    monkeypatch.setattr(
+        tiny.pipe.transformer, "forward", lambda *a, **k: tokens.append(k["hidden_states"].shape[1]) or forward(*a, **k)
+    )
+    prepared = tiny.prepare(seed=0, num_frames=17, num_inference_steps=2, conditions=conditions)
+    assert [(a.field, a.requested, a.used) for a in prepared.adjustments] == [
+        ("conditions[1].frame_index", 16, 9),
+        ("conditions[2].frame_index", 8, 1),
+    ]
+    assert [(c.index, c.crf) for c in prepared.kwargs["conditions"]] == [(0, 0), (2, 0), (1, 0)]
+    frames = tiny.adapter.extract_frames(_run(tiny, prepared))
+    assert frames.shape == (17, 32, 32, 3) and np.isfinite(frames.astype(float)).all()
+    _, _, indices, pixel_frames = placed[0]
+    assert (indices, pixel_frames) == ([0, 2, 1], [1, 1, 9])  # what the pipeline placed: nothing skipped or cut
+    # 3 latent frames of 4x4 tokens; the image at latent 2 adds one frame of tokens, the 9-frame clip two
+    load = conditioning_load(COST, KF, Conditioning.from_params(prepared.params), temporal=8)
+    assert load.latent_frames == 3 and len(load.encodes) == 3
+    assert set(tokens) == {(3 + load.latent_frames) * 16}

@@ -1,4 +1,5 @@
-"""LTX-2 adapter: LTX2Pipeline / LTX2ImageToVideoPipeline.
+"""LTX-2 adapter: LTX2Pipeline / LTX2ImageToVideoPipeline, and LTX2ConditionPipeline for keyframes
+(``keyframes.py``: where LTX-2 places a condition, and how the settled media become that pipeline's conditions).
 
 What is this family's own:
 
@@ -19,11 +20,12 @@ from __future__ import annotations
 from typing import Any
 
 from videogen.video.adapter import PreparedInputs, VideoPipelineAdapter
-from videogen.video.families.ltx2 import image_crf
+from videogen.video.families.ltx2 import image_crf, keyframes
 from videogen.video.families.ltx2.spec import SPEC
 from videogen.video.model_meta import ModelMeta
 from videogen.video.request import VideoRequest
-from videogen.video.spec import IMAGE_TO_VIDEO
+from videogen.video.spec import IMAGE_TO_VIDEO, KEYFRAMES
+from videogen.video.task_media import record_conditioning
 
 # LTX-2.0's guidance: CFG only (the pipelines' docstrings; None: the audio takes the video's value)
 LTX20_GUIDANCE: dict[str, Any] = {
@@ -48,17 +50,23 @@ class LTX2Adapter(VideoPipelineAdapter):
     def resolve_params(self, request: VideoRequest, meta: ModelMeta | None = None) -> PreparedInputs:
         prepared = super().resolve_params(request, meta)
         prepared.at_least_steps(MIN_STEPS, "LTX-2's scheduler stretches its schedule to a terminal sigma")
+        if request.task == KEYFRAMES:  # a condition after frame 0 starts on LTX-2's latent grid (keyframes.py)
+            prepared.adjustments.extend(keyframes.place_on_keyframe_grid(prepared.media.conditions or []))
+            record_conditioning(prepared.media, prepared.params)  # priced where it now starts
         return prepared
 
     def prepare_inputs(
         self, request: VideoRequest, pipe, meta: ModelMeta | None = None, settled: PreparedInputs | None = None
     ) -> PreparedInputs:
         prepared = super().prepare_inputs(request, pipe, meta, settled)
-        if request.task == IMAGE_TO_VIDEO:
+        if request.task in (IMAGE_TO_VIDEO, KEYFRAMES):
             from diffusers.pipelines.ltx2.utils import resolve_default_image_crf
 
             crf = resolve_default_image_crf(pipe.text_encoder)  # the text encoder's generation's (Gemma-3: 33)
-            prepared.kwargs["image"] = image_crf.compress(prepared.kwargs["image"], crf)
+            if request.task == IMAGE_TO_VIDEO:
+                prepared.kwargs["image"] = image_crf.compress(prepared.kwargs["image"], crf)
+            else:  # LTX2ConditionPipeline takes its images and clips as conditions at latent indices
+                prepared.kwargs["conditions"] = keyframes.ltx2_conditions(prepared.media.conditions or [], crf)
         return prepared
 
     def family_call_kwargs(self, task: str, pipe, params: dict[str, Any]) -> dict[str, Any]:

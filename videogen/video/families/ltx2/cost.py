@@ -1,4 +1,4 @@
-"""LTX-2's cost facts (``LTX2Pipeline`` / ``LTX2ImageToVideoPipeline``, diffusers 0.42).
+"""LTX-2's cost facts (``LTX2Pipeline`` / ``LTX2ImageToVideoPipeline`` / ``LTX2ConditionPipeline``, diffusers 0.42).
 
 Text: Gemma-3 runs on the prompt padded to ``max_sequence_length`` (1024) and every one of its hidden states is
 stacked for the text connectors, which give the transformer one 1024-token sequence per stream (learnable registers
@@ -14,9 +14,12 @@ import threading
 
 from videogen.video.cost.facts import AfterDecode, CostFacts, TextFacts, VaeLaw
 from videogen.video.cost.fit import fit, term
-from videogen.video.spec import IMAGE_TO_VIDEO
+from videogen.video.spec import IMAGE_TO_VIDEO, KEYFRAMES
 
 TEXT_TOKENS = 1024  # the pipelines' max_sequence_length
+# LTX2ConditionPipeline appends every latent frame of a condition after frame 0 as tokens (no prefix cut, unlike
+# LTX-Video's two): no bound on the frames counted
+EVERY_LATENT_FRAME = 1 << 30
 _AUDIO_POINTS = (25, 50)  # audio latent frames (1 s and 2 s) the decoders are measured at: both are linear in them
 _LOCK = threading.Lock()
 _AUDIO_FITS: dict[tuple, tuple] = {}
@@ -86,8 +89,11 @@ COST = CostFacts(
     ),
     # the first frame alone (one pixel frame), as the first latent frame's clean value
     i2v_vae_encode="image",
-    # image-to-video keeps the first latent frame clean: its video timestep is per token ((1 - mask) x t)
-    per_token_timestep_tasks=frozenset({IMAGE_TO_VIDEO}),
+    # image-to-video keeps the first latent frame clean, keyframes their conditions' tokens: the video timestep is
+    # per token ((1 - mask) x t)
+    per_token_timestep_tasks=frozenset({IMAGE_TO_VIDEO, KEYFRAMES}),
+    # LTX2ConditionPipeline VAE-encodes every condition; one after frame 0 joins the sequence whole, as tokens
+    keyframe_token_frames={KEYFRAMES: EVERY_LATENT_FRAME},
     denoiser_probes={"LTX2VideoTransformer3DModel": _denoiser_probe},
     encoder_probes={"LTX2TextConnectors": _connectors_probe},
     after_decode=audio_decode,

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from videogen.video.spec import (
     IMAGE_TO_VIDEO,
+    KEYFRAMES,
     TEXT_TO_VIDEO,
     Defaults,
     FrameRule,
@@ -43,12 +44,14 @@ SPEC = VideoModelSpec(
         TEXT_TO_VIDEO: "LTX2Pipeline",
         # the first latent frame is the image's (a per-token timestep keeps it clean); the same components
         IMAGE_TO_VIDEO: "LTX2ImageToVideoPipeline",
+        # images and clips at chosen frames (first/last frame, in-betweens, extension): the same components again
+        KEYFRAMES: "LTX2ConditionPipeline",
     },
     recommended_dtype="bfloat16",
     rocm_notes="19B DiT in bf16 (~38 GB) plus Gemma-3-12B (~24 GB): fits an MI300X resident; on 24-48 GB cards use "
     "model CPU offload and VAE tiling.",
     support_level=SupportLevel.READY,
-    default_model_ids={TEXT_TO_VIDEO: MODEL_ID, IMAGE_TO_VIDEO: MODEL_ID},
+    default_model_ids={TEXT_TO_VIDEO: MODEL_ID, IMAGE_TO_VIDEO: MODEL_ID, KEYFRAMES: MODEL_ID},
     # The VAE is /8 in time (8k+1 frames, what prepare_latents keeps); up to 20 s (the technical report): 481 frames
     # at the default 24 fps.
     frame_rule=FrameRule(multiple=8, remainder=1, min_frames=9, max_frames=481),

@@ -1,4 +1,5 @@
-"""Tiny LTX-2 pipelines (t2v: LTX2Pipeline, i2v: LTX2ImageToVideoPipeline: the same components, one set of weights).
+"""Tiny LTX-2 pipelines (t2v: LTX2Pipeline, i2v: LTX2ImageToVideoPipeline, keyframes: LTX2ConditionPipeline: the same
+components, one set of weights).
 
 The real wiring at tiny widths (diffusers' own fast tests build the same kinds of components): a Gemma-3 text model
 (hidden 16, 2 layers, with the SigLIP tower ``Gemma3ForConditionalGeneration`` carries) behind the offline Gemma
@@ -14,7 +15,7 @@ from __future__ import annotations
 
 from videogen.video.adapter import diffusers_pipeline_class
 from videogen.video.families.ltx2.spec import SCHEDULER_CONFIG, SPEC
-from videogen.video.spec import IMAGE_TO_VIDEO, TEXT_TO_VIDEO
+from videogen.video.spec import IMAGE_TO_VIDEO, KEYFRAMES, TEXT_TO_VIDEO
 from videogen.video.tiny.tokenizers import gemma_tokenizer
 
 _VOCAB = 128
@@ -29,6 +30,7 @@ _AUDIO_RATE = 8000  # 16000 / 160 mel frames a second x the vocoder's 80x upsamp
 TINY_CALL_KWARGS = {
     TEXT_TO_VIDEO: {"max_sequence_length": 16},
     IMAGE_TO_VIDEO: {"max_sequence_length": 16, "image_crf": 0},
+    KEYFRAMES: {"max_sequence_length": 16},
 }
 
 
