@@ -24,7 +24,7 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
 from videogen import __version__
-from videogen.errors import GenerationCancelled, InvalidRequestError, PipelineFailedError, VideoGenError
+from videogen.errors import GenerationCancelled, InvalidRequestError
 from videogen.rocm_env import rocm_env_snapshot
 from videogen.video.families import get_adapter, get_spec
 from videogen.video.hardware import VideoHardwareProfile
@@ -35,6 +35,7 @@ from videogen.video.lora_config import DEFAULT_MAX_LORAS_PER_REPLICA
 from videogen.video.model_meta import ModelMeta
 from videogen.video.model_source import ModelSource
 from videogen.video.parallel.config import ParallelConfig
+from videogen.video.pipeline_failure import is_device_fault, pipeline_failure
 from videogen.video.placement import settle_interrupted
 from videogen.video.policy import VideoLoadPolicy
 from videogen.video.progress import STAGES, ProgressEvent, StageTiming
@@ -48,15 +49,6 @@ from videogen.video.worker_loras import WorkerLoras
 __all__ = ["STAGES", "GenerationResult", "GenerationWorker", "ProgressEvent", "StageTiming", "runtime_snapshot"]
 
 logger = logging.getLogger(__name__)
-
-# Errors after which the device cannot be trusted: the replica should be replaced.
-_FATAL_DEVICE_MARKERS = (
-    "illegal memory access",
-    "device-side assert",
-    "hipErrorLaunchFailure",
-    "unspecified launch failure",
-    "ECC error",
-)
 
 
 class GenerationResult(BaseModel):
@@ -235,7 +227,7 @@ class GenerationWorker:
             try:
                 return self._generate(request, path, on_progress, should_cancel or (lambda: False))
             except RuntimeError as exc:
-                if any(marker in str(exc) for marker in _FATAL_DEVICE_MARKERS):
+                if is_device_fault(exc):
                     self.fatal_error = str(exc)[:500]
                 raise
 
@@ -304,7 +296,7 @@ class GenerationWorker:
             settle_interrupted(loaded.pipe)
             raise
         except (RuntimeError, ValueError, IndexError) as exc:
-            raise _pipeline_failure(exc, loaded, prepared.params) from exc
+            raise pipeline_failure(exc, loaded, prepared.params) from exc
         finally:
             if cache.applied != "off":  # the next job starts from a clean cache state, or none
                 set_step_cache(loaded.pipe, StepCacheSetting(), support=get_spec(family).step_caches, task=task)
@@ -376,25 +368,3 @@ def _warm_up_request(family: str, task: str, meta: ModelMeta) -> VideoRequest:
     defaults = {**get_spec(family).defaults.model_dump(), **meta.request_defaults}
     media = warm_up_media(task, int(defaults["num_frames"]), int(defaults["fps"]))
     return VideoRequest(family=family, task=task, prompt="warm-up", seed=0, num_inference_steps=2, **media)
-
-
-_SHAPE_FIELDS = ("num_frames", "height", "width", "num_inference_steps", "guidance_scale")
-
-
-def _pipeline_failure(exc: Exception, loaded: LoadedPipeline, params: dict[str, Any]) -> Exception:
-    """A raw pipeline error as one a user can act on: which values it ran with. Device faults stay as they
-    are (``generate`` marks the worker broken on them)."""
-    text = str(exc)
-    if any(marker in text for marker in _FATAL_DEVICE_MARKERS) or isinstance(exc, VideoGenError):
-        return exc
-    values = {k: params[k] for k in _SHAPE_FIELDS if k in params}
-    shown = ", ".join(f"{k}={v}" for k, v in values.items())
-    first_line = text.splitlines()[0][:300] if text else ""
-    return PipelineFailedError(
-        f"{loaded.provenance.get('pipeline_class')} failed at {shown} ({type(exc).__name__}: {first_line}); "
-        "the request was inside the family's limits, so this model cannot take these values: lower "
-        "num_frames, height or width",
-        field="num_frames",
-        params=values,
-        exception=type(exc).__name__,
-    )
