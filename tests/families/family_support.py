@@ -58,7 +58,7 @@ FAMILIES: dict[str, FamilyCase] = {
     "sana-video": FamilyCase((T2V, I2V), (100,)),
     "hunyuan-video15": FamilyCase((T2V, I2V), (1, 245)),
     "ltx2": FamilyCase((T2V, I2V, KF), (1, 489)),
-    "skyreels-v2": FamilyCase((T2V, I2V, V2V), (1, 1023)),
+    "skyreels-v2": FamilyCase((T2V, I2V, V2V, FLF), (1, 1023)),
     # image-to-video needs 5 latent frames: the default 9 frames are moved to 17 (test_family_kandinsky5.py)
     "kandinsky5": FamilyCase((T2V, I2V), (1, 245), frames={T2V: 9, I2V: 17}),
     # 6k+1 frames: the tiny model's default 9 runs as 7 (test_family_mochi.py)

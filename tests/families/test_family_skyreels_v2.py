@@ -1,6 +1,6 @@
 """SkyReels-V2 tiny: diffusion forcing (windows, ar_step, causal_block_size, overlap_history: settled, refused
-naming the field, counted by the progress, priced by the cost model), video-to-video extending a clip, and the plain
-checkpoints that have none of it.
+naming the field, counted by the progress, priced by the cost model), video-to-video extending a clip, first-last-frame
+closing the last window with the last image, and the plain checkpoints that have none of it.
 
 The tiny DF model's window is 9 frames (3 latent frames): 13 frames are two windows, the fewest that prove the
 overlap. Generic checks (frames, seeds, cancel, refusals of text- and image-to-video): test_families.py.
@@ -14,7 +14,7 @@ import time
 import numpy as np
 import pytest
 import torch
-from family_support import I2V, T2V, V2V, image_b64, load_tiny, moved, tiny_fixture
+from family_support import FLF, I2V, T2V, V2V, image_b64, load_tiny, moved, tiny_fixture
 from pydantic import ValidationError
 
 from videogen.errors import InvalidRequestError
@@ -131,6 +131,43 @@ def test_video_to_video_extends_the_clip(tmp_path_factory):
     with pytest.raises(InvalidRequestError) as err:
         tiny.adapter.resolve_params(tiny.request(video=clip_b64(frames, 24), strength=0.5), tiny.meta)
     assert err.value.field == "strength"
+
+
+def test_first_last_frame_closes_its_window_with_the_last_image(tmp_path_factory, monkeypatch):
+    from videogen.video.job_cost import estimate_job
+    from videogen.video.model_source import ModelSource
+
+    tiny = load_tiny(FAMILY, FLF, tmp_path_factory)
+    assert type(tiny.pipe).__name__ == "SkyReelsV2DiffusionForcingImageToVideoPipeline"
+    latent: list[int] = []
+    forward = tiny.pipe.transformer.forward
+    monkeypatch.setattr(
+        tiny.pipe.transformer, "forward", lambda *a, **k: latent.append(k["hidden_states"].shape[2]) or forward(*a, **k)
+    )
+    with pytest.raises(InvalidRequestError) as err:  # two windows: diffusers' long path would fail inside the call
+        tiny.resolve(num_frames=13, image=image_b64(), last_image=image_b64((48, 32)))
+    assert err.value.field == "num_frames" and err.value.allowed == {"max": 9}
+    prepared = tiny.prepare(seed=0, num_frames=9, image=image_b64(), last_image=image_b64((48, 32)))
+    assert prepared.kwargs["last_image"] is not None and prepared.params["guidance_scale"] == 5.0
+    calls = []
+    out = _run(tiny, prepared, calls.append)
+    assert out.shape == (9, 32, 32, 3)  # the last image's latent frame is dropped again before the decode
+    windows = prepared.params["forcing"]["windows"]
+    # one window: its 3 latent frames (the tiny model's 9-frame window) and the last image's
+    assert windows == [[4, len(calls)]] and windows[0][0] == forcing.latent_frames(9) + 1
+    # what the transformer saw: each window's latent frames, at each call, for both guidance branches
+    assert sorted(latent) == sorted(n for n, count in windows for _ in range(2 * count))
+    assert len(calls) == prepared.params["denoising_steps"] == sum(c for _, c in windows)
+    # priced as such: two images VAE-encoded, the image-to-video scheduler's checkpoint defaults
+    source = ModelSource(family=FAMILY, value="arch:skyreels-v2-df-1.3b-540p")
+    request = VideoRequest(family=FAMILY, task=FLF, prompt="a fox", image=image_b64(), last_image=image_b64((48, 32)))
+    plan = estimate_job(
+        source, FLF, get_adapter(FAMILY).resolve_params(request, source.model_meta(FLF)).params, "bfloat16"
+    )
+    i2v = VideoRequest(family=FAMILY, task=I2V, prompt="a fox", image=image_b64())
+    one = estimate_job(source, I2V, get_adapter(FAMILY).resolve_params(i2v, source.model_meta(I2V)).params, "bfloat16")
+    assert plan[0].flops["vae_encode"] == pytest.approx(2 * one[0].flops["vae_encode"], rel=1e-9)
+    assert plan[0].flops_per_step > one[0].flops_per_step  # one latent frame more in the (one) window
 
 
 def test_plain_checkpoints_run_their_task_without_forcing(tmp_path_factory):

@@ -79,7 +79,8 @@ def _mse(a: np.ndarray, b: np.ndarray) -> float:
     return float(((a - b) ** 2).mean())
 
 
-FLF_FAMILIES = ("wan", "hunyuan-video")  # Wan FLF2V; HunyuanVideo's FramePack (test_framepack.py)
+# Wan FLF2V; HunyuanVideo's FramePack (test_framepack.py); SkyReels-V2's diffusion forcing (test_family_skyreels_v2.py)
+FLF_FAMILIES = ("wan", "hunyuan-video", "skyreels-v2")
 
 
 def test_wan_offers_it_and_so_does_framepack():

@@ -201,7 +201,8 @@ def pipeline_facts(preset: ArchPreset, task: str, num_frames: int) -> PipelineFa
         cfg=facts.cfg,
         image_tokens=facts.image_encoder_tokens * images if image_encoder else 0,
         vae_encode_frames=encode_frames,
-        vae_encode_runs=clip_encodes or 1,
+        # a clip encodes once; images one at a time each (SkyReels-V2 DF's first-last-frame: two)
+        vae_encode_runs=clip_encodes or (images if i2v and encode == "image" else 1),
         image_encoder_runs=images if image_encoder else 0,
         notes=list(text.notes),
     )

@@ -33,7 +33,7 @@ from videogen.video.families.skyreels_v2 import forcing
 from videogen.video.families.skyreels_v2.spec import DIFFUSION_FORCING, FORCING_FIELDS, SPEC
 from videogen.video.model_meta import ModelMeta
 from videogen.video.request import VideoRequest
-from videogen.video.spec import IMAGE_TO_VIDEO, VIDEO_TO_VIDEO
+from videogen.video.spec import FIRST_LAST_FRAME, IMAGE_TO_VIDEO, VIDEO_TO_VIDEO
 
 I2V_GUIDANCE = 5.0  # the model cards: "6.0 for T2V, 5.0 for I2V"
 
@@ -131,7 +131,7 @@ class SkyReelsV2Adapter(VideoPipelineAdapter):
 def checkpoint_defaults(task: str, meta: ModelMeta) -> ModelMeta:
     """``meta`` with the checkpoint's own request defaults under its directory's (``videogen.json``'s)."""
     own: dict[str, Any] = {}
-    if task == IMAGE_TO_VIDEO:
+    if task in (IMAGE_TO_VIDEO, FIRST_LAST_FRAME):  # the image-to-video pipeline, both
         own["guidance_scale"] = I2V_GUIDANCE
     window = meta.call_kwargs.get("base_num_frames")
     if window in forcing.NATIVE_SIZE:  # a 540P or 720P DF checkpoint: its native size and one window

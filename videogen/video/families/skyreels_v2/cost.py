@@ -9,6 +9,7 @@ number of transformer calls: ``forcing_cost.price_job`` prices it from the windo
 
 from videogen.video.cost.facts import CostFacts, TextFacts
 from videogen.video.families.skyreels_v2.spec import PLAIN_I2V
+from videogen.video.spec import FIRST_LAST_FRAME, IMAGE_TO_VIDEO
 
 
 def _probe(*args, **kwargs):
@@ -30,6 +31,8 @@ COST = CostFacts(
     cfg="sequential",
     text=TextFacts(tokens=512, encoder_tokens={"text_encoder": None}),
     i2v_vae_encode="image",
+    # first-last-frame (the DF image-to-video pipeline's last_image): both images VAE-encoded, one frame each
+    image_tasks={IMAGE_TO_VIDEO: 1, FIRST_LAST_FRAME: 2},
     i2v_vae_encode_by_pipeline={PLAIN_I2V: "clip"},
     image_encoder_tokens=257,
     denoiser_probes={"SkyReelsV2Transformer3DModel": _probe},

@@ -7,7 +7,13 @@ Every number is the diffusers 0.42 pipelines' own (``SkyReelsV2DiffusionForcing*
 - A clip of at most ``base_num_frames`` is one window. A longer one runs in windows of ``base_num_frames``, each after
   the first starting from the last ``overlap_history`` frames of the one before (as latent frames,
   ``(n - 1) // 4 + 1``), already clean; video-to-video's first window starts from the clip's last ``overlap_history``
-  frames, VAE-encoded, likewise. Image-to-video's first window starts from the image's one clean latent frame.
+  frames, VAE-encoded, likewise. Image-to-video's first window starts from the image's one clean latent frame;
+  first-last-frame's too, and its last window ends with the last image's clean latent frame, one more than the window
+  would have (``prepare_latents`` encodes both images; ``__call__`` appends the second to the last window and holds
+  it at step 0; the decode drops it again, so the video keeps its length). It runs in one window: diffusers 0.42's
+  long-video path appends the last image's one latent frame but counts the overlap's frames (``prefix_video_latents
+  _frames``) into the last window, and the transformer fails on the mismatch; a longer first-last-frame job is refused
+  naming ``num_frames`` and the window.
 - In a window the latent frames go in causal blocks of ``causal_block_size``; each block lags the one before by
   ``ar_step`` steps (0: all together), so a window of ``b`` blocks to denoise takes ``steps + (b - 1) x ar_step``
   transformer calls per guidance branch, each over the whole window. The worker's progress counts those calls and the
@@ -25,7 +31,7 @@ from typing import Any
 
 from videogen.errors import InvalidRequestError
 from videogen.video.request import Adjustment
-from videogen.video.spec import IMAGE_TO_VIDEO, VIDEO_TO_VIDEO
+from videogen.video.spec import FIRST_LAST_FRAME, IMAGE_TO_VIDEO, VIDEO_TO_VIDEO
 
 TEMPORAL = 4  # the Wan VAE's temporal compression: every SkyReels-V2 checkpoint's
 PIPELINE_BASE_NUM_FRAMES = 97  # the pipelines' default window: a 540P checkpoint's (a 720P one's is 121)
@@ -60,17 +66,20 @@ class Window:
 def windows(task: str, latent: int, base: int, overlap: int | None) -> list[Window]:
     """The windows a job of ``latent`` latent frames runs in, at a window of ``base`` and ``overlap`` latent frames
     carried over (None: one window, a short clip)."""
-    first_clean = {IMAGE_TO_VIDEO: 1, VIDEO_TO_VIDEO: overlap or 0}.get(task, 0)
+    first_clean = {IMAGE_TO_VIDEO: 1, FIRST_LAST_FRAME: 1, VIDEO_TO_VIDEO: overlap or 0}.get(task, 0)
     if overlap is None:
-        return [Window(latent, first_clean)]
-    count = 1 + (latent - base - 1) // (base - overlap) + 1  # the pipelines' n_iter
-    out = []
-    for k in range(count):
-        if k == 0 and task != VIDEO_TO_VIDEO:  # a long text- or image-to-video starts with a whole window
-            out.append(Window(base, first_clean))
-            continue
-        finished = k * (base - overlap) + overlap
-        out.append(Window(min(latent - finished + overlap, base), overlap))
+        out = [Window(latent, first_clean)]
+    else:
+        count = 1 + (latent - base - 1) // (base - overlap) + 1  # the pipelines' n_iter
+        out = []
+        for k in range(count):
+            if k == 0 and task != VIDEO_TO_VIDEO:  # a long text- or image-to-video starts with a whole window
+                out.append(Window(base, first_clean))
+                continue
+            finished = k * (base - overlap) + overlap
+            out.append(Window(min(latent - finished + overlap, base), overlap))
+    if task == FIRST_LAST_FRAME:  # the last image's latent frame closes the last window
+        out[-1] = Window(out[-1].latent_frames + 1, out[-1].clean)
     return out
 
 
@@ -159,6 +168,13 @@ def settle(
     causal block size, used when the request names none."""
     adjustments: list[Adjustment] = []
     extend = task == VIDEO_TO_VIDEO
+    if task == FIRST_LAST_FRAME and frames > base_num_frames:
+        raise InvalidRequestError(
+            "num_frames",
+            f"{frames} frames is more than one window (base_num_frames {base_num_frames}): first-last-frame runs in "
+            "one window (diffusers' long-video path miscounts the last image's latent frame and fails)",
+            allowed={"max": base_num_frames},
+        )
     overlap = _settle_overlap(frames, base_num_frames, overlap_history, clip_frames, extend, adjustments)
     generated = frames - clip_frames + overlap if extend and overlap else frames
     base = latent_frames(base_num_frames)

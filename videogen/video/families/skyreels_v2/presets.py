@@ -23,11 +23,11 @@ from videogen.video.arch.shared_components import (
 from videogen.video.families.skyreels_v2.spec import DF_I2V, DF_T2V, DF_V2V, PLAIN_I2V, PLAIN_T2V, SPEC
 from videogen.video.families.wan.presets import _transformer as _wan_transformer
 from videogen.video.families.wan.presets import _unipc
-from videogen.video.spec import IMAGE_TO_VIDEO, TEXT_TO_VIDEO, VIDEO_TO_VIDEO
+from videogen.video.spec import FIRST_LAST_FRAME, IMAGE_TO_VIDEO, TEXT_TO_VIDEO, VIDEO_TO_VIDEO
 
 _FAMILY = SPEC.id
 _TOKENIZER = TokenizerArch(name="tokenizer", kind="t5")
-_DF_TASKS = {TEXT_TO_VIDEO: DF_T2V, IMAGE_TO_VIDEO: DF_I2V, VIDEO_TO_VIDEO: DF_V2V}
+_DF_TASKS = {TEXT_TO_VIDEO: DF_T2V, IMAGE_TO_VIDEO: DF_I2V, VIDEO_TO_VIDEO: DF_V2V, FIRST_LAST_FRAME: DF_I2V}
 _T2V_SHIFT, _I2V_SHIFT = 8.0, 5.0
 _WINDOW = {"540P": 97, "720P": 121}  # base_num_frames: the model zoo's frames at each resolution
 # Published sizes of the DiTs: "1.3B" by name is Wan2.1-T2V-1.3B's (1.42 B in its diffusers checkpoint, as the Wan
@@ -65,7 +65,7 @@ def _df(size: str, resolution: str) -> ArchPreset:
         denoiser="transformer",
         tokenizers=[_TOKENIZER],
         scheduler=_unipc(_T2V_SHIFT),
-        task_schedulers={IMAGE_TO_VIDEO: _unipc(_I2V_SHIFT), VIDEO_TO_VIDEO: _unipc(_I2V_SHIFT)},
+        task_schedulers={task: _unipc(_I2V_SHIFT) for task in (IMAGE_TO_VIDEO, VIDEO_TO_VIDEO, FIRST_LAST_FRAME)},
         call_kwargs={task: {"base_num_frames": window} for task in _DF_TASKS},
         published_params={"transformer": _SIZES[size]["published"]},
         notes=f"diffusion forcing: any length in windows of {window} frames (ar_step, causal_block_size, "

@@ -15,6 +15,7 @@ class, one clip at once (``checkpoint_tasks``).
 from __future__ import annotations
 
 from videogen.video.spec import (
+    FIRST_LAST_FRAME,
     IMAGE_TO_VIDEO,
     TEXT_TO_VIDEO,
     VIDEO_TO_VIDEO,
@@ -46,6 +47,8 @@ SPEC = VideoModelSpec(
         IMAGE_TO_VIDEO: DF_I2V,
         # extends the clip: its last overlap_history frames condition the continuation
         VIDEO_TO_VIDEO: DF_V2V,
+        # the image-to-video pipeline's ``last_image``: its clean latent frame closes the last window (``forcing.py``)
+        FIRST_LAST_FRAME: DF_I2V,
     },
     recommended_dtype="bfloat16",
     rocm_notes="bf16 on MI200/MI300; keep the Wan VAE in float32 (the model cards load it so). A long video decodes "
@@ -53,7 +56,7 @@ SPEC = VideoModelSpec(
     "over the window's tokens, which the native attention backend takes.",
     support_level=SupportLevel.READY,
     default_model_ids=dict.fromkeys(
-        (TEXT_TO_VIDEO, IMAGE_TO_VIDEO, VIDEO_TO_VIDEO), "Skywork/SkyReels-V2-DF-1.3B-540P-Diffusers"
+        (TEXT_TO_VIDEO, IMAGE_TO_VIDEO, VIDEO_TO_VIDEO, FIRST_LAST_FRAME), "Skywork/SkyReels-V2-DF-1.3B-540P-Diffusers"
     ),
     # Diffusion forcing: any 4k+1 length, in windows of base_num_frames sharing overlap_history frames (the model
     # cards' demos are 30 s); up to what a request may ask for.
