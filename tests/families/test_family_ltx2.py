@@ -244,3 +244,52 @@ def test_keyframes_go_to_latent_indices_and_join_the_sequence_as_priced(tiny, mo
     load = conditioning_load(COST, KF, Conditioning.from_params(prepared.params), temporal=8)
     assert load.latent_frames == 3 and len(load.encodes) == 3
     assert set(tokens) == {(3 + load.latent_frames) * 16}
+
+
+@pytest.mark.parametrize("tiny", [I2V], indirect=True)
+def test_latent_upscale_runs_two_stages_around_the_upsampler(tiny, monkeypatch):
+    """diffusers' documented two-stage flow: stage 1 at half size with the job's guidance, the model's upsampler once,
+    stage 2 at the output size along the stage-2 sigmas without guidance, from stage 1's video and audio latents."""
+    from diffusers.pipelines.ltx2.utils import STAGE_2_DISTILLED_SIGMA_VALUES
+
+    from videogen.video.families.ltx2 import upscale
+    from videogen.video.families.ltx_video.upscale import upsampler_of
+
+    assert list(upscale.STAGE_2_SIGMAS) == STAGE_2_DISTILLED_SIGMA_VALUES
+    calls: list[tuple[int, int]] = []
+    forward = tiny.pipe.transformer.forward
+    monkeypatch.setattr(
+        tiny.pipe.transformer,
+        "forward",
+        lambda *a, **k: calls.append(tuple(k["hidden_states"].shape[:2])) or forward(*a, **k),
+    )
+    upsampled = []
+    upsampler_of(tiny.pipe).register_forward_hook(lambda _m, args, out: upsampled.append((args[0].shape, out.shape)))
+    prepared = tiny.prepare(seed=0, num_frames=9, height=64, width=64, num_inference_steps=2, latent_upscale=True)
+    assert {k: prepared.params[k] for k in ("first_pass_height", "first_pass_width", "refine_steps")} == {
+        "first_pass_height": 32,
+        "first_pass_width": 32,
+        "refine_steps": 3,
+    }
+    output = _run(tiny, prepared)
+    # 2 latent frames: 4x4 tokens each at 32x32 (CFG: a batch of 2), 8x8 at 64x64 (no guidance: 1)
+    assert calls == [(2, 32)] * 2 + [(1, 128)] * 3
+    assert upsampled == [((1, 8, 2, 4, 4), (1, 8, 2, 8, 8))]
+    assert tiny.adapter.extract_frames(output).shape == (9, 64, 64, 3)
+    track = tiny.adapter.extract_audio(output, tiny.pipe, prepared.params)
+    assert track.seconds == pytest.approx(9 / 24, abs=0.05) and np.isfinite(track.samples).all()
+    assert tiny.pipe.scheduler.config.use_dynamic_shifting  # stage 2's scheduler was the call's only
+
+
+def test_latent_upscale_is_priced_as_its_two_stages(tmp_path):
+    from videogen.video.worker import GenerationWorker
+
+    worker = GenerationWorker(models={FAMILY: "tiny"})
+    fields = {"family": FAMILY, "prompt": "a fox", "num_frames": 9, "num_inference_steps": 2}
+    two = worker.estimate(VideoRequest(**fields, height=64, width=64, latent_upscale=True)).estimate
+    plain = worker.estimate(VideoRequest(**fields, height=64, width=64, guidance_scale=1.0)).estimate
+    half = worker.estimate(VideoRequest(**fields, height=32, width=32)).estimate
+    assert two.flops["per_step"] == pytest.approx(plain.flops["per_step"])  # stage 2: one pass a step, no CFG
+    stage_1 = half.flops["denoise_total"]
+    assert two.flops["denoise_total"] == pytest.approx(stage_1 + 3 * plain.flops["per_step"])
+    assert two.flops["latent_upsample"] > 0 and any("3 refining steps at 64x64" in n for n in two.notes)

@@ -26,6 +26,7 @@ from videogen.video.families.ltx_video import upscale
 from videogen.video.model_meta import LATENT_UPSAMPLER_DIR, MODEL_META_FILE, ModelMeta
 from videogen.video.model_source import ModelSource
 from videogen.video.request import VideoRequest
+from videogen.video.task_media import warm_up_media
 from videogen.video.tiny.cache import ensure_tiny_model
 from videogen.video.video_to_video import clip_b64
 from videogen.video.worker import GenerationWorker
@@ -90,11 +91,19 @@ def test_a_size_off_the_doubled_grid_moves_and_says_why():
     assert "latent_upscale" in moved.reason and "64" in moved.reason
 
 
-@pytest.mark.parametrize("family", [f for f in FAMILY_IDS if f != FAMILY])
+UPSCALING = (FAMILY, "ltx2")  # LTX-2's two stages: test_family_ltx2.py
+
+
+def test_only_the_ltx_families_have_upsampler_models():
+    assert [f for f in FAMILY_IDS if get_adapter(f).has_latent_upsampler_models] == list(UPSCALING)
+
+
+@pytest.mark.parametrize("family", [f for f in FAMILY_IDS if f not in UPSCALING])
 def test_every_other_family_refuses_the_option_naming_it(family):
-    request = VideoRequest(family=family, prompt=PROMPT, latent_upscale=True)
+    task = get_adapter(family).spec.tasks[0]  # text-to-video, or an edit-only family's video-to-video (with a clip)
+    request = VideoRequest(family=family, task=task, prompt=PROMPT, latent_upscale=True, **warm_up_media(task, 9, 8))
     with pytest.raises(InvalidRequestError) as err:
-        get_adapter(family).resolve_params(request, ModelSource(family=family, value="tiny").model_meta(T2V))
+        get_adapter(family).resolve_params(request, ModelSource(family=family, value="tiny").model_meta(task))
     assert err.value.field == "latent_upscale" and family in err.value.message
 
 

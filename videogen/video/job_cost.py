@@ -159,9 +159,10 @@ def estimate_job(
         int(params["num_frames"]),
         int(params["height"]),
         int(params["width"]),
-        # a two-pass job (LTX-Video's latent upscale) runs its refining steps at the output size, its own before them
+        # a two-pass job (LTX-Video's latent upscale) runs its refining steps at the output size, its own before them,
+        # at its own guidance where the refinement has one (LTX-2's stage 2: none)
         int(params.get("refine_steps") or steps),
-        float(params["guidance_scale"]),
+        float(params.get("refine_guidance_scale") or params["guidance_scale"]),
     )
     if params.get("refine_steps"):
         from videogen.video.cost.two_pass import with_first_pass

@@ -24,7 +24,7 @@ from videogen.video.families import (
 from videogen.video.model_meta import LATENT_UPSAMPLER_DIR, MODEL_META_FILE, ModelMeta
 
 # Bump when a tiny architecture changes so stale caches are rebuilt (a new variant has its own directory).
-TINY_VERSION = "5"
+TINY_VERSION = "6"
 SEED = 0
 
 

@@ -1,5 +1,6 @@
 """LTX-2 adapter: LTX2Pipeline / LTX2ImageToVideoPipeline, and LTX2ConditionPipeline for keyframes
-(``keyframes.py``: where LTX-2 places a condition, and how the settled media become that pipeline's conditions).
+(``keyframes.py``: where LTX-2 places a condition, and how the settled media become that pipeline's conditions); a
+request's ``latent_upscale`` runs any task in two stages around the model's latent upsampler (``upscale.py``).
 
 What is this family's own:
 
@@ -17,11 +18,13 @@ What is this family's own:
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from videogen.video.adapter import PreparedInputs, VideoPipelineAdapter
-from videogen.video.families.ltx2 import image_crf, keyframes
+from videogen.video.families.ltx2 import image_crf, keyframes, upscale
 from videogen.video.families.ltx2.spec import SPEC
+from videogen.video.families.ltx_video import upscale as shared_upscale
 from videogen.video.model_meta import ModelMeta
 from videogen.video.request import VideoRequest
 from videogen.video.spec import IMAGE_TO_VIDEO, KEYFRAMES
@@ -46,9 +49,22 @@ MIN_STEPS = 2
 
 class LTX2Adapter(VideoPipelineAdapter):
     spec = SPEC
+    has_latent_upsampler_models = True  # Lightricks/LTX-2's latent_upsampler (its two-stage generation)
+
+    def load(self, task: str, model_dir: Path, torch_dtype, **load_kwargs):
+        pipe = super().load(task, model_dir, torch_dtype, **load_kwargs)
+        # for latent_upscale, when the directory has one
+        shared_upscale.attach_upsampler(pipe, model_dir, torch_dtype, upscale.UPSAMPLER_CLASS)
+        return pipe
 
     def resolve_params(self, request: VideoRequest, meta: ModelMeta | None = None) -> PreparedInputs:
+        meta = meta or ModelMeta()
+        if request.latent_upscale:  # sizes checked and media conformed on the doubled grid the output needs
+            shared_upscale.refuse_without_upsampler(meta)
+            meta = shared_upscale.job_meta(self.spec, meta)
         prepared = super().resolve_params(request, meta)
+        if request.latent_upscale:
+            upscale.settle(prepared.params, prepared.adjustments, meta)
         prepared.at_least_steps(MIN_STEPS, "LTX-2's scheduler stretches its schedule to a terminal sigma")
         if request.task == KEYFRAMES:  # a condition after frame 0 starts on LTX-2's latent grid (keyframes.py)
             prepared.adjustments.extend(keyframes.place_on_keyframe_grid(prepared.media.conditions or []))
@@ -58,6 +74,8 @@ class LTX2Adapter(VideoPipelineAdapter):
     def prepare_inputs(
         self, request: VideoRequest, pipe, meta: ModelMeta | None = None, settled: PreparedInputs | None = None
     ) -> PreparedInputs:
+        if request.latent_upscale:
+            shared_upscale.upsampler_of(pipe)  # a model not known to lack one at the ingress: refused before the call
         prepared = super().prepare_inputs(request, pipe, meta, settled)
         if request.task in (IMAGE_TO_VIDEO, KEYFRAMES):
             from diffusers.pipelines.ltx2.utils import resolve_default_image_crf
@@ -68,6 +86,11 @@ class LTX2Adapter(VideoPipelineAdapter):
             else:  # LTX2ConditionPipeline takes its images and clips as conditions at latent indices
                 prepared.kwargs["conditions"] = keyframes.ltx2_conditions(prepared.media.conditions or [], crf)
         return prepared
+
+    def run(self, pipe, kwargs: dict[str, Any], params: dict[str, Any]) -> Any:
+        if params.get("latent_upscale"):
+            return upscale.run(pipe, kwargs, params)
+        return super().run(pipe, kwargs, params)
 
     def family_call_kwargs(self, task: str, pipe, params: dict[str, Any]) -> dict[str, Any]:
         kwargs: dict[str, Any] = {"frame_rate": float(params["fps"]), **LTX20_GUIDANCE}

@@ -97,6 +97,8 @@ COST = CostFacts(
     denoiser_probes={"LTX2VideoTransformer3DModel": _denoiser_probe},
     encoder_probes={"LTX2TextConnectors": _connectors_probe},
     after_decode=audio_decode,
+    # latent_upscale's upsampler (``upscale.py``), run once between the two stages
+    latent_upsampler_class="diffusers.pipelines.ltx2.latent_upsampler:LTX2LatentUpsamplerModel",
     # The decoder is convolutions over F·S (and S: its causal first chunk) without attention, like LTX-Video's
     vae_laws={
         "AutoencoderKLLTX2Video": VaeLaw(

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from videogen.video.adapter import diffusers_pipeline_class
 from videogen.video.families.ltx2.spec import SCHEDULER_CONFIG, SPEC
+from videogen.video.model_meta import LATENT_UPSAMPLER_DIR
 from videogen.video.spec import IMAGE_TO_VIDEO, KEYFRAMES, TEXT_TO_VIDEO
 from videogen.video.tiny.tokenizers import gemma_tokenizer
 
@@ -155,3 +156,15 @@ def _components() -> dict:
 
 def build_pipeline(task: str):
     return diffusers_pipeline_class(SPEC, task)(**_components())
+
+
+def build_latent_upsampler():
+    """A tiny ``LTX2LatentUpsamplerModel`` for the tiny VAE's 8 latent channels: the published layout (3D convolutions,
+    the rational 2x spatial resampler) with one block per stage at 32 channels (its GroupNorms take groups of 32)."""
+    from diffusers.pipelines.ltx2.latent_upsampler import LTX2LatentUpsamplerModel
+
+    return LTX2LatentUpsamplerModel(in_channels=_LATENT_CHANNELS, mid_channels=32, num_blocks_per_stage=1)
+
+
+# Saved in each tiny LTX-2 directory beside the pipeline (``tiny.cache``), by folder: latent_upscale's upsampler.
+TINY_EXTRA_MODELS = {LATENT_UPSAMPLER_DIR: build_latent_upsampler}

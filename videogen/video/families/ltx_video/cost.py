@@ -13,7 +13,7 @@ COST = CostFacts(
     # 1000)): every token gets its own timestep.
     per_token_timestep_tasks=frozenset({IMAGE_TO_VIDEO, KEYFRAMES}),
     # latent_upscale's upsampler (``upscale.py``), run once between the two passes
-    latent_upsampler_class="diffusers.pipelines.ltx.modeling_latent_upsampler:LTXLatentUpsamplerModel",
+    latent_upsampler_class="diffusers.pipelines.ltx.modeling_latent_upsampler:LTXLatentUpsamplerModel",  # upscale.py's
     # LTXConditionPipeline VAE-encodes every condition; one after frame 0 adds its first latent frame (an image) or
     # first two (a clip: prepare_latents' num_prefix_latent_frames, which __call__ leaves at 2) as tokens
     keyframe_token_frames={KEYFRAMES: 2},

@@ -16,11 +16,14 @@ nearest, said as an adjustment), which keeps both passes on LTX's multiple of 32
 modules (nothing is loaded twice).
 
 Whether a model has an upsampler is known from its directory (``ModelMeta.latent_upsampler``): the ingress refuses
-the option for a model known to have none, the worker for a loaded pipeline without one.
+the option for a model known to have none, the worker for a loaded pipeline without one. The sizes, the refusals and
+the loading are shared with LTX-2's two-stage flow (``families/ltx2/upscale.py``), which passes its own upsampler
+class and refinement steps.
 """
 
 from __future__ import annotations
 
+import importlib
 import inspect
 from pathlib import Path
 from typing import Any
@@ -38,12 +41,13 @@ REFINE_INFERENCE_STEPS = 10
 REFINE_STRENGTH = 0.4
 REFINE_STEPS = steps_at_strength(REFINE_INFERENCE_STEPS, REFINE_STRENGTH)  # the steps the refinement really runs
 ADAIN_FACTOR = 1.0
+UPSAMPLER_CLASS = "diffusers.pipelines.ltx.modeling_latent_upsampler:LTXLatentUpsamplerModel"
 # Where a loaded pipeline keeps its upsampler: no diffusers pipeline class takes one as a component.
 _ATTRIBUTE = "videogen_latent_upsampler"
 _NO_UPSAMPLER = (
-    f"needs the model's latent upsampler and this model has none (an LTXLatentUpsamplerModel in its "
-    f"{LATENT_UPSAMPLER_DIR}/ folder, e.g. Lightricks/ltxv-spatial-upscaler-0.9.7 for LTX-Video 0.9.7 and later); "
-    "leave it out"
+    f"needs the model's latent upsampler and this model has none (in its {LATENT_UPSAMPLER_DIR}/ folder: e.g. "
+    "Lightricks/ltxv-spatial-upscaler-0.9.7 for LTX-Video 0.9.7 and later, the latent_upsampler of Lightricks/LTX-2 "
+    "for LTX-2); leave it out"
 )
 
 
@@ -59,7 +63,9 @@ def job_meta(spec: VideoModelSpec, meta: ModelMeta) -> ModelMeta:
     return meta.model_copy(update={"resolution_multiple": SCALE * model_limits.size_multiple(spec, meta)})
 
 
-def settle(params: dict[str, Any], adjustments: list[Adjustment], meta: ModelMeta) -> None:
+def settle(
+    params: dict[str, Any], adjustments: list[Adjustment], meta: ModelMeta, refine_steps: int = REFINE_STEPS
+) -> None:
     """The two passes' sizes and the refinement's steps, in ``params`` of a job resolved with ``job_meta``'s
     ``meta``; its size moves said as the option's."""
     grid = meta.resolution_multiple
@@ -72,18 +78,18 @@ def settle(params: dict[str, Any], adjustments: list[Adjustment], meta: ModelMet
         latent_upscale=True,
         first_pass_height=params["height"] // SCALE,
         first_pass_width=params["width"] // SCALE,
-        refine_steps=REFINE_STEPS,
+        refine_steps=refine_steps,
     )
 
 
-def attach_upsampler(pipe, model_dir: Path, torch_dtype) -> None:
-    """Load the model directory's upsampler (if it has one) beside ``pipe``: safetensors only, no network."""
+def attach_upsampler(pipe, model_dir: Path, torch_dtype, upsampler_class: str = UPSAMPLER_CLASS) -> None:
+    """Load the model directory's upsampler (if it has one, of ``upsampler_class``: ``module:Class``) beside
+    ``pipe``: safetensors only, no network."""
     folder = Path(model_dir) / LATENT_UPSAMPLER_DIR
     if not (folder / "config.json").is_file():
         return
-    from diffusers.pipelines.ltx.modeling_latent_upsampler import LTXLatentUpsamplerModel
-
-    upsampler = LTXLatentUpsamplerModel.from_pretrained(
+    module, _, name = upsampler_class.partition(":")
+    upsampler = getattr(importlib.import_module(module), name).from_pretrained(
         str(folder), dtype=torch_dtype, use_safetensors=True, local_files_only=True
     )
     setattr(pipe, _ATTRIBUTE, upsampler.eval())
@@ -154,6 +160,7 @@ __all__ = [
     "REFINE_INFERENCE_STEPS",
     "REFINE_STEPS",
     "REFINE_STRENGTH",
+    "UPSAMPLER_CLASS",
     "attach_upsampler",
     "job_meta",
     "refuse_without_upsampler",
