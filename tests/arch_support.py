@@ -141,6 +141,15 @@ def _shrink(class_name: str, config: dict) -> dict:
     elif class_name == "MotionAdapter":
         small = {**_eights(config), "motion_layers_per_block": 1, "motion_norm_num_groups": 2}
         small["motion_num_attention_heads"] = 2
+    elif class_name == "UNetSpatioTemporalConditionModel":  # 32 wide (32-group norms); SVD's and SVD-XT's alike
+        small = {"block_out_channels": [32] * 4, "num_attention_heads": [2] * 4, "layers_per_block": 1}
+        small.update(cross_attention_dim=_TEXT, addition_time_embed_dim=4, projection_class_embeddings_input_dim=12)
+        small["num_frames"] = 4
+    elif class_name == "AutoencoderKLTemporalDecoder":  # 32-group norms: 32 wide
+        small = {"block_out_channels": [32] * 4, "layers_per_block": 1}
+    elif class_name == "HeliosTransformer3DModel":  # its RoPE splits each 12-wide head 4 + 4 + 4
+        small = {"num_attention_heads": 2, "attention_head_dim": 12, "ffn_dim": 64, "num_layers": 1}
+        small.update(text_dim=_TEXT, freq_dim=32, rope_dim=[4, 4, 4])
     else:
         raise KeyError(f"no scaled-down values for {class_name}")
     return small
@@ -182,6 +191,10 @@ def task_media(pipe, task: str, num_frames: int, height: int, width: int) -> dic
         return {"latents": clip_latents(pipe, clip, height, width), "denoise_strength": 0.8}
     if task == VIDEO_TO_VIDEO and type(pipe).__name__ == "SkyReelsV2DiffusionForcingVideoToVideoPipeline":
         return {"video": clip, "overlap_history": 1}  # extends the clip from its last frame: no strength
+    if task == VIDEO_TO_VIDEO and type(pipe).__name__ == "LucyEditPipeline":
+        return {"video": clip}  # edits the clip at every step: no strength
+    if task == VIDEO_TO_VIDEO and type(pipe).__name__ in ("HeliosPipeline", "HeliosPyramidPipeline"):
+        return {"video": clip}  # continues the clip: no strength
     if task == VIDEO_TO_VIDEO:
         return {"video": clip, "strength": 0.8}
     if task == KEYFRAMES:

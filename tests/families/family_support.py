@@ -44,6 +44,7 @@ class FamilyCase:
     tasks: tuple[str, ...]
     out_of_range_frames: tuple[int, ...]  # num_frames values refused with field "num_frames"
     frames: dict[str, int] = field(default_factory=lambda: {T2V: 9, I2V: 9})  # default request -> frames returned
+    unused: tuple[str, ...] = ()  # request fields every job says it did not use (SVD has no text: its prompt)
 
 
 FAMILIES: dict[str, FamilyCase] = {
@@ -63,6 +64,12 @@ FAMILIES: dict[str, FamilyCase] = {
     "kandinsky5": FamilyCase((T2V, I2V), (1, 245), frames={T2V: 9, I2V: 17}),
     # 6k+1 frames: the tiny model's default 9 runs as 7 (test_family_mochi.py)
     "mochi": FamilyCase((T2V,), (1, 169), frames={T2V: 7}),
+    # edits a clip (video-to-video only, no strength): test_family_lucy_edit.py
+    "lucy-edit": FamilyCase((V2V,), (1, 125)),
+    # animates an image without text: the prompt is not used, and said (test_family_stable_video_diffusion.py)
+    "stable-video-diffusion": FamilyCase((I2V,), (1, 65), unused=("prompt",)),
+    # whole chunks of 9 frames on the tiny model (33 on the real ones), the job's frames kept: test_family_helios.py
+    "helios": FamilyCase((T2V, I2V, V2V), (1, 1023)),
 }
 # Video-to-video is checked in test_video_to_video.py (its input clip decides frames and size), first-last-frame
 # in test_first_last_frame.py, Wan VACE's three tasks in test_vace.py (CogVideoX's and AnimateDiff's control-to-video in
@@ -71,7 +78,7 @@ FAMILIES: dict[str, FamilyCase] = {
 # LTX-Video's keyframes and video-to-video run on LTXConditionPipeline (the clip goes in as ``latents`` with
 # ``denoise_strength``, not as ``video``): test_ltx_conditions.py.
 OWN_TESTS = (V2V, FLF, *VACE, KF)
-_OWN_V2V = ("ltx-video", "skyreels-v2")
+_OWN_V2V = ("ltx-video", "skyreels-v2", "lucy-edit", "helios")  # Helios continues the clip
 # SkyReels-V2's video-to-video extends the clip (no strength): test_family_skyreels_v2.py
 V2V_FAMILIES = [family for family, case in FAMILIES.items() if V2V in case.tasks and family not in _OWN_V2V]
 CASES = [(family, task) for family, case in FAMILIES.items() for task in case.tasks if task not in OWN_TESTS]

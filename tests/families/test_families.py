@@ -15,6 +15,7 @@ from family_support import (
     I2V_CASES,
     REFERENCE_SEED,
     SIZE,
+    T2V,
     T2V_CASES,
     UNOFFERED,
     case_id,
@@ -35,7 +36,7 @@ def tiny(request, tmp_path_factory):
 def test_generates_deterministic_frames(tiny):
     assert type(tiny.pipe).__name__ == tiny.adapter.spec.pipeline_classes[tiny.task]
     prepared, frames = tiny.reference()  # shared with test_image_to_video_follows_the_image
-    assert prepared.adjustments == []
+    assert [a.field for a in prepared.adjustments] == list(FAMILIES[tiny.family].unused)
     assert frames.dtype == np.uint8
     expected = FAMILIES[tiny.family].frames[tiny.task]
     assert frames.shape == (prepared.expected_frames, SIZE, SIZE, 3) == (expected, SIZE, SIZE, 3)
@@ -85,7 +86,13 @@ def test_task_not_offered_is_refused(family, task, tmp_path_factory):
 
 
 def test_unoffered_tasks_are_exactly_the_t2v_only_families():
-    assert UNOFFERED == [("text-to-video-sd", I2V), ("animatediff", I2V), ("mochi", I2V)]
+    assert UNOFFERED == [
+        ("text-to-video-sd", I2V),
+        ("animatediff", I2V),
+        ("mochi", I2V),
+        *[("lucy-edit", task) for task in (T2V, I2V)],  # it only edits a clip
+        ("stable-video-diffusion", T2V),  # it only animates an image
+    ]
     for family, case in FAMILIES.items():
         assert get_adapter(family).spec.tasks == list(case.tasks)
 

@@ -38,6 +38,10 @@ PIPELINES = {
     "ltx-video": "LTXConditionPipeline",
     # SkyReels-V2's extends the clip (diffusion forcing, no strength): test_family_skyreels_v2.py
     "skyreels-v2": "SkyReelsV2DiffusionForcingVideoToVideoPipeline",
+    # Lucy Edit's edit conditions every step on the clip (no strength, no text-to-video): test_family_lucy_edit.py
+    "lucy-edit": "LucyEditPipeline",
+    # Helios continues the clip (no strength): test_family_helios.py
+    "helios": "HeliosPipeline",
 }
 DEFAULT_STRENGTH = {"text-to-video-sd": 0.6, "wan": 0.8, "cogvideox": 0.8, "animatediff": 0.8}
 # A 12-frame clip at 8 fps: at the job's fps (Wan 16, the others 8), down to the frame rule.
@@ -97,7 +101,7 @@ def _mse(a: np.ndarray, b: np.ndarray) -> float:
 
 
 def test_the_four_families_offer_it_through_diffusers_own_pipelines():
-    assert sorted([*V2V_FAMILIES, "ltx-video", "skyreels-v2"]) == sorted(PIPELINES)
+    assert sorted([*V2V_FAMILIES, "ltx-video", "skyreels-v2", "lucy-edit", "helios"]) == sorted(PIPELINES)
     for family in FAMILY_IDS:
         spec = get_spec(family)
         assert spec.pipeline_classes.get(V2V) == PIPELINES.get(family)
@@ -197,6 +201,8 @@ def test_bad_or_missing_video_is_refused_naming_it(family):
         with pytest.raises(InvalidRequestError) as err:
             adapter.resolve_params(request(family, video=video), meta)
         assert err.value.field == "video", video
+    if T2V not in get_spec(family).tasks:  # an edit-only family (Lucy Edit): no text-to-video to refuse them
+        return
     with pytest.raises(InvalidRequestError) as err:  # text-to-video takes no clip ...
         adapter.resolve_params(request(family, task=T2V, video=clip()), tiny_meta(family, T2V))
     assert err.value.field == "video"
@@ -212,7 +218,7 @@ def test_families_without_it_refuse_the_task(family):
     assert err.value.field == "task"
 
 
-@pytest.mark.parametrize("family", sorted(PIPELINES))
+@pytest.mark.parametrize("family", [f for f in sorted(PIPELINES) if T2V in get_spec(f).tasks])
 def test_tiny_video_to_video_has_the_text_to_video_weights(family, tmp_path_factory):
     t2v, v2v = load_tiny(family, T2V, tmp_path_factory), load_tiny(family, V2V, tmp_path_factory)
     modules = {n: m for n, m in v2v.pipe.components.items() if isinstance(m, torch.nn.Module)}

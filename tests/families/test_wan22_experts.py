@@ -27,6 +27,7 @@ from videogen.video.model_source import ModelSource
 from videogen.video.request import VideoRequest
 from videogen.video.spec import SupportLevel
 from videogen.video.support import resolve_task_support
+from videogen.video.task_media import warm_up_media
 from videogen.video.tiny.cache import TINY_VERSION, ensure_tiny_model, tiny_model_dir
 
 A14B = "tiny:wan2.2-a14b"
@@ -243,8 +244,10 @@ def test_a14b_estimate_counts_each_experts_steps_and_holds_both_on_the_gpu():
 
 @pytest.mark.parametrize("family", [f for f in FAMILY_IDS if f != "wan"])
 def test_guidance_scale_2_is_refused_by_families_without_two_expert_models(family):
+    task = get_spec(family).tasks[0]  # text-to-video, or an edit-only family's video-to-video (with a clip)
+    request = VideoRequest(family=family, task=task, prompt="a fox", guidance_scale_2=3.0, **warm_up_media(task, 9, 8))
     with pytest.raises(InvalidRequestError) as err:
-        get_adapter(family).resolve_params(VideoRequest(family=family, prompt="a fox", guidance_scale_2=3.0))
+        get_adapter(family).resolve_params(request)
     assert err.value.field == "guidance_scale_2"
 
 

@@ -13,6 +13,7 @@ import pytest
 from serve_helpers import wait_job
 
 from videogen.video.registry import SPECS
+from videogen.video.task_media import warm_up_media
 
 pytestmark = pytest.mark.serve
 
@@ -27,14 +28,18 @@ _SLOW_STEPS = {"animatediff", "ltx-video", "text-to-video-sd"}
 def _long_body(family: str) -> dict:
     rule = SPECS[family].frame_rule
     frames, size = (9, 32) if family in _SLOW_STEPS else (33, 96)
+    num_frames = rule.nearest(min(rule.max_frames, frames))
+    task = SPECS[family].tasks[0]  # text-to-video, or an edit-only family's video-to-video: its clip to edit
     return {
         "family": family,
+        "task": task,
         "prompt": "a long one",
         "seed": 1,
         "num_inference_steps": STEPS,
-        "num_frames": rule.nearest(min(rule.max_frames, frames)),
+        "num_frames": num_frames,
         "height": size,
         "width": size,
+        **warm_up_media(task, num_frames, SPECS[family].defaults.fps),
     }
 
 

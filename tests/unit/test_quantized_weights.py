@@ -24,6 +24,7 @@ from videogen.video.quantize import stored_bytes
 from videogen.video.registry import SPECS, get_spec
 from videogen.video.request import VideoRequest
 from videogen.video.speed_measure import psnr_db
+from videogen.video.task_media import warm_up_media
 from videogen.video.worker import GenerationWorker
 
 FAMILIES = list(SPECS)
@@ -33,13 +34,26 @@ MODES = ("fp8_storage", "int8", "fp8")  # the 8-bit modes every family takes; gg
 # torchao 0.18, CPU): fp8_storage 43.3 (SanaVideo), int8 48.8 (SanaVideo), fp8 40.7 (CogVideoX); the GGUF file
 # below (Q8_0 where a row is a multiple of 32, float32 elsewhere) 80+ on Wan. Each bound sits about 5 dB under.
 MIN_PSNR_DB = {"fp8_storage": 38.0, "int8": 43.0, "fp8": 35.0, "gguf": 60.0}
+# Stable Video Diffusion (v-prediction from sigma 700): after two steps the latents are all the UNet's prediction, no
+# exact noise left in them, so each layer's unscaled float8 rounding reaches the frames undamped: fp8_storage 33.1 dB
+# (its int8 53.0, fp8 39.1: above the shared bounds)
+FAMILY_MIN_PSNR_DB = {("stable-video-diffusion", "fp8_storage"): 28.0}
 # CogVideoX's positional-embedding buffer is float64 in the loaded model and float32 on the meta device: the cost
 # model counts that buffer (896 elements) 4 bytes short per element, whatever the weights mode.
 BASE_BUFFER_GAP = {"cogvideox": -896 * 4}
 
 
+def _task(family: str) -> str:
+    """text-to-video, or the one task an edit-only family offers (Lucy Edit's video-to-video)."""
+    return SPECS[family].tasks[0]
+
+
 def _request(family: str, seed: int = 5) -> VideoRequest:
-    return VideoRequest(family=family, prompt="a cat running on the beach", seed=seed, num_inference_steps=2)
+    task = _task(family)
+    media = warm_up_media(task, 9, get_spec(family).defaults.fps)  # a grey clip to edit; none for text-to-video
+    return VideoRequest(
+        family=family, task=task, prompt="a cat running on the beach", seed=seed, num_inference_steps=2, **media
+    )
 
 
 @pytest.fixture(scope="module")
@@ -60,7 +74,7 @@ def _frames(workers, mode: str, family: str, tmp_path) -> np.ndarray:
 
 
 def _report(worker: GenerationWorker, family: str) -> dict:
-    return worker.warm(family, "text-to-video").provenance["levers"]["weights"]
+    return worker.warm(family, _task(family)).provenance["levers"]["weights"]
 
 
 # -- each mode runs and stays close --------------------------------------------------------------------------------
@@ -72,7 +86,7 @@ def test_each_mode_runs_within_its_psnr_bound(workers, family, mode, tmp_path):
     assert (report["requested"], report["applied"], report["tried"]) == (mode, mode, [])
     drift = psnr_db(quantized, _frames(workers, "bf16", family, tmp_path))
     print(f"{family} {mode}: PSNR {drift:.1f} dB")
-    assert drift >= MIN_PSNR_DB[mode]
+    assert drift >= FAMILY_MIN_PSNR_DB.get((family, mode), MIN_PSNR_DB[mode])
     # it really is stored in 8 bits: the denoiser holds fewer bytes than unquantized
     before, after = _report(workers["bf16"], family)["stored_bytes"], report["stored_bytes"]
     assert set(after) == set(before) and all(after[name] < before[name] for name in after)
@@ -93,7 +107,7 @@ def test_two_experts_are_both_quantized(tmp_path):
 def _estimated_denoiser_bytes(family: str, mode: str, dtype: str = "float32", gguf_file: str | None = None) -> dict:
     worker = GenerationWorker(default_model="tiny")
     params = get_spec(family).defaults.model_dump() | {"num_frames": 9, "height": 32, "width": 32}
-    job, cost = estimate_job(worker.source(family), "text-to-video", params, dtype, weights=mode, gguf_file=gguf_file)
+    job, cost = estimate_job(worker.source(family), _task(family), params, dtype, weights=mode, gguf_file=gguf_file)
     assert job.weights == cost.weights == mode
     return {c.name: c.weight_bytes for c in cost.components}
 
@@ -112,7 +126,7 @@ def test_estimated_weight_bytes_equal_the_loaded_denoisers(workers, family, mode
 def _denoisers(worker, family):
     from videogen.video.quantize import denoiser_components
 
-    return denoiser_components(worker.warm(family, "text-to-video").pipe)
+    return denoiser_components(worker.warm(family, _task(family)).pipe)
 
 
 def test_estimated_bytes_in_bfloat16_follow_the_kept_float32_modules():

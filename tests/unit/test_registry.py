@@ -35,6 +35,9 @@ EXPECTED_IDS = [
     "skyreels-v2",
     "kandinsky5",
     "mochi",
+    "lucy-edit",
+    "stable-video-diffusion",
+    "helios",
 ]
 I2V_FAMILIES = {
     "wan",
@@ -46,7 +49,13 @@ I2V_FAMILIES = {
     "ltx2",
     "skyreels-v2",
     "kandinsky5",
+    "stable-video-diffusion",
+    "helios",
 }
+# Families that only animate an image: image-to-video without text-to-video (task_kind "i2v")
+I2V_ONLY_FAMILIES = {"stable-video-diffusion"}
+# Families that only edit a clip: video-to-video without text-to-video (task_kind "v2v")
+V2V_ONLY_FAMILIES = {"lucy-edit"}
 
 
 def test_seven_families_with_their_ids():
@@ -56,9 +65,10 @@ def test_seven_families_with_their_ids():
 @pytest.mark.parametrize("family", EXPECTED_IDS)
 def test_every_spec_is_complete(family):
     spec = get_spec(family)
-    assert TEXT_TO_VIDEO in spec.pipeline_classes
+    assert (TEXT_TO_VIDEO in spec.pipeline_classes) == (family not in V2V_ONLY_FAMILIES | I2V_ONLY_FAMILIES)
     assert (IMAGE_TO_VIDEO in spec.pipeline_classes) == (family in I2V_FAMILIES)
-    assert spec.task_kind == ("hybrid" if family in I2V_FAMILIES else "t2v")
+    only = "v2v" if family in V2V_ONLY_FAMILIES else "i2v" if family in I2V_ONLY_FAMILIES else None
+    assert spec.task_kind == (only or ("hybrid" if family in I2V_FAMILIES else "t2v"))
     for task in spec.tasks:
         assert "prompt" in spec.required_inputs[task]
         assert task in spec.default_model_ids
@@ -105,7 +115,7 @@ def test_check_task_refuses_exactly_the_tasks_not_offered(family):
         with pytest.raises(InvalidRequestError) as info:
             spec.check_task(task)
         assert info.value.field == "task" and info.value.allowed == spec.tasks
-        assert reason in info.value.message and "offers: text-to-video" in info.value.message
+        assert reason in info.value.message and f"offers: {spec.tasks[0]}" in info.value.message
 
 
 def test_output_frames_and_checkpoint_classes():

@@ -145,7 +145,7 @@ class VideoModelSpec(BaseModel):
 
     id: str
     display_name: str
-    task_kind: Literal["t2v", "i2v", "hybrid"]
+    task_kind: Literal["t2v", "i2v", "hybrid", "v2v"]  # v2v: edits a clip and makes nothing from text alone (Lucy Edit)
     # diffusers pipeline class per task; a task absent here is not offered by the family.
     pipeline_classes: dict[str, str]
     recommended_dtype: Literal["bfloat16", "float16", "float32"]

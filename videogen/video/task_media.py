@@ -113,7 +113,7 @@ def settle_media(
         media.image = decode_image(request.image)
     if takes(task, "last_image"):
         media.last_image = decode_image(request.last_image, field="last_image")
-    if clip is not None and task == VIDEO_TO_VIDEO:
+    if clip is not None and task == VIDEO_TO_VIDEO and takes(task, "strength", spec):  # noised to the strength's step
         strength = default_strength if request.strength is None else request.strength
         settled = settle_clip(
             clip,
@@ -127,7 +127,7 @@ def settle_media(
         media.video = settled.frames
         media.params.update(strength=settled.strength, denoising_steps=settled.denoising_steps)
         media.adjustments.extend(settled.adjustments)
-    elif clip is not None:  # inpaint, control: the clip is what is kept or followed, frame for frame
+    elif clip is not None:  # inpaint, control, an edit (no strength): the clip is kept or followed, frame for frame
         from videogen.video.video_input import conform_video
 
         media.video, moved = conform_video(clip, num_frames=frames, fps=fps, field="video", **size)

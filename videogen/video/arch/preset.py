@@ -58,8 +58,8 @@ class ComponentArch(BaseModel):
         with default_dtype(dtype), on_meta(include_buffers=meta):
             module = self._construct()
         retie(module)
-        if meta:
-            return module.to(dtype) if dtype is not None else module
+        if meta:  # .to: a parameter made by a legacy constructor (diffusers' AlphaBlender) ignores the meta context
+            return module.to(device="meta", dtype=dtype)
         return materialise(module, device, dtype, seed=seed)
 
     def with_config(self, **overrides: Any) -> ComponentArch:

@@ -38,7 +38,7 @@ from videogen.video.cost.shapes import (
     section_facts,
 )
 
-_UNETS = ("UNet3DConditionModel", "UNetMotionModel")
+_UNETS = ("UNet3DConditionModel", "UNetMotionModel", "UNetSpatioTemporalConditionModel")
 _LOCK = threading.RLock()
 _CACHE: dict[tuple, object] = {}
 

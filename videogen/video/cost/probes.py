@@ -251,6 +251,10 @@ def _vae_flags(vae: nn.Module, **flags: bool) -> dict[str, bool]:
     return previous
 
 
+# 2D VAEs the pipelines hand a clip's frames as one batch: SD's, and SVD's temporal decoder (which mixes the batch's
+# frames in time and takes their count)
+FRAME_BATCH_VAES = ("AutoencoderKL", "AutoencoderKLTemporalDecoder")
+
 RAW_FLAGS = {
     "use_tiling": False,
     "use_slicing": False,
@@ -262,13 +266,13 @@ RAW_FLAGS = {
 def vae_decode_call(vae: nn.Module, *, frames: int, height: int, width: int) -> Call:
     """The VAE's plain decode (no tiling, no framewise split) of ``frames`` latent frames.
 
-    A 2D VAE (``AutoencoderKL``) decodes frames as a batch, as the SD-based video pipelines do.
+    A 2D VAE (``FRAME_BATCH_VAES``) decodes frames as a batch, as the SD-based video pipelines do.
     """
     dt = module_dtype(vae)
     channels = int(vae.config.latent_channels if "latent_channels" in vae.config else vae.config.z_dim)
-    if type(vae).__name__ == "AutoencoderKL":
+    if type(vae).__name__ in FRAME_BATCH_VAES:
         z = _t(frames, channels, height, width, dtype=dt)
-        kwargs: dict[str, Any] = {}
+        kwargs: dict[str, Any] = {"num_frames": frames} if type(vae).__name__ == "AutoencoderKLTemporalDecoder" else {}
     else:
         z = _t(1, channels, frames, height, width, dtype=dt)
         kwargs = {"temb": _t(1, dtype=dt)} if getattr(vae.config, "timestep_conditioning", False) else {}
@@ -280,13 +284,13 @@ def vae_decode_call(vae: nn.Module, *, frames: int, height: int, width: int) -> 
         finally:
             _vae_flags(vae, **previous)
 
-    return run, [z, *kwargs.values()]
+    return run, [z, *(v for v in kwargs.values() if isinstance(v, torch.Tensor))]
 
 
 def vae_encode_call(vae: nn.Module, *, frames: int, height: int, width: int) -> Call:
     """The VAE's plain encode of ``frames`` pixel frames of ``height x width``."""
     dt = module_dtype(vae)
-    if type(vae).__name__ == "AutoencoderKL":
+    if type(vae).__name__ in FRAME_BATCH_VAES:
         x = _t(frames, 3, height, width, dtype=dt)
     else:
         x = _t(1, 3, frames, height, width, dtype=dt)

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 
 from torch import nn
 
+from videogen.video.cost.probes import FRAME_BATCH_VAES
 from videogen.video.families import get_cost_facts
 
 
@@ -45,7 +46,8 @@ def decode_tiles(
     """The plain decode calls for latents of ``frames x height x width`` (batch 1) in ``family``'s pipeline."""
     chunk = get_cost_facts(family).decode_chunk
     cls = type(vae).__name__
-    if cls == "AutoencoderKL":
+    if cls in FRAME_BATCH_VAES:  # a VAE without tiling or slicing (SVD's) decodes plainly: placement skips them
+        slicing = slicing and hasattr(vae, "use_slicing")
         return _sd_tiles(vae, chunk or frames, frames, height, width, tiling=tiling, slicing=slicing)
     if hasattr(vae, "tile_latent_min_height") and not hasattr(vae, "tile_sample_stride_height"):
         # tiles sized in latent pixels and strided by an overlap factor: one per side (CogVideoX) or one for both
@@ -82,8 +84,8 @@ def _sd_tiles(
     batches = [min(chunk, frames - i) for i in range(0, frames, chunk)]
     if slicing:
         batches = [1 for b in batches for _ in range(b)]
-    size = vae.tile_latent_min_size
-    if tiling and (height > size or width > size):
+    size = getattr(vae, "tile_latent_min_size", None)  # None: a VAE without tiling (SVD's)
+    if tiling and size is not None and (height > size or width > size):
         stride = int(size * (1 - vae.tile_overlap_factor))
         return [Tile(b, th, tw) for b in batches for th, tw in _spatial(height, width, size, size, stride, stride)]
     return [Tile(b, height, width) for b in batches]

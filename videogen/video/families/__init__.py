@@ -19,14 +19,17 @@ from videogen.video.cost.facts import CostFacts
 from videogen.video.families import (
     animatediff,
     cogvideox,
+    helios,
     hunyuan_video,
     hunyuan_video15,
     kandinsky5,
     ltx2,
     ltx_video,
+    lucy_edit,
     mochi,
     sana_video,
     skyreels_v2,
+    stable_video_diffusion,
     text_to_video_sd,
     wan,
 )
@@ -50,6 +53,9 @@ _PACKAGES = (
     skyreels_v2,
     kandinsky5,
     mochi,
+    lucy_edit,
+    stable_video_diffusion,
+    helios,
 )
 
 FAMILIES: dict[str, ModuleType] = {package.SPEC.id: package for package in _PACKAGES}
