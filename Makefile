@@ -36,10 +36,13 @@ test: install
 	@# Lint and format are checked first: a red style is a red build (ruff's config is in pyproject.toml).
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
-	$(PY) -m pytest -q -p no:cacheprovider
+	@# The tests without Ray on two workers (pytest-xdist: the tiny models' work is Python-bound, one process leaves a
+	@# core idle), then every test that starts a real local Ray (marked `serve`), one at a time: never two Ray at once.
+	$(PY) -m pytest -q -p no:cacheprovider -m "not serve" -n 2
+	$(PY) -m pytest -q -p no:cacheprovider -m serve
 
 test-fast: install
-	$(PY) -m pytest -q -p no:cacheprovider -m "not serve"
+	$(PY) -m pytest -q -p no:cacheprovider -m "not serve" -n 2
 
 # The wheels the GPU machine lacks (it has torch, no network): carried to it as .gpu-bundle/ by the device tool's
 # `carry`, for benchmarks/gpu_check.py (README "GPU check"). Prints the bundle's size and, with the working tree

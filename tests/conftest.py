@@ -11,6 +11,10 @@ from s3_server import s3_server  # noqa: F401 - the session's SeaweedFS (started
 # Set before anything builds a tiny model, and inherited by subprocesses and Ray workers.
 os.environ.setdefault("VIDEOGEN_CACHE_DIR", tempfile.mkdtemp(prefix="videogen-test-cache-"))
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
+# Under pytest-xdist (``make test`` runs the tests without Ray on two workers): one torch thread a worker. The tiny
+# models' work is Python-bound, so two single-threaded workers share the 2 cores better than one process's 2 threads.
+if os.environ.get("PYTEST_XDIST_WORKER"):
+    os.environ.setdefault("OMP_NUM_THREADS", "1")
 
 
 @pytest.fixture(scope="session")

@@ -15,7 +15,10 @@ from __future__ import annotations
 
 import time
 
+import pytest
 from serve_helpers import wait_job, wait_until
+
+pytestmark = pytest.mark.serve  # a real local Ray: never beside another Ray run (make test runs these serially)
 
 NAME, PREFIX = "videogen-downscale", "/downscale"
 # Long enough that the scale-down lands mid-job on this CPU (the stop and its wait take a few seconds), short

@@ -10,10 +10,13 @@ from __future__ import annotations
 
 import time
 
+import pytest
 from serve_helpers import wait_job
 
 from videogen.video.tiny.cache import ensure_tiny_model
 from videogen.video.tiny.loras import make_tiny_lora
+
+pytestmark = pytest.mark.serve  # a real local Ray: never beside another Ray run (make test runs these serially)
 
 NAME, PREFIX = "videogen-loras", "/loras"
 
