@@ -20,9 +20,9 @@ from typing import Any
 import torch
 
 from videogen.video.arch.preset import ArchPreset
-from videogen.video.cost import memory
 from videogen.video.cost.conditioning import Conditioning
 from videogen.video.cost.estimate import CostEstimate, Flops, LatentInfo, PlacementMemory, estimate_cost
+from videogen.video.cost.repriced import seconds_at, with_stages
 from videogen.video.families import get_cost_facts
 from videogen.video.model_meta import LATENT_UPSAMPLER_DIR
 from videogen.video.spec import VIDEO_TO_VIDEO
@@ -66,6 +66,7 @@ def with_first_pass(
         vae_decode=r.vae_decode,
         vae_decode_tiled=r.vae_decode_tiled,
         latent_upsample=up_flops,
+        audio_decode=r.audio_decode,  # after the output pass's decode (LTX-2's sound)
         total=f.total - f.vae_decode + r.total - r.vae_encode + refine_encode + up_flops,
     )
     steps = {name: first.denoiser_steps.get(name, 0) + n for name, n in output_pass.denoiser_steps.items()}
@@ -80,7 +81,7 @@ def with_first_pass(
             "flops": flops,
             "denoiser_steps": steps,
             "memory": [_with_upsampler(entry, up_bytes) for entry in output_pass.memory],
-            "seconds": _seconds(output_pass, flops),
+            "seconds": seconds_at(output_pass.seconds, flops),
             "parallel": _parallel(first, output_pass, flops),
             "notes": [*output_pass.notes, note],
         }
@@ -123,31 +124,7 @@ def _count(class_path: str, config_text: str, shape: tuple[int, ...], dtype: tor
 def _with_upsampler(entry: PlacementMemory, weight_bytes: int) -> PlacementMemory:
     if not weight_bytes or entry.placement not in _RESIDENT_WITH_VAE:
         return entry
-    stages = {name: value + weight_bytes for name, value in entry.stages.items()}
-    peak = max(stages.values())
-    required = memory.required_bytes(peak)
-    return entry.model_copy(
-        update={
-            "stages": stages,
-            "peak_bytes": peak,
-            "required_bytes": required,
-            "required_gb": round(required / memory.GIB, 2),
-        }
-    )
-
-
-def _seconds(output_pass: CostEstimate, flops: Flops):
-    seconds = output_pass.seconds
-    if seconds is None:
-        return None
-    rate = seconds.tflops * 1e12
-    return seconds.model_copy(
-        update={
-            "text_encode": (flops.text_encode + flops.image_encode + flops.vae_encode) / rate,
-            "denoise": (flops.denoise_total + flops.latent_upsample) / rate,
-            "total": flops.total / rate,
-        }
-    )
+    return with_stages(entry, **{name: value + weight_bytes for name, value in entry.stages.items()})
 
 
 __all__ = ["with_first_pass"]

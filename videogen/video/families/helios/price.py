@@ -23,6 +23,8 @@ _BYTES = {"float32": 4, "bfloat16": 2, "float16": 2}
 def price_job(cost, estimate, params: dict[str, Any]):
     """``cost`` (the plain estimate of ``params``) as the job's chunks run; unchanged for params without chunks.
     ``estimate(num_frames, height, width, steps, guidance_scale)`` prices the same model at another size."""
+    from videogen.video.cost.repriced import seconds_at, with_stages
+
     settled = Chunks.from_params(params)
     if settled is None:
         return cost
@@ -72,35 +74,11 @@ def price_job(cost, estimate, params: dict[str, Any]):
             "latent": chunk.latent,
             "video_tokens": chunk.video_tokens,
             "denoiser_steps": dict.fromkeys(cost.denoiser_steps, sum(calls)),
-            "memory": [_holding(entry, held) for entry in chunk.memory],
-            "seconds": _seconds(chunk.seconds, flops),
+            # the decoded chunks before the last held through the last decode
+            "memory": [with_stages(e, vae_decode=e.stages["vae_decode"] + held) for e in chunk.memory],
+            "seconds": seconds_at(chunk.seconds, flops),
             "parallel": _parallel(chunk, flops, sum(calls), split_sequences(settled, chunk.latent)),
             "notes": [*cost.notes, note],
-        }
-    )
-
-
-def _holding(entry, held: int):
-    """One chunk's memory entry with the decoded chunks before the last held through the last decode."""
-    from videogen.video.cost import memory
-
-    stages = {**entry.stages, "vae_decode": entry.stages["vae_decode"] + held}
-    peak = max(stages.values())
-    required = memory.required_bytes(peak)
-    update = {"stages": stages, "peak_bytes": peak, "required_bytes": required}
-    return entry.model_copy(update={**update, "required_gb": round(required / memory.GIB, 2)})
-
-
-def _seconds(seconds, flops):
-    if seconds is None:
-        return None
-    rate = seconds.tflops * 1e12
-    return seconds.model_copy(
-        update={
-            "text_encode": (flops.text_encode + flops.image_encode + flops.vae_encode) / rate,
-            "denoise": flops.denoise_total / rate,
-            "vae_decode": flops.vae_decode / rate,
-            "total": flops.total / rate,
         }
     )
 

@@ -20,6 +20,8 @@ from videogen.video.families.skyreels_v2.forcing import Forcing, pixel_frames
 def price_job(cost, estimate, params: dict[str, Any]):
     """``cost`` (the plain estimate of ``params``) as the diffusion-forcing job runs; unchanged for another job.
     ``estimate(num_frames, height, width, steps, guidance_scale)`` prices the same model at another size."""
+    from videogen.video.cost.repriced import seconds_at, with_stages
+
     settled = Forcing.from_params(params)
     if settled is None:
         return cost
@@ -58,40 +60,14 @@ def price_job(cost, estimate, params: dict[str, Any]):
             "latent": largest.latent,
             "video_tokens": largest.video_tokens,
             "denoiser_steps": dict.fromkeys(cost.denoiser_steps, total_calls),
-            "memory": [_with_window(entry, window) for entry, window in zip(whole.memory, largest.memory, strict=True)],
-            "seconds": _seconds(whole.seconds, flops),
+            # the generated clip's memory with the denoising stage at the largest window's
+            "memory": [
+                with_stages(entry, denoise=window.stages["denoise"])
+                for entry, window in zip(whole.memory, largest.memory, strict=True)
+            ],
+            "seconds": seconds_at(whole.seconds, flops),
             "parallel": _parallel(largest, per_window, calls, flops),
             "notes": [*cost.notes, note],
-        }
-    )
-
-
-def _with_window(entry, window):
-    """The generated clip's memory entry with the denoising stage at the largest window's."""
-    from videogen.video.cost import memory
-
-    stages = {**entry.stages, "denoise": window.stages["denoise"]}
-    peak = max(stages.values())
-    required = memory.required_bytes(peak)
-    update = {
-        "stages": stages,
-        "peak_bytes": peak,
-        "required_bytes": required,
-        "required_gb": round(required / memory.GIB, 2),
-    }
-    return entry.model_copy(update=update)
-
-
-def _seconds(seconds, flops):
-    if seconds is None:
-        return None
-    rate = seconds.tflops * 1e12
-    return seconds.model_copy(
-        update={
-            "text_encode": (flops.text_encode + flops.image_encode + flops.vae_encode) / rate,
-            "denoise": flops.denoise_total / rate,
-            "vae_decode": (flops.vae_decode + flops.audio_decode) / rate,
-            "total": flops.total / rate,
         }
     )
 
