@@ -46,13 +46,8 @@ def run(pipe, kwargs: dict[str, Any], params: dict[str, Any]):
     stage_1 = pipe(**first | {"output_type": "latent"})
     upsample = LTX2LatentUpsamplePipeline(vae=pipe.vae, latent_upsampler=upsampler)
     upsample.set_progress_bar_config(disable=True)
-    device, rest = pipe._execution_device, next(pipe.vae.parameters()).device
-    upsampler.to(device)
-    try:
+    with shared.upsampler_on_device(pipe, upsampler):
         upscaled = upsample(latents=stage_1.frames, output_type="latent").frames
-    finally:
-        if rest != device:  # it rests where the VAE rests (on the device unless the placement offloads)
-            upsampler.to("cpu" if rest.type == "meta" else rest)
     scheduler = pipe.scheduler
     pipe.scheduler = FlowMatchEulerDiscreteScheduler.from_config(
         scheduler.config, use_dynamic_shifting=False, shift_terminal=None

@@ -23,6 +23,7 @@ class and refinement steps.
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import inspect
 from pathlib import Path
@@ -138,21 +139,28 @@ def _accepted(pipe, kwargs: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in kwargs.items() if k in accepted}
 
 
-def _upsample(pipe, upsampler, latents):
-    """The first pass's latents upsampled 2x (normalised as the pipeline's ``latents`` takes them). The upsampler
-    runs on the pipeline's device and rests where the VAE rests (on the device unless the placement offloads)."""
-    from diffusers import LTXLatentUpsamplePipeline
-
+@contextlib.contextmanager
+def upsampler_on_device(pipe, upsampler):
+    """The upsampler on the pipeline's device for the block; afterwards it rests where the VAE rests (on the device
+    unless the placement offloads). LTX-2's two stages use it too."""
     device = pipe._execution_device
     rest = next(pipe.vae.parameters()).device
     upsampler.to(device)
-    upsample = LTXLatentUpsamplePipeline(vae=pipe.vae, latent_upsampler=upsampler)
-    upsample.set_progress_bar_config(disable=True)
     try:
-        return upsample(latents=latents, adain_factor=ADAIN_FACTOR, output_type="latent").frames
+        yield upsampler
     finally:
         if rest != device:
             upsampler.to("cpu" if rest.type == "meta" else rest)
+
+
+def _upsample(pipe, upsampler, latents):
+    """The first pass's latents upsampled 2x (normalised as the pipeline's ``latents`` takes them)."""
+    from diffusers import LTXLatentUpsamplePipeline
+
+    upsample = LTXLatentUpsamplePipeline(vae=pipe.vae, latent_upsampler=upsampler)
+    upsample.set_progress_bar_config(disable=True)
+    with upsampler_on_device(pipe, upsampler):
+        return upsample(latents=latents, adain_factor=ADAIN_FACTOR, output_type="latent").frames
 
 
 __all__ = [
@@ -167,4 +175,5 @@ __all__ = [
     "run",
     "settle",
     "upsampler_of",
+    "upsampler_on_device",
 ]
