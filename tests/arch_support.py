@@ -94,6 +94,10 @@ def _shrink(class_name: str, config: dict) -> dict:
         )
         vision = {"depth": 1, "hidden_size": 16, "intermediate_size": 16, "num_heads": 2, "out_hidden_size": _TEXT}
         small = {"text_config": text, "vision_config": {**vision, "fullatt_block_indexes": [0]}}
+    elif class_name == "CosmosTransformer3DModel":  # RoPE splits a 16-wide head 8 + 4 + 4; every scaled Qwen layer
+        small = {"num_attention_heads": 2, "attention_head_dim": 16, "num_layers": 1, "adaln_lora_dim": 4}
+        small.update(text_embed_dim=_TEXT, encoder_hidden_states_channels=_TEXT, crossattn_proj_in_channels=2 * _TEXT)
+        small["concat_padding_mask"] = False  # its resize is torchvision's, which this CPU torch has no build of
     elif class_name == "MochiTransformer3DModel":  # one block (the context-pre-only last), a 16-wide text stream
         small = {"num_attention_heads": 2, "attention_head_dim": 8, "num_layers": 1, "pooled_projection_dim": 16}
         small.update(text_embed_dim=_TEXT, time_embed_dim=4)
@@ -181,6 +185,11 @@ def task_media(pipe, task: str, num_frames: int, height: int, width: int) -> dic
     clip = [image(200 - 30 * i % 200) for i in range(num_frames)]
     if task == TEXT_TO_VIDEO:
         return {}
+    if type(pipe).__name__ == "Cosmos2_5_PredictBasePipeline" and task in (IMAGE_TO_VIDEO, VIDEO_TO_VIDEO):
+        # as the adapter hands them: the image as a one-frame clip (its own path needs torchvision), a clip continued
+        return (
+            {"video": [image(200)], "num_latent_conditional_frames": 1} if task == IMAGE_TO_VIDEO else {"video": clip}
+        )
     if task == IMAGE_TO_VIDEO:
         return {"image": image(200)}
     if task == FIRST_LAST_FRAME:

@@ -70,6 +70,8 @@ FAMILIES: dict[str, FamilyCase] = {
     "stable-video-diffusion": FamilyCase((I2V,), (1, 65), unused=("prompt",)),
     # whole chunks of 9 frames on the tiny model (33 on the real ones), the job's frames kept: test_family_helios.py
     "helios": FamilyCase((T2V, I2V, V2V), (1, 1023)),
+    # Text2World, Image2World, Video2World (continues the clip, no strength): test_family_cosmos.py
+    "cosmos": FamilyCase((T2V, I2V, V2V), (1, 97)),
 }
 # Video-to-video is checked in test_video_to_video.py (its input clip decides frames and size), first-last-frame
 # in test_first_last_frame.py, Wan VACE's three tasks in test_vace.py (CogVideoX's and AnimateDiff's control-to-video in
@@ -78,7 +80,7 @@ FAMILIES: dict[str, FamilyCase] = {
 # LTX-Video's keyframes and video-to-video run on LTXConditionPipeline (the clip goes in as ``latents`` with
 # ``denoise_strength``, not as ``video``): test_ltx_conditions.py.
 OWN_TESTS = (V2V, FLF, *VACE, KF)
-_OWN_V2V = ("ltx-video", "skyreels-v2", "lucy-edit", "helios")  # Helios continues the clip
+_OWN_V2V = ("ltx-video", "skyreels-v2", "lucy-edit", "helios", "cosmos")  # Helios and Cosmos continue the clip
 # SkyReels-V2's video-to-video extends the clip (no strength): test_family_skyreels_v2.py
 V2V_FAMILIES = [family for family, case in FAMILIES.items() if V2V in case.tasks and family not in _OWN_V2V]
 CASES = [(family, task) for family, case in FAMILIES.items() for task in case.tasks if task not in OWN_TESTS]

@@ -42,6 +42,8 @@ PIPELINES = {
     "lucy-edit": "LucyEditPipeline",
     # Helios continues the clip (no strength): test_family_helios.py
     "helios": "HeliosPipeline",
+    # Cosmos continues the clip from its last 5 frames (no strength): test_family_cosmos.py
+    "cosmos": "Cosmos2_5_PredictBasePipeline",
 }
 DEFAULT_STRENGTH = {"text-to-video-sd": 0.6, "wan": 0.8, "cogvideox": 0.8, "animatediff": 0.8}
 # A 12-frame clip at 8 fps: at the job's fps (Wan 16, the others 8), down to the frame rule.
@@ -101,7 +103,7 @@ def _mse(a: np.ndarray, b: np.ndarray) -> float:
 
 
 def test_the_four_families_offer_it_through_diffusers_own_pipelines():
-    assert sorted([*V2V_FAMILIES, "ltx-video", "skyreels-v2", "lucy-edit", "helios"]) == sorted(PIPELINES)
+    assert sorted([*V2V_FAMILIES, "ltx-video", "skyreels-v2", "lucy-edit", "helios", "cosmos"]) == sorted(PIPELINES)
     for family in FAMILY_IDS:
         spec = get_spec(family)
         assert spec.pipeline_classes.get(V2V) == PIPELINES.get(family)

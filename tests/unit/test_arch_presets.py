@@ -60,6 +60,8 @@ REQUIRED = {
     "helios-base",
     "helios-mid",
     "helios-distilled",
+    "cosmos-predict2.5-2b",
+    "cosmos-predict2.5-14b",
 }
 
 # Measured on the meta device with diffusers 0.42.1 / transformers 5.x; a change here means the
@@ -225,6 +227,9 @@ EXPECTED_COUNTS = {
         f"helios-{name}": {"transformer": 14_312_427_584, "vae": 126_892_531, "text_encoder": 5_680_910_336}
         for name in ("base", "mid", "distilled")
     },
+    # Cosmos Predict 2.5: its DiT (with the 100352 -> 1024 text projection), Wan 2.1's VAE, Qwen2.5-VL-7B whole
+    "cosmos-predict2.5-2b": {"transformer": 2_059_174_912, "vae": 126_892_531, "text_encoder": 8_292_166_656},
+    "cosmos-predict2.5-14b": {"transformer": 14_368_047_104, "vae": 126_892_531, "text_encoder": 8_292_166_656},
 }
 
 # A published figure is a rounded size ("2B", "5.57 B"): within 3 % is the same architecture.
@@ -260,6 +265,7 @@ _CALL = {
         "num_latent_frames_per_chunk": 2,
         "pyramid_num_inference_steps_list": [1],
     },
+    "cosmos": {"num_frames": 5, "height": 32, "width": 32, "max_sequence_length": 16},
 }
 _SIZE_OVERRIDES = {("wan2.2-ti2v-5b", IMAGE_TO_VIDEO): {"height": 64, "width": 64}}  # /16 VAE, 2x2 patches
 
@@ -284,6 +290,8 @@ _SCALED_TWINS = {
     ("kandinsky5-pro-t2v-5s", "text-to-video"): ("kandinsky5-lite-t2v-5s", "text-to-video"),
     # SVD-XT's UNet is SVD's but for its default length, which the scaled copies share
     ("svd-img2vid-xt", "image-to-video"): ("svd-img2vid", "image-to-video"),
+    # shrunk, Cosmos Predict 2.5 14B's DiT is 2B's
+    **{("cosmos-predict2.5-14b", t): ("cosmos-predict2.5-2b", t) for t in PRESETS["cosmos-predict2.5-2b"].tasks},
 }
 _CASES = [(pid, task) for pid, preset in PRESETS.items() for task in preset.tasks if (pid, task) not in _SCALED_TWINS]
 

@@ -38,6 +38,7 @@ EXPECTED_IDS = [
     "lucy-edit",
     "stable-video-diffusion",
     "helios",
+    "cosmos",
 ]
 I2V_FAMILIES = {
     "wan",
@@ -51,6 +52,7 @@ I2V_FAMILIES = {
     "kandinsky5",
     "stable-video-diffusion",
     "helios",
+    "cosmos",
 }
 # Families that only animate an image: image-to-video without text-to-video (task_kind "i2v")
 I2V_ONLY_FAMILIES = {"stable-video-diffusion"}

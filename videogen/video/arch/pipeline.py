@@ -14,7 +14,7 @@ from collections.abc import Mapping
 import torch
 
 from videogen.errors import UnsupportedTaskError
-from videogen.video.arch.preset import ArchPreset
+from videogen.video.arch.preset import ArchPreset, call_builder
 from videogen.video.arch.tokenizers import build_processor, build_tokenizer
 
 
@@ -47,6 +47,7 @@ def build_pipeline(
     if preset.guider is not None:
         kwargs["guider"] = preset.guider.build()
     kwargs.update(preset.pipeline_kwargs)
+    kwargs.update({name: call_builder(path) for name, path in preset.built_kwargs.items()})
     _check_arguments(pipeline_class, kwargs, preset)
     return pipeline_class(**kwargs)
 

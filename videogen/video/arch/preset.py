@@ -17,6 +17,14 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from torch import nn
 
 
+def call_builder(path: str) -> Any:
+    """What ``module:function`` returns when called with no arguments (a preset's code-built parts)."""
+    import importlib
+
+    module, _, function = path.partition(":")
+    return getattr(importlib.import_module(module), function)()
+
+
 class ComponentArch(BaseModel):
     """One module of a pipeline, built from its library's constructor (diffusers) or config class (transformers)."""
 
@@ -132,6 +140,11 @@ class ArchPreset(BaseModel):
         default=None, description="diffusers' guider component where the pipeline takes one (HunyuanVideo 1.5)"
     )
     pipeline_kwargs: dict[str, Any] = Field(default_factory=dict, description="non-module pipeline constructor args")
+    built_kwargs: dict[str, str] = Field(
+        default_factory=dict,
+        description="pipeline constructor args built in code, as ``module:function`` called with no arguments: what "
+        "random weights take in place of a checkpoint's part (Cosmos' guardrail: guardrail.NoGuardrail)",
+    )
     call_kwargs: dict[str, dict[str, Any]] = Field(
         default_factory=dict, description="per-task pipeline-call kwargs the offline tokenizers need"
     )

@@ -8,7 +8,7 @@ their real ids.
 
 from __future__ import annotations
 
-from videogen.video.arch.preset import ProcessorArch, TokenizerArch
+from videogen.video.arch.preset import ProcessorArch, TokenizerArch, call_builder
 
 # Llama-3's special-token ids, and the image/pad ids llava-llama-3-8b adds after them.
 LLAMA3_SPECIAL_IDS = {
@@ -34,10 +34,7 @@ def build_tokenizer(spec: TokenizerArch):
     elif spec.kind == "llama3":
         tok = llama3_tokenizer()
     elif spec.kind == "builder" and spec.builder:
-        import importlib
-
-        module, _, function = spec.builder.partition(":")
-        tok = getattr(importlib.import_module(module), function)()
+        tok = call_builder(spec.builder)
     else:  # pragma: no cover - the Literal type rules it out
         raise ValueError(f"unknown tokenizer kind {spec.kind!r}")
     if spec.model_max_length is not None:

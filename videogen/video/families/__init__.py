@@ -19,6 +19,7 @@ from videogen.video.cost.facts import CostFacts
 from videogen.video.families import (
     animatediff,
     cogvideox,
+    cosmos,
     helios,
     hunyuan_video,
     hunyuan_video15,
@@ -56,6 +57,7 @@ _PACKAGES = (
     lucy_edit,
     stable_video_diffusion,
     helios,
+    cosmos,
 )
 
 FAMILIES: dict[str, ModuleType] = {package.SPEC.id: package for package in _PACKAGES}

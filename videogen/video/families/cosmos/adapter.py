@@ -1,0 +1,65 @@
+"""Cosmos Predict 2.5 adapter: ``Cosmos2_5_PredictBasePipeline`` for text-, image- and video-to-video.
+
+What is this family's own:
+
+- the guardrail (``guardrail.py``): a model directory loads with NVIDIA's (diffusers builds it) or is refused before
+  loading, with what is missing (``model_unavailable_reason``); VideoGen's random-weight models load with
+  ``NoGuardrail``;
+- image-to-video goes in as a one-frame clip with one conditioning latent frame (``num_latent_conditional_frames=1``):
+  the pipeline's own image path converts the image with torchvision, which a torch build may lack, and conditions on
+  the same single latent frame (Wan's VAE is causal in time: the first latent frame is the image's alone; the frames
+  padded after it, zeros there and the image repeated here, are VAE-encoded but never read, their latents masked);
+- video-to-video continues the clip: the clip (at the job's fps and size, at its own length) gives its last 5 frames
+  (two latent frames, the pipeline's default) as the video's first, and the video is ``num_frames`` long (without it,
+  the model's default). A clip shorter than 5 frames has its last frame repeated, said like every change to a clip.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from videogen.video import model_limits
+from videogen.video.adapter import PreparedInputs, VideoPipelineAdapter
+from videogen.video.families.cosmos import guardrail
+from videogen.video.families.cosmos.spec import SPEC
+from videogen.video.model_meta import ModelMeta
+from videogen.video.request import VideoRequest
+from videogen.video.spec import VIDEO_TO_VIDEO
+from videogen.video.task_media import SettledMedia
+
+CLIP_LATENT_FRAMES = 2  # the pipeline's default num_latent_conditional_frames: the clip's last 4 * (2 - 1) + 1 frames
+
+
+class CosmosAdapter(VideoPipelineAdapter):
+    spec = SPEC
+
+    def load(self, task: str, model_dir: Path, torch_dtype, **load_kwargs):
+        if guardrail.is_random_weights(model_dir):
+            load_kwargs["safety_checker"] = guardrail.NoGuardrail()
+        return super().load(task, model_dir, torch_dtype, **load_kwargs)
+
+    def model_unavailable_reason(self, task: str, model_dir: Path) -> str | None:
+        return guardrail.checkpoint_missing(model_dir)
+
+    def resolve_params(self, request: VideoRequest, meta: ModelMeta | None = None) -> PreparedInputs:
+        if request.task != VIDEO_TO_VIDEO:
+            return super().resolve_params(request, meta)
+        meta = meta or ModelMeta()
+        # the clip at its own length first, then the new video's length
+        prepared = super().resolve_params(request.model_copy(update={"num_frames": None}), meta)
+        rule = model_limits.frame_rule(SPEC, VIDEO_TO_VIDEO, meta)
+        if request.num_frames is None:
+            frames = rule.nearest(int(meta.request_defaults.get("num_frames", SPEC.defaults.num_frames)))
+        else:
+            frames = self._check_frames(request.num_frames, prepared.adjustments, rule)
+        prepared.params.update(num_frames=frames, expected_frames=SPEC.output_frames(VIDEO_TO_VIDEO, frames))
+        return prepared
+
+    def media_kwargs(self, task: str, media: SettledMedia, params: dict[str, Any]) -> dict[str, Any]:
+        if media.image is not None:
+            image = media.image.resize((params["width"], params["height"]))
+            return {"video": [image], "num_latent_conditional_frames": 1}
+        if media.video is not None:
+            return {"video": media.video, "num_latent_conditional_frames": CLIP_LATENT_FRAMES}
+        return {}
