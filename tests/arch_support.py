@@ -133,7 +133,7 @@ def _shrink(class_name: str, config: dict) -> dict:
         small = {"num_attention_heads": 2, "attention_head_dim": 12, "num_layers": 1, "num_cross_attention_heads": 2}
         small.update(cross_attention_head_dim=12, cross_attention_dim=24, caption_channels=_TEXT, sample_size=8)
         small["rope_max_seq_len"] = 32
-    elif class_name in ("AutoencoderKLCogVideoX", "AutoencoderKLHunyuanVideo", "AutoencoderKL"):
+    elif class_name in ("AutoencoderKLCogVideoX", "AutoencoderKLHunyuanVideo", "AutoencoderKL", "AutoencoderKLMagvit"):
         small = {**_eights(config), **_SMALL_2D}
     elif class_name == "UNet3DConditionModel":
         small = {**_eights(config), **_SMALL_2D, "cross_attention_dim": _TEXT, "attention_head_dim": 4}
@@ -151,6 +151,15 @@ def _shrink(class_name: str, config: dict) -> dict:
         small["num_frames"] = 4
     elif class_name == "AutoencoderKLTemporalDecoder":  # 32-group norms: 32 wide
         small = {"block_out_channels": [32] * 4, "layers_per_block": 1}
+    elif class_name == "EasyAnimateTransformer3DModel":  # 3D RoPE splits a 16-wide head 4 + 6 + 6; one MMDiT block
+        small = {"num_attention_heads": 2, "attention_head_dim": 16, "num_layers": 2, "mmdit_layers": 1}
+        small.update(time_embed_dim=16, text_embed_dim=_TEXT)
+    elif class_name == "Qwen2VLForConditionalGeneration":  # the text model (mrope over 8 frequencies), a 1-block tower
+        text = {"vocab_size": 256, "hidden_size": _TEXT, "intermediate_size": 64, "num_hidden_layers": 2}
+        text.update(num_attention_heads=2, num_key_value_heads=2)
+        text["rope_scaling"] = {"type": "mrope", "mrope_section": [2, 3, 3]}
+        vision = {"depth": 1, "embed_dim": 16, "hidden_size": _TEXT, "num_heads": 2}
+        small = {"text_config": text, "vision_config": vision}
     elif class_name == "HeliosTransformer3DModel":  # its RoPE splits each 12-wide head 4 + 4 + 4
         small = {"num_attention_heads": 2, "attention_head_dim": 12, "ffn_dim": 64, "num_layers": 1}
         small.update(text_dim=_TEXT, freq_dim=32, rope_dim=[4, 4, 4])
@@ -190,6 +199,12 @@ def task_media(pipe, task: str, num_frames: int, height: int, width: int) -> dic
         return (
             {"video": [image(200)], "num_latent_conditional_frames": 1} if task == IMAGE_TO_VIDEO else {"video": clip}
         )
+    if type(pipe).__name__ == "EasyAnimateInpaintPipeline" and task in (IMAGE_TO_VIDEO, FIRST_LAST_FRAME):
+        from videogen.video.families.easyanimate.adapter import inpaint_inputs  # the clip and mask the adapter makes
+
+        last = image(40) if task == FIRST_LAST_FRAME else None
+        video, mask = inpaint_inputs(image(200), last, num_frames, height, width)
+        return {"video": video, "mask_video": mask}
     if task == IMAGE_TO_VIDEO:
         return {"image": image(200)}
     if task == FIRST_LAST_FRAME:

@@ -72,6 +72,8 @@ FAMILIES: dict[str, FamilyCase] = {
     "helios": FamilyCase((T2V, I2V, V2V), (1, 1023)),
     # Text2World, Image2World, Video2World (continues the clip, no strength): test_family_cosmos.py
     "cosmos": FamilyCase((T2V, I2V, V2V), (1, 97)),
+    # image-to-video and first-last-frame on the InP pipeline (first-last-frame: test_family_easyanimate.py)
+    "easyanimate": FamilyCase((T2V, I2V, FLF), (1, 53)),
 }
 # Video-to-video is checked in test_video_to_video.py (its input clip decides frames and size), first-last-frame
 # in test_first_last_frame.py, Wan VACE's three tasks in test_vace.py (CogVideoX's and AnimateDiff's control-to-video in

@@ -79,8 +79,9 @@ def _mse(a: np.ndarray, b: np.ndarray) -> float:
     return float(((a - b) ** 2).mean())
 
 
-# Wan FLF2V; HunyuanVideo's FramePack (test_framepack.py); SkyReels-V2's diffusion forcing (test_family_skyreels_v2.py)
-FLF_FAMILIES = ("wan", "hunyuan-video", "skyreels-v2")
+# Wan FLF2V; HunyuanVideo's FramePack (test_framepack.py); SkyReels-V2's diffusion forcing (test_family_skyreels_v2.py);
+# EasyAnimate's InP pipeline (test_family_easyanimate.py)
+FLF_FAMILIES = ("wan", "hunyuan-video", "skyreels-v2", "easyanimate")
 
 
 def test_wan_offers_it_and_so_does_framepack():

@@ -62,6 +62,10 @@ REQUIRED = {
     "helios-distilled",
     "cosmos-predict2.5-2b",
     "cosmos-predict2.5-14b",
+    "easyanimate-v5.1-7b-t2v",
+    "easyanimate-v5.1-7b-inp",
+    "easyanimate-v5.1-12b-t2v",
+    "easyanimate-v5.1-12b-inp",
 }
 
 # Measured on the meta device with diffusers 0.42.1 / transformers 5.x; a change here means the
@@ -230,6 +234,17 @@ EXPECTED_COUNTS = {
     # Cosmos Predict 2.5: its DiT (with the 100352 -> 1024 text projection), Wan 2.1's VAE, Qwen2.5-VL-7B whole
     "cosmos-predict2.5-2b": {"transformer": 2_059_174_912, "vae": 126_892_531, "text_encoder": 8_292_166_656},
     "cosmos-predict2.5-14b": {"transformer": 14_368_047_104, "vae": 126_892_531, "text_encoder": 8_292_166_656},
+    # EasyAnimate V5.1: the 7B and 12B DiTs (InP: 17 more input channels; the InP safetensors' counts exactly), the
+    # Magvit VAE, Qwen2-VL-7B-Instruct whole
+    **{
+        f"easyanimate-v5.1-{name}": {"transformer": transformer, "vae": 244_375_507, "text_encoder": 8_291_375_616}
+        for name, transformer in (
+            ("7b-t2v", 6_814_462_016),
+            ("7b-inp", 6_814_670_912),
+            ("12b-t2v", 11_799_056_960),
+            ("12b-inp", 11_799_265_856),
+        )
+    },
 }
 
 # A published figure is a rounded size ("2B", "5.57 B"): within 3 % is the same architecture.
@@ -266,6 +281,8 @@ _CALL = {
         "pyramid_num_inference_steps_list": [1],
     },
     "cosmos": {"num_frames": 5, "height": 32, "width": 32, "max_sequence_length": 16},
+    # 4k+1 frames; with guidance the pipelines iterate the negative prompt, which the adapter makes "" when none is given
+    "easyanimate": {"num_frames": 9, "height": 32, "width": 32, "negative_prompt": ""},
 }
 _SIZE_OVERRIDES = {("wan2.2-ti2v-5b", IMAGE_TO_VIDEO): {"height": 64, "width": 64}}  # /16 VAE, 2x2 patches
 
@@ -292,6 +309,12 @@ _SCALED_TWINS = {
     ("svd-img2vid-xt", "image-to-video"): ("svd-img2vid", "image-to-video"),
     # shrunk, Cosmos Predict 2.5 14B's DiT is 2B's
     **{("cosmos-predict2.5-14b", t): ("cosmos-predict2.5-2b", t) for t in PRESETS["cosmos-predict2.5-2b"].tasks},
+    # shrunk, EasyAnimate's 12B DiT is the 7B's (both cut to one MMDiT block and one shared block)
+    **{
+        (f"easyanimate-v5.1-12b-{kind}", t): (f"easyanimate-v5.1-7b-{kind}", t)
+        for kind in ("t2v", "inp")
+        for t in PRESETS[f"easyanimate-v5.1-7b-{kind}"].tasks
+    },
 }
 _CASES = [(pid, task) for pid, preset in PRESETS.items() for task in preset.tasks if (pid, task) not in _SCALED_TWINS]
 

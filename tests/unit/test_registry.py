@@ -39,6 +39,7 @@ EXPECTED_IDS = [
     "stable-video-diffusion",
     "helios",
     "cosmos",
+    "easyanimate",
 ]
 I2V_FAMILIES = {
     "wan",
@@ -53,6 +54,7 @@ I2V_FAMILIES = {
     "stable-video-diffusion",
     "helios",
     "cosmos",
+    "easyanimate",
 }
 # Families that only animate an image: image-to-video without text-to-video (task_kind "i2v")
 I2V_ONLY_FAMILIES = {"stable-video-diffusion"}

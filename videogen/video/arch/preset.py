@@ -40,6 +40,11 @@ class ComponentArch(BaseModel):
         description="the module exporting the class where the library's root does not: a pipeline's own modules "
         "(diffusers.pipelines.ltx2: LTX-2's text connectors and vocoder)",
     )
+    registered_config: dict[str, Any] = Field(
+        default_factory=dict,
+        description="config.json values the diffusers constructor does not take but a pipeline reads, registered "
+        "after construction as from_pretrained registers them (EasyAnimate's VAE: cache_mag_vae)",
+    )
 
     def _construct(self) -> nn.Module:
         if self.library == "diffusers":
@@ -48,7 +53,10 @@ class ComponentArch(BaseModel):
             import diffusers
 
             owner = importlib.import_module(self.module) if self.module else diffusers
-            return getattr(owner, self.class_name)(**copy.deepcopy(self.config))
+            module = getattr(owner, self.class_name)(**copy.deepcopy(self.config))
+            if self.registered_config:
+                module.register_to_config(**self.registered_config)
+            return module
         import transformers
 
         if not self.config_class:

@@ -20,6 +20,7 @@ from videogen.video.families import (
     animatediff,
     cogvideox,
     cosmos,
+    easyanimate,
     helios,
     hunyuan_video,
     hunyuan_video15,
@@ -58,6 +59,7 @@ _PACKAGES = (
     stable_video_diffusion,
     helios,
     cosmos,
+    easyanimate,
 )
 
 FAMILIES: dict[str, ModuleType] = {package.SPEC.id: package for package in _PACKAGES}
