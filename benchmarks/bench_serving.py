@@ -76,9 +76,13 @@ def app_args(family: str, state_dir: str, threads: int | None) -> dict[str, Any]
 
 
 @contextmanager
-def serve_locally(args: dict[str, Any], worker_niceness: int = 0) -> Iterator[str]:
+def serve_locally(args: dict[str, Any], worker_niceness: int = 0, direct_ingress: bool = False) -> Iterator[str]:
     """A local Ray of our own (``address="local"``, its own temp dir) serving the app built from ``args``;
     yields the base URL.
+
+    ``direct_ingress``: Ray Serve's direct ingress (``RAY_SERVE_ENABLE_DIRECT_INGRESS=1``, in the environment the
+    local Ray inherits): the ingress replica serves HTTP itself on a port Serve allocates
+    (``RAY_SERVE_DIRECT_INGRESS_MIN_HTTP_PORT``..), with no proxy in between; the URL is that port's.
 
     Ray starts its workers (the Serve replicas) at nice 15 unless told otherwise;
     on a busy machine that alone makes a served job slower than the same job in
@@ -90,6 +94,8 @@ def serve_locally(args: dict[str, Any], worker_niceness: int = 0) -> Iterator[st
     from videogen.serve.builder import build_app
 
     os.environ.pop("RAY_ADDRESS", None)  # a stale address makes ray.init hang
+    if direct_ingress:
+        os.environ["RAY_SERVE_ENABLE_DIRECT_INGRESS"] = "1"
     ray_dir = tempfile.mkdtemp(prefix="vgbench-ray-")
     started = time.monotonic()
     ray.init(
@@ -104,7 +110,9 @@ def serve_locally(args: dict[str, Any], worker_niceness: int = 0) -> Iterator[st
         port = _free_port()
         serve.start(http_options={"host": "127.0.0.1", "port": port})
         serve.run(build_app(args), name="videogen", route_prefix="/")
-        print(f"[bench] local Ray + app ready in {time.monotonic() - started:.1f}s", flush=True)
+        if direct_ingress:
+            port = _direct_ingress_port()
+        print(f"[bench] local Ray + app ready in {time.monotonic() - started:.1f}s (port {port})", flush=True)
         yield f"http://127.0.0.1:{port}"
     finally:
         try:
@@ -112,6 +120,31 @@ def serve_locally(args: dict[str, Any], worker_niceness: int = 0) -> Iterator[st
         finally:
             ray.shutdown()
             shutil.rmtree(ray_dir, ignore_errors=True)
+            if direct_ingress:
+                os.environ.pop("RAY_SERVE_ENABLE_DIRECT_INGRESS", None)
+
+
+def _direct_ingress_port(timeout_s: float = 60.0) -> int:
+    """The port the ingress replica listens on under direct ingress: the one socket listening in Serve's
+    direct-ingress HTTP range (this benchmark's own local Ray is the only one allocating there)."""
+    import psutil
+    from ray.serve._private.constants import (
+        RAY_SERVE_DIRECT_INGRESS_MAX_HTTP_PORT,
+        RAY_SERVE_DIRECT_INGRESS_MIN_HTTP_PORT,
+    )
+
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        ports = sorted(
+            c.laddr.port
+            for c in psutil.net_connections(kind="tcp")
+            if c.status == psutil.CONN_LISTEN
+            and RAY_SERVE_DIRECT_INGRESS_MIN_HTTP_PORT <= c.laddr.port < RAY_SERVE_DIRECT_INGRESS_MAX_HTTP_PORT
+        )
+        if ports:
+            return ports[0]
+        time.sleep(0.5)
+    raise RuntimeError("no ingress replica listens in Serve's direct-ingress port range")
 
 
 @contextmanager

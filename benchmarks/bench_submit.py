@@ -294,6 +294,7 @@ def measure(
     stream_steps: int,
     fixed_jobs: int,
     worker_cpu_niceness: int | None = None,  # the app's (recorded in the result; set where the app is built)
+    direct_ingress: bool = False,  # recorded likewise
 ) -> dict[str, Any]:
     load = _load(base_url, families, clients, jobs, streams, stream_steps)
     warmed, submit, held = asyncio.run(load)
@@ -338,7 +339,8 @@ def markdown(result: dict[str, Any], label: str) -> str:
             f"at nice +{cfg['worker_cpu_niceness']} (worker_cpu_niceness)"
             if cfg.get("worker_cpu_niceness")
             else "at the serving path's CPU priority"
-        ),
+        )
+        + (" · Serve's direct ingress (no proxy)" if cfg.get("direct_ingress") else ""),
         "",
         *([f"Code: {result['code']}", ""] if result.get("code") else []),
         "| measure | " + " | ".join(names) + " |",
@@ -408,6 +410,11 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser.add_argument(
         "--worker-cpu-niceness", type=int, default=None, help="the app's worker_cpu_niceness (default: cpu-tiny.yaml's)"
     )
+    parser.add_argument(
+        "--direct-ingress",
+        action="store_true",
+        help="Ray Serve's direct ingress: the ingress replica serves HTTP itself, no proxy (a local app only)",
+    )
     parser.add_argument("--out", default=None, help="directory for submit-<label>.json and .md")
     parser.add_argument("--label", default="latest")
     parser.add_argument("--code", default=None, help="what code was measured (a commit, 'before the fix')")
@@ -424,6 +431,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     if not args.url:
         niceness = app_args("", None, families, args.streams).get("worker_cpu_niceness", 0)
         load["worker_cpu_niceness"] = niceness if args.worker_cpu_niceness is None else args.worker_cpu_niceness
+        load["direct_ingress"] = args.direct_ingress
     runs: dict[str, Any] = {}
     if args.url:
         runs["url"] = measure(args.url, **load)
@@ -438,7 +446,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
                 with postgres(args.database_url) if backend == "postgres" else _none() as url:
                     served = app_args(state_dir, url, families, args.streams)
                     served["worker_cpu_niceness"] = load["worker_cpu_niceness"]
-                    with bench_serving.serve_locally(served) as base:
+                    with bench_serving.serve_locally(served, direct_ingress=args.direct_ingress) as base:
                         runs[backend] = measure(base, **load)
             finally:
                 shutil.rmtree(state_dir, ignore_errors=True)

@@ -70,6 +70,14 @@ def test_video_to_video_continues_from_the_clips_last_frames(tmp_path_factory):
     settled = v2v.adapter.resolve_params(v2v.request(video=short, num_frames=13), v2v.meta)
     assert len(settled.video) == 5 and moved(settled) == {"video.frames": (2, 5)}
     assert settled.params["num_frames"] == 13
+    # a clip longer than the longest job (93 frames): its last 93 are kept, the ones the new video follows
+    long = clip_b64(np.concatenate([_solid(red, 50), _solid(blue, 50)]), 16)
+    settled = v2v.adapter.resolve_params(v2v.request(video=long), v2v.meta)
+    kept = [np.asarray(frame)[0, 0] for frame in settled.video]
+    assert len(kept) == 93 and moved(settled) == {"video.frames": (100, 93)}
+    hues = ["red" if int(kept[i][0]) > int(kept[i][2]) else "blue" for i in (0, 42, 43, 92)]
+    assert hues == ["red", "red", "blue", "blue"]  # the clip's frames 7..99
+    assert "last 93" in next(a.reason for a in settled.adjustments if a.field == "video.frames")
     with pytest.raises(InvalidRequestError) as err:  # continuing keeps the clip as it is: no strength
         v2v.adapter.resolve_params(v2v.request(video=clip, strength=0.5), v2v.meta)
     assert err.value.field == "strength"

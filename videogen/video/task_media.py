@@ -130,7 +130,8 @@ def settle_media(
     elif clip is not None:  # inpaint, control, an edit (no strength): the clip is kept or followed, frame for frame
         from videogen.video.video_input import conform_video
 
-        media.video, moved = conform_video(clip, num_frames=frames, fps=fps, field="video", **size)
+        keep = "end" if spec is not None and spec.continues_clip else "start"
+        media.video, moved = conform_video(clip, num_frames=frames, fps=fps, field="video", keep=keep, **size)
         media.adjustments.extend(moved)
     if takes(task, "mask") and request.mask:
         media.mask, moved = decode_mask(request.mask, num_frames=frames, fps=fps, **size)

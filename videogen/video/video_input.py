@@ -24,7 +24,7 @@ import subprocess
 import tempfile
 import threading
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal
 
 import numpy as np
 
@@ -306,12 +306,20 @@ def _read_frames(stream, probe: _Probe, max_frames: int) -> np.ndarray:
 
 
 def conform_video(
-    video: DecodedVideo, *, num_frames: int, fps: int, width: int, height: int, field: str = "video"
+    video: DecodedVideo,
+    *,
+    num_frames: int,
+    fps: int,
+    width: int,
+    height: int,
+    field: str = "video",
+    keep: Literal["start", "end"] = "start",
 ) -> tuple[list[Image.Image], list[Adjustment]]:
     """The clip as the job's ``num_frames`` frames of ``width`` x ``height`` at ``fps``, and what was changed.
 
     Time: frame ``i`` of the output shows the source at ``i / fps`` s (nearest earlier source frame). A clip
-    longer than the job is cut after its first ``num_frames / fps`` s; a shorter one has its last frame
+    longer than the job is cut after its first ``num_frames / fps`` s (``keep="end"``: before its last, for a clip the
+    job continues); a shorter one has its last frame
     repeated to fill the job (said in an Adjustment, like every other change). Space: scaled to cover the
     target with the aspect ratio kept, then centre-cropped.
     """
@@ -334,9 +342,10 @@ def conform_video(
             )
         )
     ratio = src_fps / fps
-    wanted = [math.floor(i * ratio + 1e-6) for i in range(num_frames)]
     available = len(source)
     at_job_rate = math.floor((available - 1) / ratio + 1e-6) + 1  # output frames the clip itself covers
+    skipped = max(0, at_job_rate - num_frames) if keep == "end" else 0  # output frames cut from the front
+    wanted = [math.floor((i + skipped) * ratio + 1e-6) for i in range(num_frames)]
     if at_job_rate < num_frames:
         adjustments.append(
             Adjustment(
@@ -353,8 +362,8 @@ def conform_video(
                 field=f"{field}.frames",
                 requested=at_job_rate,
                 used=num_frames,
-                reason=f"the clip gives {at_job_rate} frames at {fps} fps; only its first {num_frames} "
-                f"({num_frames / fps:.2f} s) are used",
+                reason=f"the clip gives {at_job_rate} frames at {fps} fps; only its {'last' if keep == 'end' else 'first'} "
+                f"{num_frames} ({num_frames / fps:.2f} s) are used",
             )
         )
     indices = [min(i, available - 1) for i in wanted]

@@ -56,6 +56,8 @@ SPEC = VideoModelSpec(
     min_vram_gb=24,
     # Video2World keeps the clip's last frames as they are and continues from them: no strength
     task_optional_inputs={VIDEO_TO_VIDEO: ()},
+    # a clip longer than 93 frames at the job's fps keeps its last ones: the new video follows them
+    continues_clip=True,
     step_caches=StepCacheSupport(
         why_not={
             "*": "not measured on Cosmos: diffusers 0.42 registers no Cosmos transformer block for First-Block Cache, "

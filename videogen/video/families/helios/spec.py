@@ -65,6 +65,8 @@ SPEC = VideoModelSpec(
     min_vram_gb=32,
     # extending a clip keeps it whole: no strength (the pipelines take none)
     task_optional_inputs={VIDEO_TO_VIDEO: ()},
+    # a clip longer than the longest job keeps its last frames: the history the first chunk follows
+    continues_clip=True,
     step_caches=StepCacheSupport(
         why_not={
             "*": "not measured on Helios: diffusers 0.42 registers no Helios transformer block (First-Block Cache needs "
