@@ -52,3 +52,20 @@ def test_concurrent_submissions_of_one_key_never_pass_its_limits(open_store):
     assert len(accepted) == 7 and len(refused) == 17
     assert all(isinstance(e, RateLimitedError) and e.details["retry_after_s"] >= 1 for e in refused)
     assert stores[0].jobs.list(owner="alice")[1] == 7
+
+
+def test_a_full_queue_says_when_it_drains_from_the_jobs_estimates(open_store):
+    """Retry-After of a full queue: what is queued and running there is expected to take (each job's estimate, the
+    default for one without), summed by the database on both backends."""
+    store = open_store()
+    bounds = QueueBounds(family_max_queued=3, default_job_seconds=5)
+    _ = queue_job(store, bounds=bounds, estimate={"expected_seconds": 7.5})
+    _ = queue_job(store, bounds=bounds, estimate={"peak_gb": 1.0})  # an estimate without seconds: the default
+    _ = queue_job(store, bounds=bounds)  # no estimate at all: the default
+    queue_job(store, family="cogvideox", estimate={"expected_seconds": 100.0})  # another queue's: not counted
+    try:
+        queue_job(store, bounds=bounds)
+    except ServiceBusyError as exc:
+        assert exc.details["retry_after_s"] == round(7.5 + 5 + 5) and exc.details["queued"] == 3  # whole seconds
+    else:
+        raise AssertionError("a fourth job passed a bound of three")

@@ -268,7 +268,8 @@ def install_handlers(app) -> None:
     @app.exception_handler(VideoGenError)
     async def _videogen_error(request: Request, exc: VideoGenError):
         status = http_status(exc)
-        if status >= 500:
+        # a full queue's 503 is the service working as designed (its cost must stay low under load): no traceback
+        if status >= 500 and exc.code != ErrorCode.OVERLOADED:
             logger.exception("request failed", exc_info=exc)
         return error_response(request.scope, exc.to_dict(), status, error_headers(exc))
 

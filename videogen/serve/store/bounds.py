@@ -16,7 +16,6 @@ for one more job and both insert it. The bounds:
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 
 from videogen.errors import RateLimitedError, ServiceBusyError
@@ -47,22 +46,22 @@ def _queue_where(bounds: QueueBounds, family: str) -> tuple[str, tuple]:
     return "family=? AND COALESCE(model_name, ?)=?", (family, bounds.default_name or family, bounds.model_name)
 
 
-def _drain_seconds(conn: Connection, bounds: QueueBounds, family: str, default: float) -> float:
+def _drain_seconds(conn: Connection, json_number: str, bounds: QueueBounds, family: str, default: float) -> float:
+    """The expected seconds of what is queued and running on the queue (``default`` for a job without an estimate),
+    summed by the database: a refusal under load holds the queue's lock for one aggregate, not a parse per row."""
     where, args = _queue_where(bounds, family)
-    rows = conn.execute(
-        f"SELECT estimate_json FROM jobs WHERE {where} AND status IN (?,?)",
-        (*args, str(JobStatus.QUEUED), str(JobStatus.RUNNING)),
-    ).fetchall()
-    total = 0.0
-    for (raw,) in rows:
-        expected = (json.loads(raw) or {}).get("expected_seconds") if raw else None
-        total += expected if expected is not None else default
-    return total
+    expected = json_number.format(column="estimate_json", key="expected_seconds")
+    (total,) = conn.execute(
+        f"SELECT COALESCE(SUM(COALESCE({expected}, ?)), 0) FROM jobs WHERE {where} AND status IN (?,?)",
+        (default, *args, str(JobStatus.QUEUED), str(JobStatus.RUNNING)),
+    ).fetchone()
+    return float(total)
 
 
-def check(conn: Connection, bounds: QueueBounds, family: str, owner: str | None, now: float) -> None:
+def check(conn: Connection, json_number: str, bounds: QueueBounds, family: str, owner: str | None, now: float) -> None:
     """Raise when one more job of ``family`` (on ``bounds.model_name``) by ``owner`` would break a bound (inside the
-    caller's transaction). The three counts are one statement (one round trip to a database server)."""
+    caller's transaction; ``json_number``: its database's ``Database.json_number``). The three counts are one
+    statement (one round trip to a database server)."""
     where, args = _queue_where(bounds, family)
     counts = [f"(SELECT COUNT(*) FROM jobs WHERE {where} AND status=?)"]
     count_args: list = [*args, str(JobStatus.QUEUED)]
@@ -74,7 +73,7 @@ def check(conn: Connection, bounds: QueueBounds, family: str, owner: str | None,
         count_args += [owner, str(JobStatus.QUEUED), owner, now - RATE_WINDOW_S]
     queued, *mine = conn.execute(f"SELECT {', '.join(counts)}", count_args).fetchone()
     if queued >= bounds.family_max_queued:
-        drain_s = _drain_seconds(conn, bounds, family, bounds.default_job_seconds)
+        drain_s = _drain_seconds(conn, json_number, bounds, family, bounds.default_job_seconds)
         raise ServiceBusyError(
             f"the {bounds.model_name or family} queue is full ({queued} queued, "
             f"max_queued_jobs={bounds.family_max_queued}); try again in about {drain_s:.0f}s",

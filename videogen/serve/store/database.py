@@ -55,6 +55,9 @@ class Database:
     for_update: ClassVar[str] = ""
     # Appended to a scan: rows a writer holds right now (a heartbeat, a claim) are skipped, not waited for.
     skip_locked: ClassVar[str] = ""
+    # A number stored under a top-level key of a JSON text column, as SQL (``{column}``, ``{key}``): NULL when the
+    # text is empty or null or lacks the key. Aggregates over JSON columns run in the database, not row by row here.
+    json_number: ClassVar[str]
 
     def conn(self) -> Connection:
         """Where a read outside any transaction runs (inside one: that transaction's connection)."""

@@ -195,6 +195,7 @@ class PostgresDatabase(Database):
     dialect = "postgres"
     for_update = " FOR UPDATE"
     skip_locked = " FOR UPDATE SKIP LOCKED"
+    json_number = "(NULLIF({column}, '')::jsonb->>'{key}')::float8"
 
     def __init__(self, url: str, *, pool_timeout_s: float = POOL_TIMEOUT_S):
         from videogen.serve.store.migrations import migrate

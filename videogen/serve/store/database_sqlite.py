@@ -29,6 +29,7 @@ class SqliteDatabase(Database):
     """One SQLite file. Thread-safe: a connection per thread."""
 
     dialect = "sqlite"
+    json_number = "json_extract(NULLIF({column}, ''), '$.{key}')"
 
     def __init__(self, state_dir: str | os.PathLike, journal_mode: str = "WAL"):
         from videogen.serve.store.migrations import migrate

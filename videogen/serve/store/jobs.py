@@ -137,7 +137,7 @@ class Jobs(LeasesAndScans, JobEndings):
             if bounds is not None:
                 # The count and the insert are one step for every writer of this queue and this owner.
                 self.db.serialize(conn, f"queue:{family}", *([f"owner:{owner}"] if owner is not None else []))
-                queue_bounds.check(conn, bounds, family, owner, now)
+                queue_bounds.check(conn, self.db.json_number, bounds, family, owner, now)
             rows = conn.execute(
                 """INSERT INTO jobs(id, status, family, task, request_json, image, model_json, params_json,
                        adjustments_json, progress_json, estimate_json, created_at, updated_at, max_attempts,
