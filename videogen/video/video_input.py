@@ -317,11 +317,10 @@ def conform_video(
 ) -> tuple[list[Image.Image], list[Adjustment]]:
     """The clip as the job's ``num_frames`` frames of ``width`` x ``height`` at ``fps``, and what was changed.
 
-    Time: frame ``i`` of the output shows the source at ``i / fps`` s (nearest earlier source frame). A clip
-    longer than the job is cut after its first ``num_frames / fps`` s (``keep="end"``: before its last, for a clip the
-    job continues); a shorter one has its last frame
-    repeated to fill the job (said in an Adjustment, like every other change). Space: scaled to cover the
-    target with the aspect ratio kept, then centre-cropped.
+    Time: frame ``i`` of the output shows the source at ``i / fps`` s (nearest earlier source frame). A clip longer
+    than the job is cut after its first ``num_frames / fps`` s (``keep="end"``: before its last, for a clip the job
+    continues); a shorter one has its last frame repeated to fill the job (said in an Adjustment, like every other
+    change). Space: scaled to cover the target with the aspect ratio kept, then centre-cropped.
     """
     from PIL import Image
 
@@ -341,8 +340,7 @@ def conform_video(
                 reason=f"resampled from {src_fps:g} to the job's {fps} fps",
             )
         )
-    ratio = src_fps / fps
-    available = len(source)
+    ratio, available = src_fps / fps, len(source)
     at_job_rate = math.floor((available - 1) / ratio + 1e-6) + 1  # output frames the clip itself covers
     skipped = max(0, at_job_rate - num_frames) if keep == "end" else 0  # output frames cut from the front
     wanted = [math.floor((i + skipped) * ratio + 1e-6) for i in range(num_frames)]

@@ -38,6 +38,20 @@ TemporalRule = Literal["config_scale_factor", "config_ratio", "module_ratio", "n
 I2vEncode = Literal["none", "image", "clip"]
 
 
+def lazy(path: str) -> Callable:
+    """The function ``"module:function"`` names, imported at its first call: a family's cost probe or pricer imports
+    torch and diffusers, and its ``CostFacts`` are read where neither is (the ingress validating a request)."""
+    module, _, name = path.partition(":")
+
+    def call(*args, **kwargs):
+        import importlib
+
+        return getattr(importlib.import_module(module), name)(*args, **kwargs)
+
+    call.__qualname__ = call.__name__ = path
+    return call
+
+
 @dataclass(frozen=True)
 class VaeLaw:
     """How a VAE class's plain decode scales, and where to measure it (``calibrate``).

@@ -7,16 +7,10 @@ text-encoder run on the negative prompt). The VAE (Wan 2.1's, read from its conf
 image- and video-to-video: the image or the clip's last frames padded to the job's ``num_frames``.
 """
 
-from videogen.video.cost.facts import CostFacts, TextFacts
+from videogen.video.cost.facts import CostFacts, TextFacts, lazy
 from videogen.video.spec import VIDEO_TO_VIDEO
 
 TEXT_TOKENS = 512  # the pipeline's max_sequence_length, padded to
-
-
-def _probe(*args, **kwargs):
-    from videogen.video.families.cosmos.cost_probe import denoiser_call
-
-    return denoiser_call(*args, **kwargs)
 
 
 COST = CostFacts(
@@ -29,7 +23,7 @@ COST = CostFacts(
     i2v_vae_encode="clip",
     # Video2World: the clip's last frames padded to num_frames, encoded once
     clip_vae_encodes={VIDEO_TO_VIDEO: 1},
-    denoiser_probes={"CosmosTransformer3DModel": _probe},
+    denoiser_probes={"CosmosTransformer3DModel": lazy("videogen.video.families.cosmos.cost_probe:denoiser_call")},
 )
 
 __all__ = ["COST", "TEXT_TOKENS"]

@@ -7,17 +7,11 @@ VAE's module ratios (/8, /4 in time), patch 2. Guidance: above 1.0 both branches
 frames, -1 elsewhere); the mask is resized, not encoded (``resize_inpaint_mask_directly``).
 """
 
-from videogen.video.cost.facts import CostFacts, TextFacts, VaeLaw
+from videogen.video.cost.facts import CostFacts, TextFacts, VaeLaw, lazy
 from videogen.video.cost.fit import term
 from videogen.video.spec import FIRST_LAST_FRAME, IMAGE_TO_VIDEO
 
 TEXT_TOKENS = 256  # encode_prompt's max_sequence_length
-
-
-def _probe(*args, **kwargs):
-    from videogen.video.families.easyanimate.cost_probe import denoiser_call
-
-    return denoiser_call(*args, **kwargs)
 
 
 COST = CostFacts(
@@ -27,7 +21,9 @@ COST = CostFacts(
     text=TextFacts(tokens=TEXT_TOKENS, encoder_tokens={"text_encoder": TEXT_TOKENS}),
     i2v_vae_encode="clip",
     image_tasks={IMAGE_TO_VIDEO: 1, FIRST_LAST_FRAME: 2},
-    denoiser_probes={"EasyAnimateTransformer3DModel": _probe},
+    denoiser_probes={
+        "EasyAnimateTransformer3DModel": lazy("videogen.video.families.easyanimate.cost_probe:denoiser_call")
+    },
     # The Magvit decoder runs one latent frame a call (the first alone, to 1 frame; each next one to 4) through causal
     # convolutions and no attention: FLOPs a·S + b·F·S exactly; the peak is one call's working set (S) and the frames
     # decoded so far (F·S).

@@ -12,22 +12,10 @@ encodes the image and a still clip of one chunk (its last latent frame seeds the
 clip's first frame and its whole chunks from the end.
 """
 
-from videogen.video.cost.facts import CostFacts, TextFacts
+from videogen.video.cost.facts import CostFacts, TextFacts, lazy
 from videogen.video.spec import IMAGE_TO_VIDEO
 
 TEXT_TOKENS = 512
-
-
-def _probe(*args, **kwargs):
-    from videogen.video.families.helios.cost_probe import denoiser_call
-
-    return denoiser_call(*args, **kwargs)
-
-
-def _price(*args, **kwargs):
-    from videogen.video.families.helios.price import price_job
-
-    return price_job(*args, **kwargs)
 
 
 COST = CostFacts(
@@ -39,8 +27,8 @@ COST = CostFacts(
     # a still clip of the job's frames: price_job asks for one chunk's (and for the image alone)
     i2v_vae_encode="clip",
     image_tasks={IMAGE_TO_VIDEO: 1},
-    denoiser_probes={"HeliosTransformer3DModel": _probe},
-    price_job=_price,
+    denoiser_probes={"HeliosTransformer3DModel": lazy("videogen.video.families.helios.cost_probe:denoiser_call")},
+    price_job=lazy("videogen.video.families.helios.price:price_job"),
 )
 
 __all__ = ["COST", "TEXT_TOKENS"]

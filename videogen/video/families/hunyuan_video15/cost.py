@@ -7,16 +7,9 @@ otherwise). The transformer packs, per guidance branch, the Qwen tokens, the ByT
 (VAE /16, patch 1). Guidance: the guider runs the conditional and the unconditional batch as two calls.
 """
 
-from videogen.video.cost.facts import CostFacts, TextFacts, VaeLaw
+from videogen.video.cost.facts import CostFacts, TextFacts, VaeLaw, lazy
 from videogen.video.cost.fit import term
 from videogen.video.families.hunyuan_video15.sequence import BYT5_TOKENS, QWEN_CROP, QWEN_TOKENS, VISION_TOKENS
-
-
-def _probe(*args, **kwargs):
-    from videogen.video.families.hunyuan_video15.cost_probe import denoiser_call
-
-    return denoiser_call(*args, **kwargs)
-
 
 COST = CostFacts(
     # the pipelines read the VAE module's spatial_compression_ratio / temporal_compression_ratio
@@ -34,7 +27,9 @@ COST = CostFacts(
     # the first frame alone (one pixel frame, unsqueezed to a clip), as the conditioning latents' first frame
     i2v_vae_encode="image",
     image_encoder_tokens=VISION_TOKENS,
-    denoiser_probes={"HunyuanVideo15Transformer3DModel": _probe},
+    denoiser_probes={
+        "HunyuanVideo15Transformer3DModel": lazy("videogen.video.families.hunyuan_video15.cost_probe:denoiser_call")
+    },
     # the resolution image-to-video is bucketed at, and the task the checkpoint was trained for: pipeline-only
     cost_neutral_config=frozenset({"target_size", "task_type"}),
     # Its decoder's mid-block attends over every latent of the clip at once ((F·S)², under a causal mask); the

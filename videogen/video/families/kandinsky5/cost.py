@@ -8,17 +8,11 @@ unconditional pass is a second transformer call. Image-to-video VAE-encodes the 
 latent frame.
 """
 
-from videogen.video.cost.facts import CostFacts, TextFacts
+from videogen.video.cost.facts import CostFacts, TextFacts, lazy
 
 TEXT_TOKENS = 512  # the pipelines' max_sequence_length
 TEMPLATE_CROP = 128  # prompt_template_encode_start_idx
 CLIP_TOKENS = 77
-
-
-def _probe(*args, **kwargs):
-    from videogen.video.families.kandinsky5.cost_probe import denoiser_call
-
-    return denoiser_call(*args, **kwargs)
 
 
 COST = CostFacts(
@@ -32,7 +26,9 @@ COST = CostFacts(
         notes=("the prompt's own Qwen tokens reach the transformer (no padding): counted as 512, an upper bound",),
     ),
     i2v_vae_encode="image",
-    denoiser_probes={"Kandinsky5Transformer3DModel": _probe},
+    denoiser_probes={
+        "Kandinsky5Transformer3DModel": lazy("videogen.video.families.kandinsky5.cost_probe:denoiser_call")
+    },
 )
 
 __all__ = ["COST", "TEXT_TOKENS"]

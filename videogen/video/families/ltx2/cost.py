@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import threading
 
-from videogen.video.cost.facts import AfterDecode, CostFacts, TextFacts, VaeLaw
+from videogen.video.cost.facts import AfterDecode, CostFacts, TextFacts, VaeLaw, lazy
 from videogen.video.cost.fit import fit, term
 from videogen.video.spec import IMAGE_TO_VIDEO, KEYFRAMES
 
@@ -23,18 +23,6 @@ EVERY_LATENT_FRAME = 1 << 30
 _AUDIO_POINTS = (25, 50)  # audio latent frames (1 s and 2 s) the decoders are measured at: both are linear in them
 _LOCK = threading.Lock()
 _AUDIO_FITS: dict[tuple, tuple] = {}
-
-
-def _denoiser_probe(*args, **kwargs):
-    from videogen.video.families.ltx2.cost_probe import denoiser_call
-
-    return denoiser_call(*args, **kwargs)
-
-
-def _connectors_probe(*args, **kwargs):
-    from videogen.video.families.ltx2.cost_probe import connectors_call
-
-    return connectors_call(*args, **kwargs)
 
 
 def audio_decode(preset, num_frames: int) -> AfterDecode:
@@ -94,8 +82,8 @@ COST = CostFacts(
     per_token_timestep_tasks=frozenset({IMAGE_TO_VIDEO, KEYFRAMES}),
     # LTX2ConditionPipeline VAE-encodes every condition; one after frame 0 joins the sequence whole, as tokens
     keyframe_token_frames={KEYFRAMES: EVERY_LATENT_FRAME},
-    denoiser_probes={"LTX2VideoTransformer3DModel": _denoiser_probe},
-    encoder_probes={"LTX2TextConnectors": _connectors_probe},
+    denoiser_probes={"LTX2VideoTransformer3DModel": lazy("videogen.video.families.ltx2.cost_probe:denoiser_call")},
+    encoder_probes={"LTX2TextConnectors": lazy("videogen.video.families.ltx2.cost_probe:connectors_call")},
     after_decode=audio_decode,
     # latent_upscale's upsampler (``upscale.py``), run once between the two stages
     latent_upsampler_class="diffusers.pipelines.ltx2.latent_upsampler:LTX2LatentUpsamplerModel",

@@ -7,16 +7,10 @@ processor attends one row at a time: twice a batch-1 forward. The VAE's decoder 
 attention.
 """
 
-from videogen.video.cost.facts import CostFacts, TextFacts, VaeLaw
+from videogen.video.cost.facts import CostFacts, TextFacts, VaeLaw, lazy
 from videogen.video.cost.fit import term
 
 TEXT_TOKENS = 256
-
-
-def _probe(*args, **kwargs):
-    from videogen.video.families.mochi.cost_probe import denoiser_call
-
-    return denoiser_call(*args, **kwargs)
 
 
 COST = CostFacts(
@@ -33,7 +27,7 @@ COST = CostFacts(
             "bound",
         ),
     ),
-    denoiser_probes={"MochiTransformer3DModel": _probe},
+    denoiser_probes={"MochiTransformer3DModel": lazy("videogen.video.families.mochi.cost_probe:denoiser_call")},
     # FLOPs: causal convolutions, per latent frame and pixel (F·S, exactly: the causal padding replicates frames in
     # front, S); the decoder has no attention. Peak: the working set grows with F·S, but its convolutions
     # (CogVideoXSafeConv3d) split any input over 2 GiB into frame chunks, and above that the split and re-joined

@@ -7,22 +7,9 @@ and embeds it with CLIP-H/14 (257 tokens). A diffusion-forcing job's denoising r
 number of transformer calls: ``forcing_cost.price_job`` prices it from the windows its params record.
 """
 
-from videogen.video.cost.facts import CostFacts, TextFacts
+from videogen.video.cost.facts import CostFacts, TextFacts, lazy
 from videogen.video.families.skyreels_v2.spec import PLAIN_I2V
 from videogen.video.spec import FIRST_LAST_FRAME, IMAGE_TO_VIDEO
-
-
-def _probe(*args, **kwargs):
-    from videogen.video.families.skyreels_v2.cost_probe import denoiser_call
-
-    return denoiser_call(*args, **kwargs)
-
-
-def _price_job(*args, **kwargs):
-    from videogen.video.families.skyreels_v2.forcing_cost import price_job
-
-    return price_job(*args, **kwargs)
-
 
 COST = CostFacts(
     # the Wan VAE's config names its compression, as for Wan (the pipelines compute the same 8 and 4)
@@ -35,8 +22,10 @@ COST = CostFacts(
     image_tasks={IMAGE_TO_VIDEO: 1, FIRST_LAST_FRAME: 2},
     i2v_vae_encode_by_pipeline={PLAIN_I2V: "clip"},
     image_encoder_tokens=257,
-    denoiser_probes={"SkyReelsV2Transformer3DModel": _probe},
-    price_job=_price_job,
+    denoiser_probes={
+        "SkyReelsV2Transformer3DModel": lazy("videogen.video.families.skyreels_v2.cost_probe:denoiser_call")
+    },
+    price_job=lazy("videogen.video.families.skyreels_v2.forcing_cost:price_job"),
 )
 
 __all__ = ["COST"]

@@ -8,15 +8,8 @@ in one call (``decode_chunk_size`` defaults to ``num_frames``), as a batch of fr
 tiling nor slicing.
 """
 
-from videogen.video.cost.facts import CostFacts, TextFacts, VaeLaw
+from videogen.video.cost.facts import CostFacts, TextFacts, VaeLaw, lazy
 from videogen.video.cost.fit import term
-
-
-def _probe(*args, **kwargs):
-    from videogen.video.families.stable_video_diffusion.cost_probe import denoiser_call
-
-    return denoiser_call(*args, **kwargs)
-
 
 COST = CostFacts(
     vae_spatial="downsample_blocks",
@@ -26,7 +19,11 @@ COST = CostFacts(
     decode_chunk=None,
     i2v_vae_encode="image",
     image_encoder_tokens=1,  # image_embeds.unsqueeze(1): one token per image
-    denoiser_probes={"UNetSpatioTemporalConditionModel": _probe},
+    denoiser_probes={
+        "UNetSpatioTemporalConditionModel": lazy(
+            "videogen.video.families.stable_video_diffusion.cost_probe:denoiser_call"
+        )
+    },
     # FLOPs: 2D convolutions and temporal (3, 1, 1) convolutions per frame and pixel (F·S), the mid block's spatial
     # attention per frame (F·S²); the peak grows with the frames decoded together (F·S), as AutoencoderKL's does.
     vae_laws={
