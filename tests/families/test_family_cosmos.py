@@ -116,3 +116,21 @@ def test_random_weights_run_without_the_guardrail_and_a_checkpoint_needs_nvidias
         assert "torchvision" in reason
     else:
         assert "cosmos_guardrail" in reason
+
+
+def test_the_guardrails_models_are_looked_up_in_the_cache_by_the_files_the_checker_reads(tmp_path, monkeypatch):
+    """Read offline, never downloaded: a snapshot holding the face-blur weights is found; without them, or for a repo
+    not cached at all, nothing is."""
+    from videogen.video.model_source import hf_cached_snapshot
+
+    monkeypatch.setenv("HF_HUB_CACHE", str(tmp_path))
+    repo, marker = next(iter(guardrail.GUARDRAIL_MODELS.items()))
+    cached = tmp_path / f"models--{repo.replace('/', '--')}"
+    snapshot = cached / "snapshots" / "rev1"
+    (snapshot / marker).parent.mkdir(parents=True)
+    (cached / "refs").mkdir()
+    (cached / "refs" / "main").write_text("rev1")
+    assert hf_cached_snapshot(repo, marker) is None  # the snapshot lacks the file the checker reads
+    (snapshot / marker).write_bytes(b"weights")
+    assert hf_cached_snapshot(repo, marker) == snapshot
+    assert hf_cached_snapshot("Qwen/Qwen3Guard-Gen-0.6B", "config.json") is None

@@ -124,7 +124,7 @@ class ModelSource(BaseModel):
             if not path.is_dir():
                 raise ModelUnavailableError(f"model directory {path} does not exist", model=model_id)
         else:
-            path = _hf_cached_snapshot(model_id)
+            path = hf_cached_snapshot(model_id)
             if path is None:
                 raise ModelUnavailableError(
                     f"{model_id} is not in the local Hugging Face cache and nothing is downloaded at run time; "
@@ -210,12 +210,15 @@ def _looks_like_path(value: str) -> bool:
     return value.startswith(("/", ".", "~")) or os.sep in value.strip("/") and Path(value).expanduser().exists()
 
 
-def _hf_cached_snapshot(model_id: str) -> Path | None:
-    """The snapshot directory of a repo already in the HF cache, looked up offline."""
+def hf_cached_snapshot(model_id: str, marker: str | None = None) -> Path | None:
+    """The snapshot directory of a repo already in the HF cache, looked up offline (nothing is downloaded): found by
+    its ``model_index.json`` (a lone component, e.g. a motion adapter: its ``config.json``), or by ``marker``, a file
+    of the repo a caller needs (a repo that is neither, e.g. Cosmos' guardrail)."""
     from huggingface_hub import try_to_load_from_cache
 
     cache_dir = os.environ.get("HF_HUB_CACHE")  # read per call, so an operator's setting always applies
-    found = try_to_load_from_cache(model_id, "model_index.json", cache_dir=cache_dir)
-    if not isinstance(found, str):  # a lone component, e.g. a motion adapter
-        found = try_to_load_from_cache(model_id, "config.json", cache_dir=cache_dir)
-    return Path(found).parent if isinstance(found, str) else None
+    for name in (marker,) if marker else ("model_index.json", "config.json"):
+        found = try_to_load_from_cache(model_id, name, cache_dir=cache_dir)
+        if isinstance(found, str):
+            return Path(found).parents[len(Path(name).parts) - 1]
+    return None

@@ -22,8 +22,12 @@ import importlib.util
 import json
 from pathlib import Path
 
-# cosmos_guardrail 0.3.2: COSMOS_GUARDRAIL_CHECKPOINT (blocklist, face-blur weights) and Qwen3Guard's model_id
-GUARDRAIL_MODELS = ("nvidia/Cosmos-1.0-Guardrail", "Qwen/Qwen3Guard-Gen-0.6B")
+# cosmos_guardrail 0.3.2: COSMOS_GUARDRAIL_CHECKPOINT (blocklist, face-blur weights) and Qwen3Guard's model_id, each
+# with a file of it the checker reads (the face-blur filter's weights; the model's config)
+GUARDRAIL_MODELS = {
+    "nvidia/Cosmos-1.0-Guardrail": "face_blur_filter/Resnet50_Final.pth",
+    "Qwen/Qwen3Guard-Gen-0.6B": "config.json",
+}
 NO_GUARDRAIL = "none: VideoGen's random weights (not NVIDIA's, no license to enforce)"
 
 
@@ -61,13 +65,10 @@ def guardrail_missing() -> str | None:
     """Why NVIDIA's guardrail cannot be built here, read without loading it (None: it can)."""
     if importlib.util.find_spec("cosmos_guardrail") is None:
         return "the cosmos_guardrail package is not installed (pip install cosmos_guardrail)"
-    from huggingface_hub import snapshot_download
-    from huggingface_hub.errors import LocalEntryNotFoundError
+    from videogen.video.model_source import hf_cached_snapshot
 
-    for repo in GUARDRAIL_MODELS:
-        try:
-            snapshot_download(repo, local_files_only=True)
-        except LocalEntryNotFoundError:
+    for repo, marker in GUARDRAIL_MODELS.items():
+        if hf_cached_snapshot(repo, marker) is None:
             return (
                 f"the guardrail's model {repo} is not in the local Hugging Face cache (huggingface-cli download {repo})"
             )
