@@ -159,8 +159,9 @@ class VideoPipelineAdapter:
         for name in FAMILY_FIELDS:  # a family's own knobs (SkyReels-V2's diffusion forcing), refused elsewhere
             if getattr(request, name) is not None and name not in spec.request_fields:
                 raise InvalidRequestError(name, f"is not a {self.family} request field", allowed=None)
-        # A task with an input clip follows the clip's own length when the request names no frame count.
-        follow_clip = "video" in TASK_INPUTS[task] and request.num_frames is None
+        # A task with an input clip follows the clip's own length when the request names no frame count; a clip the
+        # job continues (``spec.continues_clip``) is kept at its own length whatever the new video's is.
+        follow_clip = "video" in TASK_INPUTS[task] and (request.num_frames is None or spec.continues_clip)
         # the model's own frames and size grid where it has them (a FramePack checkpoint, Wan 2.2 TI2V's /32)
         rule = model_limits.frame_rule(spec, task, meta)
         num_frames = None if follow_clip else self._check_frames(pick("num_frames"), adjustments, rule)
@@ -198,6 +199,12 @@ class VideoPipelineAdapter:
         if loras:  # what the worker loads and applies (``videogen.video.loras``), and the job says it ran with
             params["loras"] = loras
         adjustments.extend(media.adjustments)
+        if spec.continues_clip and follow_clip:  # the job's frames are the new video's, which follows the clip
+            new = request.num_frames
+            frames = (
+                rule.nearest(int(pick("num_frames"))) if new is None else self._check_frames(new, adjustments, rule)
+            )
+            params.update(num_frames=frames, expected_frames=spec.output_frames(task, frames))
         adjustments.extend(self.family_adjustments(request))
         return PreparedInputs(kwargs={}, params=params, adjustments=adjustments, media=media)
 

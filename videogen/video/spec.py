@@ -187,8 +187,8 @@ class VideoModelSpec(BaseModel):
     # Request fields only this family's pipelines take (``request.FAMILY_FIELDS``; SkyReels-V2's diffusion forcing:
     # ``ar_step``, ``causal_block_size``, ``overlap_history``); every other family refuses them, naming the field.
     request_fields: tuple[str, ...] = ()
-    # Video-to-video continues the clip (Cosmos, Helios): a clip longer than the job takes keeps its last frames, the
-    # ones the new video follows, not its first.
+    # Video-to-video continues the clip (Cosmos, Helios): the clip is kept at its own length (a clip longer than the
+    # family's longest keeps its last frames, the ones the new video follows) and ``num_frames`` is the new video's.
     continues_clip: bool = False
 
     @property

@@ -19,13 +19,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from videogen.video import model_limits
-from videogen.video.adapter import PreparedInputs, VideoPipelineAdapter
+from videogen.video.adapter import VideoPipelineAdapter
 from videogen.video.families.cosmos import guardrail
 from videogen.video.families.cosmos.spec import SPEC
-from videogen.video.model_meta import ModelMeta
-from videogen.video.request import VideoRequest
-from videogen.video.spec import VIDEO_TO_VIDEO
 from videogen.video.task_media import SettledMedia
 
 CLIP_LATENT_FRAMES = 2  # the pipeline's default num_latent_conditional_frames: the clip's last 4 * (2 - 1) + 1 frames
@@ -41,20 +37,6 @@ class CosmosAdapter(VideoPipelineAdapter):
 
     def model_unavailable_reason(self, task: str, model_dir: Path) -> str | None:
         return guardrail.checkpoint_missing(model_dir)
-
-    def resolve_params(self, request: VideoRequest, meta: ModelMeta | None = None) -> PreparedInputs:
-        if request.task != VIDEO_TO_VIDEO:
-            return super().resolve_params(request, meta)
-        meta = meta or ModelMeta()
-        # the clip at its own length first, then the new video's length
-        prepared = super().resolve_params(request.model_copy(update={"num_frames": None}), meta)
-        rule = model_limits.frame_rule(SPEC, VIDEO_TO_VIDEO, meta)
-        if request.num_frames is None:
-            frames = rule.nearest(int(meta.request_defaults.get("num_frames", SPEC.defaults.num_frames)))
-        else:
-            frames = self._check_frames(request.num_frames, prepared.adjustments, rule)
-        prepared.params.update(num_frames=frames, expected_frames=SPEC.output_frames(VIDEO_TO_VIDEO, frames))
-        return prepared
 
     def media_kwargs(self, task: str, media: SettledMedia, params: dict[str, Any]) -> dict[str, Any]:
         if media.image is not None:

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from videogen.video import model_limits
 from videogen.video.adapter import PreparedInputs, VideoPipelineAdapter
 from videogen.video.families.helios import chunks
 from videogen.video.families.helios.checkpoint import Checkpoint
@@ -49,18 +48,12 @@ class HeliosAdapter(VideoPipelineAdapter):
     def _resolve_continuation(
         self, request: VideoRequest, meta: ModelMeta, checkpoint: Checkpoint
     ) -> tuple[PreparedInputs, int]:
-        """Video-to-video: the clip at its own length (at least one chunk), then the new frames' count."""
-        prepared = super().resolve_params(request.model_copy(update={"num_frames": None}), meta)
-        params, video = prepared.params, prepared.media.video
+        """Video-to-video: the clip at its own length and the new frames' count (the shared ``continues_clip``), the
+        clip padded to one chunk at least."""
+        prepared = super().resolve_params(request, meta)
         least = chunks.chunk_frames(checkpoint.chunk_latent_frames)
-        if len(video) < least:
+        if len(prepared.media.video) < least:
             _pad_clip(prepared, least)
-        rule = model_limits.frame_rule(SPEC, VIDEO_TO_VIDEO, meta)
-        if request.num_frames is None:
-            frames = rule.nearest(int(meta.request_defaults.get("num_frames", SPEC.defaults.num_frames)))
-        else:
-            frames = self._check_frames(request.num_frames, prepared.adjustments, rule)
-        params.update(num_frames=frames, expected_frames=SPEC.output_frames(VIDEO_TO_VIDEO, frames))
         return prepared, len(prepared.media.video)
 
     def family_call_kwargs(self, task: str, pipe, params: dict[str, Any]) -> dict[str, Any]:
