@@ -121,7 +121,7 @@ def test_random_weights_run_without_the_guardrail_and_a_checkpoint_needs_nvidias
 def test_the_guardrails_models_are_looked_up_in_the_cache_by_the_files_the_checker_reads(tmp_path, monkeypatch):
     """Read offline, never downloaded: a snapshot holding the face-blur weights is found; without them, or for a repo
     not cached at all, nothing is."""
-    from videogen.video.model_source import hf_cached_snapshot
+    from videogen.video.hf_cache import hf_cached_snapshot
 
     monkeypatch.setenv("HF_HUB_CACHE", str(tmp_path))
     repo, marker = next(iter(guardrail.GUARDRAIL_MODELS.items()))

@@ -16,6 +16,7 @@ from pydantic import BaseModel, ConfigDict
 
 from videogen.errors import ModelUnavailableError
 from videogen.video.checkpoint_facts import directory_facts, preset_facts
+from videogen.video.hf_cache import hf_cached_snapshot
 from videogen.video.model_meta import LATENT_UPSAMPLER_DIR, ModelMeta
 from videogen.video.registry import get_spec
 
@@ -208,17 +209,3 @@ def _experts_in_index(model_dir: Path) -> int | None:
 
 def _looks_like_path(value: str) -> bool:
     return value.startswith(("/", ".", "~")) or os.sep in value.strip("/") and Path(value).expanduser().exists()
-
-
-def hf_cached_snapshot(model_id: str, marker: str | None = None) -> Path | None:
-    """The snapshot directory of a repo already in the HF cache, looked up offline (nothing is downloaded): found by
-    its ``model_index.json`` (a lone component, e.g. a motion adapter: its ``config.json``), or by ``marker``, a file
-    of the repo a caller needs (a repo that is neither, e.g. Cosmos' guardrail)."""
-    from huggingface_hub import try_to_load_from_cache
-
-    cache_dir = os.environ.get("HF_HUB_CACHE")  # read per call, so an operator's setting always applies
-    for name in (marker,) if marker else ("model_index.json", "config.json"):
-        found = try_to_load_from_cache(model_id, name, cache_dir=cache_dir)
-        if isinstance(found, str):
-            return Path(found).parents[len(Path(name).parts) - 1]
-    return None

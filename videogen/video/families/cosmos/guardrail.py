@@ -65,7 +65,7 @@ def guardrail_missing() -> str | None:
     """Why NVIDIA's guardrail cannot be built here, read without loading it (None: it can)."""
     if importlib.util.find_spec("cosmos_guardrail") is None:
         return "the cosmos_guardrail package is not installed (pip install cosmos_guardrail)"
-    from videogen.video.model_source import hf_cached_snapshot
+    from videogen.video.hf_cache import hf_cached_snapshot
 
     for repo, marker in GUARDRAIL_MODELS.items():
         if hf_cached_snapshot(repo, marker) is None:
