@@ -19,10 +19,9 @@ from torch import nn
 
 def call_builder(path: str) -> Any:
     """What ``module:function`` returns when called with no arguments (a preset's code-built parts)."""
-    import importlib
+    from videogen.video.dotted import resolve
 
-    module, _, function = path.partition(":")
-    return getattr(importlib.import_module(module), function)()
+    return resolve(path)()
 
 
 class ComponentArch(BaseModel):

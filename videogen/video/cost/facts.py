@@ -41,12 +41,11 @@ I2vEncode = Literal["none", "image", "clip"]
 def lazy(path: str) -> Callable:
     """The function ``"module:function"`` names, imported at its first call: a family's cost probe or pricer imports
     torch and diffusers, and its ``CostFacts`` are read where neither is (the ingress validating a request)."""
-    module, _, name = path.partition(":")
 
     def call(*args, **kwargs):
-        import importlib
+        from videogen.video.dotted import resolve
 
-        return getattr(importlib.import_module(module), name)(*args, **kwargs)
+        return resolve(path)(*args, **kwargs)
 
     call.__qualname__ = call.__name__ = path
     return call

@@ -12,7 +12,6 @@ they stay between jobs: with the VAE, on the device unless the placement offload
 from __future__ import annotations
 
 import functools
-import importlib
 import json
 from pathlib import Path
 from typing import Any
@@ -23,6 +22,7 @@ from videogen.video.arch.preset import ArchPreset
 from videogen.video.cost.conditioning import Conditioning
 from videogen.video.cost.estimate import CostEstimate, Flops, LatentInfo, PlacementMemory, estimate_cost
 from videogen.video.cost.repriced import seconds_at, with_stages
+from videogen.video.dotted import resolve
 from videogen.video.families import get_cost_facts
 from videogen.video.model_meta import LATENT_UPSAMPLER_DIR
 from videogen.video.spec import VIDEO_TO_VIDEO
@@ -109,8 +109,7 @@ def _upsampler(family: str, model_dir: Path | None, latent: LatentInfo, dtype: t
 
 @functools.lru_cache(maxsize=32)
 def _count(class_path: str, config_text: str, shape: tuple[int, ...], dtype: torch.dtype) -> tuple[float, int]:
-    module, _, name = class_path.partition(":")
-    cls = getattr(importlib.import_module(module), name)
+    cls = resolve(class_path)
     with torch.device("meta"):
         model = cls.from_config(json.loads(config_text)).to(dtype).eval()
     weights = sum(p.numel() * p.element_size() for p in model.parameters())

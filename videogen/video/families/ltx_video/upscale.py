@@ -24,13 +24,13 @@ class and refinement steps.
 from __future__ import annotations
 
 import contextlib
-import importlib
 import inspect
 from pathlib import Path
 from typing import Any
 
 from videogen.errors import InvalidRequestError
 from videogen.video import model_limits
+from videogen.video.dotted import resolve
 from videogen.video.model_meta import LATENT_UPSAMPLER_DIR, ModelMeta
 from videogen.video.request import Adjustment
 from videogen.video.spec import VideoModelSpec
@@ -89,8 +89,7 @@ def attach_upsampler(pipe, model_dir: Path, torch_dtype, upsampler_class: str = 
     folder = Path(model_dir) / LATENT_UPSAMPLER_DIR
     if not (folder / "config.json").is_file():
         return
-    module, _, name = upsampler_class.partition(":")
-    upsampler = getattr(importlib.import_module(module), name).from_pretrained(
+    upsampler = resolve(upsampler_class).from_pretrained(
         str(folder), dtype=torch_dtype, use_safetensors=True, local_files_only=True
     )
     setattr(pipe, _ATTRIBUTE, upsampler.eval())
