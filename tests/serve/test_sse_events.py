@@ -172,3 +172,71 @@ def test_without_any_wake_up_a_stream_still_reads_the_store(tmp_path, monkeypatc
         assert (await follow.next())["status"] == "cancelled"
 
     asyncio.run(main())
+
+
+def test_streams_of_one_job_share_each_read_and_a_late_one_reads_again(tmp_path):
+    """Ten streams of one job: every one gets every event, in order, from about one store read per event (not
+    ten); a stream asking after a read has started gets a read of its own (it may have cleared a wake-up for an
+    event that read misses: event_reads' rule)."""
+
+    async def main():
+        svc = _service(tmp_path)
+        job = _create(svc.store)
+        reads: list[tuple[str, int]] = []
+        shared = svc.jobs.event_reads
+        inner = shared._read
+
+        def counted(job_id, after_seq):
+            reads.append((job_id, after_seq))
+            return inner(job_id, after_seq)
+
+        shared._read = counted
+        follows = [Follower(await svc.jobs.sse_stream(job.id)) for _ in range(10)]
+        for follow in follows:
+            assert (await follow.next())["status"] == "queued"
+        claim = svc.store.jobs.claim(job.id, {"replica_id": "w"})
+        for step in (1, 2, 3):
+            svc.store.jobs.update_progress(job.id, claim.claim_token, Progress(stage="denoising", step=step))
+            for follow in follows:  # the step's event reaches every stream before the next one is written
+                event = await follow.next()
+                while event["progress"]["stage"] != "denoising":  # the claim's own event first
+                    event = await follow.next()
+                assert event["progress"]["step"] == step
+        svc.store.jobs.finish(job.id, claim.claim_token, JobStatus.SUCCEEDED, progress=Progress(stage="done"))
+        for follow in follows:
+            assert (await follow.next())["status"] == "succeeded"
+            assert await follow.next() is None
+        assert len(reads) <= 2 * 5, reads  # 5 events after the snapshot; unshared it would be 10 reads each
+        assert shared.waiting == 0
+
+    asyncio.run(main())
+
+
+def test_a_read_already_started_is_not_joined(tmp_path):
+    import threading
+
+    from videogen.serve.service.event_reads import SharedEventReads
+
+    started, release = threading.Event(), threading.Event()
+    calls: list[int] = []
+
+    def read(job_id, after_seq):
+        calls.append(after_seq)
+        nth = len(calls)
+        if nth == 1:
+            started.set()
+            release.wait(SAFETY_S)
+        return [(after_seq + 1, f"rec{nth}")]
+
+    async def main():
+        reads = SharedEventReads(read, lambda seq, rec: f"frame {seq} {rec}")
+        together = [asyncio.ensure_future(reads.since("j", 0)) for _ in range(3)]
+        await asyncio.to_thread(started.wait, SAFETY_S)  # the first read runs (and blocks) in its thread
+        late = asyncio.ensure_future(reads.since("j", 0))  # same job, same id: a read of its own
+        assert await asyncio.wait_for(late, SAFETY_S) == [(1, "rec2", "frame 1 rec2")]
+        together[0].cancel()  # a stream that leaves does not cancel the read the others wait on
+        release.set()
+        assert [await t for t in together[1:]] == [[(1, "rec1", "frame 1 rec1")]] * 2
+        assert calls == [0, 0]
+
+    asyncio.run(main())

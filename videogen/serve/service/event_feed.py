@@ -66,17 +66,25 @@ class Subscription:
 
     def wake(self) -> None:
         """Set the flag; safe from any thread."""
-        try:
-            running = asyncio.get_running_loop()
-        except RuntimeError:
-            running = None
-        if running is self.loop:
-            self._flag.set()
-            return
-        try:
-            self.loop.call_soon_threadsafe(self._flag.set)
-        except RuntimeError:  # that loop is closed: its stream is gone
-            pass
+        _wake_all([self])
+
+
+def _wake_all(subs: list[Subscription]) -> None:
+    """Set the flags of ``subs`` (all on one event loop), in one call on that loop; safe from any thread."""
+    loop = subs[0].loop
+    try:
+        running = asyncio.get_running_loop()
+    except RuntimeError:
+        running = None
+    flags = [sub._flag for sub in subs]
+    if running is loop:
+        for flag in flags:
+            flag.set()
+        return
+    try:
+        loop.call_soon_threadsafe(lambda: [flag.set() for flag in flags])
+    except RuntimeError:  # that loop is closed: its streams are gone
+        pass
 
 
 class StreamSlot:
@@ -192,8 +200,13 @@ class EventFeed:
         """Wake the streams of ``job_id`` (this replica just wrote one of its events)."""
         with self._lock:
             subs = list(self._subs.get(job_id, ()))
+        # One wake-up per event loop for all of them: the job's streams then wake in the same pass of the loop and
+        # share one read of the new events (event_reads), instead of trickling in and reading one by one.
+        by_loop: dict[asyncio.AbstractEventLoop, list[Subscription]] = {}
         for sub in subs:
-            sub.wake()
+            by_loop.setdefault(sub.loop, []).append(sub)
+        for together in by_loop.values():
+            _wake_all(together)
 
     def watched(self) -> list[str]:
         with self._lock:

@@ -28,6 +28,7 @@ from videogen.serve.service.auth import HANDLE, Principal
 from videogen.serve.service.dispatch import LEASE_S, Dispatcher
 from videogen.serve.service.estimates import EstimateService
 from videogen.serve.service.event_feed import EventFeed, SlotStream, StreamSlots
+from videogen.serve.service.event_reads import Frame, SharedEventReads
 from videogen.serve.service.limits import Limits
 from videogen.serve.service.status import StatusViews
 from videogen.serve.store.bounds import QueueBounds
@@ -72,6 +73,8 @@ class JobService:
         self.dispatcher = dispatcher
         self.status = status
         self.feed = EventFeed(store)
+        days = settings.retention_days
+        self.event_reads = SharedEventReads(store.events.since, lambda seq, rec: format_sse(seq, rec, days))
         self.streams = StreamSlots(settings.max_sse_streams, settings.max_sse_streams_per_key)
         self.sse_fallback_s = SSE_FALLBACK_S
         self.submit_executor = ThreadPoolExecutor(SUBMIT_THREADS, thread_name_prefix="videogen-submit")
@@ -284,18 +287,17 @@ class JobService:
             await asyncio.sleep(poll_s)
 
     # -- Server-Sent Events ---------------------------------------------------------------
-    async def _events(
-        self, job_id: str, last_event_id: int | None, owner: str | None
-    ) -> AsyncIterator[tuple[int, JobRecord | None]]:
-        """(event id, record) until the job ends; ``last_event_id`` replays what came after it (0 = all).
+    async def _events(self, job_id: str, last_event_id: int | None, owner: str | None) -> AsyncIterator[Frame]:
+        """(event id, record, SSE frame) until the job ends; ``last_event_id`` replays what came after it (0 = all).
 
-        ``(-1, None)`` is a keep-alive. Subscribed before the first read and cleared
-        before every read: an event committed at any moment is in that read or wakes it.
+        ``(-1, None, keep-alive frame)`` is a keep-alive. Subscribed before the first read and cleared
+        before every read: an event committed at any moment is in that read or wakes it. The reads after
+        the first are shared with this replica's other streams of the job (``event_reads``).
         """
         with self.feed.subscribe(job_id) as sub:
             if last_event_id is None:
                 rec, seq = await asyncio.to_thread(self.jobs.snapshot, job_id, owner)
-                yield seq, rec
+                yield seq, rec, format_sse(seq, rec, self.settings.retention_days)
                 if rec.status.terminal:
                     return
                 ended = False
@@ -309,9 +311,9 @@ class JobService:
             quiet_since = time.monotonic()
             while True:
                 sub.clear()
-                events = await asyncio.to_thread(self.store.events.since, job_id, seq)
-                for seq, rec in events:
-                    yield seq, rec
+                events = await self.event_reads.since(job_id, seq)
+                for seq, rec, frame in events:
+                    yield seq, rec, frame
                     if rec.status.terminal:
                         return
                 if events:
@@ -322,7 +324,7 @@ class JobService:
                 quiet = time.monotonic() - quiet_since
                 if quiet >= SSE_KEEPALIVE_S:
                     quiet_since = time.monotonic()
-                    yield -1, None
+                    yield -1, None, format_sse(-1, None)
                     continue
                 await sub.wait(min(self.sse_fallback_s, SSE_KEEPALIVE_S - quiet))
 
@@ -336,7 +338,6 @@ class JobService:
         """
         slot = self.streams.take(who.name)
         events = self._events(job_id, last_event_id, who.owner_filter)
-        days = self.settings.retention_days
         try:
             first = await events.__anext__()
         except StopAsyncIteration:  # resumed after the last event of a job that has ended
@@ -349,9 +350,9 @@ class JobService:
             try:
                 if first is None:
                     return
-                yield format_sse(*first, days)
-                async for seq, rec in events:
-                    yield format_sse(seq, rec, days)
+                yield first[2]
+                async for _seq, _rec, frame in events:
+                    yield frame
             finally:
                 slot.release()
                 await events.aclose()  # its subscription ends now, not when it is collected
