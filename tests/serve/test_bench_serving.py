@@ -100,13 +100,15 @@ def test_the_submission_benchmark_report_adds_up(served_app, tmp_path):
     bench = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(bench)
     out = tmp_path / "results"
-    args = ["--url", served_app.base_url, "--families", "wan", "--clients", "3", "--jobs", "5", "--streams", "6"]
+    args = ["--url", served_app.base_url, "--families", "wan", "--clients", "3", "--jobs", "5", "--rounds", "2"]
+    args += ["--streams", "6"]
     result = bench.main([*args, "--stream-steps", "2", "--fixed-jobs", "1", "--out", str(out), "--label", "smoke"])
     assert json.loads((out / "submit-smoke.json").read_text()) == json.loads(json.dumps(result))
     run = result["runs"]["url"]
     submit, streams = run["submit"], run["streams"]
-    assert submit["status_codes"] == {"202": 5} and submit["ended"] == {"succeeded": 5}
-    assert math.isclose(submit["submissions_per_s"], 5 / submit["wall_s"], rel_tol=0.01)
+    assert submit["status_codes"] == {"202": 10} and submit["ended"] == {"succeeded": 10}  # two rounds of 5, pooled
+    assert math.isclose(submit["submissions_per_s"], 10 / submit["wall_s"], rel_tol=0.01)
+    assert len(submit["submissions_per_s_by_round"]) == 2
     latency = submit["latency_ms"]
     assert 0 < latency["p50"] <= latency["p95"] <= latency["p99"] <= latency["max"]
     # Every stream was held before its job ran, then read that job's events after the snapshot, to the end.

@@ -14,6 +14,7 @@ from videogen.serve import worker_deployment
 from videogen.serve.progress_writer import ProgressWriter
 from videogen.serve.store.job_store import JobStore
 from videogen.serve.store.records import JobStatus
+from videogen.serve.store_thread import StoreThread
 from videogen.serve.worker_deployment import VideoWorker
 from videogen.video.progress import STAGES, Progress
 from videogen.video.stage_clock import StageClock
@@ -132,6 +133,9 @@ def _worker(tmp_path, core) -> VideoWorker:
     worker.family = "wan"
     worker.name = "wan"  # the served model (a family's entry is named by the family id)
     worker.store = JobStore(tmp_path)
+    worker.store_thread = StoreThread()  # the store's calls run there, as in a replica
+    worker.jobs = worker.store_thread.proxy(worker.store.jobs)
+    worker.replicas = worker.store_thread.proxy(worker.store.replicas)
     worker.worker = core
     worker.runner = core  # one rank: the core runs the job itself
     worker.parallel = None

@@ -1,5 +1,5 @@
 """``worker_cpu_niceness``: every thread of a worker, those it has and those torch makes later, runs at the lower
-priority (in a fresh interpreter: the test process keeps its own)."""
+priority but its store thread, where its store calls run (in a fresh interpreter: the test process keeps its own)."""
 
 from __future__ import annotations
 
@@ -19,15 +19,23 @@ stop = threading.Event()
 before = threading.Thread(target=stop.wait, daemon=True)  # a thread that exists before the change
 before.start()
 from videogen.serve.cpu_priority import lower_cpu_priority
+from videogen.serve.store_thread import StoreThread
+store = StoreThread()  # kept at the starting priority: the store's calls run on it
 base = os.getpriority(os.PRIO_PROCESS, 0)
-changed = lower_cpu_priority(7)
+changed = lower_cpu_priority(7, keep={store.native_id})
 import torch
 torch.set_num_threads(2)
 x = torch.randn(256, 256)
 for _ in range(20):
     x = torch.tanh(x @ x)  # torch's intra-op pool: threads made after the change
 nice = {t.name: os.getpriority(os.PRIO_PROCESS, int(t.name)) for t in Path(f"/proc/{os.getpid()}/task").iterdir()}
-print(json.dumps({"base": base, "changed": changed, "nice": nice}))
+class Jobs:
+    def claim(self, job_id):
+        return threading.get_native_id(), os.getpriority(os.PRIO_PROCESS, 0), job_id
+ran_on, its_nice, echoed = store.proxy(Jobs()).claim("job_1")
+nested = store.call(store.call, threading.get_native_id)  # a call from a call runs in place (never waits on itself)
+print(json.dumps({"base": base, "changed": changed, "nice": nice, "store": store.native_id,
+                  "claim": [ran_on, its_nice, echoed], "nested": nested}))
 """
 
 
@@ -37,7 +45,11 @@ def test_every_thread_now_and_later_runs_at_the_lower_priority():
     seen = json.loads(out.stdout.strip().splitlines()[-1])
     assert seen["changed"] >= 2  # the main thread and the one started before
     assert len(seen["nice"]) >= 3, seen  # torch's pool added threads
+    store = str(seen.pop("store"))
+    assert seen["nice"].pop(store) == seen["base"], seen  # the store thread kept the priority it had
     assert set(seen["nice"].values()) == {min(19, seen["base"] + 7)}, seen
+    # A proxied store method ran on that thread, at that priority, with its arguments; a nested call too.
+    assert seen["claim"] == [int(store), seen["base"], "job_1"] and seen["nested"] == int(store)
 
 
 def test_the_setting_reaches_each_worker_and_is_bounded():

@@ -11,19 +11,23 @@ from __future__ import annotations
 
 import logging
 import os
+from collections.abc import Collection
 from pathlib import Path
 
 logger = logging.getLogger("videogen.serve")
 
 
-def lower_cpu_priority(niceness: int) -> int:
-    """Raise this process's every thread's nice value by ``niceness`` (0: nothing); how many threads changed.
-    Lowering priority needs no privilege; a thread that ended meanwhile is skipped."""
+def lower_cpu_priority(niceness: int, keep: Collection[int] = ()) -> int:
+    """Raise this process's every thread's nice value by ``niceness`` (0: nothing), but the threads whose native
+    ids are in ``keep`` (the worker's store thread: ``store_thread``); how many threads changed. Lowering priority
+    needs no privilege; a thread that ended meanwhile is skipped."""
     if niceness <= 0:
         return 0
     changed = 0
     for task in Path(f"/proc/{os.getpid()}/task").iterdir():
         tid = int(task.name)
+        if tid in keep:
+            continue
         try:
             os.setpriority(os.PRIO_PROCESS, tid, min(19, os.getpriority(os.PRIO_PROCESS, tid) + niceness))
             changed += 1

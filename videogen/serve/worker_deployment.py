@@ -37,6 +37,7 @@ from videogen.serve.store.job_store import open_replica_store
 from videogen.serve.store.records import JobStatus
 from videogen.serve.store.replicas import ModelsReport, ReplicaState
 from videogen.serve.store_health import StopCheck, StoreHealth, until_store_answers
+from videogen.serve.store_thread import StoreThread
 from videogen.video.encode import is_storage_error
 from videogen.video.progress import DONE_STAGE, STAGES, Progress
 
@@ -57,7 +58,11 @@ class VideoWorker:
         # The builder put the ROCm mapping into runtime_env; if a YAML replaced
         # ray_actor_options wholesale, it is applied here, still before torch.
         apply_rocm_env()
-        lower_cpu_priority(settings.cpu_niceness)  # before torch makes its threads: they inherit it
+        # The store's calls on a thread that keeps the serving path's priority: a lowered one holding the store's
+        # write lock would stall the ingress's submissions (serve.store_thread).
+        self.store_thread = StoreThread(f"videogen-store-{settings.family}")
+        # before torch makes its threads: they inherit it
+        lower_cpu_priority(settings.cpu_niceness, keep={self.store_thread.native_id})
         self.settings = settings
         self.family = settings.family
         self.name = settings.name  # the served model: what its jobs and its replica reports are stored under
@@ -65,6 +70,8 @@ class VideoWorker:
         self.store = open_replica_store(
             settings.state_dir, settings.journal_mode, settings.artifacts, settings.database_url
         )
+        self.jobs = self.store_thread.proxy(self.store.jobs)
+        self.replicas = self.store_thread.proxy(self.store.replicas)
         self.worker = generation_worker(settings)
         self.identity = replica_identity()
         self.replica_id: str = self.identity["replica_id"]
@@ -137,7 +144,7 @@ class VideoWorker:
         diagnostics = self.worker.diagnostics(self.family)
         diagnostics["replica"] = {**self.identity, "jobs_done": self._jobs_done, "broken": self._broken}
         diagnostics["replica"]["store"] = self._store_health.describe()
-        self.store.replicas.report(
+        self.replicas.report(
             self.identity,
             family=self.family,
             state=state,
@@ -155,7 +162,7 @@ class VideoWorker:
                     self._report(state)
                     last_full = time.monotonic()
                 else:
-                    self.store.replicas.touch(self.replica_id, state)
+                    self.replicas.touch(self.replica_id, state)
             except Exception:
                 logger.exception("replica report failed")
 
@@ -173,13 +180,13 @@ class VideoWorker:
             raise RuntimeError(f"job {current['job_id']} has run past job_timeout_s: the generation thread is hung")
         if not self._reporter.is_alive() and not self._stop.is_set():
             raise RuntimeError("the replica's report thread died")
-        self._store_health.probe(lambda: self.store.replicas.touch(self.replica_id))
+        self._store_health.probe(lambda: self.replicas.touch(self.replica_id))
 
     def __del__(self):
         try:
             self._stop.set()
             self.release_current("its worker replica shut down (shutdown or scale-down) before the job ended")
-            self.store.replicas.touch(self.replica_id, ReplicaState.STOPPED)
+            self.replicas.touch(self.replica_id, ReplicaState.STOPPED)
             if self.parallel is not None:
                 self.parallel.close()
         except Exception:  # noqa: BLE001
@@ -199,7 +206,7 @@ class VideoWorker:
         current = getattr(self, "_current", None)
         if not current:
             return None
-        status = self.store.jobs.retry_or_fail(current["job_id"], current["token"], reason, dispatcher=None, lease_s=0)
+        status = self.jobs.retry_or_fail(current["job_id"], current["token"], reason, dispatcher=None, lease_s=0)
         if status is not None:
             logger.warning("job %s: %s; now %s", current["job_id"], reason, status)
         return status
@@ -234,7 +241,7 @@ class VideoWorker:
 
     # -- the generation thread ------------------------------------------------------------
     def _claim_and_run(self, job_id: str) -> JobStatus | RunOutcome:
-        claimed = self.store.jobs.claim(job_id, self._worker_info())
+        claimed = self.jobs.claim(job_id, self._worker_info())
         if claimed is None:
             return RunOutcome.NOT_CLAIMED
         started = time.monotonic()
@@ -246,7 +253,7 @@ class VideoWorker:
     def _run_claimed(self, rec: JobRecord) -> JobStatus | RunOutcome:
         from videogen.video.request import VideoRequest
 
-        jobs, job_id, token = self.store.jobs, rec.id, rec.claim_token
+        jobs, job_id, token = self.jobs, rec.id, rec.claim_token
         self._current = {"job_id": job_id, "token": token, "started": time.time()}
         stop_beat = threading.Event()
         beat = threading.Thread(target=self._heartbeat_loop, args=(job_id, token, stop_beat), daemon=True)
@@ -281,7 +288,7 @@ class VideoWorker:
             writer.close()  # every progress write lands before the final status
             # A store away at the end (a database restart): the ending is written once it is back, not lost.
             done = until_store_answers(lambda: jobs.finish(job_id, token, status, **fields), self.settings.heartbeat_s)
-            if not done and not jobs.exists(job_id):
+            if not done and not self.store.jobs.exists(job_id):
                 # Deleted while it ran (/v1 delete): its files were removed before these were written, or are
                 # removed now; either way none stays (a job taken over by another claim keeps them).
                 self._drop_job_files(job_id)
@@ -299,7 +306,8 @@ class VideoWorker:
                 request,
                 self.store.video_path(job_id),
                 on_progress=on_progress,
-                should_cancel=StopCheck(lambda: jobs.should_stop(job_id, token)),  # the store away: go on
+                # a read (no lock held): straight from this thread, never queued behind the store thread's writes
+                should_cancel=StopCheck(lambda: self.store.jobs.should_stop(job_id, token)),  # the store away: go on
             )
             self.store.artifacts.commit_outputs(job_id)  # before the result: a failed upload fails the job
             self._jobs_done += 1
@@ -380,7 +388,7 @@ class VideoWorker:
     def _heartbeat_loop(self, job_id: str, token: str, stop: threading.Event) -> None:
         while not stop.wait(self.settings.heartbeat_s):
             try:
-                if not self.store.jobs.heartbeat(job_id, token):
+                if not self.jobs.heartbeat(job_id, token):
                     return
             except Exception:
                 logger.exception("heartbeat for %s failed", job_id)
