@@ -353,7 +353,7 @@ def markdown(result: dict[str, Any], label: str) -> str:
         f"# Submission benchmark ({label})",
         "",
         f"{result['created']} · {result['machine']['platform']} · {result['machine']['cpu_count']} CPUs · "
-        f"families {', '.join(cfg['families'])} (tiny) · {cfg['clients']} clients, {cfg['jobs']} jobs · "
+        f"families {', '.join(cfg['families'])} (tiny) · {cfg['clients']} clients, {cfg.get('rounds', 1)} × {cfg['jobs']} jobs · "
         f"{cfg['streams']} streams · generation workers "
         + (
             f"at nice +{cfg['worker_cpu_niceness']} (worker_cpu_niceness)"
