@@ -39,7 +39,7 @@ from videogen.serve.store.replicas import ModelsReport, ReplicaState
 from videogen.serve.store_health import StopCheck, StoreHealth, until_store_answers
 from videogen.serve.store_thread import StoreThread
 from videogen.video.encode import is_storage_error
-from videogen.video.progress import DONE_STAGE, STAGES, Progress
+from videogen.video.progress import DONE_STAGE, STAGES, Progress, ran_totals
 
 if TYPE_CHECKING:
     from videogen.serve.store.records import JobRecord
@@ -58,10 +58,9 @@ class VideoWorker:
         # The builder put the ROCm mapping into runtime_env; if a YAML replaced
         # ray_actor_options wholesale, it is applied here, still before torch.
         apply_rocm_env()
-        # The store's calls on a thread that keeps the serving path's priority: a lowered one holding the store's
-        # write lock would stall the ingress's submissions (serve.store_thread).
+        # Before torch makes its threads (they inherit it); the store's calls keep the serving priority on their
+        # thread: a lowered one holding the store's write lock would stall the submissions (serve.store_thread).
         self.store_thread = StoreThread(f"videogen-store-{settings.family}")
-        # before torch makes its threads: they inherit it
         lower_cpu_priority(settings.cpu_niceness, keep={self.store_thread.native_id})
         self.settings = settings
         self.family = settings.family
@@ -186,7 +185,7 @@ class VideoWorker:
         try:
             self._stop.set()
             self.release_current("its worker replica shut down (shutdown or scale-down) before the job ended")
-            self.replicas.touch(self.replica_id, ReplicaState.STOPPED)
+            self.store.replicas.touch(self.replica_id, ReplicaState.STOPPED)  # not via the store thread: shutting down
             if self.parallel is not None:
                 self.parallel.close()
         except Exception:  # noqa: BLE001
@@ -206,7 +205,7 @@ class VideoWorker:
         current = getattr(self, "_current", None)
         if not current:
             return None
-        status = self.jobs.retry_or_fail(current["job_id"], current["token"], reason, dispatcher=None, lease_s=0)
+        status = self.store.jobs.retry_or_fail(current["job_id"], current["token"], reason, dispatcher=None, lease_s=0)
         if status is not None:
             logger.warning("job %s: %s; now %s", current["job_id"], reason, status)
         return status
@@ -306,14 +305,14 @@ class VideoWorker:
                 request,
                 self.store.video_path(job_id),
                 on_progress=on_progress,
-                # a read (no lock held): straight from this thread, never queued behind the store thread's writes
-                should_cancel=StopCheck(lambda: self.store.jobs.should_stop(job_id, token)),  # the store away: go on
+                # A read (no lock): from this thread, never queued behind the store thread's writes; the store away: go on
+                should_cancel=StopCheck(lambda: self.store.jobs.should_stop(job_id, token)),
             )
             self.store.artifacts.commit_outputs(job_id)  # before the result: a failed upload fails the job
             self._jobs_done += 1
             done = finish(
                 JobStatus.SUCCEEDED,
-                progress=last["progress"].model_copy(update=_ran(result)).ended(DONE_STAGE),
+                progress=last["progress"].model_copy(update=ran_totals(result)).ended(DONE_STAGE),
                 stages=result.stages,
                 result={
                     "frames": result.num_frames,
@@ -392,15 +391,3 @@ class VideoWorker:
                     return
             except Exception:
                 logger.exception("heartbeat for %s failed", job_id)
-
-
-def _ran(result) -> dict[str, Any]:
-    """What a finished job's progress says it ran: the steps the worker counted (its denoising stage's total: a
-    video-to-video job's steps at its strength, a job in windows' every call), and the last of its windows."""
-    denoising = next((stage for stage in result.stages if stage.name == "denoising"), None)
-    steps = (denoising.detail or {}).get("total_steps") if denoising is not None else None
-    ran: dict[str, Any] = {"total_steps": steps or result.params.get("num_inference_steps")}
-    blocks = result.params.get("denoising_blocks") or []
-    if len(blocks) > 1:  # SkyReels-V2's diffusion forcing over a long video
-        ran.update(block=len(blocks), total_blocks=len(blocks))
-    return ran

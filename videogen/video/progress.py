@@ -57,3 +57,15 @@ class ProgressEvent(Progress):
 
     def progress(self) -> Progress:
         return Progress.model_validate(self.model_dump(exclude={"stages"}))
+
+
+def ran_totals(result) -> dict[str, Any]:
+    """What a finished job's progress says it ran: the steps the worker counted (its denoising stage's total: a
+    video-to-video job's steps at its strength, a job in windows' every call), and the last of its windows."""
+    denoising = next((stage for stage in result.stages if stage.name == "denoising"), None)
+    steps = (denoising.detail or {}).get("total_steps") if denoising is not None else None
+    ran: dict[str, Any] = {"total_steps": steps or result.params.get("num_inference_steps")}
+    blocks = result.params.get("denoising_blocks") or []
+    if len(blocks) > 1:  # SkyReels-V2's diffusion forcing over a long video
+        ran.update(block=len(blocks), total_blocks=len(blocks))
+    return ran
