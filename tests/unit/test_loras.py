@@ -236,6 +236,24 @@ def test_a_directory_of_pickles_and_a_bad_name_are_refused_when_the_config_is_re
         parse_loras({"Bad Name": {"path": "/m/x.safetensors"}})
 
 
+def test_a_hub_repo_is_read_from_the_local_cache_and_never_downloaded(tmp_path, monkeypatch):
+    """A LoRA named by its repo id is found in the HF cache's own layout (the snapshot ``refs/main`` points at);
+    one not cached is refused with the reason, and nothing is fetched (the hub is not reachable here)."""
+    monkeypatch.setenv("HF_HUB_CACHE", str(tmp_path))
+    repo = tmp_path / "models--acme--watercolor"
+    (repo / "refs").mkdir(parents=True)
+    (repo / "refs" / "main").write_text("0123abcd\n")
+    snapshot = repo / "snapshots" / "0123abcd"
+    snapshot.mkdir(parents=True)
+    (snapshot / "watercolor.safetensors").write_bytes(b"weights")
+    assert LoraAdapter(path="acme/watercolor").weights_file() == snapshot / "watercolor.safetensors"
+    with pytest.raises(ModelUnavailableError, match="not in the local Hugging Face cache"):
+        LoraAdapter(path="acme/absent").weights_file()
+    (repo / "refs" / "main").write_text("ffff0000")  # the ref names a snapshot that is not there
+    with pytest.raises(ModelUnavailableError, match="not in the local Hugging Face cache"):
+        LoraAdapter(path="acme/watercolor").weights_file()
+
+
 def test_the_serve_config_declares_adapters_per_model_and_shows_no_path(tmp_path):
     from videogen.serve.config import VideoGenAppConfig
     from videogen.serve.deployment_options import worker_settings

@@ -23,4 +23,20 @@ def hf_cached_snapshot(model_id: str, marker: str | None = None) -> Path | None:
     return None
 
 
-__all__ = ["hf_cached_snapshot"]
+def hf_cached_repo(model_id: str, revision: str = "main") -> Path | None:
+    """The snapshot directory a cached repo's ``revision`` ref points at, when no file of the repo is known ahead
+    (a LoRA repo: one ``.safetensors`` of any name); read from the cache's own layout, nothing is downloaded."""
+    from huggingface_hub import constants
+    from huggingface_hub.file_download import repo_folder_name
+
+    repo = Path(os.environ.get("HF_HUB_CACHE") or constants.HF_HUB_CACHE) / repo_folder_name(
+        repo_id=model_id, repo_type="model"
+    )
+    ref = repo / "refs" / revision
+    if not ref.is_file():
+        return None
+    snapshot = repo / "snapshots" / ref.read_text().strip()
+    return snapshot if snapshot.is_dir() else None
+
+
+__all__ = ["hf_cached_repo", "hf_cached_snapshot"]

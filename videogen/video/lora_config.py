@@ -13,7 +13,6 @@ No torch here: the ingress validates requests with this; ``videogen.video.loras`
 
 from __future__ import annotations
 
-import os
 import re
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -22,6 +21,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from videogen.errors import InvalidRequestError, ModelUnavailableError
+from videogen.video.hf_cache import hf_cached_repo
 from videogen.video.request import MAX_REQUEST_LORAS, LoraChoice
 
 # An adapter's name: what requests send, and (joined with '+', sorted) the replica-affinity key of a job's set.
@@ -125,17 +125,14 @@ def _looks_local(value: str) -> bool:
 
 def _cached_repo(repo_id: str) -> Path:
     """The snapshot of a repo already in the Hugging Face cache (never downloaded here)."""
-    from huggingface_hub import snapshot_download
-    from huggingface_hub.errors import LocalEntryNotFoundError
-
-    try:
-        return Path(snapshot_download(repo_id, local_files_only=True, cache_dir=os.environ.get("HF_HUB_CACHE")))
-    except (LocalEntryNotFoundError, ValueError, OSError):
+    found = hf_cached_repo(repo_id)
+    if found is None:
         raise ModelUnavailableError(
             f"LoRA {repo_id} is not in the local Hugging Face cache and nothing is downloaded at run time; fetch it "
             "ahead of time or name a local file",
             field="loras",
-        ) from None
+        )
+    return found
 
 
 def parse_loras(value: Mapping[str, Any] | None, where: str = "loras") -> dict[str, LoraAdapter]:
