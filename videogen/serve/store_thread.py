@@ -39,9 +39,6 @@ class StoreThread:
         """``target`` whose every method runs on the store thread (``store.jobs``, ``store.replicas``)."""
         return _OnStoreThread(target, self)
 
-    def close(self) -> None:
-        self._executor.shutdown(wait=False)
-
 
 class _OnStoreThread:
     def __init__(self, target: Any, thread: StoreThread):

@@ -64,10 +64,6 @@ class Subscription:
         except asyncio.TimeoutError:
             return False
 
-    def wake(self) -> None:
-        """Set the flag; safe from any thread."""
-        _wake_all([self])
-
 
 def _wake_all(subs: list[Subscription]) -> None:
     """Set the flags of ``subs`` (all on one event loop), in one call on that loop; safe from any thread."""
