@@ -30,6 +30,15 @@ def test_default_app_serves_every_family_on_tiny_models(monkeypatch):
     assert isinstance(settings, VideoGenAppConfig)  # the validated config itself, bound typed
     assert {f: c.model for f, c in settings.families.items()} == {f: "tiny" for f in FAMILY_IDS}
     assert serve_app.build_app is build_app
+    # The ingress runs its code and its handles' router on the replica's own event loop (fewer thread hops per
+    # submission); an operator's env vars for it merge with these key by key.
+    env = described["VideoGenIngress"]["ray_actor_options"]["runtime_env"]["env_vars"]
+    assert env == {"RAY_SERVE_RUN_USER_CODE_IN_SEPARATE_THREAD": "0", "RAY_SERVE_RUN_ROUTER_IN_SEPARATE_LOOP": "0"}
+    cfg = VideoGenAppConfig(
+        families=["wan"], ingress={"ray_actor_options": {"runtime_env": {"env_vars": {"TZ": "UTC"}}}}
+    )
+    merged = describe_app(build_app(cfg))["VideoGenIngress"]["ray_actor_options"]["runtime_env"]["env_vars"]
+    assert merged == {**env, "TZ": "UTC"}
 
 
 def test_worker_defaults_gpu_one_request_autoscaling_health_shutdown(tmp_path):

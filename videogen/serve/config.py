@@ -21,7 +21,7 @@ from __future__ import annotations
 import os
 import re
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
@@ -129,12 +129,11 @@ class VideoGenAppConfig(BaseModel):
     worker_defaults: dict[str, Any] = Field(default_factory=dict, description="deployment options for every worker")
     ingress: dict[str, Any] = Field(default_factory=dict, description="deployment options for the ingress")
     env_vars: dict[str, str] = Field(default_factory=dict, description="extra env vars for every worker replica")
-    worker_cpu_niceness: int = Field(
+    worker_cpu_niceness: Annotated[int, Field(ge=0, le=19)] | Literal["idle"] = Field(
         default=0,
-        ge=0,
-        le=19,
-        description="added to every worker thread's nice value: on CPU-only nodes, generation yields the cores to "
-        "the ingress and Serve's proxy (serve.cpu_priority)",
+        description="added to every worker thread's nice value (0-19), or 'idle' (Linux's SCHED_IDLE: generation "
+        "runs only on cores nothing else wants): on CPU-only nodes, generation yields the cores to the ingress and "
+        "Serve's proxy (serve.cpu_priority)",
     )
     max_attempts: int = Field(default=2, ge=1, le=5, description="runs of a job whose worker died (2 = retried once)")
     heartbeat_timeout_s: float = Field(

@@ -48,11 +48,19 @@ WORKER_DEFAULTS: dict[str, Any] = {
     "graceful_shutdown_wait_loop_s": 2,
 }
 
+# Serve runs a replica's user code on an event loop thread of its own, and a handle's router on yet another, by
+# default; every submission then crosses threads (and the GIL) four times more: HTTP in, our handler, the dispatch
+# to the worker's handle, its answer. The ingress's code never blocks its loop (store calls go to threads), so it
+# runs both on the replica's loop, as Serve's own throughput-optimized mode does (RAY_SERVE_THROUGHPUT_OPTIMIZED;
+# these two of its settings only: its gRPC handles and log buffering would change what operators see). On the
+# 2-core box: 204 -> 250 submissions/s (benchmarks/results/cpu/submit-profile.md, "Round four").
+INGRESS_ENV_VARS = {"RAY_SERVE_RUN_USER_CODE_IN_SEPARATE_THREAD": "0", "RAY_SERVE_RUN_ROUTER_IN_SEPARATE_LOOP": "0"}
+
 INGRESS_DEFAULTS: dict[str, Any] = {
     "num_replicas": 1,
     # SSE streams and handle.generate() calls each hold a request open.
     "max_ongoing_requests": 256,
-    "ray_actor_options": {"num_cpus": 0.1},
+    "ray_actor_options": {"num_cpus": 0.1, "runtime_env": {"env_vars": INGRESS_ENV_VARS}},
     "health_check_period_s": 10,
     "health_check_timeout_s": 30,
     "graceful_shutdown_timeout_s": 20,

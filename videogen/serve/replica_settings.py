@@ -10,6 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from videogen.serve.artifacts.config import ArtifactsConfig
 from videogen.serve.config import DATABASE_URL_ENV, JournalMode
+from videogen.serve.cpu_priority import CpuNiceness
 from videogen.video.lora_config import DEFAULT_MAX_LORAS_PER_REPLICA, LoraAdapter
 from videogen.video.parallel.config import ParallelConfig
 from videogen.video.recipes import SamplingRecipe
@@ -49,7 +50,7 @@ class WorkerSettings(_Settings):
     loras: dict[str, LoraAdapter] = Field(default_factory=dict, description="the served model's LoRA adapters")
     max_loras_per_replica: int = DEFAULT_MAX_LORAS_PER_REPLICA
     recipes: dict[str, SamplingRecipe] = Field(default_factory=dict, description="the served model's recipes")
-    cpu_niceness: int = Field(default=0, description="the app's worker_cpu_niceness")
+    cpu_niceness: CpuNiceness = Field(default=0, description="the app's worker_cpu_niceness")
     parallel: ParallelConfig = Field(default_factory=ParallelConfig, description="the served model's split")
 
 
