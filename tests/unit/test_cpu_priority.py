@@ -45,7 +45,9 @@ print(json.dumps({"base": base, "changed": changed, "nice": nice, "policy": poli
 
 
 def _run(niceness) -> dict:
-    out = subprocess.run([sys.executable, "-c", CHILD, json.dumps(niceness)], capture_output=True, text=True, timeout=120)
+    out = subprocess.run(
+        [sys.executable, "-c", CHILD, json.dumps(niceness)], capture_output=True, text=True, timeout=120
+    )
     assert out.returncode == 0, out.stderr
     return json.loads(out.stdout.strip().splitlines()[-1])
 
@@ -75,7 +77,9 @@ def test_the_setting_reaches_each_worker_and_is_bounded():
     cfg = VideoGenAppConfig(families=["wan"], worker_cpu_niceness=10)
     assert worker_settings("wan", cfg).cpu_niceness == 10
     assert worker_settings("wan", VideoGenAppConfig(families=["wan"])).cpu_niceness == 0
-    assert worker_settings("wan", VideoGenAppConfig(families=["wan"], worker_cpu_niceness="idle")).cpu_niceness == "idle"
+    assert (
+        worker_settings("wan", VideoGenAppConfig(families=["wan"], worker_cpu_niceness="idle")).cpu_niceness == "idle"
+    )
     for bad in (20, -1, "low"):
         with pytest.raises(ValueError, match="worker_cpu_niceness"):
             VideoGenAppConfig(families=["wan"], worker_cpu_niceness=bad)
