@@ -181,6 +181,15 @@ def worker_deployment_options(name: str, cfg: VideoGenAppConfig, num_gpus: float
     return _finish_scaling(_place_ranks(merged, fam.parallel.world_size))
 
 
+def dispatch_window(name: str, cfg: VideoGenAppConfig) -> int:
+    """How many of the served model ``name``'s jobs one ingress keeps in its worker handle at once: one per
+    replica it may have, plus one waiting for the next free replica. The rest of the backlog waits in the store
+    (``service.dispatch``), where the autoscaling policy counts it (``serve.queue_autoscaling``)."""
+    options = worker_deployment_options(name, cfg, num_gpus=0)  # replica counts do not depend on the GPUs
+    replicas = options.get("num_replicas") or (options.get("autoscaling_config") or {}).get("max_replicas", 1)
+    return int(replicas) + 1
+
+
 def rank_bundle(actor_options: dict[str, Any]) -> dict[str, float]:
     """What one rank of a multi-device replica reserves: the replica actor's own CPUs and GPUs (and any custom
     resources it asks for, e.g. an accelerator type), so rank 0 fits its bundle exactly as the others do."""

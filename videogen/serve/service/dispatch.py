@@ -3,8 +3,12 @@
 Dispatching is a plain ``handle.run_job.remote(job_id)`` per job, on the handle
 of the model the job's record names (``model_name``; a row from before named
 models: its family's default). With ``max_ongoing_requests=1`` on the worker,
-waiting jobs queue in that handle, which is what Serve's autoscaler counts:
-waiting jobs scale that model's deployment up (from zero too).
+a job waits in that handle until a replica is free. An ingress keeps at most
+``dispatch_window`` of a model's jobs in its handle (one per replica the model
+may have, plus one), oldest first: a backlog of hundreds waits in the store
+instead, where the autoscaling policy counts it (``serve.queue_autoscaling``),
+not as hundreds of requests Serve's router keeps probing the busy replicas for
+(a third of the ingress's CPU in a 32-client burst, before this bound).
 
 The asyncio tasks here are only a cache of "who is pushing this job": every
 dispatched job carries a lease in the store that this ingress renews. A
@@ -28,6 +32,7 @@ from typing import Any
 from videogen.errors import ErrorCode, VideoGenError, error_dict
 from videogen.serve.adapter_affinity import routed
 from videogen.serve.config import VideoGenAppConfig
+from videogen.serve.deployment_options import dispatch_window
 from videogen.serve.errors import store_unavailable
 from videogen.serve.protocol import RunOutcome
 from videogen.serve.store.job_store import JobStore
@@ -57,6 +62,8 @@ class Dispatcher:
         self._tasks: dict[str, asyncio.Task] = {}
         self._responses: dict[str, Any] = {}
         self._background: list[asyncio.Task] = []
+        self._windows = {name: dispatch_window(name, settings) for name in self.workers}
+        self._slots: dict[str, asyncio.Semaphore] = {}  # made on the running loop, when first used
         # When the store last came back after this reaper could not reach it (None: away now). Heartbeats and
         # lease renewals could not land meanwhile: they are judged only over a window the store was reachable.
         self._store_back_at: float | None = -math.inf
@@ -105,13 +112,25 @@ class Dispatcher:
             except VideoGenError:  # deleted meanwhile: nothing to run
                 return
         handle = routed(handle, adapter_set)  # Serve's model multiplexing (serve.adapter_affinity)
+        slots = self._slots.get(model)
+        if slots is None:
+            slots = self._slots[model] = asyncio.Semaphore(self._windows.get(model, 2))
+        waits = slots.locked()
+        async with slots:  # FIFO: the model's jobs enter its handle in the order they came
+            # A job that waited for its turn is read first: it may have been cancelled or deleted meanwhile.
+            await self._push(job_id, model, handle, first=not waits)
+
+    async def _push(self, job_id: str, model: str, handle: Any, first: bool) -> None:
+        """Call the worker until the job ran or is no longer this ingress's to push."""
         backoff = 0.5
-        first = True
         while True:
             # The first call goes out at once: the job was queued under our lease just
             # now, and a worker only runs a job it can claim (queued, not cancelled).
             if not first:
-                rec = await asyncio.to_thread(self.jobs.get, job_id)
+                try:
+                    rec = await asyncio.to_thread(self.jobs.get, job_id)
+                except VideoGenError:  # deleted meanwhile: nothing to run
+                    return
                 if rec.status != JobStatus.QUEUED or rec.dispatcher != self.dispatcher_id:
                     return
             first = False

@@ -20,6 +20,7 @@ from pydantic import BaseModel
 from videogen.errors import CapacityError
 from videogen.serve.config import VideoGenAppConfig
 from videogen.serve.service.report_cache import ReplicaReports
+from videogen.serve.startup_heap import freeze_new_measurements
 from videogen.serve.store.job_store import JobStore
 from videogen.serve.store.replicas import ReplicaRecord
 from videogen.video.hardware import VideoHardwareProfile
@@ -95,7 +96,10 @@ class EstimateService:
         reports (the seed changes no cost): a burst of alike jobs is priced once (a refusal each time)."""
         shape = json.dumps({k: v for k, v in params.items() if k != "seed"}, sort_keys=True, default=str)
         key = ("plan", task, model or self.settings.default_model(family).name, shape)
-        return self.reports.derive(family, key, lambda _reports: self._plan(family, task, params, model))
+        try:
+            return self.reports.derive(family, key, lambda _reports: self._plan(family, task, params, model))
+        finally:
+            freeze_new_measurements()  # what a first pricing built and keeps: out of the full GC passes
 
     def _plan(self, family: str, task: str, params: dict[str, Any], model: str | None = None):
         from videogen.video import model_limits

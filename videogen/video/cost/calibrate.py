@@ -122,6 +122,12 @@ class VaeModel:
     peak: PolyFit
 
 
+def measured_count() -> int:
+    """How many measurements are kept (each a model built on the meta device once, then held): a process that
+    keeps its heap out of full garbage collections freezes what a new one added (``serve.startup_heap``)."""
+    return len(_CACHE)
+
+
 def _cached(key: tuple, build):
     """``build()`` once per key. Keys name the component values measured (not the preset id), so
     presets sharing a component (every Wan preset's UMT5, LTX 0.9.0/0.9.5's transformer) share
