@@ -19,8 +19,8 @@ an app already served instead. Then, after one warm-up job per family:
   client's clock too) to the client reading it (p50/p95/p99); each stream's first event (a snapshot) is not
   counted.
 
-``--worker-cpu-niceness N`` (a local app only; default: ``deploy/cpu-tiny.yaml``'s ``worker_cpu_niceness``) is the
-app setting that lowers the generation workers' CPU priority: what the serving path gets when generation yields the
+``--worker-cpu-niceness N|idle`` (a local app only; default: ``deploy/cpu-tiny.yaml``'s ``worker_cpu_niceness``) is
+the app setting that lowers the generation workers' CPU priority: what the serving path gets when generation yields the
 CPU to it (on a CPU-only machine the workers' torch threads otherwise take the cores the ingress and Serve's proxy
 need; ``videogen.serve.cpu_priority``).
 
@@ -355,11 +355,7 @@ def markdown(result: dict[str, Any], label: str) -> str:
         f"{result['created']} · {result['machine']['platform']} · {result['machine']['cpu_count']} CPUs · "
         f"families {', '.join(cfg['families'])} (tiny) · {cfg['clients']} clients, {cfg.get('rounds', 1)} × {cfg['jobs']} jobs · "
         f"{cfg['streams']} streams · generation workers "
-        + (
-            f"at nice +{cfg['worker_cpu_niceness']} (worker_cpu_niceness)"
-            if cfg.get("worker_cpu_niceness")
-            else "at the serving path's CPU priority"
-        )
+        + _priority(cfg.get("worker_cpu_niceness"))
         + (" · Serve's direct ingress (no proxy)" if cfg.get("direct_ingress") else ""),
         "",
         *([f"Code: {result['code']}", ""] if result.get("code") else []),
@@ -403,6 +399,12 @@ def markdown(result: dict[str, Any], label: str) -> str:
     return "\n".join(lines)
 
 
+def _priority(niceness: int | str | None) -> str:
+    if niceness == "idle":
+        return "in Linux's SCHED_IDLE class (worker_cpu_niceness: idle)"
+    return f"at nice +{niceness} (worker_cpu_niceness)" if niceness else "at the serving path's CPU priority"
+
+
 def _dig(d: dict, keys: tuple) -> Any:
     for k in keys:
         d = d[k]
@@ -430,7 +432,10 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser.add_argument("--stream-steps", type=int, default=20, help="steps of the streamed jobs (they run longer)")
     parser.add_argument("--fixed-jobs", type=int, default=10)
     parser.add_argument(
-        "--worker-cpu-niceness", type=int, default=None, help="the app's worker_cpu_niceness (default: cpu-tiny.yaml's)"
+        "--worker-cpu-niceness",
+        type=lambda v: v if v == "idle" else int(v),
+        default=None,
+        help="the app's worker_cpu_niceness, 0-19 or idle (default: cpu-tiny.yaml's)",
     )
     parser.add_argument(
         "--direct-ingress",

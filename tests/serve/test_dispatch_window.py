@@ -69,8 +69,9 @@ def test_a_backlog_waits_in_the_store_oldest_first_and_cancelled_jobs_are_never_
         handle.release(ids[0])
         await _until(lambda: len(handle.sent) == 3)
         assert handle.sent == [ids[0], ids[1], ids[3]]  # the cancelled one was skipped, the order kept
-        for job_id in (ids[1], ids[3]):
-            handle.release(job_id)
+        handle.release(ids[1])  # one at a time: each freed slot goes to the oldest job still waiting
+        await _until(lambda: len(handle.sent) == 4)
+        handle.release(ids[3])
         await _until(lambda: len(handle.sent) == 5)
         assert handle.sent == [ids[0], ids[1], ids[3], ids[4], ids[5]] and len(handle.open) == 2
         for job_id in (ids[4], ids[5]):
