@@ -141,16 +141,26 @@ def test_postgres_schema_is_created_once_by_concurrent_openers_and_upgraded_in_p
         store.close()
     assert errors == [] and len(opened) == 4
     with psycopg.connect(url, autocommit=True) as conn:
-        assert [r[0] for r in conn.execute("SELECT version FROM schema_version ORDER BY version")] == [1, 2]
-        # Roll the schema back to step 1, with a job in it: the next open runs step 2 in place.
+        versions = [r[0] for r in conn.execute("SELECT version FROM schema_version ORDER BY version")]
+        assert versions == list(range(1, LATEST + 1)) and LATEST >= 3
+        # Roll the schema back to step 1, with a job in it: the next open runs steps 2 and 3 in place.
+        before = JobStore(tmp_path / "before", database_url=url)
+        kept = queue_job(before)
+        before.close()
         conn.execute("DROP INDEX jobs_finished")
+        conn.execute("DROP TRIGGER events_notify ON events")
+        conn.execute("DROP FUNCTION videogen_notify_event")
         conn.execute("DELETE FROM schema_version WHERE version > 1")
     store = JobStore(tmp_path / "again", database_url=url)
     try:
-        job = queue_job(store)
+        with psycopg.connect(url, autocommit=True) as listener:
+            listener.execute("LISTEN videogen_events")
+            job = queue_job(store)  # its first event's insert fires step 3's trigger: NOTIFY with the job id
+            assert [n.payload for n in listener.notifies(timeout=10, stop_after=1)] == [job.id]
         assert current_version(store.db, store.db.conn()) == LATEST
         assert store.db.conn().execute("SELECT to_regclass('jobs_finished') IS NOT NULL").fetchone()[0]
         assert store.jobs.get(job.id).status == JobStatus.QUEUED
+        assert store.jobs.get(kept.id).status == JobStatus.QUEUED  # the job from before the upgrade is kept
     finally:
         store.close()
 

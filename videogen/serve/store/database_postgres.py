@@ -8,8 +8,8 @@
   transaction (``tx(immediate=False)``) is a REPEATABLE READ snapshot.
 - Every stored time is the server's clock (``clock_timestamp()`` as epoch seconds, read once per
   transaction), never a node's: a skew between nodes cannot make a live job look stale.
-- ``notify`` sends ``NOTIFY`` in the transaction that inserts an event; a ``Listener`` (one connection of
-  its own per ingress) receives them.
+- ``NOTIFY`` is sent in the transaction that inserts an event, by a trigger on ``events`` (schema step 3:
+  no round trip of its own); a ``Listener`` (one connection of its own per ingress) receives them.
 - Connections come from a pool checked on every checkout (a server restart leaves no dead connection
   behind); a lock or statement past its timeout, or a server that cannot be reached within the pool's
   timeout, is the typed ``ServiceBusyError`` (``store_busy`` / ``store_unavailable``, HTTP 503 with
@@ -31,11 +31,12 @@ from psycopg_pool import ConnectionPool
 
 from videogen.serve.errors import store_error
 from videogen.serve.store.database import Database
+from videogen.serve.store.migrations import EVENTS_CHANNEL
 
 logger = logging.getLogger("videogen.serve")
 
 # The channel every event's NOTIFY goes to; the payload is the job id.
-CHANNEL = "videogen_events"
+CHANNEL = EVENTS_CHANNEL
 # Connections per process: the ingress's threads and a worker's few writers.
 POOL_MAX_SIZE = 10
 # How long a call waits for a connection (the server restarting, or every connection busy) before the
@@ -252,7 +253,7 @@ class PostgresDatabase(Database):
             conn.execute("SELECT pg_advisory_xact_lock(hashtext(?))", (key,))
 
     def notify(self, conn: _Conn, job_id: str) -> None:
-        conn.execute("SELECT pg_notify(?, ?)", (CHANNEL, job_id))
+        """Nothing to send: the event's insert fired ``events_notify`` (migrations, step 3) in this transaction."""
 
     def has_table(self, conn: _Conn | _Autocommit, name: str) -> bool:
         return bool(conn.execute("SELECT to_regclass(?) IS NOT NULL", (name,)).fetchone()[0])
