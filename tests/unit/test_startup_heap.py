@@ -1,5 +1,6 @@
-"""The ingress keeps its long-lived heap out of full garbage collections: startup's, and the cost model's
-measurements made by a first pricing later (in a fresh interpreter: the test process keeps its own collector)."""
+"""The ingress's startup objects leave the collector's full passes (``serve.startup_heap``), and so do the cost
+model's measurements a first pricing makes later; a fresh interpreter, so the test process's own collector is left
+as it is."""
 
 from __future__ import annotations
 
@@ -8,6 +9,39 @@ import subprocess
 import sys
 
 CHILD = """
+import gc, json, weakref
+from videogen.serve.startup_heap import freeze_startup_heap
+class Node:
+    pass
+kept = [Node() for _ in range(1000)]  # alive at the freeze: frozen
+a, b = Node(), Node()
+a.other, b.other = b, a  # a cycle that is garbage before the freeze: collected, not frozen forever
+cycle = weakref.ref(a)
+del a, b
+frozen = freeze_startup_heap()
+import sys
+later = [Node() for _ in range(10)]  # made after startup: still walked by the collector
+tracked = {id(o) for o in gc.get_objects()}
+print(json.dumps({
+    "frozen": frozen,
+    "torch": "torch" in sys.modules,
+    "kept_walked": sum(id(o) in tracked for o in kept),
+    "later_walked": sum(id(o) in tracked for o in later),
+    "cycle_freed": cycle() is None,
+}))
+"""
+
+
+def test_what_startup_left_is_frozen_and_what_comes_later_is_not():
+    out = subprocess.run([sys.executable, "-c", CHILD], capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stderr
+    seen = json.loads(out.stdout.strip().splitlines()[-1])
+    assert seen["torch"] and seen["frozen"] > 100_000, seen  # torch (the cost model's) is loaded and frozen with it
+    assert seen["kept_walked"] == 0 and seen["later_walked"] == 10, seen
+    assert seen["cycle_freed"], seen
+
+
+PRICING_CHILD = """
 import gc, json, sys
 from videogen.serve.config import VideoGenAppConfig
 from videogen.serve.startup_heap import freeze_new_measurements, freeze_startup_heap
@@ -31,7 +65,7 @@ print(json.dumps({"priced": priced is not None, "frozen_at_start": frozen_at_sta
 
 
 def _run(role: str) -> dict:
-    out = subprocess.run([sys.executable, "-c", CHILD, role], capture_output=True, text=True, timeout=300)
+    out = subprocess.run([sys.executable, "-c", PRICING_CHILD, role], capture_output=True, text=True, timeout=300)
     assert out.returncode == 0, out.stderr
     return json.loads(out.stdout.strip().splitlines()[-1])
 
