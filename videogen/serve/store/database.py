@@ -18,8 +18,8 @@ a store module:
   SQLite, whose ``BEGIN IMMEDIATE`` holds the whole file's write lock);
 - ``serialize(conn, *keys)``: makes a count-then-insert atomic against other writers of the same keys
   (the queue bounds; SQLite's write lock already does);
-- ``notify(conn, job_id)``: tells the other nodes, when the transaction commits, that a job has a new event
-  (PostgreSQL ``NOTIFY``; SQLite's watchers read ``data_version`` instead).
+- nothing to call when an event is inserted: the other nodes hear of it when its transaction commits
+  (PostgreSQL: ``NOTIFY`` from a trigger on ``events``, schema step 3; SQLite's watchers read ``data_version``).
 
 A database that cannot be reached, or stays locked past its timeout, raises the typed
 ``ServiceBusyError`` (HTTP 503 ``store_unavailable`` / ``store_busy`` with ``Retry-After``), never a bare
@@ -78,9 +78,6 @@ class Database:
 
     def serialize(self, conn: Connection, *keys: str) -> None:
         """Hold, until the transaction ends, a lock on each of ``keys`` (in the order given)."""
-
-    def notify(self, conn: Connection, job_id: str) -> None:
-        """The job got an event in this transaction: wake the other nodes' watchers once it commits."""
 
     def has_table(self, conn: Connection, name: str) -> bool:
         raise NotImplementedError

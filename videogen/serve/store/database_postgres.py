@@ -252,9 +252,6 @@ class PostgresDatabase(Database):
         for key in keys:
             conn.execute("SELECT pg_advisory_xact_lock(hashtext(?))", (key,))
 
-    def notify(self, conn: _Conn, job_id: str) -> None:
-        """Nothing to send: the event's insert fired ``events_notify`` (migrations, step 3) in this transaction."""
-
     def has_table(self, conn: _Conn | _Autocommit, name: str) -> bool:
         return bool(conn.execute("SELECT to_regclass(?) IS NOT NULL", (name,)).fetchone()[0])
 

@@ -83,8 +83,7 @@ class EventLog:
         conn.execute(
             "INSERT INTO events(job_id, created_at, data) VALUES (?,?,?)",
             (record.id, self.db.clock(conn), json.dumps(data)),
-        )
-        self.db.notify(conn, record.id)
+        )  # on PostgreSQL its trigger sends the NOTIFY (migrations, step 3)
 
     def compact_ended(self, ended_before: float) -> int:
         """Keep only the last (full) row of every job that ended before ``ended_before``; rows deleted.
