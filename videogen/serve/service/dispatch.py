@@ -62,8 +62,7 @@ class Dispatcher:
         self._tasks: dict[str, asyncio.Task] = {}
         self._responses: dict[str, Any] = {}
         self._background: list[asyncio.Task] = []
-        self._windows = {name: dispatch_window(name, settings) for name in self.workers}
-        self._slots: dict[str, asyncio.Semaphore] = {}  # made on the running loop, when first used
+        self._slots: dict[str, asyncio.Semaphore] = {}  # per model: its dispatch_window, made when first used
         # When the store last came back after this reaper could not reach it (None: away now). Heartbeats and
         # lease renewals could not land meanwhile: they are judged only over a window the store was reachable.
         self._store_back_at: float | None = -math.inf
@@ -114,7 +113,7 @@ class Dispatcher:
         handle = routed(handle, adapter_set)  # Serve's model multiplexing (serve.adapter_affinity)
         slots = self._slots.get(model)
         if slots is None:
-            slots = self._slots[model] = asyncio.Semaphore(self._windows.get(model, 2))
+            slots = self._slots[model] = asyncio.Semaphore(dispatch_window(model, self.settings))
         waits = slots.locked()
         async with slots:  # FIFO: the model's jobs enter its handle in the order they came
             # A job that waited for its turn is read first: it may have been cancelled or deleted meanwhile.
