@@ -10,16 +10,17 @@
   transaction), never a node's: a skew between nodes cannot make a live job look stale.
 - ``NOTIFY`` is sent in the transaction that inserts an event, by a trigger on ``events`` (schema step 3:
   no round trip of its own); a ``Listener`` (one connection of its own per ingress) receives them.
-- Connections come from a pool checked on every checkout (a server restart leaves no dead connection
-  behind); a lock or statement past its timeout, or a server that cannot be reached within the pool's
-  timeout, is the typed ``ServiceBusyError`` (``store_busy`` / ``store_unavailable``, HTTP 503 with
-  ``Retry-After``).
+- Connections come from a pool that checks on checkout one the server may have ended (idle for a second, or
+  with input waiting: ``CHECK_IDLE_AFTER_S``), so a server restart leaves no dead connection behind; a lock or
+  statement past its timeout, or a server that cannot be reached within the pool's timeout, is the typed
+  ``ServiceBusyError`` (``store_busy`` / ``store_unavailable``, HTTP 503 with ``Retry-After``).
 """
 
 from __future__ import annotations
 
 import functools
 import logging
+import select
 import threading
 import time
 from collections.abc import Iterator, Sequence
@@ -52,7 +53,8 @@ LOCK_TIMEOUT_MS = 5_000
 STATEMENT_TIMEOUT_MS = 30_000
 # A transaction left open by a dead client frees its locks after this long.
 IDLE_IN_TRANSACTION_TIMEOUT_MS = 60_000
-_CLOCK = "SELECT extract(epoch FROM clock_timestamp())::float8"
+_CLOCK_EXPR = "extract(epoch FROM clock_timestamp())::float8"
+_CLOCK = f"SELECT {_CLOCK_EXPR}"
 
 
 @functools.lru_cache(maxsize=1024)
@@ -81,10 +83,42 @@ def _rows(cursor: psycopg.Cursor) -> Any:
     return lambda values: Row(values, index)
 
 
+# A connection back in the pool for less than this long, with nothing sent to it since, is taken as it is: the
+# checkout's check (a round trip to the server, one in seven of a submission's) is skipped. A server that ends a
+# session (a restart, pg_terminate_backend) sends it a last message and closes it, which leaves its socket readable:
+# such a connection is checked, and replaced, before use. One idle for longer is checked whatever its socket says
+# (a server host that went away without closing anything).
+CHECK_IDLE_AFTER_S = 1.0
+
+
+def _mark_returned(conn: psycopg.Connection) -> None:
+    """The pool's ``reset`` hook: when the connection came back."""
+    conn._videogen_returned_at = time.monotonic()
+
+
+def _check_unless_fresh(conn: psycopg.Connection) -> None:
+    """The pool's ``check`` hook: the server is asked (``ConnectionPool.check_connection``) unless the connection
+    came back within ``CHECK_IDLE_AFTER_S`` and nothing arrived on it since."""
+    idle_s = time.monotonic() - getattr(conn, "_videogen_returned_at", float("-inf"))
+    if idle_s > CHECK_IDLE_AFTER_S or _has_input(conn):
+        ConnectionPool.check_connection(conn)
+
+
+def _has_input(conn: psycopg.Connection) -> bool:
+    """Something (the server's goodbye, its end of file) waits to be read on an idle connection."""
+    try:
+        poller = select.poll()
+        poller.register(conn.pgconn.socket, select.POLLIN)
+        return bool(poller.poll(0))
+    except (psycopg.Error, OSError, ValueError):  # closed already: the check says so
+        return True
+
+
 def _configure(conn: psycopg.Connection) -> None:
     conn.execute(f"SET lock_timeout = {LOCK_TIMEOUT_MS}")
     conn.execute(f"SET statement_timeout = {STATEMENT_TIMEOUT_MS}")
     conn.execute(f"SET idle_in_transaction_session_timeout = {IDLE_IN_TRANSACTION_TIMEOUT_MS}")
+    _mark_returned(conn)  # it just answered: as fresh as one just returned
 
 
 @contextmanager
@@ -210,7 +244,8 @@ class PostgresDatabase(Database):
             reconnect_timeout=RECONNECT_TIMEOUT_S,
             kwargs={"autocommit": True, "row_factory": _rows, "connect_timeout": CONNECT_TIMEOUT_S},
             configure=_configure,
-            check=ConnectionPool.check_connection,
+            check=_check_unless_fresh,
+            reset=_mark_returned,
             name="videogen-store",
             open=True,
         )
@@ -249,8 +284,14 @@ class PostgresDatabase(Database):
         return conn.execute(_CLOCK).fetchone()[0]
 
     def serialize(self, conn: _Conn, *keys: str) -> None:
-        for key in keys:
-            conn.execute("SELECT pg_advisory_xact_lock(hashtext(?))", (key,))
+        """The locks, taken in order by one statement, which also reads the transaction's clock (unless read
+        already): a submission's first round trip after BEGIN, where it was one per lock and one for the clock."""
+        if not keys:
+            return
+        locks = ", ".join("pg_advisory_xact_lock(hashtext(?))" for _ in keys)
+        row = conn.execute(f"SELECT {locks}, {_CLOCK_EXPR}", keys).fetchone()
+        if conn.clock is None:  # read after the locks (a target list is evaluated in order)
+            conn.clock = row[-1]
 
     def has_table(self, conn: _Conn | _Autocommit, name: str) -> bool:
         return bool(conn.execute("SELECT to_regclass(?) IS NOT NULL", (name,)).fetchone()[0])

@@ -133,10 +133,12 @@ class Jobs(LeasesAndScans, JobEndings):
         refused (nothing written) unless it fits them, atomically."""
         job_id = job_id or new_job_id()
         with self.db.tx() as conn:
+            if bounds is not None:
+                # The count and the insert are one step for every writer of this queue and this owner (the locks
+                # first: on PostgreSQL the transaction's clock is read in the same round trip).
+                self.db.serialize(conn, f"queue:{family}", *([f"owner:{owner}"] if owner is not None else []))
             now = self.db.clock(conn)
             if bounds is not None:
-                # The count and the insert are one step for every writer of this queue and this owner.
-                self.db.serialize(conn, f"queue:{family}", *([f"owner:{owner}"] if owner is not None else []))
                 queue_bounds.check(conn, self.db.json_number, bounds, family, owner, now)
             rows = conn.execute(
                 """INSERT INTO jobs(id, status, family, task, request_json, image, model_json, params_json,
