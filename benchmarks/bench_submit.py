@@ -10,7 +10,12 @@ started from the machine's packages the way the test suite does: ``tests/pg_serv
 an app already served instead. Then, after one warm-up job per family:
 
 - **submit**: ``--clients`` concurrent clients POST ``--jobs`` jobs over the families while the workers run
-  them: each POST's latency (p50/p95/p99) and submissions/s over the burst; then every job is waited for;
+  them, each client sending its next job as soon as its last was answered (a closed loop: the most the service
+  takes): each POST's latency (p50/p95/p99) and submissions/s over the burst; then every job is waited for;
+- **paced**: the same ``--rounds`` of ``--jobs`` jobs from ``--clients`` clients, offered at ``--rate`` a second
+  (default: the target's 200; an open loop, ``submit_paced``): each POST's latency from when it was due, at that
+  load. The issue's "submit p95 ≤ 100 ms and ≥ 200 submissions/s with 32 clients" is read as this p95 and the
+  closed loop's rate: a closed loop's latency is clients / throughput (Little's law), set by the clients' number;
 - **fixed cost**: ``--fixed-jobs`` jobs one at a time, each POST -> its terminal SSE event, less the
   worker's own stage time (``bench_serving.HttpRunner``: the same definition as the serving benchmark);
 - **streams**: ``--streams`` SSE streams on ``--streams // 10`` jobs, all held open before those jobs run (long
@@ -45,6 +50,7 @@ from typing import Any
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 import bench_serving  # noqa: E402 - its app, statistics and HTTP runner
+import submit_paced  # noqa: E402
 
 from videogen.video.families import FAMILY_IDS  # noqa: E402
 
@@ -174,6 +180,42 @@ async def _submit_burst(session, families: list[str], clients: int, jobs: int, r
     }
 
 
+async def _paced_rounds(session, families: list[str], clients: int, jobs: int, rounds: int, rate: float) -> dict:
+    """``rounds`` of ``jobs`` jobs offered at ``rate`` a second (``submit_paced``), each round's jobs waited for
+    before the next; figures pooled."""
+    latencies: list[float] = []
+    late: list[float] = []
+    codes: dict[str, int] = {}
+    ended: dict[str, int] = {}
+    achieved: list[float] = []
+    for r in range(rounds):
+        accepted: list[str] = []
+
+        async def post(i: int, seed: int = 50_000 + r * jobs, accepted: list[str] = accepted) -> None:
+            async with session.post(JOBS_PATH, json=job_request(families[i % len(families)], seed + i)) as answer:
+                body = await answer.json()
+            codes[str(answer.status)] = codes.get(str(answer.status), 0) + 1
+            if answer.status == 202:
+                accepted.append(body["id"])
+
+        got = await submit_paced.offer(post, jobs=jobs, clients=clients, rate=rate)
+        latencies += got["latencies"]
+        late += got["late"]
+        achieved.append(round(got["achieved_per_s"], 1))
+        for status, n in (await _wait_ended(session, accepted, timeout_s=600)).items():
+            ended[status] = ended.get(status, 0) + n
+    return {
+        "rate": rate,
+        "clients": clients,
+        "jobs": jobs * rounds,
+        "achieved_per_s_by_round": achieved,
+        "latency_ms": ms(latencies),
+        "sent_late_ms": ms(late),
+        "status_codes": codes,
+        "ended": ended,
+    }
+
+
 async def _post_job(session, request: dict[str, Any]) -> str:
     async with session.post(JOBS_PATH, json=request) as r:
         if r.status != 202:
@@ -266,7 +308,14 @@ async def _streams(session, families: list[str], streams: int, steps: int) -> di
 
 
 async def _load(
-    base_url: str, families: list[str], clients: int, jobs: int, streams: int, stream_steps: int, rounds: int = 1
+    base_url: str,
+    families: list[str],
+    clients: int,
+    jobs: int,
+    streams: int,
+    stream_steps: int,
+    rounds: int = 1,
+    rate: float = 0,
 ):
     import aiohttp
 
@@ -279,8 +328,9 @@ async def _load(
                 warm.append((await r.json())["id"])
         warmed = await _wait_ended(session, warm, timeout_s=600)
         submit = await _submit_burst(session, families, clients, jobs, rounds)
+        paced = await _paced_rounds(session, families, clients, jobs, rounds, rate) if rate else None
         held = await _streams(session, families, streams, stream_steps) if streams else None
-    return warmed, submit, held
+    return warmed, submit, paced, held
 
 
 def fixed_cost(base_url: str, family: str, jobs: int) -> dict[str, Any]:
@@ -313,24 +363,27 @@ def measure(
     stream_steps: int,
     fixed_jobs: int,
     rounds: int = 1,
+    rate: float = 0,
     worker_cpu_niceness: int | None = None,  # the app's (recorded in the result; set where the app is built)
     direct_ingress: bool = False,  # recorded likewise
 ) -> dict[str, Any]:
-    load = _load(base_url, families, clients, jobs, streams, stream_steps, rounds)
-    warmed, submit, held = asyncio.run(load)
+    load = _load(base_url, families, clients, jobs, streams, stream_steps, rounds, rate)
+    warmed, submit, paced, held = asyncio.run(load)
     fixed = fixed_cost(base_url, families[0], fixed_jobs) if fixed_jobs else None
     return {
         "warm_up": warmed,
         "submit": submit,
+        "paced": paced,
         "fixed": fixed,
         "streams": held,
-        "targets": targets(submit, fixed, held),
+        "targets": targets(submit, paced, fixed, held),
     }
 
 
-def targets(submit: dict, fixed: dict | None, held: dict | None) -> dict[str, Any]:
+def targets(submit: dict, paced: dict | None, fixed: dict | None, held: dict | None) -> dict[str, Any]:
+    """Each target's figure: the submit p95 is the paced run's (at the target rate) when there was one."""
     values = {
-        "submit_p95_ms": submit["latency_ms"]["p95"],
+        "submit_p95_ms": (paced or submit)["latency_ms"]["p95"],
         "submissions_per_s": submit["submissions_per_s"],
         "fixed_cost_ms": fixed["fixed_cost_ms"]["p50"] if fixed else None,
         "event_p99_ms": held["event_latency_ms"]["p99"] if held else None,
@@ -368,6 +421,12 @@ def markdown(result: dict[str, Any], label: str) -> str:
         row("submissions/s by round", lambda r: r["submit"].get("submissions_per_s_by_round", "-")),
         row("answers", lambda r: r["submit"]["status_codes"]),
         row("jobs ended", lambda r: r["submit"]["ended"]),
+        row("paced: offered / achieved per s by round", lambda r: _paced_rate(r.get("paced"))),
+        row("paced: submit p50 ms", lambda r: opt(r.get("paced"), "latency_ms", "p50")),
+        row("paced: submit p95 ms", lambda r: opt(r.get("paced"), "latency_ms", "p95")),
+        row("paced: submit p99 ms", lambda r: opt(r.get("paced"), "latency_ms", "p99")),
+        row("paced: sent late p95 ms", lambda r: opt(r.get("paced"), "sent_late_ms", "p95")),
+        row("paced: answers", lambda r: opt(r.get("paced"), "status_codes")),
         row("fixed cost p50 ms", lambda r: opt(r["fixed"], "fixed_cost_ms", "p50")),
         row("fixed cost p95 ms", lambda r: opt(r["fixed"], "fixed_cost_ms", "p95")),
         row("streams held at once", lambda r: opt(r["streams"], "held_at_once")),
@@ -377,7 +436,9 @@ def markdown(result: dict[str, Any], label: str) -> str:
         row("event latency p50 ms", lambda r: opt(r["streams"], "event_latency_ms", "p50")),
         row("event latency p99 ms", lambda r: opt(r["streams"], "event_latency_ms", "p99")),
         "",
-        "submit: one POST /api/video/jobs, sent -> 202 read, while the workers run the jobs already queued. "
+        "submit: one POST /api/video/jobs, sent -> 202 read, while the workers run the jobs already queued; "
+        "each client sends its next as soon as it has the answer (a closed loop). paced: the same POSTs offered at "
+        "a fixed rate, each timed from when it was due (a late send counts its wait). "
         "fixed cost: a job alone, POST sent -> terminal SSE event read, less the worker's stage sum. "
         "event latency: an event's write (its updated_at) -> a held stream's client reads it.",
         "",
@@ -388,7 +449,7 @@ def markdown(result: dict[str, Any], label: str) -> str:
             if runs[n]["fixed"]
         ),
         "",
-        "Targets (issue 18): "
+        "Targets (issue 18; submit p95: the paced rounds', at the target rate): "
         + "; ".join(
             f"{name} {'≥' if name == 'submissions_per_s' else '≤'} {TARGETS[name]:g}: "
             + ", ".join(f"{n} {_verdict(runs[n]['targets'][name])}" for n in names)
@@ -397,6 +458,10 @@ def markdown(result: dict[str, Any], label: str) -> str:
         "",
     ]
     return "\n".join(lines)
+
+
+def _paced_rate(paced: dict | None) -> str:
+    return "-" if paced is None else f"{paced['rate']:g} / {paced['achieved_per_s_by_round']}"
 
 
 def _priority(niceness: int | str | None) -> str:
@@ -428,6 +493,12 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser.add_argument("--clients", type=int, default=32)
     parser.add_argument("--jobs", type=int, default=200, help="jobs per burst")
     parser.add_argument("--rounds", type=int, default=3, help="bursts of --jobs, each waited for; figures pooled")
+    parser.add_argument(
+        "--rate",
+        type=float,
+        default=TARGETS["submissions_per_s"],
+        help="submissions a second offered in the paced rounds (0: no paced rounds)",
+    )
     parser.add_argument("--streams", type=int, default=500)
     parser.add_argument("--stream-steps", type=int, default=20, help="steps of the streamed jobs (they run longer)")
     parser.add_argument("--fixed-jobs", type=int, default=10)
@@ -455,6 +526,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         stream_steps=args.stream_steps,
         fixed_jobs=args.fixed_jobs,
         rounds=args.rounds,
+        rate=args.rate,
     )
     if not args.url:
         niceness = app_args("", None, families, args.streams).get("worker_cpu_niceness", 0)

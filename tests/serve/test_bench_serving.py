@@ -111,6 +111,11 @@ def test_the_submission_benchmark_report_adds_up(served_app, tmp_path):
     assert len(submit["submissions_per_s_by_round"]) == 2
     latency = submit["latency_ms"]
     assert 0 < latency["p50"] <= latency["p95"] <= latency["p99"] <= latency["max"]
+    # The same rounds offered at the target rate (200 a second): all accepted and run; the submit target reads them.
+    paced = run["paced"]
+    assert paced["rate"] == 200 and paced["status_codes"] == {"202": 10} and paced["ended"] == {"succeeded": 10}
+    assert len(paced["achieved_per_s_by_round"]) == 2 and 0 < paced["latency_ms"]["p50"] <= paced["latency_ms"]["max"]
+    assert run["targets"]["submit_p95_ms"]["value"] == paced["latency_ms"]["p95"]
     # Every stream was held before its job ran, then read that job's events after the snapshot, to the end.
     assert streams["held_at_once"] == 6 and streams["refused"] == 0 and streams["jobs"] == 1
     assert streams["events_timed"] == streams["events"] - 6 > 0

@@ -30,6 +30,7 @@ def test_the_app_served_through_direct_ingress_takes_runs_and_streams_jobs(tmp_p
     assert result["config"]["direct_ingress"] is True and result["config"]["worker_cpu_niceness"] == "idle"
     run = result["runs"]["sqlite"]
     assert run["submit"]["status_codes"] == {"202": 6} and run["submit"]["ended"] == {"succeeded": 6}
+    assert run["paced"]["status_codes"] == {"202": 6} and run["paced"]["ended"] == {"succeeded": 6}  # at 200/s
     streams = run["streams"]
     assert streams["held_at_once"] == 4 and streams["refused"] == 0
     assert streams["events_timed"] == streams["events"] - 4 > 0  # each stream: the snapshot, then every event
