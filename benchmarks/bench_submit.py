@@ -52,6 +52,7 @@ sys.path.insert(0, str(HERE))
 import bench_serving  # noqa: E402 - its app, statistics and HTTP runner
 import submit_paced  # noqa: E402
 
+from videogen.serve.cpu_priority import IDLE  # noqa: E402
 from videogen.video.families import FAMILY_IDS  # noqa: E402
 
 ROOT = HERE.parent
@@ -465,7 +466,7 @@ def _paced_rate(paced: dict | None) -> str:
 
 
 def _priority(niceness: int | str | None) -> str:
-    if niceness == "idle":
+    if niceness == IDLE:
         return "in Linux's SCHED_IDLE class (worker_cpu_niceness: idle)"
     return f"at nice +{niceness} (worker_cpu_niceness)" if niceness else "at the serving path's CPU priority"
 
@@ -504,7 +505,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser.add_argument("--fixed-jobs", type=int, default=10)
     parser.add_argument(
         "--worker-cpu-niceness",
-        type=lambda v: v if v == "idle" else int(v),
+        type=lambda v: v if v == IDLE else int(v),
         default=None,
         help="the app's worker_cpu_niceness, 0-19 or idle (default: cpu-tiny.yaml's)",
     )
