@@ -357,20 +357,13 @@ def fixed_cost(base_url: str, family: str, jobs: int) -> dict[str, Any]:
 def measure(
     base_url: str,
     *,
-    families: list[str],
-    clients: int,
-    jobs: int,
-    streams: int,
-    stream_steps: int,
     fixed_jobs: int,
-    rounds: int = 1,
-    rate: float = 0,
     worker_cpu_niceness: int | None = None,  # the app's (recorded in the result; set where the app is built)
     direct_ingress: bool = False,  # recorded likewise
+    **shape: Any,  # the load: _load's arguments
 ) -> dict[str, Any]:
-    load = _load(base_url, families, clients, jobs, streams, stream_steps, rounds, rate)
-    warmed, submit, paced, held = asyncio.run(load)
-    fixed = fixed_cost(base_url, families[0], fixed_jobs) if fixed_jobs else None
+    warmed, submit, paced, held = asyncio.run(_load(base_url, **shape))
+    fixed = fixed_cost(base_url, shape["families"][0], fixed_jobs) if fixed_jobs else None
     return {
         "warm_up": warmed,
         "submit": submit,
