@@ -69,3 +69,42 @@ def test_a_full_queue_says_when_it_drains_from_the_jobs_estimates(open_store):
         assert exc.details["retry_after_s"] == round(7.5 + 5 + 5) and exc.details["queued"] == 3  # whole seconds
     else:
         raise AssertionError("a fourth job passed a bound of three")
+
+
+FAMILIES = ("wan", "cogvideox", "ltx-video", "animatediff")  # one queue lock each: only the key's limits are shared
+
+
+def _race_over_queues(stores: list[JobStore], bounds: QueueBounds, owner: str, threads: int = 12, each: int = 6):
+    accepted, refused, barrier = [], [], threading.Barrier(threads)
+
+    def submit(i: int) -> None:
+        barrier.wait()
+        for k in range(each):
+            try:
+                family = FAMILIES[(i + k) % len(FAMILIES)]
+                accepted.append(queue_job(stores[i % len(stores)], family=family, owner=owner, bounds=bounds).id)
+            except RateLimitedError as exc:
+                refused.append(exc)
+
+    workers = [threading.Thread(target=submit, args=(i,)) for i in range(threads)]
+    for t in workers:
+        t.start()
+    for t in workers:
+        t.join()
+    return accepted, refused
+
+
+def test_one_keys_concurrent_submissions_over_several_queues_never_pass_its_limits(open_store, monkeypatch):
+    """With few slots (PostgreSQL: up to 3 of the key's submissions side by side while its counts leave that much
+    room, then one at a time), submissions spread over four queues stop exactly at the key's limits."""
+    from videogen.serve.store import database_postgres
+
+    monkeypatch.setattr(database_postgres, "OWNER_SLOTS", 3)
+    stores = [open_store(), open_store()]
+    for owner, bounds, limit in (
+        ("per-minute", QueueBounds(family_max_queued=1000, default_job_seconds=5, owner_per_minute=11), 11),
+        ("queued", QueueBounds(family_max_queued=1000, default_job_seconds=5, owner_max_queued=9), 9),
+    ):
+        accepted, refused = _race_over_queues(stores, bounds, owner)
+        assert len(accepted) == limit and len(refused) == 72 - limit, owner
+        assert stores[0].jobs.list(owner=owner)[1] == limit

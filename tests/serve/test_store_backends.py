@@ -242,3 +242,43 @@ def test_a_pooled_connection_is_checked_only_when_the_server_may_have_ended_it(
         assert len(checks) >= 1
     finally:
         store.close()
+
+
+def test_a_keys_submissions_wait_for_each_other_only_near_its_limits(tmp_path, postgres_url):
+    """PostgreSQL: while one submission of a key is in flight (holding a slot), another of the same key on another
+    queue goes ahead when the key's counts are far from its limits, and waits for it when they are near."""
+    from videogen.serve.store.bounds import QueueBounds
+    from videogen.serve.store.database_postgres import OWNER_SLOTS
+
+    store = JobStore(tmp_path, database_url=postgres_url)
+    holding, release = threading.Event(), threading.Event()
+
+    def in_flight() -> None:  # a submission of alice's, between its locks and its commit
+        with store.db.tx() as conn:
+            assert store.db.lock_for_insert(conn, "queue:wan", "owner:alice", alone=False) == OWNER_SLOTS
+            holding.set()
+            release.wait(10)
+
+    def submit(limit: int, done: list) -> None:
+        bounds = QueueBounds(family_max_queued=1000, default_job_seconds=5, owner_max_queued=limit)
+        done.append(queue_job(store, family="cogvideox", owner="alice", bounds=bounds).id)
+
+    try:
+        holder = threading.Thread(target=in_flight)
+        holder.start()
+        assert holding.wait(10)
+        far: list = []
+        submit(1000, far)  # here, at once: 0 queued + 16 in flight at most is far below 1000
+        assert len(far) == 1 and holder.is_alive()
+        near: list = []
+        waiter = threading.Thread(target=submit, args=(OWNER_SLOTS, near))  # 1 queued: 1 + 16 > 16, near
+        waiter.start()
+        time.sleep(0.5)
+        assert near == [] and waiter.is_alive()  # waits for every slot, the held one too
+        release.set()
+        holder.join(10)
+        waiter.join(10)
+        assert len(near) == 1  # then counted alone: room for it
+    finally:
+        release.set()
+        store.close()

@@ -1,10 +1,15 @@
 """The queue bounds a new job must fit, checked inside the transaction that inserts it.
 
 ``Jobs.create`` runs ``check`` and its INSERT in one transaction that holds, from
-the count to the insert, the lock of the family's queue and of the owner
-(``db.serialize``: SQLite's ``BEGIN IMMEDIATE`` write lock; PostgreSQL advisory
+the count to the insert, the lock of the family's queue and its part of the owner's
+(``db.lock_for_insert``: SQLite's ``BEGIN IMMEDIATE`` write lock; PostgreSQL advisory
 locks), so two ingress replicas (or two requests of one) can never both see room
-for one more job and both insert it. The bounds:
+for one more job and both insert it. An owner's submissions need not wait for each
+other while its counts are far from its limits: on PostgreSQL each holds one of a
+fixed number of slots (the *slack*, ``database_postgres.OWNER_SLOTS``), so at most that
+many can be in flight, each uncounted by the others; while the counts leave that much
+room, they cannot together pass a limit. Nearer (``OwnerNearItsLimits``), the
+submission is made again holding every slot: alone, its counts exact. The bounds:
 
 - the served model's queue (``max_queued_jobs``; a family with one model: the family's): 503
   ``overloaded`` with Retry-After = the expected drain time of what is queued and running on it;
@@ -58,10 +63,30 @@ def _drain_seconds(conn: Connection, json_number: str, bounds: QueueBounds, fami
     return float(total)
 
 
-def check(conn: Connection, json_number: str, bounds: QueueBounds, family: str, owner: str | None, now: float) -> None:
+class OwnerNearItsLimits(Exception):
+    """Counted with a slack above 1, the owner is too near its limits for the inserts in flight to be ignored: the
+    transaction is to be run again with ``alone`` (``Database.lock_for_insert``), its counts exact."""
+
+
+def limits_owner(bounds: QueueBounds, owner: str | None) -> bool:
+    """The owner has a limit of its own to count (else its submissions take no lock of the owner)."""
+    return owner is not None and (bounds.owner_max_queued is not None or bounds.owner_per_minute is not None)
+
+
+def check(
+    conn: Connection,
+    json_number: str,
+    bounds: QueueBounds,
+    family: str,
+    owner: str | None,
+    now: float,
+    owner_slack: int = 1,
+) -> None:
     """Raise when one more job of ``family`` (on ``bounds.model_name``) by ``owner`` would break a bound (inside the
     caller's transaction; ``json_number``: its database's ``Database.json_number``). The three counts are one
-    statement (one round trip to a database server)."""
+    statement (one round trip to a database server). ``owner_slack``: how many of the owner's inserts may be in
+    flight, this one included, none of them counted (``Database.lock_for_insert``): the owner's counts must leave
+    that much room, else ``OwnerNearItsLimits`` (with 1, the counts are exact and a full limit refuses)."""
     where, args = _queue_where(bounds, family)
     counts = [f"(SELECT COUNT(*) FROM jobs WHERE {where} AND status=?)"]
     count_args: list = [*args, str(JobStatus.QUEUED)]
@@ -84,6 +109,9 @@ def check(conn: Connection, json_number: str, bounds: QueueBounds, family: str, 
     if owner is None:
         return
     queued_by_owner, recent_by_owner = mine
+    near = [(queued_by_owner, bounds.owner_max_queued), (recent_by_owner, bounds.owner_per_minute)]
+    if owner_slack > 1 and any(limit is not None and count < limit < count + owner_slack for count, limit in near):
+        raise OwnerNearItsLimits(owner)
     if bounds.owner_max_queued is not None and queued_by_owner >= bounds.owner_max_queued:
         raise RateLimitedError(
             f"{owner} has {queued_by_owner} jobs queued, its limit (max_queued_jobs={bounds.owner_max_queued}); "

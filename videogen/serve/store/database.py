@@ -18,6 +18,9 @@ a store module:
   SQLite, whose ``BEGIN IMMEDIATE`` holds the whole file's write lock);
 - ``serialize(conn, *keys)``: makes a count-then-insert atomic against other writers of the same keys
   (the queue bounds; SQLite's write lock already does);
+- ``lock_for_insert(conn, queue, owner, alone)``: the queue bounds' locks, with the owner's *slack*: how many of
+  its submissions may be counting and inserting at once (1 on SQLite, whose writers go one at a time; on
+  PostgreSQL up to ``owner_slots`` while its counts are far enough from its limits: ``bounds``);
 - nothing to call when an event is inserted: the other nodes hear of it when its transaction commits
   (PostgreSQL: ``NOTIFY`` from a trigger on ``events``, schema step 3; SQLite's watchers read ``data_version``).
 
@@ -78,6 +81,12 @@ class Database:
 
     def serialize(self, conn: Connection, *keys: str) -> None:
         """Hold, until the transaction ends, a lock on each of ``keys`` (in the order given)."""
+
+    def lock_for_insert(self, conn: Connection, queue: str, owner: str | None, *, alone: bool) -> int:
+        """Lock ``queue`` and, unless None, ``owner`` for a count-then-insert; the owner's slack (see ``bounds``):
+        how many inserts of ``owner`` may be in flight with this one, its own included. ``alone``: none (1)."""
+        self.serialize(conn, queue, *([owner] if owner is not None else []))
+        return 1
 
     def has_table(self, conn: Connection, name: str) -> bool:
         raise NotImplementedError

@@ -48,6 +48,11 @@ CONNECT_TIMEOUT_S = 5
 # next try came up to ~9 s after the server was back. Each run of tries gives up after this long instead, and
 # the next call starts a fresh one at once: measured 2 s back after a 20 s restart (the multi-node test).
 RECONNECT_TIMEOUT_S = 5.0
+# How many submissions of one owner (an API key) may check its limits and insert at once, each holding one slot
+# (two-key advisory locks: the owner's hash, the slot's number): while its counts are at least this far below its
+# limits, the ones in flight cannot together pass them, so they need not wait for each other (bounds).
+OWNER_SLOTS = 16
+_SLOTS = "generate_series(0, {last}) AS k"
 # A row lock waited for longer than this is 503 store_busy (a heartbeat never waits past a reaper's patience).
 LOCK_TIMEOUT_MS = 5_000
 STATEMENT_TIMEOUT_MS = 30_000
@@ -292,6 +297,30 @@ class PostgresDatabase(Database):
         row = conn.execute(f"SELECT {locks}, {_CLOCK_EXPR}", keys).fetchone()
         if conn.clock is None:  # read after the locks (a target list is evaluated in order)
             conn.clock = row[-1]
+
+    def lock_for_insert(self, conn: _Conn, queue: str, owner: str | None, *, alone: bool) -> int:
+        """The queue's lock and, for an owner, one of its ``OWNER_SLOTS`` slots taken without waiting: the slack is
+        then ``OWNER_SLOTS`` (up to that many of its inserts run side by side). With no slot free, or ``alone``,
+        every slot, waited for in order: every other insert of the owner in flight has ended (slack 1). One
+        statement with the clock (two when no slot was free). No deadlock: the queue's lock comes first, slots
+        are waited for in one order, and a slot taken without waiting is never held while waiting for another."""
+        if owner is None:
+            self.serialize(conn, queue)
+            return 1
+        slots = _SLOTS.format(last=OWNER_SLOTS - 1)
+        if not alone:
+            take_one = f"(SELECT k FROM {slots} WHERE pg_try_advisory_xact_lock(hashtext(?), k) LIMIT 1)"
+            row = conn.execute(f"SELECT pg_advisory_xact_lock(hashtext(?)), {take_one}, {_CLOCK_EXPR}", (queue, owner))
+            slot, conn.clock = row.fetchone()[1:]
+            if slot is not None:
+                return OWNER_SLOTS
+        # Every slot, in order (a volatile call in a subquery is never planned away).
+        take_all = f"(SELECT count(*) FROM (SELECT pg_advisory_xact_lock(hashtext(?), k) FROM {slots}) AS taken)"
+        queue_lock = "pg_advisory_xact_lock(hashtext(?)), " if alone else ""  # else: held since the statement above
+        conn.clock = conn.execute(
+            f"SELECT {queue_lock}{take_all}, {_CLOCK_EXPR}", (queue, owner) if alone else (owner,)
+        ).fetchone()[-1]
+        return 1
 
     def has_table(self, conn: _Conn | _Autocommit, name: str) -> bool:
         return bool(conn.execute("SELECT to_regclass(?) IS NOT NULL", (name,)).fetchone()[0])
