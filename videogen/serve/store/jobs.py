@@ -24,7 +24,6 @@ are in ``job_endings``; leases and scans in ``job_scans``.
 
 from __future__ import annotations
 
-import functools
 import json
 import uuid
 from typing import Any
@@ -133,73 +132,50 @@ class Jobs(LeasesAndScans, JobEndings):
         """Insert a queued job (on the served model ``model_name``; None: the family's default); with ``bounds``,
         refused (nothing written) unless it fits them, atomically."""
         job_id = job_id or new_job_id()
-        insert = functools.partial(
-            self._insert, job_id, family, task, request, image, model, params, adjustments, progress, max_attempts
-        )
-        row_of = dict(dispatcher=dispatcher, lease_s=lease_s, estimate=estimate, owner=owner, model_name=model_name)
-        try:
-            return insert(bounds=bounds, alone=False, **row_of)
-        except queue_bounds.OwnerNearItsLimits:  # counted again, with every other insert of the owner ended
-            return insert(bounds=bounds, alone=True, **row_of)
 
-    def _insert(
-        self,
-        job_id: str,
-        family: str,
-        task: str,
-        request: dict[str, Any],
-        image: str | None,
-        model: dict[str, Any] | None,
-        params: dict[str, Any] | None,
-        adjustments: list[dict[str, Any]],
-        progress: Progress,
-        max_attempts: int,
-        *,
-        dispatcher: str | None,
-        lease_s: float,
-        estimate: dict[str, Any] | None,
-        owner: str | None,
-        model_name: str | None,
-        bounds: queue_bounds.QueueBounds | None,
-        alone: bool,
-    ) -> JobRecord:
-        with self.db.tx() as conn:
-            slack = 1
-            if bounds is not None:
-                # The count and the insert are one step for every writer of this queue and, near its limits, of
-                # this owner (the locks first: on PostgreSQL the transaction's clock is read with them).
-                owner_key = f"owner:{owner}" if queue_bounds.limits_owner(bounds, owner) else None
-                slack = self.db.lock_for_insert(conn, f"queue:{family}", owner_key, alone=alone)
-            now = self.db.clock(conn)
-            if bounds is not None:
-                queue_bounds.check(conn, self.db.json_number, bounds, family, owner, now, slack)
-            rows = conn.execute(
-                """INSERT INTO jobs(id, status, family, task, request_json, image, model_json, params_json,
-                       adjustments_json, progress_json, estimate_json, created_at, updated_at, max_attempts,
-                       dispatcher, lease_until, owner, model_name)
-                   VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?) RETURNING *""",
-                (
-                    job_id,
-                    str(QUEUED),
-                    family,
-                    task,
-                    _json(request),
-                    image,
-                    _json(model),
-                    _json(params),
-                    _json(adjustments),
-                    _json(progress),
-                    _json(estimate) if estimate is not None else None,
-                    now,
-                    now,
-                    max_attempts,
-                    dispatcher,
-                    now + lease_s if dispatcher else None,
-                    owner,
-                    model_name,
-                ),
-            ).fetchall()  # the row as inserted: not read again (read whole: finished before the commit)
-            return self._changed(conn, job_id, rows[0], first=True)
+        def insert(alone: bool) -> JobRecord:
+            with self.db.tx() as conn:
+                slack = 1
+                if bounds is not None:
+                    # The count and the insert are one step for every writer of this queue and, near its limits, of
+                    # this owner (the locks first: on PostgreSQL the transaction's clock is read with them).
+                    owner_key = f"owner:{owner}" if queue_bounds.limits_owner(bounds, owner) else None
+                    slack = self.db.lock_for_insert(conn, f"queue:{family}", owner_key, alone=alone)
+                now = self.db.clock(conn)
+                if bounds is not None:
+                    queue_bounds.check(conn, self.db.json_number, bounds, family, owner, now, slack)
+                rows = conn.execute(
+                    """INSERT INTO jobs(id, status, family, task, request_json, image, model_json, params_json,
+                           adjustments_json, progress_json, estimate_json, created_at, updated_at, max_attempts,
+                           dispatcher, lease_until, owner, model_name)
+                       VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?) RETURNING *""",
+                    (
+                        job_id,
+                        str(QUEUED),
+                        family,
+                        task,
+                        _json(request),
+                        image,
+                        _json(model),
+                        _json(params),
+                        _json(adjustments),
+                        _json(progress),
+                        _json(estimate) if estimate is not None else None,
+                        now,
+                        now,
+                        max_attempts,
+                        dispatcher,
+                        now + lease_s if dispatcher else None,
+                        owner,
+                        model_name,
+                    ),
+                ).fetchall()  # the row as inserted: not read again (read whole: finished before the commit)
+                return self._changed(conn, job_id, rows[0], first=True)
+
+        try:
+            return insert(alone=False)
+        except queue_bounds.OwnerNearItsLimits:  # counted again, with every other insert of the owner ended
+            return insert(alone=True)
 
     # -- the worker runs it -----------------------------------------------------------------
     def claim(self, job_id: str, worker: dict[str, Any]) -> JobRecord | None:
