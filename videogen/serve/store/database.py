@@ -21,6 +21,8 @@ a store module:
 - ``lock_for_insert(conn, queue, owner, alone)``: the queue bounds' locks, with the owner's *slack*: how many of
   its submissions may be counting and inserting at once (1 on SQLite, whose writers go one at a time; on
   PostgreSQL up to ``owner_slots`` while its counts are far enough from its limits: ``bounds``);
+- ``write_later(conn, sql, params)``: a write whose answer is never read (an event's row) sent with the
+  transaction's next statement or its commit (PostgreSQL; SQLite runs it at once);
 - nothing to call when an event is inserted: the other nodes hear of it when its transaction commits
   (PostgreSQL: ``NOTIFY`` from a trigger on ``events``, schema step 3; SQLite's watchers read ``data_version``).
 
@@ -70,6 +72,12 @@ class Database:
         """A transaction: ``immediate`` for one that writes (its read-then-write stays atomic); otherwise a
         read-only snapshot (several reads that see one state)."""
         raise NotImplementedError
+
+    def write_later(self, conn: Connection, sql: str, params: Sequence[Any] = ()) -> None:
+        """A write whose rows and count nobody reads, in ``conn``'s transaction: it may wait for the transaction's
+        next statement or its commit and travel with it (PostgreSQL: one round trip for both, ``postgres_tx``);
+        it runs before any later statement of the transaction. Here: at once."""
+        conn.execute(sql, params)
 
     def clock(self, conn: Connection) -> float:
         """The time now, in epoch seconds, by the clock every stored time is in."""

@@ -33,6 +33,7 @@ from psycopg_pool import ConnectionPool
 from videogen.serve.errors import store_error
 from videogen.serve.store.database import Database
 from videogen.serve.store.migrations import EVENTS_CHANNEL
+from videogen.serve.store.postgres_tx import Transaction, transaction
 
 logger = logging.getLogger("videogen.serve")
 
@@ -137,17 +138,6 @@ def _typed_errors() -> Iterator[None]:
         if typed is None:
             raise
         raise typed from exc
-
-
-class _Conn:
-    """A pooled connection inside a transaction: the store's SQL on it, and the transaction's clock."""
-
-    def __init__(self, raw: psycopg.Connection):
-        self.raw = raw
-        self.clock: float | None = None
-
-    def execute(self, sql: str, params: Sequence[Any] = ()) -> psycopg.Cursor:
-        return self.raw.execute(_psycopg_sql(sql), params)
 
 
 class _Buffered:
@@ -263,32 +253,36 @@ class PostgresDatabase(Database):
             self.close()
             raise
 
-    def conn(self) -> _Conn | _Autocommit:
+    def conn(self) -> Transaction | _Autocommit:
         return getattr(self._local, "tx", None) or self._autocommit
 
     @contextmanager
-    def tx(self, immediate: bool = True) -> Iterator[_Conn]:
+    def tx(self, immediate: bool = True) -> Iterator[Transaction]:
+        """``postgres_tx``: its ``BEGIN`` travels with its first statement, its ``COMMIT`` with its last writes."""
         if getattr(self._local, "tx", None) is not None:
             raise RuntimeError("a store transaction is already open on this thread")
         with _typed_errors(), self.pool.connection() as raw:
-            conn = _Conn(raw)
-            with raw.transaction():
-                if not immediate:
-                    raw.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+            with transaction(raw, read_only=not immediate, to_psycopg=_psycopg_sql) as conn:
                 self._local.tx = conn
                 try:
                     yield conn
                 finally:
                     self._local.tx = None
 
-    def clock(self, conn: _Conn | _Autocommit) -> float:
-        if isinstance(conn, _Conn):  # one time per transaction, as now() is
+    def write_later(self, conn: Transaction | _Autocommit, sql: str, params: Sequence[Any] = ()) -> None:
+        if isinstance(conn, Transaction):
+            conn.later(sql, params)
+        else:
+            conn.execute(sql, params)
+
+    def clock(self, conn: Transaction | _Autocommit) -> float:
+        if isinstance(conn, Transaction):  # one time per transaction, as now() is
             if conn.clock is None:
                 conn.clock = conn.execute(_CLOCK).fetchone()[0]
             return conn.clock
         return conn.execute(_CLOCK).fetchone()[0]
 
-    def serialize(self, conn: _Conn, *keys: str) -> None:
+    def serialize(self, conn: Transaction, *keys: str) -> None:
         """The locks, taken in order by one statement, which also reads the transaction's clock (unless read
         already): a submission's first round trip after BEGIN, where it was one per lock and one for the clock."""
         if not keys:
@@ -298,7 +292,7 @@ class PostgresDatabase(Database):
         if conn.clock is None:  # read after the locks (a target list is evaluated in order)
             conn.clock = row[-1]
 
-    def lock_for_insert(self, conn: _Conn, queue: str, owner: str | None, *, alone: bool) -> int:
+    def lock_for_insert(self, conn: Transaction, queue: str, owner: str | None, *, alone: bool) -> int:
         """The queue's lock and, for an owner, one of its ``OWNER_SLOTS`` slots taken without waiting: the slack is
         then ``OWNER_SLOTS`` (up to that many of its inserts run side by side). With no slot free, or ``alone``,
         every slot, waited for in order: every other insert of the owner in flight has ended (slack 1). One
@@ -322,7 +316,7 @@ class PostgresDatabase(Database):
         ).fetchone()[-1]
         return 1
 
-    def has_table(self, conn: _Conn | _Autocommit, name: str) -> bool:
+    def has_table(self, conn: Transaction | _Autocommit, name: str) -> bool:
         return bool(conn.execute("SELECT to_regclass(?) IS NOT NULL", (name,)).fetchone()[0])
 
     def listen(self) -> Listener:

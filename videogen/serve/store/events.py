@@ -80,10 +80,11 @@ class EventLog:
                 _DELTA: {k: v for k, v in snapshot.items() if k not in previous or previous[k] != v},
                 "base": rows[0][0],
             }
-        conn.execute(
+        self.db.write_later(  # with the commit, on PostgreSQL; its trigger sends the NOTIFY (migrations, step 3)
+            conn,
             "INSERT INTO events(job_id, created_at, data) VALUES (?,?,?)",
             (record.id, self.db.clock(conn), json.dumps(data)),
-        )  # on PostgreSQL its trigger sends the NOTIFY (migrations, step 3)
+        )
 
     def compact_ended(self, ended_before: float) -> int:
         """Keep only the last (full) row of every job that ended before ``ended_before``; rows deleted.

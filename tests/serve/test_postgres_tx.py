@@ -1,0 +1,82 @@
+"""A store transaction's statements and the round trips they take (``store/postgres_tx``, ``Database.write_later``):
+a write nobody reads travels with the next statement or the commit, in order, and fails the whole transaction when
+refused; on PostgreSQL a submission is four query strings, not six."""
+
+from __future__ import annotations
+
+import sqlite3
+
+import psycopg
+import pytest
+from testkit import queue_job
+
+from videogen.serve.store.bounds import QueueBounds
+from videogen.serve.store.job_store import JobStore
+
+
+@pytest.fixture()
+def sent(monkeypatch) -> list[str]:
+    """Every query string a psycopg cursor sends from this process (each one a round trip to the server)."""
+    texts: list[str] = []
+    real = psycopg.Cursor.execute
+
+    def counted(cursor, query, params=None, **kwargs):
+        texts.append(str(query))
+        return real(cursor, query, params, **kwargs)
+
+    monkeypatch.setattr(psycopg.Cursor, "execute", counted)
+    return texts
+
+
+def test_a_bounded_submission_is_four_query_strings_on_postgres(tmp_path, postgres_url, sent):
+    store = JobStore(tmp_path, database_url=postgres_url)
+    try:
+        bounds = QueueBounds(family_max_queued=100, default_job_seconds=5, owner_max_queued=100, owner_per_minute=100)
+        queue_job(store, owner="alice", bounds=bounds)  # the pool's connection warm: no checkout check below
+        sent.clear()
+        job = queue_job(store, owner="alice", bounds=bounds)
+        assert len(sent) == 4, sent  # was six: BEGIN, locks, counts, insert, event, COMMIT
+        begin_and_locks, counts, insert, event_and_commit = sent
+        assert begin_and_locks.startswith("BEGIN; SELECT pg_advisory_xact_lock")
+        assert "COUNT(*)" in counts and insert.lstrip().startswith("INSERT INTO jobs")
+        assert event_and_commit.startswith("INSERT INTO events") and event_and_commit.endswith("; COMMIT")
+        events = store.events.since(job.id, 0)
+        assert len(events) == 1 and events[0][1].id == job.id  # its event committed with it
+    finally:
+        store.close()
+
+
+def test_a_write_left_for_later_runs_before_the_next_statement_and_commits(store):
+    job = queue_job(store)
+    with store.db.tx() as conn:
+        store.db.write_later(conn, "UPDATE jobs SET owner=? WHERE id=?", ("bob", job.id))
+        assert conn.execute("SELECT owner FROM jobs WHERE id=?", (job.id,)).fetchone()[0] == "bob"  # order kept
+        store.db.write_later(conn, "UPDATE jobs SET owner=? WHERE id=?", ("carol", job.id))  # left for the commit
+    assert store.db.conn().execute("SELECT owner FROM jobs WHERE id=?", (job.id,)).fetchone()[0] == "carol"
+
+
+def test_a_refused_write_left_for_later_rolls_the_whole_transaction_back(store):
+    job = queue_job(store)
+    duplicate = "INSERT INTO jobs(id, status, family, task) VALUES (?,?,?,?)", (job.id, "queued", "wan", "t2v")
+    with pytest.raises((psycopg.IntegrityError, sqlite3.IntegrityError)):
+        with store.db.tx() as conn:
+            conn.execute("UPDATE jobs SET owner=? WHERE id=?", ("mallory", job.id))
+            store.db.write_later(conn, *duplicate)  # refused at the commit (PostgreSQL) or at once (SQLite)
+    assert store.jobs.get(job.id).owner is None  # the update went with it
+    assert queue_job(store).id != job.id  # and the store goes on (its connection back in order)
+
+
+def test_a_transaction_that_sent_nothing_sends_no_rollback_either(tmp_path, postgres_url, sent):
+    store = JobStore(tmp_path, database_url=postgres_url)
+    try:
+        store.jobs.get(queue_job(store).id)
+        sent.clear()
+        with pytest.raises(RuntimeError):
+            with store.db.tx():
+                raise RuntimeError("changed its mind")
+        assert sent == []
+        with store.db.tx(immediate=False) as conn:  # a read-only snapshot: BEGIN with its first read
+            conn.execute("SELECT COUNT(*) FROM jobs").fetchone()
+        assert sent == ["BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY; SELECT COUNT(*) FROM jobs", "COMMIT"]
+    finally:
+        store.close()

@@ -1,0 +1,94 @@
+"""A PostgreSQL transaction in as few round trips as its statements allow.
+
+psycopg sends ``BEGIN`` and ``COMMIT`` as statements of their own, each a round trip to the server and back; a
+submission was six (``BEGIN``, its locks, its counts, the insert, its event, ``COMMIT``). Under load each of them
+also waits for the GIL when its answer arrives (the ingress's event loop holds it), so each round trip costs
+milliseconds, not the server's tenth of one: served on the 2-core box, 32 clients, every step of a submission's
+transaction took 1.5–3 ms p50 and 10–20 ms p95 (``benchmarks/results/cpu/submit-profile.md``, round six).
+
+Here a statement whose answer nobody reads waits and travels with the next one, in one query string:
+
+- ``BEGIN`` goes with the transaction's first statement;
+- a write queued by ``later`` (the store's ``Database.write_later``: an event's row, whose ``NOTIFY`` its trigger
+  sends) goes with the next statement or with ``COMMIT``.
+
+A query string of several statements is the simple query protocol, so such a string has its parameters bound by
+psycopg on this side (``ClientCursor``: literals it quotes), not by the server; the server runs the statements in
+order and stops at the first that fails, which fails the transaction (rolled back here). Statements sent alone keep
+server-side binding. Order is kept: a queued write always reaches the server before any later statement.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from typing import Any
+
+import psycopg
+
+BEGIN = "BEGIN"
+BEGIN_SNAPSHOT = "BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY"
+
+
+class Transaction:
+    """A pooled connection inside a transaction: the store's SQL on it, and the transaction's clock."""
+
+    def __init__(self, raw: psycopg.Connection, begin: str, to_psycopg):
+        self.raw = raw
+        self.clock: float | None = None
+        self._sql = to_psycopg  # the store's ``?`` SQL as psycopg's
+        self._waiting: list[tuple[str, Sequence[Any]]] = [(begin, ())]
+
+    @property
+    def begun(self) -> bool:
+        """``BEGIN`` reached the server (there is a transaction to end)."""
+        return not self._waiting or self._waiting[0][0] not in (BEGIN, BEGIN_SNAPSHOT)
+
+    def execute(self, sql: str, params: Sequence[Any] = ()) -> psycopg.Cursor:
+        if not self._waiting:
+            return self.raw.execute(self._sql(sql), params)
+        return self._send([*self._waiting, (sql, params)])
+
+    def later(self, sql: str, params: Sequence[Any] = ()) -> None:
+        """Run ``sql`` (a write; its rows and count are never read) with the next statement or the commit."""
+        self._waiting.append((sql, params))
+
+    def commit(self) -> None:
+        if not self.begun:  # nothing was sent: there is nothing to commit
+            self._waiting.clear()
+            return
+        self._send([*self._waiting, ("COMMIT", ())])
+
+    def rollback(self) -> None:
+        if self.begun and not self.raw.closed:
+            self._waiting.clear()
+            self.raw.execute("ROLLBACK")
+
+    def _send(self, statements: list[tuple[str, Sequence[Any]]]) -> psycopg.Cursor:
+        """``statements`` as one query string; the cursor holds the last one's result."""
+        self._waiting = []
+        cursor = psycopg.ClientCursor(self.raw)
+        values = [value for _, params in statements for value in params]
+        if values:
+            cursor.execute("; ".join(self._sql(sql) for sql, _ in statements), values)
+        else:  # nothing to bind: the text as it is (no placeholder is looked for)
+            cursor.execute("; ".join(sql for sql, _ in statements))
+        while cursor.nextset():  # to the last statement's result
+            pass
+        return cursor
+
+
+@contextmanager
+def transaction(raw: psycopg.Connection, *, read_only: bool, to_psycopg) -> Iterator[Transaction]:
+    """A transaction on ``raw`` (an autocommit connection): committed when the block ends, rolled back when it
+    raises, or when its commit fails (a queued write refused)."""
+    tx = Transaction(raw, BEGIN_SNAPSHOT if read_only else BEGIN, to_psycopg)
+    try:
+        yield tx
+        tx.commit()
+    except BaseException:
+        try:
+            tx.rollback()
+        except psycopg.Error:  # the connection is broken: the pool discards it, the server ends the transaction
+            pass
+        raise
