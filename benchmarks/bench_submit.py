@@ -42,6 +42,7 @@ import shutil
 import sys
 import tempfile
 import time
+from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -131,43 +132,52 @@ async def _wait_ended(session, job_ids: list[str], timeout_s: float) -> dict[str
     return ended
 
 
-async def _post_all(session, families: list[str], clients: int, jobs: int):
-    """``jobs`` POSTs from ``clients`` concurrent clients: (latencies, answers by status, accepted ids, wall)."""
+class _Answers:
+    """What POSTs of jobs got back: how many answers of each status code, and the accepted jobs' ids."""
+
+    def __init__(self) -> None:
+        self.codes: Counter[str] = Counter()
+        self.accepted: list[str] = []
+
+    async def post(self, session, request: dict[str, Any]) -> None:
+        """One POST of ``request``, its answer read whole and counted."""
+        async with session.post(JOBS_PATH, json=request) as answer:
+            body = await answer.json()
+        self.codes[str(answer.status)] += 1
+        if answer.status == 202:
+            self.accepted.append(body["id"])
+
+
+async def _post_all(session, families: list[str], clients: int, jobs: int, answers: _Answers) -> tuple[list, float]:
+    """``jobs`` POSTs from ``clients`` concurrent clients, counted in ``answers``: (latencies, wall)."""
     todo = iter(range(jobs))
     latencies: list[float] = []
-    codes: dict[str, int] = {}
-    accepted: list[str] = []
 
     async def client() -> None:
         for i in todo:  # the clients share one iterator: each job is sent once
             started = time.perf_counter()
-            async with session.post(JOBS_PATH, json=job_request(families[i % len(families)], i)) as r:
-                body = await r.json()
+            await answers.post(session, job_request(families[i % len(families)], i))
             latencies.append(time.perf_counter() - started)
-            codes[str(r.status)] = codes.get(str(r.status), 0) + 1
-            if r.status == 202:
-                accepted.append(body["id"])
 
     started = time.perf_counter()
     await asyncio.gather(*(client() for _ in range(clients)))
-    return latencies, codes, accepted, time.perf_counter() - started
+    return latencies, time.perf_counter() - started
 
 
 async def _submit_burst(session, families: list[str], clients: int, jobs: int, rounds: int = 1) -> dict[str, Any]:
     """``rounds`` bursts of ``jobs`` jobs, each waited for before the next starts; the figures pool every round's
     POSTs (a 200-job burst lasts about a second on this box: one alone is at the mercy of whatever else ran then)."""
     latencies: list[float] = []
-    codes: dict[str, int] = {}
-    ended: dict[str, int] = {}
+    codes: Counter[str] = Counter()
+    ended: Counter[str] = Counter()
     walls: list[float] = []
     for _ in range(rounds):
-        got, answered, accepted, wall = await _post_all(session, families, clients, jobs)
+        answers = _Answers()
+        got, wall = await _post_all(session, families, clients, jobs, answers)
         latencies += got
         walls.append(wall)
-        for code, n in answered.items():
-            codes[code] = codes.get(code, 0) + n
-        for status, n in (await _wait_ended(session, accepted, timeout_s=600)).items():
-            ended[status] = ended.get(status, 0) + n
+        codes += answers.codes
+        ended.update(await _wait_ended(session, answers.accepted, timeout_s=600))
     return {
         "clients": clients,
         "jobs": jobs * rounds,
@@ -176,8 +186,8 @@ async def _submit_burst(session, families: list[str], clients: int, jobs: int, r
         "submissions_per_s": round(jobs * rounds / sum(walls), 1),
         "submissions_per_s_by_round": [round(jobs / w, 1) for w in walls],
         "latency_ms": ms(latencies),
-        "status_codes": codes,
-        "ended": ended,
+        "status_codes": dict(codes),
+        "ended": dict(ended),
     }
 
 
@@ -186,25 +196,21 @@ async def _paced_rounds(session, families: list[str], clients: int, jobs: int, r
     before the next; figures pooled."""
     latencies: list[float] = []
     late: list[float] = []
-    codes: dict[str, int] = {}
-    ended: dict[str, int] = {}
+    codes: Counter[str] = Counter()
+    ended: Counter[str] = Counter()
     achieved: list[float] = []
     for r in range(rounds):
-        accepted: list[str] = []
+        answers = _Answers()
 
-        async def post(i: int, seed: int = 50_000 + r * jobs, accepted: list[str] = accepted) -> None:
-            async with session.post(JOBS_PATH, json=job_request(families[i % len(families)], seed + i)) as answer:
-                body = await answer.json()
-            codes[str(answer.status)] = codes.get(str(answer.status), 0) + 1
-            if answer.status == 202:
-                accepted.append(body["id"])
+        async def post(i: int, seed: int = 50_000 + r * jobs, answers: _Answers = answers) -> None:
+            await answers.post(session, job_request(families[i % len(families)], seed + i))
 
         got = await submit_paced.offer(post, jobs=jobs, clients=clients, rate=rate)
         latencies += got["latencies"]
         late += got["late"]
         achieved.append(round(got["achieved_per_s"], 1))
-        for status, n in (await _wait_ended(session, accepted, timeout_s=600)).items():
-            ended[status] = ended.get(status, 0) + n
+        codes += answers.codes
+        ended.update(await _wait_ended(session, answers.accepted, timeout_s=600))
     return {
         "rate": rate,
         "clients": clients,
@@ -212,8 +218,8 @@ async def _paced_rounds(session, families: list[str], clients: int, jobs: int, r
         "achieved_per_s_by_round": achieved,
         "latency_ms": ms(latencies),
         "sent_late_ms": ms(late),
-        "status_codes": codes,
-        "ended": ended,
+        "status_codes": dict(codes),
+        "ended": dict(ended),
     }
 
 
