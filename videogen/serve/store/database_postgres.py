@@ -18,7 +18,6 @@
 
 from __future__ import annotations
 
-import functools
 import logging
 import select
 import threading
@@ -33,7 +32,7 @@ from psycopg_pool import ConnectionPool
 from videogen.serve.errors import store_error
 from videogen.serve.store.database import Database
 from videogen.serve.store.migrations import EVENTS_CHANNEL
-from videogen.serve.store.postgres_tx import Transaction, transaction
+from videogen.serve.store.postgres_tx import Transaction, psycopg_sql, transaction
 
 logger = logging.getLogger("videogen.serve")
 
@@ -61,12 +60,6 @@ STATEMENT_TIMEOUT_MS = 30_000
 IDLE_IN_TRANSACTION_TIMEOUT_MS = 60_000
 _CLOCK_EXPR = "extract(epoch FROM clock_timestamp())::float8"
 _CLOCK = f"SELECT {_CLOCK_EXPR}"
-
-
-@functools.lru_cache(maxsize=1024)
-def _psycopg_sql(sql: str) -> str:
-    """The store's SQL with psycopg's placeholders (its ``%`` escaped: the store's SQL has no ``?`` in text)."""
-    return sql.replace("%", "%%").replace("?", "%s")
 
 
 class Row(tuple):
@@ -164,7 +157,7 @@ class _Autocommit:
 
     def execute(self, sql: str, params: Sequence[Any] = ()) -> _Buffered:
         with _typed_errors(), self.pool.connection() as raw:
-            cur = raw.execute(_psycopg_sql(sql), params)
+            cur = raw.execute(psycopg_sql(sql), params)
             return _Buffered(cur.fetchall() if cur.description else [], cur.rowcount)
 
 
@@ -262,7 +255,7 @@ class PostgresDatabase(Database):
         if getattr(self._local, "tx", None) is not None:
             raise RuntimeError("a store transaction is already open on this thread")
         with _typed_errors(), self.pool.connection() as raw:
-            with transaction(raw, read_only=not immediate, to_psycopg=_psycopg_sql) as conn:
+            with transaction(raw, read_only=not immediate) as conn:
                 self._local.tx = conn
                 try:
                     yield conn

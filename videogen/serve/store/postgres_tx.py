@@ -20,11 +20,19 @@ server-side binding. Order is kept: a queued write always reaches the server bef
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
 import psycopg
+
+
+@functools.lru_cache(maxsize=1024)
+def psycopg_sql(sql: str) -> str:
+    """The store's SQL with psycopg's placeholders (its ``%`` escaped: the store's SQL has no ``?`` in text)."""
+    return sql.replace("%", "%%").replace("?", "%s")
+
 
 BEGIN = "BEGIN"
 BEGIN_SNAPSHOT = "BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY"
@@ -33,10 +41,9 @@ BEGIN_SNAPSHOT = "BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY"
 class Transaction:
     """A pooled connection inside a transaction: the store's SQL on it, and the transaction's clock."""
 
-    def __init__(self, raw: psycopg.Connection, begin: str, to_psycopg):
+    def __init__(self, raw: psycopg.Connection, begin: str):
         self.raw = raw
         self.clock: float | None = None
-        self._sql = to_psycopg  # the store's ``?`` SQL as psycopg's
         self._waiting: list[tuple[str, Sequence[Any]]] = [(begin, ())]
 
     @property
@@ -46,7 +53,7 @@ class Transaction:
 
     def execute(self, sql: str, params: Sequence[Any] = ()) -> psycopg.Cursor:
         if not self._waiting:
-            return self.raw.execute(self._sql(sql), params)
+            return self.raw.execute(psycopg_sql(sql), params)
         return self._send([*self._waiting, (sql, params)])
 
     def later(self, sql: str, params: Sequence[Any] = ()) -> None:
@@ -70,7 +77,7 @@ class Transaction:
         cursor = psycopg.ClientCursor(self.raw)
         values = [value for _, params in statements for value in params]
         if values:
-            cursor.execute("; ".join(self._sql(sql) for sql, _ in statements), values)
+            cursor.execute("; ".join(psycopg_sql(sql) for sql, _ in statements), values)
         else:  # nothing to bind: the text as it is (no placeholder is looked for)
             cursor.execute("; ".join(sql for sql, _ in statements))
         while cursor.nextset():  # to the last statement's result
@@ -79,10 +86,10 @@ class Transaction:
 
 
 @contextmanager
-def transaction(raw: psycopg.Connection, *, read_only: bool, to_psycopg) -> Iterator[Transaction]:
+def transaction(raw: psycopg.Connection, *, read_only: bool) -> Iterator[Transaction]:
     """A transaction on ``raw`` (an autocommit connection): committed when the block ends, rolled back when it
     raises, or when its commit fails (a queued write refused)."""
-    tx = Transaction(raw, BEGIN_SNAPSHOT if read_only else BEGIN, to_psycopg)
+    tx = Transaction(raw, BEGIN_SNAPSHOT if read_only else BEGIN)
     try:
         yield tx
         tx.commit()
