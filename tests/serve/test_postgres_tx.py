@@ -55,6 +55,13 @@ def test_a_write_left_for_later_runs_before_the_next_statement_and_commits(store
     assert store.db.conn().execute("SELECT owner FROM jobs WHERE id=?", (job.id,)).fetchone()[0] == "carol"
 
 
+def test_a_transaction_of_writes_left_for_later_alone_still_commits_them(store):
+    job = queue_job(store)
+    with store.db.tx() as conn:  # no statement sent before the commit: BEGIN, the write and COMMIT go together
+        store.db.write_later(conn, "UPDATE jobs SET owner=? WHERE id=?", ("dave", job.id))
+    assert store.jobs.get(job.id).owner == "dave"
+
+
 def test_a_refused_write_left_for_later_rolls_the_whole_transaction_back(store):
     job = queue_job(store)
     duplicate = "INSERT INTO jobs(id, status, family, task) VALUES (?,?,?,?)", (job.id, "queued", "wan", "t2v")

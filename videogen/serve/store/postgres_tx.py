@@ -61,7 +61,7 @@ class Transaction:
         self._waiting.append((sql, params))
 
     def commit(self) -> None:
-        if not self.begun:  # nothing was sent: there is nothing to commit
+        if not self.begun and len(self._waiting) == 1:  # nothing but BEGIN: there is nothing to commit
             self._waiting.clear()
             return
         self._send([*self._waiting, ("COMMIT", ())])
