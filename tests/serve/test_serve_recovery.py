@@ -161,7 +161,8 @@ def test_an_app_shut_down_by_serve_mid_job_loses_nothing(ray_session, tmp_path):
         # Not finished, and not lost either. Serve stops both replicas at once: an ingress that outlives the worker
         # by a moment sees its handle call fail with the replica's death and re-queues the job itself ("died");
         # else the job stays running under a claim nobody heart-beats, for the next ingress ("heartbeat").
-        assert left.status in ("running", "queued") and left.progress.step < 200, left
+        # (A job re-queued has a queued job's progress, no step yet: None.)
+        assert left.status in ("running", "queued") and (left.progress.step or 0) < 200, left
         reason = "heartbeat" if left.status == "running" else "died while running it"
 
         serve.run(build_app(args), name=name, route_prefix=prefix)  # the app again, on the same state directory
