@@ -5,6 +5,7 @@ refused; on PostgreSQL a submission is four query strings, not six."""
 from __future__ import annotations
 
 import sqlite3
+import threading
 
 import psycopg
 import pytest
@@ -16,12 +17,16 @@ from videogen.serve.store.job_store import JobStore
 
 @pytest.fixture()
 def sent(monkeypatch) -> list[str]:
-    """Every query string a psycopg cursor sends from this process (each one a round trip to the server)."""
+    """Every query string a psycopg cursor sends from the test's thread (each one a round trip to the server). The
+    pool's own threads, opening and configuring its spare connections in the background, are not counted: their
+    ``SET`` statements land at any moment (CI saw one between ``sent.clear()`` and the transaction)."""
     texts: list[str] = []
     real = psycopg.Cursor.execute
+    test_thread = threading.get_ident()
 
     def counted(cursor, query, params=None, **kwargs):
-        texts.append(str(query))
+        if threading.get_ident() == test_thread:
+            texts.append(str(query))
         return real(cursor, query, params, **kwargs)
 
     monkeypatch.setattr(psycopg.Cursor, "execute", counted)
