@@ -1,6 +1,6 @@
 """A store transaction's statements and the round trips they take (``store/postgres_tx``, ``Database.write_later``):
 a write nobody reads travels with the next statement or the commit, in order, and fails the whole transaction when
-refused; on PostgreSQL a submission is four query strings, not six."""
+refused; on PostgreSQL a submission is three query strings, not six."""
 
 from __future__ import annotations
 
@@ -33,17 +33,18 @@ def sent(monkeypatch) -> list[str]:
     return texts
 
 
-def test_a_bounded_submission_is_four_query_strings_on_postgres(tmp_path, postgres_url, sent):
+def test_a_bounded_submission_is_three_query_strings_on_postgres(tmp_path, postgres_url, sent):
     store = JobStore(tmp_path, database_url=postgres_url)
     try:
         bounds = QueueBounds(family_max_queued=100, default_job_seconds=5, owner_max_queued=100, owner_per_minute=100)
         queue_job(store, owner="alice", bounds=bounds)  # the pool's connection warm: no checkout check below
         sent.clear()
         job = queue_job(store, owner="alice", bounds=bounds)
-        assert len(sent) == 4, sent  # was six: BEGIN, locks, counts, insert, event, COMMIT
-        begin_and_locks, counts, insert, event_and_commit = sent
+        assert len(sent) == 3, sent  # was six: BEGIN, locks, counts, insert, event, COMMIT
+        begin_and_locks, counted_insert, event_and_commit = sent
         assert begin_and_locks.startswith("BEGIN; SELECT pg_advisory_xact_lock")
-        assert "COUNT(*)" in counts and insert.lstrip().startswith("INSERT INTO jobs")
+        # the counts are the insert's condition: counted and inserted by one statement
+        assert counted_insert.lstrip().startswith("INSERT INTO jobs") and "COUNT(*)" in counted_insert
         assert event_and_commit.startswith("INSERT INTO events") and event_and_commit.endswith("; COMMIT")
         events = store.events.since(job.id, 0)
         assert len(events) == 1 and events[0][1].id == job.id  # its event committed with it

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import threading
 
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from testkit import queue_job
 
 from videogen.errors import RateLimitedError, ServiceBusyError
@@ -108,3 +110,46 @@ def test_one_keys_concurrent_submissions_over_several_queues_never_pass_its_limi
         accepted, refused = _race_over_queues(stores, bounds, owner)
         assert len(accepted) == limit and len(refused) == 72 - limit, owner
         assert stores[0].jobs.list(owner=owner)[1] == limit
+
+
+@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    family_max=st.integers(1, 7),
+    owner_max=st.none() | st.integers(1, 8),
+    per_minute=st.none() | st.integers(1, 8),
+    slack=st.integers(1, 4),
+)
+def test_the_insert_condition_lets_through_exactly_what_check_lets_through(
+    store, family_max, owner_max, per_minute, slack
+):
+    """``bounds.fits`` (the condition of the counted insert, one statement) and ``bounds.check`` (the counts read,
+    then the rule in Python: what says why a job was refused) are one rule. The store holds 3 wan jobs queued by
+    alice, 2 of hers on another queue and one of bob's (queue 4, alice's queued and recent 5), never changed here."""
+    from videogen.serve.store import bounds as queue_bounds
+
+    if not store.jobs.list(owner="alice")[1]:
+        for family in ("wan", "wan", "wan", "cogvideox", "cogvideox"):
+            queue_job(store, family=family, owner="alice")
+        queue_job(store, owner="bob")
+    bounds = QueueBounds(family_max, 5, owner_max_queued=owner_max, owner_per_minute=per_minute)
+    with store.db.tx() as conn:
+        now = store.db.clock(conn)
+        condition, args = queue_bounds.fits(bounds, "wan", "alice", now, slack)
+        fits = bool(conn.execute(f"SELECT CASE WHEN {condition} THEN 1 ELSE 0 END", args).fetchone()[0])
+        try:
+            queue_bounds.check(conn, store.db.json_number, bounds, "wan", "alice", now, slack)
+            passed = True
+        except (ServiceBusyError, RateLimitedError, queue_bounds.OwnerNearItsLimits):
+            passed = False
+    assert fits == passed
+    assert fits == (4 < family_max and all(limit is None or 5 + slack <= limit for limit in (owner_max, per_minute)))
+
+
+def test_a_job_the_counted_insert_refused_is_inserted_when_check_finds_room_after_all(store, monkeypatch):
+    """Between the counted insert and ``check`` a job of the queue may start (its count falls): the job that then
+    fits is inserted, not refused without a reason. Forced here by a condition that never holds."""
+    from videogen.serve.store import bounds as queue_bounds
+
+    monkeypatch.setattr(queue_bounds, "fits", lambda *args, **kwargs: ("1 = 0", []))
+    job = queue_job(store, owner="alice", bounds=QueueBounds(family_max_queued=5, default_job_seconds=5))
+    assert store.jobs.get(job.id).status == "queued"

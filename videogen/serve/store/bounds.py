@@ -1,6 +1,7 @@
 """The queue bounds a new job must fit, checked inside the transaction that inserts it.
 
-``Jobs.create`` runs ``check`` and its INSERT in one transaction that holds, from
+``Jobs.create`` counts and inserts in one statement guarded by ``fits`` (``check``, the same rule read back,
+says why when it inserted nothing), in one transaction that holds, from
 the count to the insert, the lock of the family's queue and its part of the owner's
 (``db.lock_for_insert``: SQLite's ``BEGIN IMMEDIATE`` write lock; PostgreSQL advisory
 locks), so two ingress replicas (or two requests of one) can never both see room
@@ -73,6 +74,36 @@ def limits_owner(bounds: QueueBounds, owner: str | None) -> bool:
     return owner is not None and (bounds.owner_max_queued is not None or bounds.owner_per_minute is not None)
 
 
+def _counts(bounds: QueueBounds, family: str, owner: str | None, now: float) -> list[tuple[str, list]]:
+    """The scalar subqueries (each with its arguments) that count the queue's queued jobs and, for an owner, its
+    queued jobs and its submissions in the rate window: what ``check`` reads and ``fits`` compares."""
+    where, args = _queue_where(bounds, family)
+    counts = [(f"(SELECT COUNT(*) FROM jobs WHERE {where} AND status=?)", [*args, str(JobStatus.QUEUED)])]
+    if owner is not None:
+        counts += [
+            ("(SELECT COUNT(*) FROM jobs WHERE owner=? AND status=?)", [owner, str(JobStatus.QUEUED)]),
+            ("(SELECT COUNT(*) FROM jobs WHERE owner=? AND created_at>?)", [owner, now - RATE_WINDOW_S]),
+        ]
+    return counts
+
+
+def fits(bounds: QueueBounds, family: str, owner: str | None, now: float, owner_slack: int = 1) -> tuple[str, list]:
+    """A SQL condition (and its arguments) true when one more job fits every bound with room for ``owner_slack`` of
+    the owner's inserts: what ``check`` lets through without raising. An insert guarded by it (``INSERT ... SELECT
+    ... WHERE``) counts and inserts in one statement, one round trip to a database server where it was two; when it
+    inserts nothing, ``check`` says why (or, the counts having changed meanwhile, that it fits now)."""
+    counts = _counts(bounds, family, owner, now)
+    room = [(bounds.family_max_queued, 1)]
+    if owner is not None:
+        room += [(bounds.owner_max_queued, owner_slack), (bounds.owner_per_minute, owner_slack)]
+    conditions, args = [], []
+    for (count, count_args), (limit, needed) in zip(counts, room, strict=True):
+        if limit is not None:
+            conditions.append(f"{count} + ? <= ?")
+            args += [*count_args, needed, limit]
+    return " AND ".join(conditions), args
+
+
 def check(
     conn: Connection,
     json_number: str,
@@ -87,16 +118,9 @@ def check(
     statement (one round trip to a database server). ``owner_slack``: how many of the owner's inserts may be in
     flight, this one included, none of them counted (``Database.lock_for_insert``): the owner's counts must leave
     that much room, else ``OwnerNearItsLimits`` (with 1, the counts are exact and a full limit refuses)."""
-    where, args = _queue_where(bounds, family)
-    counts = [f"(SELECT COUNT(*) FROM jobs WHERE {where} AND status=?)"]
-    count_args: list = [*args, str(JobStatus.QUEUED)]
-    if owner is not None:
-        counts += [
-            "(SELECT COUNT(*) FROM jobs WHERE owner=? AND status=?)",
-            "(SELECT COUNT(*) FROM jobs WHERE owner=? AND created_at>?)",
-        ]
-        count_args += [owner, str(JobStatus.QUEUED), owner, now - RATE_WINDOW_S]
-    queued, *mine = conn.execute(f"SELECT {', '.join(counts)}", count_args).fetchone()
+    counts = _counts(bounds, family, owner, now)
+    count_args = [value for _, args in counts for value in args]
+    queued, *mine = conn.execute(f"SELECT {', '.join(sql for sql, _ in counts)}", count_args).fetchone()
     if queued >= bounds.family_max_queued:
         drain_s = _drain_seconds(conn, json_number, bounds, family, bounds.default_job_seconds)
         raise ServiceBusyError(

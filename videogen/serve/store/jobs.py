@@ -47,6 +47,13 @@ def new_job_id() -> str:
     return "job_" + uuid.uuid4().hex[:20]
 
 
+_JOB_COLUMNS = """id, status, family, task, request_json, image, model_json, params_json, adjustments_json,
+    progress_json, estimate_json, created_at, updated_at, max_attempts, dispatcher, lease_until, owner, model_name"""
+_INSERT = f"INSERT INTO jobs({_JOB_COLUMNS}) VALUES ({','.join('?' * 18)}) RETURNING *"
+# Inserted only while ``{condition}`` (``bounds.fits``) holds: a bounded submission's count and insert in one statement.
+_INSERT_IF = f"INSERT INTO jobs({_JOB_COLUMNS}) SELECT {','.join('?' * 18)} WHERE {{condition}} RETURNING *"
+
+
 class Jobs(LeasesAndScans, JobEndings):
     def __init__(self, db: Database, events: EventLog):
         self.db = db
@@ -142,34 +149,35 @@ class Jobs(LeasesAndScans, JobEndings):
                     owner_key = f"owner:{owner}" if queue_bounds.limits_owner(bounds, owner) else None
                     slack = self.db.lock_for_insert(conn, f"queue:{family}", owner_key, alone=alone)
                 now = self.db.clock(conn)
-                if bounds is not None:
-                    queue_bounds.check(conn, self.db.json_number, bounds, family, owner, now, slack)
-                rows = conn.execute(
-                    """INSERT INTO jobs(id, status, family, task, request_json, image, model_json, params_json,
-                           adjustments_json, progress_json, estimate_json, created_at, updated_at, max_attempts,
-                           dispatcher, lease_until, owner, model_name)
-                       VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?) RETURNING *""",
-                    (
-                        job_id,
-                        str(QUEUED),
-                        family,
-                        task,
-                        _json(request),
-                        image,
-                        _json(model),
-                        _json(params),
-                        _json(adjustments),
-                        _json(progress),
-                        _json(estimate) if estimate is not None else None,
-                        now,
-                        now,
-                        max_attempts,
-                        dispatcher,
-                        now + lease_s if dispatcher else None,
-                        owner,
-                        model_name,
-                    ),
-                ).fetchall()  # the row as inserted: not read again (read whole: finished before the commit)
+                values = (
+                    job_id,
+                    str(QUEUED),
+                    family,
+                    task,
+                    _json(request),
+                    image,
+                    _json(model),
+                    _json(params),
+                    _json(adjustments),
+                    _json(progress),
+                    _json(estimate) if estimate is not None else None,
+                    now,
+                    now,
+                    max_attempts,
+                    dispatcher,
+                    now + lease_s if dispatcher else None,
+                    owner,
+                    model_name,
+                )
+                rows = []
+                if bounds is not None:  # counted and inserted by one statement; nothing inserted: check says why
+                    condition, condition_args = queue_bounds.fits(bounds, family, owner, now, slack)
+                    rows = conn.execute(_INSERT_IF.format(condition=condition), (*values, *condition_args)).fetchall()
+                    if not rows:
+                        queue_bounds.check(conn, self.db.json_number, bounds, family, owner, now, slack)
+                if not rows:  # unbounded, or the counts changed between the two statements and it fits now
+                    rows = conn.execute(_INSERT, values).fetchall()
+                # the row as inserted: not read again (read whole: finished before the commit)
                 return self._changed(conn, job_id, rows[0], first=True)
 
         try:
