@@ -15,7 +15,7 @@ import json
 from testkit import queue_job
 
 from videogen.serve.config import VideoGenAppConfig
-from videogen.serve.service.event_feed import EventFeed
+from videogen.serve.service.event_feed import EventFeed, until_fallback_read
 from videogen.serve.service.videogen_service import VideoGenService
 from videogen.serve.store.events import _MAX_IN_LIST, ChangeWatch
 from videogen.serve.store.job_store import JobStore
@@ -172,6 +172,48 @@ def test_without_any_wake_up_a_stream_still_reads_the_store(tmp_path, monkeypatc
         assert (await follow.next())["status"] == "cancelled"
 
     asyncio.run(main())
+
+
+def test_streams_that_only_the_fallback_wakes_share_its_reads(tmp_path, monkeypatch):
+    """Ten streams of one job, opened at different moments, and no wake-up at all (a queued job's streams): each
+    fallback tick is one read for all of them (the job's grid, ``until_fallback_read``), where each stream
+    re-reading on its own clock made ten; and the fallback still brings them the job's change."""
+    monkeypatch.setattr(EventFeed, "_start_watcher", lambda self: None)
+
+    async def main():
+        svc = _service(tmp_path)
+        svc.jobs.sse_fallback_s = 0.2
+        job = _create(svc.store)
+        reads: list[int] = []
+        inner = svc.jobs.event_reads._read
+        svc.jobs.event_reads._read = lambda job_id, after_seq: reads.append(after_seq) or inner(job_id, after_seq)
+        follows = []
+        for _ in range(10):  # spread over most of a period
+            follows.append(Follower(await svc.jobs.sse_stream(job.id)))
+            await asyncio.sleep(0.015)
+        for follow in follows:
+            assert (await follow.next())["status"] == "queued"
+        reads.clear()
+        await asyncio.sleep(1.0)  # five periods: about five reads (fifty, one per stream per period, before)
+        assert 2 <= len(reads) <= 15, reads
+        svc.store.jobs.request_cancel(job.id)  # written without notify, and nobody watches the store
+        for follow in follows:
+            assert (await follow.next())["status"] == "cancelled"
+
+    asyncio.run(main())
+
+
+def test_a_jobs_fallback_ticks_fall_on_one_grid_and_jobs_are_spread_over_it():
+    period = 1.0
+    for now in (0.0, 0.37, 12.5, 1e6 + 0.999):
+        wait = until_fallback_read("job_a", period, now)
+        assert 0 < wait <= period
+        # every stream of the job, asking at any moment, is due at the same tick
+        later = now + 0.3
+        apart = (now + wait - (later + until_fallback_read("job_a", period, later))) % period
+        assert min(apart, period - apart) < 1e-6
+    offsets = {round(until_fallback_read(f"job_{i}", period, 0.0), 3) for i in range(50)}
+    assert len(offsets) > 30  # fifty jobs' ticks spread over the period, not all at one moment
 
 
 def test_streams_of_one_job_share_each_read_and_a_late_one_reads_again(tmp_path):

@@ -29,6 +29,7 @@ import logging
 import threading
 import time
 import weakref
+import zlib
 from collections.abc import AsyncGenerator, Iterator
 from contextlib import contextmanager
 
@@ -43,6 +44,20 @@ logger = logging.getLogger("videogen.serve")
 WATCH_POLL_S = 0.002
 # A stream refused for want of a slot is told to try again after this long.
 STREAM_RETRY_AFTER_S = 5.0
+
+
+def until_fallback_read(job_id: str, period_s: float, now: float) -> float:
+    """Seconds from ``now`` (monotonic) until the job's next fallback re-read, in (0, ``period_s``].
+
+    The re-reads fall on a grid of ``period_s`` offset per job: all of a job's streams wake at the same tick and
+    share one read (``event_reads``), where each stream re-reading a second after its own last read made one read
+    per stream. Served with 500 streams on 50 jobs (43 of them queued: no event wakes their streams), the ingress
+    made about 430 fallback reads a second, 40% of its sampled time, and on PostgreSQL they queued up in front of
+    the reads of new events (``benchmarks/results/cpu/submit-profile.md``, round seven). The offsets spread the
+    jobs' ticks over the period, so the reads do not all come at once.
+    """
+    offset = zlib.crc32(job_id.encode()) % 1024 / 1024 * period_s
+    return period_s - (now - offset) % period_s
 
 
 class Subscription:

@@ -27,7 +27,7 @@ from videogen.serve.protocol import Job, JobList
 from videogen.serve.service.auth import HANDLE, Principal
 from videogen.serve.service.dispatch import LEASE_S, Dispatcher
 from videogen.serve.service.estimates import EstimateService
-from videogen.serve.service.event_feed import EventFeed, SlotStream, StreamSlots
+from videogen.serve.service.event_feed import EventFeed, SlotStream, StreamSlots, until_fallback_read
 from videogen.serve.service.event_reads import Frame, SharedEventReads
 from videogen.serve.service.limits import Limits
 from videogen.serve.service.status import StatusViews
@@ -55,7 +55,8 @@ SSE_KEEPALIVE_S = 15.0
 # submissions/s against 156 and 136. On PostgreSQL the round trips to the server overlap (110/s on four, 100 on one).
 SUBMIT_THREADS = {"sqlite": 1, "postgres": 4}
 # A stream is woken when its job has a new event (see event_feed); it also re-reads
-# the store this often on its own, so a lost wake-up costs at most this long.
+# the store this often on its own, so a lost wake-up costs at most this long (a job's
+# streams together, on the job's tick: event_feed.until_fallback_read).
 SSE_FALLBACK_S = 1.0
 
 
@@ -308,7 +309,7 @@ class JobService:
                     return
                 ended = False
                 # Subscribed before the snapshot: an event after it has set the flag, so wait before reading again.
-                await sub.wait(min(self.sse_fallback_s, SSE_KEEPALIVE_S))
+                await sub.wait(min(self._until_fallback_read(job_id), SSE_KEEPALIVE_S))
             else:
                 rec = await asyncio.to_thread(self.jobs.get, job_id, owner)  # 404 before the stream starts
                 seq = last_event_id
@@ -332,7 +333,10 @@ class JobService:
                     quiet_since = time.monotonic()
                     yield -1, None, format_sse(-1, None)
                     continue
-                await sub.wait(min(self.sse_fallback_s, SSE_KEEPALIVE_S - quiet))
+                await sub.wait(min(self._until_fallback_read(job_id), SSE_KEEPALIVE_S - quiet))
+
+    def _until_fallback_read(self, job_id: str) -> float:
+        return until_fallback_read(job_id, self.sse_fallback_s, time.monotonic())
 
     async def sse_stream(
         self, job_id: str, last_event_id: int | None = None, who: Principal = HANDLE
