@@ -52,8 +52,10 @@ SSE_KEEPALIVE_S = 15.0
 # Per backend: on SQLite every insert waits for the one file's write lock anyway, and more threads only fight over
 # the GIL (each SQLite call lets it go and waits to get it back): served on the 2-core box, 32 clients, a submission
 # took 2.7 ms on one thread (1 ms of it CPU), 7.4 ms on two, 18.7 ms on four, and one thread answered 205
-# submissions/s against 156 and 136. On PostgreSQL the round trips to the server overlap (110/s on four, 100 on one).
-SUBMIT_THREADS = {"sqlite": 1, "postgres": 4}
+# submissions/s against 156 and 136. On PostgreSQL the round trips to the server overlap: with a submission in three
+# (round seven of benchmarks/results/cpu/submit-profile.md), eight threads took bursts of 200 at 326, 179, 304, 291,
+# 266 and 123/s, four at 181, 200, 267, 214, 201 and 168/s, sixteen at 138, 141 and 146/s (the GIL fought over).
+SUBMIT_THREADS = {"sqlite": 1, "postgres": 8}
 # A stream is woken when its job has a new event (see event_feed); it also re-reads
 # the store this often on its own, so a lost wake-up costs at most this long (a job's
 # streams together, on the job's tick: event_feed.until_fallback_read).
