@@ -13,6 +13,7 @@ from testkit import queue_job
 
 from videogen.serve.store.bounds import QueueBounds
 from videogen.serve.store.job_store import JobStore
+from videogen.video.progress import Progress
 
 
 @pytest.fixture()
@@ -91,5 +92,26 @@ def test_a_transaction_that_sent_nothing_sends_no_rollback_either(tmp_path, post
         with store.db.tx(immediate=False) as conn:  # a read-only snapshot: BEGIN with its first read
             conn.execute("SELECT COUNT(*) FROM jobs").fetchone()
         assert sent == ["BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY; SELECT COUNT(*) FROM jobs", "COMMIT"]
+    finally:
+        store.close()
+
+
+def test_a_read_onto_a_known_state_is_one_query_string(tmp_path, postgres_url, sent):
+    """A live stream's read of new events, given the record of the last one it sent: one statement, no
+    transaction; without it, the state is read back from the log in a read-only transaction."""
+    store = JobStore(tmp_path, database_url=postgres_url)
+    try:
+        job = queue_job(store)
+        claim = store.jobs.claim(job.id, {"replica_id": "w"})
+        (seq, known), *_ = store.events.since(job.id, 0)
+        store.jobs.update_progress(job.id, claim.claim_token, Progress(stage="denoising", step=1))
+        sent.clear()
+        onto = store.events.since(job.id, seq, state_at=known.snapshot())
+        assert len(sent) == 1 and sent[0].startswith("SELECT seq, data FROM events"), sent
+        sent.clear()
+        rebuilt = store.events.since(job.id, seq)
+        assert len(sent) > 1 and sent[0].startswith("BEGIN")
+        assert [(s, r.snapshot()) for s, r in onto] == [(s, r.snapshot()) for s, r in rebuilt]
+        assert onto[-1][1].progress.step == 1
     finally:
         store.close()

@@ -186,7 +186,9 @@ def test_streams_that_only_the_fallback_wakes_share_its_reads(tmp_path, monkeypa
         job = _create(svc.store)
         reads: list[int] = []
         inner = svc.jobs.event_reads._read
-        svc.jobs.event_reads._read = lambda job_id, after_seq: reads.append(after_seq) or inner(job_id, after_seq)
+        svc.jobs.event_reads._read = lambda job_id, after_seq, known: (
+            reads.append(after_seq) or inner(job_id, after_seq, known)
+        )
         follows = []
         for _ in range(10):  # spread over most of a period
             follows.append(Follower(await svc.jobs.sse_stream(job.id)))
@@ -224,13 +226,13 @@ def test_streams_of_one_job_share_each_read_and_a_late_one_reads_again(tmp_path)
     async def main():
         svc = _service(tmp_path)
         job = _create(svc.store)
-        reads: list[tuple[str, int]] = []
+        reads: list[tuple[str, int, bool]] = []
         shared = svc.jobs.event_reads
         inner = shared._read
 
-        def counted(job_id, after_seq):
-            reads.append((job_id, after_seq))
-            return inner(job_id, after_seq)
+        def counted(job_id, after_seq, known):
+            reads.append((job_id, after_seq, known is not None))
+            return inner(job_id, after_seq, known)
 
         shared._read = counted
         follows = [Follower(await svc.jobs.sse_stream(job.id)) for _ in range(10)]
@@ -249,6 +251,9 @@ def test_streams_of_one_job_share_each_read_and_a_late_one_reads_again(tmp_path)
             assert (await follow.next())["status"] == "succeeded"
             assert await follow.next() is None
         assert len(reads) <= 2 * 5, reads  # 5 events after the snapshot; unshared it would be 10 reads each
+        first = min(after for _, after, _ in reads)  # the snapshot's seq: the record there is the job's row
+        # every later read builds on the record of the last event its streams sent (no chain read from the log)
+        assert all(known for _, after, known in reads if after > first) and len({a for _, a, _ in reads}) > 1
         assert shared.waiting == 0
 
     asyncio.run(main())
@@ -262,7 +267,7 @@ def test_a_read_already_started_is_not_joined(tmp_path):
     started, release = threading.Event(), threading.Event()
     calls: list[int] = []
 
-    def read(job_id, after_seq):
+    def read(job_id, after_seq, known):
         calls.append(after_seq)
         nth = len(calls)
         if nth == 1:

@@ -10,6 +10,9 @@ events; a read already under way may miss an event committed after it began and 
 flag, whose wake-up the stream has just cleared. Joining only a read not yet started keeps the feed's rule: every
 event is in the read a stream gets, or sets its flag after it. The read starts on the loop's next pass, after the
 streams woken by the same event have all asked.
+
+A stream that has sent an event brings its record (``known``): the read then applies the new events onto it, one
+statement with no transaction (``EventLog.since``'s ``state_at``), instead of rebuilding it from the log first.
 """
 
 from __future__ import annotations
@@ -26,13 +29,22 @@ class SharedEventReads(Generic[Record]):
     """``since(job_id, after_seq)``: the job's events after ``after_seq`` as (id, record, frame), read once for
     every caller that asks before the read starts. ``read`` blocks (it runs on the loop's default executor)."""
 
-    def __init__(self, read: Callable[[str, int], list[tuple[int, Record]]], encode: Callable[[int, Record], str]):
+    def __init__(
+        self,
+        read: Callable[[str, int, Record | None], list[tuple[int, Record]]],
+        encode: Callable[[int, Record], str],
+    ):
         self._read, self._encode = read, encode
         self._waiting: dict[tuple[str, int, asyncio.AbstractEventLoop], asyncio.Future] = {}
+        self._known: dict[tuple[str, int, asyncio.AbstractEventLoop], Record] = {}
 
-    async def since(self, job_id: str, after_seq: int) -> list[Frame]:
+    async def since(self, job_id: str, after_seq: int, known: Record | None = None) -> list[Frame]:
+        """``known``: the record at ``after_seq`` when the caller has it from an event (the read then needs not
+        rebuild it from the log); any caller sharing the read may bring it."""
         loop = asyncio.get_running_loop()
         key = (job_id, after_seq, loop)
+        if known is not None:
+            self._known.setdefault(key, known)
         shared = self._waiting.get(key)
         if shared is None:
             shared = self._waiting[key] = loop.create_future()
@@ -47,12 +59,13 @@ class SharedEventReads(Generic[Record]):
 
     def _start(self, key: tuple[str, int, asyncio.AbstractEventLoop], shared: asyncio.Future) -> None:
         del self._waiting[key]  # from here on a new caller starts a read of its own (see the module docstring)
+        known = self._known.pop(key, None)
         job_id, after_seq, loop = key
-        read = loop.run_in_executor(None, self._read_encoded, job_id, after_seq)
+        read = loop.run_in_executor(None, self._read_encoded, job_id, after_seq, known)
         read.add_done_callback(lambda done: _settle(shared, done))
 
-    def _read_encoded(self, job_id: str, after_seq: int) -> list[Frame]:
-        return [(seq, rec, self._encode(seq, rec)) for seq, rec in self._read(job_id, after_seq)]
+    def _read_encoded(self, job_id: str, after_seq: int, known: Record | None) -> list[Frame]:
+        return [(seq, rec, self._encode(seq, rec)) for seq, rec in self._read(job_id, after_seq, known)]
 
 
 def _settle(shared: asyncio.Future, done: asyncio.Future) -> None:

@@ -81,7 +81,10 @@ class JobService:
         self.status = status
         self.feed = EventFeed(store)
         days = settings.retention_days
-        self.event_reads = SharedEventReads(store.events.since, lambda seq, rec: format_sse(seq, rec, days))
+        self.event_reads = SharedEventReads(
+            lambda job_id, seq, known: store.events.since(job_id, seq, state_at=known and known.snapshot()),
+            lambda seq, rec: format_sse(seq, rec, days),
+        )
         self.streams = StreamSlots(settings.max_sse_streams, settings.max_sse_streams_per_key)
         self.sse_fallback_s = SSE_FALLBACK_S
         self.submit_executor = ThreadPoolExecutor(
@@ -318,12 +321,15 @@ class JobService:
                 # Already ended: every event it will have is logged, so nothing after the id means the end.
                 ended = rec.status.terminal
             quiet_since = time.monotonic()
+            # The record at seq as the log has it, once an event brought it (the job's row above may be newer): a
+            # read after it applies the new events onto it instead of rebuilding it from the log.
+            known: JobRecord | None = None
             while True:
                 sub.clear()
-                events = await self.event_reads.since(job_id, seq)
-                for seq, rec, frame in events:
-                    yield seq, rec, frame
-                    if rec.status.terminal:
+                events = await self.event_reads.since(job_id, seq, known)
+                for seq, known, frame in events:
+                    yield seq, known, frame
+                    if known.status.terminal:
                         return
                 if events:
                     quiet_since = time.monotonic()
