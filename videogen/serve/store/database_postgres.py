@@ -6,8 +6,9 @@
   explicitly: ``SELECT … FOR UPDATE`` before a read-then-write, ``FOR UPDATE SKIP LOCKED`` in scans,
   advisory transaction locks for a count-then-insert (the queue bounds) and for migrations. A read-only
   transaction (``tx(immediate=False)``) is a REPEATABLE READ snapshot.
-- Every stored time is the server's clock (``clock_timestamp()`` as epoch seconds, read once per
-  transaction), never a node's: a skew between nodes cannot make a live job look stale.
+- Every stored time is the server's clock (``clock_timestamp()`` as epoch seconds, one per transaction, read
+  from the server every few seconds and carried forward in between: ``postgres_clock``), never a node's: a skew
+  between nodes cannot make a live job look stale.
 - ``NOTIFY`` is sent in the transaction that inserts an event, by a trigger on ``events`` (schema step 3:
   no round trip of its own); a ``Listener`` (one connection of its own per ingress) receives them.
 - Connections come from a pool that checks on checkout one the server may have ended (idle for a second, or
@@ -32,6 +33,7 @@ from psycopg_pool import ConnectionPool
 from videogen.serve.errors import store_error
 from videogen.serve.store.database import Database
 from videogen.serve.store.migrations import EVENTS_CHANNEL
+from videogen.serve.store.postgres_clock import ServerClock
 from videogen.serve.store.postgres_tx import Transaction, psycopg_sql, transaction
 
 logger = logging.getLogger("videogen.serve")
@@ -238,6 +240,7 @@ class PostgresDatabase(Database):
             open=True,
         )
         self._autocommit = _Autocommit(self.pool)
+        self.server_clock = ServerClock()
         self._local = threading.local()
         self._listeners: list[Listener] = []
         try:
@@ -269,11 +272,12 @@ class PostgresDatabase(Database):
             conn.execute(sql, params)
 
     def clock(self, conn: Transaction | _Autocommit) -> float:
+        """The server's clock (``postgres_clock``: read from it every few seconds, carried forward in between)."""
         if isinstance(conn, Transaction):  # one time per transaction, as now() is
             if conn.clock is None:
-                conn.clock = conn.execute(_CLOCK).fetchone()[0]
+                conn.clock = self.server_clock.now(lambda: conn.execute(_CLOCK).fetchone()[0])
             return conn.clock
-        return conn.execute(_CLOCK).fetchone()[0]
+        return self.server_clock.now(lambda: conn.execute(_CLOCK).fetchone()[0])
 
     def serialize(self, conn: Transaction, *keys: str) -> None:
         """The locks, taken in order by one statement, which also reads the transaction's clock (unless read
