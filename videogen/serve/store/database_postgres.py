@@ -273,11 +273,15 @@ class PostgresDatabase(Database):
 
     def clock(self, conn: Transaction | _Autocommit) -> float:
         """The server's clock (``postgres_clock``: read from it every few seconds, carried forward in between)."""
+
+        def read() -> float:
+            return conn.execute(_CLOCK).fetchone()[0]
+
         if isinstance(conn, Transaction):  # one time per transaction, as now() is
             if conn.clock is None:
-                conn.clock = self.server_clock.now(lambda: conn.execute(_CLOCK).fetchone()[0])
+                conn.clock = self.server_clock.now(read)
             return conn.clock
-        return self.server_clock.now(lambda: conn.execute(_CLOCK).fetchone()[0])
+        return self.server_clock.now(read)
 
     def serialize(self, conn: Transaction, *keys: str) -> None:
         """The locks, taken in order by one statement, which also reads the transaction's clock (unless read

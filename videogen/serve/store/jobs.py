@@ -49,9 +49,10 @@ def new_job_id() -> str:
 
 _JOB_COLUMNS = """id, status, family, task, request_json, image, model_json, params_json, adjustments_json,
     progress_json, estimate_json, created_at, updated_at, max_attempts, dispatcher, lease_until, owner, model_name"""
-_INSERT = f"INSERT INTO jobs({_JOB_COLUMNS}) VALUES ({','.join('?' * 18)}) RETURNING *"
+_JOB_VALUES = ",".join("?" * len(_JOB_COLUMNS.split(",")))
+_INSERT = f"INSERT INTO jobs({_JOB_COLUMNS}) VALUES ({_JOB_VALUES}) RETURNING *"
 # Inserted only while ``{condition}`` (``bounds.fits``) holds: a bounded submission's count and insert in one statement.
-_INSERT_IF = f"INSERT INTO jobs({_JOB_COLUMNS}) SELECT {','.join('?' * 18)} WHERE {{condition}} RETURNING *"
+_INSERT_IF = f"INSERT INTO jobs({_JOB_COLUMNS}) SELECT {_JOB_VALUES} WHERE {{condition}} RETURNING *"
 
 
 class Jobs(LeasesAndScans, JobEndings):

@@ -29,7 +29,6 @@ class ServerClock:
 
     def __init__(self, calibrate_s: float = CALIBRATE_S, max_round_trip_s: float = MAX_ROUND_TRIP_S):
         self.calibrate_s, self.max_round_trip_s = calibrate_s, max_round_trip_s
-        self.readings = 0  # reads of the server's clock (tests, logs)
         self._offset: float | None = None  # the server's epoch seconds less this process's monotonic clock
         self._read_at = float("-inf")
         self._lock = threading.Lock()
@@ -43,7 +42,6 @@ class ServerClock:
         server = read()
         after = time.monotonic()
         with self._lock:
-            self.readings += 1
             if after - here <= self.max_round_trip_s:  # the server evaluated it between the two: the midpoint
                 self._offset, self._read_at = server - (here + after) / 2, after
         return server
