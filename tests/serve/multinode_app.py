@@ -609,6 +609,15 @@ def main(spec: dict, out: Path) -> None:
             )
             for done in both:
                 done.result()
+
+        def replacement() -> str | None:  # g2's ingress as Serve put it back (its proxy prefers its own node's)
+            answer = c["g2"].get("/api/video/runtime")
+            dispatcher = answer.status_code == 200 and answer.json()["ingress"]["dispatcher"]
+            return dispatcher if dispatcher and dispatcher not in ingress.values() else None
+
+        # The scaled model's jobs wait out the dead ingress's lease; the killed ingress's replacement may be
+        # the live one that takes them, so the report names it too.
+        report["ingress_replacement"] = until(replacement)
         timed("pg_restart", lambda: pg_restart(c, spec, ingress))
         timed("node_kill", lambda: node_kill(c, cluster, gpu1))
         timed("s3_down", lambda: s3_down(c, relay, spec, node_dirs))
