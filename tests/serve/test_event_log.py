@@ -72,8 +72,10 @@ def test_a_progress_write_stores_what_changed_not_the_whole_record(store):
     assert len(rows) == before + 1
     full = json.loads(rows[0][1])  # the first event of a job is its whole snapshot
     assert full["id"] == job.id and full["estimate"] == ESTIMATE
+    claimed = json.loads(rows[1][1])  # and so is a claim's (an attempt starts: nothing of the log read for it)
+    assert claimed["status"] == "running" and claimed["worker"] == {"replica_id": "w"} and "delta" not in claimed
     written = json.loads(rows[-1][1])
-    assert set(written["delta"]) == {"progress", "heartbeat_at", "updated_at"} and written["base"] == rows[0][0]
+    assert set(written["delta"]) == {"progress", "heartbeat_at", "updated_at"} and written["base"] == rows[1][0]
     assert len(rows[-1][1]) * 4 < len(rows[0][1]), (len(rows[-1][1]), len(rows[0][1]))
 
 
@@ -96,7 +98,7 @@ def test_a_live_jobs_replay_gives_every_whole_record_in_order_from_any_event(sto
     seqs = [seq for seq, _ in replay]
     assert seqs == sorted(seqs)
     fulls = [seq for seq, data in _rows(store, job.id) if "delta" not in json.loads(data)]
-    assert len(fulls) == 3  # the first row, then one every FULL_EVERY events
+    assert len(fulls) == 4  # the first row, the claim's, then one every FULL_EVERY events
     for i, seq in enumerate(seqs):  # a client resuming after any event gets exactly the rest
         assert [(s, r.snapshot()) for s, r in store.events.since(job.id, seq, limit=10_000)] == list(
             zip(seqs[i + 1 :], expected[i + 1 :], strict=True)

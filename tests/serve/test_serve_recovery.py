@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 
 import pytest
 import ray
 from serve_helpers import ingress_replica_ids, replica_actor, wait_job, wait_job_tolerant, wait_until
+
+from videogen.serve.service.dispatch import _replica_gone
 
 pytestmark = pytest.mark.serve
 
@@ -70,12 +73,17 @@ def test_a_killed_worker_job_is_retried_within_60s(client):
     job = _post(client, steps=60)
     running = wait_until(lambda: _running(client, job["id"]), timeout=30)
     victim = running["worker"]["replica_id"]
+    # Jobs go to workers over Serve's gRPC transport, which reports a dead replica as merely unavailable: the
+    # dispatcher asks Ray about the replica's actor (alive now, dead once killed).
+    assert not asyncio.run(_replica_gone(running["worker"], 10))
     ray.kill(replica_actor(victim), no_restart=True)
     started = time.monotonic()
+    assert asyncio.run(_replica_gone(running["worker"], 10))
     final = wait_job_tolerant(client, job["id"], timeout=60)
     elapsed = time.monotonic() - started
     assert final["status"] == "succeeded", final
     assert final["attempts"] == 2 and elapsed < 60
+    # Found dead on the call's failure, not left to the heartbeat reaper.
     assert final["history"][0]["worker"]["replica_id"] == victim and "died" in final["history"][0]["reason"]
     assert final["worker"]["replica_id"] != victim
     # The replacement replica serves the next job too.

@@ -36,6 +36,10 @@ class VideoGenIngress:
             label = f"{ctx.replica_id.deployment_id.name}#{ctx.replica_id.unique_id}"
         except Exception:  # noqa: BLE001 - built outside a replica (tests)
             label = "ingress"
+        # Jobs go to the workers over Serve's gRPC transport, not as Ray actor calls: about 4 ms less per job on
+        # a 2-core box (benchmarks/results/cpu/submit-profile.md, round ten); the dispatcher tells a replica's death
+        # from a blip, which that transport reports alike (dispatch._replica_gone).
+        workers = {name: handle.options(_by_reference=False) for name, handle in workers.items()}
         self.service = VideoGenService(settings, workers, replica_label=label)
         # Closed by default: no key and a proxy listening beyond loopback refuses to start (unless allowed).
         self.service.keys.check_exposure(serve_http_host())

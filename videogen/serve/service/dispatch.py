@@ -53,6 +53,32 @@ def _is_replica_death(exc: BaseException) -> bool:
     return isinstance(exc, (ActorDiedError, RayActorError, WorkerCrashedError))
 
 
+async def _replica_gone(worker: Mapping[str, Any] | None, wait_s: float) -> bool:
+    """Whether the replica that ran a job (its record's ``worker``) is dead, by Ray's word.
+
+    The ingress pushes jobs over Serve's gRPC transport (``VideoGenIngress``), where a replica that died and one
+    that is briefly unreachable answer alike (UNAVAILABLE); its Ray actor tells them apart: gone (its name
+    released) or a call failing with a death. Still answering, or not within ``wait_s``: not known dead (the
+    heartbeat decides)."""
+    import ray
+    from ray.serve._private.common import REPLICA_ID_FULL_ID_STR_PREFIX
+    from ray.serve._private.constants import SERVE_NAMESPACE
+
+    replica_id = (worker or {}).get("replica_id")
+    if not replica_id:
+        return False
+    try:
+        actor = await asyncio.to_thread(
+            ray.get_actor, REPLICA_ID_FULL_ID_STR_PREFIX + replica_id, namespace=SERVE_NAMESPACE
+        )
+        await asyncio.wait_for(actor.get_num_ongoing_requests.remote(), wait_s)
+    except ValueError:  # no actor of that name: it died and Ray released the name
+        return True
+    except Exception as exc:  # noqa: BLE001
+        return _is_replica_death(exc)
+    return False
+
+
 class Dispatcher:
     def __init__(self, settings: VideoGenAppConfig, store: JobStore, workers: Mapping[str, Any], dispatcher_id: str):
         self.settings = settings
@@ -145,7 +171,8 @@ class Dispatcher:
                 if rec.status.terminal:
                     return
                 if rec.status == JobStatus.RUNNING:
-                    if not _is_replica_death(exc):
+                    died = _is_replica_death(exc) or await _replica_gone(rec.worker, self.settings.heartbeat_timeout_s)
+                    if not died:
                         # Cannot tell: the reaper decides from the heartbeat.
                         logger.warning("dispatch of %s: %s; leaving it to the heartbeat", job_id, exc)
                         return

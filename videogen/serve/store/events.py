@@ -8,8 +8,8 @@ wire ``Job`` from each.
 
 What a row holds (a progress write per step must not copy the whole record):
 
-- a *full* row: the record's snapshot (the first event of a job, then every
-  ``FULL_EVERY``-th, and the last);
+- a *full* row: the record's snapshot (the first event of a job, each claim's,
+  then every ``FULL_EVERY``-th, and the last);
 - a *delta* row: ``{"delta": {the fields that changed since the job's previous
   event}, "base": the seq of the full row it builds on}``.
 
@@ -67,13 +67,13 @@ class EventLog:
     def __init__(self, db: Database):
         self.db = db
 
-    def append(self, conn: Connection, record: JobRecord, *, first: bool = False) -> None:
+    def append(self, conn: Connection, record: JobRecord, *, full: bool = False) -> None:
         """Log ``record`` inside the caller's transaction: a delta, a full row, or (the job ended) the one row left;
-        the other nodes' watchers hear of it when the transaction commits. ``first``: the job was just inserted, so
-        it has no event to build on (none is looked for)."""
+        the other nodes' watchers hear of it when the transaction commits. ``full``: a full row, whatever came
+        before (the job's first event, which has nothing to build on; a claim): the log is not read."""
         snapshot = record.snapshot()
         data: dict[str, Any] = snapshot
-        rows = [] if first or record.status.terminal else EventLog._chain(conn, record.id)
+        rows = [] if full or record.status.terminal else EventLog._chain(conn, record.id)
         if 0 < len(rows) < FULL_EVERY:  # else: the job's first event, its last, or time for a full row
             previous = EventLog._replay(rows)
             data = {

@@ -69,11 +69,11 @@ class Jobs(LeasesAndScans, JobEndings):
             raise JobNotFoundError(f"job {job_id!r} not found", job_id=job_id)
         return JobRecord.from_row(row)
 
-    def _changed(self, conn: Connection, job_id: str, row: Any = None, *, first: bool = False) -> JobRecord:
+    def _changed(self, conn: Connection, job_id: str, row: Any = None, *, full: bool = False) -> JobRecord:
         """The job after a change (``row``: as the change returned it), logged as an event in the same transaction
-        (``first``: the job's first event)."""
+        (``full``: as a full row, nothing read for a delta)."""
         record = JobRecord.from_row(row) if row is not None else self._read(conn, job_id)
-        self.events.append(conn, record, first=first)
+        self.events.append(conn, record, full=full)
         return record
 
     def get(self, job_id: str, owner: str | None = None) -> JobRecord:
@@ -179,7 +179,7 @@ class Jobs(LeasesAndScans, JobEndings):
                 if not rows:  # unbounded, or the counts changed between the two statements and it fits now
                     rows = conn.execute(_INSERT, values).fetchall()
                 # the row as inserted: not read again (read whole: finished before the commit)
-                return self._changed(conn, job_id, rows[0], first=True)
+                return self._changed(conn, job_id, rows[0], full=True)  # its first event
 
         try:
             return insert(alone=False)
@@ -210,7 +210,8 @@ class Jobs(LeasesAndScans, JobEndings):
             ).fetchall()  # read whole: the statement is finished before the commit
             if not rows:
                 return None
-            return self._changed(conn, job_id, rows[0])
+            # A full row: an attempt starts, most fields change, and no read of the log delays it (one round trip).
+            return self._changed(conn, job_id, rows[0], full=True)
 
     def heartbeat(self, job_id: str, token: str) -> bool:
         """Refresh the heartbeat; False when this worker no longer owns the job."""
