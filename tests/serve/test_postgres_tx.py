@@ -11,6 +11,7 @@ import psycopg
 import pytest
 from testkit import queue_job
 
+from videogen.errors import ServiceBusyError
 from videogen.serve.store.bounds import QueueBounds
 from videogen.serve.store.job_store import JobStore
 from videogen.video.progress import Progress
@@ -49,6 +50,27 @@ def test_a_bounded_submission_is_three_query_strings_on_postgres(tmp_path, postg
         assert event_and_commit.startswith("INSERT INTO events") and event_and_commit.endswith("; COMMIT")
         events = store.events.since(job.id, 0)
         assert len(events) == 1 and events[0][1].id == job.id  # its event committed with it
+    finally:
+        store.close()
+
+
+def test_a_submission_without_owner_limits_is_two_query_strings_on_postgres(tmp_path, postgres_url, sent):
+    """No owner's slot to take: the queue's lock goes with the counted insert, the clock is the carried-forward
+    one, and the event goes with the COMMIT."""
+    store = JobStore(tmp_path, database_url=postgres_url)
+    try:
+        bounds = QueueBounds(family_max_queued=2, default_job_seconds=5)
+        queue_job(store, bounds=bounds)  # the pool's connection warm, the clock read once
+        sent.clear()
+        job = queue_job(store, bounds=bounds)
+        assert len(sent) == 2, sent
+        lock_and_insert, event_and_commit = sent
+        assert lock_and_insert.startswith("BEGIN; SELECT pg_advisory_xact_lock(hashtext(%s)); INSERT INTO jobs")
+        assert "COUNT(*)" in lock_and_insert  # counted and inserted by one statement, after the lock
+        assert event_and_commit.startswith("INSERT INTO events") and event_and_commit.endswith("; COMMIT")
+        assert store.events.since(job.id, 0)[0][1].id == job.id
+        with pytest.raises(ServiceBusyError):  # the bound still holds: two queued, the third refused
+            queue_job(store, bounds=bounds)
     finally:
         store.close()
 

@@ -297,10 +297,14 @@ class PostgresDatabase(Database):
         """The queue's lock and, for an owner, one of its ``OWNER_SLOTS`` slots taken without waiting: the slack is
         then ``OWNER_SLOTS`` (up to that many of its inserts run side by side). With no slot free, or ``alone``,
         every slot, waited for in order: every other insert of the owner in flight has ended (slack 1). One
-        statement with the clock (two when no slot was free). No deadlock: the queue's lock comes first, slots
-        are waited for in one order, and a slot taken without waiting is never held while waiting for another."""
+        statement with the clock (two when no slot was free); without an owner, none of its own. No deadlock: the
+        queue's lock comes first, slots are waited for in one order, and a slot taken without waiting is never held
+        while waiting for another."""
         if owner is None:
-            self.serialize(conn, queue)
+            # The queue's lock travels with the statement after it (the counted insert): one round trip fewer, and
+            # the transaction's clock is the carried-forward one (``clock``), read before the lock rather than
+            # after it: two jobs of one queue may be a lock wait out of created_at order (their seq is not).
+            conn.later("SELECT pg_advisory_xact_lock(hashtext(?))", (queue,))
             return 1
         slots = _SLOTS.format(last=OWNER_SLOTS - 1)
         if not alone:

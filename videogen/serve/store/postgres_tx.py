@@ -9,6 +9,7 @@ transaction took 1.5–3 ms p50 and 10–20 ms p95 (``benchmarks/results/cpu/sub
 Here a statement whose answer nobody reads waits and travels with the next one, in one query string:
 
 - ``BEGIN`` goes with the transaction's first statement;
+- a submission's lock of its queue goes with its counted insert (``lock_for_insert``);
 - a write queued by ``later`` (the store's ``Database.write_later``: an event's row, whose ``NOTIFY`` its trigger
   sends) goes with the next statement or with ``COMMIT``.
 
@@ -57,7 +58,8 @@ class Transaction:
         return self._send([*self._waiting, (sql, params)])
 
     def later(self, sql: str, params: Sequence[Any] = ()) -> None:
-        """Run ``sql`` (a write; its rows and count are never read) with the next statement or the commit."""
+        """Run ``sql`` (a write or a lock: its rows and count are never read) with the next statement or the
+        commit."""
         self._waiting.append((sql, params))
 
     def commit(self) -> None:
