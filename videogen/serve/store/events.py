@@ -73,7 +73,7 @@ class EventLog:
         before (the job's first event, which has nothing to build on; a claim): the log is not read."""
         snapshot = record.snapshot()
         data: dict[str, Any] = snapshot
-        rows = [] if full or record.status.terminal else EventLog._chain(conn, record.id)
+        rows = [] if full or record.status.terminal else self._chain(conn, record.id)
         if 0 < len(rows) < FULL_EVERY:  # else: the job's first event, its last, or time for a full row
             previous = EventLog._replay(rows)
             data = {
@@ -103,23 +103,20 @@ class EventLog:
                 (*map(str, TERMINAL), ended_before),
             ).rowcount
 
-    @staticmethod
-    def _chain(conn: Connection, job_id: str, before_seq: int = _END) -> list[tuple[int, str]]:
+    def _chain(self, conn: Connection, job_id: str, before_seq: int = _END) -> list[tuple[int, str]]:
         """The rows that rebuild the job's state as of its last event before ``before_seq``: (seq, data),
-        from that event's base full row on; empty when the job has no event before it."""
-        last = conn.execute(
-            "SELECT seq, data FROM events WHERE job_id=? AND seq<? ORDER BY seq DESC LIMIT 1", (job_id, before_seq)
-        ).fetchone()
-        if last is None:
-            return []
-        base = _decode(last[1])[1]
-        if base is None:
-            return [(last[0], last[1])]
+        from that event's base full row on; empty when the job has no event before it. One statement (one round
+        trip to a database server, where the last event and then its chain were two): the last event's base is
+        read by the database from its row (a full row has none: it is its own base)."""
+        base = self.db.json_number.format(column="data", key="base")
         return [
             tuple(r)
             for r in conn.execute(
-                "SELECT seq, data FROM events WHERE job_id=? AND seq>=? AND seq<=? ORDER BY seq",
-                (job_id, base, last[0]),
+                f"""WITH last AS (SELECT seq, {base} AS base FROM events WHERE job_id=? AND seq<?
+                                  ORDER BY seq DESC LIMIT 1)
+                    SELECT e.seq, e.data FROM events e, last
+                    WHERE e.job_id=? AND e.seq>=COALESCE(last.base, last.seq) AND e.seq<=last.seq ORDER BY e.seq""",
+                (job_id, before_seq, job_id),
             )
         ]
 
