@@ -69,11 +69,13 @@ class Jobs(LeasesAndScans, JobEndings):
             raise JobNotFoundError(f"job {job_id!r} not found", job_id=job_id)
         return JobRecord.from_row(row)
 
-    def _changed(self, conn: Connection, job_id: str, row: Any = None, *, full: bool = False) -> JobRecord:
+    def _changed(
+        self, conn: Connection, job_id: str, row: Any = None, *, full: bool = False, chain: list | None = None
+    ) -> JobRecord:
         """The job after a change (``row``: as the change returned it), logged as an event in the same transaction
-        (``full``: as a full row, nothing read for a delta)."""
+        (``full``: as a full row, nothing read for a delta; ``chain``: what the delta builds on, read already)."""
         record = JobRecord.from_row(row) if row is not None else self._read(conn, job_id)
-        self.events.append(conn, record, full=full)
+        self.events.append(conn, record, full=full, chain=chain)
         return record
 
     def get(self, job_id: str, owner: str | None = None) -> JobRecord:
@@ -237,7 +239,7 @@ class Jobs(LeasesAndScans, JobEndings):
         sets = {"progress_json": _json(progress)}
         if stages is not None:
             sets["stages_json"] = _json(stages)
-        return self._update_claimed(job_id, token, sets, stamps=_PROGRESS_STAMPS)
+        return self._update_claimed(job_id, token, sets, stamps=_PROGRESS_STAMPS, delta=True)
 
     def finish(
         self,
@@ -278,10 +280,13 @@ class Jobs(LeasesAndScans, JobEndings):
         adjustments: list[dict[str, Any]] | None = None,
         *,
         stamps: tuple[str, ...],
+        delta: bool = False,
     ) -> bool:
         """Update a running job only while this claim still owns it; records an event when it does. The
         ``stamps`` columns get the database's time. ``adjustments`` are added to the stored ones (those not
-        already there), in the same transaction."""
+        already there), in the same transaction. ``delta``: the event is a delta (the job goes on), and the
+        log's chain it builds on is read with the update, after it (its row lock held: no other event of the
+        job is written meanwhile), in one round trip."""
         with self.db.tx() as conn:
             now = self.db.clock(conn)
             sets = {**sets, **dict.fromkeys(stamps, now)}
@@ -292,12 +297,17 @@ class Jobs(LeasesAndScans, JobEndings):
                 stored = json.loads(row[0]) if row and row[0] else []
                 added = [a for a in json.loads(_json(adjustments)) if a not in stored]
                 sets = {**sets, "adjustments_json": json.dumps([*stored, *added])}
-            rows = conn.execute(
+            update = (
                 f"UPDATE jobs SET {', '.join(f'{col}=?' for col in sets)} WHERE id=? AND claim_token=? AND status=? "
                 "RETURNING *",
                 [*sets.values(), job_id, token, str(RUNNING)],
-            ).fetchall()
+            )
+            chain = None
+            if delta:
+                rows, chain = self.db.execute_each(conn, update, self.events.chain_statement(job_id))
+            else:
+                rows = conn.execute(*update).fetchall()
             if not rows:
                 return False
-            self._changed(conn, job_id, rows[0])
+            self._changed(conn, job_id, rows[0], chain=chain)
             return True
