@@ -23,8 +23,6 @@ a store module:
   PostgreSQL up to ``owner_slots`` while its counts are far enough from its limits: ``bounds``);
 - ``write_later(conn, sql, params)``: a write whose answer is never read (an event's row) sent with the
   transaction's next statement or its commit (PostgreSQL; SQLite runs it at once);
-- ``execute_each(conn, *statements)``: several statements' rows in one round trip (PostgreSQL; SQLite runs them
-  one after the other);
 - nothing to call when an event is inserted: the other nodes hear of it when its transaction commits
   (PostgreSQL: ``NOTIFY`` from a trigger on ``events``, schema step 3; SQLite's watchers read ``data_version``).
 
@@ -80,11 +78,6 @@ class Database:
         next statement or its commit and travel with it (PostgreSQL: one round trip for both, ``postgres_tx``);
         it runs before any later statement of the transaction. Here: at once."""
         conn.execute(sql, params)
-
-    def execute_each(self, conn: Connection, *statements: tuple[str, Sequence[Any]]) -> list[list[Any]]:
-        """The rows of each of ``statements`` (SQL, params), run in order in ``conn``'s transaction (PostgreSQL:
-        in one round trip, ``postgres_tx``). Here: one after the other."""
-        return [conn.execute(sql, params).fetchall() for sql, params in statements]
 
     def clock(self, conn: Connection) -> float:
         """The time now, in epoch seconds, by the clock every stored time is in."""

@@ -271,11 +271,6 @@ class PostgresDatabase(Database):
         else:
             conn.execute(sql, params)
 
-    def execute_each(self, conn: Transaction | _Autocommit, *statements: tuple[str, Sequence[Any]]) -> list[list[Any]]:
-        if isinstance(conn, Transaction):
-            return conn.execute_each(statements)
-        return super().execute_each(conn, *statements)
-
     def clock(self, conn: Transaction | _Autocommit) -> float:
         """The server's clock (``postgres_clock``: read from it every few seconds, carried forward in between)."""
 

@@ -67,19 +67,13 @@ class EventLog:
     def __init__(self, db: Database):
         self.db = db
 
-    def append(
-        self, conn: Connection, record: JobRecord, *, full: bool = False, chain: list[tuple[int, str]] | None = None
-    ) -> None:
+    def append(self, conn: Connection, record: JobRecord, *, full: bool = False) -> None:
         """Log ``record`` inside the caller's transaction: a delta, a full row, or (the job ended) the one row left;
         the other nodes' watchers hear of it when the transaction commits. ``full``: a full row, whatever came
-        before (the job's first event, which has nothing to build on; a claim): the log is not read. ``chain``:
-        the job's ``chain_statement`` rows, read by the caller after its change (in the same round trip)."""
+        before (the job's first event, which has nothing to build on; a claim): the log is not read."""
         snapshot = record.snapshot()
         data: dict[str, Any] = snapshot
-        if full or record.status.terminal:
-            rows = []
-        else:
-            rows = [tuple(r) for r in chain] if chain is not None else self._chain(conn, record.id)
+        rows = [] if full or record.status.terminal else self._chain(conn, record.id)
         if 0 < len(rows) < FULL_EVERY:  # else: the job's first event, its last, or time for a full row
             previous = EventLog._replay(rows)
             data = {
@@ -109,20 +103,22 @@ class EventLog:
                 (*map(str, TERMINAL), ended_before),
             ).rowcount
 
-    def chain_statement(self, job_id: str, before_seq: int = _END) -> tuple[str, tuple]:
-        """The statement (SQL, params) whose rows rebuild the job's state as of its last event before
-        ``before_seq``: (seq, data), from that event's base full row on; none when the job has no event before it.
-        One statement (one round trip to a database server, where the last event and then its chain were two): the
-        last event's base is read by the database from its row (a full row has none: it is its own base)."""
-        base = self.db.json_number.format(column="data", key="base")
-        sql = f"""WITH last AS (SELECT seq, {base} AS base FROM events WHERE job_id=? AND seq<?
-                                ORDER BY seq DESC LIMIT 1)
-                  SELECT e.seq, e.data FROM events e, last
-                  WHERE e.job_id=? AND e.seq>=COALESCE(last.base, last.seq) AND e.seq<=last.seq ORDER BY e.seq"""
-        return sql, (job_id, before_seq, job_id)
-
     def _chain(self, conn: Connection, job_id: str, before_seq: int = _END) -> list[tuple[int, str]]:
-        return [tuple(r) for r in conn.execute(*self.chain_statement(job_id, before_seq))]
+        """The rows that rebuild the job's state as of its last event before ``before_seq``: (seq, data),
+        from that event's base full row on; empty when the job has no event before it. One statement (one round
+        trip to a database server, where the last event and then its chain were two): the last event's base is
+        read by the database from its row (a full row has none: it is its own base)."""
+        base = self.db.json_number.format(column="data", key="base")
+        return [
+            tuple(r)
+            for r in conn.execute(
+                f"""WITH last AS (SELECT seq, {base} AS base FROM events WHERE job_id=? AND seq<?
+                                  ORDER BY seq DESC LIMIT 1)
+                    SELECT e.seq, e.data FROM events e, last
+                    WHERE e.job_id=? AND e.seq>=COALESCE(last.base, last.seq) AND e.seq<=last.seq ORDER BY e.seq""",
+                (job_id, before_seq, job_id),
+            )
+        ]
 
     @staticmethod
     def _replay(rows: list[tuple[int, str]], state: dict[str, Any] | None = None) -> dict[str, Any]:

@@ -69,13 +69,11 @@ class Jobs(LeasesAndScans, JobEndings):
             raise JobNotFoundError(f"job {job_id!r} not found", job_id=job_id)
         return JobRecord.from_row(row)
 
-    def _changed(
-        self, conn: Connection, job_id: str, row: Any = None, *, full: bool = False, chain: list | None = None
-    ) -> JobRecord:
+    def _changed(self, conn: Connection, job_id: str, row: Any = None, *, full: bool = False) -> JobRecord:
         """The job after a change (``row``: as the change returned it), logged as an event in the same transaction
-        (``full``: as a full row, nothing read for a delta; ``chain``: what the delta builds on, read already)."""
+        (``full``: as a full row, nothing read for a delta)."""
         record = JobRecord.from_row(row) if row is not None else self._read(conn, job_id)
-        self.events.append(conn, record, full=full, chain=chain)
+        self.events.append(conn, record, full=full)
         return record
 
     def get(self, job_id: str, owner: str | None = None) -> JobRecord:
@@ -239,7 +237,7 @@ class Jobs(LeasesAndScans, JobEndings):
         sets = {"progress_json": _json(progress)}
         if stages is not None:
             sets["stages_json"] = _json(stages)
-        return self._update_claimed(job_id, token, sets, stamps=_PROGRESS_STAMPS, delta=True)
+        return self._update_claimed(job_id, token, sets, stamps=_PROGRESS_STAMPS)
 
     def finish(
         self,
@@ -280,13 +278,10 @@ class Jobs(LeasesAndScans, JobEndings):
         adjustments: list[dict[str, Any]] | None = None,
         *,
         stamps: tuple[str, ...],
-        delta: bool = False,
     ) -> bool:
         """Update a running job only while this claim still owns it; records an event when it does. The
         ``stamps`` columns get the database's time. ``adjustments`` are added to the stored ones (those not
-        already there), in the same transaction. ``delta``: the event is a delta (the job goes on), and the
-        log's chain it builds on is read with the update, after it (its row lock held: no other event of the
-        job is written meanwhile), in one round trip."""
+        already there), in the same transaction."""
         with self.db.tx() as conn:
             now = self.db.clock(conn)
             sets = {**sets, **dict.fromkeys(stamps, now)}
@@ -297,17 +292,12 @@ class Jobs(LeasesAndScans, JobEndings):
                 stored = json.loads(row[0]) if row and row[0] else []
                 added = [a for a in json.loads(_json(adjustments)) if a not in stored]
                 sets = {**sets, "adjustments_json": json.dumps([*stored, *added])}
-            update = (
+            rows = conn.execute(
                 f"UPDATE jobs SET {', '.join(f'{col}=?' for col in sets)} WHERE id=? AND claim_token=? AND status=? "
                 "RETURNING *",
                 [*sets.values(), job_id, token, str(RUNNING)],
-            )
-            chain = None
-            if delta:
-                rows, chain = self.db.execute_each(conn, update, self.events.chain_statement(job_id))
-            else:
-                rows = conn.execute(*update).fetchall()
+            ).fetchall()
             if not rows:
                 return False
-            self._changed(conn, job_id, rows[0], chain=chain)
+            self._changed(conn, job_id, rows[0])
             return True
