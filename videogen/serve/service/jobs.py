@@ -1,10 +1,8 @@
 """Jobs as a client sees them: validate, submit, get, list, cancel, wait, and the SSE stream.
 
 A job is in the store before ``submit`` returns (the 202 goes out after the
-write), so an ingress that dies right after answering loses nothing.
-Validation runs here, before a job is queued, with the same core code the
-worker runs later, against the model the job will run on (the request's
-``model``, a configured name, or the family's default) as its workers serve it.
+write), so an ingress that dies right after answering loses nothing. Its
+validation and insert are ``admission``'s.
 """
 
 from __future__ import annotations
@@ -13,56 +11,37 @@ import asyncio
 import json
 import time
 from collections.abc import AsyncIterator, Mapping
-from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any
 
-from pydantic import ValidationError
-
-from videogen.errors import InvalidRequestError, JobStateError, UnknownFamilyError, VideoGenError
+from videogen.errors import JobStateError, VideoGenError
 from videogen.serve import metrics
 from videogen.serve.artifacts.base import OpenedArtifact, output_key
-from videogen.serve.config import ServedModel, VideoGenAppConfig
-from videogen.serve.errors import request_validation_error
+from videogen.serve.config import VideoGenAppConfig
 from videogen.serve.protocol import Job, JobList
+from videogen.serve.service.admission import JobAdmission, submission_threads
 from videogen.serve.service.auth import HANDLE, Principal
-from videogen.serve.service.dispatch import LEASE_S, Dispatcher
+from videogen.serve.service.dispatch import Dispatcher
 from videogen.serve.service.estimates import EstimateService
 from videogen.serve.service.event_feed import EventFeed, SlotStream, StreamSlots, until_fallback_read
 from videogen.serve.service.event_reads import Frame, SharedEventReads
 from videogen.serve.service.limits import Limits
 from videogen.serve.service.status import StatusViews
-from videogen.serve.store.bounds import QueueBounds
 from videogen.serve.store.job_store import JobStore
-from videogen.serve.store.jobs import new_job_id
 from videogen.serve.store.records import JobRecord, JobStatus
-from videogen.video.families import get_adapter
 from videogen.video.lora_config import adapter_set_id
-from videogen.video.progress import Progress
-from videogen.video.registry import get_spec
 from videogen.video.request import VideoRequest
-from videogen.video.task_media import SettledMedia
 
 if TYPE_CHECKING:
     from videogen.video.adapter import PreparedInputs
-    from videogen.video.model_meta import ModelMeta
 
 SSE_KEEPALIVE_S = 15.0
-# Threads of the submissions' own (admission and the insert, one hop each): SSE streams and the dispatcher read the
-# store on the event loop's default executor, and hundreds of open streams must not make a submission wait for one.
-# Per backend: on SQLite every insert waits for the one file's write lock anyway, and more threads only fight over
-# the GIL (each SQLite call lets it go and waits to get it back): served on the 2-core box, 32 clients, a submission
-# took 2.7 ms on one thread (1 ms of it CPU), 7.4 ms on two, 18.7 ms on four, and one thread answered 205
-# submissions/s against 156 and 136. On PostgreSQL the round trips to the server overlap: with a submission in three
-# (round seven of benchmarks/results/cpu/submit-profile.md), eight threads took bursts of 200 at 326, 179, 304, 291,
-# 266 and 123/s, four at 181, 200, 267, 214, 201 and 168/s, sixteen at 138, 141 and 146/s (the GIL fought over).
-SUBMIT_THREADS = {"sqlite": 1, "postgres": 8}
 # A stream is woken when its job has a new event (see event_feed); it also re-reads
 # the store this often on its own, so a lost wake-up costs at most this long (a job's
 # streams together, on the job's tick: event_feed.until_fallback_read).
 SSE_FALLBACK_S = 1.0
 
 
-class JobService:
+class JobService(JobAdmission):
     def __init__(
         self,
         settings: VideoGenAppConfig,
@@ -87,78 +66,12 @@ class JobService:
         )
         self.streams = StreamSlots(settings.max_sse_streams, settings.max_sse_streams_per_key)
         self.sse_fallback_s = SSE_FALLBACK_S
-        self.submit_executor = ThreadPoolExecutor(
-            SUBMIT_THREADS[store.db.dialect], thread_name_prefix="videogen-submit"
-        )
-
-    # -- validation ----------------------------------------------------------------------
-    def validate(self, request: VideoRequest, meta: ModelMeta | None = None) -> PreparedInputs:
-        """Refuse what the served model cannot do; the settled params and adjustments otherwise.
-        ``meta``: the served model's (``status.model_meta``), when the caller has already looked it up."""
-        served = self.settings.served
-        if request.family not in self.settings.families:
-            raise UnknownFamilyError(
-                "family", f"{request.family!r} is not served here; served families: {', '.join(served)}", allowed=served
-            )
-        get_spec(request.family).check_task(request.task)  # the core's one "task not offered" check
-        served_model = self.settings.resolve_model(request.family, request.model)  # a configured name, or refused
-        limit = self.settings.max_image_bytes
-        size = len(request.image) * 3 // 4 if request.image else 0  # base64 -> bytes, near enough
-        if limit and size > limit:
-            raise InvalidRequestError(
-                "image", f"is about {size} bytes; this service accepts at most {limit}", allowed=f"<= {limit} bytes"
-            )
-        meta = meta or self.status.model_meta(request.family, request.task, served_model.name)
-        prepared = get_adapter(request.family).resolve_params(request, meta)
-        # decoded to check them; the worker decodes its own copy, the ingress keeps none
-        prepared.media = SettledMedia()
-        return prepared
-
-    def admit(
-        self, request: VideoRequest, prepared: PreparedInputs | None = None
-    ) -> tuple[PreparedInputs, dict[str, Any] | None]:
-        """``validate`` (unless ``prepared`` is its answer already), then refuse what the family's hardware
-        cannot run (memory or time): the settled inputs and the job's estimate (None before the family's
-        workers have reported their hardware)."""
-        prepared = prepared or self.validate(request)
-        model = self.settings.resolve_model(request.family, request.model).name
-        planned = self.estimates.plan(request.family, request.task, prepared.params, model)
-        if planned is None:
-            return prepared, None
-        estimate, admission = planned
-        return prepared, {**estimate.model_dump(), "admission": admission.model_dump()}
-
-    def estimate(self, request: VideoRequest):
-        """``POST /api/video/estimate``: a job's body priced; nothing is queued."""
-        prepared = self.validate(request)
-        model = self.settings.resolve_model(request.family, request.model).name
-        return self.estimates.estimate(request.family, request.task, prepared.params, model)
-
-    @staticmethod
-    def parse(request: VideoRequest | Mapping[str, Any]) -> VideoRequest:
-        """A handle caller's dict as a ``VideoRequest``; refused in the shape HTTP refuses it."""
-        if isinstance(request, VideoRequest):
-            return request
-        try:
-            return VideoRequest.model_validate(dict(request))
-        except ValidationError as exc:
-            raise request_validation_error(exc.errors()) from None
+        self.submit_executor, self.insert_batches = submission_threads(store)
 
     # -- jobs ------------------------------------------------------------------------------
     def job(self, rec: JobRecord) -> Job:
         """The wire job of a record (with when it expires under this app's retention)."""
         return Job.from_record(rec, self.settings.retention_days)
-
-    def bounds(self, served: ServedModel, who: Principal) -> QueueBounds:
-        """The bounds a new job on the served model ``served`` must fit: its queue's, the caller's."""
-        return QueueBounds(
-            family_max_queued=self.settings.queue_bound(served.name),
-            model_name=served.name,
-            default_name=self.settings.default_model(served.family).name,
-            default_job_seconds=self.settings.default_job_seconds,
-            owner_max_queued=who.max_queued_jobs,
-            owner_per_minute=who.submissions_per_minute,
-        )
 
     async def submit(
         self,
@@ -173,15 +86,14 @@ class JobService:
         mapped to frames and resolution) are listed first; ``client`` is kept in the request summary as asked;
         ``prepared``: ``validate``'s answer for this request, when the caller has it (not resolved again).
         The queue bounds (the family's, the caller's) are checked in the transaction that inserts the job.
-        All of it runs in one hop to a submission thread; the queue-depth gauges are refreshed on their own
-        (``VideoGenService``), never per submission."""
+        The admission runs on a submission thread, the insert there too or in the next batch
+        (``_admit_and_create``); the queue-depth gauges are refreshed on their own (``VideoGenService``), never per
+        submission."""
         request = self.parse(request)
         # Metrics labels only ever name a served family: a client's string never becomes a series.
         label = request.family if request.family in self.settings.families else "unknown"
         try:
-            rec = await asyncio.get_running_loop().run_in_executor(
-                self.submit_executor, self.admit_and_create, request, who, adjustments, client, prepared
-            )
+            rec = await self._admit_and_create(request, who, adjustments, client, prepared)
         except VideoGenError as exc:
             metrics.refused(label, str(exc.code))
             raise
@@ -189,52 +101,6 @@ class JobService:
         self.dispatcher.dispatch_soon(rec.id, self.settings.model_of(rec.family, rec.model_name), adapter_set)
         metrics.job_submitted(rec.family, rec.task, rec.model_name)
         return self.job(rec)
-
-    def admit_and_create(
-        self,
-        request: VideoRequest,
-        who: Principal = HANDLE,
-        adjustments: list | None = None,
-        client: dict[str, Any] | None = None,
-        prepared: PreparedInputs | None = None,
-    ) -> JobRecord:
-        """Admit the request (validation, hardware, disk), then write it within the queue bounds (blocking)."""
-        prepared, estimate = self.admit(request, prepared)
-        served = self.settings.resolve_model(request.family, request.model)
-        # After validation (a bad request is a 422 even when the disk is full), before the write.
-        self.limits.check_disk()
-        prepared.adjustments[:0] = adjustments or []
-        params = dict(prepared.params)
-        summary = request.summary()
-        summary["seed"] = params["seed"]  # the seed used: a retried job makes the same video
-        if client:
-            summary["client"] = client
-        job_id = new_job_id()
-        # The inline inputs: kept in the row (local), or stored as an object the row names (s3), for any node.
-        image = self.store.artifacts.keep_inputs(job_id, request.inline_inputs())
-        try:
-            return self.jobs.create(
-                job_id=job_id,
-                family=request.family,
-                task=request.task,
-                request=summary,
-                image=image,
-                model={"family": request.family, "name": served.name, "source": served.source},
-                model_name=served.name,
-                params=params,
-                adjustments=[a.model_dump() for a in prepared.adjustments],
-                progress=Progress.queued(total_steps=params["num_inference_steps"]),
-                max_attempts=self.settings.max_attempts,
-                dispatcher=self.dispatcher.dispatcher_id,
-                lease_s=LEASE_S,
-                estimate=estimate,
-                owner=who.name,
-                bounds=self.bounds(served, who),
-            )
-        except BaseException:
-            if image is not None:  # refused (a queue bound) or failed: inputs stored for it go with it
-                self.store.artifacts.discard_inputs(job_id)
-            raise
 
     async def get(self, job_id: str, who: Principal = HANDLE) -> Job:
         return self.job(await asyncio.to_thread(self.jobs.get, job_id, who.owner_filter))

@@ -87,6 +87,20 @@ def _counts(bounds: QueueBounds, family: str, owner: str | None, now: float) -> 
     return counts
 
 
+def limited_counts(
+    bounds: QueueBounds | None, family: str, owner: str | None, now: float
+) -> list[tuple[str, list, int]]:
+    """The counts (scalar subqueries, their arguments) that have a limit, with it: one more job fits while each
+    count is below its limit (``check``'s rule; none without ``bounds``). A batch of inserts counts each once."""
+    if bounds is None:
+        return []
+    limits = [bounds.family_max_queued]
+    if owner is not None:
+        limits += [bounds.owner_max_queued, bounds.owner_per_minute]
+    counts = _counts(bounds, family, owner, now)
+    return [(sql, args, limit) for (sql, args), limit in zip(counts, limits, strict=True) if limit is not None]
+
+
 def fits(bounds: QueueBounds, family: str, owner: str | None, now: float, owner_slack: int = 1) -> tuple[str, list]:
     """A SQL condition (and its arguments) true when one more job fits every bound with room for ``owner_slack`` of
     the owner's inserts: what ``check`` lets through without raising. An insert guarded by it (``INSERT ... SELECT

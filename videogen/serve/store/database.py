@@ -21,6 +21,10 @@ a store module:
 - ``lock_for_insert(conn, queue, owner, alone)``: the queue bounds' locks, with the owner's *slack*: how many of
   its submissions may be counting and inserting at once (1 on SQLite, whose writers go one at a time; on
   PostgreSQL up to ``owner_slots`` while its counts are far enough from its limits: ``bounds``);
+- ``lock_for_batch(conn, queues, owners)``: the locks of a batch of inserts (``job_inserts.create_many``): its
+  queues' and the whole of its owners', taken in one order every batch uses (SQLite's write lock already holds them);
+- ``execute_each(conn, *statements)``: several statements' rows in one round trip (PostgreSQL; SQLite runs them
+  one after the other);
 - ``write_later(conn, sql, params)``: a write whose answer is never read (an event's row) sent with the
   transaction's next statement or its commit (PostgreSQL; SQLite runs it at once);
 - nothing to call when an event is inserted: the other nodes hear of it when its transaction commits
@@ -33,7 +37,7 @@ driver error.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import AbstractContextManager
 from typing import Any, ClassVar, Protocol
 
@@ -79,6 +83,11 @@ class Database:
         it runs before any later statement of the transaction. Here: at once."""
         conn.execute(sql, params)
 
+    def execute_each(self, conn: Connection, *statements: tuple[str, Sequence[Any]]) -> list[list[Any]]:
+        """The rows of each of ``statements`` (SQL, params), run in order in ``conn``'s transaction (PostgreSQL:
+        in one round trip, ``postgres_tx``). Here: one after the other."""
+        return [conn.execute(sql, params).fetchall() for sql, params in statements]
+
     def clock(self, conn: Connection) -> float:
         """The time now, in epoch seconds, by the clock every stored time is in."""
         raise NotImplementedError
@@ -89,6 +98,11 @@ class Database:
 
     def serialize(self, conn: Connection, *keys: str) -> None:
         """Hold, until the transaction ends, a lock on each of ``keys`` (in the order given)."""
+
+    def lock_for_batch(self, conn: Connection, queues: Iterable[str], owners: Iterable[str]) -> None:
+        """Hold, until the transaction ends, the locks of ``queues`` and the whole of ``owners``' (``lock_for_insert``
+        with ``alone``: their counts exact), the queues' first, each kind in one order whatever the order given."""
+        self.serialize(conn, *sorted(set(queues)), *sorted(set(owners)))
 
     def lock_for_insert(self, conn: Connection, queue: str, owner: str | None, *, alone: bool) -> int:
         """Lock ``queue`` and, unless None, ``owner`` for a count-then-insert; the owner's slack (see ``bounds``):

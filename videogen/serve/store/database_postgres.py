@@ -23,7 +23,7 @@ import logging
 import select
 import threading
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
@@ -55,6 +55,8 @@ RECONNECT_TIMEOUT_S = 5.0
 # limits, the ones in flight cannot together pass them, so they need not wait for each other (bounds).
 OWNER_SLOTS = 16
 _SLOTS = "generate_series(0, {last}) AS k"
+# The advisory lock ids of a text array of keys (``pg_advisory_xact_lock(hashtext(key))``'s), once each.
+_LOCK_IDS = "SELECT DISTINCT hashtext(key) AS id FROM unnest(?::text[]) AS key"
 # A row lock waited for longer than this is 503 store_busy (a heartbeat never waits past a reaper's patience).
 LOCK_TIMEOUT_MS = 5_000
 STATEMENT_TIMEOUT_MS = 30_000
@@ -271,6 +273,11 @@ class PostgresDatabase(Database):
         else:
             conn.execute(sql, params)
 
+    def execute_each(self, conn: Transaction | _Autocommit, *statements: tuple[str, Sequence[Any]]) -> list[list[Any]]:
+        if isinstance(conn, Transaction):
+            return conn.execute_each(statements)
+        return super().execute_each(conn, *statements)
+
     def clock(self, conn: Transaction | _Autocommit) -> float:
         """The server's clock (``postgres_clock``: read from it every few seconds, carried forward in between)."""
 
@@ -292,6 +299,20 @@ class PostgresDatabase(Database):
         row = conn.execute(f"SELECT {locks}, {_CLOCK_EXPR}", keys).fetchone()
         if conn.clock is None:  # read after the locks (a target list is evaluated in order)
             conn.clock = row[-1]
+
+    def lock_for_batch(self, conn: Transaction, queues: Iterable[str], owners: Iterable[str]) -> None:
+        """The queues' locks, then every slot of each owner, each kind in the order of its lock ids (what
+        ``hashtext`` makes of the keys, two of which may be one lock), as ``lock_for_insert`` takes them one
+        submission at a time (the queue's first, an owner's slots in order), so no wait of one on another can make a
+        cycle; sent with the next statement (the batch's inserts)."""
+        queues, owners = sorted(set(queues)), sorted(set(owners))
+        if queues:
+            conn.later(f"SELECT pg_advisory_xact_lock(id) FROM ({_LOCK_IDS} ORDER BY 1) AS locks", (queues,))
+        if owners:
+            every_slot = f"({_LOCK_IDS}) AS owners, {_SLOTS.format(last=OWNER_SLOTS - 1)} ORDER BY id, k"
+            conn.later(
+                f"SELECT count(*) FROM (SELECT pg_advisory_xact_lock(id, k) FROM {every_slot}) AS taken", (owners,)
+            )
 
     def lock_for_insert(self, conn: Transaction, queue: str, owner: str | None, *, alone: bool) -> int:
         """The queue's lock and, for an owner, one of its ``OWNER_SLOTS`` slots taken without waiting: the slack is

@@ -19,7 +19,7 @@ transaction. Every time written or compared is the database's ``clock`` (on Post
 server's, never a node's). A read-then-write reads its row ``FOR UPDATE`` (``db.for_update``; on
 SQLite the transaction's write lock already holds it). Methods return ``JobRecord``s (or plain
 facts), never the HTTP shape. The transitions from outside a worker (cancel, fail, expire, retry)
-are in ``job_endings``; leases and scans in ``job_scans``.
+are in ``job_endings``; leases and scans in ``job_scans``; inserts in ``job_inserts``.
 """
 
 from __future__ import annotations
@@ -29,10 +29,10 @@ import uuid
 from typing import Any
 
 from videogen.errors import JobNotFoundError
-from videogen.serve.store import bounds as queue_bounds
 from videogen.serve.store.database import Connection, Database
 from videogen.serve.store.events import EventLog
 from videogen.serve.store.job_endings import JobEndings
+from videogen.serve.store.job_inserts import JobInserts
 from videogen.serve.store.job_scans import LeasesAndScans
 from videogen.serve.store.records import TERMINAL, JobRecord, JobStatus
 from videogen.serve.store.records import column_json as _json
@@ -43,19 +43,7 @@ QUEUED, RUNNING = JobStatus.QUEUED, JobStatus.RUNNING
 _PROGRESS_STAMPS = ("heartbeat_at", "updated_at")
 
 
-def new_job_id() -> str:
-    return "job_" + uuid.uuid4().hex[:20]
-
-
-_JOB_COLUMNS = """id, status, family, task, request_json, image, model_json, params_json, adjustments_json,
-    progress_json, estimate_json, created_at, updated_at, max_attempts, dispatcher, lease_until, owner, model_name"""
-_JOB_VALUES = ",".join("?" * len(_JOB_COLUMNS.split(",")))
-_INSERT = f"INSERT INTO jobs({_JOB_COLUMNS}) VALUES ({_JOB_VALUES}) RETURNING *"
-# Inserted only while ``{condition}`` (``bounds.fits``) holds: a bounded submission's count and insert in one statement.
-_INSERT_IF = f"INSERT INTO jobs({_JOB_COLUMNS}) SELECT {_JOB_VALUES} WHERE {{condition}} RETURNING *"
-
-
-class Jobs(LeasesAndScans, JobEndings):
+class Jobs(JobInserts, LeasesAndScans, JobEndings):
     def __init__(self, db: Database, events: EventLog):
         self.db = db
         self.events = events
@@ -115,76 +103,6 @@ class Jobs(LeasesAndScans, JobEndings):
             f"SELECT * FROM jobs {clause} ORDER BY created_at DESC, seq DESC LIMIT ? OFFSET ?", [*args, limit, offset]
         ).fetchall()
         return [JobRecord.from_row(r) for r in rows], total
-
-    # -- the ingress queues a job ------------------------------------------------------------
-    def create(
-        self,
-        *,
-        family: str,
-        task: str,
-        request: dict[str, Any],
-        image: str | None,
-        model: dict[str, Any] | None,
-        params: dict[str, Any] | None,
-        adjustments: list[dict[str, Any]],
-        progress: Progress,
-        max_attempts: int,
-        dispatcher: str | None,
-        lease_s: float,
-        job_id: str | None = None,
-        estimate: dict[str, Any] | None = None,
-        owner: str | None = None,
-        bounds: queue_bounds.QueueBounds | None = None,
-        model_name: str | None = None,
-    ) -> JobRecord:
-        """Insert a queued job (on the served model ``model_name``; None: the family's default); with ``bounds``,
-        refused (nothing written) unless it fits them, atomically."""
-        job_id = job_id or new_job_id()
-
-        def insert(alone: bool) -> JobRecord:
-            with self.db.tx() as conn:
-                slack = 1
-                if bounds is not None:
-                    # The count and the insert are one step for every writer of this queue and, near its limits, of
-                    # this owner (the locks first: on PostgreSQL the transaction's clock is read with them).
-                    owner_key = f"owner:{owner}" if queue_bounds.limits_owner(bounds, owner) else None
-                    slack = self.db.lock_for_insert(conn, f"queue:{family}", owner_key, alone=alone)
-                now = self.db.clock(conn)
-                values = (
-                    job_id,
-                    str(QUEUED),
-                    family,
-                    task,
-                    _json(request),
-                    image,
-                    _json(model),
-                    _json(params),
-                    _json(adjustments),
-                    _json(progress),
-                    _json(estimate) if estimate is not None else None,
-                    now,
-                    now,
-                    max_attempts,
-                    dispatcher,
-                    now + lease_s if dispatcher else None,
-                    owner,
-                    model_name,
-                )
-                rows = []
-                if bounds is not None:  # counted and inserted by one statement; nothing inserted: check says why
-                    condition, condition_args = queue_bounds.fits(bounds, family, owner, now, slack)
-                    rows = conn.execute(_INSERT_IF.format(condition=condition), (*values, *condition_args)).fetchall()
-                    if not rows:
-                        queue_bounds.check(conn, self.db.json_number, bounds, family, owner, now, slack)
-                if not rows:  # unbounded, or the counts changed between the two statements and it fits now
-                    rows = conn.execute(_INSERT, values).fetchall()
-                # the row as inserted: not read again (read whole: finished before the commit)
-                return self._changed(conn, job_id, rows[0], full=True)  # its first event
-
-        try:
-            return insert(alone=False)
-        except queue_bounds.OwnerNearItsLimits:  # counted again, with every other insert of the owner ended
-            return insert(alone=True)
 
     # -- the worker runs it -----------------------------------------------------------------
     def claim(self, job_id: str, worker: dict[str, Any]) -> JobRecord | None:

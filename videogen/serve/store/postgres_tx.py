@@ -10,6 +10,8 @@ Here a statement whose answer nobody reads waits and travels with the next one, 
 
 - ``BEGIN`` goes with the transaction's first statement;
 - a submission's lock of its queue goes with its counted insert (``lock_for_insert``);
+- statements whose answers are all read go in one string too (``execute_each``: a batch of submissions' counted
+  inserts);
 - a write queued by ``later`` (the store's ``Database.write_later``: an event's row, whose ``NOTIFY`` its trigger
   sends) goes with the next statement or with ``COMMIT``.
 
@@ -57,6 +59,17 @@ class Transaction:
             return self.raw.execute(psycopg_sql(sql), params)
         return self._send([*self._waiting, (sql, params)])
 
+    def execute_each(self, statements: Sequence[tuple[str, Sequence[Any]]]) -> list[list[Any]]:
+        """The rows of each of ``statements`` (read whole), all sent in one query string (with what waits)."""
+        pending = [*self._waiting, *statements]
+        cursor = self._send(pending, to_last=False)
+        results = []
+        for index in range(len(pending)):
+            if index >= len(pending) - len(statements):
+                results.append(cursor.fetchall() if cursor.description else [])
+            cursor.nextset()
+        return results
+
     def later(self, sql: str, params: Sequence[Any] = ()) -> None:
         """Run ``sql`` (a write or a lock: its rows and count are never read) with the next statement or the
         commit."""
@@ -73,8 +86,9 @@ class Transaction:
             self._waiting.clear()
             self.raw.execute("ROLLBACK")
 
-    def _send(self, statements: list[tuple[str, Sequence[Any]]]) -> psycopg.Cursor:
-        """``statements`` as one query string; the cursor holds the last one's result."""
+    def _send(self, statements: list[tuple[str, Sequence[Any]]], to_last: bool = True) -> psycopg.Cursor:
+        """``statements`` as one query string; the cursor holds the last one's result (``to_last``; else the
+        first one's, the others after it by ``nextset``)."""
         self._waiting = []
         cursor = psycopg.ClientCursor(self.raw)
         values = [value for _, params in statements for value in params]
@@ -82,7 +96,7 @@ class Transaction:
             cursor.execute("; ".join(psycopg_sql(sql) for sql, _ in statements), values)
         else:  # nothing to bind: the text as it is (no placeholder is looked for)
             cursor.execute("; ".join(sql for sql, _ in statements))
-        while cursor.nextset():  # to the last statement's result
+        while to_last and cursor.nextset():  # to the last statement's result
             pass
         return cursor
 
