@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import copy
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -140,34 +141,43 @@ class JobInserts:
 
     def create_many(self, jobs: list[NewJob]) -> list[JobRecord | VideoGenError]:
         """Insert ``jobs`` in one transaction, each within its bounds: per job, its record, or the refusal
-        ``create_job`` would have raised (a copy each: they are raised on different threads)."""
+        ``create_job`` would have raised (a copy each: they are raised on different threads).
+
+        The counts travel with the inserts, before them, and the inserts are made whatever the counts say (one round
+        trip, then the events with the commit: two): a job they refuse is deleted again, with the next statement,
+        before anything counts again; ``bounds.check`` then says why, counting what stays (a refusal costs round
+        trips, a fit none)."""
         with self.db.tx() as conn:
             bounded = [job for job in jobs if job.bounds is not None]
             self.db.lock_for_batch(conn, {job.queue for job in bounded}, {job.owner_lock for job in bounded} - {None})
             now = self.db.clock(conn)
-            fits = _BatchCounts(jobs, now).fits(conn)
-            admitted = [job for job, ok in zip(jobs, fits, strict=True) if ok]
-            inserted = iter(self.db.execute_each(conn, *((_INSERT, job.values(now)) for job in admitted)))
+            counts = _BatchCounts(jobs, now)
+            counted = [counts.statement] if counts.statement else []
+            results = self.db.execute_each(conn, *counted, *((_INSERT, job.values(now)) for job in jobs))
+            fits = counts.fits(results[0][0] if counted else ())
+            inserted = results[len(counted) :]
+            refused = [job.job_id for job, ok in zip(jobs, fits, strict=True) if not ok]
+            if refused:  # gone before anything counts again (check) or the commit
+                self.db.write_later(conn, f"DELETE FROM jobs WHERE id IN ({','.join('?' * len(refused))})", refused)
             # A queue found full, an owner found at its limits, stays so in here: not counted again.
             full: dict[tuple[str, str | None], VideoGenError] = {}
             limited: dict[str | None, VideoGenError] = {}
-            results: list[JobRecord | VideoGenError] = []
-            for job, ok in zip(jobs, fits, strict=True):
-                rows = next(inserted) if ok else []
+            outcomes: list[JobRecord | VideoGenError] = []
+            for job, ok, rows in zip(jobs, fits, inserted, strict=True):
                 queue = (job.family, job.bounds.model_name if job.bounds else None)
-                refusal = None if rows else full.get(queue) or limited.get(job.owner)
-                if not rows and refusal is None:  # why (read back by check), or room after all (a job started)
+                refusal = None if ok else full.get(queue) or limited.get(job.owner)
+                if not ok and refusal is None:  # why (read back by check), or room after all (a job started)
                     try:
                         rows = self._checked_insert(conn, job, now, 1)
                     except RateLimitedError as exc:
                         refusal = limited[job.owner] = exc
                     except VideoGenError as exc:
                         refusal = full[queue] = exc
-                if rows:
-                    results.append(self._changed(conn, job.job_id, rows[0], full=True))
+                if refusal is None:
+                    outcomes.append(self._changed(conn, job.job_id, rows[0], full=True))
                 else:
-                    results.append(copy.copy(refusal))
-            return results
+                    outcomes.append(copy.copy(refusal))
+            return outcomes
 
     def _checked_insert(self, conn: Connection, job: NewJob, now: float, slack: int) -> list[Any]:
         """A counted insert inserted nothing: raise why (``bounds.check``), or, the counts having changed between
@@ -194,11 +204,17 @@ class _BatchCounts:
                 mine.append((column, limit))
             self.per_job.append(mine)
 
-    def fits(self, conn: Connection) -> list[bool]:
-        counts = []
-        if self.columns:
-            args = [value for _, column_args in self.columns for value in column_args]
-            counts = list(conn.execute(f"SELECT {', '.join(sql for sql, _ in self.columns)}", args).fetchone())
+    @property
+    def statement(self) -> tuple[str, list] | None:
+        """The one statement that reads every count (None: nothing to count)."""
+        if not self.columns:
+            return None
+        args = [value for _, column_args in self.columns for value in column_args]
+        return f"SELECT {', '.join(sql for sql, _ in self.columns)}", args
+
+    def fits(self, counted: Sequence[int]) -> list[bool]:
+        """Which jobs fit, in order, given ``statement``'s row."""
+        counts = list(counted)
         fits = []
         for mine in self.per_job:
             fits.append(all(counts[column] + 1 <= limit for column, limit in mine))
