@@ -200,3 +200,21 @@ def test_a_job_the_counts_refused_is_inserted_when_check_finds_room_after_all(st
     assert [r.id for r in records] == [j.job_id for j in jobs]
     assert store.jobs.counts() == {"wan": {"queued": 3}}
     assert [len(store.events.since(j.job_id, 0)) for j in jobs] == [1, 1, 1]
+
+
+def test_a_batchs_records_and_events_are_what_the_store_reads_back(store):
+    """A batch reads nothing back: each record (and its first event) is worked out from the job's values and the
+    table's defaults; they must be what the row reads back, field for field."""
+    estimate = {"expected_seconds": 3.5, "admission": {"rung": "full"}}
+    jobs = [
+        new_job(bounds=QueueBounds(family_max_queued=10, default_job_seconds=5), owner="alice", estimate=estimate),
+        new_job("ltx-video", dispatcher="ingress-1", lease_s=30, params={"seed": 7, "steps": [1, 2]}, image="aGk="),
+    ]
+    jobs[1].prepare()  # as the admission does, before the writer's batch
+    records = store.jobs.create_many(jobs)
+    for record in records:
+        stored = store.jobs.get(record.id)
+        assert record == stored
+        (event,) = store.events.since(record.id, 0)
+        assert event[1] == stored.model_copy(update={"image": None})  # the event log keeps no image
+    assert records[1].lease_until == records[1].created_at + 30 and records[1].image == "aGk="

@@ -198,6 +198,7 @@ class JobAdmission:
         )
         # The inline inputs: kept in the row (local), or stored as an object the row names (s3), for any node.
         job.image = self.store.artifacts.keep_inputs(job.job_id, request.inline_inputs())
+        job.prepare()
         return job
 
     def admit_and_create(

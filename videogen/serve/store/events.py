@@ -86,6 +86,14 @@ class EventLog:
             (record.id, self.db.clock(conn), json.dumps(data)),
         )
 
+    def append_snapshot(self, conn: Connection, job_id: str, snapshot: dict[str, Any]) -> None:
+        """Log a full row, ``snapshot`` (a record's, worked out already: a batch's new jobs), as ``append`` would."""
+        self.db.write_later(
+            conn,
+            "INSERT INTO events(job_id, created_at, data) VALUES (?,?,?)",
+            (job_id, self.db.clock(conn), json.dumps(snapshot)),
+        )
+
     def compact_ended(self, ended_before: float) -> int:
         """Keep only the last (full) row of every job that ended before ``ended_before``; rows deleted.
 

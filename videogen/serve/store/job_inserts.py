@@ -16,11 +16,13 @@ import copy
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 from videogen.errors import RateLimitedError, VideoGenError
 from videogen.serve.store import bounds as queue_bounds
 from videogen.serve.store.database import Connection, Database
+from videogen.serve.store.events import EventLog
 from videogen.serve.store.records import JobRecord, JobStatus
 from videogen.serve.store.records import column_json as _json
 from videogen.video.progress import Progress
@@ -34,6 +36,13 @@ _JOB_COLUMNS = """id, status, family, task, request_json, image, model_json, par
     progress_json, estimate_json, created_at, updated_at, max_attempts, dispatcher, lease_until, owner, model_name"""
 _JOB_VALUES = ",".join("?" * len(_JOB_COLUMNS.split(",")))
 _INSERT = f"INSERT INTO jobs({_JOB_COLUMNS}) VALUES ({_JOB_VALUES}) RETURNING *"
+# A batch's insert: the row is known already (``NewJob.record``), nothing read back.
+_INSERT_ONLY = f"INSERT INTO jobs({_JOB_COLUMNS}) VALUES ({_JOB_VALUES})"
+_COLUMN_NAMES = [name.strip() for name in _JOB_COLUMNS.split(",")]
+# What the table gives the columns a new job leaves out (the schema's defaults, ``migrations``).
+_DEFAULTS = {"stages_json": "[]", "history_json": "[]", "attempts": 0, "cancel_requested": 0}
+# The columns stamped with the transaction's clock when the job is inserted.
+_STAMPED = ("created_at", "updated_at", "lease_until")
 # Inserted only while ``{condition}`` (``bounds.fits``) holds: a bounded submission's count and insert in one statement.
 _INSERT_IF = f"INSERT INTO jobs({_JOB_COLUMNS}) SELECT {_JOB_VALUES} WHERE {{condition}} RETURNING *"
 
@@ -81,13 +90,7 @@ class NewJob:
             str(JobStatus.QUEUED),
             self.family,
             self.task,
-            _json(self.request),
-            self.image,
-            _json(self.model),
-            _json(self.params),
-            _json(self.adjustments),
-            _json(self.progress),
-            _json(self.estimate) if self.estimate is not None else None,
+            *self._json_columns,
             now,
             now,
             self.max_attempts,
@@ -96,6 +99,36 @@ class NewJob:
             self.owner,
             self.model_name,
         )
+
+    @cached_property
+    def _json_columns(self) -> tuple:
+        """Its JSON columns and its image, in ``_JOB_COLUMNS``' order (written once, however often it is tried)."""
+        json_columns = [_json(self.request), self.image, _json(self.model), _json(self.params)]
+        json_columns += [_json(self.adjustments), _json(self.progress)]
+        return (*json_columns, _json(self.estimate) if self.estimate is not None else None)
+
+    def prepare(self) -> None:
+        """Work out its row, record and event (``record``, ``snapshot``) now, on the caller's thread: not in the
+        batch's writer thread, which every submission waits for in turn (``service/insert_batches``)."""
+        _ = self._template
+
+    @cached_property
+    def _template(self) -> tuple[JobRecord, dict[str, Any]]:
+        """The record and its snapshot as the row reads back once inserted (``JobRecord.from_row`` of its values
+        and the table's defaults), the clock's columns left to stamp."""
+        record = JobRecord.from_row({**dict(zip(_COLUMN_NAMES, self.values(0.0), strict=True)), **_DEFAULTS})
+        return record, record.snapshot()
+
+    def _stamps(self, now: float) -> dict[str, float | None]:
+        return dict(zip(_STAMPED, (now, now, now + self.lease_s if self.dispatcher else None), strict=True))
+
+    def record(self, now: float) -> JobRecord:
+        """The record of its row inserted at ``now``: what ``SELECT *`` would read back."""
+        return self._template[0].model_copy(update=self._stamps(now))
+
+    def snapshot(self, now: float) -> dict[str, Any]:
+        """``record(now).snapshot()``: its first event."""
+        return {**self._template[1], **self._stamps(now)}
 
     def insert(self, now: float, slack: int = 1) -> tuple[str, tuple]:
         """Its insert statement: counted against its bounds (``slack``: see ``bounds.check``), or plain."""
@@ -109,6 +142,7 @@ class JobInserts:
     """``Jobs``' inserts (``db``, and ``_changed`` logging a change as an event, come with ``Jobs``)."""
 
     db: Database
+    events: EventLog
 
     def _changed(self, conn: Connection, job_id: str, row: Any = None, *, full: bool = False) -> JobRecord:
         raise NotImplementedError
@@ -153,9 +187,8 @@ class JobInserts:
             now = self.db.clock(conn)
             counts = _BatchCounts(jobs, now)
             counted = [counts.statement] if counts.statement else []
-            results = self.db.execute_each(conn, *counted, *((_INSERT, job.values(now)) for job in jobs))
+            results = self.db.execute_each(conn, *counted, *((_INSERT_ONLY, job.values(now)) for job in jobs))
             fits = counts.fits(results[0][0] if counted else ())
-            inserted = results[len(counted) :]
             refused = [job.job_id for job, ok in zip(jobs, fits, strict=True) if not ok]
             if refused:  # gone before anything counts again (check) or the commit
                 self.db.write_later(conn, f"DELETE FROM jobs WHERE id IN ({','.join('?' * len(refused))})", refused)
@@ -163,18 +196,19 @@ class JobInserts:
             full: dict[tuple[str, str | None], VideoGenError] = {}
             limited: dict[str | None, VideoGenError] = {}
             outcomes: list[JobRecord | VideoGenError] = []
-            for job, ok, rows in zip(jobs, fits, inserted, strict=True):
+            for job, ok in zip(jobs, fits, strict=True):
                 queue = (job.family, job.bounds.model_name if job.bounds else None)
                 refusal = None if ok else full.get(queue) or limited.get(job.owner)
                 if not ok and refusal is None:  # why (read back by check), or room after all (a job started)
                     try:
-                        rows = self._checked_insert(conn, job, now, 1)
+                        self._checked_insert(conn, job, now, 1)
                     except RateLimitedError as exc:
                         refusal = limited[job.owner] = exc
                     except VideoGenError as exc:
                         refusal = full[queue] = exc
                 if refusal is None:
-                    outcomes.append(self._changed(conn, job.job_id, rows[0], full=True))
+                    self.events.append_snapshot(conn, job.job_id, job.snapshot(now))  # its first event
+                    outcomes.append(job.record(now))
                 else:
                     outcomes.append(copy.copy(refusal))
             return outcomes
