@@ -282,3 +282,17 @@ def test_a_keys_submissions_wait_for_each_other_only_near_its_limits(tmp_path, p
     finally:
         release.set()
         store.close()
+
+
+def test_a_keys_per_minute_count_reads_its_last_minute_by_index(store):
+    """``bounds``' count of a key's submissions in the rate window (every submission of a key with limits, once a
+    batch) is a range of the (owner, created_at) index (schema step 4), not a walk of every job the key has had."""
+    count = "SELECT COUNT(*) FROM jobs WHERE owner=? AND created_at>?"
+    conn = store.db.conn()
+    if store.db.dialect == "sqlite":
+        plan = " ".join(str(tuple(row)) for row in conn.execute(f"EXPLAIN QUERY PLAN {count}", ("alice", 0.0)))
+    else:
+        with store.db.tx() as tx:  # a small table is read whole by choice: asked whether the index can serve it
+            tx.execute("SET LOCAL enable_seqscan = off")
+            plan = " ".join(row[0] for row in tx.execute(f"EXPLAIN {count}", ("alice", 0.0)))
+    assert "jobs_owner_created" in plan, plan

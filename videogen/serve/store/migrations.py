@@ -123,6 +123,11 @@ END $$""",
         ),
         dialects=("postgres",),
     ),
+    Step(
+        4,
+        "a key's submissions by time: its per-minute count reads its last minute, not its whole history",
+        ("CREATE INDEX IF NOT EXISTS jobs_owner_created ON jobs(owner, created_at)",),
+    ),
 )
 LATEST = STEPS[-1].version
 
