@@ -57,12 +57,11 @@ def run_cli(capsys, *args: str) -> tuple[int, str, str]:
     return code, out, err
 
 
-def queue_job(store, **overrides):
-    """A queued job written straight to a ``JobStore`` (a tiny wan text-to-video unless ``overrides`` say
-    otherwise): the store's own ``create``, with every argument a test does not care about filled in."""
+def job_fields(family: str = "wan", **overrides) -> dict:
+    """The fields of a queued job (``Jobs.create``'s, ``NewJob``'s): a tiny wan text-to-video unless ``overrides``
+    say otherwise, with every field a test does not care about filled in."""
     from videogen.video.progress import Progress
 
-    family = overrides.pop("family", "wan")
     fields = dict(
         family=family,
         task="text-to-video",
@@ -76,4 +75,9 @@ def queue_job(store, **overrides):
         dispatcher=None,
         lease_s=1,
     )
-    return store.jobs.create(**{**fields, **overrides})
+    return {**fields, **overrides}
+
+
+def queue_job(store, **overrides):
+    """A queued job written straight to a ``JobStore`` (``job_fields``): the store's own ``create``."""
+    return store.jobs.create(**job_fields(**overrides))

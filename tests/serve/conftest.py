@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import os
 import tempfile
+import threading
 import time
 
+import psycopg
 import pytest
 from pg_server import (  # noqa: F401 - the store fixtures, on both backends
     open_store,
@@ -30,6 +32,24 @@ from serve_helpers import (
     cpu_tiny_args,
     free_port,
 )
+
+
+@pytest.fixture()
+def sent(monkeypatch) -> list[str]:
+    """Every query string a psycopg cursor sends from the test's thread (each one a round trip to the server). The
+    pool's own threads, opening and configuring its spare connections in the background, are not counted: their
+    ``SET`` statements land at any moment (CI saw one between ``sent.clear()`` and the transaction)."""
+    texts: list[str] = []
+    real = psycopg.Cursor.execute
+    test_thread = threading.get_ident()
+
+    def counted(cursor, query, params=None, **kwargs):
+        if threading.get_ident() == test_thread:
+            texts.append(str(query))
+        return real(cursor, query, params, **kwargs)
+
+    monkeypatch.setattr(psycopg.Cursor, "execute", counted)
+    return texts
 
 
 @pytest.fixture(scope="session")

@@ -8,31 +8,17 @@ from __future__ import annotations
 import threading
 import time
 
-import psycopg
+from testkit import job_fields
 
 from videogen.errors import RateLimitedError, ServiceBusyError
 from videogen.serve.service.insert_batches import InsertBatches
 from videogen.serve.store.bounds import QueueBounds
 from videogen.serve.store.job_inserts import NewJob
 from videogen.serve.store.job_store import JobStore
-from videogen.video.progress import Progress
 
 
 def new_job(family: str = "wan", **overrides) -> NewJob:
-    fields = dict(
-        family=family,
-        task="text-to-video",
-        request={"family": family, "prompt": "x"},
-        image=None,
-        model=None,
-        params={},
-        adjustments=[],
-        progress=Progress.queued(),
-        max_attempts=2,
-        dispatcher=None,
-        lease_s=1,
-    )
-    return NewJob(**{**fields, **overrides})
+    return NewJob(**job_fields(family, **overrides))
 
 
 def test_a_batch_inserts_each_job_with_its_event_and_refuses_what_passes_its_queues_bound(store):
@@ -153,21 +139,12 @@ def test_batched_submissions_through_two_replicas_never_pass_the_bounds(open_sto
     assert sum(isinstance(e, RateLimitedError) and e.details["submissions_per_minute"] == 7 for e in refused) == 24 - 7
 
 
-def test_a_batch_is_two_query_strings_on_postgres(tmp_path, postgres_url, monkeypatch):
+def test_a_batch_is_two_query_strings_on_postgres(tmp_path, postgres_url, sent):
     store = JobStore(tmp_path, database_url=postgres_url)
     try:
         bounds = QueueBounds(family_max_queued=100, default_job_seconds=5)
         store.jobs.create_many([new_job(bounds=bounds)])  # the pool's connection warm, the clock read once
-        sent: list[str] = []
-        real = psycopg.Cursor.execute
-        test_thread = threading.get_ident()
-
-        def counted(cursor, query, params=None, **kwargs):
-            if threading.get_ident() == test_thread:
-                sent.append(str(query))
-            return real(cursor, query, params, **kwargs)
-
-        monkeypatch.setattr(psycopg.Cursor, "execute", counted)
+        sent.clear()
         owners = ("alice", None, "bob", "alice", None)
         bounds = QueueBounds(family_max_queued=100, default_job_seconds=5, owner_max_queued=100, owner_per_minute=100)
         families = ("wan", "ltx-video", "wan", "cogvideox", "wan")

@@ -5,7 +5,6 @@ refused; on PostgreSQL a submission is three query strings, not six."""
 from __future__ import annotations
 
 import sqlite3
-import threading
 
 import psycopg
 import pytest
@@ -15,24 +14,6 @@ from videogen.errors import ServiceBusyError
 from videogen.serve.store.bounds import QueueBounds
 from videogen.serve.store.job_store import JobStore
 from videogen.video.progress import Progress
-
-
-@pytest.fixture()
-def sent(monkeypatch) -> list[str]:
-    """Every query string a psycopg cursor sends from the test's thread (each one a round trip to the server). The
-    pool's own threads, opening and configuring its spare connections in the background, are not counted: their
-    ``SET`` statements land at any moment (CI saw one between ``sent.clear()`` and the transaction)."""
-    texts: list[str] = []
-    real = psycopg.Cursor.execute
-    test_thread = threading.get_ident()
-
-    def counted(cursor, query, params=None, **kwargs):
-        if threading.get_ident() == test_thread:
-            texts.append(str(query))
-        return real(cursor, query, params, **kwargs)
-
-    monkeypatch.setattr(psycopg.Cursor, "execute", counted)
-    return texts
 
 
 def test_a_bounded_submission_is_three_query_strings_on_postgres(tmp_path, postgres_url, sent):

@@ -151,7 +151,7 @@ class JobAdmission:
         loop = asyncio.get_running_loop()
         args = (request, who, adjustments, client, prepared)
         if self.insert_batches is None:  # one hop: the admission and the insert on a submission thread
-            return await loop.run_in_executor(self.submit_executor, self.admit_and_create, *args)
+            return await loop.run_in_executor(self.submit_executor, lambda: self.create_admitted(self.admit_job(*args)))
         job = await loop.run_in_executor(self.submit_executor, self.admit_job, *args)
         try:
             return await asyncio.wrap_future(self.insert_batches.submit(job))
@@ -198,19 +198,9 @@ class JobAdmission:
         )
         # The inline inputs: kept in the row (local), or stored as an object the row names (s3), for any node.
         job.image = self.store.artifacts.keep_inputs(job.job_id, request.inline_inputs())
-        job.prepare()
+        if self.insert_batches is not None:
+            job.prepare()  # here, not in the batches' one writer thread
         return job
-
-    def admit_and_create(
-        self,
-        request: VideoRequest,
-        who: Principal = HANDLE,
-        adjustments: list | None = None,
-        client: dict[str, Any] | None = None,
-        prepared: PreparedInputs | None = None,
-    ) -> JobRecord:
-        """``admit_job``, then ``create_admitted`` (blocking)."""
-        return self.create_admitted(self.admit_job(request, who, adjustments, client, prepared))
 
     def create_admitted(self, job: NewJob) -> JobRecord:
         """Insert an admitted job within its queue bounds (blocking); refused or failed, its inputs go."""
