@@ -5,9 +5,10 @@ A bounded insert is counted and inserted by one statement (``bounds.fits``) unde
 its owner's (``Database.lock_for_insert``); when it inserts nothing, ``bounds.check``, the same rule read back, says
 why (or, the counts having changed meanwhile, that it fits now). A batch takes the locks of its queues and the whole
 of its owners' (every slot: ``database_postgres.OWNER_SLOTS``) together, in one order every batch uses
-(``Database.lock_for_batch``), and sends its counted inserts in one round trip (``Database.execute_each``); each
-statement sees the inserts before it in the batch and no other insert of its queue or owner is in flight, so the
-bounds hold exactly, as they would one submission at a time.
+(``Database.lock_for_batch``), so no other insert of its queues or owners is in flight; it counts each queue and
+each owner once (``_BatchCounts``), admits its jobs in order against those counts, each admitted one counted for
+the next, and sends the counts and the inserts in one round trip (``Database.execute_each``), the events with the
+commit: the bounds hold exactly, as they would one submission at a time.
 """
 
 from __future__ import annotations
