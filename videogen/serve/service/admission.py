@@ -49,7 +49,7 @@ if TYPE_CHECKING:
 # 27 ms p95 for one, with eight 0.5 and 5.5 (paced at 200/s, workers running).
 SUBMIT_THREADS = {"sqlite": 1, "postgres": 8}
 # Per backend, whether the submissions' inserts are written together, a batch a transaction (``insert_batches``): on
-# PostgreSQL a batch is three round trips and one count of each queue and owner whatever its size; SQLite's one
+# PostgreSQL a batch is two round trips and one count of each queue and owner whatever its size; SQLite's one
 # thread has nobody to share a transaction with.
 GROUP_COMMIT = {"sqlite": False, "postgres": True}
 

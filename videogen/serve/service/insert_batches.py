@@ -6,7 +6,7 @@ takes a millisecond on an idle server held its thread for 12–30 ms served on t
 ``benchmarks/results/cpu/submit-profile.md``), so the threads, not the server, bounded the submissions a second.
 Here the admission threads hand their inserts to one writer thread, which takes every insert waiting when it is free
 and writes them together (``Jobs.create_many``: their queues' and owners' locks with one count of each, their inserts,
-their events with the commit): three round trips a batch, whatever its size, and each queue and owner counted once
+their events with the commit): two round trips a batch, whatever its size, and each queue and owner counted once
 (each submission's insert counted its own, a scan of the owner's jobs of the last minute each). Nothing waits to fill
 a batch: under light load a batch is one insert, and under heavy load the inserts that arrive while one batch is
 written make the next.

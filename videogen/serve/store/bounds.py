@@ -94,11 +94,18 @@ def limited_counts(
     count is below its limit (``check``'s rule; none without ``bounds``). A batch of inserts counts each once."""
     if bounds is None:
         return []
-    limits = [bounds.family_max_queued]
-    if owner is not None:
-        limits += [bounds.owner_max_queued, bounds.owner_per_minute]
     counts = _counts(bounds, family, owner, now)
+    limits = (limit for limit, _ in _room(bounds, owner, 1))
     return [(sql, args, limit) for (sql, args), limit in zip(counts, limits, strict=True) if limit is not None]
+
+
+def _room(bounds: QueueBounds, owner: str | None, owner_slack: int) -> list[tuple[int | None, int]]:
+    """Each of ``_counts``' limits (None: none) and the room one more job needs under it: 1 in the queue,
+    ``owner_slack`` under the owner's."""
+    room = [(bounds.family_max_queued, 1)]
+    if owner is not None:
+        room += [(bounds.owner_max_queued, owner_slack), (bounds.owner_per_minute, owner_slack)]
+    return room
 
 
 def fits(bounds: QueueBounds, family: str, owner: str | None, now: float, owner_slack: int = 1) -> tuple[str, list]:
@@ -107,11 +114,8 @@ def fits(bounds: QueueBounds, family: str, owner: str | None, now: float, owner_
     ... WHERE``) counts and inserts in one statement, one round trip to a database server where it was two; when it
     inserts nothing, ``check`` says why (or, the counts having changed meanwhile, that it fits now)."""
     counts = _counts(bounds, family, owner, now)
-    room = [(bounds.family_max_queued, 1)]
-    if owner is not None:
-        room += [(bounds.owner_max_queued, owner_slack), (bounds.owner_per_minute, owner_slack)]
     conditions, args = [], []
-    for (count, count_args), (limit, needed) in zip(counts, room, strict=True):
+    for (count, count_args), (limit, needed) in zip(counts, _room(bounds, owner, owner_slack), strict=True):
         if limit is not None:
             conditions.append(f"{count} + ? <= ?")
             args += [*count_args, needed, limit]

@@ -80,18 +80,15 @@ class EventLog:
                 _DELTA: {k: v for k, v in snapshot.items() if k not in previous or previous[k] != v},
                 "base": rows[0][0],
             }
+        self.append_snapshot(conn, record.id, data)
+
+    def append_snapshot(self, conn: Connection, job_id: str, data: dict[str, Any]) -> None:
+        """Log ``data`` (a full row: a record's snapshot, worked out already for a batch's new jobs; or ``append``'s
+        delta) in the caller's transaction."""
         self.db.write_later(  # with the commit, on PostgreSQL; its trigger sends the NOTIFY (migrations, step 3)
             conn,
             "INSERT INTO events(job_id, created_at, data) VALUES (?,?,?)",
-            (record.id, self.db.clock(conn), json.dumps(data)),
-        )
-
-    def append_snapshot(self, conn: Connection, job_id: str, snapshot: dict[str, Any]) -> None:
-        """Log a full row, ``snapshot`` (a record's, worked out already: a batch's new jobs), as ``append`` would."""
-        self.db.write_later(
-            conn,
-            "INSERT INTO events(job_id, created_at, data) VALUES (?,?,?)",
-            (job_id, self.db.clock(conn), json.dumps(snapshot)),
+            (job_id, self.db.clock(conn), json.dumps(data)),
         )
 
     def compact_ended(self, ended_before: float) -> int:

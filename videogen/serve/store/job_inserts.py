@@ -187,7 +187,7 @@ class JobInserts:
             self.db.lock_for_batch(conn, {job.queue for job in bounded}, {job.owner_lock for job in bounded} - {None})
             now = self.db.clock(conn)
             counts = _BatchCounts(jobs, now)
-            counted = [counts.statement] if counts.statement else []
+            counted = [counts.statement] if counts.columns else []
             results = self.db.execute_each(conn, *counted, *((_INSERT_ONLY, job.values(now)) for job in jobs))
             fits = counts.fits(results[0][0] if counted else ())
             refused = [job.job_id for job, ok in zip(jobs, fits, strict=True) if not ok]
@@ -227,23 +227,20 @@ class _BatchCounts:
     locks nobody else adds to those counts, so what fits here fits at the insert."""
 
     def __init__(self, jobs: list[NewJob], now: float):
-        self.index: dict[tuple[str, tuple], int] = {}  # a count's SQL and arguments -> its column
-        self.columns: list[tuple[str, list]] = []
+        self.columns: dict[tuple[str, tuple], int] = {}  # a count's SQL and arguments -> its column, in order
         self.per_job: list[list[tuple[int, int]]] = []  # (column, limit) of each job's counts
         for job in jobs:
-            mine = []
-            for sql, args, limit in queue_bounds.limited_counts(job.bounds, job.family, job.owner, now):
-                column = self.index.setdefault((sql, tuple(args)), len(self.columns))
-                if column == len(self.columns):
-                    self.columns.append((sql, args))
-                mine.append((column, limit))
-            self.per_job.append(mine)
+            limited = queue_bounds.limited_counts(job.bounds, job.family, job.owner, now)
+            self.per_job.append(
+                [
+                    (self.columns.setdefault((sql, tuple(args)), len(self.columns)), limit)
+                    for sql, args, limit in limited
+                ]
+            )
 
     @property
-    def statement(self) -> tuple[str, list] | None:
-        """The one statement that reads every count (None: nothing to count)."""
-        if not self.columns:
-            return None
+    def statement(self) -> tuple[str, list]:
+        """The one statement that reads every count (only when there are ``columns``)."""
         args = [value for _, column_args in self.columns for value in column_args]
         return f"SELECT {', '.join(sql for sql, _ in self.columns)}", args
 
