@@ -152,7 +152,10 @@ def test_a_batch_is_two_query_strings_on_postgres(tmp_path, postgres_url, sent):
         records = store.jobs.create_many(jobs)
         assert len(sent) == 2, sent
         counts_and_inserts, events_and_commit = sent
-        assert counts_and_inserts.startswith("BEGIN; SELECT pg_advisory_xact_lock(id) FROM")  # its queues
+        # unannounced (its events are its jobs' first: schema step 5), then its queues' locks
+        assert counts_and_inserts.startswith(
+            "BEGIN; SELECT set_config(%s, 'on', true); SELECT pg_advisory_xact_lock(id)"
+        )
         assert "SELECT count(*) FROM (SELECT pg_advisory_xact_lock(id, k)" in counts_and_inserts  # its owners
         # each queue's and each owner's counts once, before the inserts: three queues, two owners with two counts each
         counts, inserts = counts_and_inserts.split("INSERT INTO jobs", 1)

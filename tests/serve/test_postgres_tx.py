@@ -25,7 +25,8 @@ def test_a_bounded_submission_is_three_query_strings_on_postgres(tmp_path, postg
         job = queue_job(store, owner="alice", bounds=bounds)
         assert len(sent) == 3, sent  # was six: BEGIN, locks, counts, insert, event, COMMIT
         begin_and_locks, counted_insert, event_and_commit = sent
-        assert begin_and_locks.startswith("BEGIN; SELECT pg_advisory_xact_lock")
+        # its event unannounced (a new job's first: schema step 5) and its locks, with BEGIN
+        assert begin_and_locks.startswith("BEGIN; SELECT set_config(%s, 'on', true); SELECT pg_advisory_xact_lock")
         # the counts are the insert's condition: counted and inserted by one statement
         assert counted_insert.lstrip().startswith("INSERT INTO jobs") and "COUNT(*)" in counted_insert
         assert event_and_commit.startswith("INSERT INTO events") and event_and_commit.endswith("; COMMIT")
@@ -46,7 +47,9 @@ def test_a_submission_without_owner_limits_is_two_query_strings_on_postgres(tmp_
         job = queue_job(store, bounds=bounds)
         assert len(sent) == 2, sent
         lock_and_insert, event_and_commit = sent
-        assert lock_and_insert.startswith("BEGIN; SELECT pg_advisory_xact_lock(hashtext(%s)); INSERT INTO jobs")
+        assert lock_and_insert.startswith(
+            "BEGIN; SELECT set_config(%s, 'on', true); SELECT pg_advisory_xact_lock(hashtext(%s)); INSERT INTO jobs"
+        )
         assert "COUNT(*)" in lock_and_insert  # counted and inserted by one statement, after the lock
         assert event_and_commit.startswith("INSERT INTO events") and event_and_commit.endswith("; COMMIT")
         assert store.events.since(job.id, 0)[0][1].id == job.id

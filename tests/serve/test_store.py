@@ -188,6 +188,19 @@ def test_jobs_persist_across_store_instances(open_store):
     assert again.jobs.counts() == {"wan": {"queued": 1}}
 
 
+def test_the_waiting_work_is_counted_without_the_ended_jobs(store):
+    """What the autoscaler and the queue-depth gauges count: the queued and running jobs per served model, read
+    through the status index (the ended jobs the retention keeps are not walked), next to the whole count."""
+    _, running, ended = (_create(store, model_name=name) for name in ("wan-a", "wan-a", "wan-b"))
+    store.jobs.claim(running.id, {})
+    claim = store.jobs.claim(ended.id, {})
+    store.jobs.finish(ended.id, claim.claim_token, JobStatus.SUCCEEDED, result={})
+    waiting = store.jobs.counts_by_model((JobStatus.QUEUED, JobStatus.RUNNING))
+    assert waiting == {("wan", "wan-a"): {"queued": 1, "running": 1}}
+    assert store.jobs.counts_by_model(("queued",)) == {("wan", "wan-a"): {"queued": 1}}
+    assert store.jobs.counts_by_model()[("wan", "wan-b")] == {"succeeded": 1}  # the status page's: every job
+
+
 def test_list_filters_and_pages_newest_first(store):
     ids = [_create(store).id for _ in range(3)]
     page, total = store.jobs.list(limit=2)

@@ -12,6 +12,7 @@ import sys
 import pytest
 
 from videogen.serve.config import VideoGenAppConfig
+from videogen.serve.cpu_priority import CPU_HIERARCHY, IDLE_CGROUP, idle_cgroup
 from videogen.serve.deployment_options import worker_settings
 
 CHILD = """
@@ -21,7 +22,7 @@ niceness = json.loads(sys.argv[1])
 stop = threading.Event()
 before = threading.Thread(target=stop.wait, daemon=True)  # a thread that exists before the change
 before.start()
-from videogen.serve.cpu_priority import lower_cpu_priority
+from videogen.serve.cpu_priority import idle_cgroup, lower_cpu_priority
 from videogen.serve.store_thread import StoreThread
 store = StoreThread()  # kept at the starting priority: the store's calls run on it
 base = os.getpriority(os.PRIO_PROCESS, 0)
@@ -34,12 +35,20 @@ for _ in range(20):
 tids = [int(t.name) for t in Path(f"/proc/{os.getpid()}/task").iterdir()]
 nice = {str(t): os.getpriority(os.PRIO_PROCESS, t) for t in tids}
 policy = {str(t): os.sched_getscheduler(t) for t in tids}
+def cpu_cgroup(t):  # the thread's group in cgroup v1's cpu hierarchy (None: no such hierarchy)
+    for line in Path(f"/proc/self/task/{t}/cgroup").read_text().splitlines():
+        if "cpu" in line.split(":", 2)[1].split(","):
+            return line.split(":", 2)[2]
+group = {str(t): cpu_cgroup(t) for t in tids}
+idle = idle_cgroup()
 class Jobs:
     def claim(self, job_id):
         return threading.get_native_id(), os.getpriority(os.PRIO_PROCESS, 0), job_id
 ran_on, its_nice, echoed = store.proxy(Jobs()).claim("job_1")
 nested = store.call(store.call, threading.get_native_id)  # a call from a call runs in place (never waits on itself)
 print(json.dumps({"base": base, "changed": changed, "nice": nice, "policy": policy, "store": store.native_id,
+                  "group": group, "idle_cgroup": str(idle) if idle else None,
+                  "idle_flag": (idle / "cpu.idle").read_text().strip() if idle else None,
                   "claim": [ran_on, its_nice, echoed], "nested": nested}))
 """
 
@@ -71,6 +80,20 @@ def test_idle_puts_every_thread_now_and_later_in_sched_idle_but_the_store_thread
     assert seen["policy"].pop(store) == os.SCHED_OTHER, seen  # the store's calls keep the serving priority
     assert set(seen["policy"].values()) == {os.SCHED_IDLE}, seen  # torch's pool too: it inherited the class
     assert seen["claim"][:2] == [int(store), seen["base"]]
+    # Idle against other groups too (autogroup: the session's group, shared with the ingress): where this machine
+    # lets a process make cgroups, the lowered threads are in an idle cgroup under its own, torch's pool with them.
+    groups = seen["group"]
+    if seen["idle_cgroup"] is None:
+        assert not os.access(CPU_HIERARCHY, os.W_OK) or not (CPU_HIERARCHY / "cpu.shares").exists(), seen
+        return
+    idle = "/" + seen["idle_cgroup"].removeprefix(str(CPU_HIERARCHY)).strip("/")
+    assert seen["idle_flag"] == "1" and idle.endswith("/" + IDLE_CGROUP), seen
+    assert groups.pop(store) != idle, seen  # the store thread stays in the process's own group
+    assert set(groups.values()) == {idle}, (groups, idle)
+
+
+def test_no_idle_cgroup_where_no_cpu_hierarchy_can_be_written(tmp_path):
+    assert idle_cgroup(tmp_path) is None  # no cgroup v1 cpu hierarchy there: the class alone, as before
 
 
 def test_the_setting_reaches_each_worker_and_is_bounded():

@@ -127,7 +127,7 @@ def queued_by_model(store) -> dict[tuple[str, str], int]:
     """Jobs waiting per (family, served model), from the store (``JobStore``). A row from before named models
     has no model name: it is labelled with its family id, its model's name when it was written."""
     depths: dict[tuple[str, str], int] = {}
-    for (family, name), statuses in store.jobs.counts_by_model().items():
+    for (family, name), statuses in store.jobs.counts_by_model(("queued",)).items():
         key = (family, name or family)
         depths[key] = depths.get(key, 0) + statuses.get("queued", 0)
     return depths

@@ -74,7 +74,7 @@ class QueueAutoscalingPolicy:
             # As every replica does: the configured URL, else $VIDEOGEN_DATABASE_URL in the controller's process.
             db = open_database(state_dir, journal_mode, database_url_of(database_url))
             self._counter = Jobs(db, EventLog(db))
-        return store_workload(self._counter.counts_by_model(), self.family, self.name, self.default)
+        return store_workload(self._counter.counts_by_model(WAITING), self.family, self.name, self.default)
 
     def _landed(self, task: asyncio.Future) -> None:
         try:

@@ -28,7 +28,9 @@ a store module:
 - ``write_later(conn, sql, params)``: a write whose answer is never read (an event's row) sent with the
   transaction's next statement or its commit (PostgreSQL; SQLite runs it at once);
 - nothing to call when an event is inserted: the other nodes hear of it when its transaction commits
-  (PostgreSQL: ``NOTIFY`` from a trigger on ``events``, schema step 3; SQLite's watchers read ``data_version``).
+  (PostgreSQL: ``NOTIFY`` from a trigger on ``events``, schema step 3; SQLite's watchers read ``data_version``);
+  ``unannounced(conn)``: a transaction that only creates jobs, whose first events nobody can be waiting for,
+  sends no ``NOTIFY`` (PostgreSQL, schema step 5: a commit that notifies queues behind every other one that does).
 
 A database that cannot be reached, or stays locked past its timeout, raises the typed
 ``ServiceBusyError`` (HTTP 503 ``store_unavailable`` / ``store_busy`` with ``Retry-After``), never a bare
@@ -87,6 +89,11 @@ class Database:
         """The rows of each of ``statements`` (SQL, params), run in order in ``conn``'s transaction (PostgreSQL:
         in one round trip, ``postgres_tx``). Here: one after the other."""
         return [conn.execute(sql, params).fetchall() for sql, params in statements]
+
+    def unannounced(self, conn: Connection) -> None:
+        """``conn``'s transaction only creates jobs: its events (their first) wake no watcher. No stream can be
+        waiting for them: a job's id is answered only after its insert commits, and a stream reads the log before it
+        waits. Here: nothing (SQLite's watchers read ``data_version``, which every commit changes)."""
 
     def clock(self, conn: Connection) -> float:
         """The time now, in epoch seconds, by the clock every stored time is in."""

@@ -32,7 +32,7 @@ from psycopg_pool import ConnectionPool
 
 from videogen.serve.errors import store_error
 from videogen.serve.store.database import Database
-from videogen.serve.store.migrations import EVENTS_CHANNEL
+from videogen.serve.store.migrations import EVENTS_CHANNEL, UNANNOUNCED_SETTING
 from videogen.serve.store.postgres_clock import ServerClock
 from videogen.serve.store.postgres_tx import Transaction, psycopg_sql, transaction
 
@@ -272,6 +272,12 @@ class PostgresDatabase(Database):
             conn.later(sql, params)
         else:
             conn.execute(sql, params)
+
+    def unannounced(self, conn: Transaction | _Autocommit) -> None:
+        """Until the transaction ends, the events trigger sends no ``NOTIFY`` (schema step 5), so its commit does not
+        queue for the database's notify lock; sent with the next statement."""
+        if isinstance(conn, Transaction):
+            conn.later("SELECT set_config(?, 'on', true)", (UNANNOUNCED_SETTING,))
 
     def execute_each(self, conn: Transaction | _Autocommit, *statements: tuple[str, Sequence[Any]]) -> list[list[Any]]:
         if isinstance(conn, Transaction):

@@ -157,6 +157,7 @@ class JobInserts:
 
         def insert(alone: bool) -> JobRecord:
             with self.db.tx() as conn:
+                self.db.unannounced(conn)  # its first event: nobody is waiting for it yet
                 slack = 1
                 if job.bounds is not None:
                     # The count and the insert are one step for every writer of this queue and, near its limits, of
@@ -183,6 +184,7 @@ class JobInserts:
         before anything counts again; ``bounds.check`` then says why, counting what stays (a refusal costs round
         trips, a fit none)."""
         with self.db.tx() as conn:
+            self.db.unannounced(conn)  # their first events: nobody is waiting for them yet
             bounded = [job for job in jobs if job.bounds is not None]
             self.db.lock_for_batch(conn, {job.queue for job in bounded}, {job.owner_lock for job in bounded} - {None})
             now = self.db.clock(conn)

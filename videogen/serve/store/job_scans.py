@@ -8,6 +8,8 @@ writer holds right now (``db.skip_locked``: a heartbeat being written is not rea
 
 from __future__ import annotations
 
+from collections.abc import Collection
+
 from videogen.serve.store.database import Database
 from videogen.serve.store.records import JobStatus
 
@@ -25,11 +27,17 @@ class LeasesAndScans:
             out.setdefault(row[0], {})[row[1]] = row[2]
         return out
 
-    def counts_by_model(self) -> dict[tuple[str, str | None], dict[str, int]]:
-        """(family, model name) -> status -> number of jobs (name None: rows from before named models)."""
+    def counts_by_model(self, statuses: Collection[str] | None = None) -> dict[tuple[str, str | None], dict[str, int]]:
+        """(family, model name) -> status -> number of jobs (name None: rows from before named models); only those
+        in ``statuses`` when given: read through the status index, so a count of the waiting work (the autoscaler's,
+        every worker's at each job's end) walks what waits, not every job the retention keeps."""
+        where, args = "", ()
+        if statuses is not None:
+            args = tuple(map(str, statuses))
+            where = f" WHERE status IN ({','.join('?' * len(args))})"
         out: dict[tuple[str, str | None], dict[str, int]] = {}
-        sql = "SELECT family, model_name, status, COUNT(*) FROM jobs GROUP BY family, model_name, status"
-        for row in self.db.conn().execute(sql):
+        sql = f"SELECT family, model_name, status, COUNT(*) FROM jobs{where} GROUP BY family, model_name, status"
+        for row in self.db.conn().execute(sql, args):
             out.setdefault((row[0], row[1]), {})[row[2]] = row[3]
         return out
 

@@ -24,6 +24,9 @@ from videogen.serve.store.database import Connection, Database
 logger = logging.getLogger("videogen.serve")
 
 EVENTS_CHANNEL = "videogen_events"  # PostgreSQL's NOTIFY channel for new events (step 3's trigger sends on it)
+# A transaction that sets this (``set_config(…, 'on', true)``: until it ends) inserts events nobody is waiting for
+# (new jobs' first ones): step 5's trigger sends no NOTIFY for them (``Database.unannounced``).
+UNANNOUNCED_SETTING = "videogen.events_unannounced"
 
 _TYPES = {
     "sqlite": {"id": "INTEGER PRIMARY KEY AUTOINCREMENT", "real": "REAL"},
@@ -128,6 +131,20 @@ END $$""",
         "a key's submissions by time: its per-minute count reads its last minute, not its whole history",
         ("CREATE INDEX IF NOT EXISTS jobs_owner_created ON jobs(owner, created_at)",),
     ),
+    Step(
+        5,
+        "PostgreSQL: no NOTIFY for the events of a transaction that only creates jobs (nobody can be waiting for them)",
+        (
+            # A committing transaction that sent NOTIFY holds one lock of the whole database while it queues them:
+            # the submissions' commits waited in line behind the workers' progress writes (17 waits past 10 ms in
+            # one paced run on the 2-core box: ``benchmarks/results/cpu/submit-profile.md``, round sixteen).
+            "DROP TRIGGER IF EXISTS events_notify ON events",
+            """CREATE TRIGGER events_notify AFTER INSERT ON events FOR EACH ROW
+    WHEN (current_setting('{unannounced}', true) IS DISTINCT FROM 'on')
+    EXECUTE FUNCTION videogen_notify_event()""",
+        ),
+        dialects=("postgres",),
+    ),
 )
 LATEST = STEPS[-1].version
 
@@ -164,7 +181,7 @@ def migrate(db: Database, target: int = LATEST) -> int:
     """Run the steps up to ``target`` that ``db`` has not run; returns the version it was at."""
     if current_version(db, db.conn()) >= target:
         return target
-    types = {**_TYPES[db.dialect], "channel": EVENTS_CHANNEL}
+    types = {**_TYPES[db.dialect], "channel": EVENTS_CHANNEL, "unannounced": UNANNOUNCED_SETTING}
     with db.tx() as conn:
         db.serialize(conn, "videogen-schema-migration")
         conn.execute(_VERSION_TABLE)
