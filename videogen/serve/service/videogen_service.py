@@ -61,9 +61,9 @@ class VideoGenService:
 
     async def check_store(self) -> None:
         """The store answers (``/healthz``: 503 while it does not)."""
-        await asyncio.to_thread(self.store.jobs.counts)
+        await asyncio.to_thread(self.store.jobs.answers)
 
     async def check_health(self) -> None:
         """The replica's health check: the store answers, or is away for every replica alike (then logged, and
         not a reason to replace this replica); only a failure of the store's own to this replica raises."""
-        await asyncio.to_thread(self.store_health.probe, self.store.jobs.counts)
+        await asyncio.to_thread(self.store_health.probe, self.store.jobs.answers)

@@ -27,6 +27,11 @@ class LeasesAndScans:
             out.setdefault(row[0], {})[row[1]] = row[2]
         return out
 
+    def answers(self) -> None:
+        """One read of the jobs table, by its index: the store answers (a health check), whatever it holds (the
+        counts read every job the retention keeps, per probe)."""
+        self.db.conn().execute("SELECT seq FROM jobs ORDER BY seq LIMIT 1").fetchall()
+
     def counts_by_model(self, statuses: Collection[str] | None = None) -> dict[tuple[str, str | None], dict[str, int]]:
         """(family, model name) -> status -> number of jobs (name None: rows from before named models); only those
         in ``statuses`` when given: read through the status index, so a count of the waiting work (the autoscaler's,
