@@ -15,8 +15,8 @@ A class or a nice value only counts within the thread's scheduling group, though
 default on many distributions, for processes in the root cgroup) the group is the session's: the idle threads keep
 the group of Ray's processes (the ingress's, Serve's) always runnable, so it takes its full share against every
 other group, and a PostgreSQL server started from a shell has one per backend (each starts a session). On the
-2-core box the submissions to PostgreSQL then waited on their backends behind idle generation: paced p95 60-445 ms,
-13-34 ms with the idle threads in an idle cgroup (``benchmarks/results/cpu/submit-profile.md``, round sixteen). So
+2-core box the submissions to PostgreSQL then waited on their backends behind idle generation: paced p95 34-445 ms,
+13-35 ms with the idle threads in an idle cgroup (``benchmarks/results/cpu/submit-profile.md``, round sixteen). So
 with ``"idle"`` the lowered threads also join a cgroup marked idle (``cpu.idle``: idle against every other group),
 a child of the process's own in cgroup v1's cpu hierarchy, where the process may make one (root in a VM or a
 container that owns its cgroups); elsewhere the class alone (under systemd or in a pod, a process is not in the root
