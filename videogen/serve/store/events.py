@@ -28,9 +28,9 @@ another ingress replica, on any node):
 - SQLite: ``ChangeWatch``, cheap enough to ask every few milliseconds: ``PRAGMA data_version`` changes
   when any *other* connection commits, so the watch keeps a connection of its own that never writes;
 - PostgreSQL: ``NotifyWatch``, one ``LISTEN`` connection per ingress: every event's transaction sends
-  ``NOTIFY`` with its job id, delivered when it commits (but a new job's first: ``Database.unannounced``); the watch waits for them (up to
-  ``NOTIFY_WAIT_S``, then returns so its thread can stop). A lost connection is reopened and every
-  watched job counted as changed, since what was sent meanwhile is unknown.
+  ``NOTIFY`` with its job id, delivered when it commits (but a new job's first: ``Database.unannounced``); the
+  watch waits for them (up to ``NOTIFY_WAIT_S``, then returns so its thread can stop). A lost connection is
+  reopened and every watched job counted as changed, since what was sent meanwhile is unknown.
 
 Either way the log stays the source of truth: a watch only says when to read it.
 """
