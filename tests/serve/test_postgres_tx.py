@@ -13,6 +13,7 @@ from testkit import queue_job
 from videogen.errors import ServiceBusyError
 from videogen.serve.store.bounds import QueueBounds
 from videogen.serve.store.job_store import JobStore
+from videogen.serve.store.records import JobStatus
 from videogen.video.progress import Progress
 
 
@@ -61,7 +62,8 @@ def test_a_submission_without_owner_limits_is_two_query_strings_on_postgres(tmp_
 
 def test_a_progress_write_reads_the_logs_chain_in_one_statement(tmp_path, postgres_url, sent):
     """A delta event needs the state at the job's last event: its base row and the rows since, read by one
-    statement (the last event and then its chain were two); a progress write is three query strings."""
+    statement (the last event and then its chain were two), sent with the update: a progress write is two query
+    strings (the update with the read, the event with the commit)."""
     store = JobStore(tmp_path, database_url=postgres_url)
     try:
         store.db.now()  # a clock reading to carry forward
@@ -70,8 +72,10 @@ def test_a_progress_write_reads_the_logs_chain_in_one_statement(tmp_path, postgr
         for step in (1, 2):
             sent.clear()
             assert store.jobs.update_progress(job.id, claim.claim_token, Progress(stage="denoising", step=step))
-            assert len(sent) == 3, sent
-            assert sent[0].startswith("BEGIN; UPDATE jobs") and sent[1].lstrip().startswith("WITH last AS"), sent
+            assert len(sent) == 2, sent
+            update, read = sent[0].split("; ", 2)[1:]
+            assert sent[0].startswith("BEGIN; UPDATE jobs") and read.lstrip().startswith("WITH last AS"), sent
+            assert sent[1].startswith("INSERT INTO events") and sent[1].endswith("; COMMIT"), sent
         (_, first), (_, claimed), (_, one), (_, two) = store.events.since(job.id, 0)
         assert (claimed.status, one.progress.step, two.progress.step) == ("running", 1, 2)
         assert two.snapshot() == store.jobs.get(job.id).snapshot()  # the deltas replay to the row
@@ -104,6 +108,55 @@ def test_a_refused_write_left_for_later_rolls_the_whole_transaction_back(store):
             store.db.write_later(conn, *duplicate)  # refused at the commit (PostgreSQL) or at once (SQLite)
     assert store.jobs.get(job.id).owner is None  # the update went with it
     assert queue_job(store).id != job.id  # and the store goes on (its connection back in order)
+
+
+def test_a_last_statement_is_read_and_committed_and_nothing_follows_it(store):
+    """``execute_last``: its rows come back and its change is committed (PostgreSQL: sent with the COMMIT; a
+    statement after it is refused, there is no transaction left); a refused one rolls the whole transaction back."""
+    job = queue_job(store)
+    with store.db.tx() as conn:
+        store.db.write_later(conn, "UPDATE jobs SET model_name=? WHERE id=?", ("m", job.id))  # what waits goes first
+        rows = store.db.execute_last(
+            conn, "UPDATE jobs SET owner=? WHERE id=? RETURNING owner, model_name", ("erin", job.id)
+        )
+        if store.db.dialect == "postgres":
+            with pytest.raises(RuntimeError, match="committed"):
+                conn.execute("SELECT 1")
+    assert [tuple(r) for r in rows] == [("erin", "m")]
+    assert (store.jobs.get(job.id).owner, store.jobs.get(job.id).model_name) == ("erin", "m")
+    duplicate = (
+        "INSERT INTO jobs(id, status, family, task) VALUES (?,?,?,?) RETURNING id",
+        (job.id, "queued", "wan", "t"),
+    )
+    with pytest.raises((psycopg.IntegrityError, sqlite3.IntegrityError)):
+        with store.db.tx() as conn:
+            conn.execute("UPDATE jobs SET owner=? WHERE id=?", ("mallory", job.id))
+            store.db.execute_last(conn, *duplicate)
+    assert store.jobs.get(job.id).owner == "erin"  # the update went with it
+    assert queue_job(store).id != job.id  # and the store goes on
+
+
+def test_a_claim_and_a_jobs_end_are_one_query_string_each_on_postgres(tmp_path, postgres_url, sent):
+    """The change, its event (the row image the statement makes) and the commit together; the record the claim
+    returns and the events replayed are the row's."""
+    store = JobStore(tmp_path, database_url=postgres_url)
+    try:
+        store.db.now()
+        job = queue_job(store)
+        sent.clear()
+        claim = store.jobs.claim(job.id, {"replica_id": "w"})
+        assert len(sent) == 1 and claim.status == "running" and claim.claim_token, sent
+        assert store.jobs.claim(job.id, {"replica_id": "x"}) is None  # claimed once: nothing logged the second time
+        sent.clear()
+        assert store.jobs.finish(job.id, claim.claim_token, JobStatus.SUCCEEDED, result={"frames": 1})
+        assert len(sent) == 1 and sent[0].startswith("BEGIN; WITH changed AS (UPDATE jobs SET status"), sent
+        assert not store.jobs.finish(job.id, claim.claim_token, JobStatus.FAILED)  # ended: not this claim's any more
+        replay = [r for _, r in store.events.since(job.id, 0)]
+        assert [r.status for r in replay] == ["queued", "running", "succeeded"]
+        assert replay[-1].snapshot() == store.jobs.get(job.id).snapshot()
+        assert replay[1].worker == {"replica_id": "w"} and replay[1].claim_token is None
+    finally:
+        store.close()
 
 
 def test_a_transaction_that_sent_nothing_sends_no_rollback_either(tmp_path, postgres_url, sent):
@@ -145,16 +198,16 @@ def test_a_read_onto_a_known_state_is_one_query_string(tmp_path, postgres_url, s
 
 def test_a_claim_reads_no_clock_of_its_own_and_its_times_are_the_servers(tmp_path, postgres_url, sent):
     """The transaction's clock carried forward from a recent reading (``postgres_clock``), and its event a full row
-    (nothing of the log read): a claim is its update (with BEGIN) and its event with COMMIT; its started_at is the
-    server's time."""
+    (nothing of the log read, the row image made by the update's own statement): a claim is one query string, BEGIN,
+    its update with its event, and COMMIT; its started_at is the server's time."""
     store = JobStore(tmp_path, database_url=postgres_url)
     try:
         store.db.now()  # a reading to carry forward (the store's first, on an idle server: it calibrates)
         job = queue_job(store)
         sent.clear()
         claim = store.jobs.claim(job.id, {"replica_id": "w"})
-        assert len(sent) == 2 and sent[0].startswith("BEGIN; UPDATE jobs"), sent
-        assert sent[1].startswith("INSERT INTO events") and sent[1].rstrip().endswith("COMMIT"), sent
+        assert len(sent) == 1 and sent[0].startswith("BEGIN; WITH changed AS (UPDATE jobs"), sent
+        assert "INSERT INTO events" in sent[0] and sent[0].rstrip().endswith("; COMMIT"), sent
         assert not any("clock_timestamp" in text for text in sent)
         server_now = store.db.conn().execute("SELECT extract(epoch FROM clock_timestamp())::float8").fetchone()[0]
         assert 0 <= server_now - claim.started_at < 1.0  # the server's time (a node's clock could be anything)

@@ -25,6 +25,11 @@ a store module:
   queues' and the whole of its owners', taken in one order every batch uses (SQLite's write lock already holds them);
 - ``execute_each(conn, *statements)``: several statements' rows in one round trip (PostgreSQL; SQLite runs them
   one after the other);
+- ``execute_last(conn, sql, params)``: a transaction's last statement, its rows read, sent with the commit
+  (PostgreSQL: one round trip for both; SQLite runs it at once and commits when the transaction ends);
+- ``row_json``: SQL that makes a job row of a data-modifying ``WITH`` query's part into JSON text (PostgreSQL; None
+  on SQLite, whose ``UPDATE … RETURNING`` cannot be such a part): a change and its event's row are then one statement
+  (``EventLog.change``);
 - ``write_later(conn, sql, params)``: a write whose answer is never read (an event's row) sent with the
   transaction's next statement or its commit (PostgreSQL; SQLite runs it at once);
 - nothing to call when an event is inserted: the other nodes hear of it when its transaction commits
@@ -69,6 +74,9 @@ class Database:
     # A number stored under a top-level key of a JSON text column, as SQL (``{column}``, ``{key}``): NULL when the
     # text is empty or null or lacks the key. Aggregates over JSON columns run in the database, not row by row here.
     json_number: ClassVar[str]
+    # A row of a data-modifying WITH query's part (``{row}``: its name) as JSON text, less the columns named in
+    # ``{drop}`` (SQL string literals, comma separated); None: a backend where such a statement cannot be written.
+    row_json: ClassVar[str | None] = None
 
     def conn(self) -> Connection:
         """Where a read outside any transaction runs (inside one: that transaction's connection)."""
@@ -84,6 +92,11 @@ class Database:
         next statement or its commit and travel with it (PostgreSQL: one round trip for both, ``postgres_tx``);
         it runs before any later statement of the transaction. Here: at once."""
         conn.execute(sql, params)
+
+    def execute_last(self, conn: Connection, sql: str, params: Sequence[Any] = ()) -> list[Any]:
+        """The rows of ``sql``, the last statement of ``conn``'s transaction (PostgreSQL: sent with the commit, which it
+        then is; nothing may follow it). Here: run at once; the transaction commits when it ends."""
+        return conn.execute(sql, params).fetchall()
 
     def execute_each(self, conn: Connection, *statements: tuple[str, Sequence[Any]]) -> list[list[Any]]:
         """The rows of each of ``statements`` (SQL, params), run in order in ``conn``'s transaction (PostgreSQL:

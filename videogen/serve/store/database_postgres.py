@@ -223,6 +223,7 @@ class PostgresDatabase(Database):
     for_update = " FOR UPDATE"
     skip_locked = " FOR UPDATE SKIP LOCKED"
     json_number = "(NULLIF({column}, '')::jsonb->>'{key}')::float8"
+    row_json = "(to_jsonb({row}) - ARRAY[{drop}])::text"
 
     def __init__(self, url: str, *, pool_timeout_s: float = POOL_TIMEOUT_S):
         from videogen.serve.store.migrations import migrate
@@ -278,6 +279,11 @@ class PostgresDatabase(Database):
         queue for the database's notify lock; sent with the next statement."""
         if isinstance(conn, Transaction):
             conn.later("SELECT set_config(?, 'on', true)", (UNANNOUNCED_SETTING,))
+
+    def execute_last(self, conn: Transaction | _Autocommit, sql: str, params: Sequence[Any] = ()) -> list[Any]:
+        if isinstance(conn, Transaction):
+            return conn.execute_last(sql, params)
+        return super().execute_last(conn, sql, params)
 
     def execute_each(self, conn: Transaction | _Autocommit, *statements: tuple[str, Sequence[Any]]) -> list[list[Any]]:
         if isinstance(conn, Transaction):

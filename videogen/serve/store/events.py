@@ -11,7 +11,11 @@ What a row holds (a progress write per step must not copy the whole record):
 - a *full* row: the record's snapshot (the first event of a job, each claim's,
   then every ``FULL_EVERY``-th, and the last);
 - a *delta* row: ``{"delta": {the fields that changed since the job's previous
-  event}, "base": the seq of the full row it builds on}``.
+  event}, "base": the seq of the full row it builds on}``;
+- a *row image*, a full row made by the database from the job's row as a change left it: ``{"row": {its columns
+  but the image and the claim token}}`` (``change``: on PostgreSQL a claim's and a job's end, where the change, its
+  event and the commit are then one round trip; read as the record that row makes, ``JobRecord.from_row``). A
+  release before this kind cannot read it: upgrade the ingress replicas before the workers.
 
 The state at any event is its base row with the deltas from there up to it
 applied, so a resume from any seq reads at most ``FULL_EVERY`` rows for its
@@ -39,17 +43,18 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Callable, Collection
+from collections.abc import Callable, Collection, Sequence
 from typing import Any
 
 from videogen.serve.store.database import Connection, Database
-from videogen.serve.store.records import JobRecord
+from videogen.serve.store.records import PRIVATE_COLUMNS, JobRecord
 
 # Above this many watched jobs, one query over all recent events beats a long IN list.
 _MAX_IN_LIST = 256
 # A full row at least every this many events of a job: what rebuilding one state reads at most.
 FULL_EVERY = 32
 _DELTA = "delta"  # the key of a delta row (a record has no such field)
+_ROW = "row"  # the key of a row image (nor this one)
 _END = 2**63 - 1  # past every seq
 # The longest a PostgreSQL watch waits for a notification before it returns (nothing changed).
 NOTIFY_WAIT_S = 1.0
@@ -60,6 +65,8 @@ def _decode(data: str) -> tuple[dict[str, Any], int | None]:
     value = json.loads(data)
     if _DELTA in value:
         return value[_DELTA], value["base"]
+    if _ROW in value:
+        return JobRecord.from_row(value[_ROW]).snapshot(), None
     return value, None
 
 
@@ -67,13 +74,19 @@ class EventLog:
     def __init__(self, db: Database):
         self.db = db
 
-    def append(self, conn: Connection, record: JobRecord, *, full: bool = False) -> None:
+    def append(
+        self, conn: Connection, record: JobRecord, *, full: bool = False, chain: list[Any] | None = None
+    ) -> None:
         """Log ``record`` inside the caller's transaction: a delta, a full row, or (the job ended) the one row left;
         the other nodes' watchers hear of it when the transaction commits. ``full``: a full row, whatever came
-        before (the job's first event, which has nothing to build on; a claim): the log is not read."""
+        before (the job's first event, which has nothing to build on; a claim): the log is not read. ``chain``: the
+        rows of ``chain_query`` for the job, read by the caller already (with the change, in one round trip)."""
         snapshot = record.snapshot()
         data: dict[str, Any] = snapshot
-        rows = [] if full or record.status.terminal else self._chain(conn, record.id)
+        if full or record.status.terminal:
+            rows = []
+        else:
+            rows = [tuple(r) for r in chain] if chain is not None else self._chain(conn, record.id)
         if 0 < len(rows) < FULL_EVERY:  # else: the job's first event, its last, or time for a full row
             previous = EventLog._replay(rows)
             data = {
@@ -90,6 +103,28 @@ class EventLog:
             "INSERT INTO events(job_id, created_at, data) VALUES (?,?,?)",
             (job_id, self.db.clock(conn), json.dumps(data)),
         )
+
+    def change(self, conn: Connection, update_sql: str, params: Sequence[Any]) -> Any | None:
+        """The last step of the caller's transaction: ``update_sql`` (``UPDATE jobs … RETURNING *`` of one job) and,
+        when it changed the row, the job's new state logged as a full row; the row (None: nothing matched, nothing
+        logged). Where the database makes JSON of a row (``Database.row_json``: PostgreSQL) the event is a row image
+        inserted by the same statement, sent with the commit: one round trip where the update, then the event with
+        the commit, were two. Elsewhere: the update, then ``append`` (a full row)."""
+        if self.db.row_json is None:
+            rows = conn.execute(update_sql, params).fetchall()
+            if rows:
+                self.append(conn, JobRecord.from_row(rows[0]), full=True)
+            return rows[0] if rows else None
+        image = self.db.row_json.format(row="changed", drop=", ".join(f"'{c}'" for c in sorted(PRIVATE_COLUMNS)))
+        rows = self.db.execute_last(
+            conn,
+            f"""WITH changed AS ({update_sql}),
+                     logged AS (INSERT INTO events(job_id, created_at, data)
+                                SELECT id, ?, '{{"{_ROW}": ' || {image} || '}}' FROM changed)
+                SELECT * FROM changed""",
+            [*params, self.db.clock(conn)],
+        )
+        return rows[0] if rows else None
 
     def compact_ended(self, ended_before: float) -> int:
         """Keep only the last (full) row of every job that ended before ``ended_before``; rows deleted.
@@ -108,22 +143,22 @@ class EventLog:
                 (*map(str, TERMINAL), ended_before),
             ).rowcount
 
-    def _chain(self, conn: Connection, job_id: str, before_seq: int = _END) -> list[tuple[int, str]]:
-        """The rows that rebuild the job's state as of its last event before ``before_seq``: (seq, data),
-        from that event's base full row on; empty when the job has no event before it. One statement (one round
-        trip to a database server, where the last event and then its chain were two): the last event's base is
-        read by the database from its row (a full row has none: it is its own base)."""
+    def chain_query(self, job_id: str, before_seq: int = _END) -> tuple[str, tuple[Any, ...]]:
+        """The statement (SQL, params) whose rows rebuild the job's state as of its last event before ``before_seq``:
+        (seq, data), from that event's base full row on; none when the job has no event before it. One statement
+        (one round trip to a database server, where the last event and then its chain were two): the last event's
+        base is read by the database from its row (a full row has none: it is its own base)."""
         base = self.db.json_number.format(column="data", key="base")
-        return [
-            tuple(r)
-            for r in conn.execute(
-                f"""WITH last AS (SELECT seq, {base} AS base FROM events WHERE job_id=? AND seq<?
-                                  ORDER BY seq DESC LIMIT 1)
-                    SELECT e.seq, e.data FROM events e, last
-                    WHERE e.job_id=? AND e.seq>=COALESCE(last.base, last.seq) AND e.seq<=last.seq ORDER BY e.seq""",
-                (job_id, before_seq, job_id),
-            )
-        ]
+        return (
+            f"""WITH last AS (SELECT seq, {base} AS base FROM events WHERE job_id=? AND seq<?
+                              ORDER BY seq DESC LIMIT 1)
+                SELECT e.seq, e.data FROM events e, last
+                WHERE e.job_id=? AND e.seq>=COALESCE(last.base, last.seq) AND e.seq<=last.seq ORDER BY e.seq""",
+            (job_id, before_seq, job_id),
+        )
+
+    def _chain(self, conn: Connection, job_id: str, before_seq: int = _END) -> list[tuple[int, str]]:
+        return [tuple(r) for r in conn.execute(*self.chain_query(job_id, before_seq))]
 
     @staticmethod
     def _replay(rows: list[tuple[int, str]], state: dict[str, Any] | None = None) -> dict[str, Any]:

@@ -110,7 +110,10 @@ class Jobs(JobInserts, LeasesAndScans, JobEndings):
         token = uuid.uuid4().hex
         with self.db.tx() as conn:
             now = self.db.clock(conn)
-            rows = conn.execute(
+            # A full row: an attempt starts, most fields change, and nothing of the log is read for it (on PostgreSQL
+            # the update, its event and the commit are one round trip: ``EventLog.change``).
+            row = self.events.change(
+                conn,
                 """UPDATE jobs SET status=?, claim_token=?, attempts=attempts+1, started_at=?, heartbeat_at=?,
                        worker_json=?, stages_json='[]', error_json=NULL, updated_at=?, progress_json=?
                    WHERE id=? AND status=? AND cancel_requested=0 RETURNING *""",
@@ -125,11 +128,8 @@ class Jobs(JobInserts, LeasesAndScans, JobEndings):
                     job_id,
                     str(QUEUED),
                 ),
-            ).fetchall()  # read whole: the statement is finished before the commit
-            if not rows:
-                return None
-            # A full row: an attempt starts, most fields change, and no read of the log delays it (one round trip).
-            return self._changed(conn, job_id, rows[0], full=True)
+            )
+            return JobRecord.from_row(row) if row is not None else None
 
     def heartbeat(self, job_id: str, token: str) -> bool:
         """Refresh the heartbeat; False when this worker no longer owns the job."""
@@ -210,12 +210,16 @@ class Jobs(JobInserts, LeasesAndScans, JobEndings):
                 stored = json.loads(row[0]) if row and row[0] else []
                 added = [a for a in json.loads(_json(adjustments)) if a not in stored]
                 sets = {**sets, "adjustments_json": json.dumps([*stored, *added])}
-            rows = conn.execute(
+            update = (
                 f"UPDATE jobs SET {', '.join(f'{col}=?' for col in sets)} WHERE id=? AND claim_token=? AND status=? "
                 "RETURNING *",
                 [*sets.values(), job_id, token, str(RUNNING)],
-            ).fetchall()
+            )
+            if "status" in sets:  # an end (``finish``): a full row, sent with the commit (``EventLog.change``)
+                return self.events.change(conn, *update) is not None
+            # A progress write: the update and the read of the log its delta needs, in one round trip.
+            rows, chain = self.db.execute_each(conn, update, self.events.chain_query(job_id))
             if not rows:
                 return False
-            self._changed(conn, job_id, rows[0])
+            self.events.append(conn, JobRecord.from_row(rows[0]), chain=chain)
             return True

@@ -13,7 +13,8 @@ Here a statement whose answer nobody reads waits and travels with the next one, 
 - statements whose answers are all read go in one string too (``execute_each``: a batch of submissions' counted
   inserts);
 - a write queued by ``later`` (the store's ``Database.write_later``: an event's row, whose ``NOTIFY`` its trigger
-  sends) goes with the next statement or with ``COMMIT``.
+  sends) goes with the next statement or with ``COMMIT``;
+- a transaction's last statement whose answer is read goes with ``COMMIT`` (``execute_last``: a claim, a job's end).
 
 A query string of several statements is the simple query protocol, so such a string has its parameters bound by
 psycopg on this side (``ClientCursor``: literals it quotes), not by the server; the server runs the statements in
@@ -47,6 +48,7 @@ class Transaction:
     def __init__(self, raw: psycopg.Connection, begin: str):
         self.raw = raw
         self.clock: float | None = None
+        self.ended = False  # committed by ``execute_last``: nothing more to send
         self._waiting: list[tuple[str, Sequence[Any]]] = [(begin, ())]
 
     @property
@@ -55,12 +57,14 @@ class Transaction:
         return not self._waiting or self._waiting[0][0] not in (BEGIN, BEGIN_SNAPSHOT)
 
     def execute(self, sql: str, params: Sequence[Any] = ()) -> psycopg.Cursor:
+        self._not_ended()
         if not self._waiting:
             return self.raw.execute(psycopg_sql(sql), params)
         return self._send([*self._waiting, (sql, params)])
 
     def execute_each(self, statements: Sequence[tuple[str, Sequence[Any]]]) -> list[list[Any]]:
         """The rows of each of ``statements`` (read whole), all sent in one query string (with what waits)."""
+        self._not_ended()
         pending = [*self._waiting, *statements]
         cursor = self._send(pending, to_last=False)
         results = []
@@ -73,16 +77,37 @@ class Transaction:
     def later(self, sql: str, params: Sequence[Any] = ()) -> None:
         """Run ``sql`` (a write or a lock: its rows and count are never read) with the next statement or the
         commit."""
+        self._not_ended()
         self._waiting.append((sql, params))
 
+    def execute_last(self, sql: str, params: Sequence[Any] = ()) -> list[Any]:
+        """The rows of ``sql``, the transaction's last statement, sent with what waits and with ``COMMIT`` (one round
+        trip where the statement and the commit were two); the transaction has ended when it returns."""
+        self._not_ended()
+        pending = [*self._waiting, (sql, params), ("COMMIT", ())]
+        cursor = self._send(pending, to_last=False)
+        for _ in range(len(pending) - 2):  # to the statement's result
+            cursor.nextset()
+        rows = cursor.fetchall() if cursor.description else []
+        while cursor.nextset():  # and past the COMMIT's
+            pass
+        self.ended = True
+        return rows
+
+    def _not_ended(self) -> None:
+        if self.ended:
+            raise RuntimeError("the transaction was committed by its last statement already")
+
     def commit(self) -> None:
+        if self.ended:
+            return
         if not self.begun and len(self._waiting) == 1:  # nothing but BEGIN: there is nothing to commit
             self._waiting.clear()
             return
         self._send([*self._waiting, ("COMMIT", ())])
 
     def rollback(self) -> None:
-        if self.begun and not self.raw.closed:
+        if self.begun and not self.ended and not self.raw.closed:
             self._waiting.clear()
             self.raw.execute("ROLLBACK")
 

@@ -52,7 +52,7 @@ JSON_COLUMNS = (
 
 # Left out of event snapshots: the image is up to megabytes (once per job is enough)
 # and the claim token is what lets a worker write; neither is for watchers.
-_PRIVATE = frozenset({"image", "claim_token"})
+PRIVATE_COLUMNS = frozenset({"image", "claim_token"})
 
 
 def column_json(value: Any) -> str:
@@ -139,4 +139,4 @@ class JobRecord(BaseModel):
 
     def snapshot(self) -> dict[str, Any]:
         """The record as the event log keeps it (JSON-ready; no image, no claim token)."""
-        return self.model_dump(mode="json", exclude=set(_PRIVATE))
+        return self.model_dump(mode="json", exclude=set(PRIVATE_COLUMNS))
