@@ -51,7 +51,7 @@ TARGET_LONG_RATIO = 1.01
 MAX_STEPS = 200  # VideoRequest.num_inference_steps' upper bound
 # Together with ``stages_span_s`` (first stage start -> last stage end) they add up to the
 # end-to-end time, read from the job's own timestamps (one machine, one clock).
-PHASES = ("to_created_s", "dispatch_s", "to_first_stage_s", "after_stages_s", "to_client_s")
+PHASES = ("to_created_s", "dispatch_s", "to_first_stage_s", "between_stages_s", "after_stages_s", "to_client_s")
 
 
 # -- the app -------------------------------------------------------------------------------------
@@ -228,6 +228,8 @@ class HttpRunner:
             "dispatch_s": job["started_at"] - job["created_at"],
             "to_first_stage_s": first_stage - job["started_at"],
             "stages_span_s": last_stage_end - first_stage,
+            # The gaps between the stages (the worker's own time outside them), counted in the fixed cost.
+            "between_stages_s": last_stage_end - first_stage - stage_sum,
             "after_stages_s": job["finished_at"] - last_stage_end,
             "to_client_s": end_wall - job["finished_at"],
         }
@@ -239,6 +241,7 @@ class HttpRunner:
             "post_s": post_s,
             "breakdown": breakdown,
             "events": len(events),
+            "adjustments": len(job.get("adjustments") or []),
             "event_stages": [e["progress"]["stage"] for e in events if e.get("progress")],
             "stages": {s["name"]: s["seconds"] for s in job["stages"]},
         }

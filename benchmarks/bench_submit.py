@@ -353,6 +353,7 @@ def fixed_cost(base_url: str, family: str, jobs: int) -> dict[str, Any]:
         "jobs": jobs,
         "fixed_cost_ms": ms([r["fixed_cost_s"] for r in rows]),
         "post_ms": ms([r["post_s"] for r in rows]),
+        "with_adjustments": sum(1 for r in rows if r["adjustments"]),  # their end also reads the stored ones
         "breakdown_p50_ms": {
             k: round(bench_serving.percentile([r["breakdown"][k] * 1000 for r in rows], 50), 2)
             for k in bench_serving.PHASES

@@ -16,14 +16,17 @@ from testkit import queue_job
 
 from videogen.serve.config import VideoGenAppConfig
 from videogen.serve.service.event_feed import EventFeed, until_fallback_read
+from videogen.serve.service.jobs import format_sse
 from videogen.serve.service.videogen_service import VideoGenService
-from videogen.serve.store.events import _MAX_IN_LIST, ChangeWatch
+from videogen.serve.store.events import _MAX_IN_LIST, ChangeWatch, EventLog, Notice
 from videogen.serve.store.job_store import JobStore
+from videogen.serve.store.migrations import NOTICE_DATA_BYTES
 from videogen.serve.store.records import JobStatus
 from videogen.video.progress import STAGES, Progress, StageTiming
 
 NEVER = 3600.0  # the fallback re-read: never within a test
 SAFETY_S = 10.0
+RESULT = {"frames": 1, "width": 8, "height": 8, "fps": 8, "bytes": 1}
 
 
 def _service(tmp_path, database_url: str | None = None) -> VideoGenService:
@@ -98,6 +101,87 @@ def test_events_a_worker_writes_reach_the_stream_in_order(tmp_path, open_store, 
         assert (await follow.next())["status"] == "succeeded"
         assert await follow.next() is None  # the stream ends with the job
         assert not svc.jobs.feed._active.is_set()  # no stream open (SQLite's watcher parks)
+        svc.store.close()
+
+    asyncio.run(main())
+
+
+def test_a_live_streams_events_on_postgres_come_from_their_notices_not_from_the_log(
+    tmp_path, open_store, store_url, monkeypatch
+):
+    """Each event applied onto the one before from its notification (``EventFeed.frames_after``): no read of the
+    log; an event whose row was too long to send is read from the log, and the notices take over again after it.
+    On SQLite (no notices) every wake reads the log once."""
+    reads = []
+    since = EventLog.since
+    monkeypatch.setattr(EventLog, "since", lambda self, *a, **k: reads.append(a[1]) or since(self, *a, **k))
+
+    async def main():
+        svc = _service(tmp_path, store_url)
+        worker = open_store()
+        job = _create(worker)
+        follow = Follower(await svc.jobs.sse_stream(job.id))
+        assert (await follow.next())["status"] == "queued"
+        claim = worker.jobs.claim(job.id, {"replica_id": "w"})
+        got = [await follow.next()]
+        long = StageTiming(name="loading", started_at=1.0, detail={"note": "x" * NOTICE_DATA_BYTES})
+        for step, stages in ((1, None), (2, [long]), (3, [])):  # (the end's full row is short again)
+            worker.jobs.update_progress(job.id, claim.claim_token, Progress(stage="denoising", step=step), stages)
+            got.append(await follow.next())
+        worker.jobs.finish(job.id, claim.claim_token, JobStatus.SUCCEEDED, result=RESULT)
+        got.append(await follow.next())
+        assert await follow.next() is None
+        read_by_stream = len(reads)
+        days = svc.settings.retention_days
+        logged = [
+            json.loads(format_sse(seq, rec, days).split("data: ", 1)[1])
+            for seq, rec in worker.events.since(job.id, 0)[1:]
+        ]
+        svc.store.close()
+        return got, logged, read_by_stream
+
+    got, logged, read_by_stream = asyncio.run(main())
+    assert [e["progress"]["step"] for e in got[1:4]] == [1, 2, 3] and got[-1]["status"] == "succeeded"
+    assert got[2]["stages"][0]["detail"]["note"] == "x" * NOTICE_DATA_BYTES
+    assert got == logged  # what the log replays, event for event
+    if store_url:  # PostgreSQL: only the event whose row was not sent
+        assert read_by_stream == 1, reads
+    else:  # SQLite: a read for each of the five events (at least)
+        assert read_by_stream >= 5, reads
+
+
+def test_notices_are_applied_only_where_they_follow_on(tmp_path):
+    """``frames_after``: notices chained by their previous seq, from the stream's own; a gap, a missing row or a
+    delta with no record to apply onto is None (the log is read); a notice is worked out once for every stream."""
+
+    async def main():
+        svc = _service(tmp_path)
+        job = _create(svc.store)
+        claim = svc.store.jobs.claim(job.id, {"replica_id": "w"})
+        svc.store.jobs.update_progress(job.id, claim.claim_token, Progress(stage="denoising", step=1))
+        (s0, r0), (s1, r1), (s2, r2) = svc.store.events.since(job.id, 0)
+        data = {seq: row for seq, row in svc.store.db.conn().execute("SELECT seq, data FROM events")}
+        encode = svc.jobs._encode
+        feed = svc.jobs.feed
+        with feed.subscribe(job.id):
+            assert feed.frames_after(job.id, s0, r0, encode) == []  # nothing heard yet
+            feed.notify(job.id, [Notice(s1, s0, data[s1]), Notice(s2, s1, data[s2])])
+            frames = feed.frames_after(job.id, s0, None, encode)  # the claim's full row needs no record before it
+            assert [(seq, rec.snapshot()) for seq, rec, _ in frames] == [(s1, r1.snapshot()), (s2, r2.snapshot())]
+            assert feed.frames_after(job.id, s0, None, encode)[1][1] is frames[1][1]  # worked out once
+            assert [seq for seq, *_ in feed.frames_after(job.id, s1, r1, encode)] == [s2]
+            assert feed.frames_after(job.id, s2, r2, encode) == []
+            assert feed.frames_after(job.id, s0 - 1, None, encode) is None  # the stream missed one before s1
+            feed.notify(job.id, [Notice(s2 + 5, s2 + 1, data[s2])])  # s2 + 1 never heard
+            assert feed.frames_after(job.id, s2, r2, encode) is None
+        fresh = EventFeed(svc.store)  # a delta onto nothing known, or a row not sent: the log
+        with fresh.subscribe(job.id):
+            fresh.notify(job.id, [Notice(s2, s1, data[s2])])
+            assert fresh.frames_after(job.id, s1, None, encode) is None
+            assert fresh.frames_after(job.id, s1, r1, encode)[0][0] == s2
+        with fresh.subscribe(job.id):
+            fresh.notify(job.id, [Notice(s2, s1, None)])
+            assert fresh.frames_after(job.id, s1, r1, encode) is None
         svc.store.close()
 
     asyncio.run(main())

@@ -20,12 +20,13 @@ from testkit import job_fields, queue_job
 from videogen.errors import ErrorCode, ServiceBusyError
 from videogen.serve.errors import error_headers, http_status, store_error
 from videogen.serve.store.database_postgres import PostgresDatabase
-from videogen.serve.store.events import NotifyWatch, open_watch
+from videogen.serve.store.events import Notice, NotifyWatch, open_watch
 from videogen.serve.store.housekeeping import delete_jobs
 from videogen.serve.store.job_inserts import NewJob
 from videogen.serve.store.job_store import JobStore
-from videogen.serve.store.migrations import LATEST, STEPS, current_version
+from videogen.serve.store.migrations import LATEST, NOTICE_DATA_BYTES, STEPS, current_version
 from videogen.serve.store.records import JobStatus
+from videogen.video.progress import Progress, StageTiming
 
 
 def test_a_nodes_clock_running_ahead_changes_nothing_on_postgres(tmp_path, postgres_url, monkeypatch):
@@ -77,6 +78,43 @@ def test_notify_wakes_another_nodes_watch_and_a_lost_listener_resyncs(tmp_path, 
         writer.close()
         reader.close()
     assert watch.closed  # closed with its store: the watcher thread stops
+
+
+def test_a_notification_carries_the_event_and_the_one_before_it(tmp_path, postgres_url):
+    """Schema step 6: the payload is the event's seq, the job's previous event's seq and (when short enough) its
+    row; applied in order onto the record before each, the notices give the log's own records."""
+    writer = JobStore(tmp_path / "a", database_url=postgres_url)
+    reader = JobStore(tmp_path / "b", database_url=postgres_url)
+    try:
+        watch = open_watch(reader.db)
+        job = queue_job(writer)
+        claim = writer.jobs.claim(job.id, {"replica_id": "w"})
+        writer.jobs.update_progress(job.id, claim.claim_token, Progress(stage="denoising", step=1))
+        huge = [StageTiming(name="loading", started_at=1.0, detail={"note": "x" * NOTICE_DATA_BYTES})]
+        writer.jobs.update_progress(job.id, claim.claim_token, Progress(stage="denoising", step=2), huge)
+        writer.jobs.finish(job.id, claim.claim_token, JobStatus.SUCCEEDED, result={"frames": 1})
+        notices = []
+        while len(notices) < 4:
+            assert watch.poll(lambda: [job.id]) == {job.id}
+            notices += watch.notices[job.id]
+        logged = writer.events.since(job.id, 0)
+        seqs = [seq for seq, _ in logged]
+        assert [(n.seq, n.previous) for n in notices] == list(zip(seqs[1:], seqs[:-1], strict=True))
+        # A row too long is not sent: the long progress write's, and the end's (a full row, with the long stage).
+        assert [n.data is None for n in notices] == [False, False, True, True]
+        known = logged[0][1]
+        for notice, (_, record) in zip(notices, logged[1:], strict=True):
+            applied = notice.record_onto(known)
+            if notice.data is None:
+                assert applied is None  # read from the log instead
+            else:
+                assert applied.snapshot() == record.snapshot()
+            known = record
+        assert notices[0].record_onto(None).status == JobStatus.RUNNING  # a full row needs nothing before it
+        assert notices[1].record_onto(None) is None  # a delta does
+    finally:
+        writer.close()
+        reader.close()
 
 
 OLD_SQLITE = """
@@ -159,8 +197,11 @@ def test_postgres_schema_is_created_once_by_concurrent_openers_and_upgraded_in_p
             listener.execute("LISTEN videogen_events")
             job = queue_job(store)  # its first event: unannounced (step 5)
             assert list(listener.notifies(timeout=0.5)) == []
-            store.jobs.claim(job.id, {})  # the claim's event fires step 3's trigger: NOTIFY with the job id
-            assert [n.payload for n in listener.notifies(timeout=10, stop_after=1)] == [job.id]
+            store.jobs.claim(job.id, {})  # the claim's event fires the trigger: NOTIFY with the job id (step 3),
+            # its seq, the one before and its row (step 6)
+            (heard,) = [Notice.parse(n.payload) for n in listener.notifies(timeout=10, stop_after=1)]
+            (first, _), (claimed, _) = store.events.since(job.id, 0)
+            assert heard[0] == job.id and (heard[1].seq, heard[1].previous) == (claimed, first) and heard[1].data
         assert current_version(store.db, store.db.conn()) == LATEST
         assert store.db.conn().execute("SELECT to_regclass('jobs_finished') IS NOT NULL").fetchone()[0]
         assert store.jobs.get(job.id).status == JobStatus.RUNNING

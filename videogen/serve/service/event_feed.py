@@ -17,6 +17,13 @@ interval. Two paths wake a stream:
 A stream subscribes *before* its first read and clears its flag before every
 read, so an event committed at any time either is in that read or sets the flag.
 
+On PostgreSQL a notification also carries the event (``store.events.Notice``): the feed keeps the last
+``NOTICES_KEPT`` of each watched job, and a stream woken by them applies them onto the record it has
+(``frames_after``) instead of reading the log: no read, no thread hop, for each event of a live job. It reads the
+log as before when a notice does not follow on from its last event (it fell behind, the row was too long to send),
+when it was woken without notices (SQLite's watch, this replica's own writes, a listener that reconnected) and at
+its fallback interval.
+
 ``StreamSlots`` bounds the streams open on this replica, per API key and in all
 (``max_sse_streams_per_key``, ``max_sse_streams``): beyond either, a new one is
 refused with 429; a stream that ends, is closed, or is dropped frees its slot.
@@ -30,11 +37,13 @@ import threading
 import time
 import weakref
 import zlib
-from collections.abc import AsyncGenerator, Iterator
+from collections import deque
+from collections.abc import AsyncGenerator, Callable, Iterator
 from contextlib import contextmanager
+from typing import Any
 
 from videogen.errors import RateLimitedError
-from videogen.serve.store.events import open_watch
+from videogen.serve.store.events import Notice, open_watch
 from videogen.serve.store.job_store import JobStore
 
 logger = logging.getLogger("videogen.serve")
@@ -44,6 +53,8 @@ logger = logging.getLogger("videogen.serve")
 WATCH_POLL_S = 0.002
 # A stream refused for want of a slot is told to try again after this long.
 STREAM_RETRY_AFTER_S = 5.0
+# The notices kept per watched job (``frames_after``): a stream further behind reads the log.
+NOTICES_KEPT = 64
 
 
 def until_fallback_read(job_id: str, period_s: float, now: float) -> float:
@@ -61,15 +72,20 @@ def until_fallback_read(job_id: str, period_s: float, now: float) -> float:
 
 
 class Subscription:
-    """One stream's interest in one job: a flag set when the job may have new events."""
+    """One stream's interest in one job: a flag set when the job may have new events; ``stale`` when they came
+    without notices (the log must be read)."""
 
     def __init__(self, job_id: str):
         self.job_id = job_id
         self.loop = asyncio.get_running_loop()
         self._flag = asyncio.Event()
+        self.stale = False
 
-    def clear(self) -> None:
+    def clear(self) -> bool:
+        """Clear the flag (before a read); whether a wake since the last clear came without notices."""
         self._flag.clear()
+        stale, self.stale = self.stale, False
+        return stale
 
     async def wait(self, timeout_s: float) -> bool:
         """True when woken, False when ``timeout_s`` passed first."""
@@ -178,6 +194,7 @@ class EventFeed:
         self.store = store
         self.poll_s = poll_s
         self._subs: dict[str, set[Subscription]] = {}
+        self._notices: dict[str, deque[Notice]] = {}  # of the watched jobs, oldest first
         self._lock = threading.Lock()
         self._active = threading.Event()  # set while any stream is subscribed
         self._thread: threading.Thread | None = None
@@ -204,13 +221,19 @@ class EventFeed:
                     subs.discard(sub)
                     if not subs:
                         del self._subs[job_id]
+                        self._notices.pop(job_id, None)
                 if not self._subs:
                     self._active.clear()
 
-    def notify(self, job_id: str) -> None:
-        """Wake the streams of ``job_id`` (this replica just wrote one of its events)."""
+    def notify(self, job_id: str, notices: list[Notice] | None = None) -> None:
+        """Wake the streams of ``job_id``: this replica just wrote one of its events, or the store's watch heard of
+        some (with ``notices``, what they were; without, the streams read the log)."""
         with self._lock:
             subs = list(self._subs.get(job_id, ()))
+            if notices and subs:
+                self._notices.setdefault(job_id, deque(maxlen=NOTICES_KEPT)).extend(notices)
+        for sub in subs:
+            sub.stale = sub.stale or not notices
         # One wake-up per event loop for all of them: the job's streams then wake in the same pass of the loop and
         # share one read of the new events (event_reads), instead of trickling in and reading one by one.
         by_loop: dict[asyncio.AbstractEventLoop, list[Subscription]] = {}
@@ -218,6 +241,27 @@ class EventFeed:
             by_loop.setdefault(sub.loop, []).append(sub)
         for together in by_loop.values():
             _wake_all(together)
+
+    def frames_after(
+        self, job_id: str, seq: int, known: Any, encode: Callable[[int, Any], str]
+    ) -> list[tuple[int, Any, str]] | None:
+        """The job's events after ``seq`` as (seq, record, frame), from its notices alone, applied onto ``known``
+        (the record at ``seq``; None: only a full row can follow it): empty when none came after it; None when
+        they cannot be had without the log (one does not follow on from the one before, or has no row)."""
+        with self._lock:
+            notices = [n for n in self._notices.get(job_id, ()) if n.seq > seq]
+        frames = []
+        for notice in notices:
+            if notice.previous != seq:
+                return None
+            if notice.record is None:
+                record = notice.record_onto(known)
+                if record is None:
+                    return None
+                notice.record, notice.frame = record, encode(notice.seq, record)
+            seq, known = notice.seq, notice.record
+            frames.append((seq, known, notice.frame))
+        return frames
 
     def watched(self) -> list[str]:
         with self._lock:
@@ -235,7 +279,7 @@ class EventFeed:
                 if not self._watch.blocks:
                     self._active.wait()  # parked while no stream is open
                 for job_id in self._watch.poll(self.watched):
-                    self.notify(job_id)
+                    self.notify(job_id, self._watch.notices.get(job_id))
                 if not self._watch.blocks:
                     time.sleep(self.poll_s)
         except Exception:  # streams still read at their fallback interval; the next one restarts it

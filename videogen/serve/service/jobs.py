@@ -26,6 +26,7 @@ from videogen.serve.service.event_feed import EventFeed, SlotStream, StreamSlots
 from videogen.serve.service.event_reads import Frame, SharedEventReads
 from videogen.serve.service.limits import Limits
 from videogen.serve.service.status import StatusViews
+from videogen.serve.store.events import PAGE as EVENTS_PAGE
 from videogen.serve.store.job_store import JobStore
 from videogen.serve.store.records import JobRecord, JobStatus
 from videogen.video.lora_config import adapter_set_id
@@ -60,9 +61,10 @@ class JobService(JobAdmission):
         self.status = status
         self.feed = EventFeed(store)
         days = settings.retention_days
+        self._encode = lambda seq, rec: format_sse(seq, rec, days)
         self.event_reads = SharedEventReads(
             lambda job_id, seq, known: store.events.since(job_id, seq, state_at=known and known.snapshot()),
-            lambda seq, rec: format_sse(seq, rec, days),
+            self._encode,
         )
         self.streams = StreamSlots(settings.max_sse_streams, settings.max_sse_streams_per_key)
         self.sse_fallback_s = SSE_FALLBACK_S
@@ -180,19 +182,27 @@ class JobService(JobAdmission):
                     return
                 ended = False
                 # Subscribed before the snapshot: an event after it has set the flag, so wait before reading again.
-                await sub.wait(min(self._until_fallback_read(job_id), SSE_KEEPALIVE_S))
+                # Woken: its notices may follow on from seq (a full row needs no record to apply onto).
+                read_log = not await sub.wait(min(self._until_fallback_read(job_id), SSE_KEEPALIVE_S))
             else:
                 rec = await asyncio.to_thread(self.jobs.get, job_id, owner)  # 404 before the stream starts
                 seq = last_event_id
                 # Already ended: every event it will have is logged, so nothing after the id means the end.
                 ended = rec.status.terminal
+                read_log = True
             quiet_since = time.monotonic()
             # The record at seq as the log has it, once an event brought it (the job's row above may be newer): a
             # read after it applies the new events onto it instead of rebuilding it from the log.
             known: JobRecord | None = None
+            # read_log: the first look of a resumed stream, a look after the fallback interval, or after a wake
+            # without notices (else the notices are tried first: ``EventFeed.frames_after``).
             while True:
-                sub.clear()
-                events = await self.event_reads.since(job_id, seq, known)
+                read_log = sub.clear() or read_log
+                events = None if read_log else self.feed.frames_after(job_id, seq, known, self._encode)
+                if events is None:
+                    events = await self.event_reads.since(job_id, seq, known)
+                # A full page may have more after it; else what came since the read began has set the flag.
+                read_log = len(events) >= EVENTS_PAGE
                 for seq, known, frame in events:
                     yield seq, known, frame
                     if known.status.terminal:
@@ -207,7 +217,7 @@ class JobService(JobAdmission):
                     quiet_since = time.monotonic()
                     yield -1, None, format_sse(-1, None)
                     continue
-                await sub.wait(min(self._until_fallback_read(job_id), SSE_KEEPALIVE_S - quiet))
+                read_log = not await sub.wait(min(self._until_fallback_read(job_id), SSE_KEEPALIVE_S - quiet))
 
     def _until_fallback_read(self, job_id: str) -> float:
         return until_fallback_read(job_id, self.sse_fallback_s, time.monotonic())

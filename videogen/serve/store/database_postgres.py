@@ -10,7 +10,8 @@
   from the server every few seconds and carried forward in between: ``postgres_clock``), never a node's: a skew
   between nodes cannot make a live job look stale.
 - ``NOTIFY`` is sent in the transaction that inserts an event, by a trigger on ``events`` (schema step 3:
-  no round trip of its own); a ``Listener`` (one connection of its own per ingress) receives them.
+  no round trip of its own; step 6: with the event's seq, the job's previous one's and its row, ``events.Notice``);
+  a ``Listener`` (one connection of its own per ingress) receives them.
 - Connections come from a pool that checks on checkout one the server may have ended (idle for a second, or
   with input waiting: ``CHECK_IDLE_AFTER_S``), so a server restart leaves no dead connection behind; a lock or
   statement past its timeout, or a server that cannot be reached within the pool's timeout, is the typed
@@ -32,6 +33,7 @@ from psycopg_pool import ConnectionPool
 
 from videogen.serve.errors import store_error
 from videogen.serve.store.database import Database
+from videogen.serve.store.events import Notice
 from videogen.serve.store.migrations import EVENTS_CHANNEL, UNANNOUNCED_SETTING
 from videogen.serve.store.postgres_clock import ServerClock
 from videogen.serve.store.postgres_tx import Transaction, psycopg_sql, transaction
@@ -179,21 +181,27 @@ class Listener:
         conn.execute(f"LISTEN {CHANNEL}")
         self._conn = conn
 
-    def wait(self, timeout_s: float) -> set[str] | None:
-        """The job ids notified within ``timeout_s`` (empty: none). None when the connection was lost (it is
-        reopened here, or on a later call while the server is away): what was sent meanwhile is unknown."""
+    def wait(self, timeout_s: float) -> dict[str, list[Notice]] | None:
+        """The jobs notified within ``timeout_s`` (empty: none), each with what its notifications said, in the order
+        they came (``Notice``; none for a payload of a release before schema step 6, a bare job id). None when the
+        connection was lost (it is reopened here, or on a later call while the server is away): what was sent
+        meanwhile is unknown."""
         if self.closed:
-            return set()
+            return {}
         if self._conn is None:
             return self._reconnect(timeout_s)
         try:
-            ids = {n.payload for n in self._conn.notifies(timeout=timeout_s, stop_after=1)}
-            if ids:  # more may be waiting already: take them without waiting again
-                ids |= {n.payload for n in self._conn.notifies(timeout=0)}
-            return ids
+            payloads = [n.payload for n in self._conn.notifies(timeout=timeout_s, stop_after=1)]
+            if payloads:  # more may be waiting already: take them without waiting again
+                payloads += [n.payload for n in self._conn.notifies(timeout=0)]
+            heard: dict[str, list[Notice]] = {}
+            for payload in payloads:
+                job_id, notice = Notice.parse(payload)
+                heard.setdefault(job_id, []).extend([notice] if notice is not None else [])
+            return heard
         except (psycopg.Error, OSError) as exc:
             if self.closed:
-                return set()
+                return {}
             logger.warning("the job store's event listener lost its connection (%s); reconnecting", exc)
             self._drop()
             return self._reconnect(timeout_s)

@@ -36,7 +36,11 @@ another ingress replica, on any node):
   watch waits for them (up to ``NOTIFY_WAIT_S``, then returns so its thread can stop). A lost connection is
   reopened and every watched job counted as changed, since what was sent meanwhile is unknown.
 
-Either way the log stays the source of truth: a watch only says when to read it.
+Either way the log stays the source of truth: a watch only says when to read it. On PostgreSQL a notification also
+says what to read (schema step 6: a ``Notice``): the event's seq, the job's previous event's, and the event's row
+when it is small enough for a payload. A stream holding the state at that previous seq applies the row without a
+read (``EventFeed.frames_after``): a job's events are written one transaction at a time, each holding the job's row
+lock, so they commit, and are heard, in seq order, and a notice's previous seq says that none came between.
 """
 
 from __future__ import annotations
@@ -44,6 +48,7 @@ from __future__ import annotations
 import json
 import sqlite3
 from collections.abc import Callable, Collection, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from videogen.serve.store.database import Connection, Database
@@ -56,8 +61,45 @@ FULL_EVERY = 32
 _DELTA = "delta"  # the key of a delta row (a record has no such field)
 _ROW = "row"  # the key of a row image (nor this one)
 _END = 2**63 - 1  # past every seq
+# The most events one read of a job's log returns (``since``): a reader that got this many reads again at once.
+PAGE = 200
 # The longest a PostgreSQL watch waits for a notification before it returns (nothing changed).
 NOTIFY_WAIT_S = 1.0
+
+
+@dataclass
+class Notice:
+    """What a NOTIFY said of one event: its seq, the seq of the job's event before it (0: none), and its row
+    (None: too long for a payload). ``record`` and ``frame``: the record at ``seq`` and its SSE frame, worked out once
+    by the first stream that applies it (the log is one line: every stream gets the same)."""
+
+    seq: int
+    previous: int
+    data: str | None
+    record: Any = None
+    frame: Any = None
+
+    @staticmethod
+    def parse(payload: str) -> tuple[str, Notice | None]:
+        """(job id, its notice) of a payload; no notice from a trigger before schema step 6 (a bare job id)."""
+        job_id, _, rest = payload.partition(" ")
+        seq, _, rest = rest.partition(" ")
+        previous, _, data = rest.partition(" ")
+        if not seq.isdigit() or not previous.isdigit():
+            return job_id, None
+        return job_id, Notice(int(seq), int(previous), data or None)
+
+    def record_onto(self, state: JobRecord | None) -> JobRecord | None:
+        """The record at this event, from ``state`` (the record at ``previous``; any, or None, for a full row);
+        None when it cannot be known here (a delta without the state, a row not sent)."""
+        if self.data is None:
+            return None
+        fields, base = _decode(self.data)
+        if base is not None:
+            if state is None:
+                return None
+            fields = {**state.snapshot(), **fields}
+        return JobRecord.model_validate(fields)
 
 
 def _decode(data: str) -> tuple[dict[str, Any], int | None]:
@@ -173,7 +215,7 @@ class EventLog:
         return conn.execute("SELECT COALESCE(MAX(seq), 0) FROM events WHERE job_id=?", (job_id,)).fetchone()[0]
 
     def since(
-        self, job_id: str, after_seq: int, limit: int = 200, state_at: dict[str, Any] | None = None
+        self, job_id: str, after_seq: int, limit: int = PAGE, state_at: dict[str, Any] | None = None
     ) -> list[tuple[int, JobRecord]]:
         """(seq, whole record) of the job's events after ``after_seq``, oldest first.
 
@@ -214,6 +256,8 @@ class ChangeWatch:
 
     # ``poll`` answers at once: its caller sleeps between polls and parks while no stream is open.
     blocks = False
+    # What the last poll heard of each job's events besides that they came: nothing here (see ``NotifyWatch``).
+    notices: dict[str, list[Notice]] = {}
 
     def __init__(self, db: Database):
         # Its own connection, never the thread's shared one: data_version ignores the
@@ -272,13 +316,16 @@ class NotifyWatch:
 
     def __init__(self, db: Database):
         self._listener = db.listen()  # LISTENing before any stream reads: a later commit is heard
+        # The last poll's notices of each job it returned (none: only that it changed; see ``Notice``).
+        self.notices: dict[str, list[Notice]] = {}
 
     def poll(self, watched: Callable[[], Collection[str]]) -> set[str]:
         """The jobs among ``watched()`` notified since the last poll, waiting up to ``NOTIFY_WAIT_S`` for one;
-        all of them after the connection was lost (one may have been missed)."""
-        notified = self._listener.wait(NOTIFY_WAIT_S)
+        all of them after the connection was lost (one may have been missed, and none has notices)."""
+        heard = self._listener.wait(NOTIFY_WAIT_S)
         jobs = set(watched())
-        return jobs if notified is None else notified & jobs
+        self.notices = {} if heard is None else {job: heard[job] for job in heard.keys() & jobs}
+        return jobs if heard is None else set(self.notices)
 
     @property
     def closed(self) -> bool:

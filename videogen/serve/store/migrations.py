@@ -27,6 +27,8 @@ EVENTS_CHANNEL = "videogen_events"  # PostgreSQL's NOTIFY channel for new events
 # A transaction that sets this (``set_config(…, 'on', true)``: until it ends) inserts events nobody is waiting for
 # (new jobs' first ones): step 5's trigger sends no NOTIFY for them (``Database.unannounced``).
 UNANNOUNCED_SETTING = "videogen.events_unannounced"
+# The longest event row a NOTIFY carries (its payload's limit is 8000 bytes, the job id and seqs included).
+NOTICE_DATA_BYTES = 7800
 
 _TYPES = {
     "sqlite": {"id": "INTEGER PRIMARY KEY AUTOINCREMENT", "real": "REAL"},
@@ -145,6 +147,25 @@ END $$""",
         ),
         dialects=("postgres",),
     ),
+    Step(
+        6,
+        "PostgreSQL: an event's NOTIFY carries its seq, the job's previous event's and (when small) its row",
+        (
+            # A stream that has the state at the previous seq applies the row it is sent, without reading the log
+            # (``EventFeed``); the payload is ``job_id seq previous [data]`` (``events.Notice``). A release before
+            # this step reads such a payload as no job it watches: its streams wait for their fallback read.
+            """CREATE OR REPLACE FUNCTION videogen_notify_event() RETURNS trigger LANGUAGE plpgsql AS $$
+DECLARE
+    previous bigint;
+BEGIN
+    SELECT max(seq) INTO previous FROM events WHERE job_id = NEW.job_id AND seq < NEW.seq;
+    PERFORM pg_notify('{channel}', NEW.job_id || ' ' || NEW.seq || ' ' || COALESCE(previous, 0)
+        || CASE WHEN octet_length(NEW.data) <= {notice_data} THEN ' ' || NEW.data ELSE '' END);
+    RETURN NULL;
+END $$""",
+        ),
+        dialects=("postgres",),
+    ),
 )
 LATEST = STEPS[-1].version
 
@@ -181,7 +202,12 @@ def migrate(db: Database, target: int = LATEST) -> int:
     """Run the steps up to ``target`` that ``db`` has not run; returns the version it was at."""
     if current_version(db, db.conn()) >= target:
         return target
-    types = {**_TYPES[db.dialect], "channel": EVENTS_CHANNEL, "unannounced": UNANNOUNCED_SETTING}
+    types = {
+        **_TYPES[db.dialect],
+        "channel": EVENTS_CHANNEL,
+        "unannounced": UNANNOUNCED_SETTING,
+        "notice_data": NOTICE_DATA_BYTES,
+    }
     with db.tx() as conn:
         db.serialize(conn, "videogen-schema-migration")
         conn.execute(_VERSION_TABLE)
