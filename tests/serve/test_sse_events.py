@@ -20,7 +20,7 @@ from videogen.serve.service.jobs import format_sse
 from videogen.serve.service.videogen_service import VideoGenService
 from videogen.serve.store.events import _MAX_IN_LIST, ChangeWatch, EventLog, Notice
 from videogen.serve.store.job_store import JobStore
-from videogen.serve.store.migrations import NOTICE_DATA_BYTES
+from videogen.serve.store.migrations import NOTICE_PART_CHARS, NOTICE_PARTS
 from videogen.serve.store.records import JobStatus
 from videogen.video.progress import STAGES, Progress, StageTiming
 
@@ -124,7 +124,7 @@ def test_a_live_streams_events_on_postgres_come_from_their_notices_not_from_the_
         assert (await follow.next())["status"] == "queued"
         claim = worker.jobs.claim(job.id, {"replica_id": "w"})
         got = [await follow.next()]
-        long = StageTiming(name="loading", started_at=1.0, detail={"note": "x" * NOTICE_DATA_BYTES})
+        long = StageTiming(name="loading", started_at=1.0, detail={"note": "x" * NOTICE_PART_CHARS * NOTICE_PARTS})
         for step, stages in ((1, None), (2, [long]), (3, [])):  # (the end's full row is short again)
             worker.jobs.update_progress(job.id, claim.claim_token, Progress(stage="denoising", step=step), stages)
             got.append(await follow.next())
@@ -142,7 +142,7 @@ def test_a_live_streams_events_on_postgres_come_from_their_notices_not_from_the_
 
     got, logged, read_by_stream = asyncio.run(main())
     assert [e["progress"]["step"] for e in got[1:4]] == [1, 2, 3] and got[-1]["status"] == "succeeded"
-    assert got[2]["stages"][0]["detail"]["note"] == "x" * NOTICE_DATA_BYTES
+    assert got[2]["stages"][0]["detail"]["note"] == "x" * NOTICE_PART_CHARS * NOTICE_PARTS
     assert got == logged  # what the log replays, event for event
     if store_url:  # PostgreSQL: only the event whose row was not sent
         assert read_by_stream == 1, reads

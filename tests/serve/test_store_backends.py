@@ -20,11 +20,11 @@ from testkit import job_fields, queue_job
 from videogen.errors import ErrorCode, ServiceBusyError
 from videogen.serve.errors import error_headers, http_status, store_error
 from videogen.serve.store.database_postgres import PostgresDatabase
-from videogen.serve.store.events import Notice, NotifyWatch, open_watch
+from videogen.serve.store.events import NotifyWatch, incomplete, notices_of, open_watch
 from videogen.serve.store.housekeeping import delete_jobs
 from videogen.serve.store.job_inserts import NewJob
 from videogen.serve.store.job_store import JobStore
-from videogen.serve.store.migrations import LATEST, NOTICE_DATA_BYTES, STEPS, current_version
+from videogen.serve.store.migrations import LATEST, NOTICE_PART_CHARS, NOTICE_PARTS, STEPS, current_version
 from videogen.serve.store.records import JobStatus
 from videogen.video.progress import Progress, StageTiming
 
@@ -81,27 +81,34 @@ def test_notify_wakes_another_nodes_watch_and_a_lost_listener_resyncs(tmp_path, 
 
 
 def test_a_notification_carries_the_event_and_the_one_before_it(tmp_path, postgres_url):
-    """Schema step 6: the payload is the event's seq, the job's previous event's seq and (when short enough) its
-    row; applied in order onto the record before each, the notices give the log's own records."""
+    """Schema step 6: the notifications of an event carry its seq, the job's previous event's seq and its row, in
+    parts where it is long (a job's last row often is), and none past ``NOTICE_PARTS`` parts; applied in order onto
+    the record before each, the notices give the log's own records. A row that is not all ASCII (an owner's name
+    here) is cut in shorter parts: every part still fits a payload."""
     writer = JobStore(tmp_path / "a", database_url=postgres_url)
     reader = JobStore(tmp_path / "b", database_url=postgres_url)
     try:
         watch = open_watch(reader.db)
-        job = queue_job(writer)
+        job = queue_job(writer, owner="Zoë " + "ü" * 3000)  # the claim's row image carries it as it is (UTF-8)
         claim = writer.jobs.claim(job.id, {"replica_id": "w"})
         writer.jobs.update_progress(job.id, claim.claim_token, Progress(stage="denoising", step=1))
-        huge = [StageTiming(name="loading", started_at=1.0, detail={"note": "x" * NOTICE_DATA_BYTES})]
-        writer.jobs.update_progress(job.id, claim.claim_token, Progress(stage="denoising", step=2), huge)
+        long = [StageTiming(name="loading", started_at=1.0, detail={"note": "x" * 2 * NOTICE_PART_CHARS})]
+        writer.jobs.update_progress(job.id, claim.claim_token, Progress(stage="denoising", step=2), long)
+        too_long = [
+            StageTiming(name="loading", started_at=1.0, detail={"note": "x" * NOTICE_PART_CHARS * NOTICE_PARTS})
+        ]
+        writer.jobs.update_progress(job.id, claim.claim_token, Progress(stage="denoising", step=3), too_long)
+        writer.jobs.update_progress(job.id, claim.claim_token, Progress(stage="decoding"), [])
         writer.jobs.finish(job.id, claim.claim_token, JobStatus.SUCCEEDED, result={"frames": 1})
         notices = []
-        while len(notices) < 4:
+        while len(notices) < 6:
             assert watch.poll(lambda: [job.id]) == {job.id}
             notices += watch.notices[job.id]
         logged = writer.events.since(job.id, 0)
         seqs = [seq for seq, _ in logged]
         assert [(n.seq, n.previous) for n in notices] == list(zip(seqs[1:], seqs[:-1], strict=True))
-        # A row too long is not sent: the long progress write's, and the end's (a full row, with the long stage).
-        assert [n.data is None for n in notices] == [False, False, True, True]
+        assert [n.data is None for n in notices] == [False, False, False, True, False, False]  # past 8 parts: none
+        assert len(notices[0].data.encode()) > 6000 and len(notices[2].data) > 2 * NOTICE_PART_CHARS  # in parts
         known = logged[0][1]
         for notice, (_, record) in zip(notices, logged[1:], strict=True):
             applied = notice.record_onto(known)
@@ -110,11 +117,35 @@ def test_a_notification_carries_the_event_and_the_one_before_it(tmp_path, postgr
             else:
                 assert applied.snapshot() == record.snapshot()
             known = record
-        assert notices[0].record_onto(None).status == JobStatus.RUNNING  # a full row needs nothing before it
+        assert notices[0].record_onto(None).owner == job.owner  # a full row needs nothing before it
         assert notices[1].record_onto(None) is None  # a delta does
     finally:
         writer.close()
         reader.close()
+
+
+def test_notices_are_put_back_together_from_their_parts():
+    """``notices_of``: a row's parts joined in order; a part missing leaves the row unsent (the log is read); an
+    event announced without its row, and a bare job id (a trigger before schema step 6), name their job."""
+    heard = notices_of(
+        [
+            'job_a 7 5 1/2 {"delta": {"x": ',
+            'job_b 8 0 1/1 {"id": "job_b"}',
+            'job_a 7 5 2/2 1}, "base": 5}',
+            "job_a 9 7",
+            "job_c",
+            "job_b 10 8 1/3 {",
+            "job_b 10 8 3/3 }",
+        ]
+    )
+    assert set(heard) == {"job_a", "job_b", "job_c"} and heard["job_c"] == []
+    (a7, a9), (b8, b10) = heard["job_a"], heard["job_b"]
+    assert (a7.seq, a7.previous, a7.data) == (7, 5, '{"delta": {"x": 1}, "base": 5}')
+    assert (a9.seq, a9.previous, a9.data, a9.pending) == (9, 7, None, False)
+    assert b8.data == '{"id": "job_b"}' and (b10.data, b10.pending) == (None, False)
+    assert not incomplete(heard)
+    waiting = notices_of(["job_a 7 5 1/2 {"])
+    assert incomplete(waiting) and waiting["job_a"][0].data is None
 
 
 OLD_SQLITE = """
@@ -199,9 +230,10 @@ def test_postgres_schema_is_created_once_by_concurrent_openers_and_upgraded_in_p
             assert list(listener.notifies(timeout=0.5)) == []
             store.jobs.claim(job.id, {})  # the claim's event fires the trigger: NOTIFY with the job id (step 3),
             # its seq, the one before and its row (step 6)
-            (heard,) = [Notice.parse(n.payload) for n in listener.notifies(timeout=10, stop_after=1)]
+            heard = notices_of([n.payload for n in listener.notifies(timeout=10, stop_after=1)])
             (first, _), (claimed, _) = store.events.since(job.id, 0)
-            assert heard[0] == job.id and (heard[1].seq, heard[1].previous) == (claimed, first) and heard[1].data
+            (notice,) = heard[job.id]
+            assert (notice.seq, notice.previous) == (claimed, first) and notice.data
         assert current_version(store.db, store.db.conn()) == LATEST
         assert store.db.conn().execute("SELECT to_regclass('jobs_finished') IS NOT NULL").fetchone()[0]
         assert store.jobs.get(job.id).status == JobStatus.RUNNING

@@ -33,7 +33,7 @@ from psycopg_pool import ConnectionPool
 
 from videogen.serve.errors import store_error
 from videogen.serve.store.database import Database
-from videogen.serve.store.events import Notice
+from videogen.serve.store.events import Notice, incomplete, notices_of
 from videogen.serve.store.migrations import EVENTS_CHANNEL, UNANNOUNCED_SETTING
 from videogen.serve.store.postgres_clock import ServerClock
 from videogen.serve.store.postgres_tx import Transaction, psycopg_sql, transaction
@@ -167,6 +167,12 @@ class _Autocommit:
             return _Buffered(cur.fetchall() if cur.description else [], cur.rowcount)
 
 
+# A notification's row still lacking parts after the ones read together: read again this many times, waiting this
+# long each (its parts were sent together; a longer row, or a missing part, is read from the log).
+PART_WAITS = 3
+PART_WAIT_S = 0.002
+
+
 class Listener:
     """A connection of its own that LISTENs on ``CHANNEL``: which jobs got events, as they commit."""
 
@@ -182,10 +188,9 @@ class Listener:
         self._conn = conn
 
     def wait(self, timeout_s: float) -> dict[str, list[Notice]] | None:
-        """The jobs notified within ``timeout_s`` (empty: none), each with what its notifications said, in the order
-        they came (``Notice``; none for a payload of a release before schema step 6, a bare job id). None when the
-        connection was lost (it is reopened here, or on a later call while the server is away): what was sent
-        meanwhile is unknown."""
+        """The jobs notified within ``timeout_s`` (empty: none), each with its events' notices, in the order they
+        came (``events.notices_of``). None when the connection was lost (it is reopened here, or on a later call while
+        the server is away): what was sent meanwhile is unknown."""
         if self.closed:
             return {}
         if self._conn is None:
@@ -194,10 +199,12 @@ class Listener:
             payloads = [n.payload for n in self._conn.notifies(timeout=timeout_s, stop_after=1)]
             if payloads:  # more may be waiting already: take them without waiting again
                 payloads += [n.payload for n in self._conn.notifies(timeout=0)]
-            heard: dict[str, list[Notice]] = {}
-            for payload in payloads:
-                job_id, notice = Notice.parse(payload)
-                heard.setdefault(job_id, []).extend([notice] if notice is not None else [])
+            heard = notices_of(payloads)
+            for _ in range(PART_WAITS):  # a row's last parts not read yet: they are on their way (sent together)
+                if not heard or not incomplete(heard):
+                    break
+                payloads += [n.payload for n in self._conn.notifies(timeout=PART_WAIT_S)]
+                heard = notices_of(payloads)
             return heard
         except (psycopg.Error, OSError) as exc:
             if self.closed:

@@ -69,25 +69,16 @@ NOTIFY_WAIT_S = 1.0
 
 @dataclass
 class Notice:
-    """What a NOTIFY said of one event: its seq, the seq of the job's event before it (0: none), and its row
-    (None: too long for a payload). ``record`` and ``frame``: the record at ``seq`` and its SSE frame, worked out once
-    by the first stream that applies it (the log is one line: every stream gets the same)."""
+    """What the notifications of one event said: its seq, the seq of the job's event before it (0: none), and its row
+    (None: too long to send, or a part missing). ``record`` and ``frame``: the record at ``seq`` and its SSE frame,
+    worked out once by the first stream that applies it (the log is one line: every stream gets the same)."""
 
     seq: int
     previous: int
     data: str | None
     record: Any = None
     frame: Any = None
-
-    @staticmethod
-    def parse(payload: str) -> tuple[str, Notice | None]:
-        """(job id, its notice) of a payload; no notice from a trigger before schema step 6 (a bare job id)."""
-        job_id, _, rest = payload.partition(" ")
-        seq, _, rest = rest.partition(" ")
-        previous, _, data = rest.partition(" ")
-        if not seq.isdigit() or not previous.isdigit():
-            return job_id, None
-        return job_id, Notice(int(seq), int(previous), data or None)
+    pending: bool = False  # its row is being sent in parts, not all of them read yet
 
     def record_onto(self, state: JobRecord | None) -> JobRecord | None:
         """The record at this event, from ``state`` (the record at ``previous``; any, or None, for a full row);
@@ -100,6 +91,39 @@ class Notice:
                 return None
             fields = {**state.snapshot(), **fields}
         return JobRecord.model_validate(fields)
+
+
+def notices_of(payloads: list[str]) -> dict[str, list[Notice]]:
+    """The jobs named by ``payloads`` (in the order received) with their events' notices, each row put back together
+    from its parts (schema step 6: ``job_id seq previous part/parts text``, or ``job_id seq previous`` for a row too
+    long to send). A bare job id (a trigger before step 6) names its job with no notice."""
+    heard: dict[str, list[Notice]] = {}
+    parts: dict[tuple[str, int], list[str]] = {}
+    for payload in payloads:
+        fields = payload.split(" ", 4)
+        notices = heard.setdefault(fields[0], [])
+        if len(fields) < 3 or not (fields[1].isdigit() and fields[2].isdigit()):
+            continue
+        seq = int(fields[1])
+        if not notices or notices[-1].seq != seq:
+            notices.append(Notice(seq, int(fields[2]), None))
+            parts[fields[0], seq] = []
+        if len(fields) == 5:
+            got = parts[fields[0], seq]
+            part, _, count = fields[3].partition("/")
+            if part == str(len(got) + 1) and count.isdigit():  # else a part went missing: the row stays unsent
+                got.append(fields[4])
+                notices[-1].pending = len(got) < int(count)
+                if not notices[-1].pending:
+                    notices[-1].data = "".join(got)
+            else:
+                notices[-1].pending = False
+    return heard
+
+
+def incomplete(heard: dict[str, list[Notice]]) -> bool:
+    """Some row of ``heard`` still lacks parts (they come together at the commit, but may be read apart)."""
+    return any(n.pending for notices in heard.values() for n in notices)
 
 
 def _decode(data: str) -> tuple[dict[str, Any], int | None]:
