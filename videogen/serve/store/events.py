@@ -85,12 +85,12 @@ class Notice:
         None when it cannot be known here (a delta without the state, a row not sent)."""
         if self.data is None:
             return None
-        fields, base = _decode(self.data)
-        if base is not None:
-            if state is None:
-                return None
-            fields = {**state.snapshot(), **fields}
-        return JobRecord.model_validate(fields)
+        value = json.loads(self.data)
+        if _ROW in value:  # the record its row makes, at once (no snapshot made of it to be read back)
+            return JobRecord.from_row(value[_ROW])
+        if _DELTA in value:
+            return None if state is None else JobRecord.model_validate({**state.snapshot(), **value[_DELTA]})
+        return JobRecord.model_validate(value)
 
 
 def notices_of(payloads: list[str]) -> dict[str, list[Notice]]:
