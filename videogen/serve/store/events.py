@@ -38,9 +38,10 @@ another ingress replica, on any node):
 
 Either way the log stays the source of truth: a watch only says when to read it. On PostgreSQL a notification also
 says what to read (schema step 6: a ``Notice``): the event's seq, the job's previous event's, and the event's row
-(a long one in parts, ``notices_of``; one past ``NOTICE_PARTS`` parts is not sent). A stream holding the state at that previous seq applies the row without a
-read (``EventFeed.frames_after``): a job's events are written one transaction at a time, each holding the job's row
-lock, so they commit, and are heard, in seq order, and a notice's previous seq says that none came between.
+(a long one in parts, ``notices_of``; one past ``NOTICE_PARTS`` parts is not sent). A stream holding the state at
+that previous seq applies the row without a read (``EventFeed.frames_after``): a job's events are written one
+transaction at a time, each holding the job's row lock, so they commit, and are heard, in seq order, and a notice's
+previous seq says that none came between.
 """
 
 from __future__ import annotations
