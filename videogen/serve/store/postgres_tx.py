@@ -83,14 +83,7 @@ class Transaction:
     def execute_last(self, sql: str, params: Sequence[Any] = ()) -> list[Any]:
         """The rows of ``sql``, the transaction's last statement, sent with what waits and with ``COMMIT`` (one round
         trip where the statement and the commit were two); the transaction has ended when it returns."""
-        self._not_ended()
-        pending = [*self._waiting, (sql, params), ("COMMIT", ())]
-        cursor = self._send(pending, to_last=False)
-        for _ in range(len(pending) - 2):  # to the statement's result
-            cursor.nextset()
-        rows = cursor.fetchall() if cursor.description else []
-        while cursor.nextset():  # and past the COMMIT's
-            pass
+        rows, _ = self.execute_each([(sql, params), ("COMMIT", ())])
         self.ended = True
         return rows
 
